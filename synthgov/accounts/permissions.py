@@ -1,0 +1,126 @@
+"""What each role may do, in one place.
+
+A permission is a namespaced string. A role grants a set of permissions, and
+its *reach* says over which organisations' objects: curators, compliance
+officers and administrators act within their own organisation; regulators
+also within every organisation established in a jurisdiction their
+organisation covers. Anything not granted here is denied.
+
+Pages and API endpoints fetch objects through :func:`get_object_for_user`, so
+the same rule answers 404 (may not see it) or 403 (may see, may not act).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from synthgov.accounts.models import Membership, Organisation, Role
+
+User = AbstractBaseUser | AnonymousUser
+
+# Registry
+DATASET_VIEW = "registry.dataset.view"
+DATASET_CHANGE = "registry.dataset.change"
+# Audits, standards, sign-off
+AUDIT_REQUEST = "audits.audit.request"
+STANDARD_EDIT = "audits.standard.edit"
+SIGNOFF_PRODUCER = "audits.signoff.producer"
+SIGNOFF_REGULATOR = "audits.signoff.regulator"
+CERTIFICATE_ISSUE = "audits.certificate.issue"
+EVIDENCE_EXPORT = "audits.evidence.export"
+# Organisation and trail
+TRAIL_VIEW = "trail.event.view"
+ORGANISATION_MANAGE = "accounts.organisation.manage"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CURATOR: frozenset(
+        {DATASET_VIEW, DATASET_CHANGE, AUDIT_REQUEST, SIGNOFF_PRODUCER, EVIDENCE_EXPORT}
+    ),
+    Role.COMPLIANCE_OFFICER: frozenset({DATASET_VIEW, AUDIT_REQUEST, EVIDENCE_EXPORT, TRAIL_VIEW}),
+    Role.REGULATOR: frozenset(
+        {
+            DATASET_VIEW,
+            STANDARD_EDIT,
+            SIGNOFF_REGULATOR,
+            CERTIFICATE_ISSUE,
+            EVIDENCE_EXPORT,
+            TRAIL_VIEW,
+        }
+    ),
+    Role.ADMINISTRATOR: frozenset({DATASET_VIEW, TRAIL_VIEW, ORGANISATION_MANAGE}),
+}
+
+# Roles whose permissions reach organisations in the jurisdictions they cover.
+JURISDICTION_REACH_ROLES = frozenset({Role.REGULATOR})
+
+
+class OwnedByOrganisation(Protocol):
+    """What :func:`get_object_for_user` needs of an object."""
+
+    @property
+    def owning_organisation(self) -> Organisation: ...
+
+
+def _active(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def roles_for(user: User | None) -> set[str]:
+    """Every role the user holds in any organisation."""
+    if not _active(user):
+        return set()
+    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def roles_granting(perm: str) -> list[str]:
+    return [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+
+
+def user_has_perm_anywhere(user: User | None, perm: str) -> bool:
+    """True when some role of the user grants ``perm`` (for navigation)."""
+    return bool(roles_for(user) & set(roles_granting(perm)))
+
+
+def organisations_where(user: User | None, perm: str) -> QuerySet[Organisation]:
+    """Organisations over whose objects the user holds ``perm``."""
+    if not _active(user):
+        return Organisation.objects.none()
+    granting = roles_granting(perm)
+    if not granting:
+        return Organisation.objects.none()
+    memberships = Membership.objects.filter(user=user, role__in=granting)
+    reach = Q(id__in=memberships.values("organisation_id"))
+    regulator_orgs = memberships.filter(role__in=JURISDICTION_REACH_ROLES).values("organisation_id")
+    reach |= Q(jurisdictions__regulators__in=regulator_orgs)
+    return Organisation.objects.filter(
+        id__in=Organisation.objects.filter(reach).values("id")
+    ).order_by("name")
+
+
+def user_has_perm(user: User | None, perm: str, *, organisation: Organisation) -> bool:
+    return organisations_where(user, perm).filter(id=organisation.id).exists()
+
+
+def get_object_for_user(
+    *, user: User | None, queryset: QuerySet[Any], perm: str, **lookup: Any
+) -> Model:
+    """Return the object matching ``lookup`` that ``user`` may act on with ``perm``.
+
+    ``queryset`` must offer ``visible_to(user)``: an object outside it raises
+    404 (its existence is not revealed); a visible object on which the user
+    lacks ``perm`` raises 403.
+    """
+    if not _active(user):
+        raise Http404
+    try:
+        obj = queryset.visible_to(user).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+    if not user_has_perm(user, perm, organisation=obj.owning_organisation):
+        raise PermissionDenied
+    return obj

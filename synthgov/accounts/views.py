@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from synthgov.accounts import services
+from synthgov.accounts.selectors import home_summary
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.login_record(user=form.get_user(), ip=_client_ip(self.request))
+        return response
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        services.login_failure_record(
+            username=self.request.POST.get("username", ""), ip=_client_ip(self.request)
+        )
+        return super().form_invalid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            services.logout_record(user=request.user)
+        return super().post(request, *args, **kwargs)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"summary": home_summary(user=request.user)})

@@ -1,0 +1,22 @@
+"""The Celery application, configured from Django settings (``CELERY_`` names)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthgov.settings")
+
+app = Celery("synthgov")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.task(name="synthgov.ping")
+def ping() -> dict[str, object]:
+    """Round trip through broker, worker, database and result backend."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        (one,) = cursor.fetchone()
+    return {"pong": True, "database": one == 1}

@@ -1,0 +1,76 @@
+"""Shared fixtures: two producer organisations in different jurisdictions,
+two regulators, and one user per role, used across permission tests.
+
+- org_a (Alpha Synthetics) is established in EU; org_b (Beta Data) in UK.
+- regulator_org covers EU (so it reaches org_a, not org_b).
+- regulator_org_b covers UK (reaches org_b).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from synthgov.accounts.models import Membership, Organisation, Role
+from tests.factories import JurisdictionFactory, OrganisationFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses
+# ORM calls there unless told the caller is synchronous (it is).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The production hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    org_a: Organisation
+    org_b: Organisation
+    regulator_org: Organisation
+    regulator_org_b: Organisation
+    curator_a: Any
+    curator_b: Any
+    officer_a: Any
+    regulator: Any
+    regulator_b: Any
+    admin_a: Any
+    outsider: Any
+
+
+def _member(username: str, organisation: Organisation, role: str, **extra: Any) -> Any:
+    user = UserFactory(username=username, **extra)
+    Membership.objects.create(user=user, organisation=organisation, role=role)
+    return user
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    eu = JurisdictionFactory(code="EU", name="European Union")
+    uk = JurisdictionFactory(code="UK", name="United Kingdom")
+    org_a = OrganisationFactory(name="Alpha Synthetics", slug="alpha", jurisdictions=[eu])
+    org_b = OrganisationFactory(name="Beta Data", slug="beta", jurisdictions=[uk])
+    regulator_org = OrganisationFactory(
+        name="EU Regulator", slug="eu-reg", kind="regulator", jurisdictions=[eu], covers=[eu]
+    )
+    regulator_org_b = OrganisationFactory(
+        name="UK Regulator", slug="uk-reg", kind="regulator", jurisdictions=[uk], covers=[uk]
+    )
+    return World(
+        org_a=org_a,
+        org_b=org_b,
+        regulator_org=regulator_org,
+        regulator_org_b=regulator_org_b,
+        curator_a=_member("curator_a", org_a, Role.CURATOR),
+        curator_b=_member("curator_b", org_b, Role.CURATOR),
+        officer_a=_member("officer_a", org_a, Role.COMPLIANCE_OFFICER),
+        regulator=_member("regulator", regulator_org, Role.REGULATOR),
+        regulator_b=_member("regulator_b", regulator_org_b, Role.REGULATOR),
+        admin_a=_member("admin_a", org_a, Role.ADMINISTRATOR, is_staff=True, is_superuser=True),
+        outsider=UserFactory(username="outsider"),
+    )
