@@ -147,6 +147,7 @@ SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+FILE_UPLOAD_HANDLERS = ["registry.uploads.LimitedTemporaryFileUploadHandler"]
 
 # --- Security (see `manage.py check --deploy`) ----------------------------
 SESSION_COOKIE_HTTPONLY = True

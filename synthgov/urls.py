@@ -9,6 +9,7 @@ from synthgov.health import healthz
 
 api_v1 = [
     path("me/", include("synthgov.accounts.api_urls")),
+    path("", include("registry.api_urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("trail/", include("synthgov.trail.urls")),
+    path("", include("registry.urls")),
     # One sign-in page for everyone, so every sign-in is recorded the same way.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

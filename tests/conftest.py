@@ -28,6 +28,14 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def registry_storage(settings: Any, tmp_path: Any) -> None:
+    """Uploads and stored files in a fresh folder per test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
+
+
 @dataclass
 class World:
     org_a: Organisation

@@ -35,6 +35,7 @@ def _is_active(url: str, path: str) -> bool:
 
 # (label, url name, permission needed or None for every signed-in user)
 NAV_ENTRIES: list[tuple[str, str, str | None]] = [
+    ("Datasets", "registry:datasets", permissions.DATASET_VIEW),
     ("Audit trail", "trail:list", permissions.TRAIL_VIEW),
     ("API", "api-docs", None),
 ]

@@ -55,6 +55,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset({DATASET_VIEW, TRAIL_VIEW, ORGANISATION_MANAGE}),
 }
 
+# Permissions that mean "may see it": the queryset's visible_to() already
+# decides them (an open dataset is visible to every signed-in user).
+VISIBILITY_PERMS = frozenset({DATASET_VIEW})
+
 # Roles whose permissions reach organisations in the jurisdictions they cover.
 JURISDICTION_REACH_ROLES = frozenset({Role.REGULATOR})
 
@@ -121,6 +125,8 @@ def get_object_for_user(
         obj = queryset.visible_to(user).get(**lookup)
     except queryset.model.DoesNotExist:
         raise Http404 from None
+    if perm in VISIBILITY_PERMS:
+        return obj
     if not user_has_perm(user, perm, organisation=obj.owning_organisation):
         raise PermissionDenied
     return obj

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from synthgov.accounts.management.commands.load_demo import DEMO_PASSWORD, USERS
+from synthgov.accounts.demo import DEMO_PASSWORD, USERS
 
 
 class Command(BaseCommand):

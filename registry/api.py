@@ -1,0 +1,256 @@
+"""The registry API: the same objects, permissions and services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry import selectors, services
+from registry.documents import croissant_for_version, prov_for_dataset
+from registry.filters import DatasetFilter
+from registry.models import Dataset, DatasetVersion, Datasheet
+from registry.serializers import (
+    DatasetSerializer,
+    DatasetWriteSerializer,
+    DatasheetSerializer,
+    LineageSerializer,
+    SchemaUpdateSerializer,
+    VersionSerializer,
+    VersionUploadSerializer,
+)
+from registry.uploads import sent_name, upload_refusal
+from registry.views import version_download
+from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+
+
+def _drf_error(exc: DjangoValidationError) -> ValidationError:
+    if isinstance(exc, services.UploadRefused):
+        return ValidationError({"file": [exc.error.message], **exc.error.to_dict()})
+    if hasattr(exc, "error_dict"):
+        return ValidationError(exc.message_dict)
+    return ValidationError({"non_field_errors": exc.messages})
+
+
+class DatasetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Datasets visible to you. Curators create and change their organisation's."""
+
+    serializer_class = DatasetSerializer
+    filterset_class = DatasetFilter
+    ordering_fields = ["name", "created", "updated"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.datasets_for(self.request.user).order_by("name", "id")
+
+    def get_object(self) -> Dataset:
+        perm = DATASET_VIEW if self.request.method in ("GET", "HEAD") else DATASET_CHANGE
+        return get_object_for_user(
+            user=self.request.user, queryset=Dataset.objects, perm=perm, pk=self.kwargs["pk"]
+        )
+
+    @extend_schema(request=DatasetWriteSerializer, responses={201: DatasetSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DatasetWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        orgs = selectors.organisations_user_can_register_for(request.user)
+        slug = fields.pop("organisation", None)
+        if slug:
+            organisation = orgs.filter(slug=slug).first()
+        else:
+            organisation = orgs.first() if orgs.count() == 1 else None
+        if organisation is None:
+            if not orgs.exists():
+                raise PermissionDenied("Only curators can register datasets.")
+            raise ValidationError(
+                {
+                    "organisation": [
+                        "Name the organisation (its slug) you register this dataset for."
+                    ]
+                }
+            )
+        try:
+            dataset = services.dataset_create(
+                organisation=organisation, user=request.user, **fields
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        out = DatasetSerializer(
+            selectors.datasets_for(request.user).get(pk=dataset.pk), context={"request": request}
+        )
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DatasetWriteSerializer, responses=DatasetSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        dataset = self.get_object()
+        partial = kwargs.get("partial", False)
+        data = DatasetWriteSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "organisation"}
+        tags = fields.pop("tags", None)
+        if tags is None:
+            tags = [t.name for t in dataset.tags.all()]
+        try:
+            services.dataset_update(dataset=dataset, user=request.user, tags=tags, **fields)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(
+            DatasetSerializer(
+                selectors.datasets_for(request.user).get(pk=dataset.pk),
+                context={"request": request},
+            ).data
+        )
+
+    @extend_schema(methods=["GET"], responses=VersionSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": VersionUploadSerializer},
+        responses={201: VersionSerializer},
+        description="Upload a new version (multipart, field `file`).",
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        if request.method == "GET":
+            dataset = self.get_object()
+            versions = dataset.versions.select_related("uploaded_by", "generation", "datasheet")
+            page = self.paginate_queryset(versions.order_by("-number"))
+            data = VersionSerializer(page, many=True, context={"request": request}).data
+            return self.get_paginated_response(data)
+        dataset = self.get_object()
+        upload = VersionUploadSerializer(data=request.data)  # parses the body
+        refusal = upload_refusal(request)
+        if refusal is not None:
+            raise ValidationError({"file": [refusal.message], **refusal.to_dict()})
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        try:
+            version = services.dataset_version_create(
+                dataset=dataset,
+                user=request.user,
+                chunks=file.chunks(),
+                original_name=sent_name(file),
+                encoding=upload.validated_data["encoding"],
+                note=upload.validated_data["note"],
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(
+            VersionSerializer(version, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="prov")
+    def prov(self, request: Request, pk: str | None = None) -> Response:
+        """Lineage as W3C PROV-JSON."""
+        dataset = self.get_object()
+        return Response(
+            prov_for_dataset(
+                user=request.user, dataset=dataset, base_uri=request.build_absolute_uri("/")
+            )
+        )
+
+
+class VersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Dataset versions visible to you; curators correct schema, lineage and datasheet."""
+
+    serializer_class = VersionSerializer
+    filterset_fields = ["dataset"]
+    ordering_fields = ["created", "number"]
+
+    def get_queryset(self):
+        return (
+            DatasetVersion.objects.visible_to(self.request.user)
+            .select_related("dataset", "uploaded_by", "generation", "datasheet")
+            .order_by("-created", "-id")
+        )
+
+    def _get(self, perm: str) -> DatasetVersion:
+        return get_object_for_user(
+            user=self.request.user,
+            queryset=DatasetVersion.objects.select_related("dataset__organisation"),
+            perm=perm,
+            pk=self.kwargs["pk"],
+        )
+
+    def get_object(self) -> DatasetVersion:
+        return self._get(DATASET_VIEW)
+
+    @extend_schema(request=SchemaUpdateSerializer, responses=VersionSerializer)
+    @action(detail=True, methods=["patch"], url_path="schema")
+    def column_schema(self, request: Request, pk: str | None = None) -> Response:
+        version = self._get(DATASET_CHANGE)
+        data = SchemaUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.version_schema_update(
+                version=version, user=request.user, columns=data.validated_data["columns"]
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(VersionSerializer(version, context={"request": request}).data)
+
+    @extend_schema(methods=["PUT"], request=LineageSerializer, responses=VersionSerializer)
+    @extend_schema(methods=["GET"], responses=VersionSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def lineage(self, request: Request, pk: str | None = None) -> Response:
+        if request.method == "GET":
+            version = self._get(DATASET_VIEW)
+            return Response(VersionSerializer(version, context={"request": request}).data)
+        version = self._get(DATASET_CHANGE)
+        data = LineageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        parents = [services.ParentLink(p["parent"], p["relation"]) for p in fields.pop("parents")]
+        try:
+            services.version_lineage_set(
+                version=version, user=request.user, parents=parents, generation=fields
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        version.refresh_from_db()
+        return Response(VersionSerializer(version, context={"request": request}).data)
+
+    @extend_schema(
+        methods=["GET", "PUT"], request=DatasheetSerializer, responses=DatasheetSerializer
+    )
+    @action(detail=True, methods=["get", "put"])
+    def datasheet(self, request: Request, pk: str | None = None) -> Response:
+        if request.method == "GET":
+            version = self._get(DATASET_VIEW)
+            sheet = Datasheet.objects.get_or_create(version=version)[0]
+        else:
+            version = self._get(DATASET_CHANGE)
+            data = DatasheetSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            sheet = services.version_datasheet_update(
+                version=version, user=request.user, sections=data.validated_data
+            )
+        return Response({**sheet.sections(), "completeness": sheet.completeness})
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str | None = None) -> FileResponse:
+        return version_download(request._request, int(pk))
+
+    @extend_schema(responses={(200, "application/ld+json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def croissant(self, request: Request, pk: str | None = None) -> Response:
+        """Documentation as MLCommons Croissant JSON-LD with Responsible-AI fields."""
+        version = self._get(DATASET_VIEW)
+        return Response(croissant_for_version(user=request.user, version=version, request=request))

@@ -1,0 +1,55 @@
+"""Exports built from registry rows: PROV-JSON lineage and Croissant JSON-LD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from registry import selectors
+from registry.exports import ColumnInfo, DatasetInfo, croissant_jsonld
+from registry.lineage import prov_json
+from registry.models import Dataset, DatasetVersion
+
+
+def prov_for_dataset(*, user: Any, dataset: Dataset, base_uri: str) -> dict[str, Any]:
+    version_ids = list(dataset.versions.values_list("pk", flat=True))
+    nodes, edges = selectors.lineage_graph(user=user, version_ids=version_ids)
+    return prov_json(nodes, edges, base_uri=base_uri.rstrip("/"))
+
+
+def croissant_for_version(
+    *, user: Any, version: DatasetVersion, request: HttpRequest
+) -> dict[str, Any]:
+    dataset = version.dataset
+    nodes, _ = selectors.lineage_graph(user=user, version_ids=[version.pk])
+    by_id = {n.id: n for n in nodes}
+    parents = [
+        (by_id[e.parent_id], e.relation) for e in version.parent_edges.all() if e.parent_id in by_id
+    ]
+    sheet = getattr(version, "datasheet", None)
+    return croissant_jsonld(
+        dataset=DatasetInfo(
+            name=dataset.name,
+            description=dataset.description,
+            licence=dataset.licence,
+            organisation=dataset.organisation.name,
+            tags=[t.name for t in dataset.tags.all()],
+            kind=dataset.kind,
+            domain=dataset.domain,
+            intended_uses=dataset.intended_uses,
+            prohibited_uses=dataset.prohibited_uses,
+            access=dataset.access,
+        ),
+        version=by_id[version.pk],
+        columns=[
+            ColumnInfo(name=c["name"], type=c["type"], role=c["role"]) for c in version.schema
+        ],
+        datasheet=sheet.sections() if sheet else {},
+        parents=parents,
+        download_url=request.build_absolute_uri(reverse("registry:download", args=[version.pk])),
+        page_url=request.build_absolute_uri(version.get_absolute_url()),
+        file_format=version.format,
+        file_size=version.size_bytes,
+    )

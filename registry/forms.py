@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from registry.ingest import ENCODING_LABELS, ColumnRole, ColumnType
+from registry.models import (
+    DATASHEET_SECTIONS,
+    Access,
+    DatasetKind,
+    GeneratorType,
+    PrivacyMechanism,
+    Relation,
+)
+
+
+class DatasetForm(forms.Form):
+    organisation = forms.ChoiceField(help_text="The organisation that owns and answers for it.")
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=DatasetKind.choices)
+    domain = forms.CharField(max_length=64, help_text="e.g. education, health, finance.")
+    description = forms.CharField(widget=forms.Textarea, required=False)
+    licence = forms.CharField(
+        max_length=64,
+        help_text="SPDX identifier, e.g. CC-BY-4.0, CC0-1.0, ODbL-1.0, or LicenseRef-Internal.",
+    )
+    access = forms.ChoiceField(choices=Access.choices, initial=Access.RESTRICTED)
+    intended_uses = forms.CharField(widget=forms.Textarea, required=False)
+    prohibited_uses = forms.CharField(widget=forms.Textarea, required=False)
+    tags = forms.CharField(
+        required=False, help_text="Comma-separated, e.g. tabular, students, placements."
+    )
+
+    def __init__(self, *args: Any, organisations: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = organisations
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0][0]
+            self.fields["organisation"].widget = forms.HiddenInput()
+
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+
+
+class VersionUploadForm(forms.Form):
+    file = forms.FileField(
+        allow_empty_file=True,  # the ingest layer explains an empty file better
+        help_text="CSV or Parquet; CSV may be gzip, bzip2, xz or zip compressed.",
+    )
+    encoding = forms.ChoiceField(
+        required=False,
+        choices=[("", "UTF-8 (detect problems)"), *ENCODING_LABELS.items()],
+        help_text="Only needed for a CSV that is not UTF-8.",
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What changed"
+    )
+
+
+class SchemaForm(forms.Form):
+    """One type and one role select per column of the version."""
+
+    def __init__(self, *args: Any, schema: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        type_choices = [(t.value, t.value.replace("_", " ")) for t in ColumnType]
+        role_choices = [(r.value, r.value.replace("_", " ")) for r in ColumnRole]
+        for i, column in enumerate(schema):
+            self.fields[f"type_{i}"] = forms.ChoiceField(
+                choices=type_choices, initial=column["type"], label=f"{column['name']} type"
+            )
+            self.fields[f"role_{i}"] = forms.ChoiceField(
+                choices=role_choices, initial=column["role"], label=f"{column['name']} role"
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"column": c, "type": self[f"type_{i}"], "role": self[f"role_{i}"]}
+            for i, c in enumerate(self.schema)
+        ]
+
+    def columns(self) -> list[dict[str, str]]:
+        return [
+            {
+                "name": c["name"],
+                "type": self.cleaned_data[f"type_{i}"],
+                "role": self.cleaned_data[f"role_{i}"],
+            }
+            for i, c in enumerate(self.schema)
+        ]
+
+
+class ParentForm(forms.Form):
+    parent = forms.TypedChoiceField(coerce=int, required=False, label="Parent version")
+    relation = forms.ChoiceField(choices=Relation.choices, required=False)
+
+    def __init__(self, *args: Any, parent_choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = [("", "— none —"), *parent_choices]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("parent") and not data.get("relation"):
+            self.add_error("relation", "Say how this version relates to the parent.")
+        return data
+
+
+ParentFormSet = forms.formset_factory(ParentForm, extra=2, max_num=20)
+
+
+class GenerationForm(forms.Form):
+    generator_type = forms.ChoiceField(choices=GeneratorType.choices, required=False)
+    generator_library = forms.CharField(
+        max_length=100, required=False, help_text="e.g. sdv, synthcity, ctgan"
+    )
+    generator_version = forms.CharField(max_length=50, required=False)
+    parameters = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        required=False,
+        help_text='A JSON object, e.g. {"epochs": 300, "batch_size": 500}.',
+    )
+    seed = forms.IntegerField(required=False)
+    privacy_mechanism = forms.ChoiceField(choices=PrivacyMechanism.choices, required=False)
+    epsilon = forms.FloatField(required=False, min_value=0, help_text="Privacy budget ε")
+    delta = forms.FloatField(required=False, min_value=0, help_text="δ, if any")
+    compute_description = forms.CharField(
+        max_length=300, required=False, help_text="e.g. 1× A100 for 2.5 h"
+    )
+    energy_kwh = forms.FloatField(required=False, min_value=0, label="Energy (kWh)")
+    carbon_kg = forms.FloatField(required=False, min_value=0, label="Carbon (kg CO2e)")
+
+
+class DatasheetForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label, question in DATASHEET_SECTIONS:
+            self.fields[key] = forms.CharField(
+                label=label,
+                help_text=question,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3, "data-datasheet-section": key}),
+            )

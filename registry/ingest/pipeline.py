@@ -1,0 +1,144 @@
+"""One call from an upload's chunks to a validated table on disk.
+
+``ingest_upload`` is what ``dataset_version_create`` uses: it stores the upload
+in the caller's working directory while hashing it, expands it if it is
+compressed, validates the table and returns where the table is and its hash.
+On any refusal the files it made are removed, so nothing is half stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.ingest.csv_table import validate_csv
+from registry.ingest.errors import ErrorCode, IngestError
+from registry.ingest.parquet_table import validate_parquet
+from registry.ingest.sniff import (
+    COMPRESSED_KINDS,
+    ContentKind,
+    decompress_to_file,
+    detect_content,
+    refuse_binary,
+)
+from registry.ingest.stream import stream_to_file
+from registry.ingest.tables import TableInfo
+
+
+@dataclass(frozen=True)
+class IngestedFile:
+    """A validated table ready to be stored.
+
+    ``path`` is the table to keep (the upload itself, or the table expanded from
+    a compressed upload) and ``sha256``/``size`` describe exactly those bytes, so
+    the stored file can be checked against its hash later. ``upload_sha256`` and
+    ``upload_size`` describe the bytes as uploaded (equal unless compressed).
+    """
+
+    path: Path
+    sha256: str
+    size: int
+    upload_sha256: str
+    upload_size: int
+    info: TableInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "upload_sha256": self.upload_sha256,
+            "upload_size": self.upload_size,
+            "info": self.info.to_dict(),
+        }
+
+
+def ingest_upload(
+    chunks: Iterable[bytes],
+    *,
+    work_dir: Path,
+    max_bytes: int,
+    max_columns: int,
+    encoding: str | None = None,
+) -> IngestedFile:
+    """Stream ``chunks`` into ``work_dir``, validate them as a table, and return it.
+
+    ``max_bytes`` limits both the upload and, for compressed uploads, the
+    expanded table. ``encoding`` is the curator's explicit choice for a CSV
+    that is not UTF-8. The caller owns ``work_dir`` (typically a temporary
+    directory next to the final storage) and moves ``path`` into storage.
+    Raises ``IngestError``; on error no file made here is left behind.
+    """
+    token = uuid.uuid4().hex
+    upload_path = work_dir / f"upload-{token}"
+    table_path = work_dir / f"table-{token}"
+    try:
+        with upload_path.open("xb") as dest:
+            upload = stream_to_file(chunks, dest, max_bytes=max_bytes)
+        kind = detect_content(upload.head, upload.tail)
+        if kind not in COMPRESSED_KINDS:
+            info = validate_table(
+                upload_path,
+                head=upload.head,
+                tail=upload.tail,
+                max_columns=max_columns,
+                encoding=encoding,
+            )
+            return IngestedFile(
+                path=upload_path,
+                sha256=upload.sha256,
+                size=upload.size,
+                upload_sha256=upload.sha256,
+                upload_size=upload.size,
+                info=info,
+            )
+        with table_path.open("xb") as dest:
+            table = decompress_to_file(upload_path, kind, dest, max_bytes=max_bytes)
+        upload_path.unlink()
+        info = validate_table(
+            table_path,
+            head=table.head,
+            tail=table.tail,
+            max_columns=max_columns,
+            encoding=encoding,
+        )
+        return IngestedFile(
+            path=table_path,
+            sha256=table.sha256,
+            size=table.size,
+            upload_sha256=upload.sha256,
+            upload_size=upload.size,
+            info=dataclasses.replace(info, compressed=True, compression=str(kind)),
+        )
+    except BaseException:
+        upload_path.unlink(missing_ok=True)
+        table_path.unlink(missing_ok=True)
+        raise
+
+
+def validate_table(
+    path: Path,
+    *,
+    head: bytes,
+    tail: bytes,
+    max_columns: int,
+    encoding: str | None = None,
+) -> TableInfo:
+    """Validate an uncompressed file as Parquet or CSV, decided by its content."""
+    if max_columns <= 0:
+        raise ValueError("max_columns must be positive")
+    kind = detect_content(head, tail)
+    if kind == ContentKind.PARQUET:
+        return validate_parquet(path, head=head, tail=tail, max_columns=max_columns)
+    if kind in COMPRESSED_KINDS:
+        raise IngestError(
+            ErrorCode.NOT_TABULAR,
+            f"The table inside the archive is itself compressed ({kind}).",
+            "Compress the CSV or Parquet file only once (or not at all) and upload it again.",
+        )
+    if kind == ContentKind.BINARY:
+        raise refuse_binary(head)
+    return validate_csv(path, head=head, max_columns=max_columns, encoding=encoding)

@@ -1,0 +1,287 @@
+"""Datasets, their immutable versions, lineage and datasheets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from synthgov.accounts.models import Organisation
+
+
+class DatasetKind(models.TextChoices):
+    REAL = "real", "Real"
+    FULLY_SYNTHETIC = "fully_synthetic", "Fully synthetic"
+    PARTIALLY_SYNTHETIC = "partially_synthetic", "Partially synthetic"
+    HYBRID = "hybrid", "Hybrid"
+
+
+class Access(models.TextChoices):
+    OPEN = "open", "Open (every signed-in user)"
+    RESTRICTED = "restricted", "Restricted (organisation and its regulators)"
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetQuerySet(models.QuerySet["Dataset"]):
+    def visible_to(self, user: Any) -> DatasetQuerySet:
+        """Open datasets for every active signed-in user; restricted ones for the
+        owning organisation and regulators whose jurisdiction covers it."""
+        from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        orgs = organisations_where(user, DATASET_VIEW).values("id")
+        return self.filter(Q(access=Access.OPEN) | Q(organisation__in=orgs))
+
+
+class Dataset(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=DatasetKind.choices)
+    domain = models.CharField(
+        max_length=64, help_text="Subject area, e.g. education, health, finance."
+    )
+    description = models.TextField(blank=True)
+    licence = models.CharField(
+        max_length=64, help_text="SPDX licence identifier, e.g. CC-BY-4.0 or LicenseRef-Internal."
+    )
+    access = models.CharField(max_length=16, choices=Access.choices, default=Access.RESTRICTED)
+    intended_uses = models.TextField(blank=True)
+    prohibited_uses = models.TextField(blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="datasets")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = DatasetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="unique_dataset_name")
+        ]
+        indexes = [models.Index(fields=["kind"]), models.Index(fields=["domain"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:dataset", args=[self.pk])
+
+    @property
+    def owning_organisation(self) -> Organisation:
+        return self.organisation
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.kind != DatasetKind.REAL
+
+
+class VersionQuerySet(models.QuerySet["DatasetVersion"]):
+    def visible_to(self, user: Any) -> VersionQuerySet:
+        return self.filter(dataset__in=Dataset.objects.visible_to(user))
+
+
+class DatasetVersion(models.Model):
+    """One uploaded file. The file and its facts never change once stored;
+    the curator may correct the column schema (types and roles)."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        PARQUET = "parquet", "Parquet"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    # Stored under its content hash; the original name is metadata only.
+    file = models.FileField(max_length=200)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.PositiveBigIntegerField()
+    row_count = models.PositiveBigIntegerField()
+    column_count = models.PositiveIntegerField()
+    format = models.CharField(max_length=16, choices=Format.choices)
+    encoding = models.CharField(max_length=32, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    compressed = models.CharField(max_length=16, blank=True, help_text="Compression of upload.")
+    original_name = models.CharField(max_length=255)
+    schema = models.JSONField(default=list, help_text="[{name, type, role}] per column.")
+    profile = models.JSONField(default=dict)
+    note = models.TextField(blank=True, help_text="What changed in this version.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dataset", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="unique_version_number"),
+            models.UniqueConstraint(fields=["dataset", "sha256"], name="unique_version_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name} v{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:version", args=[self.pk])
+
+    @property
+    def owning_organisation(self) -> Organisation:
+        return self.dataset.organisation
+
+    def column(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.schema if c["name"] == name), None)
+
+
+class Relation(models.TextChoices):
+    TRAINED_ON = "trained_on", "trained on"
+    DERIVED_FROM = "derived_from", "derived from"
+    MERGED_WITH = "merged_with", "merged with"
+    HOLDOUT_OF = "holdout_of", "holdout of"
+    AUGMENTS = "augments", "augments"
+    WATERMARKED_FROM = "watermarked_from", "watermarked from"
+
+
+class LineageEdge(models.Model):
+    child = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="parent_edges")
+    parent = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="child_edges")
+    relation = models.CharField(max_length=32, choices=Relation.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "parent"], name="unique_lineage_edge"),
+            models.CheckConstraint(condition=~Q(child=models.F("parent")), name="no_self_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} {self.get_relation_display()} {self.parent}"
+
+
+class GeneratorType(models.TextChoices):
+    NONE = "", "None (not generated)"
+    GAN = "gan", "GAN"
+    VAE = "vae", "VAE"
+    DIFFUSION = "diffusion", "Diffusion model"
+    COPULA = "copula", "Copula"
+    BAYESIAN_NETWORK = "bayesian_network", "Bayesian network"
+    LLM = "llm", "Large language model"
+    SIMULATION = "simulation", "Simulation"
+    RULE_BASED = "rule_based", "Rule-based"
+    IMPUTATION = "imputation", "Imputation"
+    OTHER = "other", "Other"
+
+
+class PrivacyMechanism(models.TextChoices):
+    NONE = "", "None"
+    DIFFERENTIAL_PRIVACY = "differential_privacy", "Differential privacy"
+    K_ANONYMITY = "k_anonymity", "k-anonymity"
+    SUPPRESSION = "suppression", "Suppression / generalisation"
+    OTHER = "other", "Other"
+
+
+class Generation(models.Model):
+    """How a version was produced: generator, parameters, privacy, compute."""
+
+    version = models.OneToOneField(
+        DatasetVersion, on_delete=models.CASCADE, related_name="generation"
+    )
+    generator_type = models.CharField(max_length=32, choices=GeneratorType.choices, blank=True)
+    generator_library = models.CharField(max_length=100, blank=True)
+    generator_version = models.CharField(max_length=50, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    privacy_mechanism = models.CharField(
+        max_length=32, choices=PrivacyMechanism.choices, blank=True
+    )
+    epsilon = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    delta = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    compute_description = models.CharField(max_length=300, blank=True)
+    energy_kwh = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    carbon_kg = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Generation of {self.version}"
+
+    @property
+    def generator_label(self) -> str:
+        if not self.generator_type:
+            return ""
+        label = self.get_generator_type_display()
+        lib = " ".join(x for x in [self.generator_library, self.generator_version] if x)
+        return f"{label} ({lib})" if lib else label
+
+
+DATASHEET_SECTIONS: list[tuple[str, str, str]] = [
+    ("motivation", "Motivation", "Why was the dataset created, by whom, funded by whom?"),
+    ("composition", "Composition", "What do the records represent; how many; what is missing?"),
+    ("collection", "Collection", "How were the underlying real data collected, and when?"),
+    ("preprocessing", "Preprocessing", "Cleaning, labelling, filtering applied before use."),
+    ("uses", "Uses", "Tasks the dataset suits, and uses to avoid."),
+    ("distribution", "Distribution", "Who may receive it, under which licence and terms."),
+    ("maintenance", "Maintenance", "Who maintains it, how errors are reported and fixed."),
+    ("generation_method", "Generation method", "Model, training data, parameters, seeds."),
+    ("real_sources", "Real sources", "Which real datasets the generator learned from."),
+    ("known_limitations", "Known limitations", "Where the data is known to be poor or biased."),
+    ("bias_mitigation", "Bias mitigation", "What was done to measure and reduce bias."),
+    ("watermarking", "Watermarking", "How records are marked as synthetic, and how to check."),
+]
+# A section counts as answered when it says at least this much.
+DATASHEET_MIN_WORDS = 3
+
+
+class Datasheet(models.Model):
+    version = models.OneToOneField(
+        DatasetVersion, on_delete=models.CASCADE, related_name="datasheet"
+    )
+    motivation = models.TextField(blank=True)
+    composition = models.TextField(blank=True)
+    collection = models.TextField(blank=True)
+    preprocessing = models.TextField(blank=True)
+    uses = models.TextField(blank=True)
+    distribution = models.TextField(blank=True)
+    maintenance = models.TextField(blank=True)
+    generation_method = models.TextField(blank=True)
+    real_sources = models.TextField(blank=True)
+    known_limitations = models.TextField(blank=True)
+    bias_mitigation = models.TextField(blank=True)
+    watermarking = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Datasheet of {self.version}"
+
+    def sections(self) -> dict[str, str]:
+        return {key: getattr(self, key) for key, _, _ in DATASHEET_SECTIONS}
+
+    @property
+    def completeness(self) -> float:
+        """Share of the twelve sections answered (0..1)."""
+        return datasheet_completeness(self.sections())
+
+
+def datasheet_completeness(sections: dict[str, str]) -> float:
+    answered = sum(
+        1
+        for key, _, _ in DATASHEET_SECTIONS
+        if len((sections.get(key) or "").split()) >= DATASHEET_MIN_WORDS
+    )
+    return round(answered / len(DATASHEET_SECTIONS), 4)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from registry.ingest import ColumnRole, ColumnType
+from registry.models import (
+    DATASHEET_SECTIONS,
+    Access,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    Generation,
+    GeneratorType,
+    PrivacyMechanism,
+    Relation,
+)
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    version_count = serializers.SerializerMethodField()
+    url = serializers.HyperlinkedIdentityField(view_name="api-dataset-detail")
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "url",
+            "organisation",
+            "organisation_name",
+            "name",
+            "kind",
+            "domain",
+            "description",
+            "licence",
+            "access",
+            "intended_uses",
+            "prohibited_uses",
+            "tags",
+            "version_count",
+            "created_by",
+            "created",
+            "updated",
+        ]
+
+    def get_version_count(self, obj: Dataset) -> int:
+        total = getattr(obj, "version_total", None)
+        return total if total is not None else obj.versions.count()
+
+
+class DatasetWriteSerializer(serializers.Serializer):
+    organisation = serializers.SlugField(
+        required=False,
+        help_text="Slug of the owning organisation; needed only if you curate for several.",
+    )
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=DatasetKind.choices)
+    domain = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    licence = serializers.CharField(max_length=64)
+    access = serializers.ChoiceField(choices=Access.choices, default=Access.RESTRICTED)
+    intended_uses = serializers.CharField(required=False, allow_blank=True, default="")
+    prohibited_uses = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list
+    )
+
+
+class ParentSerializer(serializers.Serializer):
+    relation = serializers.CharField()
+    restricted = serializers.BooleanField()
+    version = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Generation
+        fields = [
+            "generator_type",
+            "generator_library",
+            "generator_version",
+            "parameters",
+            "seed",
+            "privacy_mechanism",
+            "epsilon",
+            "delta",
+            "compute_description",
+            "energy_kwh",
+            "carbon_kg",
+        ]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    dataset = serializers.PrimaryKeyRelatedField(read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    parents = serializers.SerializerMethodField()
+    generation = GenerationSerializer(read_only=True)
+    datasheet_completeness = serializers.SerializerMethodField()
+    url = serializers.HyperlinkedIdentityField(view_name="api-version-detail")
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id",
+            "url",
+            "dataset",
+            "number",
+            "sha256",
+            "size_bytes",
+            "row_count",
+            "column_count",
+            "format",
+            "encoding",
+            "delimiter",
+            "compressed",
+            "original_name",
+            "schema",
+            "profile",
+            "note",
+            "uploaded_by",
+            "created",
+            "parents",
+            "generation",
+            "datasheet_completeness",
+        ]
+
+    def get_parents(self, obj: DatasetVersion) -> list[dict[str, Any]]:
+        from registry.selectors import parents_for
+
+        request = self.context["request"]
+        return ParentSerializer(
+            [
+                {
+                    "relation": p.relation,
+                    "restricted": p.restricted,
+                    "version": p.version.pk if p.version else None,
+                    "label": str(p.version) if p.version else "restricted source",
+                }
+                for p in parents_for(user=request.user, version=obj)
+            ],
+            many=True,
+        ).data
+
+    def get_datasheet_completeness(self, obj: DatasetVersion) -> float:
+        sheet = getattr(obj, "datasheet", None)
+        return sheet.completeness if sheet else 0.0
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    encoding = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=[t.value for t in ColumnType])
+    role = serializers.ChoiceField(choices=[r.value for r in ColumnRole])
+
+
+class SchemaUpdateSerializer(serializers.Serializer):
+    columns = ColumnSerializer(many=True)
+
+
+class ParentLinkSerializer(serializers.Serializer):
+    parent = serializers.IntegerField()
+    relation = serializers.ChoiceField(choices=Relation.choices)
+
+
+class LineageSerializer(serializers.Serializer):
+    parents = ParentLinkSerializer(many=True)
+    generator_type = serializers.ChoiceField(
+        choices=GeneratorType.choices, required=False, default=""
+    )
+    generator_library = serializers.CharField(required=False, allow_blank=True, default="")
+    generator_version = serializers.CharField(required=False, allow_blank=True, default="")
+    parameters = serializers.JSONField(required=False, default=dict)
+    seed = serializers.IntegerField(required=False, allow_null=True, default=None)
+    privacy_mechanism = serializers.ChoiceField(
+        choices=PrivacyMechanism.choices, required=False, default=""
+    )
+    epsilon = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    delta = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    compute_description = serializers.CharField(required=False, allow_blank=True, default="")
+    energy_kwh = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    carbon_kg = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class DatasheetSerializer(serializers.Serializer):
+    completeness = serializers.FloatField(read_only=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for key, label, question in DATASHEET_SECTIONS:
+            fields[key] = serializers.CharField(
+                required=False, allow_blank=True, label=label, help_text=question
+            )
+        return fields

@@ -1,0 +1,402 @@
+"""Registry pages. Objects are fetched through the permission helper; changes
+go through services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from registry import selectors, services
+from registry.documents import croissant_for_version, prov_for_dataset
+from registry.filters import DatasetFilter
+from registry.forms import (
+    DatasetForm,
+    DatasheetForm,
+    GenerationForm,
+    ParentFormSet,
+    SchemaForm,
+    VersionUploadForm,
+)
+from registry.lineage import layout, render_svg
+from registry.models import DATASHEET_SECTIONS, Dataset, DatasetVersion
+from registry.uploads import sent_name, upload_refusal
+from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+
+
+def _dataset(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> Dataset:
+    return get_object_for_user(user=request.user, queryset=Dataset.objects, perm=perm, pk=pk)
+
+
+def _version(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> DatasetVersion:
+    return get_object_for_user(
+        user=request.user,
+        queryset=DatasetVersion.objects.select_related("dataset__organisation"),
+        perm=perm,
+        pk=pk,
+    )
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    datasets = selectors.datasets_for(request.user)
+    filterset = DatasetFilter(request.GET or None, queryset=datasets, user=request.user)
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else datasets
+    page = Paginator(queryset, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/dataset_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "can_register": selectors.organisations_user_can_register_for(request.user).exists(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    orgs = selectors.organisations_user_can_register_for(request.user)
+    if not orgs.exists():
+        raise PermissionDenied
+    choices = [(o.slug, o.name) for o in orgs]
+    form = DatasetForm(request.POST or None, organisations=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dataset = services.dataset_create(
+                organisation=orgs.get(slug=data["organisation"]),
+                user=request.user,
+                name=data["name"],
+                kind=data["kind"],
+                domain=data["domain"],
+                licence=data["licence"],
+                access=data["access"],
+                description=data["description"],
+                intended_uses=data["intended_uses"],
+                prohibited_uses=data["prohibited_uses"],
+                tags=form.tag_list(),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Dataset “{dataset.name}” registered. Upload its first version."
+            )
+            return redirect("registry:upload", pk=dataset.pk)
+    return render(request, "registry/dataset_form.html", {"form": form, "dataset": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk, DATASET_CHANGE)
+    initial = {
+        "organisation": dataset.organisation.slug,
+        **{
+            f: getattr(dataset, f)
+            for f in [
+                "name",
+                "kind",
+                "domain",
+                "description",
+                "licence",
+                "access",
+                "intended_uses",
+                "prohibited_uses",
+            ]
+        },
+        "tags": ", ".join(t.name for t in dataset.tags.all()),
+    }
+    form = DatasetForm(
+        request.POST or None,
+        initial=initial,
+        organisations=[(dataset.organisation.slug, dataset.organisation.name)],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k not in {"organisation", "tags"}}
+        try:
+            services.dataset_update(
+                dataset=dataset, user=request.user, tags=form.tag_list(), **data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Dataset details saved.")
+            return redirect(dataset)
+    return render(request, "registry/dataset_form.html", {"form": form, "dataset": dataset})
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk)
+    versions = list(dataset.versions.select_related("uploaded_by", "datasheet").order_by("-number"))
+    svg = ""
+    if versions:
+        nodes, edges = selectors.lineage_graph(
+            user=request.user, version_ids=[v.pk for v in versions]
+        )
+        if edges:
+            svg = render_svg(layout(nodes, edges), title=f"Lineage of {dataset.name}")
+    return render(
+        request,
+        "registry/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "versions": versions,
+            "lineage_svg": svg,
+            "can_change": selectors.can_change(request.user, dataset),
+        },
+    )
+
+
+@login_required
+def dataset_prov(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk)
+    doc = prov_for_dataset(
+        user=request.user, dataset=dataset, base_uri=request.build_absolute_uri("/")
+    )
+    response = JsonResponse(doc, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="lineage-dataset-{dataset.pk}.prov.json"'
+    )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk, DATASET_CHANGE)
+    posted = request.method == "POST"
+    form = VersionUploadForm(request.POST if posted else None, request.FILES if posted else None)
+    # Reading POST/FILES above parsed the body; the upload handler may have refused it.
+    refusal = upload_refusal(request) if request.method == "POST" else None
+    choices: list[str] = []
+    version = None
+    if refusal is not None:
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", f"{refusal.message} {refusal.hint}")
+    elif request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            version = services.dataset_version_create(
+                dataset=dataset,
+                user=request.user,
+                chunks=upload.chunks(),
+                original_name=sent_name(upload),
+                encoding=form.cleaned_data["encoding"],
+                note=form.cleaned_data["note"],
+            )
+        except services.UploadRefused as exc:
+            _apply_errors(form, exc)
+            choices = list(exc.error.choices)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+    if version is not None:
+        url = reverse("registry:schema", args=[version.pk])
+        messages.success(
+            request,
+            f"Version {version.number} stored ({version.row_count:,} rows, "
+            f"{version.column_count} columns). Check the inferred schema.",
+        )
+        if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+            return JsonResponse({"redirect": url})
+        return redirect(url)
+    if request.method == "POST" and request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return JsonResponse(
+            {"errors": {k: list(v) for k, v in form.errors.items()}, "encoding_choices": choices},
+            status=400,
+        )
+    return render(
+        request,
+        "registry/version_upload.html",
+        {"dataset": dataset, "form": form, "encoding_choices": choices},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk)
+    previous, changes = selectors.schema_changes(version)
+    sheet = getattr(version, "datasheet", None)
+    return render(
+        request,
+        "registry/version_detail.html",
+        {
+            "version": version,
+            "dataset": version.dataset,
+            "columns": selectors.profile_rows(version),
+            "previous": previous,
+            "schema_changes": changes,
+            "parents": selectors.parents_for(user=request.user, version=version),
+            "children": selectors.children_for(user=request.user, version=version),
+            "generation": getattr(version, "generation", None),
+            "datasheet": sheet,
+            "datasheet_sections": [
+                (label, getattr(sheet, key) if sheet else "")
+                for key, label, _ in DATASHEET_SECTIONS
+            ],
+            "can_change": selectors.can_change(request.user, version.dataset),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk, DATASET_CHANGE)
+    form = SchemaForm(request.POST or None, schema=version.schema)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.version_schema_update(
+                version=version, user=request.user, columns=form.columns()
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Column types and roles saved.")
+            return redirect("registry:lineage", pk=version.pk)
+    return render(request, "registry/version_schema.html", {"version": version, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk, DATASET_CHANGE)
+    choices = selectors.parent_choices(user=request.user, version=version)
+    gen = getattr(version, "generation", None)
+    if request.method == "POST":
+        formset = ParentFormSet(
+            request.POST, prefix="parents", form_kwargs={"parent_choices": choices}
+        )
+        gen_form = GenerationForm(request.POST)
+    else:
+        current = [
+            {"parent": e.parent_id, "relation": e.relation}
+            for e in version.parent_edges.all()
+            if any(e.parent_id == c[0] for c in choices)
+        ]
+        formset = ParentFormSet(
+            initial=current, prefix="parents", form_kwargs={"parent_choices": choices}
+        )
+        gen_form = GenerationForm(
+            initial={
+                **{f: getattr(gen, f) for f in GenerationForm.base_fields if f != "parameters"},
+                "parameters": json.dumps(gen.parameters, indent=2)
+                if gen and gen.parameters
+                else "",
+            }
+            if gen
+            else None
+        )
+    if request.method == "POST" and formset.is_valid() and gen_form.is_valid():
+        hidden = [
+            services.ParentLink(e.parent_id, e.relation)
+            for e in version.parent_edges.all()
+            if not any(e.parent_id == c[0] for c in choices)
+        ]
+        links = hidden + [
+            services.ParentLink(f.cleaned_data["parent"], f.cleaned_data["relation"])
+            for f in formset
+            if f.cleaned_data.get("parent")
+        ]
+        generation = {k: v if v is not None else None for k, v in gen_form.cleaned_data.items()}
+        for text_field in [
+            "generator_type",
+            "generator_library",
+            "generator_version",
+            "privacy_mechanism",
+            "compute_description",
+        ]:
+            generation[text_field] = generation.get(text_field) or ""
+        try:
+            services.version_lineage_set(
+                version=version, user=request.user, parents=links, generation=generation
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            for field, msgs in errors.items():
+                if field in gen_form.fields:
+                    gen_form.add_error(field, msgs)
+                else:
+                    formset._non_form_errors = formset.error_class(msgs)
+        else:
+            messages.success(request, "Lineage saved.")
+            return redirect("registry:datasheet", pk=version.pk)
+    return render(
+        request,
+        "registry/version_lineage.html",
+        {
+            "version": version,
+            "formset": formset,
+            "gen_form": gen_form,
+            "hidden_parents": sum(
+                1
+                for e in version.parent_edges.all()
+                if not any(e.parent_id == c[0] for c in choices)
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_datasheet(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk, DATASET_CHANGE)
+    sheet = getattr(version, "datasheet", None)
+    form = DatasheetForm(request.POST or None, initial=sheet.sections() if sheet else None)
+    if request.method == "POST" and form.is_valid():
+        sheet = services.version_datasheet_update(
+            version=version, user=request.user, sections=form.cleaned_data
+        )
+        messages.success(request, f"Datasheet saved: {sheet.completeness:.0%} complete.")
+        return redirect(version)
+    return render(
+        request,
+        "registry/version_datasheet.html",
+        {"version": version, "form": form, "completeness": sheet.completeness if sheet else 0},
+    )
+
+
+@login_required
+def version_download(request: HttpRequest, pk: int) -> FileResponse:
+    version = _version(request, pk)
+    suffix = "parquet" if version.format == "parquet" else "csv"
+    filename = f"{version.dataset.name}-v{version.number}.{suffix}".replace('"', "")
+    return FileResponse(
+        default_storage.open(version.file.name, "rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
+    )
+
+
+@login_required
+def version_croissant(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk)
+    doc = croissant_for_version(user=request.user, version=version, request=request)
+    response = JsonResponse(
+        doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="croissant-version-{version.pk}.json"'
+    return response

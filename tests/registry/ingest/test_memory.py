@@ -1,0 +1,95 @@
+"""Validation streams: peak memory does not grow with the file.
+
+A child process imports everything first, records its peak RSS, then ingests
+a ~50 MB CSV and reports how much the peak grew. A control run that reads the
+file whole shows the measurement would catch an implementation that does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FILE_BYTES = 50_000_000
+ALLOWED_GROWTH_BYTES = 20_000_000
+
+CHILD = """
+import json, resource, sys, tempfile
+from pathlib import Path
+from registry.ingest import ingest_upload, iter_chunks
+
+def peak_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+path, mode = Path(sys.argv[1]), sys.argv[2]
+before = peak_bytes()
+if mode == "ingest":
+    with tempfile.TemporaryDirectory() as work, path.open("rb") as upload:
+        table = ingest_upload(
+            iter_chunks(upload), work_dir=Path(work), max_bytes=10**9, max_columns=50
+        )
+        rows = table.info.row_count
+else:
+    rows = path.read_bytes().count(b"\\n") - 1
+print(json.dumps({"growth": peak_bytes() - before, "rows": rows}))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    path = tmp_path_factory.mktemp("memory") / "big.csv"
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("id,name,age,city,score,comment\n")
+        while out.tell() < FILE_BYTES:
+            block = [
+                f'{i},person {i},{18 + i % 70},"City, {i % 97}",{i % 1000 / 7:.4f},'
+                f'"a comment with ""quotes""\nand a second line"\n'
+                for i in range(rows, rows + 10_000)
+            ]
+            out.writelines(block)
+            rows += len(block)
+    return path, rows
+
+
+# Linux carries the peak RSS of a process image over into the program it
+# execs, so a child forked from this (large) pytest process would start with
+# pytest's peak and hide any growth. A small launcher forks the measured
+# process instead, which then starts from the launcher's few megabytes.
+LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+
+
+def run_child(path: Path, mode: str) -> dict[str, int]:
+    repo = Path(__file__).resolve().parents[3]
+    child = [sys.executable, "-W", "error", "-c", CHILD, str(path), mode]
+    completed = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *child],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(completed.stdout)
+
+
+def test_validating_a_50_mb_csv_keeps_peak_memory_flat(big_csv: tuple[Path, int]) -> None:
+    path, rows = big_csv
+    assert path.stat().st_size >= FILE_BYTES
+
+    result = run_child(path, "ingest")
+
+    assert result["rows"] == rows
+    assert result["growth"] < ALLOWED_GROWTH_BYTES, result
+
+
+def test_the_measurement_catches_a_whole_file_read(big_csv: tuple[Path, int]) -> None:
+    path, _ = big_csv
+
+    result = run_child(path, "read-whole")
+
+    assert result["growth"] > ALLOWED_GROWTH_BYTES * 2, result
