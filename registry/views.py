@@ -257,8 +257,21 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for key, label, _ in DATASHEET_SECTIONS
             ],
             "can_change": selectors.can_change(request.user, version.dataset),
+            **_audit_context(request, version),
         },
     )
+
+
+def _audit_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
+    from audits.selectors import audits_for
+    from synthgov.accounts.permissions import AUDIT_REQUEST, user_has_perm
+
+    return {
+        "audits": audits_for(request.user).filter(version=version)[:10],
+        "can_audit": user_has_perm(
+            request.user, AUDIT_REQUEST, organisation=version.dataset.organisation
+        ),
+    }
 
 
 @login_required

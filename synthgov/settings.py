@@ -143,6 +143,9 @@ STORAGES = {
 # Uploads larger than this are refused while they stream in.
 SYNTHGOV_MAX_UPLOAD_BYTES = env_bytes("SYNTHGOV_MAX_UPLOAD_BYTES", 2 * 1024**3)
 SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
+# A running audit whose worker has not refreshed its heartbeat for this long is
+# taken over by the next delivery of its task (the first worker died).
+SYNTHGOV_AUDIT_LEASE_SECONDS = env_int("SYNTHGOV_AUDIT_LEASE_SECONDS", 30, minimum=6)
 # Anything bigger than this goes to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
@@ -251,6 +254,7 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_VAR_DIR",
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
+    "SYNTHGOV_AUDIT_LEASE_SECONDS",
 }
 _unknown = sorted(
     k for k in os.environ if k.startswith("SYNTHGOV_") and k not in _KNOWN_SYNTHGOV_VARS

@@ -10,6 +10,7 @@ from synthgov.health import healthz
 api_v1 = [
     path("me/", include("synthgov.accounts.api_urls")),
     path("", include("registry.api_urls")),
+    path("", include("audits.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     ),
     path("trail/", include("synthgov.trail.urls")),
     path("", include("registry.urls")),
+    path("", include("audits.urls")),
     # One sign-in page for everyone, so every sign-in is recorded the same way.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -36,6 +36,8 @@ def _is_active(url: str, path: str) -> bool:
 # (label, url name, permission needed or None for every signed-in user)
 NAV_ENTRIES: list[tuple[str, str, str | None]] = [
     ("Datasets", "registry:datasets", permissions.DATASET_VIEW),
+    ("Audits", "audits:list", permissions.DATASET_VIEW),
+    ("Figures", "audits:metrics", None),
     ("Audit trail", "trail:list", permissions.TRAIL_VIEW),
     ("API", "api-docs", None),
 ]

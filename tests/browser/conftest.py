@@ -65,3 +65,7 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+# Shared with the audit tests: real and synthetic placements, registered.
+from tests.audits.conftest import placements_world  # noqa: E402, F401

@@ -1,0 +1,67 @@
+"""SynthGov's audit checks: plain pandas/numpy code, no Django.
+
+Public interface (the audit service calls exactly this)::
+
+    from audits.checks import AuditConfig, AuditInputError, ColumnSpec, run_audit
+
+    config = AuditConfig(
+        columns=[ColumnSpec(name="age", type="numerical", role="quasi_identifier"), ...],
+        protected=["sex"], quasi_identifiers=["age", "postcode"], sensitive=["diagnosis"],
+        target="approved", positive_outcome=None, families={"quality", "privacy", ...},
+        seed=0,
+    )
+    outcome = run_audit(
+        config=config, synthetic=df_syn, real=df_ref, holdout=df_hold_or_None,
+        registry_facts={"datasheet_completeness": 0.8, "lineage_complete": True,
+                        "generator_documented": True, "licence": "CC-BY-4.0",
+                        "compute_disclosed": False, "hash_verified": True},
+        progress=lambda label, fraction: ...,   # may raise to cancel; the error propagates
+    )
+    outcome.metrics          # list[MetricResult], in family order
+    outcome.findings         # plain-words sentences for the summary
+    outcome.timings          # seconds per family (and "prepare")
+    outcome.to_json()        # JSON-ready dict; canonical_json()/results_sha256() omit timings
+
+- ``ColumnSpec(name, type, role)``: type in numerical, categorical, boolean, datetime, id,
+  text; role in identifier, quasi_identifier, sensitive, protected, target, other.
+- ``AuditConfig``: see ``base.AuditConfig`` (sample limits: ``sdmetrics_sample_rows``,
+  ``detection_sample_rows``, ``utility_sample_rows``, ``distance_sample_rows``;
+  ``min_group_count``; ``max_intersections``). Families: integrity, quality, fairness,
+  privacy, provenance. When ``positive_outcome`` is None the fairness checks pick a value
+  that reads as favourable ("true", "1", "yes", "approved", …) or else the least frequent
+  real class, and record which in the details.
+- ``MetricResult``: key, value (float or None), direction ("higher", "lower",
+  "closer_to" with ``target``), details (JSON-ready chart data), sample_size, population,
+  uncertainty (95% half-width when sampled), finding, status ("ok" or "skipped") and
+  skip_reason.
+- ``AuditInputError``: raised before any heavy work, with a message for the curator, when a
+  frame is empty, the reference or holdout lacks a schema column, a named protected /
+  quasi-identifier / sensitive / target column is missing or is an identifier, or the
+  positive outcome does not occur in the reference.
+- ``catalogue.METRICS``: key -> ``MetricSpec`` (family, title, description, direction,
+  value range, what it needs). Keys are stable; standards refer to them.
+
+A registry fact ``hash_verified`` of False stops the audit: only
+``integrity.hash_verified`` is reported and every other figure is skipped.
+The same inputs and seed give the same figures.
+"""
+
+from audits.checks.base import (
+    AuditConfig,
+    AuditInputError,
+    ColumnSpec,
+    MetricResult,
+)
+from audits.checks.catalogue import METRICS, MetricSpec
+from audits.checks.runner import AuditOutcome, run_audit
+
+__all__ = [
+    "METRICS",
+    "AuditConfig",
+    "AuditInputError",
+    "AuditOutcome",
+    "ColumnSpec",
+    "MetricResult",
+    "MetricSpec",
+    "run_audit",
+]

@@ -1,0 +1,356 @@
+"""The published catalogue of audit figures. Keys are stable: standards refer to them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DISTANCE = (
+    "Distances between records are the average per-column difference (0 to 1), as in "
+    "SDMetrics' DCR metrics: numbers and dates (dates as seconds) count the absolute "
+    "difference divided by the reference's range, with values outside that range taken "
+    "at its nearest edge; categories and booleans count 0 when equal and 1 when different; "
+    "a missing value counts 1 against a present one and 0 against another missing one; "
+    "identifiers and free text are left out. The search is exact; only a synthetic record "
+    "so far from every real record that the search budget runs out keeps a proven lower "
+    "bound instead (such records are counted in details)."
+)
+DISTANCE_SAMPLE = (
+    "Computed on a seeded sample of up to 100,000 synthetic rows (configurable) against the "
+    "full reference."
+)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    family: str
+    title: str
+    description: str
+    direction: str  # "higher", "lower" or "closer_to" (then ``target`` is the ideal)
+    value_range: tuple[float | None, float | None]
+    needs: str
+    target: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["value_range"] = list(self.value_range)
+        return data
+
+
+def _spec(
+    key, family, title, description, direction, value_range=(0.0, 1.0), needs="", target=None
+):
+    return MetricSpec(key, family, title, description, direction, value_range,
+                      needs or "synthetic and reference data", target)  # fmt: skip
+
+
+_SPECS = [
+    _spec(
+        "quality.overall",
+        "quality",
+        "Overall quality",
+        "SDMetrics Quality Report score: the average of Column Shapes and Column Pair "
+        "Trends. Computed on seeded samples (default 20,000 rows of each dataset); the "
+        "uncertainty is the 95% two-sample Kolmogorov-Smirnov bound for that sample size.",
+        "higher",
+    ),
+    _spec(
+        "quality.column_shapes",
+        "quality",
+        "Column shapes",
+        "How alike each column's distribution is in synthetic and real data (SDMetrics: "
+        "KSComplement for numbers and dates, TVComplement for categories), averaged over "
+        "columns. Details hold per-column histograms or category shares on all rows.",
+        "higher",
+    ),
+    _spec(
+        "quality.column_pair_trends",
+        "quality",
+        "Column pair trends",
+        "How alike the relationships between pairs of columns are (SDMetrics: correlation "
+        "similarity for two numbers, contingency similarity otherwise), averaged over "
+        "pairs. Details hold the pair matrix for a heatmap.",
+        "higher",
+    ),
+    _spec(
+        "quality.validity",
+        "quality",
+        "Data validity",
+        "SDMetrics Diagnostic Report, Data Validity: synthetic values stay within the real "
+        "categories and the real numeric boundaries.",
+        "higher",
+    ),
+    _spec(
+        "quality.structure",
+        "quality",
+        "Data structure",
+        "SDMetrics Diagnostic Report, Data Structure: the synthetic table has the real "
+        "table's columns.",
+        "higher",
+    ),
+    _spec(
+        "quality.category_coverage",
+        "quality",
+        "Category coverage",
+        "Share of each categorical column's real categories that appear in the synthetic "
+        "data, averaged over columns (SDMetrics CategoryCoverage). All rows.",
+        "higher",
+    ),
+    _spec(
+        "quality.range_coverage",
+        "quality",
+        "Range coverage",
+        "Share of each numeric or date column's real range that the synthetic values span, "
+        "averaged over columns (SDMetrics RangeCoverage). All rows.",
+        "higher",
+    ),
+    _spec(
+        "quality.detection",
+        "quality",
+        "Detection",
+        "How hard it is for a classifier to tell synthetic rows from real ones: "
+        "1 - max(0, 2 x AUC - 1) of a gradient-boosting classifier trained on half of a "
+        "seeded, balanced sample (default 20,000 rows per dataset) and tested on the other "
+        "half. 1 means indistinguishable, 0 perfectly separable.",
+        "higher",
+    ),
+    _spec(
+        "utility.tstr_ratio",
+        "quality",
+        "Utility (train synthetic, test real)",
+        "Score of a gradient-boosting model trained on synthetic data and tested on real "
+        "data, divided by the score of the same model trained on real data. Tested on the "
+        "holdout when there is one, else on a held-back 30% of the reference. Macro F1 for "
+        "a categorical target, R² for a numerical one.",
+        "higher",
+        (0.0, None),
+        "a target column",
+    ),
+    _spec(
+        "fairness.representation_gap_max",
+        "fairness",
+        "Largest representation gap",
+        "Largest absolute difference between a protected group's share of the synthetic "
+        "rows and its share of the real rows, over every protected attribute and every "
+        "intersection of two (numbers cut at the real quintiles). All rows.",
+        "lower",
+        needs="protected attributes",
+    ),
+    _spec(
+        "fairness.missing_groups",
+        "fairness",
+        "Missing groups",
+        "Number of protected groups present in the real data but absent from the synthetic "
+        "data, or with at least the minimum count (default 5) in the real data but fewer in "
+        "the synthetic data. Details list them.",
+        "lower",
+        (0.0, None),
+        "protected attributes",
+    ),
+    _spec(
+        "fairness.parity_difference_real",
+        "fairness",
+        "Parity difference (real)",
+        "Largest gap in positive-outcome rate between two groups in the real data (groups "
+        "with at least the minimum count). Describes the reference, for comparison.",
+        "lower",
+        needs="protected attributes and a target",
+    ),
+    _spec(
+        "fairness.parity_difference_synthetic",
+        "fairness",
+        "Parity difference (synthetic)",
+        "Largest gap in positive-outcome rate between two groups in the synthetic data.",
+        "lower",
+        needs="protected attributes and a target",
+    ),
+    _spec(
+        "fairness.disparate_impact_real",
+        "fairness",
+        "Disparate impact (real)",
+        "Lowest ratio of a group's positive-outcome rate to the highest group's rate in the "
+        "real data (1 = equal rates).",
+        "higher",
+        needs="protected attributes and a target",
+    ),
+    _spec(
+        "fairness.disparate_impact_synthetic",
+        "fairness",
+        "Disparate impact (synthetic)",
+        "Lowest ratio of a group's positive-outcome rate to the highest group's rate in the "
+        "synthetic data (1 = equal rates).",
+        "higher",
+        needs="protected attributes and a target",
+    ),
+    _spec(
+        "fairness.amplification",
+        "fairness",
+        "Bias amplification",
+        "Synthetic parity difference minus real parity difference, over the groups large "
+        "enough in both; the largest over attributes and intersections. Positive means the "
+        "synthetic data widens the outcome gap between groups.",
+        "lower",
+        (-1.0, 1.0),
+        "protected attributes and a target",
+    ),
+    _spec(
+        "fairness.subgroup_fidelity_gap",
+        "fairness",
+        "Subgroup fidelity gap",
+        "Column-shape quality (mean KS/TV complement of the other columns) of the "
+        "best-served protected group minus that of the worst-served group.",
+        "lower",
+        needs="protected attributes",
+    ),
+    _spec(
+        "privacy.exact_match_rate",
+        "privacy",
+        "Exact copies",
+        "Share of synthetic rows identical to some real row on every non-identifier column "
+        "(numbers compared exactly). All rows, never sampled.",
+        "lower",
+    ),
+    _spec(
+        "privacy.dcr_closer_to_training_share",
+        "privacy",
+        "Closer to training than holdout",
+        "Share of synthetic records whose closest training record is closer than their "
+        "closest holdout record (ties count half). The training data is subsampled to the "
+        "holdout's size so that 0.5 is ideal; above 0.5 suggests memorisation. "
+        + DISTANCE
+        + " "
+        + DISTANCE_SAMPLE,
+        "closer_to",
+        needs="a real holdout",
+        target=0.5,
+    ),
+    _spec(
+        "privacy.dcr_p05_ratio",
+        "privacy",
+        "Closest-record distance ratio (5th percentile)",
+        "5th percentile of synthetic-to-reference distances divided by the 5th percentile "
+        "of holdout-to-reference distances. Below 1 means the closest synthetic records "
+        "are nearer to real people than unseen real records are. "
+        + DISTANCE
+        + " "
+        + DISTANCE_SAMPLE,
+        "higher",
+        (0.0, None),
+        "a real holdout",
+    ),
+    _spec(
+        "privacy.nndr_p05",
+        "privacy",
+        "Nearest-neighbour distance ratio (5th percentile)",
+        "For each synthetic record, the distance to its closest reference record divided by "
+        "the distance to the second closest (1 when both are 0); the 5th percentile. Low "
+        "values mean some synthetic records single out one real record. "
+        + DISTANCE
+        + " "
+        + DISTANCE_SAMPLE,
+        "higher",
+    ),
+    _spec(
+        "privacy.linkage_risk",
+        "privacy",
+        "Quasi-identifier linkage risk",
+        "Share of synthetic records whose combination of quasi-identifier values occurs "
+        "exactly once in the real data, so it points at one real person. All rows.",
+        "lower",
+        needs="quasi-identifier columns",
+    ),
+    _spec(
+        "privacy.attribute_disclosure",
+        "privacy",
+        "Attribute disclosure protection",
+        "SDMetrics DisclosureProtection (CAP method): an attacker who knows a real "
+        "person's quasi-identifiers guesses their sensitive value from synthetic records "
+        "with the same quasi-identifiers; 1 - the attack's success, divided by the "
+        "protection of a random guess, capped at 1. Numbers are cut into 10 equal-width "
+        "bins. The worst sensitive column counts. All rows. Higher means better "
+        "protected.",
+        "higher",
+        needs="quasi-identifier and sensitive columns",
+    ),
+    _spec(
+        "integrity.hash_verified",
+        "integrity",
+        "Stored file matches its hash",
+        "1 when the stored file still matches the SHA-256 recorded at upload, else 0 (and "
+        "the audit stops).",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "integrity.duplicate_rate",
+        "integrity",
+        "Duplicate rows",
+        "Share of synthetic rows that repeat an earlier synthetic row on every "
+        "non-identifier column. All rows.",
+        "lower",
+    ),
+    _spec(
+        "integrity.out_of_domain_rate",
+        "integrity",
+        "Values outside the reference domain",
+        "Share of synthetic rows with at least one category never seen in the reference or "
+        "a number or date outside the reference's minimum and maximum. All rows.",
+        "lower",
+    ),
+    _spec(
+        "integrity.schema_matches_reference",
+        "integrity",
+        "Schema matches the reference",
+        "1 when the reference has exactly the synthetic schema's columns and each column's "
+        "reference values fit its declared type; otherwise the share of columns that do.",
+        "higher",
+    ),
+    _spec(
+        "documentation.datasheet_completeness",
+        "provenance",
+        "Datasheet completeness",
+        "Share of the datasheet's sections that are filled in.",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "provenance.lineage_complete",
+        "provenance",
+        "Lineage complete",
+        "1 when the version's parents, relations and generator run are recorded.",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "provenance.generator_documented",
+        "provenance",
+        "Generator documented",
+        "1 when the generator's type, library, version and parameters are recorded.",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "provenance.licence_present",
+        "provenance",
+        "Licence present",
+        "1 when the dataset has a licence (SPDX identifier).",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "provenance.compute_disclosed",
+        "provenance",
+        "Compute disclosed",
+        "1 when the compute, energy and carbon used for generation are disclosed.",
+        "higher",
+        needs="registry facts",
+    ),
+]
+
+METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}
+
+
+def catalogue_json() -> list[dict[str, Any]]:
+    """The catalogue as plain data, in a stable order (for the API and the help page)."""
+    return [spec.to_json() for spec in _SPECS]

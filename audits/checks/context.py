@@ -1,0 +1,37 @@
+"""What every check reads: the configuration, the frames and their prepared columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from audits.checks.base import AuditConfig, MetricResult
+from audits.checks.encoding import PreparedColumn, PreparedData
+
+
+@dataclass
+class AuditContext:
+    """Inputs of one audit run. ``cache`` lets checks of a family share work (for example
+    the nearest-neighbour distances used by several privacy figures)."""
+
+    config: AuditConfig
+    real: pd.DataFrame
+    synthetic: pd.DataFrame
+    holdout: pd.DataFrame | None
+    data: PreparedData
+    registry_facts: dict[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, name: str) -> PreparedColumn:
+        return self.data.columns[name]
+
+    @property
+    def audited_columns(self) -> list[PreparedColumn]:
+        """Columns compared between frames: everything but identifiers and free text."""
+        return [c for c in self.data.columns.values() if not c.spec.excluded_from_distances]
+
+
+Step = tuple[str, Callable[[AuditContext], list[MetricResult]]]

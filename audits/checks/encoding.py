@@ -1,0 +1,287 @@
+"""Column values made comparable across frames, and the mixed-type distance encoding.
+
+Distance between two records (the same as SDMetrics' DCR metrics use):
+
+- numbers and dates (dates as seconds) are scaled by the *reference* range to 0..1, so a
+  column contributes ``|a - b| / range``; values outside the reference range count as the
+  nearest edge; a missing value against a present one counts 1, two missing values 0;
+- categories and booleans count 0 when equal and 1 when different (missing is a category);
+- identifiers and free text are left out;
+- the sum is divided by the number of columns used, so distances lie in 0..1.
+
+A number ``x`` (scaled) is stored as the two coordinates ``(x/2, (1-x)/2)`` and a missing
+value as ``(-1/4, -1/4)``: the L1 distance between these points is exactly the rule above,
+so the search needs no special case for missing values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audits.checks.base import ColumnSpec
+
+MISSING_POINT = -0.25
+
+
+def numeric_values(series: pd.Series, col_type: str) -> np.ndarray:
+    """float64 values with NaN for missing; dates become seconds since 1970."""
+    if col_type == "datetime":
+        if not pd.api.types.is_datetime64_any_dtype(series):
+            series = pd.to_datetime(series, errors="coerce", format="mixed")
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+        values[series.isna().to_numpy()] = np.nan
+        return values / 1e9
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64").to_numpy()
+    numbers = pd.to_numeric(series, errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def category_strings(series: pd.Series) -> pd.Series:
+    """Values as strings that compare equal across frames (1, 1.0 and "1" agree;
+    True and "True" agree); missing values stay missing."""
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(series):
+        out = series.astype("object").map({True: "True", False: "False"})
+    elif pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = values[~missing]
+        if (
+            present.size
+            and np.all(present == np.round(present))
+            and np.all(np.abs(present) < 2**53)
+        ):
+            out = pd.Series(np.where(missing, 0, values).astype(np.int64), index=series.index)
+            out = out.astype(str)
+        else:
+            out = pd.Series(values, index=series.index).astype(str)
+    else:
+        out = series.astype(str)
+    return out.mask(pd.Series(missing, index=series.index))
+
+
+MISSING_CODE = -1
+
+
+@dataclass(frozen=True)
+class PreparedColumn:
+    """One column's values in every frame, made comparable.
+
+    Numeric columns (numerical, datetime) hold float64 arrays with NaN for missing.
+    Other columns hold int32 codes into ``categories``: the reference's values come
+    first (codes ``0 .. n_reference_categories - 1``), then values seen only in the
+    holdout, then values seen only in the synthetic data; missing is ``MISSING_CODE``.
+    """
+
+    spec: ColumnSpec
+    real: np.ndarray
+    synthetic: np.ndarray
+    holdout: np.ndarray | None
+    categories: list[str] | None = None
+    n_reference_categories: int = 0
+    n_real_categories: int = 0
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.categories is None
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The audited columns of the three frames in comparable form (identifiers left out)."""
+
+    columns: dict[str, PreparedColumn]
+    n_real: int
+    n_synthetic: int
+    n_holdout: int
+
+    def specs(self) -> list[ColumnSpec]:
+        return [c.spec for c in self.columns.values()]
+
+
+def prepare(
+    columns: Sequence[ColumnSpec],
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    *,
+    include_identifiers: bool = False,
+) -> PreparedData:
+    """Convert every audited column once; all checks read these arrays."""
+    prepared = {}
+    for spec in columns:
+        if spec.excluded_from_distances and spec.type != "text" and not include_identifiers:
+            continue
+        if spec.is_numeric:
+            prepared[spec.name] = PreparedColumn(
+                spec=spec,
+                real=numeric_values(real[spec.name], spec.type),
+                synthetic=numeric_values(synthetic[spec.name], spec.type),
+                holdout=None if holdout is None else numeric_values(holdout[spec.name], spec.type),
+            )
+        else:
+            prepared[spec.name] = _prepare_categories(spec, real, synthetic, holdout)
+    return PreparedData(
+        columns=prepared,
+        n_real=len(real),
+        n_synthetic=len(synthetic),
+        n_holdout=0 if holdout is None else len(holdout),
+    )
+
+
+def _prepare_categories(
+    spec: ColumnSpec, real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None
+) -> PreparedColumn:
+    frames = [real, synthetic] if holdout is None else [real, holdout, synthetic]
+    strings = [category_strings(f[spec.name]) for f in frames]
+    vocab = pd.Index(strings[0].dropna().unique())
+    n_reference = n_real = len(vocab)
+    for values in strings[1:]:
+        vocab = vocab.append(pd.Index(values.dropna().unique()).difference(vocab, sort=False))
+        if holdout is not None and values is strings[1]:
+            n_real = len(vocab)
+    codes = []
+    for values in strings:
+        code = vocab.get_indexer(values.to_numpy(dtype=object, na_value=None)).astype(np.int32)
+        code[values.isna().to_numpy()] = MISSING_CODE
+        codes.append(code)
+    return PreparedColumn(
+        spec=spec,
+        real=codes[0],
+        synthetic=codes[-1],
+        holdout=codes[1] if holdout is not None else None,
+        categories=[str(v) for v in vocab],
+        n_reference_categories=n_reference,
+        n_real_categories=n_real,
+    )
+
+
+@dataclass(frozen=True)
+class EncodedTable:
+    """Records encoded for the distance: category codes and two coordinates per number."""
+
+    codes: np.ndarray
+    numbers: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, rows: np.ndarray) -> EncodedTable:
+        return EncodedTable(self.codes[rows], self.numbers[rows])
+
+
+@dataclass(frozen=True)
+class DistanceEncoding:
+    """Frames encoded alike for distances: one vocabulary, the reference's scaling."""
+
+    reference: EncodedTable
+    synthetic: EncodedTable
+    holdout: EncodedTable | None
+    categorical: list[str]
+    numeric: list[str]
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.categorical) + len(self.numeric)
+
+
+def encode_for_distance(
+    data: PreparedData, synthetic_rows: np.ndarray, holdout_rows: np.ndarray | None = None
+) -> DistanceEncoding:
+    """Encode the whole reference, the chosen synthetic rows and the chosen holdout rows.
+
+    A category seen only in the synthetic data gets its own code, so it matches no real
+    record (categories seen only in the holdout still match each other).
+    """
+    used = [c for c in data.columns.values() if not c.spec.excluded_from_distances]
+    categorical = [c for c in used if not c.is_numeric]
+    numeric = [c for c in used if c.is_numeric]
+
+    def codes(frame: str, rows: np.ndarray | None) -> np.ndarray:
+        out = np.empty((_size(data, frame, rows), len(categorical)), dtype=np.int32)
+        for j, col in enumerate(categorical):
+            values = getattr(col, frame)
+            out[:, j] = values if rows is None else values[rows]
+        return out
+
+    def numbers(frame: str, rows: np.ndarray | None) -> np.ndarray:
+        out = np.empty((_size(data, frame, rows), 2 * len(numeric)), dtype=np.float32)
+        for j, col in enumerate(numeric):
+            low, high = _range(col.real)
+            values = getattr(col, frame)
+            values = values if rows is None else values[rows]
+            out[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
+        return out
+
+    holdout = None
+    if holdout_rows is not None:
+        holdout = EncodedTable(codes("holdout", holdout_rows), numbers("holdout", holdout_rows))
+    return DistanceEncoding(
+        reference=EncodedTable(codes("real", None), numbers("real", None)),
+        synthetic=EncodedTable(
+            codes("synthetic", synthetic_rows), numbers("synthetic", synthetic_rows)
+        ),
+        holdout=holdout,
+        categorical=[c.spec.name for c in categorical],
+        numeric=[c.spec.name for c in numeric],
+    )
+
+
+def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:
+    if rows is not None:
+        return len(rows)
+    return {"real": data.n_real, "synthetic": data.n_synthetic, "holdout": data.n_holdout}[frame]
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return 0.0, 0.0
+    return float(present.min()), float(present.max())
+
+
+def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    span = high - low
+    if span > 0:
+        scaled = np.clip((values - low) / span, 0.0, 1.0)
+    else:
+        # A constant reference column: any other value is a full difference (as SDMetrics).
+        scaled = np.where(values == low, 0.0, 1.0)
+    out = np.stack([scaled / 2, (1 - scaled) / 2], axis=1)
+    out[np.isnan(values)] = MISSING_POINT
+    return out
+
+
+def row_hashes(columns: Sequence[PreparedColumn], frame: str) -> np.ndarray:
+    """A 64-bit hash of each row of ``frame`` ("real", "synthetic" or "holdout") over
+    ``columns``: equal rows hash equal; unequal rows collide with chance 2**-64 per pair."""
+    parts = []
+    for col in columns:
+        values = getattr(col, frame)
+        if col.is_numeric:
+            values = values + 0.0  # -0.0 and 0.0 are the same number
+            bits = values.view(np.uint64).copy()
+            bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
+            parts.append(bits)
+        else:
+            parts.append(values.astype(np.int64).astype(np.uint64))
+    n = len(getattr(columns[0], frame)) if columns else 0
+    return combine_hashes(parts, n)
+
+
+def combine_hashes(parts: list, n: int) -> np.ndarray:
+    """Mix per-column uint64 values into one uint64 per row (splitmix64 finaliser)."""
+    h = np.full(n, 0x243F6A8885A308D3, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            h = (h ^ part) * np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(31)
+            h = h * np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(29)
+    return h

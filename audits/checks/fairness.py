@@ -1,0 +1,327 @@
+"""Bias and fairness for protected attributes and intersections of two of them.
+
+Every figure is computed on all rows. A *grouping* is one protected attribute (numbers are
+cut into five bins at the real data's quintiles) or the intersection of two. Each key's
+value is the worst over all groupings; details hold every grouping for the charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audits.checks.base import AuditInputError, MetricResult, seeded_rows, skipped
+from audits.checks.context import AuditContext, Step
+from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings
+from audits.checks.shapes import shape_score
+
+POSITIVE_WORDS = (
+    "true", "1", "yes", "y", "positive", "approved", "accepted", "granted", "hired",
+    "admitted", "success", "pass", "passed", "good",
+)  # fmt: skip
+FIDELITY_ROWS_PER_GROUP = 20_000
+# Distribution scores on a handful of rows are mostly noise: fidelity needs this many.
+FIDELITY_MIN_ROWS = 50
+QUANTILE_BINS = 5
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Group membership of every real and synthetic row (``-1``: no group)."""
+
+    name: str
+    labels: list[str]
+    real: np.ndarray
+    synthetic: np.ndarray
+
+
+def _single_grouping(col: PreparedColumn) -> Grouping:
+    name = col.spec.name
+    if not col.is_numeric:
+        labels = [f"{name}={v}" for v in col.categories] + [f"{name}=(missing)"]
+        missing = len(col.categories)
+        return Grouping(
+            name,
+            labels,
+            np.where(col.real == MISSING_CODE, missing, col.real),
+            np.where(col.synthetic == MISSING_CODE, missing, col.synthetic),
+        )
+    present = col.real[~np.isnan(col.real)]
+    edges = (
+        np.unique(np.quantile(present, np.linspace(0, 1, QUANTILE_BINS + 1)))
+        if len(present)
+        else np.array([0.0])
+    )
+    inner = edges[1:-1]
+    labels = [f"{name} in bin {i + 1} of {len(inner) + 1}" for i in range(len(inner) + 1)]
+    labels.append(f"{name}=(missing)")
+
+    def bins(values: np.ndarray) -> np.ndarray:
+        out = np.searchsorted(inner, values, side="right")
+        return np.where(np.isnan(values), len(inner) + 1, out)
+
+    return Grouping(name, labels, bins(col.real), bins(col.synthetic))
+
+
+def _intersection(a: Grouping, b: Grouping) -> Grouping:
+    size = len(b.labels)
+    labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
+    return Grouping(
+        f"{a.name} × {b.name}", labels, a.real * size + b.real, a.synthetic * size + b.synthetic
+    )
+
+
+def groupings(ctx: AuditContext) -> list[Grouping]:
+    singles = [_single_grouping(ctx.column(name)) for name in ctx.config.protected]
+    pairs = list(combinations(singles, 2))[: ctx.config.max_intersections]
+    return singles + [_intersection(a, b) for a, b in pairs]
+
+
+def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
+    """(code of the favourable target value, its label, how it was chosen)."""
+    col = ctx.column(ctx.config.target)
+    wanted = ctx.config.positive_outcome
+    if wanted is not None:
+        label = str(category_strings(pd.Series([wanted])).iloc[0])
+        if label not in col.categories[: col.n_reference_categories]:
+            raise AuditInputError(
+                f"The positive outcome '{wanted}' does not occur in the target column "
+                f"'{col.spec.name}' of the reference data."
+            )
+        return col.categories.index(label), label, "given"
+    real_labels = col.categories[: col.n_reference_categories]
+    for word in POSITIVE_WORDS:
+        for i, label in enumerate(real_labels):
+            if label.strip().lower() == word:
+                return i, label, f"the value '{label}' reads as favourable"
+    if len(real_labels) == 0:
+        return None, "", "the target has no values"
+    counts = np.bincount(col.real[col.real != MISSING_CODE], minlength=len(real_labels))
+    minority = int(np.argmin(counts[: len(real_labels)]))  # ties: the first in real order
+    return minority, real_labels[minority], "the least frequent real class"
+
+
+def _grouping_table(
+    g: Grouping, outcome: tuple[np.ndarray, np.ndarray] | None, minimum: int
+) -> dict[str, Any]:
+    size = len(g.labels)
+    n_real = np.bincount(g.real, minlength=size)
+    n_syn = np.bincount(g.synthetic, minlength=size)
+    present = np.flatnonzero((n_real > 0) | (n_syn > 0))
+    share_real = n_real / max(n_real.sum(), 1)
+    share_syn = n_syn / max(n_syn.sum(), 1)
+    missing = [
+        g.labels[i]
+        for i in present
+        if (n_real[i] > 0 and n_syn[i] == 0) or (n_real[i] >= minimum and n_syn[i] < minimum)
+    ]
+    table: dict[str, Any] = {
+        "grouping": g.name,
+        "groups": [g.labels[i] for i in present],
+        "real_count": n_real[present].tolist(),
+        "synthetic_count": n_syn[present].tolist(),
+        "real_share": share_real[present].tolist(),
+        "synthetic_share": share_syn[present].tolist(),
+        "representation_gap": float(np.abs(share_syn - share_real).max()) if size else 0.0,
+        "missing_groups": missing,
+    }
+    if outcome is not None:
+        table.update(_rates(g, outcome, n_real, n_syn, present, minimum))
+    return table
+
+
+def _gap(rates: np.ndarray) -> tuple[float | None, float | None]:
+    rates = rates[~np.isnan(rates)]
+    if len(rates) < 2:
+        return None, None
+    high, low = rates.max(), rates.min()
+    return float(high - low), (float(low / high) if high > 0 else None)
+
+
+def _rates(g, outcome, n_real, n_syn, present, minimum) -> dict[str, Any]:
+    size = len(g.labels)
+    pos_real = np.bincount(g.real, weights=outcome[0], minlength=size)
+    pos_syn = np.bincount(g.synthetic, weights=outcome[1], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate_real = np.where(n_real >= minimum, pos_real / n_real, np.nan)
+        rate_syn = np.where(n_syn >= minimum, pos_syn / n_syn, np.nan)
+    both = ~np.isnan(rate_real) & ~np.isnan(rate_syn)
+    parity_real, di_real = _gap(rate_real)
+    parity_syn, di_syn = _gap(rate_syn)
+    common_real, _ = _gap(np.where(both, rate_real, np.nan))
+    common_syn, _ = _gap(np.where(both, rate_syn, np.nan))
+    amplification = None
+    if common_real is not None and common_syn is not None:
+        amplification = common_syn - common_real
+    return {
+        "real_rate": [None if np.isnan(v) else float(v) for v in rate_real[present]],
+        "synthetic_rate": [None if np.isnan(v) else float(v) for v in rate_syn[present]],
+        "parity_difference_real": parity_real,
+        "parity_difference_synthetic": parity_syn,
+        "disparate_impact_real": di_real,
+        "disparate_impact_synthetic": di_syn,
+        "amplification": amplification,
+    }
+
+
+def _fidelity(ctx: AuditContext, g: Grouping) -> dict[str, Any]:
+    """Mean column-shape score of each group's synthetic rows against its real rows."""
+    protected = set(ctx.config.protected)
+    columns = [c for c in ctx.audited_columns if c.spec.name not in protected]
+    minimum = max(ctx.config.min_group_count, FIDELITY_MIN_ROWS)
+    scores: dict[str, float] = {}
+    n_real = np.bincount(g.real, minlength=len(g.labels))
+    n_syn = np.bincount(g.synthetic, minlength=len(g.labels))
+    for i in np.flatnonzero((n_real >= minimum) & (n_syn >= minimum)):
+        real_rows = _group_rows(g.real, i, ctx.config.seed, "fidelity.real")
+        syn_rows = _group_rows(g.synthetic, i, ctx.config.seed, "fidelity.synthetic")
+        values = [shape_score(c, real_rows, syn_rows) for c in columns]
+        values = [v for v in values if v is not None]
+        if values:
+            scores[g.labels[i]] = float(np.mean(values))
+    gap = max(scores.values()) - min(scores.values()) if len(scores) >= 2 else None
+    return {"grouping": g.name, "group_scores": scores, "gap": gap, "min_rows": minimum}
+
+
+def _group_rows(codes: np.ndarray, group: int, seed: int, purpose: str) -> np.ndarray:
+    rows = np.flatnonzero(codes == group)
+    picked = seeded_rows(len(rows), FIDELITY_ROWS_PER_GROUP, seed, f"{purpose}.{group}")
+    return rows[picked]
+
+
+def _outcome(ctx: AuditContext) -> tuple[tuple[np.ndarray, np.ndarray] | None, dict[str, Any]]:
+    """Favourable-outcome indicators (real, synthetic) and how the outcome was chosen;
+    None with a reason when there is no usable outcome."""
+    target = ctx.config.target
+    if target is None:
+        return None, {"reason": "no target column is set"}
+    col = ctx.column(target)
+    if col.is_numeric:
+        values = col.real[~np.isnan(col.real)]
+        if not np.isin(values, [0.0, 1.0]).all():
+            return None, {"reason": f"the target '{target}' is numerical, not an outcome"}
+        info = {"target": target, "positive_outcome": "1", "chosen_because": "0/1 target"}
+        return ((col.real == 1).astype(float), (col.synthetic == 1).astype(float)), info
+    code, label, rule = positive_outcome(ctx)
+    if code is None:
+        return None, {"reason": f"the target '{target}' has no values"}
+    info = {"target": target, "positive_outcome": label, "chosen_because": rule}
+    return ((col.real == code).astype(float), (col.synthetic == code).astype(float)), info
+
+
+def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
+    values = [t[field] for t in tables if t.get(field) is not None]
+    return pick(values) if values else None
+
+
+def fairness(ctx: AuditContext) -> list[MetricResult]:
+    keys = [
+        ("fairness.representation_gap_max", "lower"),
+        ("fairness.missing_groups", "lower"),
+        ("fairness.parity_difference_real", "lower"),
+        ("fairness.parity_difference_synthetic", "lower"),
+        ("fairness.disparate_impact_real", "higher"),
+        ("fairness.disparate_impact_synthetic", "higher"),
+        ("fairness.amplification", "lower"),
+        ("fairness.subgroup_fidelity_gap", "lower"),
+    ]
+    if not ctx.config.protected:
+        return [skipped(k, d, "no protected attribute is named") for k, d in keys]
+    outcome, outcome_info = _outcome(ctx)
+    groups = groupings(ctx)
+    tables = [_grouping_table(g, outcome, ctx.config.min_group_count) for g in groups]
+    fidelity = [_fidelity(ctx, g) for g in groups]
+    n = ctx.data.n_synthetic
+    common = {"sample_size": n, "population": n}
+    results = [_representation(tables, common), _missing(tables, common)]
+    if outcome is None:
+        results += [skipped(k, d, outcome_info["reason"]) for k, d in keys[2:7]]
+    else:
+        results += _outcome_results(tables, outcome_info, common)
+    gap = _worst(fidelity, "gap", max)
+    results.append(
+        MetricResult(
+            key="fairness.subgroup_fidelity_gap",
+            value=gap,
+            direction="lower",
+            details={"groupings": fidelity, "score": "mean column-shape score per group"},
+            **common,
+        )
+        if gap is not None
+        else skipped(
+            "fairness.subgroup_fidelity_gap", "lower", "fewer than two groups large enough"
+        )
+    )
+    return results
+
+
+def _representation(tables, common) -> MetricResult:
+    value = _worst(tables, "representation_gap", max)
+    finding = None
+    if value is not None and value >= 0.05:
+        finding = f"A protected group's share differs by {value:.1%} between synthetic and real."
+    return MetricResult(
+        key="fairness.representation_gap_max",
+        value=value,
+        direction="lower",
+        details={"groupings": tables},
+        finding=finding,
+        **common,
+    )
+
+
+def _missing(tables, common) -> MetricResult:
+    missing = sorted({label for t in tables for label in t["missing_groups"]})
+    finding = None
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        finding = (
+            f"{len(missing)} protected group(s) present in the real data are missing or "
+            f"nearly absent in the synthetic data: {shown}."
+        )
+    return MetricResult(
+        key="fairness.missing_groups",
+        value=float(len(missing)),
+        direction="lower",
+        details={"groups": missing},
+        finding=finding,
+        **common,
+    )
+
+
+def _outcome_results(tables, info, common) -> list[MetricResult]:
+    def by_grouping(field: str) -> dict[str, Any]:
+        return {t["grouping"]: t.get(field) for t in tables}
+
+    def result(key: str, field: str, direction: str, pick) -> MetricResult:
+        value = _worst(tables, field, pick)
+        if value is None:
+            return skipped(key, direction, "fewer than two groups with enough rows")
+        return MetricResult(
+            key=key,
+            value=value,
+            direction=direction,
+            details={**info, "by_grouping": by_grouping(field)},
+            **common,
+        )
+
+    amplification = result("fairness.amplification", "amplification", "lower", max)
+    if amplification.value is not None and amplification.value > 0.01:
+        amplification.finding = (
+            f"The synthetic data widens the gap in '{info['positive_outcome']}' rates "
+            f"between groups by {amplification.value:.1%} points."
+        )
+    return [
+        result("fairness.parity_difference_real", "parity_difference_real", "lower", max),
+        result("fairness.parity_difference_synthetic", "parity_difference_synthetic", "lower", max),
+        result("fairness.disparate_impact_real", "disparate_impact_real", "higher", min),
+        result("fairness.disparate_impact_synthetic", "disparate_impact_synthetic", "higher", min),
+        amplification,
+    ]
+
+
+STEPS: list[Step] = [("Fairness: groups, outcome rates and amplification", fairness)]

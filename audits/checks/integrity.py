@@ -1,0 +1,143 @@
+"""Integrity: the stored file's hash, duplicates, values outside the reference's domain,
+and whether the reference has the same schema. All on every row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audits.checks.base import ColumnSpec, MetricResult, share_text, skipped
+from audits.checks.context import AuditContext, Step
+from audits.checks.encoding import MISSING_CODE, numeric_values, row_hashes
+
+PARSEABLE_SHARE = 0.99
+
+
+def hash_verified(facts: dict[str, Any]) -> MetricResult:
+    key = "integrity.hash_verified"
+    verified = facts.get("hash_verified")
+    if verified is None:
+        return skipped(key, "higher", "the registry did not verify the stored file's hash")
+    return MetricResult(
+        key=key,
+        value=1.0 if verified else 0.0,
+        direction="higher",
+        details={"hash_verified": bool(verified)},
+        finding=None
+        if verified
+        else "The stored file no longer matches its SHA-256 hash: it may have been altered.",
+    )
+
+
+def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
+    """Share of synthetic rows repeating an earlier synthetic row (identifiers ignored)."""
+    columns = list(ctx.data.columns.values())
+    synthetic = row_hashes(columns, "synthetic")
+    real = row_hashes(columns, "real")
+    n = len(synthetic)
+    duplicates = n - len(np.unique(synthetic))
+    real_rate = (len(real) - len(np.unique(real))) / max(len(real), 1)
+    rate = duplicates / n
+    finding = None
+    if rate > real_rate + 0.01:
+        finding = (
+            f"{share_text(rate)} of synthetic rows are duplicates (real data: {real_rate:.1%})."
+        )
+    return [
+        MetricResult(
+            key="integrity.duplicate_rate",
+            value=rate,
+            direction="lower",
+            details={"duplicates": duplicates, "real_duplicate_rate": real_rate},
+            sample_size=n,
+            population=n,
+            finding=finding,
+        )
+    ]
+
+
+def out_of_domain_rate(ctx: AuditContext) -> list[MetricResult]:
+    """Share of synthetic rows with a category unseen in the reference, or a number or
+    date outside the reference's [min, max]. Missing values are not out of domain."""
+    n = ctx.data.n_synthetic
+    outside = np.zeros(n, dtype=bool)
+    per_column: dict[str, float] = {}
+    for col in ctx.audited_columns:
+        if col.is_numeric:
+            real = col.real[~np.isnan(col.real)]
+            if real.size == 0:
+                continue
+            with np.errstate(invalid="ignore"):
+                bad = (col.synthetic < real.min()) | (col.synthetic > real.max())
+        else:
+            bad = (col.synthetic >= col.n_reference_categories) & (col.synthetic != MISSING_CODE)
+        per_column[col.spec.name] = float(bad.mean()) if n else 0.0
+        outside |= bad
+    rate = float(outside.mean()) if n else 0.0
+    finding = None
+    if rate > 0:
+        worst = max(per_column, key=per_column.get)
+        finding = (
+            f"{share_text(rate)} of synthetic rows hold a value never seen in the reference "
+            f"(most often in '{worst}')."
+        )
+    return [
+        MetricResult(
+            key="integrity.out_of_domain_rate",
+            value=rate,
+            direction="lower",
+            details={"columns": per_column},
+            sample_size=n,
+            population=n,
+            finding=finding,
+        )
+    ]
+
+
+def _fits_type(series: pd.Series, spec: ColumnSpec) -> bool:
+    present = series.dropna()
+    if present.empty or spec.type in ("categorical", "id", "text"):
+        return True
+    if spec.type == "boolean":
+        return present.astype(str).str.lower().nunique() <= 2
+    values = numeric_values(present, spec.type)
+    return bool(np.mean(~np.isnan(values)) >= PARSEABLE_SHARE)
+
+
+def schema_matches_reference(ctx: AuditContext) -> list[MetricResult]:
+    """1 when the reference has exactly the synthetic data's columns and every column's
+    reference values fit its declared type; otherwise the share of columns that do."""
+    specs = ctx.config.columns
+    extra = sorted(set(ctx.real.columns) - {s.name for s in specs}, key=str)
+    mismatched = [s.name for s in specs if not _fits_type(ctx.real[s.name], s)]
+    total = len(specs) + len(extra)
+    value = (len(specs) - len(mismatched)) / total if total else 1.0
+    finding = None
+    if value < 1:
+        problems = [f"type differs for {', '.join(mismatched)}"] if mismatched else []
+        if extra:
+            problems.append(f"reference has extra columns {', '.join(map(str, extra))}")
+        finding = "The reference schema does not match: " + "; ".join(problems) + "."
+    return [
+        MetricResult(
+            key="integrity.schema_matches_reference",
+            value=value,
+            direction="higher",
+            details={"type_mismatches": mismatched, "extra_reference_columns": extra},
+            finding=finding,
+        )
+    ]
+
+
+def _hash_step(ctx: AuditContext) -> list[MetricResult]:
+    return [hash_verified(ctx.registry_facts)]
+
+
+STEPS: list[Step] = [
+    ("Integrity: stored file hash", _hash_step),
+    ("Integrity: schema against the reference", schema_matches_reference),
+    ("Integrity: duplicate rows", duplicate_rate),
+    ("Integrity: values outside the reference domain", out_of_domain_rate),
+]

@@ -1,0 +1,267 @@
+"""Exact nearest-neighbour search for the mixed-type distance (see ``encoding``).
+
+The distance between two records is ``H + N``: ``H`` the number of categorical columns
+whose values differ, ``N`` the sum of absolute differences of the range-scaled numbers
+(each in 0..1). Tree indexes degrade to brute force with one column per category, so the
+search goes by *mismatch level* instead: at level ``h`` it looks, for every set of ``h``
+categorical columns, at the reference records that agree with the query on all the other
+categorical columns (hash buckets), and keeps those with exactly ``h`` mismatches, so each
+reference record is met once. Every record not yet met has ``H >= h + 1`` and therefore
+distance ``>= h + 1``: a query whose k-th best distance is within that bound is final.
+
+Levels stop at ``max_level``, or when a level's bucket scans or candidate pairs would
+exceed their budgets. Queries still open then are finished by brute force within a
+budget; beyond it they stay *censored*: their true distance lies between ``floor`` (the
+bound above) and the best distance found. Such records are at least ``floor``
+mismatching columns away from every reference record, so they are far from all of it;
+figures built on them say how many there were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from math import comb
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from audits.checks.encoding import EncodedTable
+
+PAIR_CHUNK = 2_000_000
+BRUTE_FORCE_PAIRS = 5_000_000
+BRUTE_FORCE_CHUNK = 2_000_000
+# Each level scans the reference once per set of dropped columns; stop before a level
+# whose scans alone would cost more than this many row visits.
+SCAN_BUDGET = 600_000_000
+# A bucket scan costs about this many column comparisons per reference record.
+SCAN_COST = 4
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Raw (un-normalised) distances from each query record to its k nearest references.
+
+    ``dist[i, j]`` is the (j+1)-th smallest distance found for query ``i`` (``inf`` if
+    none was found). It is exact when ``exact[i]`` or ``dist[i, j] <= floor[i]``;
+    otherwise the true value lies between ``floor[i]`` and ``dist[i, j]``.
+    """
+
+    dist: np.ndarray
+    floor: np.ndarray
+    exact: np.ndarray
+    pairs_evaluated: int
+
+
+def nearest(
+    query: EncodedTable,
+    reference: EncodedTable,
+    *,
+    k: int = 1,
+    max_level: int = 6,
+    pair_budget: int = 400_000_000,
+    fallback_budget: int = 300_000_000,
+    brute_force_below: int = BRUTE_FORCE_PAIRS,
+) -> Neighbours:
+    """The k nearest reference records of every query record under the mixed distance.
+
+    Small problems are solved by brute force. Otherwise the level search runs, and the
+    records it leaves open are finished by brute force while that costs at most
+    ``fallback_budget`` pair comparisons; any left after that stay censored.
+    """
+    if len(reference) < k:
+        raise ValueError("reference has fewer records than neighbours requested")
+    n = len(query)
+    if n * len(reference) <= brute_force_below:
+        return _brute_force(query, reference, np.arange(n), k=k, into=None)
+    if query.codes.shape[1] == 0:
+        return _nearest_numeric(query, reference, k=k)
+    found = _LevelSearch(query, reference, k=k).run(max_level=max_level, budget=pair_budget)
+    still_open = np.flatnonzero(~found.exact)
+    if 0 < len(still_open) * len(reference) <= fallback_budget:
+        return _brute_force(query, reference, still_open, k=k, into=found)
+    return found
+
+
+def _brute_force(
+    query: EncodedTable,
+    reference: EncodedTable,
+    rows: np.ndarray,
+    *,
+    k: int,
+    into: Neighbours | None,
+) -> Neighbours:
+    """Exact distances from the query ``rows`` to every reference record."""
+    n = len(query)
+    if into is None:
+        dist, floor = np.full((n, k), np.inf), np.zeros(n)
+        exact, pairs = np.zeros(n, dtype=bool), 0
+    else:
+        dist, floor = into.dist.copy(), into.floor.copy()
+        exact, pairs = into.exact.copy(), into.pairs_evaluated
+    # Column by column, so no (queries x references x columns) temporary is built.
+    ref_codes = np.ascontiguousarray(reference.codes.T)
+    ref_numbers = np.ascontiguousarray(reference.numbers.T)
+    step = max(1, BRUTE_FORCE_CHUNK // max(len(reference), 1))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        total = np.zeros((len(chunk), len(reference)), dtype=np.float64)
+        for j, column in enumerate(ref_codes):
+            total += query.codes[chunk, j, None] != column[None, :]
+        for j, column in enumerate(ref_numbers):
+            total += np.abs(query.numbers[chunk, j, None] - column[None, :])
+        dist[chunk] = np.sort(np.partition(total, k - 1, axis=1)[:, :k], axis=1)
+        pairs += total.size
+    exact[rows] = True
+    floor[rows] = dist[rows, k - 1]
+    return Neighbours(dist, floor, exact, pairs)
+
+
+def _nearest_numeric(query: EncodedTable, reference: EncodedTable, *, k: int) -> Neighbours:
+    # Without categories the distance is plain L1 on a handful of coordinates, where a
+    # KD-tree is exact and fast.
+    tree = cKDTree(reference.numbers.astype(np.float64), balanced_tree=False)
+    dist, _ = tree.query(query.numbers.astype(np.float64), k=k, p=1, workers=-1)
+    dist = np.asarray(dist, dtype=np.float64).reshape(len(query), k)
+    n = len(query)
+    return Neighbours(dist, np.full(n, np.inf), np.ones(n, dtype=bool), n * k)
+
+
+def _column_hashes(codes: np.ndarray) -> np.ndarray:
+    """A random-looking 64-bit value per (column, code) (splitmix64 of both).
+
+    A bucket key is the XOR of the kept columns' values, so dropping a column from the
+    key is one XOR. Two different code tuples share a key only by a 2**-64 accident, and
+    even then the candidates' exact mismatch count is checked, so no neighbour is lost.
+    """
+    columns = np.arange(codes.shape[1], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = codes.astype(np.int64).astype(np.uint64) + (columns + np.uint64(1)) * _HASH_MULT
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+class _LevelSearch:
+    def __init__(self, query: EncodedTable, reference: EncodedTable, *, k: int) -> None:
+        self.query = query
+        self.reference = reference
+        self.k = k
+        n = len(query)
+        self.best = np.full((n, k), np.inf)
+        self.floor = np.zeros(n)
+        self.open = np.arange(n)
+        self.pairs = 0
+        self.ref_hash = np.asfortranarray(_column_hashes(reference.codes))
+        self.query_hash = _column_hashes(query.codes)
+        self.ref_full = np.bitwise_xor.reduce(self.ref_hash, axis=1)
+        self.query_full = np.bitwise_xor.reduce(self.query_hash, axis=1)
+        self.query_order = self.open
+
+    def run(self, *, max_level: int, budget: int) -> Neighbours:
+        n_cat = self.query.codes.shape[1]
+        width = n_cat + self.query.numbers.shape[1]
+        for level in range(min(max_level, n_cat) + 1):
+            scans = comb(n_cat, level)
+            if len(self.open) == 0 or scans * len(self.reference) > SCAN_BUDGET:
+                break
+            if level > 0 and len(self.open) * width < scans * SCAN_COST:
+                break  # comparing the few open records with everything is cheaper
+            if not self._search_level(level, budget):
+                break  # an unfinished level proves nothing about the records it missed
+            self.floor[self.open] = level + 1
+            still_open = self.best[self.open, self.k - 1] > level + 1
+            self.open = self.open[still_open]
+        exact = np.ones(len(self.query), dtype=bool)
+        exact[self.open] = False
+        return Neighbours(self.best, self.floor, exact, self.pairs)
+
+    def _search_level(self, level: int, budget: int) -> bool:
+        n_cat = self.query.codes.shape[1]
+        for dropped in combinations(range(n_cat), level):
+            plan = self._plan(dropped)
+            if level > 0 and self.pairs + int(plan[2].sum()) > budget:
+                return False
+            self._evaluate(plan, level)
+        return True
+
+    def _plan(self, dropped: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs to examine: (reference rows, start and count of their queries in
+        ``self.query_order``), for references whose bucket holds open queries."""
+        ref_keys = self.ref_full
+        q_keys = self.query_full[self.open]
+        for col in dropped:
+            ref_keys = ref_keys ^ self.ref_hash[:, col]
+            q_keys = q_keys ^ self.query_hash[self.open, col]
+        order = np.argsort(q_keys, kind="stable")
+        self.query_order = self.open[order]
+        sorted_keys = q_keys[order]
+        # A bit table on the low bits of the query keys discards most references with
+        # one gather, so the binary search runs only on likely matches.
+        bits = int(np.clip(np.ceil(np.log2(32 * len(q_keys) + 1)), 18, 25))
+        mask = np.uint64((1 << bits) - 1)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[(q_keys & mask).astype(np.intp)] = True
+        candidates = np.flatnonzero(table[(ref_keys & mask).astype(np.intp)])
+        keys = ref_keys[candidates]
+        lo = np.searchsorted(sorted_keys, keys, side="left")
+        hit = sorted_keys[np.minimum(lo, len(sorted_keys) - 1)] == keys
+        hi = np.searchsorted(sorted_keys, keys[hit], side="right")
+        return candidates[hit], lo[hit], hi - lo[hit]
+
+    def _evaluate(self, plan: tuple[np.ndarray, np.ndarray, np.ndarray], level: int) -> None:
+        refs, lo, counts = plan
+        if len(refs) == 0:
+            return
+        cum = np.cumsum(counts)
+        start = 0
+        while start < len(refs):
+            # Cut the references into runs whose candidate pairs fit one chunk.
+            base = cum[start - 1] if start else 0
+            stop = max(int(np.searchsorted(cum, base + PAIR_CHUNK, side="right")), start + 1)
+            part = slice(start, stop)
+            self._evaluate_chunk(refs[part], lo[part], counts[part], level)
+            start = stop
+
+    def _evaluate_chunk(
+        self, refs: np.ndarray, lo: np.ndarray, counts: np.ndarray, level: int
+    ) -> None:
+        total = int(counts.sum())
+        self.pairs += total
+        offsets = np.repeat(np.cumsum(counts) - counts, counts)
+        q_idx = self.query_order[np.repeat(lo, counts) + (np.arange(total) - offsets)]
+        ref_idx = np.repeat(refs, counts)
+        mismatches = (self.reference.codes[ref_idx] != self.query.codes[q_idx]).sum(axis=1)
+        keep = mismatches == level
+        ref_idx, q_idx = ref_idx[keep], q_idx[keep]
+        numeric = np.abs(self.reference.numbers[ref_idx] - self.query.numbers[q_idx])
+        dist = level + numeric.sum(axis=1, dtype=np.float64)
+        self._merge(q_idx, dist)
+
+    def _merge(self, q_idx: np.ndarray, dist: np.ndarray) -> None:
+        """Fold candidate distances into each query's k best (k <= 2)."""
+        if len(q_idx) == 0:
+            return
+        order = np.argsort(q_idx, kind="stable")
+        q_sorted, d_sorted = q_idx[order], dist[order]
+        starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
+        touched = q_sorted[starts]
+        first = np.minimum.reduceat(d_sorted, starts)
+        if self.k == 1:
+            self.best[touched, 0] = np.minimum(self.best[touched, 0], first)
+            return
+        # The second smallest: mask one occurrence of each group's minimum, take the min.
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(d_sorted)]))
+        minima = np.flatnonzero(d_sorted == first[group])
+        masked = d_sorted.copy()
+        masked[_first_per_group(minima, group)] = np.inf
+        second = np.minimum.reduceat(masked, starts)
+        merged = np.sort(np.column_stack([self.best[touched], first, second]), axis=1)
+        self.best[touched] = merged[:, :2]
+
+
+def _first_per_group(candidates: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The first of ``candidates`` (sorted positions) in each group."""
+    keep = np.r_[True, group[candidates][1:] != group[candidates][:-1]]
+    return candidates[keep]

@@ -1,0 +1,78 @@
+"""Documentation and provenance facts supplied by the registry (no data is read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audits.checks.base import MetricResult, skipped
+from audits.checks.context import AuditContext, Step
+
+FLAGS = {
+    "provenance.lineage_complete": (
+        "lineage_complete",
+        "The lineage of this version is incomplete.",
+    ),
+    "provenance.generator_documented": (
+        "generator_documented",
+        "The generator (method, library, parameters) is not documented.",
+    ),
+    "provenance.compute_disclosed": (
+        "compute_disclosed",
+        "The compute and energy used to generate the data are not disclosed.",
+    ),
+}
+
+
+def provenance_metrics(facts: dict[str, Any]) -> list[MetricResult]:
+    results = [_completeness(facts)]
+    for key, (fact, finding) in FLAGS.items():
+        value = facts.get(fact)
+        if value is None:
+            results.append(skipped(key, "higher", f"the registry did not report '{fact}'"))
+            continue
+        results.append(
+            MetricResult(
+                key=key,
+                value=1.0 if value else 0.0,
+                direction="higher",
+                details={fact: bool(value)},
+                finding=None if value else finding,
+            )
+        )
+    licence = facts.get("licence")
+    if licence is None and "licence" not in facts:
+        results.append(skipped("provenance.licence_present", "higher", "no licence fact given"))
+    else:
+        present = bool(str(licence or "").strip())
+        results.append(
+            MetricResult(
+                key="provenance.licence_present",
+                value=1.0 if present else 0.0,
+                direction="higher",
+                details={"licence": str(licence or "")},
+                finding=None if present else "No licence is recorded for this dataset.",
+            )
+        )
+    return results
+
+
+def _completeness(facts: dict[str, Any]) -> MetricResult:
+    key = "documentation.datasheet_completeness"
+    value = facts.get("datasheet_completeness")
+    if value is None:
+        return skipped(key, "higher", "the registry did not report datasheet completeness")
+    value = float(value)
+    return MetricResult(
+        key=key,
+        value=value,
+        direction="higher",
+        details={"datasheet_completeness": value},
+        finding=None if value >= 0.9 else f"The datasheet is {value:.0%} complete.",
+    )
+
+
+def _step(ctx: AuditContext) -> list[MetricResult]:
+    return provenance_metrics(ctx.registry_facts)
+
+
+STEPS: list[Step] = [("Provenance: registry facts", _step)]

@@ -1,0 +1,202 @@
+"""Run the configured check families on in-memory frames and collect the figures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pandas as pd
+
+from audits.checks import fairness, integrity, privacy, provenance, quality
+from audits.checks.base import FAMILIES, AuditConfig, AuditInputError, MetricResult, skipped
+from audits.checks.catalogue import METRICS
+from audits.checks.context import AuditContext, Step
+from audits.checks.encoding import category_strings, prepare
+
+Progress = Callable[[str, float], None]
+FAMILY_STEPS: dict[str, list[Step]] = {
+    "integrity": integrity.STEPS,
+    "quality": quality.STEPS,
+    "fairness": fairness.STEPS,
+    "privacy": privacy.STEPS,
+    "provenance": provenance.STEPS,
+}
+LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
+
+
+@dataclass
+class AuditOutcome:
+    """Every figure of one run, the plain-words findings (in metric order) and the wall
+    time per family in seconds. ``canonical_json`` covers the figures only (not timings),
+    so the same inputs and seed give the same text and ``results_sha256``."""
+
+    metrics: list[MetricResult]
+    findings: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    library_versions: dict[str, str] = field(default_factory=dict)
+
+    def metric(self, key: str) -> MetricResult:
+        for result in self.metrics:
+            if result.key == key:
+                return result
+        raise KeyError(key)
+
+    def results_json(self) -> dict[str, Any]:
+        return {
+            "metrics": [m.to_json() for m in self.metrics],
+            "findings": list(self.findings),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.results_json(),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "library_versions": dict(self.library_versions),
+        }
+
+    def canonical_json(self) -> str:
+        return json.dumps(
+            self.results_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+    def results_sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_audit(
+    *,
+    config: AuditConfig,
+    synthetic: pd.DataFrame,
+    real: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    registry_facts: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> AuditOutcome:
+    """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
+    before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
+    is called before each step and at the end; an exception it raises (for example to
+    cancel) propagates."""
+    facts = dict(registry_facts or {})
+    validate_inputs(config=config, synthetic=synthetic, real=real, holdout=holdout)
+    report = progress or (lambda label, fraction: None)
+    if facts.get("hash_verified") is False:
+        return _stopped_on_hash(facts, report)
+    report("Preparing columns", 0.0)
+    started = time.perf_counter()
+    data = prepare(config.columns, real, synthetic, holdout)
+    ctx = AuditContext(config, real, synthetic, holdout, data, facts)
+    steps = [(family, step) for family in FAMILIES if family in config.families
+             for step in FAMILY_STEPS[family]]  # fmt: skip
+    timings = {"prepare": time.perf_counter() - started}
+    metrics: list[MetricResult] = []
+    for i, (family, (label, check)) in enumerate(steps):
+        report(label, i / len(steps))
+        started = time.perf_counter()
+        metrics.extend(check(ctx))
+        timings[family] = timings.get(family, 0.0) + time.perf_counter() - started
+    report("Finished", 1.0)
+    return _outcome(metrics, timings)
+
+
+def _outcome(metrics: list[MetricResult], timings: dict[str, float]) -> AuditOutcome:
+    unknown = [m.key for m in metrics if m.key not in METRICS]
+    if unknown:
+        raise RuntimeError(f"checks produced keys missing from the catalogue: {unknown}")
+    findings = [m.finding for m in metrics if m.finding]
+    return AuditOutcome(metrics, findings, timings, library_versions())
+
+
+def _stopped_on_hash(facts: dict[str, Any], report: Progress) -> AuditOutcome:
+    # A tampered file is not evidence of anything: report that alone.
+    report("Integrity: stored file hash", 0.0)
+    result = integrity.hash_verified(facts)
+    reason = "the stored file does not match its hash"
+    others = [skipped(key, spec.direction, reason, target=spec.target)
+              for key, spec in METRICS.items() if key != result.key]  # fmt: skip
+    report("Finished", 1.0)
+    return _outcome([result, *others], {})
+
+
+def validate_inputs(
+    *,
+    config: AuditConfig,
+    synthetic: pd.DataFrame,
+    real: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+) -> None:
+    """Cheap checks that give the curator a plain reason before any heavy work."""
+    unknown = set(config.families) - set(FAMILIES)
+    if unknown:
+        raise AuditInputError(f"Unknown check families: {', '.join(sorted(unknown))}.")
+    if not config.columns:
+        raise AuditInputError("The dataset's schema lists no columns.")
+    frames = {"synthetic dataset": synthetic, "reference dataset": real}
+    if holdout is not None:
+        frames["holdout dataset"] = holdout
+    for label, frame in frames.items():
+        if len(frame) == 0 or len(frame.columns) == 0:
+            raise AuditInputError(f"The {label} is empty: it has no rows to audit.")
+        missing = [c for c in config.column_names if c not in frame.columns]
+        if missing:
+            raise AuditInputError(
+                f"The {label} has no column {_names(missing)}; its columns must match the "
+                "synthetic dataset's schema. Choose a matching version or fix the schema."
+            )
+    _validate_roles(config)
+    _validate_positive_outcome(config, real)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _validate_roles(config: AuditConfig) -> None:
+    named = {
+        "protected attribute": config.protected,
+        "quasi-identifier": config.quasi_identifiers,
+        "sensitive attribute": config.sensitive,
+        "target": [config.target] if config.target is not None else [],
+    }
+    known = set(config.column_names)
+    for role, names in named.items():
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise AuditInputError(
+                f"The {role} {_names(missing)} is not a column of the dataset. "
+                "Pick columns from the schema."
+            )
+        for name in names:
+            spec = config.column(name)
+            if spec.type in ("id", "text") or spec.role == "identifier":
+                raise AuditInputError(
+                    f"The {role} '{name}' is an identifier or free-text column and cannot be "
+                    "used in that role."
+                )
+    if config.target is not None and config.column(config.target).type == "datetime":
+        raise AuditInputError(f"The target '{config.target}' is a date; choose an outcome.")
+
+
+def _validate_positive_outcome(config: AuditConfig, real: pd.DataFrame) -> None:
+    if config.target is None or config.positive_outcome is None:
+        return
+    wanted = category_strings(pd.Series([config.positive_outcome])).iloc[0]
+    if wanted not in set(category_strings(real[config.target]).dropna().unique()):
+        raise AuditInputError(
+            f"The positive outcome '{config.positive_outcome}' does not occur in the target "
+            f"column '{config.target}' of the reference dataset."
+        )

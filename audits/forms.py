@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from audits.services import FAMILIES
+
+FAMILY_LABELS = {
+    "integrity": "Integrity (hash, duplicates, out-of-domain values, schema)",
+    "quality": "Quality and utility (SDMetrics reports, coverage, detection, TSTR)",
+    "fairness": "Fairness (representation, parity, amplification per protected group)",
+    "privacy": "Privacy (exact copies, distance to closest record, linkage, disclosure)",
+    "provenance": "Provenance and documentation (lineage, generator, datasheet, licence)",
+}
+
+
+class AuditRequestForm(forms.Form):
+    reference = forms.TypedChoiceField(
+        coerce=int, help_text="The real data the generator learned from."
+    )
+    holdout = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="Real data the generator never saw; needed for distance-based privacy figures.",
+    )
+    protected = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Protected attributes"
+    )
+    quasi_identifiers = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Quasi-identifiers"
+    )
+    sensitive = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Sensitive attributes"
+    )
+    target = forms.ChoiceField(required=False, help_text="Outcome column for utility and fairness.")
+    positive_outcome = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="The target value that counts as the favourable outcome (e.g. True). "
+        "Left empty, SynthGov picks one and says which.",
+    )
+    families = forms.MultipleChoiceField(
+        choices=[(f, FAMILY_LABELS[f]) for f in FAMILIES],
+        widget=forms.CheckboxSelectMultiple,
+        label="Check families",
+    )
+    seed = forms.IntegerField(initial=0, min_value=0, help_text="Same seed, same figures.")
+
+    def __init__(
+        self, *args: Any, columns: list[str], references: list[tuple[int, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        column_choices = [(c, c) for c in columns]
+        for name in ("protected", "quasi_identifiers", "sensitive"):
+            self.fields[name].choices = column_choices
+        self.fields["target"].choices = [("", "— none —"), *column_choices]
+        self.fields["reference"].choices = references
+        self.fields["holdout"].choices = [("", "— none —"), *references]

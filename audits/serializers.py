@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from audits.models import AuditMetric, AuditRun
+from audits.services import FAMILIES
+
+
+class AuditRunSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-audit-detail")
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuditRun
+        fields = [
+            "id",
+            "url",
+            "version",
+            "reference",
+            "holdout",
+            "config",
+            "status",
+            "progress",
+            "step",
+            "eta_seconds",
+            "cancel_requested",
+            "attempts",
+            "error",
+            "requested_by",
+            "created",
+            "started",
+            "finished",
+            "input_hashes",
+            "library_versions",
+            "results_sha256",
+            "evidence_sha256",
+        ]
+        read_only_fields = fields
+
+
+class AuditRequestSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    reference = serializers.IntegerField()
+    holdout = serializers.IntegerField(required=False, allow_null=True, default=None)
+    protected = serializers.ListField(child=serializers.CharField(), required=False)
+    quasi_identifiers = serializers.ListField(child=serializers.CharField(), required=False)
+    sensitive = serializers.ListField(child=serializers.CharField(), required=False)
+    target = serializers.CharField(required=False, allow_blank=True)
+    positive_outcome = serializers.CharField(required=False, allow_blank=True, default="")
+    families = serializers.ListField(
+        child=serializers.ChoiceField(choices=FAMILIES), required=False
+    )
+    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class AuditMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditMetric
+        fields = [
+            "key",
+            "value",
+            "direction",
+            "target",
+            "sample_size",
+            "population",
+            "uncertainty",
+            "status",
+            "finding",
+        ]
+
+
+class MetricSpecSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    family = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    direction = serializers.CharField()
+    value_range = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    needs = serializers.CharField()
+    target = serializers.FloatField(allow_null=True)

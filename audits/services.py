@@ -1,0 +1,468 @@
+"""Requesting, running and cancelling audits. Tasks and views call these."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
+from audits.checks.runner import library_versions
+from audits.models import AuditMetric, AuditRun, AuditStatus
+from registry import ingest
+from registry.models import DatasetKind, DatasetVersion, Generation
+from registry.services import version_table_info
+from synthgov import __version__ as synthgov_version
+from synthgov.trail.canonical import canonical_json, sha256_hex
+from synthgov.trail.services import trail_record
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("integrity", "quality", "fairness", "privacy", "provenance")
+# A running audit's worker refreshes its heartbeat this often; a run whose
+# heartbeat is older than LEASE_SECONDS belongs to a dead worker.
+LEASE_SECONDS = settings.SYNTHGOV_AUDIT_LEASE_SECONDS
+HEARTBEAT_SECONDS = max(1, LEASE_SECONDS // 6)
+PROGRESS_WRITE_SECONDS = 1.0
+
+
+class AuditCancelled(Exception):
+    """The user cancelled the run; raised from the progress callback."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over; this one must stop without writing."""
+
+
+def default_config(version: DatasetVersion) -> dict[str, Any]:
+    """The audit form's starting values, from the version's schema roles."""
+    by_role: dict[str, list[str]] = {}
+    for column in version.schema:
+        by_role.setdefault(column["role"], []).append(column["name"])
+    targets = by_role.get("target", [])
+    return {
+        "protected": by_role.get("protected", []),
+        "quasi_identifiers": by_role.get("quasi_identifier", []),
+        "sensitive": by_role.get("sensitive", []),
+        "target": targets[0] if targets else "",
+        "positive_outcome": "",
+        "families": list(FAMILIES),
+        "seed": 0,
+    }
+
+
+def _check_request(
+    version: DatasetVersion,
+    reference: DatasetVersion,
+    holdout: DatasetVersion | None,
+    config: dict[str, Any],
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if reference.pk == version.pk:
+        errors["reference"] = ["The reference must be the real data, not the audited version."]
+    elif reference.dataset.kind != DatasetKind.REAL:
+        errors["reference"] = [
+            f"{reference} is {reference.dataset.get_kind_display().lower()} data; choose the "
+            "real version the generator learned from."
+        ]
+    if holdout is not None:
+        if holdout.pk in (version.pk, reference.pk):
+            errors["holdout"] = ["The holdout must be real data the generator never saw."]
+        elif holdout.dataset.kind != DatasetKind.REAL:
+            errors["holdout"] = ["The holdout must be a real dataset version."]
+    names = {c["name"] for c in version.schema}
+    for field in ("protected", "quasi_identifiers", "sensitive"):
+        missing = [c for c in config.get(field, []) if c not in names]
+        if missing:
+            errors[field] = [f"{', '.join(missing)} is not a column of {version}."]
+    target = config.get("target") or ""
+    if target and target not in names:
+        errors["target"] = [f"{target} is not a column of {version}."]
+    unknown = set(config.get("families", [])) - set(FAMILIES)
+    if unknown or not config.get("families"):
+        errors["families"] = [f"Choose one or more of: {', '.join(FAMILIES)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def audit_run_request(
+    *,
+    version: DatasetVersion,
+    reference: DatasetVersion,
+    holdout: DatasetVersion | None,
+    config: dict[str, Any],
+    user: Any,
+    enqueue: bool = True,
+) -> AuditRun:
+    """Queue an audit; the task is sent only once the row is committed.
+
+    ``enqueue=False`` leaves the run queued for the caller to execute itself
+    (the demo loader runs its audits in-process).
+    """
+    config = {
+        "protected": list(config.get("protected", [])),
+        "quasi_identifiers": list(config.get("quasi_identifiers", [])),
+        "sensitive": list(config.get("sensitive", [])),
+        "target": config.get("target") or "",
+        "positive_outcome": config.get("positive_outcome") or "",
+        "families": sorted(config.get("families") or FAMILIES),
+        "seed": int(config.get("seed") or 0),
+    }
+    _check_request(version, reference, holdout, config)
+    with transaction.atomic():
+        run = AuditRun.objects.create(
+            version=version,
+            reference=reference,
+            holdout=holdout,
+            config=config,
+            requested_by=user,
+            step="Waiting for a worker",
+        )
+        trail_record(
+            actor=user,
+            action="audits.run.requested",
+            target=run,
+            organisation=version.dataset.organisation,
+            payload={
+                "version": version.pk,
+                "reference": reference.pk,
+                "holdout": holdout.pk if holdout else None,
+                "config": config,
+            },
+        )
+        if enqueue:
+            from audits.tasks import audit_run_task
+
+            transaction.on_commit(lambda: audit_run_task.delay(run.pk))
+    return run
+
+
+def audit_run_cancel(*, run: AuditRun, user: Any) -> AuditRun:
+    with transaction.atomic():
+        queued = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.QUEUED).update(
+            status=AuditStatus.CANCELLED,
+            finished=timezone.now(),
+            step="Cancelled",
+            cancel_requested=True,
+        )
+        if not queued:
+            running = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.RUNNING).update(
+                cancel_requested=True, step="Cancelling…"
+            )
+            if not running:
+                raise ValidationError("This audit has already finished; it cannot be cancelled.")
+        trail_record(
+            actor=user,
+            action="audits.run.cancel_requested",
+            target=run,
+            organisation=run.version.dataset.organisation,
+            payload={"was": "queued" if queued else "running"},
+        )
+    run.refresh_from_db()
+    return run
+
+
+# --- Claiming -----------------------------------------------------------
+
+
+def audit_run_claim(*, run_id: int) -> str | None:
+    """Take the run for this worker; return the claim token, or None when the
+    run is finished or another live worker holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    fresh = AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED).update(
+        status=AuditStatus.RUNNING, claim_token=token, heartbeat=now, started=now, step="Starting"
+    )
+    if fresh:
+        _bump_attempts(run_id)
+        return token
+    # A worker that died mid-run stops refreshing its heartbeat: take it over.
+    stale = AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.RUNNING, heartbeat__lt=now - timedelta(seconds=LEASE_SECONDS)
+    ).update(claim_token=token, heartbeat=now, step="Restarting after a worker stopped")
+    if stale:
+        _bump_attempts(run_id)
+        return token
+    return None
+
+
+def _bump_attempts(run_id: int) -> None:
+    from django.db.models import F
+
+    AuditRun.objects.filter(pk=run_id).update(attempts=F("attempts") + 1)
+
+
+def audit_run_is_held(*, run_id: int) -> bool:
+    """True while a live worker holds the run (a duplicate delivery should wait)."""
+    cutoff = timezone.now() - timedelta(seconds=LEASE_SECONDS)
+    return AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.RUNNING, heartbeat__gte=cutoff
+    ).exists()
+
+
+def audit_run_release(*, run_id: int, token: str, reason: str) -> None:
+    """Give the run back to the queue (a transient error will be retried)."""
+    AuditRun.objects.filter(pk=run_id, claim_token=token).update(
+        status=AuditStatus.QUEUED, claim_token="", step=reason
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Refresh the claim's heartbeat while the checks run; notice a lost lease."""
+
+    def __init__(self, run_id: int, token: str) -> None:
+        super().__init__(daemon=True, name=f"audit-heartbeat-{run_id}")
+        self.run_id, self.token = run_id, token
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                held = AuditRun.objects.filter(pk=self.run_id, claim_token=self.token).update(
+                    heartbeat=timezone.now()
+                )
+                # A row this connection cannot see (an open test transaction)
+                # is not a lost lease; a row held under another token is.
+                if not held and AuditRun.objects.filter(pk=self.run_id).exists():
+                    self.lost = True
+                    return
+        except Exception:  # the main thread decides what a broken database means
+            log.exception("audit heartbeat failed for run %s", self.run_id)
+        finally:
+            connection.close()
+
+
+# --- Running ------------------------------------------------------------
+
+
+def _stored_path(version: DatasetVersion) -> Path:
+    return Path(default_storage.path(version.file.name))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in ingest.iter_chunks(handle):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load(version: DatasetVersion, role: str):
+    try:
+        return ingest.read_frame(_stored_path(version), version_table_info(version))
+    except FileNotFoundError:
+        raise AuditInputError(
+            f"The stored file of the {role} ({version}) is missing from storage; "
+            "ask an administrator to restore it, then run the audit again."
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AuditInputError(
+            f"The {role} ({version}) could not be read as a table ({exc}). "
+            "Upload it again as a new version."
+        ) from None
+
+
+def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
+    sheet = getattr(version, "datasheet", None)
+    gen = Generation.objects.filter(version=version).first()
+    synthetic = version.dataset.kind != DatasetKind.REAL
+    return {
+        "datasheet_completeness": sheet.completeness if sheet else 0.0,
+        "lineage_complete": (not synthetic) or version.parent_edges.exists(),
+        "generator_documented": (not synthetic)
+        or bool(gen and gen.generator_type and gen.generator_library),
+        "licence": version.dataset.licence,
+        "compute_disclosed": bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
+        "hash_verified": hash_verified,
+    }
+
+
+def _audit_config(run: AuditRun) -> AuditConfig:
+    config = run.config
+    return AuditConfig(
+        columns=[ColumnSpec(c["name"], c["type"], c["role"]) for c in run.version.schema],
+        protected=config.get("protected", []),
+        quasi_identifiers=config.get("quasi_identifiers", []),
+        sensitive=config.get("sensitive", []),
+        target=config.get("target") or None,
+        positive_outcome=config.get("positive_outcome") or None,
+        families=set(config.get("families", FAMILIES)),
+        seed=int(config.get("seed", 0)),
+    )
+
+
+def _progress_writer(
+    run_id: int, token: str, heartbeat: _Heartbeat
+) -> Callable[[str, float], None]:
+    last = [0.0]
+
+    def report(step: str, fraction: float) -> None:
+        if heartbeat.lost:
+            raise LeaseLost
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_WRITE_SECONDS and fraction < 1:
+            return
+        last[0] = now
+        AuditRun.objects.filter(pk=run_id, claim_token=token).update(
+            step=step[:200], progress=round(min(max(fraction, 0.0), 1.0), 4)
+        )
+        if AuditRun.objects.filter(pk=run_id, cancel_requested=True).exists():
+            raise AuditCancelled
+
+    return report
+
+
+def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
+    """Run the checks of a claimed audit and record the outcome.
+
+    Returns the run in its final state. Transient errors (database, storage)
+    propagate for the task to retry; input problems end the run as failed
+    with a message for the curator.
+    """
+    run = AuditRun.objects.select_related(
+        "version__dataset__organisation", "reference__dataset", "holdout__dataset"
+    ).get(pk=run_id)
+    heartbeat = _Heartbeat(run_id, token)
+    heartbeat.start()
+    try:
+        report = _progress_writer(run_id, token, heartbeat)
+        report("Verifying stored files against their SHA-256", 0.01)
+        hashes = {
+            "synthetic": _file_sha256(_stored_path(run.version)),
+            "reference": _file_sha256(_stored_path(run.reference)),
+        }
+        if run.holdout:
+            hashes["holdout"] = _file_sha256(_stored_path(run.holdout))
+        hash_verified = hashes["synthetic"] == run.version.sha256
+        for role, version in (("reference", run.reference), ("holdout", run.holdout)):
+            if version is not None and hashes[role] != version.sha256:
+                raise AuditInputError(
+                    f"The stored file of the {role} ({version}) no longer matches the SHA-256 "
+                    "recorded at upload: it was altered. Ask an administrator to investigate."
+                )
+        report("Reading the data", 0.03)
+        real = _load(run.reference, "reference")
+        # A tampered file is not read at all: the checks report only the broken
+        # hash, so the reference stands in to satisfy input validation.
+        synthetic = _load(run.version, "audited version") if hash_verified else real
+        holdout = _load(run.holdout, "holdout") if run.holdout else None
+        outcome = run_audit(
+            config=_audit_config(run),
+            synthetic=synthetic,
+            real=real,
+            holdout=holdout,
+            registry_facts=registry_facts(run.version, hash_verified=hash_verified),
+            progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
+        )
+        return _record_success(run, token, outcome, hashes)
+    except AuditInputError as exc:
+        return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")
+    except AuditCancelled:
+        return _record_end(run, token, AuditStatus.CANCELLED, "", "audits.run.cancelled")
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=HEARTBEAT_SECONDS * 2)
+
+
+def _record_success(run: AuditRun, token: str, outcome: Any, hashes: dict[str, str]) -> AuditRun:
+    results = outcome.to_json()
+    versions = {**library_versions(), "synthgov": synthgov_version}
+    evidence = {
+        "version": run.version_id,
+        "inputs": hashes,
+        "config": run.config,
+        "library_versions": versions,
+        "results_sha256": outcome.results_sha256(),
+    }
+    with transaction.atomic():
+        locked = AuditRun.objects.select_for_update().get(pk=run.pk)
+        if locked.claim_token != token or locked.status != AuditStatus.RUNNING:
+            raise LeaseLost
+        locked.status = AuditStatus.SUCCEEDED
+        locked.progress, locked.step = 1.0, "Finished"
+        locked.finished = timezone.now()
+        locked.input_hashes = hashes
+        locked.library_versions = versions
+        locked.results = results
+        locked.results_sha256 = outcome.results_sha256()
+        locked.evidence_sha256 = sha256_hex(canonical_json(evidence))
+        locked.timings = {k: round(v, 3) for k, v in outcome.timings.items()}
+        locked.claim_token = ""
+        locked.save()
+        AuditMetric.objects.bulk_create(
+            [
+                AuditMetric(
+                    run=locked,
+                    key=m.key,
+                    value=m.value,
+                    direction=m.direction,
+                    target=m.target,
+                    sample_size=m.sample_size,
+                    population=m.population,
+                    uncertainty=m.uncertainty,
+                    status=m.status,
+                    finding=m.finding or "",
+                )
+                for m in outcome.metrics
+            ]
+        )
+        failed = hashes["synthetic"] != run.version.sha256
+        trail_record(
+            actor=None,
+            actor_label="audit worker",
+            action="audits.run.finished",
+            target=locked,
+            organisation=run.version.dataset.organisation,
+            payload={
+                "evidence_sha256": locked.evidence_sha256,
+                "results_sha256": locked.results_sha256,
+                "inputs": hashes,
+                "tampered_file": failed,
+            },
+        )
+    return locked
+
+
+def _record_end(run: AuditRun, token: str, status: str, error: str, action: str) -> AuditRun:
+    with transaction.atomic():
+        updated = AuditRun.objects.filter(pk=run.pk, claim_token=token).update(
+            status=status,
+            error=error,
+            finished=timezone.now(),
+            claim_token="",
+            step="Failed" if status == AuditStatus.FAILED else "Cancelled",
+        )
+        if updated:
+            trail_record(
+                actor=None,
+                actor_label="audit worker",
+                action=action,
+                target=run,
+                organisation=run.version.dataset.organisation,
+                payload={"error": error} if error else {},
+            )
+    run.refresh_from_db()
+    return run
+
+
+def audit_run_fail(*, run_id: int, token: str, message: str) -> None:
+    """End a run as failed for a reason outside the checks (time limit, retries spent)."""
+    run = AuditRun.objects.select_related("version__dataset__organisation").get(pk=run_id)
+    _record_end(run, token, AuditStatus.FAILED, message, "audits.run.failed")
+
+
+def metric_catalogue() -> list[dict[str, Any]]:
+    return [spec.to_json() for spec in METRICS.values()]

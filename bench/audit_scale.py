@@ -1,0 +1,522 @@
+"""Benchmark: the full default audit at 10k, 100k and 1M rows.
+
+Generates realistic mixed-type data (18 columns: identifiers, categories, numbers, dates,
+protected attributes, a sensitive diagnosis and a binary outcome), runs
+``audits.checks.runner.run_audit`` with the default configuration in a child process per
+size (so ``ru_maxrss`` is that run's peak memory) and prints wall time per check family
+and peak memory. ``--sdmetrics`` also times SDMetrics' own privacy metrics on 50k rows
+against ours.
+
+    .venv/bin/python bench/audit_scale.py --quick
+    .venv/bin/python bench/audit_scale.py --sizes 10000 100000 1000000 --json out.json
+    .venv/bin/python bench/audit_scale.py --quick --compare out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+REGIONS = [f"R{i:02d}" for i in range(12)]
+POSTCODES = [f"P{i:03d}" for i in range(120)]
+OCCUPATIONS = [f"occ_{i:02d}" for i in range(20)]
+EDUCATION = ["none", "primary", "secondary", "vocational", "bachelor", "master", "doctorate"]
+ETHNICITY = ["group_a", "group_b", "group_c", "group_d", "group_e", "group_f"]
+LANGUAGES = ["en", "es", "fr", "de", "pl", "ar", "zh", "hi"]
+MARITAL = ["single", "married", "divorced", "widowed", "partnered"]
+DIAGNOSES = [f"D{i:02d}" for i in range(25)]
+
+
+def _zipf_probs(k: int, s: float) -> np.ndarray:
+    weights = 1.0 / np.arange(1, k + 1) ** s
+    return weights / weights.sum()
+
+
+def generate(n: int, seed: int, *, drift: float = 0.0) -> pd.DataFrame:
+    """A census-like table; ``drift`` perturbs the generating process like an imperfect
+    generator would (0 = the same process as the real data)."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M", "X"], size=n, p=[0.5, 0.495, 0.005])
+    ethnicity = rng.choice(ETHNICITY, size=n, p=_zipf_probs(6, 1.3))
+    region_idx = rng.choice(12, size=n, p=_zipf_probs(12, 0.8))
+    # Postcodes nest in regions: ten per region.
+    postcode_idx = region_idx * 10 + rng.choice(10, size=n, p=_zipf_probs(10, 1.0))
+    age = np.clip(rng.gamma(6.0, 7.0, size=n) + 16, 18, 95).round()
+    edu_idx = np.clip((rng.normal(3.2 + drift, 1.4, size=n) - (age > 70)).round(), 0, 6)
+    edu_idx = edu_idx.astype(int)
+    occupation_idx = (edu_idx * 3 + rng.integers(0, 6, size=n)) % 20
+    log_income = 9.2 + 0.22 * edu_idx + 0.012 * np.minimum(age, 60) + rng.normal(0, 0.45, n)
+    income = np.round(np.exp(log_income + drift * 0.1), 2)
+    hours = np.clip(rng.normal(38 - 0.1 * (age > 60) * (age - 60), 7, size=n), 0, 80).round(1)
+    credit = np.clip(rng.normal(620 + 25 * edu_idx, 60, size=n), 300, 850).round()
+    dependents = rng.poisson(np.where(age < 30, 0.4, 1.3), size=n)
+    disability = rng.random(n) < 0.06 + 0.002 * np.maximum(age - 50, 0)
+    start = np.datetime64("2015-01-01")
+    signup = start + rng.integers(0, 3000, size=n).astype("timedelta64[D]")
+    last_visit = signup + rng.exponential(400, size=n).astype(int).astype("timedelta64[D]")
+    diagnosis_idx = (rng.choice(25, size=n, p=_zipf_probs(25, 1.1)) + (age > 65) * 3) % 25
+    score = (
+        -4.0
+        + 0.35 * (log_income - 9.2) * 3
+        + 0.004 * (credit - 600)
+        - 0.4 * (sex == "F") * (1 + drift)
+        - 0.3 * (ethnicity == "group_c")
+        - 0.2 * disability
+    )
+    approved = rng.random(n) < 1.0 / (1.0 + np.exp(-score))
+    salary = np.where(rng.random(n) < 0.1, np.nan, income)  # a column with missing values
+    return pd.DataFrame(
+        {
+            "person_id": rng.permutation(n) + seed * 10_000_000,
+            "sex": sex,
+            "ethnicity": ethnicity,
+            "age": age,
+            "region": np.array(REGIONS)[region_idx],
+            "postcode": np.array([f"P{i:03d}" for i in range(120)])[postcode_idx],
+            "education": np.array(EDUCATION)[edu_idx],
+            "occupation": np.array(OCCUPATIONS)[occupation_idx],
+            "marital_status": rng.choice(MARITAL, size=n, p=[0.35, 0.4, 0.1, 0.05, 0.1]),
+            "language": rng.choice(LANGUAGES, size=n, p=_zipf_probs(8, 1.5)),
+            "declared_income": salary,
+            "hours_per_week": hours,
+            "credit_score": credit,
+            "dependents": dependents,
+            "has_disability": disability,
+            "signup_date": pd.to_datetime(signup),
+            "last_visit": pd.to_datetime(last_visit),
+            "diagnosis": np.array(DIAGNOSES)[diagnosis_idx],
+            "approved": approved,
+        }
+    )
+
+
+def bench_config(*, families: set[str] | None = None):
+    """The default audit configuration for the generated table (as the worker builds it
+    from the schema roles)."""
+    from audits.checks import AuditConfig, ColumnSpec
+    from audits.checks.base import FAMILIES
+
+    types = {
+        "person_id": ("id", "identifier"),
+        "sex": ("categorical", "protected"),
+        "ethnicity": ("categorical", "protected"),
+        "age": ("numerical", "quasi_identifier"),
+        "postcode": ("categorical", "quasi_identifier"),
+        "declared_income": ("numerical", "other"),
+        "hours_per_week": ("numerical", "other"),
+        "credit_score": ("numerical", "other"),
+        "dependents": ("numerical", "other"),
+        "has_disability": ("boolean", "protected"),
+        "signup_date": ("datetime", "other"),
+        "last_visit": ("datetime", "other"),
+        "diagnosis": ("categorical", "sensitive"),
+        "approved": ("boolean", "target"),
+    }
+    columns = [
+        ColumnSpec(name, *types.get(name, ("categorical", "other")))
+        for name in generate(1, 0).columns
+    ]
+    return AuditConfig(
+        columns=columns,
+        protected=["sex", "ethnicity", "has_disability"],
+        quasi_identifiers=["age", "sex", "postcode"],
+        sensitive=["diagnosis"],
+        target="approved",
+        families=set(families or FAMILIES),
+    )
+
+
+FACTS = {
+    "datasheet_completeness": 0.9,
+    "lineage_complete": True,
+    "generator_documented": True,
+    "licence": "CC-BY-4.0",
+    "compute_disclosed": True,
+    "hash_verified": True,
+}
+
+
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+# --- child processes -----------------------------------------------------------------
+
+
+def child_generate(spec: dict) -> dict:
+    """Write reference, synthetic and holdout Parquet files for one size."""
+    n, holdout_n, folder = spec["rows"], spec["holdout_rows"], Path(spec["folder"])
+    started = time.perf_counter()
+    generate(n, 1).to_parquet(folder / "real.parquet")
+    synthetic = generate(n, 3, drift=0.1)
+    if spec.get("copy_share", 0) > 0:
+        real = pd.read_parquet(folder / "real.parquet")
+        rows = np.random.default_rng(5).choice(n, int(n * spec["copy_share"]), replace=False)
+        synthetic.iloc[rows] = real.iloc[rows].to_numpy()
+    synthetic.to_parquet(folder / "synthetic.parquet")
+    generate(holdout_n, 2).to_parquet(folder / "holdout.parquet")
+    return {"seconds": time.perf_counter() - started}
+
+
+def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        pd.read_parquet(folder / "real.parquet"),
+        pd.read_parquet(folder / "synthetic.parquet"),
+        pd.read_parquet(folder / "holdout.parquet"),
+    )
+
+
+def child_audit(spec: dict) -> dict:
+    """Read the files as the worker does and run ``run_audit``; report time and memory."""
+    from audits.checks.runner import run_audit
+
+    folder = Path(spec["folder"])
+    started = time.perf_counter()
+    real, synthetic, holdout = _load(folder)
+    load_seconds = time.perf_counter() - started
+    rss_loaded = _maxrss_mib()
+    config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
+    started = time.perf_counter()
+    outcome = run_audit(
+        config=config,
+        synthetic=synthetic,
+        real=real,
+        holdout=holdout,
+        registry_facts=FACTS,
+        progress=None,
+    )
+    return {
+        "load_seconds": load_seconds,
+        "audit_seconds": time.perf_counter() - started,
+        "timings": outcome.timings,
+        "peak_rss_mib": _maxrss_mib(),
+        "rss_after_load_mib": rss_loaded,
+        "figures": {m.key: m.value for m in outcome.metrics},
+        "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
+    }
+
+
+def _sdmetrics_metadata(config) -> dict:
+    sdtypes = {"id": "id", "text": "id"}
+    return {"columns": {c.name: {"sdtype": sdtypes.get(c.type, c.type)} for c in config.columns}}
+
+
+def _ours(config, real, synthetic, holdout) -> dict:
+    """Our privacy figures, each timed; preparing the columns is timed once and is added
+    to every figure's time when comparing (it is shared work)."""
+    from audits.checks import privacy, privacy_distance
+    from audits.checks.context import AuditContext
+    from audits.checks.encoding import prepare
+
+    started = time.perf_counter()
+    data = prepare(config.columns, real, synthetic, holdout)
+    out = {"prepare_seconds": time.perf_counter() - started}
+    ctx = AuditContext(config, real, synthetic, holdout, data, FACTS)
+    checks = {
+        "exact_match": privacy.exact_match_rate,
+        "disclosure": privacy.attribute_disclosure,
+        "distances": privacy_distance.distances,
+    }
+    for name, check in checks.items():
+        started = time.perf_counter()
+        results = {m.key: m.value for m in check(ctx)}
+        out[name] = {"seconds": time.perf_counter() - started, "values": results}
+    return out
+
+
+def _timed(call) -> tuple[float, float]:
+    started = time.perf_counter()
+    value = call()
+    return float(value), time.perf_counter() - started
+
+
+def _budgeted_rows(n: int, probe_rows: int, probe_seconds: float, power: float, budget: float):
+    """Largest row count whose predicted time (``probe * (rows/probe_rows)**power``) fits
+    the budget, capped at n."""
+    if probe_seconds <= 0:
+        return n
+    rows = int(probe_rows * (budget / probe_seconds) ** (1 / power))
+    return max(probe_rows, min(n, rows))
+
+
+def _run_sdmetrics_metric(name, run, n, probe_rows, power, budget) -> dict:
+    """Probe on a few rows, then run on all rows or the largest subsample that fits."""
+    _, probe_seconds = _timed(lambda: run(probe_rows))
+    rows = _budgeted_rows(n, probe_rows, probe_seconds, power, budget)
+    value, seconds = _timed(lambda: run(rows))
+    return {
+        "metric": name,
+        "rows": rows,
+        "seconds": seconds,
+        "full_rows": n,
+        "extrapolated_full_seconds": seconds * (n / rows) ** power,
+        "value": value,
+    }
+
+
+def child_sdmetrics(spec: dict) -> dict:
+    """SDMetrics' own privacy metrics against ours on the same data."""
+    import warnings
+
+    from sdmetrics.single_table import (
+        DCROverfittingProtection,
+        DisclosureProtection,
+        NewRowSynthesis,
+    )
+
+    warnings.simplefilter("ignore")
+    real, synthetic, holdout = _load(Path(spec["folder"]))
+    config = bench_config(families={"privacy"})
+    metadata = _sdmetrics_metadata(config)
+    n, budget = len(synthetic), spec["budget_seconds"]
+    known, sensitive = config.quasi_identifiers, config.sensitive
+    numeric = [c.name for c in config.columns if c.type in ("numerical", "datetime")]
+
+    def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+        return frame.sample(n=min(rows, len(frame)), random_state=seed).reset_index(drop=True)
+
+    def new_rows(rows: int) -> float:
+        return 1 - NewRowSynthesis.compute(real, sample(synthetic, rows, 0), metadata)
+
+    def dcr(rows: int) -> float:
+        result = DCROverfittingProtection.compute_breakdown(
+            sample(real, rows, 1),
+            sample(synthetic, rows, 0),
+            sample(holdout, rows, 2),
+            {"tables": {"t": metadata}},
+            "t",
+        )
+        return result["synthetic_data_percentages"]["closer_to_training"]
+
+    def disclosure(rows: int) -> float:
+        return DisclosureProtection.compute(
+            sample(real, rows, 1),
+            sample(synthetic, rows, 0),
+            known,
+            sensitive,
+            continuous_column_names=[c for c in known + sensitive if c in numeric],
+        )
+
+    theirs = {
+        "exact_match": _run_sdmetrics_metric("NewRowSynthesis", new_rows, n, 200, 1, budget),
+        "distances": _run_sdmetrics_metric("DCROverfittingProtection", dcr, n, 300, 2, budget),
+        "disclosure": _run_sdmetrics_metric("DisclosureProtection", disclosure, n, 1000, 1, budget),
+    }
+    ours_full = _ours(config, real, synthetic, holdout)
+    same = {key: t["rows"] for key, t in theirs.items()}
+    ours_same = {
+        "exact_match": _ours(config, real, sample(synthetic, same["exact_match"], 0), holdout),
+        "distances": _ours(
+            config,
+            sample(real, same["distances"], 1),
+            sample(synthetic, same["distances"], 0),
+            sample(holdout, same["distances"], 2),
+        ),
+        "disclosure": _ours(
+            config,
+            sample(real, same["disclosure"], 1),
+            sample(synthetic, same["disclosure"], 0),
+            holdout,
+        ),
+    }
+    return {"rows": n, "theirs": theirs, "ours_full": ours_full, "ours_same_rows": ours_same}
+
+
+CHILDREN = {"generate": child_generate, "audit": child_audit, "sdmetrics": child_sdmetrics}
+
+
+# --- parent ------------------------------------------------------------------------------
+
+
+def _child(mode: str, spec: dict) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--spec", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} child failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: float) -> dict:
+    from audits.checks.base import FAMILIES
+
+    holdout_rows = max(int(rows * holdout_ratio), 100)
+    with tempfile.TemporaryDirectory(prefix="synthgov-bench-") as folder:
+        spec = {
+            "rows": rows,
+            "holdout_rows": holdout_rows,
+            "folder": folder,
+            "copy_share": copy_share,
+        }
+        generated = _child("generate", spec)
+        full = _child("audit", spec)
+        families = {}
+        if per_family:
+            for family in FAMILIES:
+                alone = _child("audit", {**spec, "families": [family]})
+                families[family] = {
+                    "seconds": alone["timings"].get(family, 0.0),
+                    "peak_rss_mib": alone["peak_rss_mib"],
+                    "rss_after_load_mib": alone["rss_after_load_mib"],
+                }
+    return {
+        "rows": rows,
+        "holdout_rows": holdout_rows,
+        "generate_seconds": generated["seconds"],
+        "full": full,
+        "families": families,
+    }
+
+
+def print_size(result: dict) -> None:
+    full = result["full"]
+    print(
+        f"\n== {result['rows']:,} synthetic vs {result['rows']:,} reference vs "
+        f"{result['holdout_rows']:,} holdout rows =="
+    )
+    print(f"read Parquet files: {full['load_seconds']:.1f} s (not part of the audit time)")
+    print(
+        f"full default audit: {full['audit_seconds']:.1f} s wall, peak memory "
+        f"{full['peak_rss_mib'] / 1024:.2f} GiB (after loading the frames: "
+        f"{full['rss_after_load_mib'] / 1024:.2f} GiB)"
+    )
+    print(f"{'step':<12}{'seconds (full run)':>20}{'peak GiB (family alone)':>26}")
+    for name, seconds in full["timings"].items():
+        alone = result["families"].get(name)
+        peak = f"{alone['peak_rss_mib'] / 1024:.2f}" if alone else "-"
+        print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
+
+
+def print_sdmetrics(result: dict) -> None:
+    print(f"\n== SDMetrics privacy metrics vs ours, {result['rows']:,} rows ==")
+    ours_full, same = result["ours_full"], result["ours_same_rows"]
+    pairs = {
+        "exact_match": ("privacy.exact_match_rate", "1 - NewRowSynthesis"),
+        "distances": ("privacy.dcr_closer_to_training_share", "closer_to_training"),
+        "disclosure": ("privacy.attribute_disclosure", "score"),
+    }
+    total_theirs = total_ours = 0.0
+    for name, (key, label) in pairs.items():
+        theirs = result["theirs"][name]
+        ours_seconds = ours_full[name]["seconds"] + ours_full["prepare_seconds"]
+        total_theirs += theirs["extrapolated_full_seconds"]
+        total_ours += ours_seconds
+        ours_value = ours_full[name]["values"][key]
+        same_value = same[name][name]["values"][key]
+        scope = (
+            "all rows"
+            if theirs["rows"] == theirs["full_rows"]
+            else (
+                f"largest subsample that fits the budget: {theirs['rows']:,} rows; full-size time "
+                "extrapolated"
+            )
+        )
+        print(
+            f"{theirs['metric']} ({label}; {scope}):\n"
+            f"  SDMetrics {theirs['seconds']:.1f} s measured, "
+            f"{theirs['extrapolated_full_seconds']:.1f} s at {theirs['full_rows']:,} rows; "
+            f"ours {ours_seconds:.2f} s on all rows -> "
+            f"{theirs['extrapolated_full_seconds'] / ours_seconds:.0f}x\n"
+            f"  value: SDMetrics {theirs['value']:.4f}; ours on the same rows {same_value:.4f} "
+            f"(diff {abs(same_value - theirs['value']):.4f}); ours on all rows {ours_value:.4f}"
+        )
+    print(
+        f"all three: SDMetrics {total_theirs:.0f} s vs ours {total_ours:.1f} s -> "
+        f"{total_theirs / total_ours:.0f}x"
+    )
+
+
+def compare(old: dict, new: dict) -> None:
+    print("\n== compared with the earlier run ==")
+    before = {r["rows"]: r for r in old.get("sizes", [])}
+    for result in new.get("sizes", []):
+        prior = before.get(result["rows"])
+        if prior is None:
+            continue
+        a, b = prior["full"], result["full"]
+        print(
+            f"{result['rows']:,} rows: audit {a['audit_seconds']:.1f} s -> "
+            f"{b['audit_seconds']:.1f} s ({b['audit_seconds'] / a['audit_seconds']:.2f}x), "
+            f"peak {a['peak_rss_mib'] / 1024:.2f} -> {b['peak_rss_mib'] / 1024:.2f} GiB"
+        )
+        for family, seconds in b["timings"].items():
+            old_seconds = a["timings"].get(family)
+            if old_seconds:
+                print(f"  {family:<11}{old_seconds:>8.1f} s -> {seconds:>8.1f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="10k rows only, no SDMetrics")
+    parser.add_argument("--holdout-ratio", type=float, default=0.2)
+    parser.add_argument(
+        "--copy-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic rows copied from the reference",
+    )
+    parser.add_argument(
+        "--no-per-family",
+        action="store_true",
+        help="skip the per-family runs that measure peak memory",
+    )
+    parser.add_argument("--sdmetrics-rows", type=int, default=50_000, help="0 to skip")
+    parser.add_argument(
+        "--sdmetrics-budget", type=float, default=180.0, help="seconds allowed per SDMetrics metric"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](json.loads(args.spec))))
+        return
+    sizes = [10_000] if args.quick else args.sizes
+    report: dict = {"sizes": [], "machine": {"cpus": len(os.sched_getaffinity(0))}}
+    for rows in sizes:
+        result = run_size(
+            rows,
+            holdout_ratio=args.holdout_ratio,
+            per_family=not args.no_per_family,
+            copy_share=args.copy_share,
+        )
+        report["sizes"].append(result)
+        print_size(result)
+    if args.sdmetrics_rows and not args.quick:
+        with tempfile.TemporaryDirectory(prefix="synthgov-bench-") as folder:
+            spec = {
+                "rows": args.sdmetrics_rows,
+                "holdout_rows": args.sdmetrics_rows,
+                "folder": folder,
+                "budget_seconds": args.sdmetrics_budget,
+            }
+            _child("generate", spec)
+            report["sdmetrics"] = _child("sdmetrics", spec)
+        print_sdmetrics(report["sdmetrics"])
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    if args.compare:
+        compare(json.loads(args.compare.read_text()), report)
+
+
+if __name__ == "__main__":
+    main()

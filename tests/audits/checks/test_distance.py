@@ -1,0 +1,152 @@
+"""The mixed-type distance and the exact nearest-neighbour search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audits.checks import ColumnSpec
+from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
+from audits.checks.neighbours import nearest
+
+COLUMNS = [
+    ColumnSpec("colour", "categorical"),
+    ColumnSpec("flag", "boolean"),
+    ColumnSpec("size", "numerical"),
+    ColumnSpec("day", "datetime"),
+    ColumnSpec("ref", "id", "identifier"),
+]
+
+
+def _encode(real, synthetic, holdout=None):
+    data = prepare(COLUMNS, real, synthetic, holdout)
+    rows = np.arange(len(synthetic))
+    hold_rows = None if holdout is None else np.arange(len(holdout))
+    return encode_for_distance(data, rows, hold_rows)
+
+
+def _brute(query: EncodedTable, reference: EncodedTable) -> np.ndarray:
+    """All raw distances, query x reference, straight from the definition."""
+    mismatches = (query.codes[:, None, :] != reference.codes[None, :, :]).sum(axis=2)
+    numeric = np.abs(query.numbers[:, None, :] - reference.numbers[None, :, :]).sum(axis=2)
+    return mismatches + numeric
+
+
+def test_distance_follows_the_documented_rule_by_hand():
+    real = pd.DataFrame(
+        {
+            "colour": ["red", "blue", None],
+            "flag": [True, False, True],
+            "size": [0.0, 10.0, np.nan],
+            "day": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-06"]),
+            "ref": [1, 2, 3],
+        }
+    )
+    synthetic = pd.DataFrame(
+        {
+            "colour": ["red", "green", None],
+            "flag": [True, True, True],
+            "size": [2.5, 30.0, 5.0],
+            "day": pd.to_datetime(["2024-01-01", "2024-01-06", "2023-12-01"]),
+            "ref": [9, 9, 9],
+        }
+    )
+    enc = _encode(real, synthetic)
+    d = _brute(enc.synthetic, enc.reference) / enc.n_columns
+    # Row 0 vs real 0: colour, flag equal; size |2.5-0|/10 = .25; day equal -> .25 / 4.
+    assert d[0, 0] == pytest.approx(0.25 / 4)
+    # Row 1 ("green" unseen, size 30 taken at the edge 10, day 5 of a 10-day range)
+    # vs real 1: colour 1 + flag 1 + size 0 + day .5 = 2.5.
+    assert d[1, 1] == pytest.approx(2.5 / 4)
+    # Row 2 vs real 2: missing colour equals missing colour; size present vs missing = 1;
+    # day before the range counts at its edge: |0 - .5| = .5 -> 1.5.
+    assert d[2, 2] == pytest.approx(1.5 / 4)
+    assert enc.n_columns == 4  # the identifier is left out
+
+
+def test_distances_equal_sdmetrics_dcr_on_the_demo(demo, demo_columns):
+    from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
+
+    real, synthetic, metadata = demo
+    data = prepare(demo_columns, real, synthetic, None)
+    enc = encode_for_distance(data, np.arange(len(synthetic)))
+    ours = nearest(enc.synthetic, enc.reference, k=1)
+    assert ours.exact.all()
+    theirs = calculate_dcr(synthetic, real, metadata).to_numpy()
+    # The same distance as SDMetrics' DCR metrics, row by row (float32 noise only).
+    np.testing.assert_allclose(ours.dist[:, 0] / enc.n_columns, theirs, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_search_matches_brute_force_with_ties_and_missing_values(k):
+    rng = np.random.default_rng(7)
+
+    def frame(n):
+        return pd.DataFrame(
+            {
+                "colour": rng.choice(["a", "b", "c", None], size=n),
+                "flag": rng.choice([True, False], size=n),
+                "size": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n)),
+                "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+                "ref": np.arange(n),
+            }
+        )
+
+    enc = _encode(frame(300), frame(200))
+    found = nearest(enc.synthetic, enc.reference, k=k, brute_force_below=0, fallback_budget=0)
+    expected = np.sort(_brute(enc.synthetic, enc.reference), axis=1)[:, :k]
+    assert found.exact.all()
+    np.testing.assert_allclose(found.dist, expected, atol=1e-5)
+
+
+def test_censored_records_keep_a_true_lower_and_upper_bound():
+    rng = np.random.default_rng(3)
+    n_cat = 6
+    codes_ref = rng.integers(0, 4, size=(400, n_cat)).astype(np.int32)
+    codes_q = rng.integers(0, 4, size=(150, n_cat)).astype(np.int32)
+    numbers_ref = rng.random((400, 2)).astype(np.float32)
+    numbers_q = rng.random((150, 2)).astype(np.float32)
+    reference = EncodedTable(codes_ref, numbers_ref)
+    query = EncodedTable(codes_q, numbers_q)
+    options = {"k": 2, "max_level": 1, "brute_force_below": 0}
+    found = nearest(query, reference, fallback_budget=0, **options)
+    truth = np.sort(_brute(query, reference), axis=1)[:, :2]
+    assert (~found.exact).any(), "max_level=1 must leave far records open"
+    finished = nearest(query, reference, **options)
+    assert finished.exact.all()
+    np.testing.assert_allclose(finished.dist, truth, atol=1e-5)
+    for j in range(2):
+        known = found.dist[:, j] <= found.floor
+        np.testing.assert_allclose(found.dist[known, j], truth[known, j], atol=1e-5)
+        assert np.all(truth[~known, j] >= found.floor[~known] - 1e-9)
+        assert np.all(truth[~known, j] <= found.dist[~known, j] + 1e-5)
+
+
+def test_numeric_only_data_uses_exact_tree_search():
+    columns = [ColumnSpec("x", "numerical"), ColumnSpec("y", "numerical")]
+    rng = np.random.default_rng(1)
+    real = pd.DataFrame({"x": rng.random(500), "y": rng.random(500)})
+    synthetic = pd.DataFrame({"x": rng.random(50), "y": rng.random(50)})
+    data = prepare(columns, real, synthetic, None)
+    enc = encode_for_distance(data, np.arange(50))
+    found = nearest(enc.synthetic, enc.reference, k=2, brute_force_below=0)
+    expected = np.sort(_brute(enc.synthetic, enc.reference), axis=1)[:, :2]
+    np.testing.assert_allclose(found.dist, expected, atol=1e-5)
+
+
+def test_values_compare_alike_across_dtypes():
+    from audits.checks.encoding import category_strings, numeric_values
+
+    ints = category_strings(pd.Series([1, 2, None], dtype="Int64"))
+    floats = category_strings(pd.Series([1.0, 2.0, np.nan]))
+    strings = category_strings(pd.Series(["1", "2", None]))
+    assert ints.tolist()[:2] == floats.tolist()[:2] == strings.tolist()[:2] == ["1", "2"]
+    assert ints.isna().tolist() == [False, False, True]
+    assert category_strings(pd.Series([True, False])).tolist() == ["True", "False"]
+    as_text = numeric_values(pd.Series(["2024-01-02", None]), "datetime")
+    as_dates = numeric_values(pd.to_datetime(pd.Series(["2024-01-02", None])), "datetime")
+    aware = numeric_values(pd.Series(pd.to_datetime(["2024-01-02T01:00+01:00"])), "datetime")
+    assert as_text[0] == as_dates[0] == aware[0] == pytest.approx(1704153600.0)
+    assert np.isnan(as_text[1]) and np.isnan(as_dates[1])
+    assert np.isnan(numeric_values(pd.Series(["3.5", "n/a"]), "numerical")[1])

@@ -1,0 +1,191 @@
+"""The runner: validation before work, progress and cancellation, determinism, JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audits.checks import METRICS, AuditInputError, run_audit
+from audits.checks.base import FAMILIES
+from audits.checks.catalogue import catalogue_json
+from tests.audits.checks.conftest import census, census_config
+
+ROOT = Path(__file__).resolve().parents[3]
+FACTS = {
+    "datasheet_completeness": 0.8,
+    "lineage_complete": True,
+    "generator_documented": True,
+    "licence": "CC-BY-4.0",
+    "compute_disclosed": False,
+    "hash_verified": True,
+}
+ISSUE_KEYS = [
+    "quality.overall",
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "quality.validity",
+    "quality.structure",
+    "quality.category_coverage",
+    "quality.range_coverage",
+    "quality.detection",
+    "utility.tstr_ratio",
+    "fairness.representation_gap_max",
+    "fairness.missing_groups",
+    "fairness.parity_difference_real",
+    "fairness.parity_difference_synthetic",
+    "fairness.disparate_impact_real",
+    "fairness.disparate_impact_synthetic",
+    "fairness.amplification",
+    "fairness.subgroup_fidelity_gap",
+    "privacy.exact_match_rate",
+    "privacy.dcr_closer_to_training_share",
+    "privacy.dcr_p05_ratio",
+    "privacy.nndr_p05",
+    "privacy.linkage_risk",
+    "privacy.attribute_disclosure",
+    "integrity.hash_verified",
+    "integrity.duplicate_rate",
+    "integrity.out_of_domain_rate",
+    "integrity.schema_matches_reference",
+    "documentation.datasheet_completeness",
+    "provenance.lineage_complete",
+    "provenance.generator_documented",
+    "provenance.licence_present",
+    "provenance.compute_disclosed",
+]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return census(3000, 1), census(3000, 2), census(1500, 3)
+
+
+def _run(frames, **kwargs):
+    real, synthetic, holdout = frames
+    options = {
+        "config": census_config(),
+        "synthetic": synthetic,
+        "real": real,
+        "holdout": holdout,
+        "registry_facts": FACTS,
+        "progress": None,
+    }
+    options.update(kwargs)
+    return run_audit(**options)
+
+
+def test_catalogue_has_every_issue_key_with_a_description():
+    assert set(ISSUE_KEYS) <= set(METRICS)
+    for spec in METRICS.values():
+        assert spec.family in FAMILIES
+        assert spec.direction in ("higher", "lower", "closer_to")
+        assert len(spec.description) > 40
+    assert METRICS["privacy.dcr_closer_to_training_share"].target == 0.5
+    assert "categories" in METRICS["privacy.nndr_p05"].description
+    json.dumps(catalogue_json())
+
+
+def test_full_audit_reports_every_catalogue_key_once_as_strict_json(frames):
+    steps = []
+    outcome = _run(frames, progress=lambda label, fraction: steps.append((label, fraction)))
+    keys = [m.key for m in outcome.metrics]
+    assert sorted(keys) == sorted(METRICS)
+    assert all(m.status == "ok" for m in outcome.metrics), [
+        (m.key, m.skip_reason) for m in outcome.metrics if m.status != "ok"
+    ]
+    text = json.dumps(outcome.to_json(), allow_nan=False)
+    assert json.loads(text)["metrics"][0]["key"] == "integrity.hash_verified"
+    fractions = [f for _, f in steps]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(label.startswith("Privacy") for label, _ in steps)
+    assert set(outcome.timings) == {"prepare", *FAMILIES}
+    assert outcome.library_versions["sdmetrics"] != "not installed"
+    assert "The compute and energy used to generate the data are not disclosed." in (
+        outcome.findings
+    )
+
+
+def test_same_inputs_and_seed_give_identical_figures(frames):
+    first, second = _run(frames), _run(frames)
+    assert first.canonical_json() == second.canonical_json()
+    assert first.results_sha256() == second.results_sha256()
+    other_seed = _run(frames, config=census_config(seed=1))
+    assert other_seed.results_sha256() != first.results_sha256()
+
+
+def test_cancelling_from_progress_stops_the_run(frames):
+    class Cancelled(Exception):
+        pass
+
+    seen = []
+
+    def progress(label, fraction):
+        seen.append(label)
+        if label.startswith("Fairness"):
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        _run(frames, progress=progress)
+    assert not any(label.startswith("Privacy") for label in seen)
+
+
+def test_tampered_file_stops_with_that_finding(frames):
+    outcome = _run(frames, registry_facts={**FACTS, "hash_verified": False})
+    hashed = outcome.metric("integrity.hash_verified")
+    assert hashed.value == 0.0
+    assert outcome.findings == [hashed.finding]
+    others = [m for m in outcome.metrics if m.key != "integrity.hash_verified"]
+    assert others and all(m.status == "skipped" for m in others)
+
+
+def test_families_can_be_chosen(frames):
+    outcome = _run(frames, config=census_config(families={"privacy"}))
+    assert {METRICS[m.key].family for m in outcome.metrics} == {"privacy"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"real": census(10, 1).iloc[0:0]}, "reference dataset is empty"),
+        (
+            {"synthetic": census(10, 1).drop(columns=["age"])},
+            "synthetic dataset has no column 'age'",
+        ),
+        (
+            {"real": census(10, 1).drop(columns=["income"])},
+            "reference dataset has no column 'income'",
+        ),
+        ({"holdout": census(10, 1).drop(columns=["sex"])}, "holdout dataset has no column 'sex'"),
+        ({"config": census_config(protected=["gender"])}, "protected attribute 'gender'"),
+        ({"config": census_config(target="salary")}, "target 'salary'"),
+        ({"config": census_config(quasi_identifiers=["zip"])}, "quasi-identifier 'zip'"),
+        ({"config": census_config(sensitive=["id"])}, "identifier"),
+        ({"config": census_config(positive_outcome="maybe")}, "positive outcome 'maybe'"),
+        ({"config": census_config(families={"magic"})}, "Unknown check families"),
+    ],
+)
+def test_bad_inputs_fail_before_any_work_with_a_plain_message(frames, change, message):
+    calls = []
+    with pytest.raises(AuditInputError, match=message):
+        _run(frames, progress=lambda label, fraction: calls.append(label), **change)
+    assert calls == []
+
+
+def test_checks_package_imports_without_django():
+    code = (
+        "import sys\n"
+        "import audits.checks, audits.checks.runner, audits.checks.catalogue\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
