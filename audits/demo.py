@@ -32,3 +32,25 @@ def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
             token = services.audit_run_claim(run_id=run.pk)
             runs.append(services.audit_run_execute(run_id=run.pk, token=token))
     return runs
+
+
+def load_standards_demo(*, user: Any) -> list[Any]:
+    """Publish the shipped global baseline and local standards, then evaluate
+    every demo dataset version against them (in-process, no worker needed)."""
+    from audits import compliance
+    from audits import standards as engine
+    from audits.models import StandardVersion
+
+    published = []
+    for spec in engine.load_shipped():
+        existing = StandardVersion.objects.filter(
+            standard__code=spec.code, version=spec.version
+        ).first()
+        if existing is None:
+            existing = compliance.standard_save_draft(spec=spec, user=user, owner=None)
+        if not existing.is_published:
+            existing = compliance.standard_publish(version=existing, user=user)
+        published.append(existing)
+    for version in published:
+        compliance.evaluations_recompute_for_standard(standard_version=version)
+    return published

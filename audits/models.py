@@ -130,3 +130,209 @@ class AuditMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} = {self.value}"
+
+
+# --- Standards and compliance ---------------------------------------------
+
+
+class StandardScope(models.TextChoices):
+    GLOBAL = "global", "Global"
+    LOCAL = "local", "Local (jurisdiction or sector)"
+
+
+class Standard(models.Model):
+    """A named standard; its rules live in immutable published versions."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    owner = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="standards",
+        help_text="The regulator that maintains it; empty for shipped global standards.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StandardVersionQuerySet(models.QuerySet["StandardVersion"]):
+    def published(self) -> StandardVersionQuerySet:
+        return self.filter(status=StandardVersion.Status.PUBLISHED)
+
+    def visible_to(self, user: Any) -> StandardVersionQuerySet:
+        """Published standards are public rules; drafts only for their maintainers."""
+        from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        mine = member_organisations(user, STANDARD_EDIT).values("id")
+        return self.filter(
+            models.Q(status=StandardVersion.Status.PUBLISHED) | models.Q(standard__owner__in=mine)
+        )
+
+
+class StandardVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    standard = models.ForeignKey(Standard, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=20)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    name = models.CharField(max_length=200)
+    scope = models.CharField(max_length=16, choices=StandardScope.choices)
+    description = models.TextField(blank=True)
+    source = models.TextField(blank=True, help_text="The guidance or law it implements.")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    jurisdictions = models.JSONField(default=list, blank=True)
+    sectors = models.JSONField(default=list, blank=True)
+    dataset_kinds = models.JSONField(default=list, blank=True)
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+    certificate_validity_days = models.PositiveIntegerField(null=True, blank=True)
+    reaudit_interval_days = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    published = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    spec_sha256 = models.CharField(max_length=64, blank=True)
+
+    objects = StandardVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["standard__code", "-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["standard", "version"], name="unique_standard_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.standard.code} {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("audits:standard", args=[self.pk])
+
+    @property
+    def label(self) -> str:
+        return f"{self.standard.code}@{self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def owning_organisation(self) -> Organisation | None:
+        return self.standard.owner
+
+
+class Rule(models.Model):
+    standard_version = models.ForeignKey(
+        StandardVersion, on_delete=models.CASCADE, related_name="rules"
+    )
+    position = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=100)
+    operator = models.CharField(max_length=16)
+    threshold = models.JSONField(null=True, blank=True)
+    severity = models.CharField(max_length=16)
+    rationale = models.TextField()
+    clause = models.CharField(max_length=200, blank=True)
+    waived = models.BooleanField(default=False)
+    waiver_rationale = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.operator} {self.threshold}"
+
+
+class EvaluationStatus(models.TextChoices):
+    COMPLIANT = "compliant", "Compliant"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+    INCOMPLETE = "incomplete", "Incomplete"
+
+
+class EvaluationQuerySet(models.QuerySet["ComplianceEvaluation"]):
+    def visible_to(self, user: Any) -> EvaluationQuerySet:
+        return self.filter(dataset_version__in=DatasetVersion.objects.visible_to(user))
+
+    def current(self) -> EvaluationQuerySet:
+        return self.filter(is_current=True)
+
+
+class ComplianceEvaluation(models.Model):
+    """Compliance of one dataset version with one published standard version,
+    computed from the latest finished audits. A new row is written whenever
+    the evidence changes; the previous one stays as history."""
+
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    standard_version = models.ForeignKey(
+        StandardVersion, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    status = models.CharField(max_length=16, choices=EvaluationStatus.choices, db_index=True)
+    results = models.JSONField(default=dict)
+    sources = models.JSONField(default=dict, help_text="Which audit supplied each figure.")
+    evidence_sha256 = models.CharField(max_length=64)
+    worst_severity = models.CharField(max_length=16, blank=True)
+    fail_count = models.PositiveIntegerField(default=0)
+    missing_count = models.PositiveIntegerField(default=0)
+    is_current = models.BooleanField(default=True)
+    computed = models.DateTimeField(auto_now_add=True)
+    superseded = models.DateTimeField(null=True, blank=True)
+
+    objects = EvaluationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-computed", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset_version", "standard_version"],
+                condition=models.Q(is_current=True),
+                name="one_current_evaluation",
+            )
+        ]
+        indexes = [models.Index(fields=["is_current", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_version} × {self.standard_version}: {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("audits:evaluation", args=[self.pk])
+
+    @property
+    def owning_organisation(self) -> Organisation:
+        return self.dataset_version.dataset.organisation
+
+
+class RuleOutcome(models.Model):
+    """One rule's result in an evaluation, kept as rows for the dashboard's
+    "rules that fail most often"."""
+
+    evaluation = models.ForeignKey(
+        ComplianceEvaluation, on_delete=models.CASCADE, related_name="outcomes"
+    )
+    key = models.CharField(max_length=100)
+    status = models.CharField(max_length=16)
+    severity = models.CharField(max_length=16)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["is_current", "status", "key"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.status}"

@@ -433,6 +433,10 @@ def _record_success(run: AuditRun, token: str, outcome: Any, hashes: dict[str, s
                 "tampered_file": failed,
             },
         )
+        from audits.tasks import evaluations_for_version_task
+
+        version_id = run.version_id
+        transaction.on_commit(lambda: evaluations_for_version_task.delay(version_id))
     return locked
 
 

@@ -66,3 +66,33 @@ def audit_run_task(self, run_id: int) -> str:
 
 def _backoff(retries: int) -> int:
     return min(300, 5 * 2**retries)
+
+
+@shared_task(bind=True, name="audits.evaluate_version", acks_late=True, max_retries=MAX_RETRIES)
+def evaluations_for_version_task(self, version_id: int) -> int:
+    """Recompute compliance of one dataset version after an audit finished."""
+    from audits import compliance
+    from registry.models import DatasetVersion
+
+    version = DatasetVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return 0
+    try:
+        return len(compliance.evaluations_recompute_for_version(dataset_version=version))
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, name="audits.evaluate_standard", acks_late=True, max_retries=MAX_RETRIES)
+def evaluations_for_standard_task(self, standard_version_id: int) -> int:
+    """Recompute every evaluation a newly published standard version affects."""
+    from audits import compliance
+    from audits.models import StandardVersion
+
+    version = StandardVersion.objects.filter(pk=standard_version_id).first()
+    if version is None:
+        return 0
+    try:
+        return compliance.evaluations_recompute_for_standard(standard_version=version)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audits import views
+from audits import standard_views, views
 
 app_name = "audits"
 urlpatterns = [
@@ -13,4 +13,18 @@ urlpatterns = [
     path("audits/<int:pk>/report.html", views.audit_report_html, name="report_html"),
     path("help/metrics/", views.metric_catalogue, name="metrics"),
     path("assets/plotly.js", views.plotly_bundle, name="plotly"),
+    path("standards/", standard_views.standard_list, name="standards"),
+    path("standards/new/", standard_views.standard_edit, name="standard_create"),
+    path("standards/import/", standard_views.standard_import, name="standard_import"),
+    path("standards/<int:pk>/", standard_views.standard_detail, name="standard"),
+    path("standards/<int:pk>/edit/", standard_views.standard_edit, name="standard_edit"),
+    path("standards/<int:pk>/publish/", standard_views.standard_publish, name="standard_publish"),
+    path(
+        "standards/<int:pk>/new-draft/",
+        standard_views.standard_new_draft,
+        name="standard_new_draft",
+    ),
+    path("standards/<int:pk>/export.yaml", standard_views.standard_export, name="standard_export"),
+    path("evaluations/", standard_views.evaluation_list, name="evaluations"),
+    path("evaluations/<int:pk>/", standard_views.evaluation_detail, name="evaluation"),
 ]

@@ -104,8 +104,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    # A file, not memory, so a worker process started by a test shares it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-synthgov.sqlite3")}
+    # A file, not memory, so a worker process started by a test shares it; one
+    # per test process, so two test runs on one checkout never share a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-synthgov-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------

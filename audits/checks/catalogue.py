@@ -78,7 +78,9 @@ _SPECS = [
         "quality",
         "Data validity",
         "SDMetrics Diagnostic Report, Data Validity: synthetic values stay within the real "
-        "categories and the real numeric boundaries.",
+        "categories and the real numeric boundaries. Its real sample is completed with the "
+        "rows holding every real category and each column's extremes, so the bounds are "
+        "those of all real rows.",
         "higher",
     ),
     _spec(
@@ -303,7 +305,8 @@ _SPECS = [
         "integrity",
         "Schema matches the reference",
         "1 when the reference has exactly the synthetic schema's columns and each column's "
-        "reference values fit its declared type; otherwise the share of columns that do.",
+        "reference values fit its declared type (checked on a seeded sample of up to 100,000 "
+        "reference rows); otherwise the share of columns that do.",
         "higher",
     ),
     _spec(

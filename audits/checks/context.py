@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audits.checks.base import AuditConfig, MetricResult
-from audits.checks.encoding import PreparedColumn, PreparedData
+from audits.checks.encoding import PreparedColumn, PreparedData, row_hashes
 
 
 @dataclass
@@ -27,6 +28,14 @@ class AuditContext:
 
     def column(self, name: str) -> PreparedColumn:
         return self.data.columns[name]
+
+    def row_hashes(self, frame: str) -> np.ndarray:
+        """Hash of every row of ``frame`` over all prepared columns (cached: the copy and
+        duplicate checks share it)."""
+        key = ("row_hashes", frame)
+        if key not in self.cache:
+            self.cache[key] = row_hashes(list(self.data.columns.values()), frame)
+        return self.cache[key]
 
     @property
     def audited_columns(self) -> list[PreparedColumn]:

@@ -101,9 +101,6 @@ class PreparedData:
     n_synthetic: int
     n_holdout: int
 
-    def specs(self) -> list[ColumnSpec]:
-        return [c.spec for c in self.columns.values()]
-
 
 def prepare(
     columns: Sequence[ColumnSpec],
@@ -139,18 +136,22 @@ def _prepare_categories(
     spec: ColumnSpec, real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None
 ) -> PreparedColumn:
     frames = [real, synthetic] if holdout is None else [real, holdout, synthetic]
-    strings = [category_strings(f[spec.name]) for f in frames]
-    vocab = pd.Index(strings[0].dropna().unique())
+    # Factorise first and canonicalise only the distinct values: millions of rows, few
+    # categories.
+    factorised = [_factorise(f[spec.name]) for f in frames]
+    vocab = pd.Index(pd.unique(factorised[0][1].dropna()))
     n_reference = n_real = len(vocab)
-    for values in strings[1:]:
-        vocab = vocab.append(pd.Index(values.dropna().unique()).difference(vocab, sort=False))
-        if holdout is not None and values is strings[1]:
+    for i, (_, uniques) in enumerate(factorised[1:], start=1):
+        new = pd.Index(pd.unique(uniques.dropna())).difference(vocab, sort=False)
+        vocab = vocab.append(new)
+        if holdout is not None and i == 1:
             n_real = len(vocab)
     codes = []
-    for values in strings:
-        code = vocab.get_indexer(values.to_numpy(dtype=object, na_value=None)).astype(np.int32)
-        code[values.isna().to_numpy()] = MISSING_CODE
-        codes.append(code)
+    for row_codes, uniques in factorised:
+        lookup = vocab.get_indexer(uniques.to_numpy(dtype=object, na_value=None))
+        lookup = np.append(lookup, MISSING_CODE).astype(np.int32)  # index -1: missing
+        lookup[:-1][uniques.isna().to_numpy()] = MISSING_CODE
+        codes.append(lookup[row_codes])
     return PreparedColumn(
         spec=spec,
         real=codes[0],
@@ -160,6 +161,12 @@ def _prepare_categories(
         n_reference_categories=n_reference,
         n_real_categories=n_real,
     )
+
+
+def _factorise(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Per-row codes (-1 for missing) and the canonical string of each code."""
+    row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return row_codes, category_strings(pd.Series(uniques))
 
 
 @dataclass(frozen=True)

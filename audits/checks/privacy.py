@@ -17,8 +17,8 @@ DISCLOSURE_BINS = 10
 def exact_match_rate(ctx: AuditContext) -> list[MetricResult]:
     """Share of synthetic rows equal to some real row on every non-identifier column."""
     columns = list(ctx.data.columns.values())
-    real = np.unique(row_hashes(columns, "real"))
-    synthetic = row_hashes(columns, "synthetic")
+    real = np.unique(ctx.row_hashes("real"))
+    synthetic = ctx.row_hashes("synthetic")
     copies = int(np.isin(synthetic, real, assume_unique=False).sum())
     n = len(synthetic)
     rate = copies / n

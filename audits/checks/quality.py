@@ -39,6 +39,21 @@ def _sdmetrics_frame(columns: list[PreparedColumn], frame: str, rows: np.ndarray
     return pd.DataFrame(data)
 
 
+def _domain_rows(columns: list[PreparedColumn]) -> np.ndarray:
+    """Rows holding the first occurrence of each real category and each column's real
+    minimum and maximum."""
+    rows = []
+    for col in columns:
+        values = col.real
+        if col.is_numeric:
+            if np.isnan(values).all():
+                continue
+            rows += [int(np.nanargmin(values)), int(np.nanargmax(values))]
+        else:
+            rows += np.unique(values, return_index=True)[1].tolist()
+    return np.array(sorted(set(rows)), dtype=np.int64)
+
+
 def _sdmetrics_uncertainty(n: int) -> float:
     # The 95% two-sample Kolmogorov-Smirnov bound for samples of n rows: how far a
     # distribution statistic computed on the sample may sit from the one on all rows.
@@ -54,6 +69,10 @@ def sdmetrics_reports(ctx: AuditContext) -> list[MetricResult]:
     syn_rows = seeded_rows(ctx.data.n_synthetic, limit, ctx.config.seed, "sdmetrics.synthetic")
     real = _sdmetrics_frame(columns, "real", real_rows)
     synthetic = _sdmetrics_frame(columns, "synthetic", syn_rows)
+    # Validity compares synthetic values with the real categories and bounds, so its real
+    # sample also gets the rows holding every category and every extreme value.
+    domain_rows = np.union1d(real_rows, _domain_rows(columns))
+    real_domain = _sdmetrics_frame(columns, "real", domain_rows)
     table = "dataset"
     columns_meta = {c.spec.name: {"sdtype": SDMETRICS_SDTYPES[c.spec.type]} for c in columns}
     metadata = {"tables": {table: {"columns": columns_meta}}}
@@ -62,7 +81,7 @@ def sdmetrics_reports(ctx: AuditContext) -> list[MetricResult]:
         quality = QualityReport()
         quality.generate({table: real}, {table: synthetic}, metadata, verbose=False)
         diagnostic = DiagnosticReport()
-        diagnostic.generate({table: real}, {table: synthetic}, metadata, verbose=False)
+        diagnostic.generate({table: real_domain}, {table: synthetic}, metadata, verbose=False)
     sample = {
         "sample_size": len(syn_rows),
         "population": ctx.data.n_synthetic,
@@ -73,7 +92,9 @@ def sdmetrics_reports(ctx: AuditContext) -> list[MetricResult]:
     details_common = {"real_sample_rows": len(real_rows), "engine": "sdmetrics"}
     return [
         *_quality_results(ctx, quality, columns, sample, details_common),
-        *_diagnostic_results(diagnostic, sample, details_common),
+        *_diagnostic_results(
+            diagnostic, sample, {**details_common, "real_rows_for_validity": len(domain_rows)}
+        ),
     ]
 
 

@@ -37,6 +37,8 @@ def _is_active(url: str, path: str) -> bool:
 NAV_ENTRIES: list[tuple[str, str, str | None]] = [
     ("Datasets", "registry:datasets", permissions.DATASET_VIEW),
     ("Audits", "audits:list", permissions.DATASET_VIEW),
+    ("Standards", "audits:standards", None),
+    ("Evaluations", "audits:evaluations", permissions.DATASET_VIEW),
     ("Figures", "audits:metrics", None),
     ("Audit trail", "trail:list", permissions.TRAIL_VIEW),
     ("API", "api-docs", None),

@@ -106,6 +106,17 @@ def organisations_where(user: User | None, perm: str) -> QuerySet[Organisation]:
     ).order_by("name")
 
 
+def member_organisations(user: User | None, perm: str) -> QuerySet[Organisation]:
+    """Organisations where the user holds, as a member, a role granting ``perm``
+    (no jurisdiction reach): whom they act for, e.g. as a standard's maintainer."""
+    if not _active(user):
+        return Organisation.objects.none()
+    memberships = Membership.objects.filter(user=user, role__in=roles_granting(perm))
+    return Organisation.objects.filter(id__in=memberships.values("organisation_id")).order_by(
+        "name"
+    )
+
+
 def user_has_perm(user: User | None, perm: str, *, organisation: Organisation) -> bool:
     return organisations_where(user, perm).filter(id=organisation.id).exists()
 

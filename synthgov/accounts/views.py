@@ -3,12 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from synthgov.accounts import services
-from synthgov.accounts.selectors import home_summary
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -36,8 +33,3 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             services.logout_record(user=request.user)
         return super().post(request, *args, **kwargs)
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"summary": home_summary(user=request.user)})

@@ -69,3 +69,22 @@ def sign_in(page: Any, username: str, password: str) -> None:
 
 # Shared with the audit tests: real and synthetic placements, registered.
 from tests.audits.conftest import placements_world  # noqa: E402, F401
+from tests.audits.test_worker import worker_env  # noqa: E402
+from tests.worker import celery_worker  # noqa: E402
+
+
+@pytest.fixture
+def worker_queue(settings, tmp_path):
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    with celery_worker(extra_env=worker_env(media)) as (_, queue):
+        # Pages send audit tasks to the default queue; point them at this worker's.
+        settings.CELERY_TASK_DEFAULT_QUEUE = queue
+        from synthgov.celery import app
+
+        app.conf.task_default_queue = queue
+        try:
+            yield queue
+        finally:
+            app.conf.task_default_queue = "celery"

@@ -5,29 +5,11 @@ import pytest
 from playwright.sync_api import expect
 
 from audits.models import AuditRun
-from tests.audits.test_worker import worker_env
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
-from tests.worker import celery_worker, worker_log
+from tests.worker import worker_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker_queue(settings, tmp_path):
-    media = tmp_path / "media"
-    settings.MEDIA_ROOT = media
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    with celery_worker(extra_env=worker_env(media)) as (_, queue):
-        # Pages send audit tasks to the default queue; point them at this worker's.
-        settings.CELERY_TASK_DEFAULT_QUEUE = queue
-        from synthgov.celery import app
-
-        app.conf.task_default_queue = queue
-        try:
-            yield queue
-        finally:
-            app.conf.task_default_queue = "celery"
 
 
 def test_officer_audits_a_version_and_reads_the_report(page, placements_world, worker_queue):

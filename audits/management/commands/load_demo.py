@@ -7,7 +7,7 @@ Idempotent: running it twice changes nothing the second time.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from audits.demo import load_audits_demo
+from audits.demo import load_audits_demo, load_standards_demo
 from registry.demo import load_registry_demo
 from synthgov.accounts.demo import load_accounts_demo
 
@@ -22,9 +22,11 @@ class Command(BaseCommand):
         self.stdout.write("Running the demo audits…")
         officer = get_user_model().objects.get(username="officer")
         runs = load_audits_demo(datasets, user=officer)
+        self.stdout.write("Publishing the shipped standards and evaluating compliance…")
+        standards = load_standards_demo(user=get_user_model().objects.get(username="admin"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: {len(orgs)} organisations, {len(datasets)} datasets with "
-                f"lineage, {len(runs)} finished audits."
+                f"lineage, {len(runs)} finished audits, {len(standards)} published standards."
             )
         )

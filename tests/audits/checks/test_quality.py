@@ -130,3 +130,17 @@ def test_tstr_ratio_is_skipped_without_target():
     result = tstr_ratio(make_context(census_config(target=None), census(100, 1), census(100, 2)))
     assert result[0].status == "skipped"
     assert result[0].value is None
+
+
+def test_validity_on_a_sample_still_knows_every_real_category_and_bound():
+    columns = [ColumnSpec("c", "categorical"), ColumnSpec("x", "numerical")]
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"c": ["common"] * 5000, "x": rng.random(5000)})
+    real.loc[4321, "c"], real.loc[1234, "x"] = "rare", 100.0
+    synthetic = pd.DataFrame({"c": ["rare", "common"] * 50, "x": [99.0, 0.5] * 50})
+    config = AuditConfig(columns=columns, sdmetrics_sample_rows=100)
+    got = {m.key: m for m in sdmetrics_reports(make_context(config, real, synthetic))}
+    assert got["quality.validity"].value == pytest.approx(1.0)
+    assert 100 < got["quality.validity"].details["real_rows_for_validity"] <= 104
+    assert got["quality.overall"].sample_size == 100
+    assert got["quality.overall"].uncertainty == pytest.approx(1.36 * np.sqrt(2 / 100))

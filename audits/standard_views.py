@@ -1,0 +1,260 @@
+"""Standards pages: list, detail with the difference from the parent, write,
+publish, new draft, YAML import and export; compliance evaluations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audits import compliance
+from audits import standards as engine
+from audits.models import ComplianceEvaluation, StandardVersion
+from audits.standard_forms import (
+    ImportForm,
+    RuleFormSet,
+    StandardForm,
+    initial_from_spec,
+    spec_from_forms,
+)
+from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
+
+
+def _standard(request: HttpRequest, pk: int) -> StandardVersion:
+    version = (
+        StandardVersion.objects.visible_to(request.user)
+        .select_related("standard__owner", "parent__standard")
+        .prefetch_related("rules")
+        .filter(pk=pk)
+        .first()
+    )
+    if version is None:
+        raise Http404
+    return version
+
+
+def _may_edit(user: Any, version: StandardVersion) -> bool:
+    owner = version.standard.owner
+    if owner is None:
+        return user.is_superuser
+    return (
+        user.is_superuser or member_organisations(user, STANDARD_EDIT).filter(pk=owner.pk).exists()
+    )
+
+
+def _editor_org(user: Any) -> Organisation | None:
+    return member_organisations(user, STANDARD_EDIT).first()
+
+
+def _check_jurisdictions(user: Any, spec: engine.StandardSpec, owner: Organisation | None) -> None:
+    if user.is_superuser or spec.scope == "global":
+        return
+    covered = set(owner.covered_jurisdictions.values_list("code", flat=True)) if owner else set()
+    outside = sorted(set(spec.jurisdictions) - covered)
+    if outside or not spec.jurisdictions:
+        raise ValidationError(
+            f"A local standard must name jurisdictions your organisation covers "
+            f"({', '.join(sorted(covered)) or 'none'}); "
+            + (f"{', '.join(outside)} is outside them." if outside else "none was given.")
+        )
+
+
+def _parent_choices() -> list[tuple[str, str]]:
+    return [(v.label, f"{v.label} — {v.name}") for v in compliance.current_standards()]
+
+
+@login_required
+def standard_list(request: HttpRequest) -> HttpResponse:
+    versions = (
+        StandardVersion.objects.visible_to(request.user)
+        .select_related("standard__owner", "parent__standard")
+        .order_by("standard__code", "-created")
+    )
+    return render(
+        request,
+        "audits/standard_list.html",
+        {
+            "versions": versions,
+            "can_write": request.user.is_superuser or _editor_org(request.user) is not None,
+        },
+    )
+
+
+@login_required
+def standard_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _standard(request, pk)
+    spec = compliance.spec_for(version)
+    parent_rules = compliance.parent_rules(version)
+    return render(
+        request,
+        "audits/standard_detail.html",
+        {
+            "version": version,
+            "effective": engine.effective_rules(spec, parent_rules),
+            "diff": engine.diff_from_parent(spec, parent_rules) if parent_rules is not None else [],
+            "can_edit": _may_edit(request.user, version),
+            "evaluation_counts": _evaluation_counts(version),
+            "other_versions": version.standard.versions.visible_to(request.user)
+            .exclude(pk=version.pk)
+            .order_by("-created"),
+        },
+    )
+
+
+def _evaluation_counts(version: StandardVersion) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = (
+        ComplianceEvaluation.objects.current()
+        .filter(standard_version=version)
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    version = _standard(request, pk) if pk else None
+    if version is not None and (version.is_published or not _may_edit(request.user, version)):
+        raise PermissionDenied
+    owner = version.standard.owner if version else _editor_org(request.user)
+    if version is None and owner is None and not request.user.is_superuser:
+        raise PermissionDenied
+    initial, rules_initial = (
+        initial_from_spec(compliance.spec_for(version)) if version else ({}, [])
+    )
+    form = StandardForm(request.POST or None, initial=initial, parents=_parent_choices())
+    rules = RuleFormSet(request.POST or None, initial=rules_initial, prefix="rules")
+    if request.method == "POST" and form.is_valid() and rules.is_valid():
+        spec = spec_from_forms(form, rules)
+        try:
+            _check_jurisdictions(request.user, spec, owner)
+            saved = compliance.standard_save_draft(spec=spec, user=request.user, owner=owner)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, f"Draft {saved.label} saved. Publish it to apply it.")
+            return redirect(saved)
+    return render(
+        request, "audits/standard_form.html", {"form": form, "rules": rules, "version": version}
+    )
+
+
+@login_required
+@require_POST
+def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _standard(request, pk)
+    if not _may_edit(request.user, version):
+        raise PermissionDenied
+    try:
+        compliance.standard_publish(version=version, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{version.label} published. Compliance is being recomputed for every "
+            "dataset it applies to.",
+        )
+    return redirect(version)
+
+
+@login_required
+@require_POST
+def standard_new_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _standard(request, pk)
+    if not _may_edit(request.user, version):
+        raise PermissionDenied
+    number = request.POST.get("version", "").strip()
+    try:
+        draft = compliance.standard_new_draft(version=version, user=request.user, number=number)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(version)
+    return redirect("audits:standard_edit", pk=draft.pk)
+
+
+@login_required
+def standard_export(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _standard(request, pk)
+    response = HttpResponse(
+        compliance.standard_export_yaml(version), content_type="application/yaml; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{version.standard.code}-{version.version}.yaml"'
+    )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def standard_import(request: HttpRequest) -> HttpResponse:
+    owner = _editor_org(request.user)
+    if owner is None and not request.user.is_superuser:
+        raise PermissionDenied
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = form.text()
+            specs, parse_problems = engine.parse_yaml_many(text)
+            if not parse_problems:
+                for spec in specs:
+                    _check_jurisdictions(request.user, spec, owner)
+            imported = compliance.standard_import_yaml(text=text, user=request.user, owner=owner)
+        except ValidationError as exc:
+            problems = exc.messages
+        else:
+            messages.success(request, f"Imported {len(imported)} standard(s) as drafts.")
+            return redirect(imported[0]) if imported else redirect("audits:standards")
+    return render(request, "audits/standard_import.html", {"form": form, "problems": problems})
+
+
+@login_required
+def evaluation_list(request: HttpRequest) -> HttpResponse:
+    evaluations = (
+        ComplianceEvaluation.objects.visible_to(request.user)
+        .current()
+        .select_related("dataset_version__dataset__organisation", "standard_version__standard")
+        .order_by("dataset_version__dataset__name", "standard_version__standard__code")
+    )
+    status = request.GET.get("status", "")
+    if status:
+        evaluations = evaluations.filter(status=status)
+    page = Paginator(evaluations, 50).get_page(request.GET.get("page"))
+    return render(request, "audits/evaluation_list.html", {"page": page, "status": status})
+
+
+@login_required
+def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    evaluation = (
+        ComplianceEvaluation.objects.visible_to(request.user)
+        .select_related("dataset_version__dataset__organisation", "standard_version__standard")
+        .filter(pk=pk)
+        .first()
+    )
+    if evaluation is None:
+        raise Http404
+    history = ComplianceEvaluation.objects.filter(
+        dataset_version=evaluation.dataset_version,
+        standard_version__standard=evaluation.standard_version.standard,
+    ).select_related("standard_version__standard")[:20]
+    return render(
+        request,
+        "audits/evaluation_detail.html",
+        {
+            "evaluation": evaluation,
+            "rules": evaluation.results.get("rules", []),
+            "history": history,
+        },
+    )

@@ -1,0 +1,186 @@
+"""The shipped standards: valid against each other, canonical YAML, sensible outcomes."""
+
+from __future__ import annotations
+
+import pytest
+
+from audits.checks.catalogue import METRICS
+from audits.standards import (
+    REGISTRY_FACTS,
+    SHIPPED_DIR,
+    FigureValue,
+    Operator,
+    Severity,
+    StandardSpec,
+    diff_from_parent,
+    dump_yaml,
+    evaluate,
+    load_shipped,
+    parse_yaml,
+    resolve_effective_rules,
+    validate_standard,
+)
+
+FILES = sorted(SHIPPED_DIR.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, StandardSpec]:
+    return {spec.code: spec for spec in load_shipped()}
+
+
+@pytest.fixture(scope="module")
+def known(shipped) -> dict[str, StandardSpec]:
+    return {spec.ref: spec for spec in shipped.values()}
+
+
+def test_shipped_standards_load_parents_first():
+    refs = [spec.ref for spec in load_shipped()]
+    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.0", "UK-HEALTH@1.0"]
+    assert len(FILES) == 3
+
+
+def test_shipped_standards_validate_cleanly_against_each_other(shipped, known):
+    for spec in shipped.values():
+        assert validate_standard(spec, known_parents=known) == [], spec.ref
+    assert shipped["GLOBAL-BASELINE"].scope == "global"
+    for code in ("EU-STRICT-PRIVACY", "UK-HEALTH"):
+        assert shipped[code].scope == "local"
+        assert shipped[code].parent == "GLOBAL-BASELINE@1.0"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_round_trip_of_each_shipped_standard(path):
+    spec, problems = parse_yaml(path.read_text(encoding="utf-8"))
+    assert problems == []
+    again, problems = parse_yaml(dump_yaml(spec))
+    assert problems == []
+    assert again == spec
+    # The files are kept in export form, so an export diffs cleanly against them.
+    assert dump_yaml(spec) == path.read_text(encoding="utf-8")
+
+
+def test_shipped_rules_name_only_figures_that_exist_now(shipped):
+    for spec in shipped.values():
+        for rule in spec.rules:
+            assert rule.key in METRICS or rule.key in REGISTRY_FACTS, rule.key
+            assert rule.key != "provenance.watermark"  # reserved; usually missing
+            if not rule.waived:
+                assert rule.rationale.strip() and rule.clause.strip(), rule.key
+            else:
+                assert rule.waiver_rationale.strip(), rule.key
+
+
+def test_baseline_covers_the_guidance(shipped):
+    baseline = shipped["GLOBAL-BASELINE"]
+    families = {METRICS[r.key].family for r in baseline.rules if r.key in METRICS}
+    assert {"quality", "fairness", "privacy", "integrity", "provenance"} <= families
+    assert "real" not in baseline.dataset_kinds
+    assert "UN University" in baseline.source
+
+
+def test_eu_profile_forbids_copies_and_memorisation(shipped, known):
+    eu = shipped["EU-STRICT-PRIVACY"]
+    assert eu.jurisdictions == ["EU"]
+    rules = {r.identity: r for r in eu.rules}
+    assert rules[("privacy.exact_match_rate", "<=")].threshold == 0.0
+    assert rules[("privacy.dcr_closer_to_training_share", "<=")].threshold == 0.55
+    assert rules[("privacy.linkage_risk", "<=")].threshold <= 0.01
+    diffs = {d.key: d for d in diff_from_parent(eu, shipped["GLOBAL-BASELINE"].rules)}
+    assert diffs["privacy.exact_match_rate"].change == "tightened"
+    assert diffs["privacy.dcr_closer_to_training_share"].change == "added"
+    waived = [d for d in diffs.values() if d.change == "waived"]
+    assert [d.key for d in waived] == ["quality.detection"]
+    assert waived[0].parent.severity == Severity.ADVISORY
+    effective = resolve_effective_rules(eu, known_parents=known)
+    assert {e.origin for e in effective} == {"inherited", "tightened", "added", "waived"}
+
+
+def test_uk_health_profile_requires_a_holdout_and_small_subgroup_gap(shipped, known):
+    uk = shipped["UK-HEALTH"]
+    assert (uk.jurisdictions, uk.sectors) == (["UK"], ["health"])
+    assert (uk.certificate_validity_days, uk.reaudit_interval_days) == (365, 180)
+    rules = {r.identity: r for r in uk.rules}
+    holdout = rules[("registry.has_holdout_audit", "=")]
+    assert holdout.threshold is True
+    assert holdout.severity == Severity.BLOCKING
+    assert rules[("fairness.subgroup_fidelity_gap", "<=")].threshold <= 0.10
+    assert all(r.operator in set(Operator) for r in uk.rules)
+
+
+def good_figures() -> dict[str, FigureValue]:
+    """An audit of a well-made dataset with a holdout: passes every shipped rule."""
+    values = {
+        "quality.overall": 0.86,
+        "quality.validity": 0.99,
+        "quality.category_coverage": 0.97,
+        "quality.range_coverage": 0.9,
+        "quality.detection": 0.6,
+        "integrity.hash_verified": 1.0,
+        "fairness.missing_groups": 0.0,
+        "fairness.representation_gap_max": 0.02,
+        "fairness.amplification": 0.01,
+        "fairness.subgroup_fidelity_gap": 0.05,
+        "privacy.exact_match_rate": 0.0,
+        "privacy.linkage_risk": 0.001,
+        "privacy.dcr_closer_to_training_share": 0.51,
+        "privacy.dcr_p05_ratio": 1.02,
+        "privacy.nndr_p05": 0.5,
+        "privacy.attribute_disclosure": 0.9,
+        "utility.tstr_ratio": 0.93,
+        "documentation.datasheet_completeness": 0.95,
+        "provenance.lineage_complete": 1.0,
+        "provenance.generator_documented": 1.0,
+        "provenance.compute_disclosed": 1.0,
+    }
+    figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
+    figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
+    figures["registry.has_holdout_audit"] = FigureValue(True, {"registry": "audit"})
+    return figures
+
+
+@pytest.mark.parametrize("code", ["GLOBAL-BASELINE", "EU-STRICT-PRIVACY", "UK-HEALTH"])
+def test_a_good_dataset_complies_with_every_shipped_standard(code, shipped, known):
+    rules = resolve_effective_rules(shipped[code], known_parents=known)
+    assert evaluate(rules, good_figures()).status == "compliant"
+
+
+def test_without_a_holdout_the_eu_profile_is_incomplete_and_says_why(shipped, known):
+    figures = good_figures()
+    for key in ("privacy.dcr_closer_to_training_share", "privacy.dcr_p05_ratio"):
+        del figures[key]
+    rules = resolve_effective_rules(shipped["EU-STRICT-PRIVACY"], known_parents=known)
+    result = evaluate(rules, figures)
+    assert result.status == "incomplete"
+    missing = result.by_status("missing")
+    assert {r.key for r in missing} == {
+        "privacy.dcr_closer_to_training_share",
+        "privacy.dcr_p05_ratio",
+    }
+    assert all("with a real holdout" in r.sentence for r in missing)
+    baseline = resolve_effective_rules(shipped["GLOBAL-BASELINE"], known_parents=known)
+    assert evaluate(baseline, figures).status == "compliant"
+
+
+def test_one_exact_copy_is_a_blocking_failure_in_the_eu_only(shipped, known):
+    figures = good_figures()
+    figures["privacy.exact_match_rate"] = FigureValue(0.002, {"audit": 1})
+    eu = evaluate(
+        resolve_effective_rules(shipped["EU-STRICT-PRIVACY"], known_parents=known), figures
+    )
+    assert eu.status == "non_compliant"
+    assert eu.results[0].key == "privacy.exact_match_rate"
+    assert eu.summary()["worst_failing_severity"] == "blocking"
+    baseline = resolve_effective_rules(shipped["GLOBAL-BASELINE"], known_parents=known)
+    assert evaluate(baseline, figures).status == "compliant"
+
+
+def test_uk_health_fails_without_a_holdout_audit(shipped, known):
+    figures = good_figures()
+    figures["registry.has_holdout_audit"] = FigureValue(False, {"registry": "audit"})
+    result = evaluate(resolve_effective_rules(shipped["UK-HEALTH"], known_parents=known), figures)
+    assert result.status == "non_compliant"
+    assert result.results[0].key == "registry.has_holdout_audit"
+    assert result.results[0].sentence == (
+        "registry.has_holdout_audit is false, not the required true."
+    )

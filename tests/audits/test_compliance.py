@@ -1,0 +1,254 @@
+"""Standards and compliance through the services, pages and API."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from audits import compliance, services
+from audits import standards as engine
+from audits.models import ComplianceEvaluation, StandardVersion
+from synthgov.trail.models import Event
+
+LOCAL_YAML = """\
+code: EU-TIGHT
+name: Tight EU profile
+version: '1.0'
+scope: local
+parent: GLOBAL-BASELINE@1.0
+jurisdictions: [EU]
+rules:
+  - key: quality.overall
+    operator: '>='
+    threshold: 0.99
+    severity: blocking
+    rationale: Only near-perfect fidelity is accepted here.
+    clause: Test clause 1
+"""
+
+
+@pytest.fixture
+def baseline(world):
+    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    return compliance.standard_publish(version=draft, user=world.admin_a)
+
+
+@pytest.fixture
+def audited(placements_world, baseline):
+    pw = placements_world
+    run = services.audit_run_request(
+        version=pw["synthetic"],
+        reference=pw["real"],
+        holdout=pw["holdout"],
+        config=services.default_config(pw["synthetic"]),
+        user=pw["world"].curator_a,
+    )
+    services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
+    compliance.evaluations_recompute_for_version(dataset_version=pw["synthetic"])
+    return {**pw, "run": run, "baseline": baseline}
+
+
+def current(version, standard):
+    return ComplianceEvaluation.objects.get(
+        dataset_version=version, standard_version=standard, is_current=True
+    )
+
+
+def test_evaluation_records_which_audit_supplied_each_figure(audited):
+    evaluation = current(audited["synthetic"], audited["baseline"])
+    assert evaluation.status in {"compliant", "non_compliant", "incomplete"}
+    assert evaluation.sources["quality.overall"] == {"audit": audited["run"].pk}
+    assert evaluation.sources["registry.licence"] == {"registry": "registry.licence"}
+    rules = evaluation.results["rules"]
+    severities = [r["severity"] for r in rules if r["status"] == "fail"]
+    order = ["blocking", "major", "minor", "advisory"]
+    assert severities == sorted(severities, key=order.index)  # worst first
+    # Real data is not judged by a standard for synthetic data.
+    assert not ComplianceEvaluation.objects.filter(dataset_version=audited["real"]).exists()
+
+
+def test_recomputation_is_idempotent_and_keeps_history(audited):
+    first = current(audited["synthetic"], audited["baseline"])
+    again = compliance.evaluation_compute(
+        dataset_version=audited["synthetic"], standard_version=audited["baseline"]
+    )
+    assert again.pk == first.pk  # same evidence, same evaluation
+    assert ComplianceEvaluation.objects.count() == 1
+
+
+def test_audit_finishing_queues_recomputation(
+    placements_world, baseline, django_capture_on_commit_callbacks
+):
+    pw = placements_world
+    run = services.audit_run_request(
+        version=pw["synthetic"],
+        reference=pw["real"],
+        holdout=None,
+        config=services.default_config(pw["synthetic"]),
+        user=pw["world"].curator_a,
+        enqueue=False,
+    )
+    from audits.tasks import evaluations_for_version_task
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
+    assert len(callbacks) == 1
+    assert not ComplianceEvaluation.objects.exists()
+    evaluations_for_version_task.apply(args=[pw["synthetic"].pk])  # what the worker runs
+    assert current(pw["synthetic"], baseline).sources["quality.overall"] == {"audit": run.pk}
+
+
+def test_publishing_a_tighter_local_standard_changes_status(
+    audited, world, django_capture_on_commit_callbacks
+):
+    (draft,) = compliance.standard_import_yaml(
+        text=LOCAL_YAML, user=world.regulator, owner=world.regulator_org
+    )
+    assert draft.status == "draft"
+    from audits.tasks import evaluations_for_standard_task
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        published = compliance.standard_publish(version=draft, user=world.regulator)
+    assert len(callbacks) == 1  # the recomputation is queued after commit
+    evaluations_for_standard_task.apply(args=[published.pk])  # what the worker runs
+    evaluation = current(audited["synthetic"], published)
+    assert evaluation.status == "non_compliant"
+    failing = [r for r in evaluation.results["rules"] if r["status"] == "fail"]
+    assert failing[0]["key"] == "quality.overall" and failing[0]["severity"] == "blocking"
+    assert "0.99" in failing[0]["sentence"]
+    assert Event.objects.filter(action="audits.standard.published").count() == 2
+
+
+def test_published_versions_are_frozen(baseline, world):
+    spec = compliance.spec_for(baseline)
+    with pytest.raises(ValidationError, match="is published and cannot change"):
+        compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    with pytest.raises(ValidationError, match="already published"):
+        compliance.standard_publish(version=baseline, user=world.admin_a)
+    draft = compliance.standard_new_draft(version=baseline, user=world.admin_a, number="1.1")
+    assert draft.status == "draft" and draft.rules.count() == baseline.rules.count()
+    baseline.refresh_from_db()
+    assert baseline.status == "published"
+
+
+def test_yaml_round_trip_gives_an_identical_standard(baseline):
+    exported = compliance.standard_export_yaml(baseline)
+    spec, problems = engine.parse_yaml(exported)
+    assert problems == []
+    assert spec == compliance.spec_for(baseline)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (LOCAL_YAML.replace("quality.overall", "quality.overal"), ["Line 8", "quality.overall"]),
+        (LOCAL_YAML.replace("'>='", "'=>'"), ["Line 9"]),
+        (LOCAL_YAML.replace("0.99", "0.5"), ["Line 10", "loosen"]),
+        (LOCAL_YAML.replace("GLOBAL-BASELINE@1.0", "NOWHERE@9"), ["Line 5", "NOWHERE@9"]),
+    ],
+)
+def test_bad_yaml_is_refused_with_every_problem_by_line(baseline, world, yaml_text, expected):
+    with pytest.raises(ValidationError) as info:
+        compliance.standard_import_yaml(
+            text=yaml_text, user=world.regulator, owner=world.regulator_org
+        )
+    text = " ".join(info.value.messages)
+    for fragment in expected:
+        assert fragment.lower() in text.lower(), text
+    assert not StandardVersion.objects.filter(standard__code="EU-TIGHT").exists()
+
+
+def test_cycle_of_parents_is_refused(baseline, world):
+    cycle = (
+        LOCAL_YAML.replace("GLOBAL-BASELINE@1.0", "EU-OTHER@1.0")
+        + "---\n"
+        + LOCAL_YAML.replace("EU-TIGHT", "EU-OTHER").replace("GLOBAL-BASELINE@1.0", "EU-TIGHT@1.0")
+    )
+    with pytest.raises(ValidationError) as info:
+        compliance.standard_import_yaml(text=cycle, user=world.regulator, owner=world.regulator_org)
+    assert "cycle" in " ".join(info.value.messages).lower()
+
+
+def test_pages_and_permissions(client, audited, world):
+    client.force_login(world.curator_a)
+    assert client.get(reverse("audits:standards")).status_code == 200
+    assert client.get(reverse("audits:standard_create")).status_code == 403
+    assert client.get(reverse("audits:standard_import")).status_code == 403
+    client.force_login(world.regulator)
+    response = client.post(reverse("audits:standard_import"), {"yaml_text": LOCAL_YAML})
+    assert response.status_code == 302
+    draft = StandardVersion.objects.get(standard__code="EU-TIGHT")
+    # Another regulator may read the published rules but never the draft, nor edit it.
+    client.force_login(world.regulator_b)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.post(reverse("audits:standard_publish", args=[draft.pk])).status_code == 404
+    client.force_login(world.regulator)
+    page = client.get(draft.get_absolute_url()).content.decode()
+    assert "threshold 0.75 → 0.99" in html.unescape(page)
+    assert client.post(reverse("audits:standard_publish", args=[draft.pk])).status_code == 302
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert client.get(reverse("audits:standard_edit", args=[draft.pk])).status_code == 403
+    # A UK regulator cannot write a standard for the EU.
+    client.force_login(world.regulator_b)
+    response = client.post(
+        reverse("audits:standard_import"), {"yaml_text": LOCAL_YAML.replace("EU-TIGHT", "EU-X")}
+    )
+    assert "outside them" in html.unescape(response.content.decode())
+
+
+def test_bad_yaml_in_the_browser_lists_problems(client, baseline, world):
+    client.force_login(world.regulator)
+    response = client.post(
+        reverse("audits:standard_import"),
+        {"yaml_text": LOCAL_YAML.replace("quality.overall", "quality.overal")},
+    )
+    page = html.unescape(response.content.decode())
+    assert 'data-testid="import-problems"' in page
+    assert "Line 8" in page
+
+
+def test_evaluation_page_and_api(client, audited, world):
+    evaluation = current(audited["synthetic"], audited["baseline"])
+    client.force_login(world.officer_a)
+    page = client.get(evaluation.get_absolute_url()).content.decode()
+    assert f'href="/audits/{audited["run"].pk}/"' in page
+    client.force_login(world.curator_b)
+    assert client.get(evaluation.get_absolute_url()).status_code == 404
+    api = APIClient()
+    api.force_authenticate(world.officer_a)
+    listed = api.get("/api/v1/evaluations/").json()
+    assert listed["count"] == 1 and listed["results"][0]["id"] == evaluation.pk
+    board = api.get("/api/v1/dashboard/").json()
+    assert sum(board["counts"].values()) == 1
+    assert api.get(f"/api/v1/standards/{audited['baseline'].pk}/yaml/").content.startswith(b"code:")
+    api.force_authenticate(world.regulator)
+    imported = api.post("/api/v1/standards/import/", {"yaml": LOCAL_YAML}, format="json")
+    assert imported.status_code == 201, imported.content
+    bad = api.post("/api/v1/standards/import/", {"yaml": "code: [unclosed"}, format="json")
+    assert bad.status_code == 400 and bad.json()["problems"]
+    published = api.post(f"/api/v1/standards/{imported.json()[0]['id']}/publish/")
+    assert published.status_code == 200 and published.json()["status"] == "published"
+
+
+def test_dashboard_query_count_does_not_grow_with_datasets(client, audited, world):
+    from tests.registry.conftest import make_dataset
+
+    client.force_login(world.regulator)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("home")).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for i in range(12):
+        make_dataset(world, name=f"Extra {i}")
+    assert queries() == few

@@ -1,0 +1,73 @@
+"""A regulator writes a local standard extending the global baseline, tightens
+a threshold, publishes it, and the dashboard shows the dataset's new status."""
+
+import pytest
+from playwright.sync_api import expect
+
+from audits import compliance, services
+from audits import standards as engine
+from tests.browser.conftest import sign_in
+from tests.factories import PASSWORD
+from tests.worker import worker_log
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def evaluated(placements_world):
+    world = placements_world["world"]
+    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    baseline = compliance.standard_publish(
+        version=compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None),
+        user=world.admin_a,
+    )
+    synthetic = placements_world["synthetic"]
+    run = services.audit_run_request(
+        version=synthetic,
+        reference=placements_world["real"],
+        holdout=None,
+        config=services.default_config(synthetic),
+        user=world.curator_a,
+        enqueue=False,
+    )
+    services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
+    compliance.evaluations_recompute_for_standard(standard_version=baseline)
+    return placements_world
+
+
+def test_regulator_tightens_the_baseline_and_the_dashboard_follows(page, evaluated, worker_queue):
+    sign_in(page, "regulator", PASSWORD)
+    row = page.locator("tr[data-dataset='Placements synthetic']")
+    expect(row).to_be_visible()
+    expect(page.get_by_test_id("compliance-matrix")).not_to_contain_text("EU-TIGHT")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Standards").click()
+    page.get_by_role("link", name="Write a standard").click()
+    page.get_by_label("Code").fill("eu-tight")
+    page.get_by_label("Name").fill("Tight EU profile")
+    page.get_by_label("Scope").select_option("local")
+    page.get_by_label("Parent").select_option("GLOBAL-BASELINE@1.0")
+    page.get_by_label("Jurisdictions").fill("EU")
+    page.locator("select[name=rules-0-key]").select_option("quality.overall")
+    page.locator("select[name=rules-0-operator]").select_option(">=")
+    page.locator("input[name=rules-0-threshold]").fill("0.99")
+    page.locator("select[name=rules-0-severity]").select_option("blocking")
+    page.locator("textarea[name=rules-0-rationale]").fill("Only near-perfect fidelity here.")
+    page.get_by_role("button", name="Save draft").click()
+
+    expect(page.get_by_test_id("draft-badge")).to_be_visible()
+    expect(page.get_by_test_id("parent-diff")).to_contain_text("threshold 0.75 → 0.99")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator(".message.success")).to_contain_text("published")
+
+    for _ in range(60):  # the worker recomputes compliance in the background
+        page.goto("/")
+        if "EU-TIGHT" in page.get_by_test_id("compliance-matrix").inner_text():
+            break
+        page.wait_for_timeout(1000)
+    else:
+        raise AssertionError(worker_log(worker_queue))
+    expect(row).to_contain_text("failing")
+    headers = page.locator("[data-testid=compliance-matrix] thead th").all_inner_texts()
+    column = headers.index("EU-TIGHT 1.0")
+    expect(row.locator("td").nth(column)).to_contain_text("failing")
