@@ -187,6 +187,7 @@ def audit_run_claim(*, run_id: int) -> str | None:
     )
     if fresh:
         _bump_attempts(run_id)
+        _trail_claim(run_id, "audits.run.started")
         return token
     # A worker that died mid-run stops refreshing its heartbeat: take it over.
     stale = AuditRun.objects.filter(
@@ -194,8 +195,21 @@ def audit_run_claim(*, run_id: int) -> str | None:
     ).update(claim_token=token, heartbeat=now, step="Restarting after a worker stopped")
     if stale:
         _bump_attempts(run_id)
+        _trail_claim(run_id, "audits.run.restarted")
         return token
     return None
+
+
+def _trail_claim(run_id: int, action: str) -> None:
+    run = AuditRun.objects.select_related("version__dataset__organisation").get(pk=run_id)
+    trail_record(
+        actor=None,
+        actor_label="audit worker",
+        action=action,
+        target=run,
+        organisation=run.version.dataset.organisation,
+        payload={"attempt": run.attempts},
+    )
 
 
 def _bump_attempts(run_id: int) -> None:

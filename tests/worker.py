@@ -77,6 +77,8 @@ def celery_worker(
                 process.kill()
                 process.wait()
         log.close()
+        # Tests read the log while the worker runs; afterwards it is only clutter.
+        (ROOT / "var" / f"worker-{queue}.log").unlink(missing_ok=True)
 
 
 def worker_log(queue: str) -> str:

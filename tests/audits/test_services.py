@@ -60,7 +60,7 @@ def test_audit_runs_and_records_evidence(placements_world, django_capture_on_com
         .order_by("seq")
         .values_list("action", flat=True)
     )
-    assert actions == ["audits.run.requested", "audits.run.finished"]
+    assert actions == ["audits.run.requested", "audits.run.started", "audits.run.finished"]
     assert trail_verify().ok
 
 

@@ -102,6 +102,7 @@ def test_audit_survives_its_worker_being_killed(world, shared_media):
     assert run.attempts == 2
     assert "WorkerLostError" in log or "signal 9" in log
     assert Event.objects.filter(action="audits.run.finished", object_id=str(run.pk)).count() == 1
+    assert Event.objects.filter(action="audits.run.restarted", object_id=str(run.pk)).count() == 1
     assert AuditMetric.objects.filter(run=run, key="privacy.exact_match_rate").count() == 1
     assert trail_verify().ok
 
