@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from audits.checks.base import ColumnSpec
+from registry.ingest.numbers import to_numbers
 
 MISSING_POINT = -0.25
 
@@ -39,7 +40,8 @@ def numeric_values(series: pd.Series, col_type: str) -> np.ndarray:
         return values / 1e9
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64").to_numpy()
-    numbers = pd.to_numeric(series, errors="coerce")
+    # Never pd.to_numeric on text: values like "2e08311970879c88" crash pandas 2.x.
+    numbers = to_numbers(series)
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 

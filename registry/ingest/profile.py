@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from registry.ingest.numbers import to_numbers
 from registry.ingest.schema import ColumnSchema, ColumnType, parse_datetimes
 
 DEFAULT_PROFILE_ROWS = 100_000
@@ -90,7 +91,7 @@ def profile_column(
 def _numeric_profile(present: pd.Series, bins: int) -> dict[str, Any]:
     if present.dtype == bool:
         present = present.astype(int)
-    numbers = pd.to_numeric(present, errors="coerce")
+    numbers = to_numbers(present)  # never pd.to_numeric on text: it can crash
     invalid = int(numbers.isna().sum())
     finite = numbers[np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))].astype(float)
     result: dict[str, Any] = {

@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 from pandas.api import types as ptypes
 
+from registry.ingest.numbers import to_numbers
+
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
@@ -209,7 +211,7 @@ def _text_type(name: str, present: pd.Series) -> ColumnType:
         return ColumnType.ID
     if bool(present.str.match(_ISO_DATETIME).all()) and parse_datetimes(present).notna().all():
         return ColumnType.DATETIME
-    numbers = pd.to_numeric(present, errors="coerce")
+    numbers = to_numbers(present)  # never pd.to_numeric on text: it can crash
     if numbers.notna().all():
         # Numbers written as text: codes when any has a leading zero or too many
         # digits for a float (read_frame keeps those as text on purpose).

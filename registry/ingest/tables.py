@@ -1,8 +1,9 @@
 """What a validated table is (``TableInfo``) and how to read it back with pandas.
 
 ``read_frame`` and ``sample_frame`` read a stored, already validated file.
-CSV cells are read as text first and a column becomes numeric only when every
-non-missing value is a number, so a mostly numeric column with a few words
+CSV cells are read as text first (``registry.ingest.csv_frame``) and a column
+becomes numeric only when every non-missing value is a number
+(``registry.ingest.numbers``), so a mostly numeric column with a few words
 stays text instead of raising or mixing types, and codes with leading zeros
 (postcodes, ids) keep their zeros. Everything else stays as text; booleans and
 dates are recognised by ``infer_schema``.
@@ -10,7 +11,7 @@ dates are recognised by ``infer_schema``.
 
 from __future__ import annotations
 
-import re
+import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,13 +23,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from registry.ingest.csv_frame import read_csv_frame
+from registry.ingest.numbers import numbers_from_strings
+
 DEFAULT_SAMPLE_ROWS = 100_000
 """Rows read by ``sample_frame`` unless told otherwise: enough for schema
 inference and profiles to be stable, small enough to stay fast on any file."""
 
-_READ_CHUNK_ROWS = 100_000
-_LEADING_ZERO = re.compile(r"^[+-]?0\d")
-_LONG_DIGITS = re.compile(r"^[+-]?\d{16,}$")
+SAMPLE_MAX_CELLS = 2_500_000
+"""Cells (rows x columns) a sample holds at most: with more than 25 columns the
+100,000-row default shrinks (40 columns: 62,500 rows; 100: 25,000), so the
+memory a sample, its schema inference and its profile need stays about the same
+however wide the table is. The profile's ``sample_rows`` says how many rows
+were used."""
+
+SAMPLE_MIN_ROWS = 5_000
+"""A sample keeps at least this many rows (when asked for as many) even for the
+widest tables, so inference still sees enough values."""
 
 
 class TableFormat(StrEnum):
@@ -103,8 +114,29 @@ def read_frame(
     path = Path(path)
     if info.format == TableFormat.PARQUET:
         return _read_parquet(path, nrows=nrows, columns=columns)
-    frame = pd.read_csv(path, nrows=nrows, **_csv_options(info, columns))
-    return coerce_numeric_columns(frame)
+    return read_csv_frame(
+        path,
+        header=info.columns,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        columns=columns,
+        nrows=nrows,
+        expected_rows=info.row_count,
+    )
+
+
+def sample_rows(
+    info: TableInfo, rows: int = DEFAULT_SAMPLE_ROWS, *, columns: Sequence[str] | None = None
+) -> int:
+    """How many rows ``sample_frame(..., rows=rows, columns=columns)`` returns.
+
+    At most ``rows``, the table's row count, and ``SAMPLE_MAX_CELLS`` divided
+    by the number of columns read, but never fewer than ``SAMPLE_MIN_ROWS`` (or
+    the whole table, or ``rows``, when those are smaller).
+    """
+    width = max(len(columns) if columns is not None else info.column_count, 1)
+    by_cells = max(SAMPLE_MAX_CELLS // width, SAMPLE_MIN_ROWS)
+    return max(0, min(rows, by_cells, info.row_count))
 
 
 def sample_frame(
@@ -115,42 +147,34 @@ def sample_frame(
     seed: int = 0,
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The whole table if it has at most ``rows`` rows, else a uniform random
-    sample of ``rows`` rows (same seed, same rows), in file order, read in
-    chunks so memory is bounded by the sample size."""
+    """The whole table if it fits the sample, else a uniform random sample of
+    rows (same seed, same rows), in file order.
+
+    The sample has ``sample_rows(info, rows)`` rows: ``rows``, fewer for wide
+    tables so that rows x columns stays near ``SAMPLE_MAX_CELLS`` (memory
+    follows cells, not rows). The file is streamed and only the sampled rows
+    are kept, so memory is bounded by the sample, not the file.
+    """
     path = Path(path)
-    if info.row_count <= rows:
+    size = sample_rows(info, rows, columns=columns)
+    if info.row_count <= size:
         return read_frame(path, info, columns=columns)
     rng = np.random.default_rng(seed)
-    wanted = np.sort(rng.choice(info.row_count, size=rows, replace=False))
+    wanted = np.sort(rng.choice(info.row_count, size=size, replace=False))
     if info.format == TableFormat.PARQUET:
         return _sample_parquet(path, wanted, columns=columns)
-    parts: list[pd.DataFrame] = []
-    start = 0
-    with pd.read_csv(path, chunksize=_READ_CHUNK_ROWS, **_csv_options(info, columns)) as reader:
-        for chunk in reader:
-            end = start + len(chunk)
-            lo, hi = np.searchsorted(wanted, [start, end])
-            if hi > lo:
-                parts.append(chunk.iloc[wanted[lo:hi] - start])
-            start = end
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return coerce_numeric_columns(frame)
-
-
-def _csv_options(info: TableInfo, columns: Sequence[str] | None) -> dict[str, Any]:
-    return {
-        "sep": info.delimiter or ",",
-        "encoding": info.encoding or "utf-8",
-        "encoding_errors": "strict",
-        "dtype": str,
-        "index_col": False,
-        "usecols": list(columns) if columns is not None else None,
-        "skip_blank_lines": True,
-        "quotechar": '"',
-        "doublequote": True,
-        "engine": "c",
-    }
+    frame = read_csv_frame(
+        path,
+        header=info.columns,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        columns=columns,
+        rows=wanted,
+        expected_rows=info.row_count,
+    )
+    del wanted, rng
+    gc.collect()
+    return frame
 
 
 def coerce_numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -158,7 +182,9 @@ def coerce_numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
     Columns with a value such as "007" or a digit string longer than 15
     characters stay text: they are codes, and numbers would lose the zeros or
-    the precision.
+    the precision. What counts as a number is decided by
+    ``registry.ingest.numbers`` (never by pandas' parser, which can crash on
+    text like ``2e08311970879c88``).
     """
     for name in frame.columns:
         values = frame[name]
@@ -167,13 +193,10 @@ def coerce_numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
         present = values.dropna()
         if present.empty or not all(isinstance(value, str) for value in present):
             continue
-        stripped = present.str.strip()
-        if stripped.str.match(_LEADING_ZERO).any() or stripped.str.match(_LONG_DIGITS).any():
-            continue
-        numbers = pd.to_numeric(stripped, errors="coerce")
-        if numbers.isna().any():
-            continue
-        frame[name] = pd.to_numeric(values.str.strip())
+        text = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        numbers = numbers_from_strings(text)
+        if numbers is not None:
+            frame[name] = numbers.to_numpy(zero_copy_only=False, writable=True)
     return frame
 
 

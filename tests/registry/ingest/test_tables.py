@@ -3,7 +3,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from registry.ingest import TableInfo, read_frame, sample_frame
+from registry.ingest import (
+    DEFAULT_SAMPLE_ROWS,
+    TableFormat,
+    TableInfo,
+    infer_schema,
+    profile_frame,
+    read_frame,
+    sample_frame,
+    tables,
+)
+from registry.ingest.tables import SAMPLE_MAX_CELLS, SAMPLE_MIN_ROWS, sample_rows
 
 from .conftest import Ingest, parquet_bytes
 
@@ -95,3 +105,56 @@ def test_table_info_round_trips_through_json_form() -> None:
     )
 
     assert TableInfo.from_dict(info.to_dict()) == info
+
+
+def wide_info(columns: int, rows: int) -> TableInfo:
+    names = tuple(f"c{i}" for i in range(columns))
+    return TableInfo(format=TableFormat.CSV, row_count=rows, columns=names, delimiter=",")
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "asked", "expected"),
+    [
+        (19, 10**7, DEFAULT_SAMPLE_ROWS, DEFAULT_SAMPLE_ROWS),  # narrow: all rows asked for
+        (25, 10**7, DEFAULT_SAMPLE_ROWS, DEFAULT_SAMPLE_ROWS),
+        (50, 10**7, DEFAULT_SAMPLE_ROWS, 50_000),  # wide: cells capped
+        (57, 10**7, DEFAULT_SAMPLE_ROWS, 43_859),
+        (500, 10**7, DEFAULT_SAMPLE_ROWS, 5_000),
+        (5_000, 10**7, DEFAULT_SAMPLE_ROWS, SAMPLE_MIN_ROWS),  # never below the floor
+        (50, 30_000, DEFAULT_SAMPLE_ROWS, 30_000),  # small table: all of it
+        (50, 10**7, 1_000, 1_000),
+    ],
+)
+def test_sample_size_follows_cells_not_rows(
+    columns: int, rows: int, asked: int, expected: int
+) -> None:
+    assert sample_rows(wide_info(columns, rows), asked) == expected
+    assert SAMPLE_MAX_CELLS == 2_500_000
+
+
+def test_selected_columns_count_towards_the_cap() -> None:
+    info = wide_info(100, 10**7)
+
+    assert sample_rows(info, columns=["c1", "c2"]) == DEFAULT_SAMPLE_ROWS
+    assert sample_rows(info) == 25_000
+
+
+def test_wide_table_sample_is_capped_and_the_profile_says_so(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tables, "SAMPLE_MAX_CELLS", 2_000)
+    monkeypatch.setattr(tables, "SAMPLE_MIN_ROWS", 50)
+    header = ",".join(f"c{i}" for i in range(10))
+    lines = [header] + [",".join(str(r * 10 + c) for c in range(10)) for r in range(1_000)]
+    table = ingest(("\n".join(lines) + "\n").encode())
+
+    sample = sample_frame(table.path, table.info, seed=3)
+    again = sample_frame(table.path, table.info, seed=3)
+    profile = profile_frame(sample, infer_schema(sample), total_rows=table.info.row_count)
+
+    assert len(sample) == 200  # 2,000 cells / 10 columns, not the 100,000 rows asked for
+    assert sample.equals(again)
+    assert sample["c0"].is_monotonic_increasing
+    assert profile["sample_rows"] == 200
+    assert profile["total_rows"] == 1_000
+    assert profile["sampled"] is True
