@@ -1,0 +1,164 @@
+"""Model-collapse figures: hand-computed values, a planted collapsing chain, warnings."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audits.checks.collapse import (
+    CollapseChain,
+    CollapseFigures,
+    collapse_chain,
+    collapse_figures,
+    warning_text,
+)
+
+TYPES = {"id": "id", "x": "numerical", "colour": "categorical", "flag": "boolean"}
+
+
+def test_hand_computed_figures_on_tiny_frames():
+    # Real x = 0..99: the 1st/99th percentiles are 0.99 and 98.01, so rows 0 and 99 are
+    # the tails (real mass 0.02). Synthetic x keeps one of the two tail rows.
+    real = pd.DataFrame(
+        {
+            "id": range(100),
+            "x": np.arange(100.0),
+            "colour": ["red", "green", "blue", "blue"] * 25,
+            "flag": [True, False] * 50,
+        }
+    )
+    synthetic = pd.DataFrame(
+        {
+            "id": range(100),
+            "x": np.r_[0.0, np.full(99, 50.0)],
+            "colour": ["red", "blue"] * 50,
+            "flag": [True, False] * 50,
+        }
+    )
+    figures = collapse_figures(real, synthetic, TYPES)
+    assert figures.tail_coverage == pytest.approx(0.5)  # 0.01 / 0.02
+    expected_variance = np.var(synthetic["x"], ddof=1) / np.var(real["x"], ddof=1)
+    assert figures.variance_ratio == pytest.approx(expected_variance)
+    assert figures.category_retention == pytest.approx(4 / 5)  # green lost
+    assert figures.details["categories_real"] == 5
+    # Real rows, id left out: 20 bins of 5 consecutive x, each holding all 4 (colour,
+    # flag) combinations -> 80 distinct. Synthetic: (bin 0, red, True), (bin 10, red,
+    # True), (bin 10, blue, False) -> 3.
+    assert figures.record_diversity == pytest.approx(3 / 80)
+    assert figures.sample_size == 100
+
+
+def test_tail_coverage_is_capped_at_one():
+    real = pd.DataFrame({"x": np.arange(100.0)})
+    synthetic = pd.DataFrame({"x": np.r_[np.full(50, -10.0), np.full(50, 200.0)]})
+    figures = collapse_figures(real, synthetic, {"x": "numerical"})
+    assert figures.tail_coverage == 1.0
+    assert figures.variance_ratio > 1
+
+
+def test_planted_chain_falls_monotonically():
+    rng = np.random.default_rng(0)
+    rows = 20_000
+    real = pd.DataFrame(
+        {"x": rng.normal(0, 1, rows), "y": rng.lognormal(0, 1, rows), "c": rng.integers(0, 8, rows)}
+    )
+    frames, current = [real], real
+    for _ in range(3):
+        # Each generation resamples the previous one but loses its outer 0.3% per side.
+        nxt = {}
+        for column in ("x", "y"):
+            values = current[column].to_numpy()
+            low, high = np.quantile(values, [0.003, 0.997])
+            kept = values[(values >= low) & (values <= high)]
+            nxt[column] = rng.choice(kept, rows) + rng.normal(0, 0.01 * kept.std(), rows)
+        nxt["c"] = rng.choice(current["c"].to_numpy(), rows)
+        current = pd.DataFrame(nxt)
+        frames.append(current)
+    types = {"x": "numerical", "y": "numerical", "c": "categorical"}
+    chain = collapse_chain(frames, types)
+    tails = chain.series("tail_coverage")
+    variances = chain.series("variance_ratio")
+    assert tails[0] == pytest.approx(1.0)
+    assert variances[0] == pytest.approx(1.0)
+    assert all(a > b for a, b in itertools.pairwise(tails))
+    assert all(a > b for a, b in itertools.pairwise(variances))
+    assert tails[-1] < 0.3
+    text = warning_text(chain)
+    assert text is not None
+    assert text.startswith("Tails have lost ")
+    assert text.endswith(" over 3 generations.")
+    assert "variance has shrunk by" in text
+
+
+def test_dropped_category_reduces_retention():
+    real = pd.DataFrame({"c": list("abcd") * 10, "x": np.arange(40.0)})
+    kept = collapse_figures(real, real.copy(), {"c": "categorical", "x": "numerical"})
+    lost = collapse_figures(real, real[real["c"] != "d"], {"c": "categorical", "x": "numerical"})
+    assert kept.category_retention == 1.0
+    assert lost.category_retention == pytest.approx(0.75)
+
+
+def test_record_diversity_uses_equal_sample_sizes():
+    real = pd.DataFrame({"c": [str(i) for i in range(100)]})
+    half = pd.DataFrame({"c": [str(i) for i in range(50)]})
+    figures = collapse_figures(real, half, {"c": "categorical"})
+    # 50 real rows sampled from 100 distinct are 50 distinct; the synthetic's 50 too.
+    assert figures.record_diversity == 1.0
+    assert figures.sample_size == 50
+    repeated = pd.DataFrame({"c": ["0", "1"] * 50})
+    assert collapse_figures(real, repeated, {"c": "categorical"}).record_diversity == 0.02
+
+
+def test_datetime_columns_count_as_numeric():
+    days = pd.Series(pd.date_range("2020-01-01", periods=100, freq="D"))
+    real = pd.DataFrame({"d": days})
+    synthetic = pd.DataFrame({"d": pd.Series([days[50]] * 99 + [pd.NaT])})
+    figures = collapse_figures(real, synthetic, {"d": "datetime"})
+    assert figures.tail_coverage == 0.0
+    assert figures.variance_ratio == 0.0
+
+
+def test_figures_are_none_without_suitable_columns():
+    real = pd.DataFrame({"id": [1, 2, 3], "note": ["a", "b", "c"]})
+    figures = collapse_figures(real, real, {"id": "id", "note": "text"})
+    assert figures.tail_coverage is None
+    assert figures.variance_ratio is None
+    assert figures.category_retention is None
+    assert figures.record_diversity is None
+
+
+def test_no_warning_when_nothing_falls():
+    real = pd.DataFrame({"x": np.arange(200.0)})
+    chain = collapse_chain([real, real.copy(), real.copy()], {"x": "numerical"})
+    assert warning_text(chain) is None
+    assert warning_text(collapse_chain([real], {"x": "numerical"})) is None
+
+
+def test_warning_for_one_generation_and_one_figure():
+    first = CollapseFigures(0, 1.0, 1.0, 1.0, 1.0, 10)
+    last = CollapseFigures(1, 0.4, 0.95, 1.0, 1.0, 10)
+    text = warning_text(CollapseChain([first, last]))
+    assert text == "Tails have lost 60% of their mass over 1 generation."
+
+
+def test_chain_serialises_to_json():
+    real = pd.DataFrame({"x": np.arange(50.0), "c": list("ab") * 25})
+    chain = collapse_chain([real, real.head(20)], {"x": "numerical", "c": "categorical"})
+    data = json.loads(json.dumps(chain.to_json()))
+    assert [g["generation"] for g in data["generations"]] == [0, 1]
+    assert set(data["generations"][1]) >= {
+        "tail_coverage",
+        "variance_ratio",
+        "category_retention",
+        "record_diversity",
+        "sample_size",
+    }
+
+
+def test_empty_chain_is_refused():
+    with pytest.raises(ValueError, match="real ancestor"):
+        collapse_chain([], {})

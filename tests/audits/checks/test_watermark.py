@@ -1,0 +1,206 @@
+"""The keyed watermark: round trip, robustness, false positives, tolerance, determinism."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binom
+
+from audits.checks.watermark import detect, embed
+
+ROOT = Path(__file__).resolve().parents[3]
+KEY = b"org-a-watermark-key"
+TOLERANCES = {"age": 0.5, "income": 200.0, "score": 0.05, "height": 1.0, "weight": 0.8}
+
+
+def table(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(45, 12, rows),
+            "income": rng.lognormal(10, 0.5, rows),
+            "score": rng.uniform(0, 10, rows),
+            "height": rng.normal(170, 10, rows),
+            "weight": rng.normal(75, 15, rows),
+            "region": rng.choice(["north", "south", "east"], rows),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def marked() -> tuple[pd.DataFrame, pd.DataFrame]:
+    original = table(20_000, seed=1)
+    marked, _ = embed(original, KEY, TOLERANCES)
+    return original, marked
+
+
+def test_round_trip_detects_with_tiny_p_value(marked):
+    _, df = marked
+    found = detect(df, KEY, TOLERANCES)
+    assert found.present
+    assert found.p_value < 1e-30
+    assert found.trials > 100
+    assert found.matches == found.trials
+
+
+def test_unmarked_original_is_not_detected(marked):
+    original, _ = marked
+    assert not detect(original, KEY, TOLERANCES).present
+
+
+def test_survives_shuffling_rows(marked):
+    _, df = marked
+    shuffled = df.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    assert detect(shuffled, KEY, TOLERANCES).p_value < 1e-30
+
+
+def test_survives_keeping_a_random_fifth_of_rows(marked):
+    _, df = marked
+    kept = df.sample(frac=0.2, random_state=8)
+    found = detect(kept, KEY, TOLERANCES)
+    assert found.present
+    assert found.p_value < 1e-20
+
+
+def test_survives_dropping_a_column(marked):
+    _, df = marked
+    found = detect(df.drop(columns=["income"]), KEY, TOLERANCES)
+    assert found.present
+    assert "income" not in found.per_column
+
+
+def test_survives_light_noise(marked):
+    _, df = marked
+    rng = np.random.default_rng(9)
+    noisy = df.copy()
+    for column, tolerance in TOLERANCES.items():
+        noisy[column] = noisy[column] + rng.normal(0, 0.1 * tolerance, len(noisy))
+    found = detect(noisy, KEY, TOLERANCES)
+    assert found.present
+    assert found.p_value < 1e-30
+
+
+def test_survives_all_attacks_together(marked):
+    _, df = marked
+    rng = np.random.default_rng(10)
+    attacked = df.sample(frac=0.2, random_state=11).drop(columns=["score"])
+    for column in ("age", "income", "height", "weight"):
+        attacked[column] = attacked[column] + rng.normal(0, 0.1 * TOLERANCES[column], len(attacked))
+    assert detect(attacked, KEY, TOLERANCES).present
+
+
+def test_wrong_key_is_not_detected(marked):
+    _, df = marked
+    found = detect(df, b"another-organisation", TOLERANCES)
+    assert not found.present
+    assert found.p_value > 1e-3
+
+
+def test_false_positives_on_unmarked_tables_are_bounded_and_p_values_uniform():
+    # Under no mark each trial is a fair coin, so P(p < a) <= a for every a.
+    p_values = []
+    for i in range(200):
+        found = detect(table(2_000, seed=100 + i), f"key-{i}".encode(), TOLERANCES)
+        p_values.append(found.p_value)
+    p_values = np.array(p_values)
+    assert (p_values < 1e-6).sum() == 0
+    below = int((p_values < 0.05).sum())
+    # 99.9% band of Binomial(200, 0.05); the test is deterministic (fixed seeds and keys).
+    assert binom.ppf(0.0005, 200, 0.05) <= below <= binom.ppf(0.9995, 200, 0.05)
+    assert 0.35 < float(np.median(p_values)) < 0.75
+
+
+def test_change_never_exceeds_tolerance(marked):
+    original, df = marked
+    _, report = embed(original, KEY, TOLERANCES)
+    for column, tolerance in TOLERANCES.items():
+        change = np.abs(df[column] - original[column]).max()
+        assert change <= tolerance
+        assert report.max_change[column] <= tolerance
+        assert 0 < report.mean_change[column] < tolerance
+    assert report.cells_marked == sum(report.cells_marked_per_column.values()) > 0
+    assert (df["region"] == original["region"]).all()
+
+
+def test_tolerance_holds_for_extreme_values():
+    rng = np.random.default_rng(3)
+    original = pd.DataFrame({"x": rng.uniform(-1e6, 1e6, 5_000)})
+    df, report = embed(original, KEY, {"x": 0.01})
+    assert np.abs(df["x"] - original["x"]).max() <= 0.01
+    assert report.max_change["x"] <= 0.01
+
+
+def test_missing_values_are_left_alone():
+    original = table(3_000, seed=4)
+    original.loc[::7, "age"] = np.nan
+    df, _ = embed(original, KEY, TOLERANCES)
+    assert df["age"].isna().equals(original["age"].isna())
+    assert detect(df, KEY, TOLERANCES).present
+
+
+def test_embedding_is_deterministic_and_order_free():
+    original = table(3_000, seed=5)
+    first, first_report = embed(original, KEY, TOLERANCES)
+    second, second_report = embed(original, KEY, TOLERANCES)
+    pd.testing.assert_frame_equal(first, second)
+    assert first_report == second_report
+    shuffled = original.sample(frac=1.0, random_state=1)
+    marked_shuffled, _ = embed(shuffled, KEY, TOLERANCES)
+    pd.testing.assert_frame_equal(marked_shuffled.sort_index(), first)
+    assert detect(first, KEY, TOLERANCES) == detect(second, KEY, TOLERANCES)
+
+
+def test_report_and_detection_serialise():
+    original = table(1_000, seed=6)
+    df, report = embed(original, KEY, TOLERANCES)
+    assert set(report.to_json()) == {
+        "cells_marked",
+        "cells_marked_per_column",
+        "max_change",
+        "mean_change",
+    }
+    found = detect(df, KEY, TOLERANCES).to_json()
+    assert found["present"] is True
+    assert found["per_column"]["age"][0] <= found["per_column"]["age"][1]
+
+
+@pytest.mark.parametrize(
+    ("key", "tolerances", "gamma", "message"),
+    [
+        (b"", TOLERANCES, 3, "key"),
+        (KEY, {}, 3, "at least one"),
+        (KEY, {"age": 0.0}, 3, "positive"),
+        (KEY, {"region": 1.0}, 3, "not numeric"),
+        (KEY, {"missing": 1.0}, 3, "not in the table"),
+        (KEY, TOLERANCES, 0, "gamma"),
+    ],
+)
+def test_bad_arguments_are_refused(key, tolerances, gamma, message):
+    with pytest.raises(ValueError, match=message):
+        embed(table(10, seed=0), key, tolerances, gamma=gamma)
+
+
+def test_detecting_on_a_table_without_the_columns_finds_nothing():
+    found = detect(pd.DataFrame({"other": [1.0, 2.0]}), KEY, TOLERANCES)
+    assert (found.present, found.p_value, found.trials) == (False, 1.0, 0)
+
+
+def test_module_imports_no_django():
+    code = (
+        "import sys\n"
+        "import audits.checks.watermark, audits.checks.collapse\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
