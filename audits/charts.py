@@ -113,6 +113,32 @@ def pair_trend_chart(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _real_vs_synthetic(x: list[Any], real: list[Any], synthetic: list[Any]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=x, y=real, name="real", marker_color=REAL)
+    fig.add_bar(x=x, y=synthetic, name="synthetic", marker_color=SYNTHETIC)
+    return fig
+
+
+# (details field prefix, chart key, title, axis, caption)
+GROUP_CHARTS = [
+    (
+        "share",
+        "fairness.shares",
+        "Group shares",
+        "share of rows",
+        "Each group's share of the rows, real vs synthetic.",
+    ),
+    (
+        "rate",
+        "fairness.rates",
+        "Positive-outcome rate",
+        "rate",
+        "Share of each group with the favourable outcome.",
+    ),
+]
+
+
 def group_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     metric = _metric(results, "fairness.representation_gap_max")
     if not metric:
@@ -120,45 +146,14 @@ def group_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     charts = []
     for grouping in metric["details"].get("groupings", []):
         name = grouping["grouping"]
-        shares = go.Figure()
-        shares.add_bar(
-            x=grouping["groups"], y=grouping["real_share"], name="real", marker_color=REAL
-        )
-        shares.add_bar(
-            x=grouping["groups"],
-            y=grouping["synthetic_share"],
-            name="synthetic",
-            marker_color=SYNTHETIC,
-        )
-        _layout(shares, title=f"Group shares: {name}", y="share of rows")
-        charts.append(
-            _chart(
-                f"fairness.shares.{name}",
-                f"Group shares: {name}",
-                "Each group's share of the rows, real vs synthetic.",
-                shares,
+        for field, key, title, axis, caption in GROUP_CHARTS:
+            if grouping.get(f"real_{field}") is None:
+                continue
+            fig = _real_vs_synthetic(
+                grouping["groups"], grouping[f"real_{field}"], grouping[f"synthetic_{field}"]
             )
-        )
-        if grouping.get("real_rate") is not None:
-            rates = go.Figure()
-            rates.add_bar(
-                x=grouping["groups"], y=grouping["real_rate"], name="real", marker_color=REAL
-            )
-            rates.add_bar(
-                x=grouping["groups"],
-                y=grouping["synthetic_rate"],
-                name="synthetic",
-                marker_color=SYNTHETIC,
-            )
-            _layout(rates, title=f"Positive-outcome rate: {name}", y="rate")
-            charts.append(
-                _chart(
-                    f"fairness.rates.{name}",
-                    f"Outcome rates: {name}",
-                    "Share of each group with the favourable outcome.",
-                    rates,
-                )
-            )
+            _layout(fig, title=f"{title}: {name}", y=axis)
+            charts.append(_chart(f"{key}.{name}", f"{title}: {name}", caption, fig))
     return charts
 
 
