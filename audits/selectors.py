@@ -29,7 +29,23 @@ def audits_for(user: Any) -> QuerySet[AuditRun]:
 
 
 def in_progress_for(user: Any) -> QuerySet[AuditRun]:
-    return audits_for(user).filter(status__in=[AuditStatus.QUEUED, AuditStatus.RUNNING])
+    """Queued and running audits, with only the columns a progress list shows."""
+    return (
+        AuditRun.objects.visible_to(user)
+        .filter(status__in=[AuditStatus.QUEUED, AuditStatus.RUNNING])
+        .select_related("version__dataset")
+        .only(
+            "id",
+            "status",
+            "progress",
+            "step",
+            "started",
+            "created",
+            "version__number",
+            "version__dataset__name",
+        )
+        .order_by("-created", "-id")
+    )
 
 
 def reference_choices(*, user: Any, version: DatasetVersion) -> list[tuple[int, str]]:
