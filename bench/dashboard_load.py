@@ -723,7 +723,7 @@ def _references(orgs: list[Any]) -> dict[int, tuple[Any, Any]]:
 
 
 def _counts() -> dict[str, int]:
-    from django.db.models import Count
+    from django.db.models import Count, Exists, OuterRef
 
     from audits.models import (
         AuditMetric,
@@ -737,6 +737,15 @@ def _counts() -> dict[str, int]:
 
     evaluations = ComplianceEvaluation.objects
     by_status = evaluations.filter(is_current=True).values("status").annotate(n=Count("id"))
+    newer = DatasetVersion.objects.filter(
+        dataset=OuterRef("dataset_version__dataset"), number__gt=OuterRef("dataset_version__number")
+    )
+    on_latest = (
+        evaluations.filter(is_current=True)
+        .filter(~Exists(newer))
+        .values("status")
+        .annotate(n=Count("id"))
+    )
     return {
         "datasets": Dataset.objects.count(),
         "versions": DatasetVersion.objects.count(),
@@ -748,6 +757,7 @@ def _counts() -> dict[str, int]:
         "current_evaluations": evaluations.filter(is_current=True).count(),
         "rule_outcomes": RuleOutcome.objects.count(),
         **{f"current_{row['status']}": row["n"] for row in by_status},
+        **{f"latest_{row['status']}": row["n"] for row in on_latest},
     }
 
 
@@ -1101,13 +1111,17 @@ def print_data(report: dict) -> None:
         f"{c['standards']} published standards ({c['rules']} rules), {c['audit_runs']:,} audit "
         f"runs, {c['audit_figures']:,} audit figures =="
     )
+
+    def split(prefix: str) -> str:
+        statuses = ["compliant", "non_compliant", "incomplete"]
+        return " / ".join(f"{c.get(prefix + s, 0):,}" for s in statuses)
+
     print(
-        f"evaluations {c['evaluations']:,} ({c['current_evaluations']:,} current: "
-        f"{c.get('current_compliant', 0):,} compliant, "
-        f"{c.get('current_non_compliant', 0):,} non-compliant, "
-        f"{c.get('current_incomplete', 0):,} incomplete), rule outcomes "
-        f"{c['rule_outcomes']:,}; filled in {report['fill_seconds']:.0f} s"
+        f"evaluations {c['evaluations']:,}, {c['current_evaluations']:,} of them current "
+        f"({split('current_')} compliant / non-compliant / incomplete); on latest versions, "
+        f"which the dashboard shows: {split('latest_')}"
     )
+    print(f"rule outcomes {c['rule_outcomes']:,}; filled in {report['fill_seconds']:.0f} s")
 
 
 def print_latency(report: dict) -> None:
@@ -1148,11 +1162,12 @@ def print_queries(report: dict, *, explain: bool) -> None:
         f"{'queries':>8}{'rows':>6}{'SQL ms':>8}{'view ms':>8}"
     )
     before = {p["label"]: p for p in small["pages"]}
-    grew = []
+    grew, empty = [], []
     for p in large["pages"]:
         b = before[p["label"]]
         if p["queries"] != b["queries"]:
-            grew.append(p["label"])
+            # An empty page skips the queries for its rows: not growth with the data.
+            (empty if 0 in (p["rows_shown"], b["rows_shown"]) else grew).append(p["label"])
         print(
             f"{p['label']:<28}{p['user']:<10}|{b['queries']:>8}{b['rows_shown']:>6}"
             f"{b['sql_ms']:>8.0f}{b['view_ms']:>8.0f} |{p['queries']:>8}{p['rows_shown']:>6}"
@@ -1162,6 +1177,8 @@ def print_queries(report: dict, *, explain: bool) -> None:
         print(f"query count CHANGED with the data on: {', '.join(grew)}")
     else:
         print("query count: the same at both sizes on every page, whatever the rows shown")
+    if empty:
+        print(f"(differs only because a page showed no rows at one size: {', '.join(empty)})")
     print(f"\nslowest query per page at {large['datasets']:,} datasets:")
     for p in large["pages"]:
         top = p["slowest"][0]
