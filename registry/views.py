@@ -297,6 +297,10 @@ def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
 def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk, DATASET_CHANGE)
     choices = selectors.parent_choices(user=request.user, version=version)
+    offered = {pk for pk, _ in choices}
+    edges = list(version.parent_edges.all())
+    # Parents the user may not see are kept as they are, never shown in the form.
+    hidden = [e for e in edges if e.parent_id not in offered]
     gen = getattr(version, "generation", None)
     if request.method == "POST":
         formset = ParentFormSet(
@@ -305,9 +309,7 @@ def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
         gen_form = GenerationForm(request.POST)
     else:
         current = [
-            {"parent": e.parent_id, "relation": e.relation}
-            for e in version.parent_edges.all()
-            if any(e.parent_id == c[0] for c in choices)
+            {"parent": e.parent_id, "relation": e.relation} for e in edges if e.parent_id in offered
         ]
         formset = ParentFormSet(
             initial=current, prefix="parents", form_kwargs={"parent_choices": choices}
@@ -323,17 +325,12 @@ def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
             else None
         )
     if request.method == "POST" and formset.is_valid() and gen_form.is_valid():
-        hidden = [
-            services.ParentLink(e.parent_id, e.relation)
-            for e in version.parent_edges.all()
-            if not any(e.parent_id == c[0] for c in choices)
-        ]
-        links = hidden + [
+        links = [services.ParentLink(e.parent_id, e.relation) for e in hidden] + [
             services.ParentLink(f.cleaned_data["parent"], f.cleaned_data["relation"])
             for f in formset
             if f.cleaned_data.get("parent")
         ]
-        generation = {k: v if v is not None else None for k, v in gen_form.cleaned_data.items()}
+        generation = dict(gen_form.cleaned_data)
         for text_field in [
             "generator_type",
             "generator_library",
@@ -363,11 +360,7 @@ def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
             "version": version,
             "formset": formset,
             "gen_form": gen_form,
-            "hidden_parents": sum(
-                1
-                for e in version.parent_edges.all()
-                if not any(e.parent_id == c[0] for c in choices)
-            ),
+            "hidden_parents": len(hidden),
         },
     )
 
