@@ -132,6 +132,19 @@ def _parent_row(label: str | None) -> StandardVersion | None:
 # --- Drafts, publication, YAML ------------------------------------------
 
 
+def _check_jurisdictions(user: Any, spec: engine.StandardSpec, owner: Organisation | None) -> None:
+    if user.is_superuser or spec.scope == "global":
+        return
+    covered = set(owner.covered_jurisdictions.values_list("code", flat=True)) if owner else set()
+    outside = sorted(set(spec.jurisdictions) - covered)
+    if outside or not spec.jurisdictions:
+        raise ValidationError(
+            f"A local standard must name jurisdictions your organisation covers "
+            f"({', '.join(sorted(covered)) or 'none'}); "
+            + (f"{', '.join(outside)} is outside them." if outside else "none was given.")
+        )
+
+
 def standard_save_draft(
     *, spec: engine.StandardSpec, user: Any, owner: Organisation | None
 ) -> StandardVersion:
@@ -140,6 +153,7 @@ def standard_save_draft(
     problems = engine.validate_standard(spec, known_parents=_known_parents())
     if problems:
         raise _problems_error(problems)
+    _check_jurisdictions(user, spec, owner)
     with transaction.atomic():
         standard, created = Standard.objects.get_or_create(
             code=spec.code, defaults={"owner": owner}

@@ -53,19 +53,6 @@ def _editor_org(user: Any) -> Organisation | None:
     return member_organisations(user, STANDARD_EDIT).first()
 
 
-def _check_jurisdictions(user: Any, spec: engine.StandardSpec, owner: Organisation | None) -> None:
-    if user.is_superuser or spec.scope == "global":
-        return
-    covered = set(owner.covered_jurisdictions.values_list("code", flat=True)) if owner else set()
-    outside = sorted(set(spec.jurisdictions) - covered)
-    if outside or not spec.jurisdictions:
-        raise ValidationError(
-            f"A local standard must name jurisdictions your organisation covers "
-            f"({', '.join(sorted(covered)) or 'none'}); "
-            + (f"{', '.join(outside)} is outside them." if outside else "none was given.")
-        )
-
-
 def _parent_choices() -> list[tuple[str, str]]:
     return [(v.label, f"{v.label} — {v.name}") for v in compliance.current_standards()]
 
@@ -137,7 +124,6 @@ def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and rules.is_valid():
         spec = spec_from_forms(form, rules)
         try:
-            _check_jurisdictions(request.user, spec, owner)
             saved = compliance.standard_save_draft(spec=spec, user=request.user, owner=owner)
         except ValidationError as exc:
             for message in exc.messages:
@@ -206,12 +192,9 @@ def standard_import(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            text = form.text()
-            specs, parse_problems = engine.parse_yaml_many(text)
-            if not parse_problems:
-                for spec in specs:
-                    _check_jurisdictions(request.user, spec, owner)
-            imported = compliance.standard_import_yaml(text=text, user=request.user, owner=owner)
+            imported = compliance.standard_import_yaml(
+                text=form.text(), user=request.user, owner=owner
+            )
         except ValidationError as exc:
             problems = exc.messages
         else:

@@ -252,3 +252,12 @@ def test_dashboard_query_count_does_not_grow_with_datasets(client, audited, worl
     for i in range(12):
         make_dataset(world, name=f"Extra {i}")
     assert queries() == few
+
+
+def test_api_import_also_keeps_regulators_to_their_jurisdictions(baseline, world):
+    api = APIClient()
+    api.force_authenticate(world.regulator_b)  # covers UK, not EU
+    response = api.post("/api/v1/standards/import/", {"yaml": LOCAL_YAML}, format="json")
+    assert response.status_code == 400
+    assert "outside them" in " ".join(response.json()["problems"])
+    assert not StandardVersion.objects.filter(standard__code="EU-TIGHT").exists()
