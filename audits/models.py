@@ -332,7 +332,16 @@ class RuleOutcome(models.Model):
     is_current = models.BooleanField(default=True)
 
     class Meta:
-        indexes = [models.Index(fields=["is_current", "status", "key"])]
+        indexes = [
+            models.Index(fields=["is_current", "status", "key"]),
+            # The dashboard's "rules that fail most often" reads only current
+            # failures, joined on evaluation: a small covering partial index.
+            models.Index(
+                fields=["evaluation", "key", "severity"],
+                condition=models.Q(is_current=True, status="fail"),
+                name="ruleoutcome_current_fail",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.status}"

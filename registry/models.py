@@ -69,6 +69,16 @@ class Dataset(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # The newest version, kept by the upload service so lists and the dashboard
+    # join it directly instead of searching each dataset's versions.
+    latest_version = models.OneToOneField(
+        "DatasetVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = DatasetQuerySet.as_manager()
 

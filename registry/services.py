@@ -281,6 +281,8 @@ def _version_insert(
             )
             Generation.objects.create(version=version)
             Datasheet.objects.create(version=version)
+            Dataset.objects.filter(pk=dataset.pk).update(latest_version=version)
+            dataset.latest_version = version
             trail_record(
                 actor=user,
                 action="registry.version.uploaded",
