@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audits.models import ComplianceEvaluation, EvaluationStatus, RuleOutcome
 from audits.selectors import in_progress_for
 from registry.models import Dataset, DatasetVersion
+from synthgov.accounts.models import Organisation
 
 MATRIX_PAGE = 40
 TREND_DAYS = 30
@@ -46,7 +47,12 @@ class Filters:
         if self.organisation:
             datasets = datasets.filter(organisation__slug=self.organisation)
         if self.jurisdiction:
-            datasets = datasets.filter(organisation__jurisdictions__code=self.jurisdiction)
+            # A subquery, not a join, so no dataset appears twice and no DISTINCT is needed.
+            datasets = datasets.filter(
+                organisation__in=Organisation.objects.filter(
+                    jurisdictions__code=self.jurisdiction
+                ).values("id")
+            )
         if self.domain:
             datasets = datasets.filter(domain__iexact=self.domain)
         if self.kind:
@@ -68,29 +74,36 @@ class Dashboard:
 
 def latest_versions(datasets: Any) -> Any:
     """Each dataset's newest version (the one the dashboard judges)."""
-    newest = DatasetVersion.objects.filter(dataset=OuterRef("dataset")).order_by("-number")
-    return DatasetVersion.objects.filter(dataset__in=datasets, pk=Subquery(newest.values("pk")[:1]))
+    return DatasetVersion.objects.filter(pk__in=datasets.values("latest_version_id"))
 
 
 def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:
-    datasets = filters.apply(Dataset.objects.visible_to(user)).distinct().order_by("name", "id")
-    versions = latest_versions(datasets)
-    evaluations = ComplianceEvaluation.objects.current().filter(dataset_version__in=versions)
-    page = Paginator(datasets.select_related("organisation"), MATRIX_PAGE).get_page(page_number)
-    shown = {d.pk: d for d in page.object_list}
+    datasets = filters.apply(Dataset.objects.visible_to(user)).order_by("name", "id")
+    latest = datasets.values("latest_version_id")
+    evaluations = ComplianceEvaluation.objects.current().filter(dataset_version_id__in=latest)
+    page = Paginator(
+        datasets.select_related("organisation").only(
+            "id", "name", "kind", "domain", "access", "latest_version_id", "organisation__name"
+        ),
+        MATRIX_PAGE,
+    ).get_page(page_number)
     cells: dict[int, dict[int, Any]] = defaultdict(dict)
     standards: dict[int, dict[str, Any]] = {}
-    page_evaluations = evaluations.filter(dataset_version__dataset__in=list(shown)).values(
-        "pk",
-        "status",
-        "fail_count",
-        "missing_count",
-        "worst_severity",
-        "dataset_version__dataset_id",
-        "dataset_version__number",
-        "standard_version_id",
-        "standard_version__standard__code",
-        "standard_version__version",
+    page_evaluations = (
+        ComplianceEvaluation.objects.current()
+        .filter(dataset_version_id__in=[d.latest_version_id for d in page.object_list])
+        .values(
+            "pk",
+            "status",
+            "fail_count",
+            "missing_count",
+            "worst_severity",
+            "dataset_version__dataset_id",
+            "dataset_version__number",
+            "standard_version_id",
+            "standard_version__standard__code",
+            "standard_version__version",
+        )
     )
     for e in page_evaluations:
         cells[e["dataset_version__dataset_id"]][e["standard_version_id"]] = e
@@ -104,10 +117,15 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
         for dataset in page.object_list
     ]
     counts = Counter(
-        {row["status"]: row["n"] for row in evaluations.values("status").annotate(n=Count("id"))}
+        {
+            row["status"]: row["n"]
+            for row in evaluations.order_by().values("status").annotate(n=Count("id"))
+        }
     )
     failing = list(
-        RuleOutcome.objects.filter(is_current=True, status="fail", evaluation__in=evaluations)
+        RuleOutcome.objects.filter(
+            is_current=True, status="fail", evaluation__in=evaluations.order_by().values("id")
+        )
         .values("key")
         .annotate(n=Count("id"), worst=Max("severity"))
         .order_by("-n", "key")[:8]
@@ -119,7 +137,7 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
         counts={s: counts.get(s, 0) for s in STATUS_ORDER},
         failing_rules=failing,
         in_progress=list(in_progress_for(user)[:10]),
-        trend=trend_for(ComplianceEvaluation.objects.filter(dataset_version__in=versions)),
+        trend=trend_for(ComplianceEvaluation.objects.filter(dataset_version_id__in=latest)),
     )
 
 
@@ -155,27 +173,33 @@ def trend_for(evaluations: Any) -> dict[str, Any]:
 
 
 def trend_figure(trend: dict[str, Any]) -> dict[str, Any]:
-    import plotly.graph_objects as go
-
+    """The trend as a Plotly figure spec, written directly: building it through
+    plotly's graph objects cost ~40 ms per page for a handful of numbers."""
     colours = {"compliant": "#1f7a4d", "non_compliant": "#b3261e", "incomplete": "#a86400"}
-    fig = go.Figure()
-    for status in STATUS_ORDER:
-        fig.add_scatter(
-            x=trend["days"],
-            y=trend["series"][status],
-            mode="lines",
-            name=EvaluationStatus(status).label,
-            line={"color": colours[status]},
-            stackgroup="one",
-        )
-    fig.update_layout(
-        height=260,
-        margin={"l": 40, "r": 10, "t": 10, "b": 30},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-        yaxis_title="evaluations",
-    )
-    return fig.to_plotly_json()
+    grid = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "linecolor": "#9ca3af"}
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "x": trend["days"],
+                "y": trend["series"][status],
+                "mode": "lines",
+                "name": str(EvaluationStatus(status).label),
+                "line": {"color": colours[status]},
+                "stackgroup": "one",
+            }
+            for status in STATUS_ORDER
+        ],
+        "layout": {
+            "height": 260,
+            "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "legend": {"orientation": "h", "y": -0.2},
+            "xaxis": grid,
+            "yaxis": {**grid, "title": {"text": "evaluations"}},
+        },
+    }
 
 
 def filter_options(user: Any) -> dict[str, list[Any]]:
@@ -193,6 +217,6 @@ def filter_options(user: Any) -> dict[str, list[Any]]:
             .distinct()
             .values_list("code", flat=True)
         ),
-        "domains": sorted(set(datasets.values_list("domain", flat=True))),
+        "domains": list(datasets.order_by("domain").values_list("domain", flat=True).distinct()),
         "kinds": list(Dataset._meta.get_field("kind").choices),
     }

@@ -209,6 +209,20 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
         ComplianceEvaluation.objects.visible_to(request.user)
         .current()
         .select_related("dataset_version__dataset__organisation", "standard_version__standard")
+        # Only what the list shows: results, schemas and profiles are large JSON.
+        .only(
+            "id",
+            "status",
+            "fail_count",
+            "missing_count",
+            "worst_severity",
+            "computed",
+            "dataset_version__number",
+            "dataset_version__dataset__name",
+            "dataset_version__dataset__organisation__name",
+            "standard_version__version",
+            "standard_version__standard__code",
+        )
         .order_by("dataset_version__dataset__name", "standard_version__standard__code")
     )
     status = request.GET.get("status", "")

@@ -298,7 +298,8 @@ def _fill_base(now: datetime) -> None:
 
     shipped = engine.load_shipped()
     for spec in shipped:
-        publish(spec, None)
+        # Shipped local profiles are maintained by the regulator, as in the demo.
+        publish(spec, None if spec.scope == "global" else regulator_org)
     baseline = next(s for s in shipped if s.parent is None)
     codes = {s.code for s in shipped}
     for code, country in JURISDICTIONS:
@@ -518,6 +519,10 @@ def _new_versions(base: dict, datasets: list, now: datetime, rng: random.Random)
                 )
             )
     DatasetVersion.objects.bulk_create(versions)
+    newest = {v.dataset_id: v for v in versions}  # versions are appended oldest first
+    for d in datasets:
+        d.latest_version = newest[d.pk]
+    type(datasets[0]).objects.bulk_update(datasets, ["latest_version"], batch_size=1000)
     sheets, generations, facts = [], [], {}
     for v in versions:
         d = v.dataset

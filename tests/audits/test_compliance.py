@@ -261,3 +261,44 @@ def test_api_import_also_keeps_regulators_to_their_jurisdictions(baseline, world
     assert response.status_code == 400
     assert "outside them" in " ".join(response.json()["problems"])
     assert not StandardVersion.objects.filter(standard__code="EU-TIGHT").exists()
+
+
+def test_dashboard_judges_each_datasets_newest_version(client, audited, world):
+    from tests.registry.conftest import make_version, placements_csv
+
+    synthetic = audited["synthetic"]
+    dataset = synthetic.dataset
+    dataset.refresh_from_db()
+    assert dataset.latest_version == synthetic
+    api = APIClient()
+    api.force_authenticate(world.officer_a)
+    assert sum(api.get("/api/v1/dashboard/").json()["counts"].values()) == 1
+
+    newer = make_version(dataset, world.curator_a, placements_csv().replace(b"\n", b"\r\n"))
+    dataset.refresh_from_db()
+    assert dataset.latest_version == newer
+    board = api.get("/api/v1/dashboard/").json()
+    # The older version's evaluation no longer counts: the newer one is not judged yet.
+    assert sum(board["counts"].values()) == 0
+    row = next(r for r in board["matrix"] if r["dataset"] == dataset.pk)
+    assert all(cell is None for cell in row["cells"])
+
+
+def test_dashboard_jurisdiction_filter_lists_each_dataset_once(client, audited, world):
+    from synthgov.accounts.models import Jurisdiction
+
+    second = Jurisdiction.objects.create(code="XX", name="Second home")
+    world.org_a.jurisdictions.add(second)
+    world.regulator_org.covered_jurisdictions.add(second)
+    api = APIClient()
+    api.force_authenticate(world.regulator)
+    for code in ("EU", "XX"):
+        board = api.get("/api/v1/dashboard/", {"jurisdiction": code}).json()
+        names = [row["name"] for row in board["matrix"]]
+        assert len(names) == len(set(names)) and names
+        assert sum(board["counts"].values()) == 1
+    assert api.get("/api/v1/dashboard/", {"jurisdiction": "UK"}).json()["counts"] == {
+        "compliant": 0,
+        "non_compliant": 0,
+        "incomplete": 0,
+    }
