@@ -7,11 +7,13 @@ number of datasets.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
@@ -24,6 +26,9 @@ from synthgov.accounts.models import Organisation
 
 MATRIX_PAGE = 40
 TREND_DAYS = 30
+# Summaries are keyed on the data's state (see summary_cache_key), so this only
+# bounds how long an unused entry lingers.
+SUMMARY_CACHE_SECONDS = 600
 STATUS_ORDER = ["compliant", "non_compliant", "incomplete"]
 
 
@@ -116,6 +121,30 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
         {"dataset": dataset, "cells": [cells[dataset.pk].get(s["id"]) for s in columns]}
         for dataset in page.object_list
     ]
+    state = data_state(user, filters)
+    summary = cache.get_or_set(
+        _cache_key("summary", state, filters),
+        lambda: _summary(evaluations, latest),
+        SUMMARY_CACHE_SECONDS,
+    )
+    options = cache.get_or_set(
+        _cache_key("options", state), lambda: filter_options(user), SUMMARY_CACHE_SECONDS
+    )
+    return Dashboard(
+        standards=columns,
+        rows=rows,
+        page=page,
+        counts=summary["counts"],
+        failing_rules=summary["failing_rules"],
+        in_progress=list(in_progress_for(user)[:10]),
+        trend=summary["trend"],
+        options=options,
+    )
+
+
+def _summary(evaluations: Any, latest: Any) -> dict[str, Any]:
+    """The figures over every visible dataset, not just the page: counts by
+    status, the rules that fail most often and the trend."""
     counts = Counter(
         {
             row["status"]: row["n"]
@@ -130,15 +159,53 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
         .annotate(n=Count("id"), worst=Max("severity"))
         .order_by("-n", "key")[:8]
     )
-    return Dashboard(
-        standards=columns,
-        rows=rows,
-        page=page,
-        counts={s: counts.get(s, 0) for s in STATUS_ORDER},
-        failing_rules=failing,
-        in_progress=list(in_progress_for(user)[:10]),
-        trend=trend_for(ComplianceEvaluation.objects.filter(dataset_version_id__in=latest)),
+    return {
+        "counts": {s: counts.get(s, 0) for s in STATUS_ORDER},
+        "failing_rules": failing,
+        "trend": trend_for(ComplianceEvaluation.objects.filter(dataset_version_id__in=latest)),
+    }
+
+
+def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
+    """What the cached figures depend on; it changes whenever they could: the
+    organisations the user sees (memberships and jurisdiction reach), those in
+    the filtered jurisdiction, the registry's and the evaluations' newest state,
+    and the day (for the trend).
+
+    Evaluations are never edited: new evidence writes a new row (superseding the
+    old one in the same transaction), so the newest evaluation id moves on every
+    change. A new version moves the newest ``latest_version``; creating or
+    editing a dataset (its access, domain or kind) moves the newest ``updated``.
+    So a cached figure is never stale and the cache needs no invalidation, which
+    keeps it correct with one cache per process.
+    """
+    from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
+
+    orgs = list(organisations_where(user, DATASET_VIEW).order_by("id").values_list("id", flat=True))
+    in_jurisdiction = (
+        list(
+            Organisation.objects.filter(jurisdictions__code=filters.jurisdiction)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if filters.jurisdiction
+        else []
     )
+    registry = Dataset.objects.aggregate(updated=Max("updated"), latest=Max("latest_version_id"))
+    evaluations = ComplianceEvaluation.objects.aggregate(newest=Max("id"))
+    return (
+        orgs,
+        in_jurisdiction,
+        registry["updated"].isoformat() if registry["updated"] else None,
+        registry["latest"],
+        evaluations["newest"],
+        timezone.localdate().isoformat(),
+    )
+
+
+def _cache_key(kind: str, state: tuple[Any, ...], filters: Filters | None = None) -> str:
+    identity = repr((state, asdict(filters) if filters else None))
+    return f"dashboard-{kind}:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
 def trend_for(evaluations: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context.update(
             board=board,
             filters=filters,
-            options=dashboard.filter_options(request.user),
+            options=board.options,
             trend_figure=dashboard.trend_figure(board.trend),
         )
     return render(request, "home.html", context)

@@ -28,6 +28,15 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Each test's database starts afresh, and SQLite may hand out the same ids
+    # again: a cache entry from an earlier test must not answer for this one.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def registry_storage(settings: Any, tmp_path: Any) -> None:
     """Uploads and stored files in a fresh folder per test."""

@@ -302,3 +302,47 @@ def test_dashboard_jurisdiction_filter_lists_each_dataset_once(client, audited, 
         "non_compliant": 0,
         "incomplete": 0,
     }
+
+
+def test_dashboard_summary_follows_every_change_with_a_warm_cache(client, audited, world):
+    """The summary is cached on the data's state, so it is never stale: a new
+    evaluation, an access change and a membership change show at once."""
+    from registry.services import dataset_update
+    from synthgov.accounts.models import Membership
+
+    dataset = audited["synthetic"].dataset
+    api = APIClient()
+    api.force_authenticate(world.curator_b)
+
+    def total() -> int:
+        return sum(api.get("/api/v1/dashboard/").json()["counts"].values())
+
+    assert dataset.access == "restricted" and total() == 0
+    assert total() == 0  # answered from the cache this time
+    dataset_update(
+        dataset=dataset,
+        user=world.curator_a,
+        tags=[t.name for t in dataset.tags.all()],
+        access="open",
+    )
+    assert total() == 1
+    dataset_update(
+        dataset=dataset,
+        user=world.curator_a,
+        tags=[t.name for t in dataset.tags.all()],
+        access="restricted",
+    )
+    assert total() == 0
+    api.force_authenticate(world.outsider)
+    assert total() == 0
+    Membership.objects.create(user=world.outsider, organisation=world.org_a, role="curator")
+    assert total() == 1
+    # A standard published now evaluates the dataset afresh: the counts follow.
+    spec, problems = engine.parse_yaml(LOCAL_YAML)
+    assert not problems
+    draft = compliance.standard_save_draft(
+        spec=spec, user=world.regulator, owner=world.regulator_org
+    )
+    compliance.standard_publish(version=draft, user=world.regulator)
+    compliance.evaluations_recompute_for_version(dataset_version=audited["synthetic"])
+    assert total() == 2
