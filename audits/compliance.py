@@ -384,6 +384,13 @@ def evaluation_compute(
                 for r in results.get("rules", [])
             ]
         )
+        # A certificate does not outlive its evidence: a re-audit that now
+        # fails a rule which could not have been approved suspends it. Called
+        # before the trail entry so every path locks certificate rows before
+        # the trail head (no lock-order deadlock with a revocation).
+        from audits.certification import certificates_on_new_evaluation
+
+        certificates_on_new_evaluation(evaluation=evaluation)
         trail_record(
             actor=None,
             actor_label="compliance",

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from audits import dashboard
+from audits import certification, dashboard
 from synthgov.accounts.selectors import home_summary
 
 
@@ -22,5 +22,6 @@ def home(request: HttpRequest) -> HttpResponse:
             filters=filters,
             options=board.options,
             trend_figure=dashboard.trend_figure(board.trend),
+            certificate_panels=certification.dashboard_panels(request.user),
         )
     return render(request, "home.html", context)

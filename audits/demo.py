@@ -54,3 +54,43 @@ def load_standards_demo(*, user: Any) -> list[Any]:
     for version in published:
         compliance.evaluations_recompute_for_standard(standard_version=version)
     return published
+
+
+def load_certificates_demo() -> list[Any]:
+    """Sign off and certify the demo evaluations that can be approved: the
+    producer's curator signs, then the regulator covering them (as the demo
+    users, through the same service and rules). Returns the certificates."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from audits import signoffs
+    from audits.models import Certificate, ComplianceEvaluation
+
+    if Certificate.objects.exists():
+        return list(Certificate.objects.all())
+    users = get_user_model().objects
+    signers = {"northwind": ("curator", "regulator"), "meridian": ("curator-uk", "regulator-uk")}
+    certificates = []
+    evaluations = ComplianceEvaluation.objects.current().select_related(
+        "dataset_version__dataset__organisation", "standard_version"
+    )
+    for evaluation in evaluations.order_by("pk"):
+        org = evaluation.dataset_version.dataset.organisation.slug
+        if org not in signers or evaluation.signoffs.exists():
+            continue
+        failing = [r["key"] for r in signoffs.failing_rules(evaluation)]
+        comment = "Demo sign-off: evidence reviewed." + (
+            f" Accepted for the demo: {', '.join(failing)}." if failing else ""
+        )
+        if signoffs.approval_problem(evaluation, comment):
+            continue
+        for username in signers[org]:
+            signoffs.signoff_record(
+                evaluation=evaluation,
+                user=users.get(username=username),
+                decision="approve",
+                comment=comment,
+                reauthenticated_at=timezone.now(),
+            )
+        certificates.append(evaluation.certificate)
+    return certificates

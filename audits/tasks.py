@@ -96,3 +96,39 @@ def evaluations_for_standard_task(self, standard_version_id: int) -> int:
         return compliance.evaluations_recompute_for_standard(standard_version=version)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+# --- Certificates (scheduled by CELERY_BEAT_SCHEDULE) -------------------------
+
+
+@shared_task(bind=True, name="audits.certificates_expire", max_retries=MAX_RETRIES)
+def certificates_expire_task(self) -> int:
+    """Daily: mark certificates whose expiry date has come, and notify."""
+    from audits import certification
+
+    try:
+        return certification.certificates_expire()
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, name="audits.certificates_review", max_retries=MAX_RETRIES)
+def certificates_review_task(self) -> dict[str, int]:
+    """Daily: suspend certificates whose lineage moved on; queue due re-audits."""
+    from audits import certification
+
+    try:
+        return certification.certificates_review()
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, name="audits.certificates_lineage", max_retries=MAX_RETRIES)
+def certificates_lineage_task(self) -> int:
+    """After an upload: suspend certificates one of whose parents it replaced."""
+    from audits import certification
+
+    try:
+        return certification.certificates_check_lineage()
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

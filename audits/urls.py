@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audits import standard_views, views
+from audits import certificate_views, standard_views, views
 
 app_name = "audits"
 urlpatterns = [
@@ -27,4 +27,17 @@ urlpatterns = [
     path("standards/<int:pk>/export.yaml", standard_views.standard_export, name="standard_export"),
     path("evaluations/", standard_views.evaluation_list, name="evaluations"),
     path("evaluations/<int:pk>/", standard_views.evaluation_detail, name="evaluation"),
+    path("evaluations/<int:pk>/signoff/", certificate_views.signoff_page, name="signoff"),
+    path("certificates/", certificate_views.certificate_list, name="certificates"),
+    path("certificates/<str:number>/", certificate_views.certificate_detail, name="certificate"),
+    path(
+        "certificates/<str:number>/revoke/",
+        certificate_views.certificate_revoke,
+        name="certificate_revoke",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        certificate_views.notification_read,
+        name="notification_read",
+    ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from synthgov.env import (
@@ -147,6 +148,19 @@ SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
 # A running audit whose worker has not refreshed its heartbeat for this long is
 # taken over by the next delivery of its task (the first worker died).
 SYNTHGOV_AUDIT_LEASE_SECONDS = env_int("SYNTHGOV_AUDIT_LEASE_SECONDS", 30, minimum=6)
+# Watermark secrets and manifest signing keys, one JSON file per organisation
+# (<slug>.json), kept out of the database. A missing file is generated on first
+# use; production mounts this folder from a secret store (README, "Watermarking").
+SYNTHGOV_ORG_KEYS_DIR = Path(
+    env_str("SYNTHGOV_ORG_KEYS_DIR", str(VAR_DIR / "keys" / "organisations"))
+)
+# Certificates: Ed25519 signing keys come from a keyring file or variable,
+# never from the repository (README, "Certificates"). With neither set and
+# DEBUG on, a key file is generated under VAR_DIR on first use.
+SYNTHGOV_SIGNING_KEYS_FILE = env_str("SYNTHGOV_SIGNING_KEYS_FILE")
+SYNTHGOV_SIGNING_KEYS = env_str("SYNTHGOV_SIGNING_KEYS")
+# Validity of a certificate whose standard sets no period of its own.
+SYNTHGOV_CERTIFICATE_VALIDITY_DAYS = env_int("SYNTHGOV_CERTIFICATE_VALIDITY_DAYS", 365, minimum=1)
 # Anything bigger than this goes to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
@@ -238,6 +252,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
+# Run by `celery -A synthgov beat` (the compose "scheduler", and `make run`).
+CELERY_BEAT_SCHEDULE = {
+    "certificates-expire": {
+        "task": "audits.certificates_expire",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "certificates-review": {
+        "task": "audits.certificates_review",
+        "schedule": crontab(hour=1, minute=15),
+    },
+}
 
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -256,6 +281,10 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
     "SYNTHGOV_AUDIT_LEASE_SECONDS",
+    "SYNTHGOV_ORG_KEYS_DIR",
+    "SYNTHGOV_SIGNING_KEYS_FILE",
+    "SYNTHGOV_SIGNING_KEYS",
+    "SYNTHGOV_CERTIFICATE_VALIDITY_DAYS",
 }
 _unknown = sorted(
     k for k in os.environ if k.startswith("SYNTHGOV_") and k not in _KNOWN_SYNTHGOV_VARS

@@ -110,7 +110,30 @@ def production_env() -> dict[str, str]:
     return values
 
 
-def test_check_deploy_is_clean_under_production_settings():
-    result = run_django(production_env(), "manage.py", "check", "--deploy", "--fail-level", "DEBUG")
+def signing_keys_file(tmp_path: Path) -> str:
+    from audits.certificates.signing import generate_key_pem
+
+    path = tmp_path / "signing-keys.pem"
+    path.write_text(generate_key_pem())
+    return str(path)
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    env = {**production_env(), "SYNTHGOV_SIGNING_KEYS_FILE": signing_keys_file(tmp_path)}
+    result = run_django(env, "manage.py", "check", "--deploy", "--fail-level", "DEBUG")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("keys_file", "message"),
+    [
+        ("", "synthgov.E001"),
+        ("/nonexistent/signing-keys.pem", "synthgov.E002"),
+    ],
+)
+def test_check_deploy_needs_loadable_signing_keys(keys_file, message):
+    env = {**production_env(), "SYNTHGOV_SIGNING_KEYS_FILE": keys_file}
+    result = run_django(env, "manage.py", "check", "--deploy")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr

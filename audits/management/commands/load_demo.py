@@ -7,7 +7,7 @@ Idempotent: running it twice changes nothing the second time.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from audits.demo import load_audits_demo, load_standards_demo
+from audits.demo import load_audits_demo, load_certificates_demo, load_standards_demo
 from registry.demo import load_registry_demo
 from synthgov.accounts.demo import load_accounts_demo
 
@@ -24,9 +24,12 @@ class Command(BaseCommand):
         runs = load_audits_demo(datasets, user=officer)
         self.stdout.write("Publishing the shipped standards and evaluating compliance…")
         standards = load_standards_demo(user=get_user_model().objects.get(username="admin"))
+        self.stdout.write("Signing off approvable evaluations and issuing certificates…")
+        certificates = load_certificates_demo()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: {len(orgs)} organisations, {len(datasets)} datasets with "
-                f"lineage, {len(runs)} finished audits, {len(standards)} published standards."
+                f"lineage, {len(runs)} finished audits, {len(standards)} published standards, "
+                f"{len(certificates)} certificates."
             )
         )

@@ -1,6 +1,7 @@
-"""Run the web server and a Celery worker together for local use.
+"""Run the web server, a Celery worker and the Celery beat scheduler together
+for local use.
 
-Ctrl-C (or SIGTERM) stops both: each child gets SIGTERM, then SIGKILL if it
+Ctrl-C (or SIGTERM) stops all three: each child gets SIGTERM, then SIGKILL if it
 has not exited within ten seconds.
 """
 
@@ -20,7 +21,7 @@ from synthgov.accounts.demo import DEMO_PASSWORD, USERS
 
 
 class Command(BaseCommand):
-    help = "Start the development web server and a Celery worker; Ctrl-C stops both."
+    help = "Start the development web server, a Celery worker and beat; Ctrl-C stops them."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=8000)
@@ -48,6 +49,20 @@ class Command(BaseCommand):
                 ],
                 cwd=settings.BASE_DIR,
             ),
+            # The scheduler: daily certificate expiry and review (CELERY_BEAT_SCHEDULE).
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "synthgov",
+                    "beat",
+                    "--loglevel=INFO",
+                    f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
+                ],
+                cwd=settings.BASE_DIR,
+            ),
         ]
         stopping = False
 
@@ -62,7 +77,7 @@ class Command(BaseCommand):
             self._banner(url)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
-        self.stdout.write("\nStopping the web server and the worker…")
+        self.stdout.write("\nStopping the web server, the worker and the scheduler…")
         for child in children:
             if child.poll() is None:
                 child.terminate()

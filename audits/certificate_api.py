@@ -1,0 +1,258 @@
+"""Sign-off and certificates in the API.
+
+Signing and revoking take the caller's password in the request body (a
+fresh login, as on the pages). Verifying a certificate and downloading its
+file need no authentication. Nothing here edits or deletes a sign-off or a
+certificate: there are no such endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audits import certification, signoffs
+from audits.models import Certificate, ComplianceEvaluation, SignOff, SignOffDecision
+from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.get_username")
+    organisation = serializers.CharField(source="organisation.slug")
+    applies = serializers.BooleanField(
+        help_text="False once newer evidence replaced the evaluation."
+    )
+    certificate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SignOff
+        fields = [
+            "id",
+            "evaluation",
+            "role",
+            "decision",
+            "comment",
+            "user",
+            "organisation",
+            "evidence_sha256",
+            "applies",
+            "created",
+            "certificate",
+        ]
+
+    def get_certificate(self, signoff: SignOff) -> str | None:
+        certificate = getattr(signoff, "certificate", None)
+        return certificate.number if certificate else None
+
+
+class SignOffStateSerializer(serializers.Serializer):
+    evaluation = serializers.IntegerField(source="evaluation.pk")
+    evidence_sha256 = serializers.CharField(source="evaluation.evidence_sha256")
+    stage = serializers.CharField(help_text="producer, regulator, certified, closed or superseded.")
+    signoffs = SignOffSerializer(many=True)
+
+
+class SignOffRequestSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=SignOffDecision.choices)
+    comment = serializers.CharField(max_length=signoffs.COMMENT_MAX_LENGTH)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, help_text="Your password: a fresh login."
+    )
+
+
+class RevokeRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class CertificateSerializer(serializers.ModelSerializer):
+    dataset = serializers.CharField(source="dataset_version.dataset.name")
+    dataset_version_sha256 = serializers.CharField(source="dataset_version.sha256")
+    standard = serializers.CharField(source="standard_version.label")
+    issuer_organisation = serializers.CharField(source="issuer_organisation.name")
+    status = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "number",
+            "status",
+            "status_reason",
+            "status_changed",
+            "dataset",
+            "dataset_version",
+            "dataset_version_sha256",
+            "standard",
+            "evaluation",
+            "evidence_sha256",
+            "issued",
+            "expires",
+            "issuer_organisation",
+            "kid",
+            "verify_url",
+        ]
+
+    def get_status(self, certificate: Certificate) -> str:
+        return certificate.effective_status()
+
+    def get_verify_url(self, certificate: Certificate) -> str:
+        return settings.SITE_URL + certificate.get_verify_url()
+
+
+class VerificationSerializer(serializers.Serializer):
+    number = serializers.CharField(source="certificate.number")
+    status = serializers.CharField(help_text="valid, expired, revoked or suspended.")
+    status_reason = serializers.CharField(source="certificate.status_reason")
+    signature_valid = serializers.BooleanField(allow_null=True)
+    signature_reason = serializers.CharField()
+    kid = serializers.CharField(source="certificate.kid")
+    certifies = serializers.DictField(source="payload", help_text="The signed statement.")
+
+
+def _password_checked(user: Any, password: str) -> Any:
+    """The moment the password was proven, or a 403 saying it was wrong."""
+    if not user.check_password(password):
+        raise PermissionDenied("That is not your password; nothing was signed.")
+    return timezone.now()
+
+
+def _validation_error(error: DjangoValidationError) -> ValidationError:
+    detail = (
+        error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+    )
+    return ValidationError(detail)
+
+
+class EvaluationSignOffsView(APIView):
+    """An evaluation's sign-offs; POST records your decision in the next role
+    it needs (curator first, then regulator). A regulator's approval issues
+    the certificate; 409 when someone else's decision got there first."""
+
+    def _evaluation(self, request: Request, pk: int) -> ComplianceEvaluation:
+        return get_object_for_user(
+            user=request.user,
+            queryset=ComplianceEvaluation.objects.select_related(
+                "dataset_version__dataset__organisation", "standard_version__standard"
+            ),
+            perm=DATASET_VIEW,
+            pk=pk,
+        )
+
+    @extend_schema(responses=SignOffStateSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        state = signoffs.signoff_state(self._evaluation(request, pk))
+        return Response(SignOffStateSerializer(state).data)
+
+    @extend_schema(request=SignOffRequestSerializer, responses={201: SignOffSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        evaluation = self._evaluation(request, pk)
+        data = SignOffRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        proven = _password_checked(request.user, data.validated_data["password"])
+        try:
+            signoff = signoffs.signoff_record(
+                evaluation=evaluation,
+                user=request.user,
+                decision=data.validated_data["decision"],
+                comment=data.validated_data["comment"],
+                reauthenticated_at=proven,
+            )
+        except signoffs.SignOffForbidden as refused:
+            raise PermissionDenied(str(refused)) from None
+        except signoffs.SignOffConflict as conflict:
+            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as error:
+            raise _validation_error(error) from None
+        return Response(SignOffSerializer(signoff).data, status=status.HTTP_201_CREATED)
+
+
+class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Certificates of datasets you may see. They are never edited or deleted;
+    a regulator may revoke one."""
+
+    serializer_class = CertificateSerializer
+    lookup_field = "number"
+    filterset_fields = ["status"]
+    ordering_fields = ["issued", "expires"]
+
+    def get_queryset(self):
+        return certification.certificates_for(self.request.user).order_by("-issued", "-id")
+
+    def get_object(self) -> Certificate:
+        return get_object_for_user(
+            user=self.request.user,
+            queryset=certification.certificates_for(self.request.user),
+            perm=DATASET_VIEW,
+            number=self.kwargs["number"].upper(),
+        )
+
+    @extend_schema(request=RevokeRequestSerializer, responses=CertificateSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, number: str | None = None) -> Response:
+        certificate = self.get_object()
+        data = RevokeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        proven = _password_checked(request.user, data.validated_data["password"])
+        try:
+            certificate = certification.certificate_revoke(
+                certificate=certificate,
+                user=request.user,
+                reason=data.validated_data["reason"],
+                reauthenticated_at=proven,
+            )
+        except signoffs.SignOffForbidden as refused:
+            raise PermissionDenied(str(refused)) from None
+        except certification.CertificateStateError as conflict:
+            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as error:
+            raise _validation_error(error) from None
+        return Response(self.get_serializer(certificate).data)
+
+
+def _public_certificate(number: str) -> Certificate:
+    certificate = certification.certificate_by_number(number)
+    if certificate is None:
+        raise Http404
+    return certificate
+
+
+class CertificateVerifyView(APIView):
+    """Public, no login: a certificate's status, what it certifies and whether
+    its signature verifies against the published keys."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses=VerificationSerializer, auth=[])
+    def get(self, request: Request, number: str) -> Response:
+        check = certification.certificate_check(_public_certificate(number))
+        return Response(VerificationSerializer(check).data)
+
+
+class CertificateFileView(APIView):
+    """Public, no login: the signed certificate file, byte for byte as issued."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT}, auth=[])
+    def get(self, request: Request, number: str) -> HttpResponse:
+        certificate = _public_certificate(number)
+        response = HttpResponse(
+            certificate.signed_text.encode("utf-8"), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{certificate.number}.json"'
+        return response
