@@ -207,6 +207,39 @@ def distance_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return charts
 
 
+COLLAPSE_COLOURS = ("#b5651d", "#2f6fa8", "#2f7d4f", "#7a4fa0")
+
+
+def collapse_chart(
+    *, generations: list[int], titles: list[str], series: dict[str, list[float | None]]
+) -> dict[str, Any]:
+    """Collapse figures along a chain of generations (0 = the real ancestor): one line
+    per figure, gaps where a generation was not measured or may not be shown."""
+    fig = go.Figure()
+    for (name, values), colour in zip(series.items(), COLLAPSE_COLOURS, strict=False):
+        fig.add_scatter(
+            x=generations,
+            y=values,
+            name=name,
+            mode="lines+markers",
+            line={"color": colour},
+            customdata=titles,
+            hovertemplate="%{customdata}<br>" + name + ": %{y:.2f}<extra></extra>",
+        )
+    _layout(fig, title="Model collapse along the lineage", x="synthetic generation", y="")
+    fig.update_xaxes(tickmode="array", tickvals=generations, ticktext=[str(g) for g in generations])
+    fig.update_yaxes(title="share of the real ancestor kept (1 = nothing lost)", rangemode="tozero")
+    chart = _chart(
+        "collapse.chain",
+        "Model collapse along the lineage",
+        "Each figure compared with the nearest real ancestor (generation 0, 1 by definition); "
+        "falling lines mean each generation keeps less of the real data.",
+        fig,
+    )
+    chart["json_id"] = "chart-data-collapse"
+    return chart
+
+
 def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     charts = [
         *distribution_charts(results),

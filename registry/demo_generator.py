@@ -63,8 +63,13 @@ def copula_sample(
     n = len(frame)
     ranks = stats.rankdata(matrix, axis=0) / (n + 1)
     scores = stats.norm.ppf(ranks)
-    correlation = np.corrcoef(scores, rowvar=False)
-    correlation = np.nan_to_num(correlation) + np.eye(len(columns)) * 1e-6
+    # A column left with a single value (a category every row shares) has no
+    # correlation with anything: it is drawn independently.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.corrcoef(scores, rowvar=False)
+    correlation = np.nan_to_num(correlation)
+    np.fill_diagonal(correlation, 1.0)
+    correlation += np.eye(len(columns)) * 1e-6
     draws = rng.multivariate_normal(np.zeros(len(columns)), correlation, size=rows)
     uniform = stats.norm.cdf(draws)
     out = {}

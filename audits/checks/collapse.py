@@ -3,6 +3,8 @@
 Each figure compares a synthetic frame with its nearest real ancestor; 1.0 means nothing
 was lost. ``collapse_chain`` computes them for every generation of a lineage, for the
 chart, and ``warning_text`` turns a fall along the chain into one plain sentence.
+``collapse_metrics`` turns one comparison into the audit figures ``collapse.*`` (the audit
+service finds the ancestor in the lineage and supplies both frames).
 """
 
 from __future__ import annotations
@@ -12,11 +14,28 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from audits.checks.base import MetricResult, skipped
+from audits.checks.encoding import category_strings, numeric_values
+
+FAMILY = "collapse"
+KEYS = {
+    "generation_depth": "collapse.generation_depth",
+    "tail_coverage": "collapse.tail_coverage",
+    "variance_ratio": "collapse.variance_ratio",
+    "category_retention": "collapse.category_retention",
+    "record_diversity": "collapse.record_diversity",
+}
+# Figures compared with the real ancestor, in the order reports and charts show them.
+FIGURES = ("tail_coverage", "variance_ratio", "category_retention", "record_diversity")
 NUMERIC_TYPES = ("numerical", "datetime")
 CATEGORY_TYPES = ("categorical", "boolean")
 DIVERSITY_EXCLUDED = ("id", "text")
 TAIL_QUANTILES = (0.01, 0.99)
 DIVERSITY_BINS = 20
+# Distinct-row counts are taken on seeded samples of at most this many rows per frame.
+DIVERSITY_SAMPLE_ROWS = 100_000
+# A figure below this (1.0 = nothing lost) is reported as a finding.
+FINDING_BELOW = 0.8
 # A figure must fall by at least this much along the chain to be worth a warning.
 WARNING_DROP = 0.10
 
@@ -29,9 +48,10 @@ class CollapseFigures:
       1st/99th percentiles over the real share there (about 0.02), capped at 1, averaged.
     - ``variance_ratio``: synthetic over real variance, averaged over numeric columns.
     - ``category_retention``: share of the real (column, category) pairs still present.
-    - ``record_diversity``: distinct synthetic rows over distinct real rows on samples of
-      the same size, capped at 1 (numeric columns binned on real quantiles first, so that
-      continuous values do not make every row distinct).
+    - ``record_diversity``: distinct synthetic rows over distinct real rows on seeded
+      samples of the same size (at most ``DIVERSITY_SAMPLE_ROWS``), capped at 1 (numeric
+      columns binned on real quantiles first, so that continuous values do not make every
+      row distinct). ``sample_size`` is that sample's size.
     """
 
     generation: int
@@ -66,20 +86,25 @@ def collapse_figures(
     *,
     generation: int = 1,
     seed: int = 0,
+    diversity_sample_rows: int = DIVERSITY_SAMPLE_ROWS,
 ) -> CollapseFigures:
     """Compare ``synthetic`` with its real ancestor on the columns both frames hold."""
     shared = [c for c in column_types if c in real.columns and c in synthetic.columns]
     numeric = [c for c in shared if column_types[c] in NUMERIC_TYPES]
     categories = [c for c in shared if column_types[c] in CATEGORY_TYPES]
-    tails = {c: _tail_coverage(_numbers(real[c]), _numbers(synthetic[c])) for c in numeric}
-    variances = {c: _variance_ratio(_numbers(real[c]), _numbers(synthetic[c])) for c in numeric}
+    real_numbers = {c: _numbers(real[c], column_types[c]) for c in numeric}
+    synthetic_numbers = {c: _numbers(synthetic[c], column_types[c]) for c in numeric}
+    tails = {c: _tail_coverage(real_numbers[c], synthetic_numbers[c]) for c in numeric}
+    variances = {c: _variance_ratio(real_numbers[c], synthetic_numbers[c]) for c in numeric}
     retained, total = _category_counts(real, synthetic, categories)
     diversity, sample_size = _record_diversity(
         real,
         synthetic,
         [c for c in shared if column_types[c] not in DIVERSITY_EXCLUDED],
-        numeric,
+        {c: column_types[c] for c in numeric},
+        real_numbers,
         seed,
+        diversity_sample_rows,
     )
     return CollapseFigures(
         generation=generation,
@@ -138,12 +163,113 @@ def warning_text(chain: CollapseChain) -> str | None:
     return f"{listed[0].upper()}{listed[1:]} over {count} {plural}."
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.dropna().to_numpy(dtype="datetime64[ns]").astype("int64")
-        return values.astype("float64")
+def collapse_metrics(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    column_types: dict[str, str],
+    *,
+    generation_depth: int,
+    seed: int = 0,
+    details: dict | None = None,
+) -> list[MetricResult]:
+    """The ``collapse.*`` audit figures of ``synthetic`` against its nearest real ancestor
+    ``real``, ``generation_depth`` synthetic generations away. ``details`` (for example
+    which ancestor was used) is added to every figure's details."""
+    figures = collapse_figures(
+        real, synthetic, column_types, generation=generation_depth, seed=seed
+    )
+    common = dict(details or {})
+    rows = len(synthetic)
+    results = [_depth_metric(generation_depth, common)]
+    per_column = {
+        "tail_coverage": {"columns": figures.details["tail_coverage"]},
+        "variance_ratio": {"columns": figures.details["variance_ratio"]},
+        "category_retention": {
+            "categories_retained": figures.details["categories_retained"],
+            "categories_real": figures.details["categories_real"],
+        },
+        "record_diversity": {"sample_rows": figures.sample_size},
+    }
+    no_columns = {
+        "tail_coverage": "no numeric or date column with tails is shared with the real ancestor",
+        "variance_ratio": "no numeric or date column with spread is shared with the real ancestor",
+        "category_retention": "no categorical or boolean column is shared with the real ancestor",
+        "record_diversity": "no column other than identifiers and free text is shared",
+    }
+    for figure in FIGURES:
+        key, value = KEYS[figure], getattr(figures, figure)
+        direction = "closer_to" if figure == "variance_ratio" else "higher"
+        target = 1.0 if figure == "variance_ratio" else None
+        if value is None:
+            results.append(skipped(key, direction, no_columns[figure], target=target))
+            continue
+        sampled = figure == "record_diversity"
+        results.append(
+            MetricResult(
+                key=key,
+                value=value,
+                direction=direction,
+                target=target,
+                details={**per_column[figure], **common},
+                sample_size=figures.sample_size if sampled else rows,
+                population=rows,
+                finding=_finding(figure, value, figures, generation_depth),
+            )
+        )
+    return results
+
+
+def collapse_not_measured(reason: str, *, generation_depth: int | None) -> list[MetricResult]:
+    """The figures when no real ancestor can be compared: the depth alone when it is
+    known (0 for real data), every other figure skipped with ``reason``."""
+    if generation_depth is None:
+        results = [skipped(KEYS["generation_depth"], "lower", reason)]
     else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        results = [_depth_metric(generation_depth, {})]
+    for figure in FIGURES:
+        if figure == "variance_ratio":
+            results.append(skipped(KEYS[figure], "closer_to", reason, target=1.0))
+        else:
+            results.append(skipped(KEYS[figure], "higher", reason))
+    return results
+
+
+def _depth_metric(depth: int, details: dict) -> MetricResult:
+    finding = None
+    if depth >= 2:
+        finding = (
+            f"This version is {depth} synthetic generations away from real data: it was "
+            "generated from data that was itself synthetic."
+        )
+    return MetricResult(
+        key=KEYS["generation_depth"],
+        value=float(depth),
+        direction="lower",
+        details={"generation_depth": depth, **details},
+        finding=finding,
+    )
+
+
+def _finding(figure: str, value: float, figures: CollapseFigures, depth: int) -> str | None:
+    if figure == "category_retention":
+        lost = figures.details["categories_real"] - figures.details["categories_retained"]
+        if lost == 0:
+            return None
+        total = figures.details["categories_real"]
+        return f"{lost} of the {total} categories of the real ancestor no longer occur."
+    if value >= FINDING_BELOW:
+        return None
+    after = f"after {depth} synthetic generation{'s' if depth != 1 else ''}"
+    return {
+        "tail_coverage": f"Only {value:.0%} of the real tails' mass is left {after}.",
+        "variance_ratio": f"Numeric columns keep only {value:.0%} of the real variance {after}.",
+        "record_diversity": f"Records are only {value:.0%} as diverse as the real data {after}.",
+    }[figure]
+
+
+def _numbers(series: pd.Series, column_type: str) -> np.ndarray:
+    """The column's present values as floats (dates as seconds, text dates parsed)."""
+    values = numeric_values(series, column_type)
     return values[np.isfinite(values)]
 
 
@@ -172,8 +298,9 @@ def _category_counts(
 ) -> tuple[int, int]:
     retained = total = 0
     for column in columns:
-        real_values = set(real[column].dropna().unique().tolist())
-        synthetic_values = set(synthetic[column].dropna().unique().tolist())
+        # Compared as text, so that True, "True", 1 and 1.0 read from files agree.
+        real_values = set(category_strings(real[column]).dropna().unique().tolist())
+        synthetic_values = set(category_strings(synthetic[column]).dropna().unique().tolist())
         total += len(real_values)
         retained += len(real_values & synthetic_values)
     return retained, total
@@ -183,36 +310,29 @@ def _record_diversity(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
     columns: list[str],
-    numeric: list[str],
+    numeric: dict[str, str],
+    real_numbers: dict[str, np.ndarray],
     seed: int,
+    limit: int,
 ) -> tuple[float | None, int]:
-    size = min(len(real), len(synthetic))
+    size = min(len(real), len(synthetic), limit)
     if not columns or size == 0:
         return None, size
     # Equal sample sizes, since distinct counts grow with the number of rows.
     real_rows = real[columns].sample(n=size, random_state=seed)
     synthetic_rows = synthetic[columns].sample(n=size, random_state=seed)
     real_rows, synthetic_rows = real_rows.copy(), synthetic_rows.copy()
-    for column in numeric:
-        edges = np.unique(
-            np.quantile(_numbers(real[column]), np.linspace(0, 1, DIVERSITY_BINS + 1))
-        )
+    for column, column_type in numeric.items():
+        if real_numbers[column].size == 0:
+            continue  # nothing to cut on: the raw values stand
+        edges = np.unique(np.quantile(real_numbers[column], np.linspace(0, 1, DIVERSITY_BINS + 1)))
         for rows in (real_rows, synthetic_rows):
-            values = _column_numbers(rows[column])
+            values = numeric_values(rows[column], column_type)
             # Missing values form their own bin rather than joining the top one.
             rows[column] = np.where(np.isnan(values), -1, np.searchsorted(edges[1:-1], values))
     real_distinct = len(real_rows.drop_duplicates())
     synthetic_distinct = len(synthetic_rows.drop_duplicates())
     return float(min(1.0, synthetic_distinct / real_distinct)), size
-
-
-def _column_numbers(series: pd.Series) -> np.ndarray:
-    """Like ``_numbers`` but keeps one value per row (missing stays NaN)."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        values[series.isna().to_numpy()] = np.nan
-        return values
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _mean(values) -> float | None:

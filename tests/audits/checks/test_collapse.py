@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 
 from audits.checks.collapse import (
+    KEYS,
     CollapseChain,
     CollapseFigures,
     collapse_chain,
     collapse_figures,
+    collapse_metrics,
+    collapse_not_measured,
     warning_text,
 )
 
@@ -162,3 +165,77 @@ def test_chain_serialises_to_json():
 def test_empty_chain_is_refused():
     with pytest.raises(ValueError, match="real ancestor"):
         collapse_chain([], {})
+
+
+def test_collapse_metrics_carry_keys_directions_details_and_findings():
+    real = pd.DataFrame({"x": np.arange(1000.0), "c": list("abcdefghij") * 100, "id": range(1000)})
+    # Only the middle half of x and 8 of the 10 categories survive.
+    synthetic = pd.DataFrame(
+        {"x": np.linspace(250, 750, 1000), "c": list("abcdefgh") * 125, "id": range(1000)}
+    )
+    types = {"x": "numerical", "c": "categorical", "id": "id"}
+    results = collapse_metrics(
+        real, synthetic, types, generation_depth=3, details={"ancestor_version": 7}
+    )
+    by_key = {m.key: m for m in results}
+    assert list(by_key) == list(KEYS.values())
+    depth = by_key["collapse.generation_depth"]
+    assert (depth.value, depth.direction) == (3.0, "lower")
+    assert "3 synthetic generations away" in depth.finding
+    tails = by_key["collapse.tail_coverage"]
+    assert tails.value == 0.0 and tails.direction == "higher"
+    assert tails.finding == "Only 0% of the real tails' mass is left after 3 synthetic generations."
+    assert tails.details == {"columns": {"x": 0.0}, "ancestor_version": 7}
+    assert (tails.sample_size, tails.population) == (1000, 1000)
+    variance = by_key["collapse.variance_ratio"]
+    assert (variance.direction, variance.target) == ("closer_to", 1.0)
+    assert variance.value == pytest.approx(np.var(synthetic["x"]) / np.var(real["x"]))
+    categories = by_key["collapse.category_retention"]
+    assert categories.value == pytest.approx(0.8)
+    assert categories.finding == "2 of the 10 categories of the real ancestor no longer occur."
+    assert all(m.status == "ok" for m in results)
+    json.dumps([m.to_json() for m in results], allow_nan=False)
+
+
+def test_first_generation_with_intact_figures_has_no_findings():
+    real = pd.DataFrame({"x": np.arange(500.0), "c": list("ab") * 250})
+    results = collapse_metrics(
+        real, real.copy(), {"x": "numerical", "c": "categorical"}, generation_depth=1
+    )
+    assert [m.finding for m in results] == [None] * 5
+    assert [m.value for m in results] == [1.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_figures_without_columns_are_skipped_with_a_reason():
+    real = pd.DataFrame({"note": ["a", "b"]})
+    results = collapse_metrics(real, real, {"note": "text"}, generation_depth=2)
+    assert results[0].value == 2.0
+    assert all(m.status == "skipped" and m.skip_reason for m in results[1:])
+
+
+def test_not_measured_reports_depth_when_known():
+    real_data = collapse_not_measured("real data", generation_depth=0)
+    assert [m.key for m in real_data] == list(KEYS.values())
+    assert real_data[0].value == 0.0 and real_data[0].finding is None
+    assert all(m.status == "skipped" and m.skip_reason == "real data" for m in real_data[1:])
+    unknown = collapse_not_measured("no real ancestor", generation_depth=None)
+    assert all(m.status == "skipped" for m in unknown)
+    assert unknown[2].target == 1.0  # variance ratio keeps its ideal
+
+
+def test_values_read_from_files_compare_with_typed_values():
+    # Dates as text and booleans as text (as a CSV gives them) against typed values.
+    days = pd.date_range("2020-01-01", periods=200, freq="D")
+    real = pd.DataFrame({"d": days.strftime("%Y-%m-%d"), "b": ["True", "False"] * 100})
+    synthetic = pd.DataFrame({"d": days, "b": [True, False] * 100})
+    figures = collapse_figures(real, synthetic, {"d": "datetime", "b": "boolean"})
+    assert figures.tail_coverage == pytest.approx(1.0)
+    assert figures.variance_ratio == pytest.approx(1.0)
+    assert figures.category_retention == 1.0
+
+
+def test_record_diversity_sample_is_capped():
+    real = pd.DataFrame({"c": [str(i) for i in range(1000)]})
+    figures = collapse_figures(real, real, {"c": "categorical"}, diversity_sample_rows=100)
+    assert figures.sample_size == 100
+    assert figures.record_diversity == 1.0
