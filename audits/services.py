@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
 from audits.checks.runner import library_versions
+from audits.collapse_service import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion, Generation
@@ -290,6 +291,8 @@ def _load(version: DatasetVersion, role: str):
 
 
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
+    from registry.provenance import version_watermark_facts
+
     sheet = getattr(version, "datasheet", None)
     gen = Generation.objects.filter(version=version).first()
     synthetic = version.dataset.kind != DatasetKind.REAL
@@ -301,6 +304,9 @@ def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str,
         "licence": version.dataset.licence,
         "compute_disclosed": bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
         "hash_verified": hash_verified,
+        # Holds the organisation's watermark key for the provenance step; the facts
+        # are not stored with the audit.
+        **version_watermark_facts(version, hash_verified=hash_verified),
     }
 
 
@@ -373,6 +379,18 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         # hash, so the reference stands in to satisfy input validation.
         synthetic = _load(run.version, "audited version") if hash_verified else real
         holdout = _load(run.holdout, "holdout") if run.holdout else None
+        report("Model collapse: comparing with the nearest real ancestor", 0.04)
+        # Skipped with the other figures when the audited file was tampered with.
+        collapse = (
+            collapse_measure(
+                version=run.version,
+                synthetic=synthetic,
+                loaded={run.reference_id: real},
+                seed=int(run.config.get("seed", 0)),
+            )
+            if hash_verified
+            else None
+        )
         outcome = run_audit(
             config=_audit_config(run),
             synthetic=synthetic,
@@ -381,6 +399,8 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             registry_facts=registry_facts(run.version, hash_verified=hash_verified),
             progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
         )
+        if collapse is not None:
+            outcome = collapse.add_to(outcome)
         return _record_success(run, token, outcome, hashes)
     except AuditInputError as exc:
         return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")

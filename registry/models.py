@@ -133,6 +133,10 @@ class DatasetVersion(models.Model):
     schema = models.JSONField(default=list, help_text="[{name, type, role}] per column.")
     profile = models.JSONField(default=dict)
     note = models.TextField(blank=True, help_text="What changed in this version.")
+    # Set on versions SynthGov watermarked: which organisation key marked it (never the
+    # key itself) and the parameters and measurements of the embedding.
+    watermark_key_id = models.CharField(max_length=32, blank=True, db_index=True)
+    watermark = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -295,3 +299,40 @@ def datasheet_completeness(sections: dict[str, str]) -> float:
         if len((sections.get(key) or "").split()) >= DATASHEET_MIN_WORDS
     )
     return round(answered / len(DATASHEET_SECTIONS), 4)
+
+
+class WatermarkRun(models.Model):
+    """A curator's request to watermark a version; the worker makes the new version."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="watermark_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    tolerances = models.JSONField(default=dict)
+    categorical = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField(max_length=200, blank=True)
+    result = models.OneToOneField(
+        DatasetVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Watermark of {self.source} ({self.status})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -258,16 +258,25 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "can_change": selectors.can_change(request.user, version.dataset),
             **_audit_context(request, version),
+            **_provenance_context(request, version),
         },
     )
 
 
+def _provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
+    from registry.provenance_views import provenance_context
+
+    return provenance_context(request, version)
+
+
 def _audit_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
+    from audits.collapse_selectors import collapse_panel
     from audits.selectors import audits_for
     from synthgov.accounts.permissions import AUDIT_REQUEST, user_has_perm
 
     return {
         "audits": audits_for(request.user).filter(version=version)[:10],
+        "collapse": collapse_panel(user=request.user, version=version),
         "can_audit": user_has_perm(
             request.user, AUDIT_REQUEST, organisation=version.dataset.organisation
         ),

@@ -349,6 +349,93 @@ _SPECS = [
         "higher",
         needs="registry facts",
     ),
+    _spec(
+        "provenance.watermark_detected",
+        "provenance",
+        "Watermark detected",
+        "1 when the organisation's keyed watermark is found in the audited file with "
+        "p < 1e-6 (binomial test over keyed units, all rows), 0 when a synthetic version "
+        "carries none or it no longer survives. The false-positive rate on unmarked data "
+        "is at most 1e-6. Skipped for real data.",
+        "higher",
+        needs="registry facts and the organisation's watermark key",
+    ),
+    _spec(
+        "provenance.watermark_strength",
+        "provenance",
+        "Watermark strength",
+        "-log10 of the watermark test's p-value: 6 or more means detected; 0 when there is "
+        "no mark.",
+        "higher",
+        (0.0, None),
+        needs="registry facts and the organisation's watermark key",
+    ),
+    _spec(
+        "provenance.manifest_valid",
+        "provenance",
+        "Provenance manifest valid",
+        "1 when the version's provenance manifest, signed with the organisation's key, "
+        "verifies with the published public key and names the SHA-256 of the stored file.",
+        "higher",
+        needs="registry facts",
+    ),
+    _spec(
+        "collapse.generation_depth",
+        "collapse",
+        "Synthetic generations from real data",
+        "How many synthetic generations separate the version from its nearest real ancestor "
+        "in the lineage (trained on, derived from, augments, merged with): 0 for real data, 1 "
+        "for data generated from real data, 2 for data generated from that, and so on. "
+        "Skipped when the lineage reaches no real version. Every audit reports it, whichever "
+        "families are chosen.",
+        "lower",
+        (0.0, None),
+        "lineage back to real data",
+    ),
+    _spec(
+        "collapse.tail_coverage",
+        "collapse",
+        "Tail coverage",
+        "Share of the real distribution's tails the version still holds: for each numeric or "
+        "date column, the share of its rows beyond the nearest real ancestor's 1st and 99th "
+        "percentiles divided by the real share there (about 2%), capped at 1, averaged over "
+        "columns. 1 means the tails are intact. All rows, compared with the nearest real "
+        "ancestor in the lineage (not the audit's reference).",
+        "higher",
+        needs="lineage back to real data",
+    ),
+    _spec(
+        "collapse.variance_ratio",
+        "collapse",
+        "Variance ratio",
+        "Variance of each numeric or date column divided by its variance in the nearest real "
+        "ancestor, averaged over columns. 1 is ideal; below 1 the data has narrowed, as "
+        "repeated training on synthetic data does. All rows.",
+        "closer_to",
+        (0.0, None),
+        "lineage back to real data",
+        target=1.0,
+    ),
+    _spec(
+        "collapse.category_retention",
+        "collapse",
+        "Category retention",
+        "Share of the nearest real ancestor's (column, category) pairs, over categorical and "
+        "boolean columns, that still occur in the version. All rows.",
+        "higher",
+        needs="lineage back to real data",
+    ),
+    _spec(
+        "collapse.record_diversity",
+        "collapse",
+        "Record diversity",
+        "Distinct records in the version divided by distinct records in the nearest real "
+        "ancestor, counted on seeded samples of the same size (the smaller table's rows, at "
+        "most 100,000), with numbers and dates cut at the real 20-quantiles and identifiers "
+        "and free text left out; capped at 1. Below 1 the records repeat more than real ones.",
+        "higher",
+        needs="lineage back to real data",
+    ),
 ]
 
 METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}

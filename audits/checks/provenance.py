@@ -75,4 +75,13 @@ def _step(ctx: AuditContext) -> list[MetricResult]:
     return provenance_metrics(ctx.registry_facts)
 
 
-STEPS: list[Step] = [("Provenance: registry facts", _step)]
+def _watermark_step(ctx: AuditContext) -> list[MetricResult]:
+    from audits.checks.watermark import watermark_metrics
+
+    return watermark_metrics(ctx.registry_facts, ctx.synthetic)
+
+
+STEPS: list[Step] = [
+    ("Provenance: registry facts", _step),
+    ("Provenance: watermark and manifest", _watermark_step),
+]

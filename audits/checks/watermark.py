@@ -21,7 +21,22 @@ column dropping and light noise, and so that no identifier column is needed:
 The trials are units, not cells, because cells of one unit share one bit: counting cells
 would make them dependent and the binomial p-value wrong. The strength of the mark
 therefore grows with each column's range over its tolerance, not with the row count.
-Only numeric columns are marked; marked columns come back as float64.
+Numeric marked columns come back as float64.
+
+Categorical columns the curator allows carry the mark too, in the manner of a "green
+list" (Kirchenbauer et al. 2023, applied to table cells):
+
+- One numeric marked column is the *anchor*; a row's anchor is the bucket index of its
+  anchor value (stable under shuffling, subsetting and noise below ``t / 3`` for marked
+  cells). HMAC(key, c, anchor) selects a share ``rate`` of anchors.
+- Each pair (anchor, category) gets a keyed fair coin; "green" means the coin is 1. In a
+  selected anchor, a cell whose category is not green is replaced by a green category of
+  the column, drawn by key in proportion to the column's frequencies (so the marginal
+  distribution barely moves). At most ``rate`` of the column's cells change.
+- Detection counts, over the distinct (anchor, category) pairs of selected anchors, how
+  many are green. Without the key's mark each is a fair coin independent of the numeric
+  coins (separate HMAC domain), so both counts add into one Binomial(trials, 1/2) test.
+  If the anchor column is dropped, only the categorical evidence is lost.
 """
 
 from __future__ import annotations
@@ -32,10 +47,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp
 from scipy.stats import binom
 
 DEFAULT_GAMMA = 3
 DEFAULT_ALPHA = 1e-6
+DEFAULT_CATEGORY_RATE = 0.1
+# A categorical column with more distinct values than this is an identifier or free
+# text, not something to redraw by frequency.
+MAX_CATEGORIES = 1_000
 # Shrinks the bucket so that rounding never pushes a change past the tolerance.
 _SAFETY = 1.0 + 1e-6
 
@@ -49,6 +69,10 @@ class EmbedReport:
     cells_marked_per_column: dict[str, int]
     max_change: dict[str, float]
     mean_change: dict[str, float]
+    anchor: str | None = None
+    """The numeric column whose buckets key the categorical mark (None without one)."""
+    categories_changed: dict[str, int] = field(default_factory=dict)
+    """Per categorical column, cells whose category was replaced (at most its rate)."""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -72,6 +96,8 @@ class Detection:
     z: float
     alpha: float
     per_column: dict[str, tuple[int, int]] = field(default_factory=dict)
+    strength: float = 0.0
+    """-log10(p_value), computed in log space so it stays finite when p underflows."""
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -84,10 +110,20 @@ def embed(
     key: bytes,
     tolerances: dict[str, float],
     gamma: int = DEFAULT_GAMMA,
+    categorical: dict[str, float] | None = None,
+    anchor: str | None = None,
 ) -> tuple[pd.DataFrame, EmbedReport]:
     """Return a marked copy of ``df`` and what changed. ``tolerances`` maps each markable
-    numeric column to the largest change the curator accepts in it."""
+    numeric column to the largest change the curator accepts in it; ``categorical`` maps
+    each categorical column allowed to carry the mark to the largest share of its cells
+    that may change. ``anchor`` (default: the numeric column with the most buckets) must
+    be given again to ``detect``; the report names it."""
     _check_arguments(df, key, tolerances, gamma, require_columns=True)
+    categorical = dict(categorical or {})
+    _check_categorical(df, tolerances, categorical, require_columns=True)
+    if categorical and anchor is None:
+        anchor = _default_anchor(df, tolerances)
+    _check_anchor(tolerances, categorical, anchor)
     marked = df.copy()
     per_column: dict[str, int] = {}
     max_change: dict[str, float] = {}
@@ -108,11 +144,20 @@ def embed(
         per_column[column] = int(selected.sum())
         max_change[column] = float(change.max()) if change.size else 0.0
         mean_change[column] = float(change.mean()) if change.size else 0.0
+    changed: dict[str, int] = {}
+    if categorical:
+        anchors, has_anchor = _anchor_buckets(marked, anchor, tolerances[anchor])
+        for column, rate in categorical.items():
+            marked[column], changed[column] = _embed_categorical(
+                marked[column], key, column, rate, anchors, has_anchor
+            )
     report = EmbedReport(
-        cells_marked=sum(per_column.values()),
-        cells_marked_per_column=per_column,
+        cells_marked=sum(per_column.values()) + sum(changed.values()),
+        cells_marked_per_column={**per_column, **changed},
         max_change=max_change,
         mean_change=mean_change,
+        anchor=anchor if categorical else None,
+        categories_changed=changed,
     )
     return marked, report
 
@@ -123,11 +168,16 @@ def detect(
     tolerances: dict[str, float],
     gamma: int = DEFAULT_GAMMA,
     alpha: float = DEFAULT_ALPHA,
+    categorical: dict[str, float] | None = None,
+    anchor: str | None = None,
 ) -> Detection:
     """Look for ``key``'s mark in ``df`` (no original needed). Columns named in
-    ``tolerances`` but missing from ``df`` are skipped, so a dropped column only weakens
-    the evidence."""
+    ``tolerances`` or ``categorical`` but missing from ``df`` are skipped, so a dropped
+    column only weakens the evidence."""
     _check_arguments(df, key, tolerances, gamma, require_columns=False)
+    categorical = dict(categorical or {})
+    _check_categorical(df, tolerances, categorical, require_columns=False)
+    _check_anchor(tolerances, categorical, anchor)
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     per_column: dict[str, tuple[int, int]] = {}
@@ -140,12 +190,21 @@ def detect(
         values = values[np.isfinite(values)]
         buckets = np.floor(values / _step(tolerance)).astype(np.int64)
         per_column[column] = _count_matches(key, column, buckets, gamma)
+    if categorical and anchor in df.columns:
+        anchors, has_anchor = _anchor_buckets(df, anchor, tolerances[anchor])
+        for column, rate in categorical.items():
+            if column in df.columns:
+                per_column[column] = _count_green(
+                    df[column], key, column, rate, anchors, has_anchor
+                )
     matches = sum(m for m, _ in per_column.values())
     trials = sum(n for _, n in per_column.values())
     if trials == 0:
-        p_value, z = 1.0, 0.0
+        p_value, z, strength = 1.0, 0.0, 0.0
     else:
-        p_value = float(binom.sf(matches - 1, trials, 0.5))
+        log_p = _log_p_value(matches, trials)
+        p_value = float(np.exp(log_p))
+        strength = max(0.0, -log_p / np.log(10))
         z = float((matches - trials / 2) / np.sqrt(trials / 4))
     return Detection(
         present=p_value < alpha,
@@ -155,7 +214,197 @@ def detect(
         z=z,
         alpha=alpha,
         per_column=per_column,
+        strength=strength,
     )
+
+
+def _log_p_value(matches: int, trials: int) -> float:
+    """log P(X >= matches) for X ~ Binomial(trials, 1/2), finite even when P underflows
+    (scipy's logsf returns -inf there): then summed term by term in log space."""
+    log_p = float(binom.logsf(matches - 1, trials, 0.5))
+    if np.isfinite(log_p):
+        return log_p
+    return float(logsumexp(binom.logpmf(np.arange(matches, trials + 1), trials, 0.5)))
+
+
+# --- categorical columns -------------------------------------------------------------
+
+
+def _default_anchor(df: pd.DataFrame, tolerances: dict[str, float]) -> str:
+    """The numeric column with the most distinct buckets: the most anchors, so the most
+    categorical trials. Ties go to the first name in sorted order."""
+
+    def buckets(column: str) -> int:
+        values = df[column].to_numpy(dtype="float64", na_value=np.nan)
+        values = values[np.isfinite(values)]
+        return int(np.unique(np.floor(values / _step(tolerances[column]))).size)
+
+    return max(sorted(tolerances), key=buckets)
+
+
+def _anchor_buckets(
+    df: pd.DataFrame, anchor: str, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    values = pd.to_numeric(df[anchor], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    has_anchor = np.isfinite(values)
+    buckets = np.zeros(values.size, dtype=np.int64)
+    buckets[has_anchor] = np.floor(values[has_anchor] / _step(tolerance)).astype(np.int64)
+    return buckets, has_anchor
+
+
+def _category_text(series: pd.Series) -> pd.Series:
+    """Category values as text, the same whether they came from CSV or Parquet (whole
+    floats read as 3.0 in one and 3 in the other)."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        finite = series.dropna()
+        if (finite == np.floor(finite)).all():
+            return series.astype("Int64").astype("string")
+    return series.astype("string")
+
+
+def _keyed_uniform(key: bytes, label: bytes, parts: list[str]) -> np.ndarray:
+    """A keyed number in [0, 1) per element, and independent of every other label."""
+    out = np.empty(len(parts), dtype=np.float64)
+    prefix = b"synthgov-watermark-v1\x00" + label + b"\x00"
+    for i, part in enumerate(parts):
+        digest = hmac.new(key, prefix + part.encode("utf-8"), hashlib.sha256).digest()
+        out[i] = int.from_bytes(digest[:8], "big") / 2.0**64
+    return out
+
+
+def _selected_anchors(
+    key: bytes, column: str, anchors: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct anchors, and per distinct anchor its keyed priority in [0, 1); an
+    anchor is selected when its priority is below ``rate``."""
+    unique = np.unique(anchors)
+    label = b"category-anchor\x00" + column.encode("utf-8")
+    return unique, _keyed_uniform(key, label, [str(a) for a in unique.tolist()])
+
+
+def _green(key: bytes, column: str, anchors: list[int], categories: list[str]) -> np.ndarray:
+    label = b"category-green\x00" + column.encode("utf-8")
+    parts = [f"{a}\x00{c}" for a, c in zip(anchors, categories, strict=True)]
+    return _keyed_uniform(key, label, parts) < 0.5
+
+
+def _embed_categorical(
+    series: pd.Series,
+    key: bytes,
+    column: str,
+    rate: float,
+    anchors: np.ndarray,
+    has_anchor: np.ndarray,
+) -> tuple[pd.Series, int]:
+    text = _category_text(series)
+    usable = has_anchor & text.notna().to_numpy()
+    codes, uniques = pd.factorize(text[usable], sort=True)
+    originals = pd.Series(series[usable].to_numpy()).groupby(codes).first()
+    frequencies = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+    row_anchors = anchors[usable]
+    unique_anchors, priority = _selected_anchors(key, column, row_anchors, rate)
+    order = np.argsort(priority[priority < rate], kind="stable")
+    names = [str(u) for u in uniques]
+    budget = int(np.floor(rate * usable.sum()))
+    # Rows grouped by anchor once, so each selected anchor's rows are a slice.
+    row_anchor_index = np.searchsorted(unique_anchors, row_anchors)
+    by_anchor = np.argsort(row_anchor_index, kind="stable")
+    starts = np.searchsorted(row_anchor_index[by_anchor], np.arange(unique_anchors.size + 1))
+    new_codes = codes.copy()
+    spent = 0
+    pick_label = b"category-pick\x00" + column.encode("utf-8")
+    for index in np.flatnonzero(priority < rate)[order].tolist():
+        rows = by_anchor[starts[index] : starts[index + 1]]
+        a = int(unique_anchors[index])
+        green = _green(key, column, [a] * len(names), names)
+        if not green.any():
+            continue  # no category is green for this anchor: leave it, it only adds noise
+        here = codes[rows]
+        to_change = ~green[here]
+        if spent + int(to_change.sum()) > budget:
+            break  # the curator's rate is a hard ceiling
+        weights = frequencies * green
+        cumulative = np.cumsum(weights) / weights.sum()
+        picks = _keyed_uniform(key, pick_label, [f"{a}\x00{n}" for n in names])
+        replacement = np.searchsorted(cumulative, picks, side="right").clip(0, len(names) - 1)
+        new_codes[rows[to_change]] = replacement[here[to_change]]
+        spent += int(to_change.sum())
+    result = series.copy()
+    if spent:
+        values = originals.reindex(range(len(uniques))).to_numpy()
+        positions = np.flatnonzero(usable)
+        result.iloc[positions] = values[new_codes]
+    return result, spent
+
+
+def _count_green(
+    series: pd.Series,
+    key: bytes,
+    column: str,
+    rate: float,
+    anchors: np.ndarray,
+    has_anchor: np.ndarray,
+) -> tuple[int, int]:
+    text = _category_text(series)
+    usable = has_anchor & text.notna().to_numpy()
+    if not usable.any():
+        return 0, 0
+    codes, uniques = pd.factorize(text[usable], sort=True)
+    row_anchors = anchors[usable]
+    unique_anchors, priority = _selected_anchors(key, column, row_anchors, rate)
+    row_anchor_index = np.searchsorted(unique_anchors, row_anchors)
+    in_chosen = (priority < rate)[row_anchor_index]
+    # Trials are distinct (anchor, category) pairs, not cells: cells of one pair share one
+    # coin, so counting cells would make the binomial p-value wrong.
+    pair_ids = np.unique(
+        row_anchor_index[in_chosen].astype(np.int64) * len(uniques) + codes[in_chosen]
+    )
+    if pair_ids.size == 0:
+        return 0, 0
+    pair_anchors = unique_anchors[pair_ids // len(uniques)].tolist()
+    pair_codes = (pair_ids % len(uniques)).tolist()
+    names = [str(u) for u in uniques]
+    green = _green(key, column, pair_anchors, [names[c] for c in pair_codes])
+    return int(green.sum()), int(pair_ids.size)
+
+
+def _check_categorical(
+    df: pd.DataFrame,
+    tolerances: dict[str, float],
+    categorical: dict[str, float],
+    *,
+    require_columns: bool,
+) -> None:
+    for column, rate in categorical.items():
+        if column in tolerances:
+            raise ValueError(f"column '{column}' cannot be both numeric and categorical")
+        if not np.isfinite(rate) or not 0 < rate <= 0.5:
+            raise ValueError(
+                f"the share of cells that may change in column '{column}' must be above 0 "
+                "and at most 0.5"
+            )
+        if column not in df.columns:
+            if require_columns:
+                raise ValueError(f"column '{column}' is not in the table")
+            continue
+        if require_columns:
+            distinct = df[column].nunique(dropna=True)
+            if distinct < 2:
+                raise ValueError(f"column '{column}' has fewer than two categories")
+            if distinct > MAX_CATEGORIES:
+                raise ValueError(
+                    f"column '{column}' has {distinct} distinct values, more than "
+                    f"{MAX_CATEGORIES}: it is not a categorical column"
+                )
+
+
+def _check_anchor(
+    tolerances: dict[str, float], categorical: dict[str, float], anchor: str | None
+) -> None:
+    if categorical and anchor is None:
+        raise ValueError("categorical columns need the anchor column named at embedding")
+    if anchor is not None and anchor not in tolerances:
+        raise ValueError(f"the anchor column '{anchor}' must be one of the numeric columns")
 
 
 def _count_matches(key: bytes, column: str, buckets: np.ndarray, gamma: int) -> tuple[int, int]:
@@ -220,3 +469,86 @@ def _check_arguments(
         numeric = pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind)
         if require_columns and not numeric:
             raise ValueError(f"column '{column}' is not numeric and cannot be marked")
+
+
+# --- audit figures ---------------------------------------------------------------
+
+
+def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list:
+    """``provenance.watermark_detected`` (1/0), ``provenance.watermark_strength``
+    (-log10 p) and ``provenance.manifest_valid`` from the registry's facts: for a
+    watermarked version, ``facts["watermark"]`` holds the key and parameters and the
+    mark is looked for in ``frame`` (the audited data)."""
+    from audits.checks.base import MetricResult, skipped
+
+    results = []
+    mark = facts.get("watermark")
+    if "watermark" not in facts:
+        reason = "the registry did not report watermark facts"
+        results += [
+            skipped("provenance.watermark_detected", "higher", reason),
+            skipped("provenance.watermark_strength", "higher", reason),
+        ]
+    elif mark is None and not facts.get("synthetic", True):
+        reason = "real data is not watermarked"
+        results += [
+            skipped("provenance.watermark_detected", "higher", reason),
+            skipped("provenance.watermark_strength", "higher", reason),
+        ]
+    elif mark is None or not mark.get("key"):
+        why = (
+            "This synthetic version carries no SynthGov watermark."
+            if mark is None
+            else f"The watermark key {mark.get('key_id')} is no longer held; the mark cannot be "
+            "checked."
+        )
+        details = {"watermarked": mark is not None}
+        results += [
+            MetricResult("provenance.watermark_detected", 0.0, "higher", details, finding=why),
+            MetricResult("provenance.watermark_strength", 0.0, "higher", details),
+        ]
+    else:
+        found = detect(
+            frame,
+            mark["key"],
+            mark.get("tolerances", {}),
+            gamma=int(mark.get("gamma", DEFAULT_GAMMA)),
+            alpha=float(mark.get("alpha", DEFAULT_ALPHA)),
+            categorical=mark.get("categorical") or {},
+            anchor=mark.get("anchor"),
+        )
+        details = {"key_id": mark.get("key_id"), **found.to_json()}
+        finding = None if found.present else "The version's watermark is no longer detectable."
+        results += [
+            MetricResult(
+                "provenance.watermark_detected",
+                1.0 if found.present else 0.0,
+                "higher",
+                details,
+                sample_size=len(frame),
+                population=len(frame),
+                finding=finding,
+            ),
+            MetricResult(
+                "provenance.watermark_strength",
+                round(found.strength, 4),
+                "higher",
+                details,
+                sample_size=len(frame),
+                population=len(frame),
+            ),
+        ]
+    valid = facts.get("manifest_valid")
+    if valid is None:
+        results.append(skipped("provenance.manifest_valid", "higher", "no manifest fact given"))
+    else:
+        results.append(
+            MetricResult(
+                "provenance.manifest_valid",
+                1.0 if valid else 0.0,
+                "higher",
+                {"manifest_valid": bool(valid)},
+                finding=None if valid else "The provenance manifest does not verify.",
+            )
+        )
+    return results

@@ -24,8 +24,8 @@ Vocabulary
 - Keys: ``audits.checks.catalogue.METRICS`` (audit figures), ``REGISTRY_FACTS``
   (``registry.licence`` … ``provenance.watermark``: key -> FactSpec with description,
   value_type, choices, value_range), ``FUTURE_METRICS`` / ``FUTURE_PREFIXES``
-  (``collapse.*``, ``provenance.watermark_detected``, ``provenance.manifest_valid``:
-  accepted, never produced yet, so evaluated as missing). ``key_info(key)`` says which.
+  (reserved keys: accepted, never produced yet, so evaluated as missing; none at
+  present). ``key_info(key)`` says which.
 
 Data
 - ``RuleSpec`` (frozen): key, operator, threshold (float | str | bool | list | None),

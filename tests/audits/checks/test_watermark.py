@@ -163,6 +163,8 @@ def test_report_and_detection_serialise():
         "cells_marked_per_column",
         "max_change",
         "mean_change",
+        "anchor",
+        "categories_changed",
     }
     found = detect(df, KEY, TOLERANCES).to_json()
     assert found["present"] is True
@@ -193,7 +195,7 @@ def test_detecting_on_a_table_without_the_columns_finds_nothing():
 def test_module_imports_no_django():
     code = (
         "import sys\n"
-        "import audits.checks.watermark, audits.checks.collapse\n"
+        "import audits.checks.watermark, audits.checks.collapse, registry.ingest.manifest\n"
         "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
         "assert not bad, bad\n"
         "print('ok')\n"
@@ -204,3 +206,139 @@ def test_module_imports_no_django():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+# --- categorical columns -----------------------------------------------------------
+
+CATEGORICAL = {"region": 0.1, "grade": 0.1}
+
+
+def mixed_table(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = table(rows, seed)
+    frame["region"] = rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1])
+    frame["grade"] = rng.choice(list("ABCDEFG"), rows)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def mixed() -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    original = mixed_table(20_000, seed=21)
+    marked, report = embed(original, KEY, TOLERANCES, categorical=CATEGORICAL)
+    return original, marked, report.anchor
+
+
+def categorical_only(df: pd.DataFrame, anchor: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The anchor column plus the categorical columns, with the anchor's numeric
+    evidence removed from the count (its tolerance is kept only to key the anchors)."""
+    return df[[anchor, *CATEGORICAL]], {anchor: TOLERANCES[anchor]}
+
+
+def categorical_evidence(found) -> tuple[int, int]:
+    pairs = [found.per_column[c] for c in CATEGORICAL if c in found.per_column]
+    return sum(m for m, _ in pairs), sum(n for _, n in pairs)
+
+
+def test_categorical_round_trip_is_significant_on_its_own(mixed):
+    _, df, anchor = mixed
+    found = detect(df, KEY, TOLERANCES, categorical=CATEGORICAL, anchor=anchor)
+    matches, trials = categorical_evidence(found)
+    assert trials > 100
+    # Without the mark each pair is a fair coin: this many greens is far beyond chance.
+    assert binom.sf(matches - 1, trials, 0.5) < 1e-12
+    assert found.present and found.strength > 30
+
+
+def test_categorical_change_stays_within_the_rate_and_keeps_categories(mixed):
+    original, df, _ = mixed
+    for column, rate in CATEGORICAL.items():
+        changed = (df[column] != original[column]).mean()
+        assert 0 < changed <= rate
+        assert set(df[column]) <= set(original[column])
+        before = original[column].value_counts(normalize=True)
+        after = df[column].value_counts(normalize=True)
+        assert 0.5 * before.sub(after, fill_value=0).abs().sum() < rate
+
+
+def test_categorical_mark_survives_shuffle_subset_and_noise(mixed):
+    _, df, anchor = mixed
+    rng = np.random.default_rng(22)
+    attacked = df.sample(frac=0.2, random_state=23).reset_index(drop=True)
+    attacked[anchor] = attacked[anchor] + rng.normal(0, 0.05 * TOLERANCES[anchor], len(attacked))
+    found = detect(attacked, KEY, TOLERANCES, categorical=CATEGORICAL, anchor=anchor)
+    matches, trials = categorical_evidence(found)
+    assert binom.sf(matches - 1, trials, 0.5) < 1e-6
+    assert found.present
+
+
+def test_categorical_evidence_is_lost_but_numeric_remains_when_the_anchor_is_dropped(mixed):
+    _, df, anchor = mixed
+    found = detect(
+        df.drop(columns=[anchor]), KEY, TOLERANCES, categorical=CATEGORICAL, anchor=anchor
+    )
+    assert categorical_evidence(found) == (0, 0)
+    assert found.present
+
+
+def test_categorical_false_positives_are_bounded_and_p_values_uniform():
+    p_values = []
+    for i in range(200):
+        frame = mixed_table(2_000, seed=300 + i)
+        found = detect(
+            frame, f"key-{i}".encode(), TOLERANCES, categorical=CATEGORICAL, anchor="age"
+        )
+        assert categorical_evidence(found)[1] > 0
+        p_values.append(found.p_value)
+    p_values = np.array(p_values)
+    assert (p_values < 1e-6).sum() == 0
+    below = int((p_values < 0.05).sum())
+    assert binom.ppf(0.0005, 200, 0.05) <= below <= binom.ppf(0.9995, 200, 0.05)
+    assert 0.35 < float(np.median(p_values)) < 0.75
+
+
+def test_categorical_wrong_key_is_not_detected(mixed):
+    _, df, anchor = mixed
+    found = detect(df, b"someone-else", TOLERANCES, categorical=CATEGORICAL, anchor=anchor)
+    assert not found.present
+
+
+def test_categorical_embedding_is_deterministic_and_order_free():
+    original = mixed_table(3_000, seed=24)
+    first, report = embed(original, KEY, TOLERANCES, categorical=CATEGORICAL)
+    shuffled = original.sample(frac=1.0, random_state=2)
+    second, _ = embed(shuffled, KEY, TOLERANCES, categorical=CATEGORICAL, anchor=report.anchor)
+    pd.testing.assert_frame_equal(second.sort_index(), first)
+
+
+def test_strength_stays_finite_when_the_p_value_underflows():
+    original = table(200_000, seed=25)
+    df, _ = embed(original, KEY, {"score": 0.0005})
+    found = detect(df, KEY, {"score": 0.0005})
+    assert found.p_value == 0.0
+    assert np.isfinite(found.strength) and found.strength > 300
+
+
+@pytest.mark.parametrize(
+    ("categorical", "anchor", "message"),
+    [
+        ({"region": 0.0}, None, "at most 0.5"),
+        ({"region": 0.6}, None, "at most 0.5"),
+        ({"age": 0.1}, None, "both numeric and categorical"),
+        ({"missing": 0.1}, None, "not in the table"),
+        ({"region": 0.1}, "region", "anchor column"),
+    ],
+)
+def test_bad_categorical_arguments_are_refused(categorical, anchor, message):
+    with pytest.raises(ValueError, match=message):
+        embed(mixed_table(50, seed=0), KEY, TOLERANCES, categorical=categorical, anchor=anchor)
+
+
+def test_detecting_categorical_needs_the_anchor():
+    with pytest.raises(ValueError, match="anchor"):
+        detect(mixed_table(50, seed=0), KEY, TOLERANCES, categorical=CATEGORICAL)
+
+
+def test_a_column_with_one_category_is_refused():
+    frame = mixed_table(50, seed=0).assign(region="north")
+    with pytest.raises(ValueError, match="fewer than two"):
+        embed(frame, KEY, TOLERANCES, categorical={"region": 0.1})

@@ -15,9 +15,19 @@ from audits.standards import (
     effective_rules,
     evaluate,
 )
+from audits.standards import rules as vocabulary
 from tests.audits.standards.builders import base_standard, child_standard, rule
 
 LICENCES = ["CC-BY-4.0", "CC0-1.0", "MIT"]
+RESERVED = "quality.reserved_for_tests"
+
+
+@pytest.fixture
+def reserved(monkeypatch):
+    """A reserved (future) key of its own, so these tests do not depend on which
+    figures later issues have turned into real ones."""
+    monkeypatch.setattr(vocabulary, "FUTURE_METRICS", frozenset({RESERVED}))
+    return RESERVED
 
 
 def one(rule_spec: RuleSpec, value=None, *, absent: bool = False, **figure):
@@ -150,7 +160,7 @@ def test_a_shortfall_within_the_uncertainty_is_still_a_fail_but_flagged():
     assert not far.within_uncertainty
 
 
-def test_missing_figures_say_what_would_produce_them():
+def test_missing_figures_say_what_would_produce_them(reserved):
     dcr = one(rule("privacy.dcr_closer_to_training_share", "<=", 0.55), absent=True)
     assert dcr.produced_by == "privacy"
     assert dcr.needs == "a real holdout"
@@ -160,13 +170,24 @@ def test_missing_figures_say_what_would_produce_them():
     fact = one(rule("registry.epsilon", "<=", 1.0), absent=True)
     assert fact.produced_by == "registry"
     assert "the registry supplies it" in fact.sentence
-    future = one(rule("collapse.tail_coverage", ">=", 0.9), absent=True)
+    future = one(rule(reserved, ">=", 1.0), absent=True)
     assert future.produced_by == "future"
     assert "no audit produces this figure yet" in future.sentence
+    collapse = one(rule("collapse.tail_coverage", ">=", 0.5), absent=True)
+    assert collapse.produced_by == "collapse"
+    assert collapse.sentence == (
+        "collapse.tail_coverage is missing: a collapse audit with lineage back to real data "
+        "produces it."
+    )
 
 
-def test_a_future_figure_once_supplied_is_evaluated():
-    assert one(rule("collapse.tail_coverage", ">=", 0.9), 0.95).status == "pass"
+def test_a_future_figure_once_supplied_is_evaluated(reserved):
+    assert one(rule(reserved, ">=", 1.0), 1.0).status == "pass"
+
+
+def test_a_collapse_figure_is_judged_against_its_threshold():
+    assert one(rule("collapse.tail_coverage", ">=", 0.5), 0.95).status == "pass"
+    assert one(rule("collapse.tail_coverage", ">=", 0.5), 0.33).status == "fail"
 
 
 def test_present_on_an_absent_key_is_missing_not_failed():

@@ -21,6 +21,7 @@ from audits.standards import (
     known_keys,
     validate_standard,
 )
+from audits.standards import rules as vocabulary
 from audits.standards.rules import closest_key, format_number
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,8 +75,12 @@ def test_keys_come_from_the_catalogue_the_registry_and_the_future():
         "hybrid",
     )
     assert key_info("provenance.watermark").kind == "fact"
-    assert key_info("provenance.watermark_detected").kind == "future"
-    assert key_info("collapse.anything_new").kind == "future"
+    assert key_info("provenance.watermark_detected").kind == "metric"
+    assert key_info("provenance.manifest_valid").produced_by == "provenance"
+    assert key_info("collapse.tail_coverage").kind == "metric"
+    assert key_info("collapse.tail_coverage").produced_by == "collapse"
+    # Collapse figures exist now: a misspelt one is unknown, not reserved.
+    assert key_info("collapse.anything_new") is None
     assert key_info("collapse.") is None
     assert key_info("quality.nonsense") is None
     assert not (FUTURE_METRICS & set(METRICS))
@@ -108,13 +113,15 @@ def test_closest_key(typed, suggested):
     assert closest_key(typed) == suggested
 
 
-def test_a_future_key_is_accepted_by_validation():
+def test_a_future_key_is_accepted_by_validation(monkeypatch):
+    # A reserved key of its own: the shipped reservations become real figures in time.
+    monkeypatch.setattr(vocabulary, "FUTURE_METRICS", frozenset({"quality.reserved_for_tests"}))
     spec = StandardSpec(
         "FUTURE",
         "Future",
         "1.0",
         "global",
-        rules=[RuleSpec("collapse.tail_coverage", ">=", 0.9, "minor", "tails matter")],
+        rules=[RuleSpec("quality.reserved_for_tests", ">=", 0.9, "minor", "reserved")],
     )
     assert validate_standard(spec, known_parents={}) == []
 

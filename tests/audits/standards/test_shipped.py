@@ -105,6 +105,8 @@ def test_uk_health_profile_requires_a_holdout_and_small_subgroup_gap(shipped, kn
     assert holdout.threshold is True
     assert holdout.severity == Severity.BLOCKING
     assert rules[("fairness.subgroup_fidelity_gap", "<=")].threshold <= 0.10
+    tails = rules[("collapse.tail_coverage", ">=")]
+    assert (tails.threshold, tails.severity) == (0.5, Severity.ADVISORY)
     assert all(r.operator in set(Operator) for r in uk.rules)
 
 
@@ -132,6 +134,7 @@ def good_figures() -> dict[str, FigureValue]:
         "provenance.lineage_complete": 1.0,
         "provenance.generator_documented": 1.0,
         "provenance.compute_disclosed": 1.0,
+        "collapse.tail_coverage": 0.9,
     }
     figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
     figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
