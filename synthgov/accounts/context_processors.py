@@ -39,6 +39,8 @@ NAV_ENTRIES: list[tuple[str, str, str | None]] = [
     ("Audits", "audits:list", permissions.DATASET_VIEW),
     ("Standards", "audits:standards", None),
     ("Evaluations", "audits:evaluations", permissions.DATASET_VIEW),
+    ("Certificates", "audits:certificates", permissions.DATASET_VIEW),
+    ("Check origin", "registry:check_origin", permissions.DATASET_VIEW),
     ("Figures", "audits:metrics", None),
     ("Audit trail", "trail:list", permissions.TRAIL_VIEW),
     ("API", "api-docs", None),
