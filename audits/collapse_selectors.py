@@ -13,7 +13,13 @@ from typing import Any
 
 from audits.checks.collapse import FIGURES, KEYS, CollapseChain, CollapseFigures, warning_text
 from audits.models import AuditMetric, AuditRun, AuditStatus
-from registry.lineage import GENERATION_RELATIONS, RESTRICTED_LABEL, LineageNode, generation_depths
+from registry.lineage import (
+    GENERATION_RELATIONS,
+    RESTRICTED_LABEL,
+    SAME_GENERATION_RELATIONS,
+    LineageNode,
+    generation_depths,
+)
 from registry.lineage import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
 
@@ -30,13 +36,16 @@ FIGURE_LABELS = {
 @dataclass(frozen=True)
 class CollapseLineage:
     """``chain`` runs from the nearest real ancestor (first) to the version (last), one
-    version per synthetic generation; ``depth`` is the number of generations."""
+    version per synthetic generation, plus any watermarked copy on the way (which keeps
+    its source's generation); ``generations`` gives each one's generation, and
+    ``depth`` is the version's."""
 
     chain: list[int]
+    generations: list[int]
 
     @property
     def depth(self) -> int:
-        return len(self.chain) - 1
+        return self.generations[-1]
 
     @property
     def ancestor_id(self) -> int:
@@ -80,10 +89,13 @@ def collapse_lineage(version: DatasetVersion) -> CollapseLineage | None:
             min(
                 e.parent_id
                 for e in edges
-                if e.child_id == current and depths.get(e.parent_id) == depths[current] - 1
+                if e.child_id == current
+                and depths.get(e.parent_id)
+                == depths[current] - (0 if e.relation in SAME_GENERATION_RELATIONS else 1)
             )
         )
-    return CollapseLineage(list(reversed(chain)))
+    chain.reverse()
+    return CollapseLineage(chain, [depths[pk] for pk in chain])
 
 
 def _anonymous_node(pk: int, kind: str, created: Any) -> LineageNode:
@@ -181,7 +193,7 @@ def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
     ).values_list("run_id", "key", "value"):
         values.setdefault(run_id, {})[key] = value
     rows = []
-    for generation, pk in enumerate(lineage.chain):
+    for generation, pk in zip(lineage.generations, lineage.chain, strict=True):
         row = GenerationRow(generation=generation, version=visible.get(pk))
         if generation == 0:
             row.figures = dict.fromkeys(FIGURES, 1.0)

@@ -57,6 +57,9 @@ GENERATOR_LABELS = {
 GENERATION_RELATIONS = frozenset(
     {"trained_on", "derived_from", "augments", "watermarked_from", "merged_with"}
 )
+# A watermarked copy is the same generation as its source: its values moved
+# within a tolerance, but no generator was fitted to make it.
+SAME_GENERATION_RELATIONS = frozenset({"watermarked_from"})
 RESTRICTED_LABEL = "restricted source"
 
 
@@ -228,22 +231,29 @@ def generation_depths(nodes: Sequence[LineageNode], edges: Sequence[LineageEdge]
     """Synthetic generations between each version and its nearest real
     ancestor (real versions are 0); versions with no real ancestor are absent.
 
-    Only generation relations count (see ``GENERATION_RELATIONS``); a version
-    whose kind is real is 0 whatever its parents are.
+    Only generation relations count (see ``GENERATION_RELATIONS``), and a
+    watermarked copy keeps its source's depth (``SAME_GENERATION_RELATIONS``);
+    a version whose kind is real is 0 whatever its parents are.
     """
     kinds = {node.id: node.kind for node in nodes}
-    children: dict[int, list[int]] = defaultdict(list)
+    children: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for edge in edges:
         if edge.relation in GENERATION_RELATIONS:
-            children[edge.parent_id].append(edge.child_id)
+            step = 0 if edge.relation in SAME_GENERATION_RELATIONS else 1
+            children[edge.parent_id].append((edge.child_id, step))
     depth = {node_id: 0 for node_id, kind in kinds.items() if kind == REAL}
+    # Shortest distance with steps of 0 and 1: a 0-1 breadth-first search.
     queue = deque(sorted(depth))
     while queue:
         current = queue.popleft()
-        for child in children.get(current, ()):
-            if child not in depth:
-                depth[child] = depth[current] + 1
-                queue.append(child)
+        for child, step in children.get(current, ()):
+            candidate = depth[current] + step
+            if candidate < depth.get(child, candidate + 1):
+                depth[child] = candidate
+                if step:
+                    queue.append(child)
+                else:
+                    queue.appendleft(child)
     return {node_id: d for node_id, d in depth.items() if node_id in kinds}
 
 

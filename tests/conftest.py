@@ -29,6 +29,12 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _organisation_keys_per_test(settings: Any, tmp_path: Any) -> None:
+    # Watermark and manifest keys are generated on first use: never in the repository's var/.
+    settings.SYNTHGOV_ORG_KEYS_DIR = tmp_path / "organisation-keys"
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     # Each test's database starts afresh, and SQLite may hand out the same ids
     # again: a cache entry from an earlier test must not answer for this one.

@@ -197,10 +197,25 @@ def test_generation_depth_counts_every_generation_relation() -> None:
     edges = [
         edge(1, 2, "derived_from"),
         edge(2, 3, "augments"),
-        edge(3, 4, "watermarked_from"),
+        edge(3, 4, "trained_on"),
         edge(4, 5, "merged_with"),
     ]
     assert [synthetic_generation_depth(nodes, edges, i) for i in range(1, 6)] == [0, 1, 2, 3, 4]
+
+
+def test_a_watermarked_copy_is_the_same_generation_as_its_source() -> None:
+    # 1 real -> 2 -> 3 (watermarked copy of 2) -> 4 trained on 3; 5 reaches 3
+    # through a longer path first in input order, but the shortest depth wins.
+    nodes = [node(1, "real"), node(2), node(3), node(4), node(5), node(6)]
+    edges = [
+        edge(1, 5),
+        edge(5, 6),
+        edge(6, 3, "merged_with"),
+        edge(1, 2),
+        edge(2, 3, "watermarked_from"),
+        edge(3, 4),
+    ]
+    assert [synthetic_generation_depth(nodes, edges, i) for i in range(1, 7)] == [0, 1, 1, 2, 1, 2]
 
 
 # --- layout ------------------------------------------------------------------------
@@ -477,5 +492,5 @@ def test_placed_nodes_carry_generation_depth() -> None:
     depth = {p.node.id: p.generation for p in layout(nodes, edges).nodes}
     assert depth[1] == 0 and depth[3] == 1 and depth[7] == 2
     assert depth[9] == 1  # merged straight from real version 2
-    assert depth[12] == 3
+    assert depth[10] == 2 and depth[12] == 2  # a watermarked copy keeps its depth
     assert isinstance(layout(nodes, edges).nodes[0], PlacedNode)

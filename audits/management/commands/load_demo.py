@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from audits.demo import load_audits_demo, load_certificates_demo, load_standards_demo
-from registry.demo import load_registry_demo
+from registry.demo import load_registry_demo, load_watermark_demo
 from synthgov.accounts.demo import load_accounts_demo
 
 
@@ -19,6 +19,8 @@ class Command(BaseCommand):
         orgs = load_accounts_demo()
         self.stdout.write("Loading datasets (SDMetrics student placements and generations)…")
         datasets = load_registry_demo(orgs)
+        self.stdout.write("Watermarking the synthetic dataset (its version 2)…")
+        load_watermark_demo(datasets)
         self.stdout.write("Running the demo audits…")
         officer = get_user_model().objects.get(username="officer")
         runs = load_audits_demo(datasets, user=officer)
