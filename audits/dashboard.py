@@ -108,6 +108,8 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
             "standard_version_id",
             "standard_version__standard__code",
             "standard_version__version",
+            "certificate__number",
+            "certificate__status",
         )
     )
     for e in page_evaluations:

@@ -276,6 +276,9 @@ def test_expiring_within_30_days_shows_on_the_dashboard(certified):
     client.force_login(world.curator_a)
     home = client.get("/").content.decode()
     assert "Certificates expiring within 30 days" in home and certificate.number in home
+    # The compliance matrix marks the certified cell and links to its certificate.
+    assert f'href="/certificates/{certificate.number}/"' in home
+    assert 'data-testid="matrix-certificate">certified<' in home
 
 
 def test_every_step_is_on_the_trail_and_the_trail_verifies(certified, capsys):
