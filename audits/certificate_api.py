@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits import certification, signoffs
-from audits.models import Certificate, ComplianceEvaluation, SignOff, SignOffDecision
+from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 
 
@@ -141,24 +141,14 @@ class EvaluationSignOffsView(APIView):
     it needs (curator first, then regulator). A regulator's approval issues
     the certificate; 409 when someone else's decision got there first."""
 
-    def _evaluation(self, request: Request, pk: int) -> ComplianceEvaluation:
-        return get_object_for_user(
-            user=request.user,
-            queryset=ComplianceEvaluation.objects.select_related(
-                "dataset_version__dataset__organisation", "standard_version__standard"
-            ),
-            perm=DATASET_VIEW,
-            pk=pk,
-        )
-
     @extend_schema(responses=SignOffStateSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        state = signoffs.signoff_state(self._evaluation(request, pk))
+        state = signoffs.signoff_state(signoffs.evaluation_for(request.user, pk))
         return Response(SignOffStateSerializer(state).data)
 
     @extend_schema(request=SignOffRequestSerializer, responses={201: SignOffSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        evaluation = self._evaluation(request, pk)
+        evaluation = signoffs.evaluation_for(request.user, pk)
         data = SignOffRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         proven = _password_checked(request.user, data.validated_data["password"])

@@ -28,17 +28,6 @@ from audits.models import AuditRun, Certificate, ComplianceEvaluation
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 
 
-def _evaluation(request: HttpRequest, pk: int) -> ComplianceEvaluation:
-    return get_object_for_user(
-        user=request.user,
-        queryset=ComplianceEvaluation.objects.select_related(
-            "dataset_version__dataset__organisation", "standard_version__standard"
-        ),
-        perm=DATASET_VIEW,
-        pk=pk,
-    )
-
-
 def _add_errors(form: Any, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.message_dict.items():
@@ -63,7 +52,7 @@ def evidence_context(evaluation: ComplianceEvaluation) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
-    evaluation = _evaluation(request, pk)
+    evaluation = signoffs.evaluation_for(request.user, pk)
     role, refusal = signoffs.next_signer_role(evaluation, request.user)
     form = SignOffForm(request.POST or None, user=request.user)
     status = 200

@@ -37,8 +37,10 @@ from audits.models import (
 from synthgov.accounts.models import Membership, Organisation
 from synthgov.accounts.permissions import (
     CERTIFICATE_ISSUE,
+    DATASET_VIEW,
     SIGNOFF_PRODUCER,
     SIGNOFF_REGULATOR,
+    get_object_for_user,
     member_organisations,
 )
 from synthgov.trail.services import trail_record
@@ -65,6 +67,19 @@ class SignOffConflict(Exception):
 
 
 # --- Who may sign ---------------------------------------------------------
+
+
+def evaluation_for(user: Any, pk: int) -> ComplianceEvaluation:
+    """The evaluation a sign-off page or endpoint is about: 404 when the user
+    may not see it."""
+    return get_object_for_user(
+        user=user,
+        queryset=ComplianceEvaluation.objects.select_related(
+            "dataset_version__dataset__organisation", "standard_version__standard"
+        ),
+        perm=DATASET_VIEW,
+        pk=pk,
+    )
 
 
 def require_fresh_login(reauthenticated_at: datetime | None) -> None:
