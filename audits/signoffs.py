@@ -380,26 +380,36 @@ def signoffs_waiting_for(user: Any, *, limit: int = 10) -> list[ComplianceEvalua
         worst_severity__in=["minor", "advisory"],
     )
     waiting: list[ComplianceEvaluation] = []
-    producer_orgs = member_organisations(user, SIGNOFF_PRODUCER).values("id")
-    waiting += list(
-        base.filter(approvable, dataset_version__dataset__organisation__in=producer_orgs).exclude(
-            signoffs__role=SignOffRole.PRODUCER
-        )[:limit]
-    )
+    # Each part runs only for a role the user holds: the queries range over every
+    # current evaluation, so a role's filter must not be left to the planner.
+    producer_orgs = list(member_organisations(user, SIGNOFF_PRODUCER).values_list("id", flat=True))
+    if producer_orgs:
+        waiting += list(
+            base.filter(
+                approvable, dataset_version__dataset__organisation_id__in=producer_orgs
+            ).exclude(signoffs__role=SignOffRole.PRODUCER)[:limit]
+        )
     regulator_orgs = member_organisations(user, SIGNOFF_REGULATOR)
-    if regulator_orgs.exists():
+    covered = set(
+        regulator_orgs.filter(covered_jurisdictions__isnull=False).values_list(
+            "covered_jurisdictions__code", flat=True
+        )
+    )
+    if covered:
         own = Membership.objects.filter(user=user).values("organisation_id")
-        covered = set(regulator_orgs.values_list("covered_jurisdictions__code", flat=True))
+        # Driven from the (few) producer approvals, not from every evaluation.
+        approved = SignOff.objects.filter(
+            role=SignOffRole.PRODUCER, decision=SignOffDecision.APPROVE
+        ).values("evaluation_id")
+        in_reach = Organisation.objects.filter(jurisdictions__code__in=covered).values("id")
         candidates = (
             base.filter(
                 approvable,
-                dataset_version__dataset__organisation__jurisdictions__code__in=covered,
-                signoffs__role=SignOffRole.PRODUCER,
-                signoffs__decision=SignOffDecision.APPROVE,
+                pk__in=approved,
+                dataset_version__dataset__organisation__in=in_reach,
             )
             .exclude(signoffs__role=SignOffRole.REGULATOR)
             .exclude(dataset_version__dataset__organisation__in=own)
-            .distinct()
         )
         # A local standard's jurisdictions are a JSON list, filtered here on a
         # bounded slice (SQLite cannot search inside JSON lists).

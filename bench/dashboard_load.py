@@ -881,7 +881,12 @@ def child_queries(spec: dict) -> dict:
     return {"pages": pages}
 
 
-CHILDREN = {"fill": child_fill, "queries": child_queries}
+def child_counts(spec: dict) -> dict:
+    _django()
+    return _counts()
+
+
+CHILDREN = {"fill": child_fill, "queries": child_queries, "counts": child_counts}
 
 
 def _child(mode: str, spec: dict, env: dict[str, str]) -> dict:
@@ -1157,7 +1162,9 @@ def print_latency(report: dict) -> None:
 
 
 def print_queries(report: dict, *, explain: bool) -> None:
-    small, large = report["queries"]["small"], report["queries"]["large"]
+    large = report["queries"]["large"]
+    # A --reuse run counts at one size only: both columns then show that size.
+    small = report["queries"].get("small", large)
     print(
         f"\n== SQL queries per page (django.test.Client + CaptureQueriesContext), at "
         f"{small['datasets']:,} and {large['datasets']:,} datasets =="
@@ -1226,6 +1233,8 @@ def _git_revision() -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
+    if args.reuse:
+        return run_reused(args)
     name = f"synthgov_bench_{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="synthgov-dashboard-"))
     env = server_environment(work, f"{args.pg}/{name}")
@@ -1280,6 +1289,42 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
+def run_reused(args: argparse.Namespace) -> dict:
+    """Measure again on a database an earlier ``--keep`` run filled (migrated to
+    this code first): query counts at its size only, then latency. The database
+    is kept."""
+    env = server_environment(args.var, f"{args.pg}/{args.reuse}")
+    pages = [list(p) for p in PAGES + QUERY_ONLY_PAGES]
+    report: dict[str, Any] = {
+        "git": _git_revision(),
+        "reused": args.reuse,
+        "workers": args.workers,
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "machine": {"cpus": len(os.sched_getaffinity(0))},
+    }
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput")
+    counts = _child("counts", {}, env)
+    report["datasets"] = counts["datasets"]
+    report["data"] = counts
+    report["queries"] = {
+        "large": {"datasets": counts["datasets"], **_child("queries", {"pages": pages}, env)}
+    }
+    process, port = start_server(env, args.var, args.workers)
+    try:
+        cookies = {user: login(port, user) for user in ("regulator", "officer")}
+        report["latency"] = {}
+        for label, user, path in PAGES:
+            _log(f"measuring {label}: {path}")
+            report["latency"][label] = measure_page(
+                port, cookies[user], path, args.requests, args.concurrency
+            )
+    finally:
+        stop_server(process)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=10_000)
@@ -1294,6 +1339,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and var folder")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
+    parser.add_argument(
+        "--reuse", metavar="DB", help="measure again on a database kept by an earlier --keep"
+    )
+    parser.add_argument("--var", type=Path, help="with --reuse: the var folder --keep printed")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1302,6 +1351,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.datasets < 200:
         parser.error("--datasets must be at least 200")
+    if args.reuse and args.var is None:
+        parser.error("--reuse needs --var (both are printed by a --keep run)")
     report = run(args)
     print_data(report)
     print_queries(report, explain=args.explain)
