@@ -65,6 +65,8 @@ from synthgov.trail.services import trail_record
 ORIGIN_ALPHA = watermark.DEFAULT_ALPHA
 DEFAULT_CATEGORY_RATE = watermark.DEFAULT_CATEGORY_RATE
 _CHUNK = 1 << 20
+# Rows read to tell whether a numeric column holds whole numbers, for the suggestions.
+_DEFAULTS_ROWS = 10_000
 
 
 # --- keys ---------------------------------------------------------------------
@@ -99,7 +101,13 @@ def _read(version: DatasetVersion) -> pd.DataFrame:
         ) from None
 
 
-def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+def _write(frame: pd.DataFrame, path: Path, fmt: str, whole: Iterable[str] = ()) -> None:
+    """Write ``frame``; the ``whole`` columns (whole numbers, perhaps float with NaN)
+    are written as integers: ``52000`` and an empty cell in CSV, int64 with nulls in
+    Parquet, as an integer column with missing values was uploaded."""
+    floats = [c for c in whole if pd.api.types.is_float_dtype(frame[c].dtype)]
+    if floats:
+        frame = frame.astype(dict.fromkeys(floats, "Int64"))
     if fmt == DatasetVersion.Format.PARQUET:
         frame.to_parquet(path, index=False)
     else:
@@ -128,9 +136,13 @@ def _chunks(path: Path) -> Iterable[bytes]:
 
 def watermark_defaults(version: DatasetVersion) -> dict[str, Any]:
     """Suggested settings from the profile: a numeric tolerance of 1% of each column's
-    standard deviation (at least its smallest visible step), and the categorical
-    columns with 2 to 50 categories offered at a 10% rate (unticked by default)."""
-    numeric: dict[str, float] = {}
+    standard deviation, and the categorical columns with 2 to 50 categories offered at
+    a 10% rate (unticked by default). A column of whole numbers (judged on its first
+    rows) stays whole only with a tolerance of at least
+    ``watermark.MIN_INTEGRAL_TOLERANCE``: it is suggested at least that when that is
+    at most 10% of its standard deviation, and left unsuggested otherwise (so coarse a
+    change is for the curator to choose)."""
+    spread: dict[str, float] = {}
     categorical: list[str] = []
     listed = version.profile.get("columns", []) if isinstance(version.profile, dict) else []
     profile = {c.get("name"): c for c in listed if isinstance(c, dict)}
@@ -139,10 +151,34 @@ def watermark_defaults(version: DatasetVersion) -> dict[str, Any]:
         if column["type"] == "numerical" and column["role"] != "identifier":
             std = stats.get("std")
             if isinstance(std, int | float) and std > 0:
-                numeric[column["name"]] = float(f"{0.01 * std:.3g}")
+                spread[column["name"]] = float(std)
         elif column["type"] == "categorical" and 2 <= (stats.get("distinct") or 0) <= 50:
             categorical.append(column["name"])
+    whole = _whole_number_columns(version, list(spread))
+    smallest = float(watermark.MIN_INTEGRAL_TOLERANCE)
+    numeric: dict[str, float] = {}
+    for name, std in spread.items():
+        tolerance = float(f"{0.01 * std:.3g}")
+        if name in whole:
+            if smallest > 0.1 * std:
+                continue
+            tolerance = max(tolerance, smallest)
+        numeric[name] = tolerance
     return {"tolerances": numeric, "categorical": categorical}
+
+
+def _whole_number_columns(version: DatasetVersion, names: list[str]) -> set[str]:
+    """The ``names`` whose values in the first ``_DEFAULTS_ROWS`` rows are whole numbers
+    (none when the file cannot be read: the suggestion is only a suggestion)."""
+    if not names:
+        return set()
+    try:
+        sample = ingest.read_frame(
+            _stored_path(version), version_table_info(version), nrows=_DEFAULTS_ROWS, columns=names
+        )
+    except (OSError, ValueError, IngestError):
+        return set()
+    return {name for name in names if watermark.is_integral(sample[name])}
 
 
 def _validate_request(
@@ -276,12 +312,14 @@ def version_watermark(
         "anchor": report.anchor,
         "gamma": watermark.DEFAULT_GAMMA,
         "alpha": watermark.DEFAULT_ALPHA,
+        # Detection cuts these columns' buckets as embedding did (kept whole).
+        "integral_columns": report.integral_columns,
     }
     work_dir = Path(tempfile.mkdtemp(prefix="watermark-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     try:
         suffix = "parquet" if version.format == DatasetVersion.Format.PARQUET else "csv"
         path = work_dir / f"watermarked.{suffix}"
-        _write(marked, path, version.format)
+        _write(marked, path, version.format, whole=report.integral_columns)
         # The mark and the change are measured on the file as any later reader sees it.
         written = _read_written(path, marked)
         found = _detect(written, keys.watermark_secret, parameters)
@@ -364,6 +402,8 @@ def _copy_documentation(
         f"Watermarked by SynthGov with organisation key {key_id}: keyed cells of {numeric} "
         "were moved within those tolerances"
     )
+    if parameters.get("integral_columns"):
+        text += f" ({', '.join(parameters['integral_columns'])} kept to whole numbers)"
     if parameters["categorical"]:
         text += f", and categories of {', '.join(parameters['categorical'])} were redrawn"
     sections["watermarking"] = (
@@ -381,6 +421,7 @@ def _detect(frame: pd.DataFrame, secret: bytes, parameters: Mapping[str, Any]):
         alpha=float(parameters.get("alpha", watermark.DEFAULT_ALPHA)),
         categorical=parameters.get("categorical") or {},
         anchor=parameters.get("anchor"),
+        integral=parameters.get("integral_columns") or (),
     )
 
 

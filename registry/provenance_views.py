@@ -65,7 +65,8 @@ class WatermarkForm(forms.Form):
                     label=name,
                     required=False,
                     initial=defaults["tolerances"].get(name),
-                    help_text="Largest change allowed to a value (blank: not marked).",
+                    help_text="Largest change allowed to a value (blank: not marked). "
+                    "Columns of whole numbers stay whole and need at least 2.",
                 )
                 self.numeric.append((field, name))
             elif column["type"] == "categorical":

@@ -21,7 +21,32 @@ column dropping and light noise, and so that no identifier column is needed:
 The trials are units, not cells, because cells of one unit share one bit: counting cells
 would make them dependent and the binomial p-value wrong. The strength of the mark
 therefore grows with each column's range over its tolerance, not with the row count.
-Numeric marked columns come back as float64.
+Numeric marked columns come back as float64, except integral ones:
+
+- A column is *integral* when it has an integer dtype, or when it has finite values and
+  all of them are whole (a float column of counts with NaN for missing values). Its
+  marked cells are rounded to the nearest integer after the move, and it comes back
+  with its dtype (int64 stays int64, nullable Int64 stays Int64, widened to int64 only
+  if a marked value no longer fits; a float column stays float with whole values and
+  its NaN kept).
+- Both the original value ``v`` and the rounded target ``r`` are whole, so the change
+  ``|r - v|`` is whole: a move ``|c - v| < floor(t) + 0.5`` to the bucket centre ``c``
+  rounds to a change of at most ``floor(t) <= t``. The buckets of an integral column
+  are therefore cut for the *effective tolerance* ``t_eff = min(t, floor(t) + 0.5)``
+  (``s = t_eff / 1.5``; for a whole ``t`` the buckets are those of a float column).
+- Rounding moves a value at most 0.5 from its bucket centre, and the centre is ``s / 2``
+  from the bucket's edges, so the bit survives rounding only when ``s / 2 > 0.5``, i.e.
+  ``t_eff > 1.5`` (times the small safety factor). ``t_eff <= 1.5`` for every
+  ``t < 2`` and ``t_eff >= 2`` for every ``t >= 2``, so the smallest tolerance of an
+  integral column is exactly ``MIN_INTEGRAL_TOLERANCE = 2``; ``embed`` refuses smaller
+  ones. After rounding the noise margin is ``s / 2 - 0.5 = t_eff / 3 - 0.5`` instead of
+  ``t / 3`` (1/6 at ``t = 2``): ``+-1`` added to every cell leaves every marked cell in
+  its bucket when ``t_eff > 4.5``, i.e. ``t >= 5``; below that the majority vote of a
+  unit absorbs it on some cells only.
+- Detection must cut the same buckets: ``embed`` names the integral columns in its report
+  (``integral_columns``) and ``detect`` takes them back (``integral``), never deciding
+  integrality from data an attacker may have changed. Without them (parameters recorded
+  before this existed) every column is cut as a float column, as it was then marked.
 
 Categorical columns the curator allows carry the mark too, in the manner of a "green
 list" (Kirchenbauer et al. 2023, applied to table cells):
@@ -43,6 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -58,6 +84,11 @@ DEFAULT_CATEGORY_RATE = 0.1
 MAX_CATEGORIES = 1_000
 # Shrinks the bucket so that rounding never pushes a change past the tolerance.
 _SAFETY = 1.0 + 1e-6
+# The smallest tolerance of a column of whole numbers (module docstring): below it the
+# rounding to whole numbers could move a marked value out of its bucket.
+MIN_INTEGRAL_TOLERANCE = 2
+# Whole numbers from here on are not all exact in float64, where the mark is computed.
+_EXACT_INTEGERS = 2.0**53
 
 
 @dataclass(frozen=True)
@@ -73,6 +104,9 @@ class EmbedReport:
     """The numeric column whose buckets key the categorical mark (None without one)."""
     categories_changed: dict[str, int] = field(default_factory=dict)
     """Per categorical column, cells whose category was replaced (at most its rate)."""
+    integral_columns: list[str] = field(default_factory=list)
+    """The numeric columns kept whole (module docstring): pass them to ``detect`` as
+    ``integral``."""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -117,36 +151,67 @@ def embed(
     numeric column to the largest change the curator accepts in it; ``categorical`` maps
     each categorical column allowed to carry the mark to the largest share of its cells
     that may change. ``anchor`` (default: the numeric column with the most buckets) must
-    be given again to ``detect``; the report names it."""
+    be given again to ``detect``; the report names it. Columns of whole numbers stay
+    whole and need a tolerance of at least ``MIN_INTEGRAL_TOLERANCE``; the report's
+    ``integral_columns`` must be given again to ``detect`` as ``integral``."""
     _check_arguments(df, key, tolerances, gamma, require_columns=True)
     categorical = dict(categorical or {})
     _check_categorical(df, tolerances, categorical, require_columns=True)
+    integral = [column for column in tolerances if is_integral(df[column])]
+    for column in integral:
+        if not _step(_integral_tolerance(tolerances[column])) > 1.0:
+            raise ValueError(
+                f"column '{column}' holds whole numbers, so its tolerance must be at least "
+                f"{MIN_INTEGRAL_TOLERANCE} to keep them whole (it is {tolerances[column]:g})"
+            )
+        values = df[column].to_numpy(dtype="float64", na_value=np.nan)
+        if np.nanmax(np.abs(values), initial=0.0) >= _EXACT_INTEGERS:
+            raise ValueError(
+                f"column '{column}' holds whole numbers too large to be marked exactly "
+                "(2**53 or more)"
+            )
+    steps = _steps(tolerances, integral)
     if categorical and anchor is None:
-        anchor = _default_anchor(df, tolerances)
+        anchor = _default_anchor(df, steps)
     _check_anchor(tolerances, categorical, anchor)
     marked = df.copy()
     per_column: dict[str, int] = {}
     max_change: dict[str, float] = {}
     mean_change: dict[str, float] = {}
-    for column, tolerance in tolerances.items():
+    for column in tolerances:
         values = marked[column].to_numpy(dtype="float64", na_value=np.nan)
-        step = _step(tolerance)
+        step = steps[column]
         valid = np.isfinite(values)
         buckets = np.floor(values[valid] / step).astype(np.int64)
         pairs = buckets // 2
         selected, bits = _unit_keys(key, column, pairs, gamma)
         targets = (2 * pairs[selected] + bits[selected] + 0.5) * step
+        if column in integral:
+            # At most 0.5 from the centre, which is more than 0.5 from the bucket's edges.
+            targets = np.rint(targets)
         new_values = values.copy()
         positions = np.flatnonzero(valid)[selected]
         new_values[positions] = targets
         change = np.abs(new_values[positions] - values[positions])
-        marked[column] = new_values
+        if column in integral:
+            wanted = 2 * pairs[selected] + bits[selected]
+            if (np.floor(targets / step) != wanted).any() or (
+                change > np.floor(tolerances[column])
+            ).any():
+                # Only where float64 spacing nears the bucket margin (huge values).
+                raise ValueError(
+                    f"column '{column}' holds whole numbers too large for its tolerance "
+                    "to be marked exactly"
+                )
+            marked[column] = _whole(df[column], positions, targets)
+        else:
+            marked[column] = new_values
         per_column[column] = int(selected.sum())
         max_change[column] = float(change.max()) if change.size else 0.0
         mean_change[column] = float(change.mean()) if change.size else 0.0
     changed: dict[str, int] = {}
     if categorical:
-        anchors, has_anchor = _anchor_buckets(marked, anchor, tolerances[anchor])
+        anchors, has_anchor = _anchor_buckets(marked, anchor, steps[anchor])
         for column, rate in categorical.items():
             marked[column], changed[column] = _embed_categorical(
                 marked[column], key, column, rate, anchors, has_anchor
@@ -158,6 +223,7 @@ def embed(
         mean_change=mean_change,
         anchor=anchor if categorical else None,
         categories_changed=changed,
+        integral_columns=integral,
     )
     return marked, report
 
@@ -170,28 +236,36 @@ def detect(
     alpha: float = DEFAULT_ALPHA,
     categorical: dict[str, float] | None = None,
     anchor: str | None = None,
+    integral: Iterable[str] | None = None,
 ) -> Detection:
     """Look for ``key``'s mark in ``df`` (no original needed). Columns named in
     ``tolerances`` or ``categorical`` but missing from ``df`` are skipped, so a dropped
-    column only weakens the evidence."""
+    column only weakens the evidence. ``integral`` names the columns ``embed`` kept
+    whole (its report's ``integral_columns``; none when absent, as before they existed):
+    they are cut into the buckets of their effective tolerance, whatever ``df`` holds."""
     _check_arguments(df, key, tolerances, gamma, require_columns=False)
     categorical = dict(categorical or {})
     _check_categorical(df, tolerances, categorical, require_columns=False)
     _check_anchor(tolerances, categorical, anchor)
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
+    integral = list(integral or [])
+    for column in integral:
+        if column not in tolerances:
+            raise ValueError(f"the whole-number column '{column}' has no tolerance")
+    steps = _steps(tolerances, integral)
     per_column: dict[str, tuple[int, int]] = {}
-    for column, tolerance in tolerances.items():
+    for column in tolerances:
         if column not in df.columns:
             continue
         values = pd.to_numeric(df[column], errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
         values = values[np.isfinite(values)]
-        buckets = np.floor(values / _step(tolerance)).astype(np.int64)
+        buckets = np.floor(values / steps[column]).astype(np.int64)
         per_column[column] = _count_matches(key, column, buckets, gamma)
     if categorical and anchor in df.columns:
-        anchors, has_anchor = _anchor_buckets(df, anchor, tolerances[anchor])
+        anchors, has_anchor = _anchor_buckets(df, anchor, steps[anchor])
         for column, rate in categorical.items():
             if column in df.columns:
                 per_column[column] = _count_green(
@@ -230,25 +304,23 @@ def _log_p_value(matches: int, trials: int) -> float:
 # --- categorical columns -------------------------------------------------------------
 
 
-def _default_anchor(df: pd.DataFrame, tolerances: dict[str, float]) -> str:
+def _default_anchor(df: pd.DataFrame, steps: dict[str, float]) -> str:
     """The numeric column with the most distinct buckets: the most anchors, so the most
     categorical trials. Ties go to the first name in sorted order."""
 
     def buckets(column: str) -> int:
         values = df[column].to_numpy(dtype="float64", na_value=np.nan)
         values = values[np.isfinite(values)]
-        return int(np.unique(np.floor(values / _step(tolerances[column]))).size)
+        return int(np.unique(np.floor(values / steps[column])).size)
 
-    return max(sorted(tolerances), key=buckets)
+    return max(sorted(steps), key=buckets)
 
 
-def _anchor_buckets(
-    df: pd.DataFrame, anchor: str, tolerance: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _anchor_buckets(df: pd.DataFrame, anchor: str, step: float) -> tuple[np.ndarray, np.ndarray]:
     values = pd.to_numeric(df[anchor], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     has_anchor = np.isfinite(values)
     buckets = np.zeros(values.size, dtype=np.int64)
-    buckets[has_anchor] = np.floor(values[has_anchor] / _step(tolerance)).astype(np.int64)
+    buckets[has_anchor] = np.floor(values[has_anchor] / step).astype(np.int64)
     return buckets, has_anchor
 
 
@@ -444,6 +516,57 @@ def _step(tolerance: float) -> float:
     return tolerance / (1.5 * _SAFETY)
 
 
+def _integral_tolerance(tolerance: float) -> float:
+    """The effective tolerance of a whole-number column (module docstring): a move below
+    floor(t) + 0.5 from a whole number rounds to a whole change of at most floor(t)."""
+    return min(float(tolerance), float(np.floor(tolerance)) + 0.5)
+
+
+def _steps(tolerances: dict[str, float], integral: Iterable[str]) -> dict[str, float]:
+    """Each numeric column's bucket width, the same at embedding and detection."""
+    whole = set(integral)
+    return {
+        column: _step(_integral_tolerance(tolerance) if column in whole else tolerance)
+        for column, tolerance in tolerances.items()
+    }
+
+
+def is_integral(series: pd.Series) -> bool:
+    """Whether the column holds whole numbers: an integer dtype, or finite values (at
+    least one) that are all whole. Text and booleans are not numbers."""
+    kind = series.dtype
+    if not pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind):
+        return False
+    if pd.api.types.is_integer_dtype(kind):
+        return True
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool((values == np.floor(values)).all())
+
+
+def _whole(original: pd.Series, positions: np.ndarray, targets: np.ndarray) -> pd.Series:
+    """``original`` with the whole ``targets`` at ``positions``, in its dtype: integer
+    dtypes are kept (widened to 64 bits when a target does not fit; unmarked values are
+    copied, never passed through floats), floats stay float64 with their NaN."""
+    dtype = original.dtype
+    if not pd.api.types.is_integer_dtype(dtype):
+        values = original.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        values[positions] = targets
+        return pd.Series(values, index=original.index)
+    nullable = isinstance(dtype, pd.api.extensions.ExtensionDtype)
+    bounds = np.iinfo(dtype.numpy_dtype if nullable else dtype)
+    fits = targets.size == 0 or (bounds.min <= targets.min() and targets.max() <= bounds.max)
+    if not fits:
+        dtype = pd.Int64Dtype() if nullable else np.dtype(np.int64)
+    if nullable:
+        array = original.array.astype(dtype, copy=True)
+        array[positions] = targets.astype(dtype.numpy_dtype)
+    else:
+        array = original.to_numpy().astype(dtype, copy=True)
+        array[positions] = targets.astype(dtype)
+    return pd.Series(array, index=original.index, name=original.name)
+
+
 def _check_arguments(
     df: pd.DataFrame,
     key: bytes,
@@ -516,6 +639,7 @@ def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list:
             alpha=float(mark.get("alpha", DEFAULT_ALPHA)),
             categorical=mark.get("categorical") or {},
             anchor=mark.get("anchor"),
+            integral=mark.get("integral_columns") or (),
         )
         details = {"key_id": mark.get("key_id"), **found.to_json()}
         finding = None if found.present else "The version's watermark is no longer detectable."

@@ -165,6 +165,7 @@ def test_report_and_detection_serialise():
         "mean_change",
         "anchor",
         "categories_changed",
+        "integral_columns",
     }
     found = detect(df, KEY, TOLERANCES).to_json()
     assert found["present"] is True
@@ -342,3 +343,192 @@ def test_a_column_with_one_category_is_refused():
     frame = mixed_table(50, seed=0).assign(region="north")
     with pytest.raises(ValueError, match="fewer than two"):
         embed(frame, KEY, TOLERANCES, categorical={"region": 0.1})
+
+
+# --- columns of whole numbers --------------------------------------------------------
+
+WHOLE = {"visits": 5.0, "salary": 50.0, "age": 2.0}
+
+
+def whole_table(rows: int, seed: int) -> pd.DataFrame:
+    """Counts as int64, a salary of whole numbers as float with missing values, ages."""
+    rng = np.random.default_rng(seed)
+    salary = rng.integers(20_000, 200_000, rows).astype("float64")
+    salary[rng.random(rows) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "visits": rng.integers(0, 30_000, rows),
+            "salary": salary,
+            "age": rng.integers(18, 96, rows),
+            "region": rng.choice(["north", "south", "east"], rows),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def whole_marked() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    original = whole_table(20_000, seed=31)
+    marked, report = embed(original, KEY, WHOLE)
+    return original, marked, report.integral_columns
+
+
+def test_int64_columns_stay_int64_within_the_tolerance(whole_marked):
+    original, df, integral = whole_marked
+    assert integral == ["visits", "salary", "age"]
+    for column in ("visits", "age"):
+        assert df[column].dtype == np.int64
+    _, report = embed(original, KEY, WHOLE)
+    for column, tolerance in WHOLE.items():
+        change = (df[column] - original[column]).abs()
+        assert change.max() <= tolerance
+        assert report.max_change[column] <= tolerance
+        assert 0 < report.mean_change[column] < tolerance
+    # The rounded change is whole: with a whole tolerance the largest change is reached.
+    assert report.max_change["visits"] == 5.0
+    found = detect(df, KEY, WHOLE, integral=integral)
+    assert found.present and found.p_value < 1e-30
+    assert found.matches == found.trials
+    assert not detect(original, KEY, WHOLE, integral=integral).present
+
+
+def test_a_float_column_of_whole_numbers_stays_whole_and_keeps_its_missing_values(whole_marked):
+    original, df, _ = whole_marked
+    assert df["salary"].dtype == np.float64
+    assert df["salary"].isna().equals(original["salary"].isna())
+    present = df["salary"].dropna()
+    assert (present == np.floor(present)).all()
+    assert (df["salary"] != original["salary"]).sum() > 1_000
+
+
+def test_a_tolerance_that_is_not_whole_keeps_the_change_within_it():
+    original = whole_table(5_000, seed=32)
+    tolerances = {"visits": 7.9, "salary": 2.4}
+    df, report = embed(original, KEY, tolerances)
+    for column, tolerance in tolerances.items():
+        assert (df[column] - original[column]).abs().max() <= np.floor(tolerance)
+        assert report.max_change[column] <= tolerance
+    assert detect(df, KEY, tolerances, integral=report.integral_columns).present
+
+
+@pytest.mark.parametrize("tolerance", [0.5, 1.0, 1.5, 1.99])
+def test_a_tolerance_too_small_to_keep_whole_numbers_is_refused(tolerance):
+    original = whole_table(100, seed=33)
+    with pytest.raises(
+        ValueError,
+        match=r"column 'age' holds whole numbers, so its tolerance must be at least 2 to keep "
+        r"them whole \(it is ",
+    ):
+        embed(original, KEY, {"age": tolerance})
+    # Whole floats count as whole numbers too.
+    with pytest.raises(ValueError, match="column 'salary' holds whole numbers"):
+        embed(original, KEY, {"salary": tolerance})
+
+
+def test_the_smallest_whole_number_tolerance_keeps_the_mark():
+    original = whole_table(20_000, seed=34)
+    df, report = embed(original, KEY, {"visits": 2.0})
+    assert df["visits"].dtype == np.int64
+    assert (df["visits"] - original["visits"]).abs().max() <= 2
+    found = detect(df, KEY, {"visits": 2.0}, integral=report.integral_columns)
+    assert found.matches == found.trials > 1_000
+
+
+def test_whole_numbers_too_large_for_float64_are_refused():
+    original = pd.DataFrame({"id": np.arange(2**60, 2**60 + 1_000, dtype=np.int64)})
+    with pytest.raises(ValueError, match="too large"):
+        embed(original, KEY, {"id": 10.0})
+
+
+def test_nullable_and_narrow_integer_columns_keep_their_dtype():
+    rng = np.random.default_rng(35)
+    counts = pd.array(rng.integers(0, 5_000, 3_000), dtype="Int64")
+    counts[::9] = pd.NA
+    original = pd.DataFrame(
+        {"counts": counts, "small": rng.integers(0, 200, 3_000).astype("int16")}
+    )
+    df, report = embed(original, KEY, {"counts": 3.0, "small": 2.0})
+    assert df["counts"].dtype == pd.Int64Dtype() and df["small"].dtype == np.int16
+    assert df["counts"].isna().equals(original["counts"].isna())
+    assert (df["counts"] - original["counts"]).abs().max() <= 3
+    assert report.integral_columns == ["counts", "small"]
+
+
+def test_a_marked_value_that_no_longer_fits_widens_the_integer_column():
+    from audits.checks.watermark import _whole
+
+    original = pd.Series(np.array([250, 255, 3], dtype=np.uint8))
+    widened = _whole(original, np.array([1]), np.array([257.0]))
+    assert widened.dtype == np.int64 and widened.tolist() == [250, 257, 3]
+    kept = _whole(original, np.array([1]), np.array([253.0]))
+    assert kept.dtype == np.uint8 and kept.tolist() == [250, 253, 3]
+    nullable = pd.Series(pd.array([1, None, 120], dtype="Int8"))
+    wide = _whole(nullable, np.array([2]), np.array([130.0]))
+    assert wide.dtype == pd.Int64Dtype() and wide.tolist() == [1, pd.NA, 130]
+
+
+def test_whole_number_mark_survives_shuffle_subset_and_a_dropped_column(whole_marked):
+    _, df, integral = whole_marked
+    shuffled = df.sample(frac=1.0, random_state=36).reset_index(drop=True)
+    assert detect(shuffled, KEY, WHOLE, integral=integral).p_value < 1e-30
+    kept = df.sample(frac=0.2, random_state=37)
+    assert detect(kept, KEY, WHOLE, integral=integral).p_value < 1e-20
+    found = detect(df.drop(columns=["visits"]), KEY, WHOLE, integral=integral)
+    assert found.present and "visits" not in found.per_column
+
+
+def test_whole_number_mark_survives_plus_or_minus_one_on_every_cell(whole_marked):
+    # A tolerance of 5 or more leaves room for +-1 on every marked cell (module docstring);
+    # only unmarked neighbours pushed into a unit can outvote its marked cells.
+    _, df, integral = whole_marked
+    rng = np.random.default_rng(38)
+    noisy = df.copy()
+    noisy["visits"] = noisy["visits"] + rng.choice([-1, 1], len(noisy))
+    found = detect(noisy[["visits"]], KEY, WHOLE, integral=integral)
+    assert found.trials > 1_000 and found.matches >= 0.99 * found.trials
+    assert found.p_value < 1e-30
+
+
+def test_whole_number_mark_survives_light_noise_and_all_attacks_together(whole_marked):
+    _, df, integral = whole_marked
+    rng = np.random.default_rng(39)
+    attacked = df.sample(frac=0.2, random_state=40).drop(columns=["age"])
+    for column in ("visits", "salary"):
+        noise = rng.normal(0, 0.1 * WHOLE[column], len(attacked))
+        attacked[column] = (attacked[column] + noise).round()
+    found = detect(attacked, KEY, WHOLE, integral=integral)
+    assert found.present and found.p_value < 1e-20
+
+
+def test_whole_number_false_positives_are_bounded_and_p_values_uniform():
+    p_values = []
+    for i in range(200):
+        frame = whole_table(2_000, seed=400 + i)
+        found = detect(frame, f"key-{i}".encode(), WHOLE, integral=list(WHOLE))
+        p_values.append(found.p_value)
+    p_values = np.array(p_values)
+    assert (p_values < 1e-6).sum() == 0
+    below = int((p_values < 0.05).sum())
+    assert binom.ppf(0.0005, 200, 0.05) <= below <= binom.ppf(0.9995, 200, 0.05)
+    assert 0.35 < float(np.median(p_values)) < 0.75
+
+
+def test_detection_needs_the_whole_number_columns_to_have_tolerances():
+    with pytest.raises(ValueError, match="'visits' has no tolerance"):
+        detect(whole_table(10, seed=0), KEY, {"age": 2.0}, integral=["visits"])
+
+
+def test_whole_number_categorical_anchor_keys_the_same_buckets():
+    original = whole_table(20_000, seed=41)
+    original["grade"] = np.random.default_rng(42).choice(list("ABCDEFG"), len(original))
+    categorical = {"grade": 0.1}
+    df, report = embed(original, KEY, WHOLE, categorical=categorical)
+    found = detect(
+        df,
+        KEY,
+        WHOLE,
+        categorical=categorical,
+        anchor=report.anchor,
+        integral=report.integral_columns,
+    )
+    matches, trials = found.per_column["grade"]
+    assert trials > 100 and binom.sf(matches - 1, trials, 0.5) < 1e-12
