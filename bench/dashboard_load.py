@@ -1131,7 +1131,12 @@ def print_data(report: dict) -> None:
         f"({split('current_')} compliant / non-compliant / incomplete); on latest versions, "
         f"which the dashboard shows: {split('latest_')}"
     )
-    print(f"rule outcomes {c['rule_outcomes']:,}; filled in {report['fill_seconds']:.0f} s")
+    filled = (
+        f"filled in {report['fill_seconds']:.0f} s"
+        if "fill_seconds" in report
+        else f"reused database {report.get('reused')}"
+    )
+    print(f"rule outcomes {c['rule_outcomes']:,}; {filled}")
 
 
 def print_latency(report: dict) -> None:
@@ -1354,13 +1359,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse and args.var is None:
         parser.error("--reuse needs --var (both are printed by a --keep run)")
     report = run(args)
+    if args.json:  # first, so a printing mistake never loses a long run's figures
+        args.json.write_text(json.dumps(report, indent=2))
     print_data(report)
     print_queries(report, explain=args.explain)
     print_latency(report)
     if args.compare:
         compare(json.loads(args.compare.read_text()), report)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
     missed = [k for k, r in report["latency"].items() if r["sequential"]["p95_ms"] >= 300]
     print(f"\np95 target missed on: {', '.join(missed)}" if missed else "\nall pages p95 < 300 ms")
     return 0
