@@ -1143,7 +1143,8 @@ def print_latency(report: dict) -> None:
     m = report["machine"]
     print(
         f"\n== latency: gunicorn {report['workers']} sync workers, PostgreSQL "
-        f"{m['postgres']}, {m['cpus']} CPUs shared with the client; {report['requests']} "
+        f"{m.get('postgres', '(version not recorded)')}, {m['cpus']} CPUs shared with the "
+        f"client; {report['requests']} "
         f"sequential requests per page, then {report['requests']} from "
         f"{report['concurrency']} concurrent clients =="
     )
