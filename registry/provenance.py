@@ -114,6 +114,37 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, whole: Iterable[str] = ())
         frame.to_csv(path, index=False)
 
 
+def _unmarked_whole_columns(
+    version: DatasetVersion, frame: pd.DataFrame, marked: Mapping[str, float]
+) -> list[str]:
+    """Columns the mark left alone that were uploaded as integers but read back as
+    floats because of missing values: written as integers again, so the marked
+    copy differs from its source only where the mark is. For Parquet the stored
+    schema says which; for CSV, a float column with blanks whose every value is whole."""
+    candidates = [
+        c
+        for c in frame.columns
+        if c not in marked and pd.api.types.is_float_dtype(frame[c].dtype) and frame[c].isna().any()
+    ]
+    if not candidates:
+        return []
+    if version.format == DatasetVersion.Format.PARQUET:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(_stored_path(version))
+        return [
+            c for c in candidates if c in schema.names and pa.types.is_integer(schema.field(c).type)
+        ]
+    whole = []
+    for c in candidates:
+        values = frame[c].to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if finite.size and np.all(finite == np.round(finite)):
+            whole.append(c)
+    return whole
+
+
 def _read_written(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Read a file ``_write`` made the way the registry reads stored versions."""
     info = ingest.TableInfo(
@@ -319,7 +350,8 @@ def version_watermark(
     try:
         suffix = "parquet" if version.format == DatasetVersion.Format.PARQUET else "csv"
         path = work_dir / f"watermarked.{suffix}"
-        _write(marked, path, version.format, whole=report.integral_columns)
+        whole = [*report.integral_columns, *_unmarked_whole_columns(version, marked, tolerances)]
+        _write(marked, path, version.format, whole=whole)
         # The mark and the change are measured on the file as any later reader sees it.
         written = _read_written(path, marked)
         found = _detect(written, keys.watermark_secret, parameters)

@@ -282,6 +282,26 @@ def test_columns_of_whole_numbers_stay_whole_in_the_stored_csv(world):
     assert results["provenance.watermark_detected"] == 1.0
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_unmarked_count_with_blanks_is_stored_as_it_was_uploaded(world, fmt):
+    import pyarrow.parquet as pq
+
+    data = whole_frame()
+    content = data.to_csv(index=False).encode() if fmt == "csv" else parquet_bytes(data)
+    version = add_version(make_dataset(world), world.curator_a, content, name=f"w.{fmt}")
+    marked = watermark_it(version, world.curator_a, tolerances={"score": 0.2})
+    if fmt == "csv":
+        before = pd.read_csv(io.BytesIO(stored_bytes(version)), dtype=str, keep_default_na=False)
+        after = pd.read_csv(io.BytesIO(stored_bytes(marked)), dtype=str, keep_default_na=False)
+        assert after["visits"].equals(before["visits"])  # "52000", never "52000.0"
+    else:
+        with default_storage.open(marked.file.name, "rb") as handle:
+            table = pq.read_table(handle)
+        assert str(table.schema.field("visits").type) == "int64"
+        assert table.column("visits").null_count == 300
+    assert marked.watermark["detection"]["present"] is True
+
+
 def test_columns_of_whole_numbers_stay_integers_in_the_stored_parquet(world):
     import pyarrow.parquet as pq
 
