@@ -299,6 +299,10 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
     return figures
 
 
+# The scheme name a version watermarked by SynthGov reports (registry.provenance).
+WATERMARK_SCHEME = "synthgov-keyed"
+
+
 def registry_facts(version: DatasetVersion) -> dict[str, Any]:
     dataset = version.dataset
     sheet = getattr(version, "datasheet", None)
@@ -319,6 +323,7 @@ def registry_facts(version: DatasetVersion) -> dict[str, Any]:
             gen.privacy_mechanism if gen and gen.privacy_mechanism else None
         ),
         "registry.epsilon": gen.epsilon if gen else None,
+        "provenance.watermark": WATERMARK_SCHEME if version.watermark_key_id else None,
     }
     # An unset fact is reported as None: "is present" then fails rather than
     # waiting for a figure that will never come.

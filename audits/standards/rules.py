@@ -190,8 +190,8 @@ REGISTRY_FACTS: dict[str, FactSpec] = {
         ),
         FactSpec(
             "provenance.watermark",
-            "The watermark scheme marking the data as synthetic. Reserved: the registry "
-            "does not record it yet, so it is usually missing.",
+            "The watermark scheme marking the data as synthetic: synthgov-keyed for a "
+            "version SynthGov watermarked; absent for unmarked data.",
             "text",
         ),
     ]

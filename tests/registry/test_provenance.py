@@ -117,6 +117,11 @@ def test_watermarking_makes_a_linked_version_carrying_the_mark(world, source, or
         anchor=params["anchor"],
     )
     assert not unmarked.present
+    # Standards can ask for the scheme as a registry fact.
+    from audits.compliance import registry_facts
+
+    assert registry_facts(marked)["provenance.watermark"] == "synthgov-keyed"
+    assert registry_facts(source)["provenance.watermark"] is None
 
 
 def test_quality_change_is_measured_and_small(world, source):
