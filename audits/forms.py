@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from audits.services import FAMILIES
+from audits.checks.base import FAMILIES
 
 FAMILY_LABELS = {
     "integrity": "Integrity (hash, duplicates, out-of-domain values, schema)",

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
+from audits.checks.base import FAMILIES
 from audits.checks.runner import library_versions
 from audits.collapse_service import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus
@@ -31,7 +32,6 @@ from synthgov.trail.services import trail_record
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("integrity", "quality", "fairness", "privacy", "provenance")
 # A running audit's worker refreshes its heartbeat this often; a run whose
 # heartbeat is older than LEASE_SECONDS belongs to a dead worker.
 LEASE_SECONDS = settings.SYNTHGOV_AUDIT_LEASE_SECONDS
