@@ -31,16 +31,8 @@ from synthgov.accounts.models import Organisation
 from synthgov.trail.canonical import canonical_json, sha256_hex
 from synthgov.trail.services import trail_record
 
-RULE_FIELDS = [
-    "key",
-    "operator",
-    "threshold",
-    "severity",
-    "rationale",
-    "clause",
-    "waived",
-    "waiver_rationale",
-]
+# A rule's fields, the same in the database, the engine's RuleSpec and YAML.
+RULE_FIELDS = engine.RULE_FIELDS
 
 
 # --- Specs <-> rows ------------------------------------------------------

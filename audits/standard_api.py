@@ -20,16 +20,7 @@ from audits.standard_views import _editor_org, _may_edit
 class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rule
-        fields = [
-            "key",
-            "operator",
-            "threshold",
-            "severity",
-            "rationale",
-            "clause",
-            "waived",
-            "waiver_rationale",
-        ]
+        fields = list(compliance.RULE_FIELDS)
 
 
 class StandardVersionSerializer(serializers.ModelSerializer):

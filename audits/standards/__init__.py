@@ -102,6 +102,7 @@ from audits.standards.rules import (
     known_keys,
 )
 from audits.standards.yaml_io import (
+    RULE_FIELDS,
     SHIPPED_DIR,
     check_yaml,
     dump_yaml,
@@ -121,6 +122,7 @@ __all__ = [
     "NON_COMPLIANT",
     "ORIGINS",
     "REGISTRY_FACTS",
+    "RULE_FIELDS",
     "SHIPPED_DIR",
     "EffectiveRule",
     "Evaluation",
