@@ -55,7 +55,12 @@ from registry.models import (
     Relation,
     WatermarkRun,
 )
-from registry.services import UploadRefused, dataset_version_create, version_table_info
+from registry.services import (
+    UploadRefused,
+    dataset_version_create,
+    upload_ingest,
+    version_table_info,
+)
 from synthgov.accounts.models import Organisation
 from synthgov.trail.services import trail_record
 
@@ -701,13 +706,8 @@ def check_origin(*, user: Any, chunks: Iterable[bytes], original_name: str) -> l
 
     work_dir = Path(tempfile.mkdtemp(prefix="origin-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     try:
+        ingested = upload_ingest(chunks, work_dir=work_dir)
         try:
-            ingested = ingest.ingest_upload(
-                chunks,
-                work_dir=work_dir,
-                max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
-                max_columns=settings.SYNTHGOV_MAX_COLUMNS,
-            )
             frame = ingest.read_frame(ingested.path, ingested.info)
         except IngestError as exc:
             raise UploadRefused(exc) from None
@@ -724,14 +724,17 @@ def check_origin(*, user: Any, chunks: Iterable[bytes], original_name: str) -> l
     organisations.update({v.dataset.organisation_id: v.dataset.organisation for v in candidates})
     tested = max(1, len(candidates))
     best: dict[int, tuple[float, float, DatasetVersion]] = {}
+    keys_of: dict[int, OrganisationKeys] = {}  # each key file read once, not per version
     for version in candidates:
-        keys = organisation_keys(version.dataset.organisation)
+        org_id = version.dataset.organisation_id
+        if org_id not in keys_of:
+            keys_of[org_id] = organisation_keys(version.dataset.organisation)
+        keys = keys_of[org_id]
         if keys.watermark_key_id != version.watermark_key_id:
             continue  # marked with a key the organisation no longer holds
         found = _detect(frame, keys.watermark_secret, version.watermark.get("parameters", {}))
         adjusted = min(1.0, found.p_value * tested)
         strength = max(0.0, found.strength - float(np.log10(tested)))
-        org_id = version.dataset.organisation_id
         if org_id not in best or adjusted < best[org_id][0]:
             best[org_id] = (adjusted, strength, version)
     results = []

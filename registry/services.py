@@ -203,16 +203,7 @@ def dataset_version_create(
     work_dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     created_file = ""
     try:
-        try:
-            ingested = ingest.ingest_upload(
-                chunks,
-                work_dir=work_dir,
-                max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
-                max_columns=settings.SYNTHGOV_MAX_COLUMNS,
-                encoding=encoding or None,
-            )
-        except IngestError as exc:
-            raise UploadRefused(exc) from None
+        ingested = upload_ingest(chunks, work_dir=work_dir, encoding=encoding)
         existing = dataset.versions.filter(sha256=ingested.sha256).first()
         if existing is not None:
             raise _duplicate(existing)
@@ -230,6 +221,23 @@ def dataset_version_create(
             # The row was not written: take the file back out so nothing is half stored.
             with contextlib.suppress(OSError):
                 default_storage.delete(created_file)
+
+
+def upload_ingest(
+    chunks: Iterable[bytes], *, work_dir: Path, encoding: str | None = None
+) -> ingest.IngestedFile:
+    """Stream an upload into ``work_dir`` and validate it within the configured
+    limits; UploadRefused with the reason when it is not an acceptable table."""
+    try:
+        return ingest.ingest_upload(
+            chunks,
+            work_dir=work_dir,
+            max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
+            max_columns=settings.SYNTHGOV_MAX_COLUMNS,
+            encoding=encoding or None,
+        )
+    except IngestError as exc:
+        raise UploadRefused(exc) from None
 
 
 def _duplicate(existing: DatasetVersion) -> ValidationError:
