@@ -29,41 +29,26 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, host: str, port: int, **options: object) -> None:
         python = sys.executable
-        children = [
-            subprocess.Popen(
-                [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-                cwd=settings.BASE_DIR,
-            ),
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "synthgov",
-                    "worker",
-                    "--loglevel=INFO",
-                    "--concurrency=1",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=settings.BASE_DIR,
-            ),
+        celery = [python, "-m", "celery", "-A", "synthgov"]
+        commands = [
+            [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            [
+                *celery,
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             # The scheduler: daily certificate expiry and review (CELERY_BEAT_SCHEDULE).
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "synthgov",
-                    "beat",
-                    "--loglevel=INFO",
-                    f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
-                ],
-                cwd=settings.BASE_DIR,
-            ),
+            [
+                *celery,
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
+            ],
         ]
+        children = [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in commands]
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
