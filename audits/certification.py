@@ -471,29 +471,24 @@ def certificates_check_lineage() -> int:
     all_ancestors = set().union(*ancestors.values())
     if not all_ancestors:
         return 0
+    # Each ancestor's dataset names its newest version (kept by the upload service).
     versions = {
         v.pk: v
-        for v in DatasetVersion.objects.filter(pk__in=all_ancestors).select_related("dataset")
-    }
-    newest = {
-        row["dataset_id"]: row
-        for row in DatasetVersion.objects.filter(
-            dataset_id__in={v.dataset_id for v in versions.values()}
+        for v in DatasetVersion.objects.filter(pk__in=all_ancestors).select_related(
+            "dataset__latest_version"
         )
-        .values("dataset_id")
-        .annotate(created=Max("created"), number=Max("number"))
     }
     suspended = 0
     for certificate in certificates:
         own_dataset = certificate.dataset_version.dataset_id
         for ancestor_id in sorted(ancestors[certificate.dataset_version_id]):
             ancestor = versions[ancestor_id]
-            latest = newest[ancestor.dataset_id]
-            if ancestor.dataset_id == own_dataset or latest["created"] <= certificate.issued:
+            latest = ancestor.dataset.latest_version
+            if ancestor.dataset_id == own_dataset or latest.created <= certificate.issued:
                 continue
             reason = (
                 f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
-                f"version (v{latest['number']}, {latest['created']:%Y-%m-%d}) than v"
+                f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
                 f"{ancestor.number}, from which this dataset version descends."
             )
             suspended += certificate_suspend(
