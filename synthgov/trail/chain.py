@@ -20,6 +20,13 @@ Hash formats:
   matches its hash, and a v1 row after a v2 row is refused, so the newest rows
   cannot be rewritten in the weaker format.
 
+The upgrade (migration ``trail.0003``) copied each v1 event's actor and
+organisation ids into ``actor_ref``/``organisation_ref`` and appended one v2
+event, ``trail.format.upgraded``, whose payload holds the number of v1 events
+and a SHA-256 over their (seq, actor_ref, organisation_ref): from then on the
+v1 events' links are covered by the v2 chain too. The first v2 event after v1
+events must be that anchor, and it must match.
+
 A *checkpoint* is the trail's size and head hash at a moment, signed with the
 certificate signing key (Ed25519). The signature covers
 ``CHECKPOINT_CONTEXT + canonical_json(statement)``; the context prefix keeps a
@@ -29,6 +36,7 @@ reverse), although both come from the same key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +53,7 @@ CURRENT_HASH_VERSION = 2
 CHECKPOINT_TYPE = "synthgov.trail.checkpoint"
 CHECKPOINT_CONTEXT = b"synthgov-trail-checkpoint-v1\n"
 ALGORITHM = "Ed25519"
+UPGRADE_ACTION = "trail.format.upgraded"
 
 
 def hashed_fields(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +85,23 @@ def hashed_fields(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_hash(record: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_json(hashed_fields(record)))
+
+
+class V1Links:
+    """The running digest of v1 events' (seq, actor_ref, organisation_ref)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.count += 1
+        line = [record["seq"], record["actor_ref"], record["organisation_ref"]]
+        self._digest.update(canonical_json(line) + b"\n")
+
+    def payload(self) -> dict[str, Any]:
+        """The ``trail.format.upgraded`` event's payload for these events."""
+        return {"v1_events": self.count, "v1_links_sha256": self._digest.hexdigest()}
 
 
 # --- checkpoints --------------------------------------------------------------
@@ -187,6 +213,8 @@ def chain_walk(
     checked, expected_prev, newest_version = after
     expected_seq, v1_events = checked + 1, 0
     hashes: dict[int, str] = {}
+    # Walking from #1, the v1 events' links are summed up to check the anchor.
+    v1_links = V1Links() if checked == 0 else None
 
     def broken(problem: str, seq: int) -> ChainResult:
         return ChainResult(False, checked, problem, seq, expected_prev, v1_events, hashes)
@@ -217,6 +245,20 @@ def chain_walk(
             )
         if record_hash(record) != record["hash"]:
             return broken(f"{where} was edited: its contents no longer match its hash.", seq)
+        if v1_links is not None and version == 1:
+            v1_links.add(record)
+        elif (
+            v1_links is not None
+            and v1_links.count
+            and newest_version == 1
+            and (record["action"] != UPGRADE_ACTION or record["payload"] != v1_links.payload())
+        ):
+            return broken(
+                f"{where} should be the {UPGRADE_ACTION} event summing up the "
+                f"{v1_links.count} v1 event(s) before it, and is not or does not match "
+                "them: a v1 event's actor or organisation was changed.",
+                seq,
+            )
         newest_version = version
         v1_events += version == 1
         if seq in keep:
@@ -224,6 +266,12 @@ def chain_walk(
         expected_prev = record["hash"]
         expected_seq += 1
         checked += 1
+    if v1_links is not None and v1_links.count and newest_version == 1:
+        return broken(
+            f"The trail ends with {v1_links.count} v1 event(s) and no {UPGRADE_ACTION} event "
+            "after them: it was removed.",
+            checked + 1,
+        )
     return ChainResult(True, checked, "", None, expected_prev, v1_events, hashes)
 
 
