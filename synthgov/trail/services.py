@@ -73,7 +73,7 @@ class TrailVerification:
     """``ok``: every check passed. ``checked``: events intact before the first
     problem. ``broken_seq``: where it is. ``checkpoints``: stored and external
     checkpoints the chain was compared with. ``v1_events``: events in the old
-    hash format, whose links to user and organisation rows are not covered."""
+    hash format (their links are covered by the upgrade's anchor event)."""
 
     ok: bool
     checked: int
@@ -116,7 +116,7 @@ class _ExistingIds:
 def _checked_records(
     records: Iterable[Mapping[str, Any]], problems: list[tuple[str, int]]
 ) -> Iterator[Mapping[str, Any]]:
-    """Records for the chain walk; stops at the first v2 event whose links moved."""
+    """Records for the chain walk; stops at the first event whose links moved."""
     from django.contrib.auth import get_user_model
 
     from synthgov.accounts.models import Organisation

@@ -50,10 +50,14 @@ def checkpoint_list(request: HttpRequest) -> JsonResponse:
     than the operator keep copies. Each discloses the number of events in the
     whole trail, a hash and a time; no event content, actor or organisation.
     """
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        return JsonResponse({"detail": '"after" must be a whole number (a seq).'}, status=400)
+    text = request.GET.get("after", "0")
+    # Bounded before int(): the column is a 64-bit integer.
+    after = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    if after is None:
+        return JsonResponse(
+            {"detail": '"after" must be a whole number of at most 18 digits (a seq).'},
+            status=400,
+        )
     rows = list(Checkpoint.objects.filter(seq__gt=after).order_by("seq")[:CHECKPOINTS_PER_PAGE])
     more = len(rows) == CHECKPOINTS_PER_PAGE
     next_url = f"{reverse('trail:checkpoints')}?after={rows[-1].seq}" if more else None

@@ -197,8 +197,70 @@ def test_checkpoint_export_is_public_and_discloses_only_count_hash_and_time(chai
     assert "curator_a" not in response.content.decode()
     later = client.get(reverse("trail:checkpoints"), {"after": 6}).json()
     assert [c["checkpoint"]["seq"] for c in later["checkpoints"]] == [7]
-    assert client.get(reverse("trail:checkpoints"), {"after": "x"}).status_code == 400
+    for bad in ("x", "-1", "1e3", "9" * 30, "٣"):
+        assert client.get(reverse("trail:checkpoints"), {"after": bad}).status_code == 400
 
 
 def test_latest_checkpoint_is_404_before_the_first(world, client):
     assert client.get(reverse("trail:checkpoint_latest")).status_code == 404
+
+
+def test_checkpoints_signed_before_a_key_rotation_still_verify(chain, signing_keys):  # noqa: F811
+    from audits.certificates import keys
+
+    checkpoint_create()
+    signing_keys.write_text(keys.rotated_keyring_text(signing_keys.read_text()))
+    keys.clear_cache()
+    trail_record(actor=chain.curator_a, action="tests.after", organisation=chain.org_a)
+    checkpoint_create()
+    kids = set(Checkpoint.objects.values_list("kid", flat=True))
+    assert len(kids) == 2
+    result = trail_verify()
+    assert result.ok, result.problem
+    assert result.checkpoints == 2
+
+
+def test_checkpoint_admin_is_read_only(chain, client):
+    checkpoint = checkpoint_create()
+    client.force_login(chain.admin_a)
+    assert client.get(reverse("admin:trail_checkpoint_changelist")).status_code == 200
+    response = client.post(
+        reverse("admin:trail_checkpoint_delete", args=[checkpoint.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert Checkpoint.objects.count() == 1
+
+
+def test_a_kept_checkpoints_export_is_accepted_whole(chain, client, tmp_path, capsys):
+    checkpoint_create()
+    trail_record(actor=chain.curator_a, action="tests.after", organisation=chain.org_a)
+    checkpoint_create()
+    kept = tmp_path / "checkpoints.json"
+    kept.write_bytes(client.get(reverse("trail:checkpoints")).content)
+    Checkpoint.objects.all().delete()
+    call_command("verify_trail", checkpoint=[kept])
+    assert "intact: 7 event(s), matching 2 signed checkpoint(s)" in capsys.readouterr().out
+    Event.objects.filter(seq__gte=7).delete()
+    TrailHead.objects.filter(id=1).update(last_seq=6, last_hash=Event.objects.get(seq=6).hash)
+    with pytest.raises(CommandError, match="kept checkpoint at #7"):
+        call_command("verify_trail", checkpoint=[kept])
+
+
+def test_a_checkpoint_file_with_duplicate_keys_is_refused(chain, tmp_path):
+    checkpoint = checkpoint_create().document()
+    text = json.dumps(checkpoint)
+    kept = tmp_path / "kept.json"
+    kept.write_text(text[:-1] + ', "checkpoint": {}}')
+    with pytest.raises(CommandError, match="duplicate key"):
+        call_command("verify_trail", checkpoint=[kept])
+
+
+def test_no_checkpoint_without_a_signing_key(chain, settings):
+    from audits.certificates import keys
+
+    settings.DEBUG = False
+    settings.SYNTHGOV_SIGNING_KEYS_FILE = ""
+    keys.clear_cache()
+    with pytest.raises(CommandError, match="No checkpoint signed: No certificate signing key"):
+        call_command("trail_checkpoint")
+    assert not Checkpoint.objects.exists()

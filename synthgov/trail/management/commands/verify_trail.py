@@ -43,8 +43,9 @@ class Command(BaseCommand):
         )
         if result.v1_events:
             self.stdout.write(
-                f"{result.v1_events} event(s) predate hash format v2: their labels are "
-                "covered, their links to user and organisation rows are not."
+                f"{result.v1_events} event(s) predate hash format v2: their contents are "
+                "hashed as written then, their actor and organisation ids by the "
+                "trail.format.upgraded event."
             )
         if not result.checkpoints:
             self.stdout.write(
