@@ -57,7 +57,10 @@ UPGRADE_ACTION = "trail.format.upgraded"
 
 
 def hashed_fields(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields the record's hash covers, in its own hash format."""
+    """The fields the record's hash covers, in its own hash format.
+
+    A published format never changes (rows hashed with it must keep
+    verifying, and migration trail.0003 uses v2): a new field means a v3."""
     version = record["hash_version"]
     fields = {
         "seq": record["seq"],
