@@ -264,3 +264,13 @@ def test_no_checkpoint_without_a_signing_key(chain, settings):
     with pytest.raises(CommandError, match="No checkpoint signed: No certificate signing key"):
         call_command("trail_checkpoint")
     assert not Checkpoint.objects.exists()
+
+
+def test_offline_verifier_imports_no_django():
+    code = (
+        "import sys, synthgov.verify_trail\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'celery'})\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
