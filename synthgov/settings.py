@@ -301,3 +301,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
         if isinstance(_folder, str):
             Path(_folder).mkdir(parents=True, exist_ok=True)
+
+# Audit trail: sign a checkpoint of the trail's head every hour (README, "Audit trail").
+CELERY_BEAT_SCHEDULE["trail-checkpoint"] = {
+    "task": "trail.checkpoint",
+    "schedule": crontab(minute=7),
+}

@@ -1,6 +1,9 @@
-"""Administration of organisations, jurisdictions and roles.
+"""Administration of organisations, jurisdictions, roles, users and groups.
 
-Role changes go through the services so each one lands in the audit trail.
+Every change that grants or takes access (roles, an organisation's
+jurisdictions, users' flags, groups and permissions, passwords) goes through
+the services so it lands in the audit trail: the admin's save and delete hooks
+call them. Django's own user and group admins are replaced for that reason.
 """
 
 from __future__ import annotations
@@ -8,6 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from synthgov.accounts import services
 from synthgov.accounts.models import Jurisdiction, Membership, Organisation
@@ -25,6 +34,7 @@ def _save_membership(request: Any, membership: Membership, change: bool) -> None
             membership=membership,
             role=membership.role,
             organisation=membership.organisation,
+            user=membership.user,
             by=request.user,
         )
     else:
@@ -64,6 +74,23 @@ class OrganisationAdmin(admin.ModelAdmin):
             super().get_queryset(request).prefetch_related("jurisdictions", "covered_jurisdictions")
         )
 
+    def save_model(self, request: Any, obj: Organisation, form: Any, change: bool) -> None:
+        # Its jurisdictions are set here too, so the trail entry holds them;
+        # save_related then sets the same values again (no change).
+        services.organisation_save(
+            organisation=obj,
+            by=request.user,
+            jurisdictions=form.cleaned_data.get("jurisdictions"),
+            covered_jurisdictions=form.cleaned_data.get("covered_jurisdictions"),
+        )
+
+    def delete_model(self, request: Any, obj: Organisation) -> None:
+        services.organisation_delete(organisation=obj, by=request.user)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for organisation in queryset:
+            services.organisation_delete(organisation=organisation, by=request.user)
+
     def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
@@ -92,3 +119,61 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: Any, queryset: Any) -> None:
         for membership in queryset:
             services.membership_revoke(membership=membership, by=request.user)
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class AccessRecordingUserAdmin(UserAdmin):
+    """Django's user admin, saving through the services (flags, groups,
+    permissions and passwords are recorded)."""
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        # Groups and permissions are set here with the flags, so one trail entry
+        # holds the whole change; save_related sets the same values again.
+        services.user_save(
+            user=obj,
+            by=request.user,
+            groups=form.cleaned_data.get("groups"),
+            permissions=form.cleaned_data.get("user_permissions"),
+        )
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        services.user_delete(user=obj, by=request.user)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for user in queryset:
+            services.user_delete(user=user, by=request.user)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's view saves the form itself (no save_model hook): record it
+        # in the same transaction when it succeeded (a redirect after POST).
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, unquote(id))
+                services.user_password_set_record(user=user, by=request.user)
+        return response
+
+
+@admin.register(Group)
+class AccessRecordingGroupAdmin(GroupAdmin):
+    """Django's group admin, saving through the services: a group's
+    permissions are held by every member."""
+
+    def save_model(self, request: Any, obj: Group, form: Any, change: bool) -> None:
+        services.group_save(
+            group=obj, by=request.user, permissions=form.cleaned_data.get("permissions")
+        )
+
+    def delete_model(self, request: Any, obj: Group) -> None:
+        services.group_delete(group=obj, by=request.user)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for group in queryset:
+            services.group_delete(group=group, by=request.user)

@@ -2,7 +2,9 @@
 
 Each event's hash covers its own fields and the previous event's hash, so
 editing or deleting any row breaks the chain from that row on; ``manage.py
-verify_trail`` walks it and names the first broken link.
+verify_trail`` walks it and names the first broken link. Signed checkpoints of
+the head, kept outside the database by whoever downloads them, catch a rewrite
+that is consistent within the database (see ``synthgov.trail.chain``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-GENESIS_HASH = "0" * 64
+from synthgov.trail.chain import GENESIS_HASH
+
+__all__ = ["GENESIS_HASH", "Checkpoint", "Event", "TrailHead"]
 
 
 class EventQuerySet(models.QuerySet["Event"]):
@@ -53,6 +57,14 @@ class Event(models.Model):
     payload = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which fields the hash covers (synthgov.trail.chain): rows written before
+    # v2 stay v1; trail_record writes the current version.
+    hash_version = models.PositiveSmallIntegerField(default=1)
+    # The actor's and organisation's ids at the time, hashed in v2. The foreign
+    # keys above become NULL when the user or organisation is deleted; these do
+    # not, and verification checks that a foreign key still set agrees with them.
+    actor_ref = models.PositiveBigIntegerField(null=True, blank=True)
+    organisation_ref = models.PositiveBigIntegerField(null=True, blank=True)
 
     objects = EventQuerySet.as_manager()
 
@@ -63,19 +75,23 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_label or 'system'}"
 
-    def hashed_fields(self) -> dict[str, Any]:
-        """The fields the hash covers (foreign keys by their text labels)."""
+    def as_record(self) -> dict[str, Any]:
+        """The event as a plain record (the form hashed, exported and verified)."""
         return {
             "seq": self.seq,
             "created": self.created.isoformat(),
-            "actor": self.actor_label,
+            "actor_ref": self.actor_ref,
+            "actor_label": self.actor_label,
             "action": self.action,
             "object_type": self.object_type,
             "object_id": self.object_id,
             "object_repr": self.object_repr,
-            "organisation": self.organisation_label,
+            "organisation_ref": self.organisation_ref,
+            "organisation_label": self.organisation_label,
             "payload": self.payload,
             "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "hash_version": self.hash_version,
         }
 
 
@@ -88,3 +104,32 @@ class TrailHead(models.Model):
 
     def __str__(self) -> str:
         return f"trail head at #{self.last_seq}"
+
+
+class Checkpoint(models.Model):
+    """The trail's size and head hash at a moment, signed with the certificate
+    signing key. Exported at /trail/checkpoints.json: whoever keeps a copy can
+    later show that the trail up to ``seq`` was rewritten."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    created = models.DateTimeField()
+    kid = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.seq}"
+
+    def document(self) -> dict[str, Any]:
+        """The signed checkpoint document (see ``synthgov.trail.chain``)."""
+        from synthgov.trail.chain import ALGORITHM, checkpoint_statement
+
+        return {
+            "checkpoint": checkpoint_statement(
+                seq=self.seq, head_hash=self.head_hash, created=self.created.isoformat()
+            ),
+            "signature": {"alg": ALGORITHM, "kid": self.kid, "value": self.signature},
+        }
