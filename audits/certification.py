@@ -37,6 +37,7 @@ from audits.models import (
     Notification,
     SignOff,
     SignOffRole,
+    new_verify_token,
 )
 from audits.signoffs import (
     NOT_APPROVABLE_SEVERITIES,
@@ -93,13 +94,13 @@ def _audits_behind(evaluation: ComplianceEvaluation) -> list[dict[str, Any]]:
         {
             "id": run.pk,
             "evidence_sha256": run.evidence_sha256,
-            "finished": _iso(run.finished) if run.finished else None,
+            "finished": iso_utc(run.finished) if run.finished else None,
         }
         for run in runs
     ]
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -111,10 +112,11 @@ def validity_days(evaluation: ComplianceEvaluation) -> int:
 
 
 def certificate_payload(
-    *, number: str, signoff: SignOff, issued: datetime, expires: date
+    *, number: str, verify_token: str, signoff: SignOff, issued: datetime, expires: date
 ) -> dict[str, Any]:
     """Everything the certificate states; only strings, integers and lists, so
-    its canonical JSON is the same on every machine."""
+    its canonical JSON is the same on every machine. Its ``verify_url`` carries
+    the verification token: whoever holds the file may see what it states."""
     evaluation = signoff.evaluation
     version = evaluation.dataset_version
     dataset = version.dataset
@@ -158,17 +160,18 @@ def certificate_payload(
                 "by": s.user.get_full_name() or s.user.get_username(),
                 "organisation": s.organisation.name,
                 "evidence_sha256": s.evidence_sha256,
-                "signed": _iso(s.created),
+                "signed": iso_utc(s.created),
             }
             for s in signoffs
         ],
-        "issued": _iso(issued),
+        "issued": iso_utc(issued),
         "expires": expires.isoformat(),
         "issuer": {
             "name": signoff.user.get_full_name() or signoff.user.get_username(),
             "organisation": signoff.organisation.name,
         },
-        "verify_url": settings.SITE_URL + Certificate(number=number).get_verify_url(),
+        "verify_url": settings.SITE_URL
+        + Certificate(number=number, verify_token=verify_token).get_share_url(),
     }
 
 
@@ -179,10 +182,14 @@ def certificate_issue(*, signoff: SignOff, keyring: Keyring) -> Certificate:
     issued = timezone.now()
     expires = issued.date() + timedelta(days=validity_days(evaluation))
     number = _next_number(issued.year)
-    payload = certificate_payload(number=number, signoff=signoff, issued=issued, expires=expires)
+    token = new_verify_token()
+    payload = certificate_payload(
+        number=number, verify_token=token, signoff=signoff, issued=issued, expires=expires
+    )
     document = sign_certificate(payload, keyring)
     certificate = Certificate.objects.create(
         number=number,
+        verify_token=token,
         evaluation=evaluation,
         signoff=signoff,
         dataset_version=evaluation.dataset_version,
@@ -236,6 +243,17 @@ class CertificateCheck:
     signature_valid: bool | None
     signature_reason: str
     payload: dict[str, Any]
+
+    @property
+    def verdict(self) -> str:
+        """The status to show: never "valid" unless the signature verifies.
+        "invalid" when it does not; "unchecked" for a valid one whose
+        signature cannot be checked right now."""
+        if self.signature_valid is False:
+            return "invalid"
+        if self.signature_valid is None and self.status == CertificateStatus.VALID:
+            return "unchecked"
+        return self.status
 
 
 def certificate_check(certificate: Certificate, *, today: date | None = None) -> CertificateCheck:
