@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audits.certificates.keys import signing_keyring
 from audits.certificates.signing import (
+    CertificateFormatError,
     Keyring,
     SigningKeyError,
     certificate_file_bytes,
@@ -258,7 +259,17 @@ class CertificateCheck:
 
 def certificate_check(certificate: Certificate, *, today: date | None = None) -> CertificateCheck:
     today = today or timezone.now().date()
-    document = parse_certificate_file(certificate.signed_text)
+    try:
+        document = parse_certificate_file(certificate.signed_text)
+    except CertificateFormatError as error:
+        # Only a changed database row gets here: say so rather than fail.
+        return CertificateCheck(
+            certificate=certificate,
+            status=certificate.effective_status(today),
+            signature_valid=False,
+            signature_reason=str(error),
+            payload={},
+        )
     payload = document.get("certificate", {})
     try:
         public_keys = signing_keyring().public_keys()

@@ -163,12 +163,15 @@ def test_a_revocation_reason_is_shown_only_with_the_token(certified):
 
 
 @pytest.mark.parametrize("with_token", [False, True])
-def test_verify_never_says_valid_when_the_signature_fails(certified, with_token):
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_verify_never_says_valid_when_the_signature_fails(certified, with_token, duplicate):
     number = certified["number"]
     certificate = Certificate.objects.get()
-    # Someone with write access to the database extends the expiry in the file.
+    # Someone with write access to the database extends the expiry in the file,
+    # or adds a second expiry that readers keeping the first value would show.
     expires = certificate.expires.isoformat()
-    tampered = certificate.signed_text.replace(f'"expires":"{expires}"', '"expires":"2999-01-01"')
+    forged = '"expires":"2999-01-01"' + (f',"expires":"{expires}"' if duplicate else "")
+    tampered = certificate.signed_text.replace(f'"expires":"{expires}"', forged)
     assert tampered != certificate.signed_text
     Certificate.objects.filter(pk=certificate.pk).update(signed_text=tampered)
     query = {"token": token_of(certified["link"])} if with_token else {}
