@@ -2,28 +2,29 @@
 
 Signing and revoking take the caller's password in the request body (a
 fresh login, as on the pages). Verifying a certificate and downloading its
-file need no authentication. Nothing here edits or deletes a sign-off or a
-certificate: there are no such endpoints.
+file need no authentication: by number alone the verification says only
+whether it is in force; with its verification token (``?token=``, in the
+certificate's link) also what it states, and the file. Nothing here edits or
+deletes a sign-off or a certificate: there are no such endpoints.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audits import certification, signoffs
+from audits import certificate_public, certification, signoffs
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 
@@ -109,17 +110,48 @@ class CertificateSerializer(serializers.ModelSerializer):
         return certificate.effective_status()
 
     def get_verify_url(self, certificate: Certificate) -> str:
-        return settings.SITE_URL + certificate.get_verify_url()
+        """With the verification token for the holder's and the issuer's members."""
+        if "sharing" not in self.context:
+            request = self.context.get("request")
+            user = request.user if request is not None else None
+            self.context["sharing"] = certificate_public.certificate_sharing_organisations(user)
+        return certificate_public.certificate_link(certificate, self.context["sharing"])
 
 
 class VerificationSerializer(serializers.Serializer):
     number = serializers.CharField(source="certificate.number")
-    status = serializers.CharField(help_text="valid, expired, revoked or suspended.")
-    status_reason = serializers.CharField(source="certificate.status_reason")
-    signature_valid = serializers.BooleanField(allow_null=True)
-    signature_reason = serializers.CharField()
-    kid = serializers.CharField(source="certificate.kid")
-    certifies = serializers.DictField(source="payload", help_text="The signed statement.")
+    status = serializers.CharField(
+        help_text="valid, expired, revoked or suspended; invalid when the signature does not "
+        "verify, unchecked when it cannot be checked now. Never valid unless it verifies."
+    )
+    disclosed = serializers.BooleanField(
+        help_text="True when the verification token was given and matches: the fields below "
+        "are filled in. By number alone only the status is shown."
+    )
+    detail = serializers.CharField(help_text="What to do to see more, or empty.")
+    status_reason = serializers.CharField(help_text="Why it is not in force (disclosed only).")
+    status_changed = serializers.SerializerMethodField()
+    signature_valid = serializers.BooleanField(source="check.signature_valid", allow_null=True)
+    signature_reason = serializers.SerializerMethodField()
+    kid = serializers.SerializerMethodField()
+    certifies = serializers.SerializerMethodField(
+        help_text="The signed statement (disclosed only, else null)."
+    )
+
+    def get_status_changed(self, verification: Any) -> str | None:
+        changed = verification.certificate.status_changed
+        if not verification.disclosed or changed is None:
+            return None
+        return serializers.DateTimeField().to_representation(changed)
+
+    def get_signature_reason(self, verification: Any) -> str:
+        return verification.check.signature_reason if verification.disclosed else ""
+
+    def get_kid(self, verification: Any) -> str | None:
+        return verification.certificate.kid if verification.disclosed else None
+
+    def get_certifies(self, verification: Any) -> dict[str, Any] | None:
+        return verification.check.payload if verification.disclosed else None
 
 
 def _password_checked(user: Any, password: str) -> Any:
@@ -212,35 +244,52 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(self.get_serializer(certificate).data)
 
 
-def _public_certificate(number: str) -> Certificate:
-    certificate = certification.certificate_by_number(number)
-    if certificate is None:
-        raise Http404
-    return certificate
+TOKEN_PARAMETER = OpenApiParameter(
+    "token",
+    str,
+    required=False,
+    description="The verification token from the certificate's verification link.",
+)
 
 
 class CertificateVerifyView(APIView):
-    """Public, no login: a certificate's status, what it certifies and whether
-    its signature verifies against the published keys."""
+    """Public, no login: whether a certificate is in force; with its
+    verification token also what it certifies and its signature details."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(responses=VerificationSerializer, auth=[])
+    @extend_schema(responses=VerificationSerializer, parameters=[TOKEN_PARAMETER], auth=[])
     def get(self, request: Request, number: str) -> Response:
-        check = certification.certificate_check(_public_certificate(number))
-        return Response(VerificationSerializer(check).data)
+        verification = certificate_public.certificate_public_check(
+            number, request.query_params.get("token")
+        )
+        if verification is None:
+            raise Http404
+        return Response(VerificationSerializer(verification).data)
 
 
 class CertificateFileView(APIView):
-    """Public, no login: the signed certificate file, byte for byte as issued."""
+    """Public, no login: the signed certificate file, byte for byte as issued,
+    for the number and its verification token (404 without)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT}, auth=[])
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("token", str, required=True)],
+        auth=[],
+    )
     def get(self, request: Request, number: str) -> HttpResponse:
-        certificate = _public_certificate(number)
+        certificate = certificate_public.certificate_for_file(
+            number, request.query_params.get("token")
+        )
+        if certificate is None:
+            raise NotFound(
+                f"No certificate file for {number} with this verification token: use the "
+                "link on the certificate."
+            )
         response = HttpResponse(
             certificate.signed_text.encode("utf-8"), content_type="application/json"
         )

@@ -57,3 +57,10 @@ class CertificateLookupForm(forms.Form):
     number = forms.CharField(
         label="Certificate number", max_length=32, help_text="For example SG-2026-000123."
     )
+    token = forms.CharField(
+        label="Verification code",
+        max_length=64,
+        required=False,
+        help_text="Optional: the code in the certificate's verification link (after token=). "
+        "Without it you see only whether the certificate is in force.",
+    )

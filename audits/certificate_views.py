@@ -6,6 +6,7 @@ check the re-entered password and show the outcome."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
@@ -15,12 +16,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audits import certification, signoffs
+from audits import certificate_public, certification, signoffs
 from audits.certificate_forms import CertificateLookupForm, RevokeForm, SignOffForm
 from audits.certificates.keys import signing_keyring
 from audits.certificates.signing import SigningKeyError
@@ -119,9 +121,23 @@ def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=4, border=2, title="Verification link")
 
 
-def _verify_url(request: HttpRequest, certificate: Certificate) -> str:
-    """The canonical public link (SITE_URL), the same one the certificate states."""
-    return settings.SITE_URL + certificate.get_verify_url()
+def _share_context(certificate: Certificate, shared: bool) -> dict[str, Any]:
+    """The verification link, its QR code and the file link. ``shared``: the
+    link carries the verification token (so it shows what the certificate
+    states); otherwise it is the page by number alone, and no file link."""
+    path = certificate.get_share_url() if shared else certificate.get_verify_url()
+    url = settings.SITE_URL + path
+    file_url = None
+    if shared:
+        file_url = f"{reverse('certificate_file', args=[certificate.number])}?" + urlencode(
+            {"token": certificate.verify_token}
+        )
+    return {
+        "verify_url": url,
+        "qr": mark_safe(qr_svg(url)),  # noqa: S308 - segno's own SVG, no user markup
+        "file_url": file_url,
+        "shared": shared,
+    }
 
 
 @login_required
@@ -147,17 +163,19 @@ def _detail(
     may_revoke = check.status in ("valid", "suspended") and (
         certification.regulator_may_revoke(request.user, certificate)
     )
-    url = _verify_url(request, certificate)
+    sharing = certificate_public.certificate_sharing_organisations(request.user)
     return render(
         request,
         "audits/certificates/detail.html",
         {
             "certificate": certificate,
             "check": check,
-            "verify_url": url,
-            "qr": mark_safe(qr_svg(url)),  # noqa: S308 - segno's own SVG, no user markup
+            "status_reason": certificate.status_reason,
             "may_revoke": may_revoke,
             "form": form,
+            **_share_context(
+                certificate, certificate_public.certificate_shared_with(certificate, sharing)
+            ),
         },
         status=status,
     )
@@ -199,8 +217,10 @@ def certificate_lookup(request: HttpRequest) -> HttpResponse:
     status = 200
     if form.is_bound and form.is_valid():
         number = form.cleaned_data["number"].strip().upper()
+        token = form.cleaned_data["token"].strip()
         if certification.certificate_by_number(number) is not None:
-            return redirect("certificate_verify", number=number)
+            url = reverse("certificate_verify", args=[number])
+            return redirect(f"{url}?{urlencode({'token': token})}" if token else url)
         form.add_error(
             "number", f"No certificate {number} exists. Check the number on the certificate."
         )
@@ -210,35 +230,55 @@ def certificate_lookup(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def certificate_verify(request: HttpRequest, number: str) -> HttpResponse:
-    certificate = certification.certificate_by_number(number)
-    if certificate is None:
+    """By number alone: whether it is in force. With the token (the link and QR
+    code on the certificate): what it states, and its file."""
+    verification = certificate_public.certificate_public_check(number, request.GET.get("token"))
+    if verification is None:
         raise Http404(f"No certificate {number} exists.")
-    url = _verify_url(request, certificate)
-    response = render(
-        request,
-        "audits/certificates/verify.html",
-        {
-            "certificate": certificate,
-            "check": certification.certificate_check(certificate),
-            "verify_url": url,
-            "qr": mark_safe(qr_svg(url)),  # noqa: S308 - segno's own SVG, no user markup
-        },
-    )
+    certificate = verification.certificate
+    context: dict[str, Any] = {
+        "certificate": certificate,
+        "verification": verification,
+        "check": verification.check,
+        "status_reason": verification.status_reason,
+    }
+    if verification.disclosed:
+        context.update(_share_context(certificate, shared=True))
+    response = render(request, "audits/certificates/verify.html", context)
     patch_cache_control(response, no_cache=True)
     return response
 
 
 @require_GET
 def certificate_file(request: HttpRequest, number: str) -> HttpResponse:
-    """The signed certificate exactly as issued: verify it offline with
-    ``python -m synthgov.verify``."""
-    certificate = certification.certificate_by_number(number)
+    """The signed certificate exactly as issued, for the number and its
+    verification token: verify it offline with ``python -m synthgov.verify``."""
+    certificate = certificate_public.certificate_for_file(number, request.GET.get("token"))
     if certificate is None:
-        raise Http404(f"No certificate {number} exists.")
+        raise Http404(
+            f"No certificate file for {number} with this verification token: use the link "
+            "or QR code on the certificate."
+        )
     response = HttpResponse(
         certificate.signed_text.encode("utf-8"), content_type="application/json"
     )
     response["Content-Disposition"] = f'attachment; filename="{certificate.number}.json"'
+    return response
+
+
+@require_GET
+def revocations(request: HttpRequest) -> JsonResponse:
+    """The signed list of revoked and suspended certificate numbers, for
+    ``python -m synthgov.verify --revocations``."""
+    try:
+        document = certificate_public.revocation_list()
+    except SigningKeyError:
+        return JsonResponse(
+            {"detail": "The signing keys are not configured on this server."}, status=503
+        )
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    patch_cache_control(response, public=True, max_age=300)
+    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 

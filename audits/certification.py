@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audits.certificates.keys import signing_keyring
 from audits.certificates.signing import (
+    CertificateFormatError,
     Keyring,
     SigningKeyError,
     certificate_file_bytes,
@@ -37,6 +38,7 @@ from audits.models import (
     Notification,
     SignOff,
     SignOffRole,
+    new_verify_token,
 )
 from audits.signoffs import (
     NOT_APPROVABLE_SEVERITIES,
@@ -93,13 +95,13 @@ def _audits_behind(evaluation: ComplianceEvaluation) -> list[dict[str, Any]]:
         {
             "id": run.pk,
             "evidence_sha256": run.evidence_sha256,
-            "finished": _iso(run.finished) if run.finished else None,
+            "finished": iso_utc(run.finished) if run.finished else None,
         }
         for run in runs
     ]
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -111,10 +113,11 @@ def validity_days(evaluation: ComplianceEvaluation) -> int:
 
 
 def certificate_payload(
-    *, number: str, signoff: SignOff, issued: datetime, expires: date
+    *, number: str, verify_token: str, signoff: SignOff, issued: datetime, expires: date
 ) -> dict[str, Any]:
     """Everything the certificate states; only strings, integers and lists, so
-    its canonical JSON is the same on every machine."""
+    its canonical JSON is the same on every machine. Its ``verify_url`` carries
+    the verification token: whoever holds the file may see what it states."""
     evaluation = signoff.evaluation
     version = evaluation.dataset_version
     dataset = version.dataset
@@ -158,17 +161,18 @@ def certificate_payload(
                 "by": s.user.get_full_name() or s.user.get_username(),
                 "organisation": s.organisation.name,
                 "evidence_sha256": s.evidence_sha256,
-                "signed": _iso(s.created),
+                "signed": iso_utc(s.created),
             }
             for s in signoffs
         ],
-        "issued": _iso(issued),
+        "issued": iso_utc(issued),
         "expires": expires.isoformat(),
         "issuer": {
             "name": signoff.user.get_full_name() or signoff.user.get_username(),
             "organisation": signoff.organisation.name,
         },
-        "verify_url": settings.SITE_URL + Certificate(number=number).get_verify_url(),
+        "verify_url": settings.SITE_URL
+        + Certificate(number=number, verify_token=verify_token).get_share_url(),
     }
 
 
@@ -179,10 +183,14 @@ def certificate_issue(*, signoff: SignOff, keyring: Keyring) -> Certificate:
     issued = timezone.now()
     expires = issued.date() + timedelta(days=validity_days(evaluation))
     number = _next_number(issued.year)
-    payload = certificate_payload(number=number, signoff=signoff, issued=issued, expires=expires)
+    token = new_verify_token()
+    payload = certificate_payload(
+        number=number, verify_token=token, signoff=signoff, issued=issued, expires=expires
+    )
     document = sign_certificate(payload, keyring)
     certificate = Certificate.objects.create(
         number=number,
+        verify_token=token,
         evaluation=evaluation,
         signoff=signoff,
         dataset_version=evaluation.dataset_version,
@@ -237,10 +245,31 @@ class CertificateCheck:
     signature_reason: str
     payload: dict[str, Any]
 
+    @property
+    def verdict(self) -> str:
+        """The status to show: never "valid" unless the signature verifies.
+        "invalid" when it does not; "unchecked" for a valid one whose
+        signature cannot be checked right now."""
+        if self.signature_valid is False:
+            return "invalid"
+        if self.signature_valid is None and self.status == CertificateStatus.VALID:
+            return "unchecked"
+        return self.status
+
 
 def certificate_check(certificate: Certificate, *, today: date | None = None) -> CertificateCheck:
     today = today or timezone.now().date()
-    document = parse_certificate_file(certificate.signed_text)
+    try:
+        document = parse_certificate_file(certificate.signed_text)
+    except CertificateFormatError as error:
+        # Only a changed database row gets here: say so rather than fail.
+        return CertificateCheck(
+            certificate=certificate,
+            status=certificate.effective_status(today),
+            signature_valid=False,
+            signature_reason=str(error),
+            payload={},
+        )
     payload = document.get("certificate", {})
     try:
         public_keys = signing_keyring().public_keys()

@@ -11,7 +11,7 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from audits.models import (
 )
 from registry.models import Dataset, DatasetVersion, Generation
 from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import STANDARD_PUBLISH_GLOBAL, user_may_publish_global_standards
 from synthgov.trail.canonical import canonical_json, sha256_hex
 from synthgov.trail.services import trail_record
 
@@ -124,6 +125,20 @@ def _parent_row(label: str | None) -> StandardVersion | None:
 # --- Drafts, publication, YAML ------------------------------------------
 
 
+class StandardForbidden(PermissionDenied):
+    """The user may write standards but not this one (403, with the reason)."""
+
+
+def _check_global(user: Any, scope: str, label: str) -> None:
+    if scope == "global" and not user_may_publish_global_standards(user):
+        raise StandardForbidden(
+            f"{label} is a global standard: it would apply to every organisation's datasets, "
+            "and only people granted the permission to publish global standards "
+            f"({STANDARD_PUBLISH_GLOBAL}, given by a platform administrator) may write or "
+            "publish one. Make it local to the jurisdictions you cover instead."
+        )
+
+
 def _check_jurisdictions(user: Any, spec: engine.StandardSpec, owner: Organisation | None) -> None:
     if user.is_superuser or spec.scope == "global":
         return
@@ -145,6 +160,7 @@ def standard_save_draft(
     problems = engine.validate_standard(spec, known_parents=_known_parents())
     if problems:
         raise _problems_error(problems)
+    _check_global(user, spec.scope, f"{spec.code}@{spec.version}")
     _check_jurisdictions(user, spec, owner)
     with transaction.atomic():
         standard, created = Standard.objects.get_or_create(
@@ -178,6 +194,9 @@ def standard_save_draft(
 
 
 def standard_publish(*, version: StandardVersion, user: Any) -> StandardVersion:
+    """Publish a draft; StandardForbidden for a global one unless the user may
+    publish global standards (a draft may predate that rule)."""
+    _check_global(user, version.scope, version.label)
     spec = spec_for(version)
     problems = engine.validate_standard(spec, known_parents=_known_parents())
     if problems:
@@ -220,6 +239,8 @@ def standard_import_yaml(
     specs, problems = engine.parse_yaml_many(text)
     if problems:
         raise _problems_error(problems)
+    for spec in specs:
+        _check_global(user, spec.scope, f"{spec.code}@{spec.version}")
     known = _known_parents()
     for spec in specs:
         known_with_batch = {**known, **{f"{s.code}@{s.version}": s for s in specs if s is not spec}}

@@ -7,7 +7,9 @@ never changed afterwards.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
@@ -218,6 +220,14 @@ class StandardVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["standard", "version"], name="unique_standard_version")
         ]
+        # Granted to users or groups in the admin (superusers hold it anyway);
+        # no organisation role grants it: see accounts.permissions.
+        permissions = [
+            (
+                "publish_global_standard",
+                "Can publish global standards (they apply to every organisation)",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.standard.code} {self.version}"
@@ -426,6 +436,12 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         return self.filter(dataset_version__in=DatasetVersion.objects.visible_to(user))
 
 
+def new_verify_token() -> str:
+    """128 random bits, URL-safe: the part of a certificate's verification link
+    that cannot be guessed from its (sequential) number."""
+    return secrets.token_urlsafe(16)
+
+
 class Certificate(models.Model):
     """A regulator's signed statement that a dataset version met a standard.
 
@@ -456,6 +472,13 @@ class Certificate(models.Model):
     )
     kid = models.CharField(max_length=16)
     signed_text = models.TextField()
+    verify_token = models.CharField(
+        max_length=32,
+        default=new_verify_token,
+        editable=False,
+        help_text="Published by the holder in the verification link; with the number it "
+        "shows what the certificate states.",
+    )
     # Lifecycle.
     status = models.CharField(
         max_length=16,
@@ -483,7 +506,13 @@ class Certificate(models.Model):
         return reverse("audits:certificate", args=[self.number])
 
     def get_verify_url(self) -> str:
+        """The public page by number alone: whether it is in force, nothing more."""
         return reverse("certificate_verify", args=[self.number])
+
+    def get_share_url(self) -> str:
+        """The public page with the verification token: what the certificate states.
+        Only the holder and the issuer see it (``certification.certificate_link_for``)."""
+        return f"{self.get_verify_url()}?{urlencode({'token': self.verify_token})}"
 
     @property
     def owning_organisation(self) -> Organisation:

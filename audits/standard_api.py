@@ -119,6 +119,8 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
             versions = compliance.standard_import_yaml(
                 text=data.validated_data["yaml"], user=request.user, owner=owner
             )
+        except compliance.StandardForbidden as refused:
+            raise PermissionDenied(str(refused)) from None
         except DjangoValidationError as exc:
             return Response({"problems": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
@@ -133,6 +135,8 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied("Only the standard's maintainers publish it.")
         try:
             version = compliance.standard_publish(version=version, user=request.user)
+        except compliance.StandardForbidden as refused:
+            raise PermissionDenied(str(refused)) from None
         except DjangoValidationError as exc:
             return Response({"problems": exc.messages}, status=status.HTTP_409_CONFLICT)
         return Response(StandardVersionSerializer(version).data)

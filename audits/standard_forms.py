@@ -58,9 +58,16 @@ class StandardForm(forms.Form):
     certificate_validity_days = forms.IntegerField(required=False, min_value=1)
     reaudit_interval_days = forms.IntegerField(required=False, min_value=1)
 
-    def __init__(self, *args: Any, parents: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, parents: list[tuple[str, str]], allow_global: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].choices = [("", "— none (global) —"), *parents]
+        if not allow_global:
+            # Only holders of the global-standards permission write global ones.
+            self.fields["scope"].choices = [
+                c for c in StandardScope.choices if c[0] != StandardScope.GLOBAL
+            ]
 
 
 class RuleForm(forms.Form):

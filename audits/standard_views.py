@@ -24,7 +24,11 @@ from audits.standard_forms import (
     spec_from_forms,
 )
 from synthgov.accounts.models import Organisation
-from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
+from synthgov.accounts.permissions import (
+    STANDARD_EDIT,
+    member_organisations,
+    user_may_publish_global_standards,
+)
 
 
 def _standard(request: HttpRequest, pk: int) -> StandardVersion:
@@ -76,7 +80,10 @@ def standard_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def standard_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _standard(request, pk)
+    return _detail(request, _standard(request, pk))
+
+
+def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -> HttpResponse:
     spec = compliance.spec_for(version)
     parent_rules = compliance.parent_rules(version)
     return render(
@@ -87,11 +94,15 @@ def standard_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "effective": engine.effective_rules(spec, parent_rules),
             "diff": engine.diff_from_parent(spec, parent_rules) if parent_rules is not None else [],
             "can_edit": _may_edit(request.user, version),
+            # A global draft stays unpublished until someone who may publish it does.
+            "can_publish": _may_edit(request.user, version)
+            and (version.scope != "global" or user_may_publish_global_standards(request.user)),
             "evaluation_counts": _evaluation_counts(version),
             "other_versions": version.standard.versions.visible_to(request.user)
             .exclude(pk=version.pk)
             .order_by("-created"),
         },
+        status=status,
     )
 
 
@@ -119,12 +130,21 @@ def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     initial, rules_initial = (
         initial_from_spec(compliance.spec_for(version)) if version else ({}, [])
     )
-    form = StandardForm(request.POST or None, initial=initial, parents=_parent_choices())
+    form = StandardForm(
+        request.POST or None,
+        initial=initial,
+        parents=_parent_choices(),
+        allow_global=user_may_publish_global_standards(request.user),
+    )
     rules = RuleFormSet(request.POST or None, initial=rules_initial, prefix="rules")
+    status = 200
     if request.method == "POST" and form.is_valid() and rules.is_valid():
         spec = spec_from_forms(form, rules)
         try:
             saved = compliance.standard_save_draft(spec=spec, user=request.user, owner=owner)
+        except compliance.StandardForbidden as refused:
+            form.add_error(None, str(refused))
+            status = 403
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
@@ -132,7 +152,10 @@ def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, f"Draft {saved.label} saved. Publish it to apply it.")
             return redirect(saved)
     return render(
-        request, "audits/standard_form.html", {"form": form, "rules": rules, "version": version}
+        request,
+        "audits/standard_form.html",
+        {"form": form, "rules": rules, "version": version},
+        status=status,
     )
 
 
@@ -144,6 +167,9 @@ def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     try:
         compliance.standard_publish(version=version, user=request.user)
+    except compliance.StandardForbidden as refused:
+        messages.error(request, str(refused))
+        return _detail(request, version, status=403)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -190,17 +216,25 @@ def standard_import(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             imported = compliance.standard_import_yaml(
                 text=form.text(), user=request.user, owner=owner
             )
+        except compliance.StandardForbidden as refused:
+            problems, status = [str(refused)], 403
         except ValidationError as exc:
             problems = exc.messages
         else:
             messages.success(request, f"Imported {len(imported)} standard(s) as drafts.")
             return redirect(imported[0]) if imported else redirect("audits:standards")
-    return render(request, "audits/standard_import.html", {"form": form, "problems": problems})
+    return render(
+        request,
+        "audits/standard_import.html",
+        {"form": form, "problems": problems},
+        status=status,
+    )
 
 
 @login_required

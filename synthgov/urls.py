@@ -19,6 +19,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Public, no login: certificate verification and the signing public keys.
     path(".well-known/synthgov-keys.json", certificate_views.public_keys, name="public_keys"),
+    path(
+        ".well-known/synthgov-revocations.json",
+        certificate_views.revocations,
+        name="certificate_revocations",
+    ),
     path("certificates/verify/", certificate_views.certificate_lookup, name="certificate_lookup"),
     path(
         "certificates/verify/<str:number>/",

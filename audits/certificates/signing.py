@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ALGORITHM = "Ed25519"
-_DOCUMENT_KEYS = frozenset({"certificate", "signature"})
 _SIGNATURE_KEYS = frozenset({"alg", "kid", "value"})
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _KID = re.compile(r"[0-9a-f]{16}")
@@ -221,15 +220,7 @@ class Keyring:
 
 def sign_certificate(payload: Mapping[str, Any], keyring: Keyring) -> dict[str, Any]:
     """The signed certificate file content for ``payload``, signed by the current key."""
-    signature = keyring.current.sign(canonical_json(payload))
-    return {
-        "certificate": dict(payload),
-        "signature": {
-            "alg": ALGORITHM,
-            "kid": keyring.current_kid,
-            "value": b64url_encode(signature),
-        },
-    }
+    return {"certificate": dict(payload), "signature": _signature(payload, keyring)}
 
 
 def certificate_file_bytes(document: Mapping[str, Any]) -> bytes:
@@ -242,11 +233,36 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a certificate")
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys, other readers the first: a
+    # file with both could show a person one value while the signature covers
+    # another. Such a file is refused, not interpreted.
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKeyError(f'the file repeats the key "{key}" in one object')
+        document[key] = value
+    return document
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """JSON with no repeated keys and no NaN/Infinity; ValueError otherwise
+    (DuplicateKeyError for a repeated key)."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
 def parse_certificate_file(data: bytes | str) -> dict[str, Any]:
-    """The document in a certificate file; CertificateFormatError if it is not JSON."""
+    """The document in a certificate file; CertificateFormatError if it is not
+    JSON, repeats a key in an object, or is not an object."""
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = loads_strict(data)
+    except DuplicateKeyError as error:
+        raise CertificateFormatError(f"{error}; it cannot be trusted") from error
     except (UnicodeDecodeError, ValueError) as error:
         raise CertificateFormatError(f"the file is not valid UTF-8 JSON: {error}") from error
     if not isinstance(document, dict):
@@ -277,12 +293,12 @@ def _invalid(reason: str, kid: str | None = None) -> VerificationResult:
     return VerificationResult(signature_valid=False, kid=kid, expired=False, reason=reason)
 
 
-def _check_structure(document: Any) -> str | None:
-    """Why the document is not a signed certificate, or None when it is one."""
-    if not isinstance(document, Mapping) or set(document) != _DOCUMENT_KEYS:
-        return 'the document must have exactly "certificate" and "signature"'
-    if not isinstance(document["certificate"], Mapping):
-        return '"certificate" is not a JSON object'
+def _check_structure(document: Any, body: str = "certificate") -> str | None:
+    """Why the document is not a signed ``body``, or None when it is one."""
+    if not isinstance(document, Mapping) or set(document) != {body, "signature"}:
+        return f'the document must have exactly "{body}" and "signature"'
+    if not isinstance(document[body], Mapping):
+        return f'"{body}" is not a JSON object'
     signature = document["signature"]
     if not isinstance(signature, Mapping) or set(signature) != _SIGNATURE_KEYS:
         return '"signature" must have exactly "alg", "kid" and "value"'
@@ -293,6 +309,42 @@ def _check_structure(document: Any) -> str | None:
     return None
 
 
+def _signature_problem(
+    document: Any, public_keys: Mapping[str, Ed25519PublicKey], *, body: str, what: str
+) -> tuple[str | None, str | None]:
+    """(why the signature over ``document[body]`` does not verify, or None; the kid)."""
+    problem = _check_structure(document, body)
+    if problem:
+        return problem, None
+    kid = document["signature"]["kid"]
+    public_key = public_keys.get(kid)
+    if public_key is None:
+        return f"unknown signing key {kid}", kid
+    if key_id(public_key) != kid:
+        return f"the key given for {kid} has a different key id", kid
+    try:
+        signature_bytes = b64url_decode(document["signature"]["value"])
+        message = canonical_json(document[body])
+    except (TypeError, ValueError) as error:
+        return f"malformed signature or payload: {error}", kid
+    try:
+        public_key.verify(signature_bytes, message)
+    except InvalidSignature:
+        return (
+            f"the signature does not match the {what} content (key {kid}); "
+            "the file was changed or signed by another key"
+        ), kid
+    return None, kid
+
+
+def _signature(body: Mapping[str, Any], keyring: Keyring) -> dict[str, str]:
+    return {
+        "alg": ALGORITHM,
+        "kid": keyring.current_kid,
+        "value": b64url_encode(keyring.current.sign(canonical_json(body))),
+    }
+
+
 def verify_certificate(
     document: Mapping[str, Any],
     public_keys: Mapping[str, Ed25519PublicKey],
@@ -300,29 +352,10 @@ def verify_certificate(
     today: date | None = None,
 ) -> VerificationResult:
     """Check the signature with the key named by the document's kid, then expiry."""
-    problem = _check_structure(document)
+    problem, kid = _signature_problem(document, public_keys, body="certificate", what="certificate")
     if problem:
-        return _invalid(problem)
-    payload, signature = document["certificate"], document["signature"]
-    kid = signature["kid"]
-    public_key = public_keys.get(kid)
-    if public_key is None:
-        return _invalid(f"unknown signing key {kid}", kid)
-    if key_id(public_key) != kid:
-        return _invalid(f"the key given for {kid} has a different key id", kid)
-    try:
-        signature_bytes = b64url_decode(signature["value"])
-        message = canonical_json(payload)
-    except (TypeError, ValueError) as error:
-        return _invalid(f"malformed signature or payload: {error}", kid)
-    try:
-        public_key.verify(signature_bytes, message)
-    except InvalidSignature:
-        return _invalid(
-            f"the signature does not match the certificate content (key {kid}); "
-            "the file was changed or signed by another key",
-            kid,
-        )
+        return _invalid(problem, kid)
+    payload = document["certificate"]
 
     try:
         expires = date.fromisoformat(payload["expires"])
@@ -354,3 +387,74 @@ def verify_certificate(
 def public_keys_document(keyring: Keyring) -> dict[str, Any]:
     """Same as ``keyring.public_keys_document()``."""
     return keyring.public_keys_document()
+
+
+# --- revocation lists -------------------------------------------------------
+
+REVOCATIONS_FORMAT = "synthgov-revocations/1"
+REVOCATION_STATUSES = frozenset({"revoked", "suspended"})
+_ENTRY_KEYS = frozenset({"number", "status", "since"})
+
+
+def sign_revocation_list(body: Mapping[str, Any], keyring: Keyring) -> dict[str, Any]:
+    """A signed revocation list: ``{"revocations": body, "signature": {...}}``.
+
+    ``body`` holds ``format``, ``generated`` (UTC, ISO 8601) and ``certificates``:
+    one ``{"number", "status", "since"}`` per certificate not in force for a
+    reason its file cannot show (revoked or suspended).
+    """
+    return {"revocations": dict(body), "signature": _signature(body, keyring)}
+
+
+@dataclass(frozen=True)
+class RevocationListResult:
+    """``signature_valid``: the list is exactly what key ``kid`` signed and is
+    well formed. ``entries``: each listed certificate by number. ``reason``:
+    one sentence a person can act on."""
+
+    signature_valid: bool
+    kid: str | None
+    reason: str
+    generated: str = ""
+    entries: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _entries_problem(body: Mapping[str, Any]) -> str | None:
+    if body.get("format") != REVOCATIONS_FORMAT:
+        return f'the list is not a "{REVOCATIONS_FORMAT}" list'
+    if not isinstance(body.get("generated"), str):
+        return 'the list has no "generated" time'
+    entries = body.get("certificates")
+    if not isinstance(entries, list):
+        return 'the list has no "certificates" list'
+    for entry in entries:
+        if (
+            not isinstance(entry, Mapping)
+            or set(entry) != _ENTRY_KEYS
+            or not all(isinstance(entry[k], str) for k in _ENTRY_KEYS)
+            or entry["status"] not in REVOCATION_STATUSES
+        ):
+            return f"the list has a malformed entry: {entry!r}"
+    return None
+
+
+def verify_revocation_list(
+    document: Mapping[str, Any], public_keys: Mapping[str, Ed25519PublicKey]
+) -> RevocationListResult:
+    """Check a revocation list's signature and form (not its age: the caller
+    shows ``generated`` so a person can judge whether it is recent enough)."""
+    problem, kid = _signature_problem(
+        document, public_keys, body="revocations", what="revocation list"
+    )
+    if problem is None:
+        problem = _entries_problem(document["revocations"])
+    if problem:
+        return RevocationListResult(signature_valid=False, kid=kid, reason=problem)
+    body = document["revocations"]
+    return RevocationListResult(
+        signature_valid=True,
+        kid=kid,
+        reason=f"signed by key {kid}, generated {body['generated']}",
+        generated=body["generated"],
+        entries={entry["number"]: dict(entry) for entry in body["certificates"]},
+    )

@@ -33,12 +33,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from audits.certificates.signing import (
     ALGORITHM,
+    DuplicateKeyError,
     b64url_decode,
     b64url_encode,
     canonical_json,
     generate_key_pem,
     key_id,
     load_private_key_pem,
+    loads_strict,
     public_key_pem,
 )
 
@@ -196,8 +198,12 @@ def manifest_verify(document: Any, public_keys: Mapping[str, Ed25519PublicKey]) 
 
 
 def parse_manifest(data: bytes | str) -> dict[str, Any]:
+    """The document in a manifest; ManifestError if it is not JSON or repeats a key
+    in an object (readers differ on which value counts, so it cannot be trusted)."""
     try:
-        document = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+        document = loads_strict(data)
+    except DuplicateKeyError as error:
+        raise ManifestError(f"{error}; it cannot be trusted") from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ManifestError(f"the manifest is not valid UTF-8 JSON: {error}") from error
     if not isinstance(document, dict):

@@ -36,12 +36,29 @@ EVIDENCE_EXPORT = "audits.evidence.export"
 # Organisation and trail
 TRAIL_VIEW = "trail.event.view"
 ORGANISATION_MANAGE = "accounts.organisation.manage"
+# Certificates: see the verification token (the link that shows what a
+# certificate states) of certificates your organisation holds or issued.
+CERTIFICATE_SHARE = "audits.certificate.share"
+# A global standard applies to every organisation's datasets, beyond any one
+# regulator's jurisdictions, so no organisation role grants this: superusers
+# hold it, and users or groups the Django permission of the same name is
+# granted to in the admin (the platform's standards board, say).
+STANDARD_PUBLISH_GLOBAL = "audits.publish_global_standard"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CURATOR: frozenset(
-        {DATASET_VIEW, DATASET_CHANGE, AUDIT_REQUEST, SIGNOFF_PRODUCER, EVIDENCE_EXPORT}
+        {
+            DATASET_VIEW,
+            DATASET_CHANGE,
+            AUDIT_REQUEST,
+            SIGNOFF_PRODUCER,
+            EVIDENCE_EXPORT,
+            CERTIFICATE_SHARE,
+        }
     ),
-    Role.COMPLIANCE_OFFICER: frozenset({DATASET_VIEW, AUDIT_REQUEST, EVIDENCE_EXPORT, TRAIL_VIEW}),
+    Role.COMPLIANCE_OFFICER: frozenset(
+        {DATASET_VIEW, AUDIT_REQUEST, EVIDENCE_EXPORT, TRAIL_VIEW, CERTIFICATE_SHARE}
+    ),
     Role.REGULATOR: frozenset(
         {
             DATASET_VIEW,
@@ -50,9 +67,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CERTIFICATE_ISSUE,
             EVIDENCE_EXPORT,
             TRAIL_VIEW,
+            CERTIFICATE_SHARE,
         }
     ),
-    Role.ADMINISTRATOR: frozenset({DATASET_VIEW, TRAIL_VIEW, ORGANISATION_MANAGE}),
+    Role.ADMINISTRATOR: frozenset(
+        {DATASET_VIEW, TRAIL_VIEW, ORGANISATION_MANAGE, CERTIFICATE_SHARE}
+    ),
 }
 
 # Permissions that mean "may see it": the queryset's visible_to() already
@@ -141,3 +161,9 @@ def get_object_for_user(
     if not user_has_perm(user, perm, organisation=obj.owning_organisation):
         raise PermissionDenied
     return obj
+
+
+def user_may_publish_global_standards(user: User | None) -> bool:
+    """True for superusers and holders of :data:`STANDARD_PUBLISH_GLOBAL`
+    (granted to them or their group in the admin); no role grants it."""
+    return _active(user) and user.has_perm(STANDARD_PUBLISH_GLOBAL)

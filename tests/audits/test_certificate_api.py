@@ -58,14 +58,15 @@ def test_api_flow_then_anyone_verifies_without_logging_in(cert_world):
     assert number.startswith("SG-")
 
     public = api()  # no credentials at all
-    verified = public.get(f"/api/v1/certificates/{number}/verify/")
+    token = Certificate.objects.get().verify_token  # from the link the holder shares
+    verified = public.get(f"/api/v1/certificates/{number}/verify/", {"token": token})
     assert verified.status_code == 200
     body = verified.json()
     assert body["status"] == "valid" and body["signature_valid"] is True
     assert body["certifies"]["dataset_version"]["sha256"] == cert_world["synthetic"].sha256
     assert body["certifies"]["standard"]["code"] == "CERT-TEST"
 
-    file = public.get(f"/api/v1/certificates/{number}/file/")
+    file = public.get(f"/api/v1/certificates/{number}/file/", {"token": token})
     assert file.status_code == 200
     keys = public.get("/.well-known/synthgov-keys.json").json()
     from audits.certificates.signing import public_keys_from_document
@@ -135,7 +136,8 @@ def test_revoke_through_the_api(certified):
     done = api(world.regulator).post(url, body, format="json")
     assert done.status_code == 200 and done.json()["status"] == "revoked"
     assert api(world.regulator).post(url, body, format="json").status_code == 409
-    public = api().get(f"/api/v1/certificates/{number}/verify/").json()
+    token = Certificate.objects.get().verify_token
+    public = api().get(f"/api/v1/certificates/{number}/verify/", {"token": token}).json()
     assert public["status"] == "revoked"
     assert public["status_reason"] == "Data found to include real records."
 
@@ -171,7 +173,8 @@ def test_certificates_and_signoffs_cannot_be_edited_or_deleted(certified):
 
 def test_public_pages_need_no_login(certified):
     number, public = certified["number"], Client()
-    page = public.get(f"/certificates/verify/{number}/")
+    token = Certificate.objects.get().verify_token
+    page = public.get(f"/certificates/verify/{number}/", {"token": token})
     assert page.status_code == 200
     text = page.content.decode()
     assert "genuine and in force" in text and certified["synthetic"].sha256 in text
@@ -182,7 +185,7 @@ def test_public_pages_need_no_login(certified):
         missing.status_code == 404 and "No certificate SG-1999-000001" in missing.content.decode()
     )
     assert public.get("/certificates/verify/SG-1999-000001/").status_code == 404
-    download = public.get(f"/certificates/verify/{number}/certificate.json")
+    download = public.get(f"/certificates/verify/{number}/certificate.json", {"token": token})
     assert download["Content-Disposition"] == f'attachment; filename="{number}.json"'
     assert download.content == Certificate.objects.get().signed_text.encode()
     assert public.get(f"/certificates/{number}/").status_code == 302  # internal page: login

@@ -51,12 +51,22 @@ def test_curator_and_regulator_sign_and_a_visitor_verifies(page, cert_world):
     number = page.get_by_test_id("certificate-number").inner_text()
     assert number == Certificate.objects.get().number
     expect(page.get_by_test_id("certificate-qr").locator("svg")).to_be_visible()
+    code = page.get_by_test_id("verify-token").inner_text()
+    assert code == Certificate.objects.get().verify_token
     sign_out(page)
 
-    # A visitor with no account.
+    # A visitor with no account who has only the number learns only its status.
     page.goto("/certificates/verify/")
     page.get_by_label("Certificate number").fill(number)
     page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("verify-verdict")).to_contain_text("exists and is in force")
+    expect(page.get_by_test_id("certificate-statement")).not_to_contain_text(
+        cert_world["synthetic"].sha256
+    )
+    expect(page.get_by_test_id("certificate-download")).to_have_count(0)
+    # With the code printed in the certificate's link, they see what it certifies.
+    page.get_by_label("Verification code").fill(code)
+    page.get_by_role("button", name="Show what it certifies").click()
     expect(page.get_by_test_id("verify-verdict")).to_contain_text("genuine and in force")
     expect(page.get_by_test_id("certificate-signature")).to_contain_text("valid")
     expect(page.get_by_test_id("certificate-statement")).to_contain_text(

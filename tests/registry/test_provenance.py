@@ -564,3 +564,19 @@ def test_check_origin_refuses_a_file_that_is_not_a_table(world, settings):
         check(world.curator_a, b"\x00\x01\x02 not a table", name="x.bin")
     leftovers = list(Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir())
     assert leftovers == []
+
+
+def test_a_manifest_repeating_a_key_is_refused_offline(world, source, tmp_path, capsys):
+    # Readers that keep the first of repeated keys would show "Something else"
+    # while the signature covers the last, true name.
+    keys = provenance.organisation_keys(world.org_a)
+    key_file = tmp_path / "key.pem"
+    key_file.write_text(keys.public_key_pem())
+    document = provenance.version_manifest(version=source)
+    text = json.dumps(document, sort_keys=True)
+    name = json.dumps(document["manifest"]["dataset"]["name"])
+    assert text.count(f'"name": {name}') == 1
+    sidecar = tmp_path / "manifest.json"
+    sidecar.write_text(text.replace(f'"name": {name}', f'"name": "Something else", "name": {name}'))
+    assert verify_manifest.main([str(sidecar), "--public-key", str(key_file)]) == 1
+    assert 'repeats the key "name"' in capsys.readouterr().out

@@ -59,9 +59,13 @@ def files(tmp_path: Path, keyring: Keyring, signed: dict[str, Any]) -> dict[str,
 def test_valid_certificate(files: dict[str, Path], keyring: Keyring, key: str):
     done = run_verify(files["cert"], "--public-key", files[key], "--today", "2027-01-01")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    first, *rest = done.stdout.strip().splitlines()
+    assert first == (
         f"VALID signature (key {keyring.current_kid}), certificate unexpired until 2027-11-01"
     )
+    # Offline, nobody can know about a revocation after the file was downloaded.
+    assert rest and rest[0].startswith("Revocation not checked:")
+    assert "--revocations" in rest[0] and "/.well-known/synthgov-revocations.json" in rest[0]
 
 
 def test_default_today_is_used(tmp_path: Path, keyring: Keyring, files: dict[str, Path]):
@@ -145,3 +149,52 @@ def test_cli_touches_no_database_or_settings(files: dict[str, Path]):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("[]")
+
+
+@pytest.mark.parametrize(
+    ("original", "duplicated"),
+    [
+        # A reader that keeps the first value sees 2999; Python keeps the last, signed one.
+        (b'"expires":"2027-11-01"', b'"expires":"2999-01-01","expires":"2027-11-01"'),
+        (b'"number":"SG-2026-000042"', b'"number":"SG-2026-000001","number":"SG-2026-000042"'),
+    ],
+)
+def test_duplicate_json_keys_are_refused(files: dict[str, Path], original: bytes, duplicated):
+    data = files["cert"].read_bytes()
+    assert original in data
+    files["cert"].write_bytes(data.replace(original, duplicated))
+    done = run_verify(files["cert"], "--public-key", files["keys"], "--today", "2027-01-01")
+    assert done.returncode == 1, done.stdout
+    key = original.split(b'"')[1].decode()
+    assert done.stdout.startswith(f'INVALID: the file repeats the key "{key}"')
+
+
+def test_duplicate_keys_in_the_keys_document_are_refused(files: dict[str, Path]):
+    text = files["keys"].read_text()
+    files["keys"].write_text(text.replace('{"keys": ', '{"keys": [], "keys": ', 1))
+    done = run_verify(files["cert"], "--public-key", files["keys"], "--today", "2027-01-01")
+    assert done.returncode == 3
+    assert 'repeats the key "keys"' in done.stderr
+
+
+def test_duplicate_keys_in_the_revocation_list_are_refused(
+    files: dict[str, Path], keyring: Keyring, tmp_path: Path
+):
+    from audits.certificates.signing import sign_revocation_list
+
+    listed = sign_revocation_list(
+        {
+            "format": "synthgov-revocations/1",
+            "generated": "2026-12-01T00:00:00Z",
+            "certificates": [],
+        },
+        keyring,
+    )
+    path = tmp_path / "revocations.json"
+    text = json.dumps(listed)
+    path.write_text(text.replace('"certificates": []', '"certificates": [], "certificates": []'))
+    done = run_verify(
+        files["cert"], "--public-key", files["keys"], "--revocations", path, "--today", "2027-01-01"
+    )
+    assert done.returncode == 3
+    assert 'repeats the key "certificates"' in done.stderr
