@@ -41,8 +41,8 @@ HEARTBEAT_SECONDS = max(1, LEASE_SECONDS // 6)
 PROGRESS_WRITE_SECONDS = 1.0
 WAITING_FOR_WORKER = "Waiting for a worker"
 WAITING_FOR_BROKER = (
-    "Waiting for the task queue: the broker did not answer. The audit is kept and "
-    "will be sent as soon as it does."
+    "Waiting for the task queue (the broker did not answer): the audit is kept and "
+    "will be sent as soon as it answers"
 )
 # How many runs one sweep hands on; the next sweep takes the rest.
 SWEEP_BATCH = 200

@@ -18,8 +18,8 @@ from synthgov.trail.services import trail_record
 log = logging.getLogger(__name__)
 
 WAITING_FOR_BROKER = (
-    "Waiting for the task queue: the broker did not answer. The request is kept and "
-    "will be sent as soon as it does."
+    "Waiting for the task queue (the broker did not answer): the request is kept and "
+    "will be sent as soon as it answers"
 )
 SWEEP_BATCH = 200
 # A worker still holding a run this long after the task's hard time limit

@@ -198,6 +198,7 @@ def test_runs_requested_while_the_broker_is_down_run_once_it_is_back(
     assert run.status == AuditStatus.QUEUED and run.dispatched is None
     assert "task queue" in api.get(f"/api/v1/audits/{run.pk}/").json()["step"]
     assert watermark.status == WatermarkRun.Status.QUEUED and watermark.dispatched is None
+    assert "task queue" in api.get(f"/api/v1/watermark-runs/{watermark.pk}/").json()["step"]
     env = {**worker_env(shared_media), "SYNTHGOV_ORG_KEYS_DIR": str(keys)}
     with celery_worker(extra_env=env) as (_, queue), routed_to(queue):
         call_command("sweep_runs")
