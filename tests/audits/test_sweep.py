@@ -18,6 +18,7 @@ from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits import certification_helpers as helpers
 from tests.audits.test_certification import certify
+from tests.worker import broker_down
 
 cert_world = helpers.cert_world
 signing_keys = helpers.signing_keys
@@ -178,3 +179,29 @@ def test_tampered_certified_file_suspends_the_certificate(cert_world):
     audit_run_task.apply(args=[run.pk])
     assert AuditRun.objects.get(pk=run.pk).integrity == "altered"
     assert Certificate.objects.get(pk=certificate.pk).status == CertificateStatus.SUSPENDED
+
+
+# --- The broker down ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_form_with_the_broker_down_keeps_the_run_and_says_so(world, registry_storage, client):
+    """Committed for real (on_commit runs), with publishing pointed at a closed port:
+    the curator lands on the run's page, not a 500, and the run waits for the sweeper."""
+    from tests.audits.conftest import placements, register
+    from tests.registry.conftest import make_dataset
+
+    real_frame, synthetic_frame = placements()
+    real = register(make_dataset(world, name="Real", kind="real"), world.curator_a, real_frame)
+    synthetic = register(make_dataset(world, name="Synthetic"), world.curator_a, synthetic_frame)
+    client.force_login(world.curator_a)
+    with broker_down():
+        response = client.post(
+            f"/versions/{synthetic.pk}/audit/",
+            {"reference": real.pk, "families": ["privacy"], "seed": 1},
+        )
+    run = AuditRun.objects.get()
+    assert response.status_code == 302 and response.url == run.get_absolute_url()
+    assert run.status == AuditStatus.QUEUED and run.dispatched is None
+    assert "task queue" in client.get(response.url).content.decode()
+    assert Event.objects.filter(action="audits.run.requested").count() == 1

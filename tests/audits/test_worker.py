@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ from synthgov.trail.services import trail_verify
 from tests.audits.conftest import placements, register, scaled
 from tests.registry.conftest import make_dataset
 from tests.registry.test_provenance import TOLERANCES, add_version, frame
-from tests.worker import celery_worker, wait_for, worker_log
+from tests.worker import broker_down, celery_worker, wait_for, worker_log
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -122,31 +121,6 @@ def _pool_child(pid: int) -> int:
 
 
 # --- Nothing orphaned, nothing stuck -------------------------------------------
-
-
-def _reset_producers() -> None:
-    # The app keeps a connection pool per broker URL; drop ours so the next
-    # publish connects to whatever broker_url now says.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@contextmanager
-def broker_down() -> Iterator[None]:
-    """Point this process's Celery app at a port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Publishing connects to broker_write_url, which falls back to the
-    # CELERY_BROKER_URL environment variable before the configured broker_url.
-    old = app.conf.get("broker_write_url")
-    app.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
-    _reset_producers()
-    try:
-        yield
-    finally:
-        app.conf.broker_write_url = old
-        _reset_producers()
 
 
 @contextmanager
