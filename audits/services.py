@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ def audit_run_request(
     return run
 
 
-def audit_run_dispatch(*, run_id: int, previous: Any = None) -> bool:
+def audit_run_dispatch(*, run_id: int, previous: datetime | None = None) -> bool:
     """Hand a queued run's task to the broker; True when it was sent.
 
     ``previous`` is the run's ``dispatched`` value the caller saw: claiming the
@@ -195,7 +195,7 @@ def audit_run_dispatch(*, run_id: int, previous: Any = None) -> bool:
     return True
 
 
-def _unheld(now: Any) -> Q:
+def _unheld(now: datetime) -> Q:
     """Running runs no live worker holds: their heartbeat is older than the lease."""
     return Q(status=AuditStatus.RUNNING) & (
         Q(heartbeat__lt=now - _lease()) | Q(heartbeat__isnull=True)
@@ -249,7 +249,7 @@ def audit_run_cancel(*, run: AuditRun, user: Any) -> AuditRun:
 # --- The sweeper ----------------------------------------------------------
 
 
-def audit_runs_sweep(*, now: Any = None) -> dict[str, int]:
+def audit_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Hand on runs nothing is working on; safe to run twice, or in two places.
 
     - queued runs with no task (the broker was down when they were requested,
@@ -281,7 +281,7 @@ def audit_runs_sweep(*, now: Any = None) -> dict[str, int]:
     return counts
 
 
-def _hand_on(run: AuditRun, now: Any) -> str:
+def _hand_on(run: AuditRun, now: datetime) -> str:
     """Cancel, fail or requeue one orphaned run; the counter to bump ('' if a
     worker or another sweep got there first)."""
     max_attempts = settings.SYNTHGOV_AUDIT_MAX_ATTEMPTS
