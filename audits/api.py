@@ -99,11 +99,11 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def results(self, request: Request, pk: str | None = None) -> Response:
         """The full evidence document: inputs' hashes, config, versions, every figure."""
         run = self.get_object()
-        if run.status != "succeeded":
+        if not run.results_sha256:
             return Response(
                 {
                     "detail": f"The audit is {run.get_status_display().lower()}; results exist "
-                    "only for finished audits.",
+                    "only for finished audits (and for those failed on a file's integrity).",
                     "status": run.status,
                 },
                 status=status.HTTP_409_CONFLICT,

@@ -393,6 +393,28 @@ def certificate_suspend(*, certificate: Certificate, reason: str, **details: Any
     return True
 
 
+def certificates_suspend_for_stored_file(
+    *, version: DatasetVersion, outcome: str, found_by: str
+) -> int:
+    """Suspend every valid certificate of a version whose stored file is altered
+    or missing (``outcome``), found by an audit or the storage scrub. The bytes a
+    certificate vouches for are gone: it must not stay valid. Returns how many."""
+    if outcome == "missing":
+        reason = f"The stored file of {version} is missing from storage (found by {found_by})."
+    else:
+        reason = (
+            f"The stored file of {version} no longer matches the SHA-256 recorded at upload: "
+            f"it was altered (found by {found_by})."
+        )
+    certificates = Certificate.objects.filter(
+        dataset_version=version, status=CertificateStatus.VALID
+    ).select_related("dataset_version__dataset", "issuer_organisation")
+    return sum(
+        certificate_suspend(certificate=certificate, reason=reason, stored_file=outcome)
+        for certificate in certificates
+    )
+
+
 def certificates_expire(*, today: date | None = None) -> int:
     """Mark valid certificates whose expiry date has come; notify; return how many."""
     today = today or timezone.now().date()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audits import standards as engine
@@ -21,6 +22,7 @@ from audits.models import (
     AuditRun,
     AuditStatus,
     ComplianceEvaluation,
+    Integrity,
     Rule,
     RuleOutcome,
     Standard,
@@ -290,12 +292,20 @@ def current_standards() -> list[StandardVersion]:
     return sorted(latest.values(), key=lambda v: v.standard.code)
 
 
+INTEGRITY_FAILURES = (Integrity.ALTERED, Integrity.MISSING)
+
+
 def figures_for(version: DatasetVersion) -> dict[str, Any]:
     """The latest finished audit's figure for each key, plus registry facts."""
     figures: dict[str, Any] = {}
     metrics = (
         AuditMetric.objects.filter(
-            run__version=version, run__status=AuditStatus.SUCCEEDED, status="ok"
+            # An integrity failure ends the run failed but keeps its evidence:
+            # its integrity.hash_verified = 0 must count against the version.
+            Q(run__status=AuditStatus.SUCCEEDED)
+            | Q(run__status=AuditStatus.FAILED, run__integrity__in=INTEGRITY_FAILURES),
+            run__version=version,
+            status="ok",
         )
         .order_by("key", "-run__finished")
         .values("key", "value", "uncertainty", "run_id")

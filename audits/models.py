@@ -30,6 +30,14 @@ class AuditStatus(models.TextChoices):
 FINISHED_STATUSES = (AuditStatus.SUCCEEDED, AuditStatus.FAILED, AuditStatus.CANCELLED)
 
 
+class Integrity(models.TextChoices):
+    """What the audit found when it re-hashed the audited version's stored file."""
+
+    VERIFIED = "verified", "Verified"
+    ALTERED = "altered", "Altered since upload"
+    MISSING = "missing", "Missing from storage"
+
+
 class AuditRunQuerySet(models.QuerySet["AuditRun"]):
     def visible_to(self, user: Any) -> AuditRunQuerySet:
         """Runs whose every input the user may see: a report shows figures and
@@ -64,6 +72,9 @@ class AuditRun(models.Model):
     claim_token = models.CharField(max_length=64, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When a task for the run was last handed to the broker; None while no task
+    # is known to exist (the broker was down), so the sweeper sends one.
+    dispatched = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -71,6 +82,9 @@ class AuditRun(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Blank until the audited file was hashed. An altered or missing file ends
+    # the run as failed (with its evidence kept): it is never "succeeded".
+    integrity = models.CharField(max_length=16, choices=Integrity.choices, blank=True)
     # Evidence, written once when the run succeeds.
     input_hashes = models.JSONField(default=dict, blank=True)
     library_versions = models.JSONField(default=dict, blank=True)

@@ -79,6 +79,7 @@ def status_payload(run: AuditRun) -> dict[str, Any]:
         "step": run.step,
         "eta_seconds": round(eta) if eta is not None else None,
         "error": run.error,
+        "integrity": run.integrity,
         "finished": run.is_finished,
         "cancel_requested": run.cancel_requested,
     }

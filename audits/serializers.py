@@ -27,6 +27,7 @@ class AuditRunSerializer(serializers.ModelSerializer):
             "cancel_requested",
             "attempts",
             "error",
+            "integrity",
             "requested_by",
             "created",
             "started",

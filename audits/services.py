@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
 from audits.checks.base import FAMILIES
 from audits.checks.runner import library_versions
 from audits.collapse_service import collapse_measure
-from audits.models import AuditMetric, AuditRun, AuditStatus
+from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion, Generation
 from registry.services import version_table_info
@@ -37,6 +39,19 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = settings.SYNTHGOV_AUDIT_LEASE_SECONDS
 HEARTBEAT_SECONDS = max(1, LEASE_SECONDS // 6)
 PROGRESS_WRITE_SECONDS = 1.0
+WAITING_FOR_WORKER = "Waiting for a worker"
+WAITING_FOR_BROKER = (
+    "Waiting for the task queue (the broker did not answer): the audit is kept and "
+    "will be sent as soon as it answers"
+)
+# How many runs one sweep hands on; the next sweep takes the rest.
+SWEEP_BATCH = 200
+
+
+def _lease() -> timedelta:
+    # Read at call time: the sweeper and cancel judge leases by the configured
+    # value (tests shorten it), not by the one this module was imported with.
+    return timedelta(seconds=settings.SYNTHGOV_AUDIT_LEASE_SECONDS)
 
 
 class AuditCancelled(Exception):
@@ -129,7 +144,7 @@ def audit_run_request(
             holdout=holdout,
             config=config,
             requested_by=user,
-            step="Waiting for a worker",
+            step=WAITING_FOR_WORKER,
         )
         trail_record(
             actor=user,
@@ -144,35 +159,171 @@ def audit_run_request(
             },
         )
         if enqueue:
-            from audits.tasks import audit_run_task
-
-            transaction.on_commit(lambda: audit_run_task.delay(run.pk))
+            transaction.on_commit(lambda: audit_run_dispatch(run_id=run.pk))
     return run
 
 
-def audit_run_cancel(*, run: AuditRun, user: Any) -> AuditRun:
-    with transaction.atomic():
-        queued = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.QUEUED).update(
-            status=AuditStatus.CANCELLED,
-            finished=timezone.now(),
-            step="Cancelled",
-            cancel_requested=True,
+def audit_run_dispatch(*, run_id: int, previous: datetime | None = None) -> bool:
+    """Hand a queued run's task to the broker; True when it was sent.
+
+    ``previous`` is the run's ``dispatched`` value the caller saw: claiming the
+    send by moving it on keeps the request and the sweeper from both sending.
+    When the broker does not answer, the run stays queued with
+    ``dispatched=None`` and a step that says so; the sweeper sends it later.
+    Never raises for the broker: an accepted run is kept, not a 500.
+    """
+    from audits.tasks import audit_run_task
+
+    now = timezone.now()
+    claimed = AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.QUEUED, dispatched=previous
+    ).update(dispatched=now)
+    if not claimed:
+        return False
+    try:
+        audit_run_task.delay(run_id)
+    except (BrokerError, OSError) as exc:
+        log.warning("audit %s kept for the sweeper: the broker did not answer (%s)", run_id, exc)
+        AuditRun.objects.filter(pk=run_id, dispatched=now).update(dispatched=None)
+        AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED).update(
+            step=WAITING_FOR_BROKER
         )
-        if not queued:
-            running = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.RUNNING).update(
-                cancel_requested=True, step="Cancelling…"
-            )
-            if not running:
-                raise ValidationError("This audit has already finished; it cannot be cancelled.")
+        return False
+    AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED, step=WAITING_FOR_BROKER).update(
+        step=WAITING_FOR_WORKER
+    )
+    return True
+
+
+def _unheld(now: datetime) -> Q:
+    """Running runs no live worker holds: their heartbeat is older than the lease."""
+    return Q(status=AuditStatus.RUNNING) & (
+        Q(heartbeat__lt=now - _lease()) | Q(heartbeat__isnull=True)
+    )
+
+
+def audit_run_cancel(*, run: AuditRun, user: Any) -> AuditRun:
+    """Cancel a queued run at once, and a running one no worker holds any more
+    (its worker died); a run a live worker holds stops at its next progress step."""
+    now = timezone.now()
+    cancelled = {
+        "status": AuditStatus.CANCELLED,
+        "finished": now,
+        "step": "Cancelled",
+        "cancel_requested": True,
+        "claim_token": "",
+    }
+    with transaction.atomic():
+        was = "queued"
+        if not AuditRun.objects.filter(pk=run.pk, status=AuditStatus.QUEUED).update(**cancelled):
+            was = "running, no worker holds it"
+            if not AuditRun.objects.filter(_unheld(now), pk=run.pk).update(**cancelled):
+                was = "running"
+                running = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.RUNNING).update(
+                    cancel_requested=True, step="Cancelling…"
+                )
+                if not running:
+                    raise ValidationError(
+                        "This audit has already finished; it cannot be cancelled."
+                    )
+        organisation = run.version.dataset.organisation
         trail_record(
             actor=user,
             action="audits.run.cancel_requested",
             target=run,
-            organisation=run.version.dataset.organisation,
-            payload={"was": "queued" if queued else "running"},
+            organisation=organisation,
+            payload={"was": was},
         )
+        if was == "running, no worker holds it":
+            trail_record(
+                actor=user,
+                action="audits.run.cancelled",
+                target=run,
+                organisation=organisation,
+                payload={"reason": "no worker held the run"},
+            )
     run.refresh_from_db()
     return run
+
+
+# --- The sweeper ----------------------------------------------------------
+
+
+def audit_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Hand on runs nothing is working on; safe to run twice, or in two places.
+
+    - queued runs with no task (the broker was down when they were requested,
+      or the broker lost the message ``SYNTHGOV_REQUEUE_SECONDS`` ago) are sent;
+    - running runs whose worker's lease ran out (the whole worker was killed:
+      Redis would hold its task for the visibility timeout) are cancelled when
+      a cancel was asked, failed after ``SYNTHGOV_AUDIT_MAX_ATTEMPTS`` workers
+      died on them, and otherwise queued again for a live worker.
+
+    Each change claims the row with a conditional update, so a worker that
+    refreshed its heartbeat meanwhile keeps its run. Returns counts.
+    """
+    now = now or timezone.now()
+    counts = {"sent": 0, "requeued": 0, "cancelled": 0, "failed": 0}
+    resend_before = now - timedelta(seconds=settings.SYNTHGOV_REQUEUE_SECONDS)
+    waiting = (
+        AuditRun.objects.filter(status=AuditStatus.QUEUED)
+        .filter(Q(dispatched__isnull=True) | Q(dispatched__lt=resend_before))
+        .order_by("created")
+        .values_list("pk", "dispatched")[:SWEEP_BATCH]
+    )
+    for run_id, dispatched in waiting:
+        counts["sent"] += audit_run_dispatch(run_id=run_id, previous=dispatched)
+    orphans = AuditRun.objects.filter(_unheld(now)).select_related("version__dataset__organisation")
+    for run in orphans.order_by("heartbeat")[:SWEEP_BATCH]:
+        counter = _hand_on(run, now)
+        if counter:
+            counts[counter] += 1
+    return counts
+
+
+def _hand_on(run: AuditRun, now: datetime) -> str:
+    """Cancel, fail or requeue one orphaned run; the counter to bump ('' if a
+    worker or another sweep got there first)."""
+    max_attempts = settings.SYNTHGOV_AUDIT_MAX_ATTEMPTS
+    if run.cancel_requested:
+        counter, action, payload = "cancelled", "audits.run.cancelled", {}
+        change: dict[str, Any] = {"status": AuditStatus.CANCELLED, "step": "Cancelled"}
+    elif run.attempts >= max_attempts:
+        message = (
+            f"The worker running this audit stopped {run.attempts} times before it finished "
+            "(it may have run out of memory or been restarted), so it was not tried again. "
+            "Try fewer rows or check families, or ask an administrator to check the workers."
+        )
+        counter, action, payload = "failed", "audits.run.failed", {"error": message}
+        change = {"status": AuditStatus.FAILED, "step": "Failed", "error": message}
+    else:
+        counter, action = "requeued", "audits.run.requeued"
+        payload = {"reason": "the worker's lease ran out", "attempts": run.attempts}
+        change = {
+            "status": AuditStatus.QUEUED,
+            "step": "Queued again: the worker running it stopped",
+            "dispatched": None,
+            "progress": 0.0,
+        }
+    if counter != "requeued":
+        change["finished"] = now
+    with transaction.atomic():
+        claimed = AuditRun.objects.filter(
+            _unheld(now), pk=run.pk, claim_token=run.claim_token, heartbeat=run.heartbeat
+        ).update(claim_token="", **change)
+        if not claimed:
+            return ""
+        trail_record(
+            actor=None,
+            actor_label="run sweeper",
+            action=action,
+            target=run,
+            organisation=run.version.dataset.organisation,
+            payload=payload,
+        )
+        if counter == "requeued":
+            transaction.on_commit(lambda: audit_run_dispatch(run_id=run.pk))
+    return counter
 
 
 # --- Claiming -----------------------------------------------------------
@@ -192,7 +343,7 @@ def audit_run_claim(*, run_id: int) -> str | None:
         return token
     # A worker that died mid-run stops refreshing its heartbeat: take it over.
     stale = AuditRun.objects.filter(
-        pk=run_id, status=AuditStatus.RUNNING, heartbeat__lt=now - timedelta(seconds=LEASE_SECONDS)
+        pk=run_id, status=AuditStatus.RUNNING, heartbeat__lt=now - _lease()
     ).update(claim_token=token, heartbeat=now, step="Restarting after a worker stopped")
     if stale:
         _bump_attempts(run_id)
@@ -221,7 +372,7 @@ def _bump_attempts(run_id: int) -> None:
 
 def audit_run_is_held(*, run_id: int) -> bool:
     """True while a live worker holds the run (a duplicate delivery should wait)."""
-    cutoff = timezone.now() - timedelta(seconds=LEASE_SECONDS)
+    cutoff = timezone.now() - _lease()
     return AuditRun.objects.filter(
         pk=run_id, status=AuditStatus.RUNNING, heartbeat__gte=cutoff
     ).exists()
@@ -267,12 +418,44 @@ def _stored_path(version: DatasetVersion) -> Path:
     return Path(default_storage.path(version.file.name))
 
 
-def _file_sha256(path: Path) -> str:
+def _file_sha256(path: Path) -> str | None:
+    """The file's SHA-256, or None when it is missing: a file gone from storage
+    is an integrity failure, never a transient error worth retrying."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in ingest.iter_chunks(handle):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in ingest.iter_chunks(handle):
+                digest.update(block)
+    except FileNotFoundError:
+        return None
     return digest.hexdigest()
+
+
+def _integrity(found: str | None, version: DatasetVersion) -> str:
+    if found is None:
+        return Integrity.MISSING
+    return Integrity.VERIFIED if found == version.sha256 else Integrity.ALTERED
+
+
+def _integrity_message(version: DatasetVersion, integrity: str, role: str) -> str:
+    if integrity == Integrity.MISSING:
+        what = f"The stored file of the {role} ({version}) is missing from storage"
+    else:
+        what = (
+            f"The stored file of the {role} ({version}) no longer matches the SHA-256 "
+            "recorded at upload: it was altered"
+        )
+    return (
+        f"Integrity check failed. {what}. Any certificate of it is suspended. Ask an "
+        "administrator to restore the file from a backup (or investigate who changed it), "
+        "then run the audit again."
+    )
+
+
+def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
+    from audits.certification import certificates_suspend_for_stored_file
+
+    certificates_suspend_for_stored_file(version=version, outcome=integrity, found_by="an audit")
 
 
 def _load(version: DatasetVersion, role: str):
@@ -366,13 +549,13 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         }
         if run.holdout:
             hashes["holdout"] = _file_sha256(_stored_path(run.holdout))
-        hash_verified = hashes["synthetic"] == run.version.sha256
+        integrity = _integrity(hashes["synthetic"], run.version)
+        hash_verified = integrity == Integrity.VERIFIED
         for role, version in (("reference", run.reference), ("holdout", run.holdout)):
-            if version is not None and hashes[role] != version.sha256:
-                raise AuditInputError(
-                    f"The stored file of the {role} ({version}) no longer matches the SHA-256 "
-                    "recorded at upload: it was altered. Ask an administrator to investigate."
-                )
+            found = _integrity(hashes[role], version) if version is not None else None
+            if found not in (None, Integrity.VERIFIED):
+                _suspend_certificates(version, found)
+                raise AuditInputError(_integrity_message(version, found, role))
         report("Reading the data", 0.03)
         real = _load(run.reference, "reference")
         # A tampered file is not read at all: the checks report only the broken
@@ -401,7 +584,7 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         )
         if collapse is not None:
             outcome = collapse.add_to(outcome)
-        return _record_success(run, token, outcome, hashes)
+        return _record_success(run, token, outcome, hashes, integrity)
     except AuditInputError as exc:
         return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")
     except AuditCancelled:
@@ -411,7 +594,12 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         heartbeat.join(timeout=HEARTBEAT_SECONDS * 2)
 
 
-def _record_success(run: AuditRun, token: str, outcome: Any, hashes: dict[str, str]) -> AuditRun:
+def _record_success(
+    run: AuditRun, token: str, outcome: Any, hashes: dict[str, str | None], integrity: str
+) -> AuditRun:
+    """Record the evidence. A run whose audited file was altered or missing keeps
+    its evidence (``integrity.hash_verified`` is 0) but ends *failed*, so a client
+    polling only ``status`` cannot take it for a passed audit."""
     results = outcome.to_json()
     versions = {**library_versions(), "synthgov": synthgov_version}
     evidence = {
@@ -425,8 +613,12 @@ def _record_success(run: AuditRun, token: str, outcome: Any, hashes: dict[str, s
         locked = AuditRun.objects.select_for_update().get(pk=run.pk)
         if locked.claim_token != token or locked.status != AuditStatus.RUNNING:
             raise LeaseLost
-        locked.status = AuditStatus.SUCCEEDED
-        locked.progress, locked.step = 1.0, "Finished"
+        intact = integrity == Integrity.VERIFIED
+        locked.status = AuditStatus.SUCCEEDED if intact else AuditStatus.FAILED
+        locked.progress, locked.step = 1.0, "Finished" if intact else "Integrity check failed"
+        locked.integrity = integrity
+        if not intact:
+            locked.error = _integrity_message(run.version, integrity, "audited version")
         locked.finished = timezone.now()
         locked.input_hashes = hashes
         locked.library_versions = versions
@@ -453,20 +645,23 @@ def _record_success(run: AuditRun, token: str, outcome: Any, hashes: dict[str, s
                 for m in outcome.metrics
             ]
         )
-        failed = hashes["synthetic"] != run.version.sha256
         trail_record(
             actor=None,
             actor_label="audit worker",
-            action="audits.run.finished",
+            action="audits.run.finished" if intact else "audits.run.failed",
             target=locked,
             organisation=run.version.dataset.organisation,
             payload={
                 "evidence_sha256": locked.evidence_sha256,
                 "results_sha256": locked.results_sha256,
                 "inputs": hashes,
-                "tampered_file": failed,
+                "tampered_file": not intact,
+                "integrity": integrity,
+                **({"error": locked.error} if not intact else {}),
             },
         )
+        if not intact:
+            _suspend_certificates(run.version, integrity)
         from audits.tasks import evaluations_for_version_task
 
         version_id = run.version_id

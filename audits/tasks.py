@@ -68,6 +68,16 @@ def _backoff(retries: int) -> int:
     return min(300, 5 * 2**retries)
 
 
+@shared_task(bind=True, name="audits.runs_sweep", max_retries=MAX_RETRIES)
+def audit_runs_sweep_task(self) -> dict[str, int]:
+    """Every SYNTHGOV_SWEEP_SECONDS: send runs that have no task, hand on runs
+    whose worker died, complete cancels no worker will see."""
+    try:
+        return services.audit_runs_sweep()
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
 @shared_task(bind=True, name="audits.evaluate_version", acks_late=True, max_retries=MAX_RETRIES)
 def evaluations_for_version_task(self, version_id: int) -> int:
     """Recompute compliance of one dataset version after an audit finished."""

@@ -28,7 +28,7 @@ from registry.serializers import (
     VersionUploadSerializer,
 )
 from registry.uploads import sent_name, upload_refusal
-from registry.views import version_download
+from registry.views import missing_file_message, stored_file_response
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 
 
@@ -243,10 +243,19 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
             )
         return Response({**sheet.sections(), "completeness": sheet.completeness})
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (410, "application/json"): OpenApiTypes.OBJECT,
+        }
+    )
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, pk: str | None = None) -> FileResponse:
-        return version_download(request._request, int(pk))
+    def download(self, request: Request, pk: str | None = None) -> FileResponse | Response:
+        version = self._get(DATASET_VIEW)
+        response = stored_file_response(version)
+        if response is None:
+            return Response({"detail": missing_file_message(version)}, status=status.HTTP_410_GONE)
+        return response
 
     @extend_schema(responses={(200, "application/ld+json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])

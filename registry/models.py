@@ -325,6 +325,11 @@ class WatermarkRun(models.Model):
     )
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # When a task was last handed to the broker (None: the sweeper sends one),
+    # and when a worker took the run (a run still "running" after the task time
+    # limit has no worker any more).
+    dispatched = models.DateTimeField(null=True, blank=True)
+    started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -336,3 +341,27 @@ class WatermarkRun(models.Model):
     @property
     def done(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class StorageCheck(models.Model):
+    """One re-hash of a version's stored file by the storage scrub."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Matches its SHA-256"
+        ALTERED = "altered", "Altered since upload"
+        MISSING = "missing", "Missing from storage"
+
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="storage_checks"
+    )
+    checked = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # The SHA-256 found (blank when the file is missing).
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-checked", "-id"]
+        indexes = [models.Index(fields=["version", "-checked"])]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.outcome} at {self.checked:%Y-%m-%d %H:%M}"

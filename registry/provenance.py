@@ -257,8 +257,9 @@ def watermark_run_request(
     tolerances: Mapping[str, float],
     categorical: Mapping[str, float],
 ) -> WatermarkRun:
-    """Check the request now (so the curator sees mistakes at once) and queue it."""
-    from registry.tasks import watermark_run_task
+    """Check the request now (so the curator sees mistakes at once) and queue it.
+    With the broker down the run is kept, queued, for the sweeper to send."""
+    from registry.dispatch import watermark_run_dispatch
 
     tolerances, categorical = dict(tolerances), dict(categorical)
     _validate_request(version, tolerances, categorical)
@@ -273,7 +274,7 @@ def watermark_run_request(
             organisation=version.dataset.organisation,
             payload={"run": run.pk, "tolerances": tolerances, "categorical": categorical},
         )
-        transaction.on_commit(lambda: watermark_run_task.delay(run.pk))
+        transaction.on_commit(lambda: watermark_run_dispatch(run_id=run.pk))
     return run
 
 
@@ -282,7 +283,9 @@ def watermark_run_execute(*, run_id: int) -> WatermarkRun | None:
     claimed it. A request SynthGov cannot carry out ends the run as failed with the
     reason; other errors propagate (the run is put back in the queue for a retry)."""
     claimed = WatermarkRun.objects.filter(pk=run_id, status=WatermarkRun.Status.QUEUED).update(
-        status=WatermarkRun.Status.RUNNING, step="Reading and marking the data"
+        status=WatermarkRun.Status.RUNNING,
+        step="Reading and marking the data",
+        started=timezone.now(),
     )
     if not claimed:
         return None

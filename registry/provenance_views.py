@@ -22,6 +22,7 @@ from registry import provenance
 from registry.ingest.manifest import manifest_bytes
 from registry.models import DatasetVersion, WatermarkRun
 from registry.uploads import upload_refusal
+from registry.views import missing_file_message
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import (
     DATASET_CHANGE,
@@ -166,7 +167,7 @@ def version_manifest(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def version_manifest_parquet(request: HttpRequest, pk: int) -> FileResponse:
+def version_manifest_parquet(request: HttpRequest, pk: int) -> HttpResponse:
     """The Parquet file with the signed manifest in its metadata."""
     version = _version(request, pk)
     if version.format != DatasetVersion.Format.PARQUET:
@@ -176,6 +177,13 @@ def version_manifest_parquet(request: HttpRequest, pk: int) -> FileResponse:
     try:
         provenance.manifest_parquet_file(version=version, target=target)
         handle = target.open("rb")
+    except FileNotFoundError:
+        return render(
+            request,
+            "registry/file_missing.html",
+            {"version": version, "message": missing_file_message(version)},
+            status=410,
+        )
     finally:
         # The open handle keeps the data readable on POSIX after the folder is gone.
         shutil.rmtree(work_dir, ignore_errors=True)

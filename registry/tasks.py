@@ -34,3 +34,27 @@ def watermark_run_task(self, run_id: int) -> str:
     if run is None:
         return "nothing to do"
     return run.status
+
+
+@shared_task(bind=True, name="registry.watermark_sweep", max_retries=MAX_RETRIES)
+def watermark_runs_sweep_task(self) -> dict[str, int]:
+    """Every SYNTHGOV_SWEEP_SECONDS: send watermark runs that have no task, and
+    fail those whose worker died."""
+    from registry.dispatch import watermark_runs_sweep
+
+    try:
+        return watermark_runs_sweep()
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
+
+
+@shared_task(bind=True, name="registry.storage_scrub", max_retries=MAX_RETRIES)
+def storage_scrub_task(self) -> dict[str, int]:
+    """Every SYNTHGOV_SCRUB_SECONDS: re-hash the SYNTHGOV_SCRUB_BATCH stored files
+    checked longest ago."""
+    from registry.scrub import storage_scrub
+
+    try:
+        return storage_scrub()
+    except (OperationalError, InterfaceError) as exc:
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc

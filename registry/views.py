@@ -393,17 +393,43 @@ def version_datasheet(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-def version_download(request: HttpRequest, pk: int) -> FileResponse:
-    version = _version(request, pk)
+def missing_file_message(version: DatasetVersion) -> str:
+    return (
+        f"The stored file of {version} is missing from storage, so it cannot be downloaded. "
+        "Its certificates are suspended once an audit or the storage scrub finds it; ask an "
+        "administrator to restore it from a backup."
+    )
+
+
+def stored_file_response(version: DatasetVersion) -> FileResponse | None:
+    """The version's stored file as a download, or None when it is missing."""
     suffix = "parquet" if version.format == "parquet" else "csv"
     filename = f"{version.dataset.name}-v{version.number}.{suffix}".replace('"', "")
+    try:
+        handle = default_storage.open(version.file.name, "rb")
+    except FileNotFoundError:
+        return None
     return FileResponse(
-        default_storage.open(version.file.name, "rb"),
+        handle,
         as_attachment=True,
         filename=filename,
         content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
     )
+
+
+@login_required
+def version_download(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version(request, pk)
+    response = stored_file_response(version)
+    if response is None:
+        # 410 Gone: the version exists, its bytes do not any more.
+        return render(
+            request,
+            "registry/file_missing.html",
+            {"version": version, "message": missing_file_message(version)},
+            status=410,
+        )
+    return response
 
 
 @login_required

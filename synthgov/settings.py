@@ -264,6 +264,35 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Nothing orphaned, nothing stuck (README, "Runs that outlive an outage"). The
+# sweeper re-sends runs that have no task (the broker was down when they were
+# requested, or lost the message), hands on runs whose worker's lease ran out
+# (SYNTHGOV_AUDIT_LEASE_SECONDS) and completes their cancels; a run whose
+# workers died SYNTHGOV_AUDIT_MAX_ATTEMPTS times fails instead of looping.
+SYNTHGOV_SWEEP_SECONDS = env_int("SYNTHGOV_SWEEP_SECONDS", 60, minimum=5)
+SYNTHGOV_REQUEUE_SECONDS = env_int("SYNTHGOV_REQUEUE_SECONDS", 3600, minimum=60)
+SYNTHGOV_AUDIT_MAX_ATTEMPTS = env_int("SYNTHGOV_AUDIT_MAX_ATTEMPTS", 3, minimum=1)
+# The storage scrub re-hashes this many stored files per run, oldest-checked first.
+SYNTHGOV_SCRUB_SECONDS = env_int("SYNTHGOV_SCRUB_SECONDS", 3600, minimum=60)
+SYNTHGOV_SCRUB_BATCH = env_int("SYNTHGOV_SCRUB_BATCH", 100, minimum=1)
+CELERY_BEAT_SCHEDULE["runs-sweep"] = {
+    "task": "audits.runs_sweep",
+    "schedule": float(SYNTHGOV_SWEEP_SECONDS),
+    # Sweeps queued while no worker ran are redundant with the next one.
+    "options": {"expires": float(SYNTHGOV_SWEEP_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE["watermark-sweep"] = {
+    "task": "registry.watermark_sweep",
+    "schedule": float(SYNTHGOV_SWEEP_SECONDS),
+    # Sweeps queued while no worker ran are redundant with the next one.
+    "options": {"expires": float(SYNTHGOV_SWEEP_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE["storage-scrub"] = {
+    "task": "registry.storage_scrub",
+    "schedule": float(SYNTHGOV_SCRUB_SECONDS),
+    "options": {"expires": float(SYNTHGOV_SCRUB_SECONDS)},
+}
+
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -285,6 +314,11 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_SIGNING_KEYS_FILE",
     "SYNTHGOV_SIGNING_KEYS",
     "SYNTHGOV_CERTIFICATE_VALIDITY_DAYS",
+    "SYNTHGOV_SWEEP_SECONDS",
+    "SYNTHGOV_REQUEUE_SECONDS",
+    "SYNTHGOV_AUDIT_MAX_ATTEMPTS",
+    "SYNTHGOV_SCRUB_SECONDS",
+    "SYNTHGOV_SCRUB_BATCH",
 }
 _unknown = sorted(
     k for k in os.environ if k.startswith("SYNTHGOV_") and k not in _KNOWN_SYNTHGOV_VARS

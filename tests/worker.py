@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -92,3 +93,32 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.25) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+def _reset_producers() -> None:
+    from synthgov.celery import app
+
+    # The app keeps a connection pool per broker URL; drop ours so the next
+    # publish connects to whatever the configuration now says.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_down() -> Iterator[None]:
+    """Point this process's Celery publishing at a 127.0.0.1 port nothing listens on."""
+    from synthgov.celery import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Publishing connects to broker_write_url, which falls back to the
+    # CELERY_BROKER_URL environment variable before the configured broker_url.
+    old = app.conf.get("broker_write_url")
+    app.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
+    _reset_producers()
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url = old
+        _reset_producers()

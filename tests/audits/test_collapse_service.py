@@ -60,13 +60,13 @@ def next_generation(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def audit(version, reference, user):
+def audit(version, reference, user, *, expect=AuditStatus.SUCCEEDED):
     config = {**services.default_config(version), "families": ["provenance"]}
     run = services.audit_run_request(
         version=version, reference=reference, holdout=None, config=config, user=user
     )
     run = services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    assert run.status == expect, run.error
     return run
 
 
@@ -181,7 +181,8 @@ def test_an_altered_ancestor_skips_the_comparison_but_not_the_audit(chain):
 def test_a_tampered_audited_file_reports_each_collapse_key_once_skipped(chain):
     version = chain["gens"][0]
     Path(default_storage.path(version.file.name)).write_bytes(b"record_id,x,y,c\n1,2,3,a\n")
-    run = audit(version, chain["real"], chain["world"].curator_a)
+    # An altered audited file ends the audit failed, its evidence kept.
+    run = audit(version, chain["real"], chain["world"].curator_a, expect=AuditStatus.FAILED)
     assert run.results["metrics"][0]["value"] == 0.0  # integrity.hash_verified
     stored = figures(run)
     assert set(stored) == set(KEYS.values())

@@ -91,11 +91,13 @@ def test_tampered_file_stops_the_audit_with_that_finding(placements_world):
     with default_storage.open(version.file.name, "ab") as handle:
         handle.write(b"1,M,0,0,Arts,0,Others,False,0,0,Mkt&HR,0,0,False,,,\n")
     run = run_now(request(placements_world))
-    assert run.status == AuditStatus.SUCCEEDED
+    # Failed, not "succeeded": a client polling only the status cannot miss it.
+    assert run.status == AuditStatus.FAILED and run.integrity == "altered"
     hash_metric = AuditMetric.objects.get(run=run, key="integrity.hash_verified")
     assert hash_metric.value == 0.0
     assert AuditMetric.objects.get(run=run, key="quality.overall").status == "skipped"
-    assert Event.objects.get(action="audits.run.finished").payload["tampered_file"] is True
+    assert Event.objects.get(action="audits.run.failed").payload["tampered_file"] is True
+    assert not Event.objects.filter(action="audits.run.finished").exists()
 
 
 def test_tampered_reference_fails_with_a_message(placements_world):
@@ -105,6 +107,7 @@ def test_tampered_reference_fails_with_a_message(placements_world):
     run = run_now(request(placements_world))
     assert run.status == AuditStatus.FAILED
     assert "no longer matches the SHA-256" in run.error
+    assert "Integrity check failed" in run.error
     assert Event.objects.filter(action="audits.run.failed").exists()
 
 

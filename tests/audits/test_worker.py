@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from audits import services
 from audits.models import AuditMetric, AuditRun, AuditStatus
+from registry.models import WatermarkRun
+from synthgov.celery import app
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits.conftest import placements, register, scaled
 from tests.registry.conftest import make_dataset
-from tests.worker import celery_worker, wait_for, worker_log
+from tests.registry.test_provenance import TOLERANCES, add_version, frame
+from tests.worker import broker_down, celery_worker, wait_for, worker_log
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -111,3 +118,143 @@ def _pool_child(pid: int) -> int:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     assert children, "the worker has no pool process"
     return int(children[0])
+
+
+# --- Nothing orphaned, nothing stuck -------------------------------------------
+
+
+@contextmanager
+def routed_to(queue: str) -> Iterator[None]:
+    """Send the tasks the services queue themselves (requests, the sweeper) to
+    the test worker's private queue."""
+    old = app.conf.task_routes
+    app.conf.task_routes = {"audits.*": {"queue": queue}, "registry.*": {"queue": queue}}
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+    try:
+        yield
+    finally:
+        app.conf.task_routes = old
+        app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)
+
+
+def test_runs_requested_while_the_broker_is_down_run_once_it_is_back(
+    world, shared_media, settings, tmp_path
+):
+    """The request is accepted and kept (202, "waiting for the task queue"), never
+    a 500 and never a run with no task: the sweeper sends it when the broker answers."""
+    keys = tmp_path / "keys"
+    settings.SYNTHGOV_ORG_KEYS_DIR = keys
+    real_frame, synthetic_frame = placements()
+    real = register(make_dataset(world, name="Real", kind="real"), world.curator_a, real_frame)
+    synthetic = register(make_dataset(world, name="Synthetic"), world.curator_a, synthetic_frame)
+    source = add_version(
+        make_dataset(world, name="To mark"), world.curator_a, frame().to_csv(index=False).encode()
+    )
+    api = APIClient()
+    api.force_authenticate(world.curator_a)
+    with broker_down():
+        audit = api.post(
+            "/api/v1/audits/",
+            {"version": synthetic.pk, "reference": real.pk, "families": ["privacy"]},
+            format="json",
+        )
+        mark = api.post(
+            f"/api/v1/versions/{source.pk}/watermark/",
+            {"tolerances": TOLERANCES},
+            format="json",
+        )
+    assert audit.status_code == 202, audit.content
+    assert mark.status_code == 202, mark.content
+    run = AuditRun.objects.get(pk=audit.json()["id"])
+    watermark = WatermarkRun.objects.get(pk=mark.json()["id"])
+    assert run.status == AuditStatus.QUEUED and run.dispatched is None
+    assert "task queue" in api.get(f"/api/v1/audits/{run.pk}/").json()["step"]
+    assert watermark.status == WatermarkRun.Status.QUEUED and watermark.dispatched is None
+    assert "task queue" in api.get(f"/api/v1/watermark-runs/{watermark.pk}/").json()["step"]
+    env = {**worker_env(shared_media), "SYNTHGOV_ORG_KEYS_DIR": str(keys)}
+    with celery_worker(extra_env=env) as (_, queue), routed_to(queue):
+        call_command("sweep_runs")
+        assert wait_for(
+            lambda: (
+                AuditRun.objects.get(pk=run.pk).is_finished
+                and WatermarkRun.objects.get(pk=watermark.pk).done
+            ),
+            timeout=120,
+        ), worker_log(queue)
+    run.refresh_from_db()
+    watermark.refresh_from_db()
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    assert watermark.status == WatermarkRun.Status.SUCCEEDED, watermark.error
+    assert Event.objects.filter(action="audits.run.finished", object_id=str(run.pk)).count() == 1
+
+
+@pytest.mark.skipif(
+    settings.CELERY_BROKER_URL.startswith("filesystem://"),
+    reason="a whole worker killed with its task unacknowledged is tested against Redis (CI "
+    "sets CELERY_BROKER_URL=redis://...), whose visibility timeout would hold the task for "
+    "hours; the filesystem broker is for local demos",
+)
+def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
+    world, shared_media, settings
+):
+    """SIGKILL the worker and its pool: Redis keeps the task unacknowledged for the
+    visibility timeout, so only the sweeper can hand the runs on. One run is taken
+    over by a new worker and finishes once; the other, cancelled while its worker
+    was dead, ends cancelled instead of "Cancelling…" for hours."""
+    settings.SYNTHGOV_AUDIT_LEASE_SECONDS = LEASE
+    real_frame, synthetic_frame = placements()
+    real = register(
+        make_dataset(world, name="Real", kind="real"),
+        world.curator_a,
+        scaled(real_frame, 20_000, seed=1),
+    )
+    synthetic = register(
+        make_dataset(world, name="Synthetic"),
+        world.curator_a,
+        scaled(synthetic_frame, 20_000, seed=2),
+    )
+    api = APIClient()
+    api.force_authenticate(world.curator_a)
+    with celery_worker(concurrency=2, extra_env=worker_env(shared_media)) as (process, queue):
+        with routed_to(queue):
+            runs = [request_audit(world, synthetic, real) for _ in range(2)]
+        assert wait_for(
+            lambda: all(AuditRun.objects.get(pk=r.pk).status == AuditStatus.RUNNING for r in runs),
+            timeout=60,
+        ), worker_log(queue)
+        for child in _pool_children(process.pid):
+            os.kill(child, signal.SIGKILL)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    taken_over, cancelled = runs
+    response = api.post(f"/api/v1/audits/{cancelled.pk}/cancel/")
+    assert response.status_code == 200
+    with celery_worker(extra_env=worker_env(shared_media)) as (_, queue), routed_to(queue):
+        # Once the dead worker's lease has run out the sweeper acts (beat runs it
+        # every SYNTHGOV_SWEEP_SECONDS; here it is called until it has acted).
+        def swept() -> bool:
+            call_command("sweep_runs")
+            return AuditRun.objects.get(pk=cancelled.pk).is_finished
+
+        assert wait_for(swept, timeout=60, interval=1), worker_log(queue)
+        assert wait_for(lambda: AuditRun.objects.get(pk=taken_over.pk).is_finished, timeout=240), (
+            worker_log(queue)
+        )
+        log = worker_log(queue)
+    taken_over.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert cancelled.status == AuditStatus.CANCELLED and cancelled.step == "Cancelled"
+    assert taken_over.status == AuditStatus.SUCCEEDED, (taken_over.error, log)
+    assert taken_over.attempts == 2
+    finished = Event.objects.filter(action="audits.run.finished", object_id=str(taken_over.pk))
+    assert finished.count() == 1
+    requeued = Event.objects.filter(action="audits.run.requeued", object_id=str(taken_over.pk))
+    assert requeued.count() == 1
+    assert not AuditMetric.objects.filter(run=cancelled).exists()
+    assert trail_verify().ok
+
+
+def _pool_children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

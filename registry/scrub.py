@@ -1,0 +1,73 @@
+"""The storage scrub: re-hash stored files on a rotating schedule, as a
+filesystem scrub does, so a file altered or lost behind SynthGov's back is
+found even when nobody audits or downloads it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from registry.ingest.manifest import file_sha256
+from registry.models import DatasetVersion, StorageCheck
+from synthgov.trail.services import trail_record
+
+
+def storage_scrub(*, batch: int | None = None, now: datetime | None = None) -> dict[str, int]:
+    """Check the ``batch`` versions (``SYNTHGOV_SCRUB_BATCH``) whose files were
+    checked longest ago, never-checked first. Returns how many had each outcome."""
+    batch = batch or settings.SYNTHGOV_SCRUB_BATCH
+    versions = (
+        DatasetVersion.objects.annotate(last_checked=Max("storage_checks__checked"))
+        .order_by(F("last_checked").asc(nulls_first=True), "pk")
+        .select_related("dataset__organisation")[:batch]
+    )
+    counts = dict.fromkeys(StorageCheck.Outcome.values, 0)
+    for version in versions:
+        counts[storage_check_version(version=version, now=now).outcome] += 1
+    return counts
+
+
+def storage_check_version(*, version: DatasetVersion, now: datetime | None = None) -> StorageCheck:
+    """Re-hash one version's stored file and record the result. A newly found
+    altered or missing file leaves a trail entry and suspends the version's
+    certificates; a file restored afterwards leaves a trail entry too (its
+    certificates stay suspended until a regulator acts)."""
+    try:
+        found = file_sha256(Path(default_storage.path(version.file.name)))
+    except FileNotFoundError:
+        found = ""
+    if not found:
+        outcome = StorageCheck.Outcome.MISSING
+    elif found == version.sha256:
+        outcome = StorageCheck.Outcome.OK
+    else:
+        outcome = StorageCheck.Outcome.ALTERED
+    previous = StorageCheck.objects.filter(version=version).order_by("-checked", "-id").first()
+    with transaction.atomic():
+        check = StorageCheck.objects.create(
+            version=version, checked=now or timezone.now(), outcome=outcome, sha256=found
+        )
+        changed = outcome != (previous.outcome if previous else StorageCheck.Outcome.OK)
+        if changed:
+            trail_record(
+                actor=None,
+                actor_label="storage scrub",
+                action=f"registry.storage.{'restored' if outcome == 'ok' else outcome}",
+                target=version,
+                organisation=version.dataset.organisation,
+                payload={"expected_sha256": version.sha256, "found_sha256": found or None},
+            )
+        if outcome != StorageCheck.Outcome.OK:
+            # Idempotent: only certificates still valid are suspended.
+            from audits.certification import certificates_suspend_for_stored_file
+
+            certificates_suspend_for_stored_file(
+                version=version, outcome=outcome, found_by="the storage scrub"
+            )
+    return check
