@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audits", "0004_signoffs_certificates"),
+        ("audits", "0005_certificate_verify_token"),
     ]
 
     operations = [
