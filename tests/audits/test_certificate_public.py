@@ -309,7 +309,7 @@ def test_a_certificate_issued_before_tokens_keeps_verifying_and_gets_one(certifi
         sign_certificate,
     )
 
-    migration = importlib.import_module("audits.migrations.0095_certs_verify_token")
+    migration = importlib.import_module("audits.migrations.0005_certificate_verify_token")
     number = certified["number"]
     certificate = Certificate.objects.get()
     # As issued before this change: the signed link is the page by number, no token.
