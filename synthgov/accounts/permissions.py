@@ -141,3 +141,17 @@ def get_object_for_user(
     if not user_has_perm(user, perm, organisation=obj.owning_organisation):
         raise PermissionDenied
     return obj
+
+
+# Roles whose sessions are kept short (settings.SYNTHGOV_PRIVILEGED_SESSION_SECONDS).
+PRIVILEGED_ROLES = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
+
+
+def is_privileged(user: Any) -> bool:
+    """True for staff, superusers, regulators and administrators: the accounts
+    whose stolen session would do the most harm."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, role__in=PRIVILEGED_ROLES).exists()
