@@ -175,3 +175,24 @@ def test_api_token_still_authenticates(world):
     response = api.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["username"] == "curator_a"
+
+
+def test_behind_a_proxy_the_forwarded_client_address_is_locked(client, settings, world):
+    settings.SYNTHGOV_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+
+    def via_proxy(forwarded_for, password):
+        return client.post(
+            reverse("login"),
+            {"username": "curator_a", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    # The attacker writes a different left-most address each time; the proxy
+    # appends the one it saw, which is what counts.
+    for n in range(3):
+        via_proxy(f"192.0.2.{n}, 198.51.100.66", "guess")
+    assert via_proxy("198.51.100.66", PASSWORD).status_code == 429
+    # The colleague behind the same proxy, from their own address, signs in.
+    assert via_proxy("203.0.113.7", PASSWORD).status_code == 302
