@@ -34,7 +34,7 @@ urlpatterns = [
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(
+        account_views.PasswordChangeView.as_view(
             template_name="accounts/password_change.html",
             success_url=reverse_lazy("password_change_done"),
         ),

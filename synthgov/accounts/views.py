@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
 from synthgov.accounts import services
+from synthgov.accounts.forms import ThrottledPasswordChangeForm
 from synthgov.accounts.lockout import client_ip
 from synthgov.accounts.sessions import privileged_session_start
 
@@ -33,3 +34,10 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             services.logout_record(user=request.user)
         return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}

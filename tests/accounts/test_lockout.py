@@ -196,3 +196,21 @@ def test_behind_a_proxy_the_forwarded_client_address_is_locked(client, settings,
     assert via_proxy("198.51.100.66", PASSWORD).status_code == 429
     # The colleague behind the same proxy, from their own address, signs in.
     assert via_proxy("203.0.113.7", PASSWORD).status_code == 302
+
+
+def test_password_change_old_password_counts_toward_the_lockout(client, world):
+    client.force_login(world.curator_a)
+    url = reverse("password_change")
+    body = {
+        "new_password1": "a fresh long passphrase 42",
+        "new_password2": "a fresh long passphrase 42",
+    }
+    statuses = [
+        client.post(url, {**body, "old_password": "guess"}, REMOTE_ADDR="203.0.113.7").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    refused = client.post(url, {**body, "old_password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
+    assert refused.status_code == 429
+    world.curator_a.refresh_from_db()
+    assert world.curator_a.check_password(PASSWORD)
