@@ -336,6 +336,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# django-axes logs each wrong password at WARNING (with the address); its INFO
+# lines (start-up banner, routine clean-ups) are noise.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 
 # A misspelt SYNTHGOV_ variable would otherwise be silently ignored.
 _KNOWN_SYNTHGOV_VARS = {
