@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits import certificate_public, certification, signoffs
+from audits.certificate_forms import password_reentry_matches
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 
@@ -154,9 +155,12 @@ class VerificationSerializer(serializers.Serializer):
         return verification.check.payload if verification.disclosed else None
 
 
-def _password_checked(user: Any, password: str) -> Any:
-    """The moment the password was proven, or a 403 saying it was wrong."""
-    if not user.check_password(password):
+def _password_checked(request: Request, password: str) -> Any:
+    """The moment the password was proven, or a 403 saying it was wrong.
+
+    Counted like a sign-in attempt (django-axes): enough wrong ones lock this
+    username and address out, and the response becomes a 429."""
+    if not password_reentry_matches(request._request, request.user, password):
         raise PermissionDenied("That is not your password; nothing was signed.")
     return timezone.now()
 
@@ -183,7 +187,7 @@ class EvaluationSignOffsView(APIView):
         evaluation = signoffs.evaluation_for(request.user, pk)
         data = SignOffRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proven = _password_checked(request.user, data.validated_data["password"])
+        proven = _password_checked(request, data.validated_data["password"])
         try:
             signoff = signoffs.signoff_record(
                 evaluation=evaluation,
@@ -227,7 +231,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         certificate = self.get_object()
         data = RevokeRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proven = _password_checked(request.user, data.validated_data["password"])
+        proven = _password_checked(request, data.validated_data["password"])
         try:
             certificate = certification.certificate_revoke(
                 certificate=certificate,

@@ -1,7 +1,9 @@
 """Forms for signing off, revoking and looking a certificate up.
 
 Signing and revoking ask for the password again in the same form: the view
-checks it and hands the service the moment it was proven.
+checks it and hands the service the moment it was proven. The check goes
+through ``authenticate()`` so that wrong passwords count toward the same
+sign-in lockout (django-axes) as the sign-in page.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
 
 from audits.models import SignOffDecision
 from audits.signoffs import COMMENT_MAX_LENGTH
@@ -22,15 +26,25 @@ class _FreshLoginForm(forms.Form):
         help_text="Signing is a legal act: confirm it is you.",
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.request = request
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        if not password_reentry_matches(self.request, self.user, password):
             raise forms.ValidationError("That is not your password; nothing was signed.")
         return password
+
+
+def password_reentry_matches(request: HttpRequest, user: Any, password: str) -> bool:
+    """Whether ``password`` is ``user``'s, counted like a sign-in attempt: a
+    wrong one counts toward the lockout of this username and address, and while
+    locked out even the right one is refused (the response becomes the
+    lockout page)."""
+    proven = authenticate(request, username=user.get_username(), password=password)
+    return proven is not None and proven.pk == user.pk
 
 
 class SignOffForm(_FreshLoginForm):

@@ -56,7 +56,7 @@ def evidence_context(evaluation: ComplianceEvaluation) -> dict[str, Any]:
 def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = signoffs.evaluation_for(request.user, pk)
     role, refusal = signoffs.next_signer_role(evaluation, request.user)
-    form = SignOffForm(request.POST or None, user=request.user)
+    form = SignOffForm(request.POST or None, user=request.user, request=request)
     status = 200
     if request.method == "POST":
         # Even when the page already says why the user cannot sign, the
@@ -153,7 +153,7 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def certificate_detail(request: HttpRequest, number: str) -> HttpResponse:
     certificate = _certificate(request, number)
-    return _detail(request, certificate, RevokeForm(user=request.user))
+    return _detail(request, certificate, RevokeForm(user=request.user, request=request))
 
 
 def _detail(
@@ -185,7 +185,7 @@ def _detail(
 @require_POST
 def certificate_revoke(request: HttpRequest, number: str) -> HttpResponse:
     certificate = _certificate(request, number)
-    form = RevokeForm(request.POST, user=request.user)
+    form = RevokeForm(request.POST, user=request.user, request=request)
     if not form.is_valid():
         return _detail(request, certificate, form, status=400)
     try:

@@ -7,9 +7,11 @@ README.md lists every variable read here.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from synthgov.env import (
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
+    "csp",
     "synthgov.accounts",
     "synthgov.trail",
     "registry",
@@ -62,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "synthgov.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +75,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "synthgov.accounts.sessions.PrivilegedSessionMiddleware",
+    # Last, so it turns a lockout flagged anywhere below into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "synthgov.urls"
@@ -85,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "synthgov.accounts.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -181,6 +191,58 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes talk plain HTTP inside the clu
 X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Sign-in throttling (django-axes; README, "Sign-in and sessions") -------
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked username+address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock the username+address pair, not the username alone: an attacker elsewhere
+# cannot lock a colleague out, and one address cannot try many passwords.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("SYNTHGOV_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SYNTHGOV_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# A wrong password during the lockout neither extends it nor stores anything more.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "synthgov.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "synthgov.accounts.lockout.client_ip"
+# Successful sign-ins are already in the trail.
+AXES_DISABLE_ACCESS_LOG = True
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the
+# Nth address from the right; 0 means REMOTE_ADDR is the client.
+SYNTHGOV_TRUSTED_PROXY_COUNT = env_int("SYNTHGOV_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# At most this many lockouts per cool-off window are written to the trail.
+SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW = env_int("SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW", 100, minimum=1)
+# Regulators, administrators and staff: signed out after this long, however
+# active (the others keep SESSION_COOKIE_AGE, two weeks).
+SYNTHGOV_PRIVILEGED_SESSION_SECONDS = env_int(
+    "SYNTHGOV_PRIVILEGED_SESSION_SECONDS", 8 * 3600, minimum=60
+)
+
+# --- Content-Security-Policy (django-csp 4) and Permissions-Policy ---------
+# Scripts only from this site or carrying the response's nonce: no inline
+# handlers, no eval. Styles allow inline (Plotly and the meters set style
+# attributes); a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -303,6 +365,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# django-axes logs each wrong password at WARNING (with the address); its INFO
+# lines (start-up banner, routine clean-ups) are noise.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 
 # A misspelt SYNTHGOV_ variable would otherwise be silently ignored.
 _KNOWN_SYNTHGOV_VARS = {
@@ -319,6 +384,11 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_AUDIT_MAX_ATTEMPTS",
     "SYNTHGOV_SCRUB_SECONDS",
     "SYNTHGOV_SCRUB_BATCH",
+    "SYNTHGOV_LOGIN_FAILURE_LIMIT",
+    "SYNTHGOV_LOGIN_COOLOFF_MINUTES",
+    "SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW",
+    "SYNTHGOV_TRUSTED_PROXY_COUNT",
+    "SYNTHGOV_PRIVILEGED_SESSION_SECONDS",
 }
 _unknown = sorted(
     k for k in os.environ if k.startswith("SYNTHGOV_") and k not in _KNOWN_SYNTHGOV_VARS

@@ -137,3 +137,22 @@ def test_check_deploy_needs_loadable_signing_keys(keys_file, message):
     result = run_django(env, "manage.py", "check", "--deploy")
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "short-but-not-empty",
+        "django-insecure-local-development-only-8f3b2c1e9d7a6b5c4d3e2f1a0b9c8d7e6f",
+        "ab" * 40,
+    ],
+)
+def test_check_deploy_fails_on_a_weak_secret_key(tmp_path, secret):
+    env = {
+        **production_env(),
+        "SYNTHGOV_SIGNING_KEYS_FILE": signing_keys_file(tmp_path),
+        "SECRET_KEY": secret,
+    }
+    result = run_django(env, "manage.py", "check", "--deploy")
+    assert result.returncode != 0, result.stdout
+    assert "synthgov.E010" in result.stdout + result.stderr

@@ -167,3 +167,17 @@ def user_may_publish_global_standards(user: User | None) -> bool:
     """True for superusers and holders of :data:`STANDARD_PUBLISH_GLOBAL`
     (granted to them or their group in the admin); no role grants it."""
     return _active(user) and user.has_perm(STANDARD_PUBLISH_GLOBAL)
+
+
+# Roles whose sessions are kept short (settings.SYNTHGOV_PRIVILEGED_SESSION_SECONDS).
+PRIVILEGED_ROLES = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
+
+
+def is_privileged(user: Any) -> bool:
+    """True for staff, superusers, regulators and administrators: the accounts
+    whose stolen session would do the most harm."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, role__in=PRIVILEGED_ROLES).exists()

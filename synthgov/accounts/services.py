@@ -6,13 +6,17 @@ grant made there leaves the same trace as one made in code (issue 11)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 
 from synthgov.accounts.models import Jurisdiction, Membership, Organisation
+from synthgov.trail.models import Event
 from synthgov.trail.services import trail_record
 
 
@@ -105,13 +109,54 @@ def login_record(*, user: Any, ip: str | None) -> None:
     )
 
 
-def login_failure_record(*, username: str, ip: str | None) -> None:
-    # The attempted name is kept as typed, truncated: it may be anything.
-    trail_record(
+LOCKOUT_ACTION = "accounts.login.locked_out"
+LOCKOUTS_SUPPRESSED_ACTION = "accounts.login.lockouts_suppressed"
+
+
+def login_lockout_record(
+    *, username: str, ip: str | None, failures: int, until: datetime
+) -> Event | None:
+    """Record that a username+address pair was locked out, once per cool-off.
+
+    Failed sign-ins below the limit are counted by django-axes, not written to
+    the trail, so a script cannot grow the trail one row per guess. Each pair
+    is recorded once per cool-off window, and at most
+    SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW pairs per window (then one
+    ``lockouts_suppressed`` entry): the trail grows by a bounded number of
+    rows per window whatever an attacker sends. Returns the event written, if any.
+    """
+    username = username[:150]  # as typed: it may be anything
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    recent = Event.objects.filter(created__gte=since)
+    lockouts = recent.filter(action=LOCKOUT_ACTION)
+    if lockouts.filter(payload__username=username, payload__ip=ip or "").exists():
+        return None
+    if lockouts.count() >= settings.SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW:
+        if recent.filter(action=LOCKOUTS_SUPPRESSED_ACTION).exists():
+            return None
+        return trail_record(
+            actor=None,
+            actor_label="anonymous",
+            action=LOCKOUTS_SUPPRESSED_ACTION,
+            payload={
+                "limit": settings.SYNTHGOV_LOCKOUT_EVENTS_PER_WINDOW,
+                "until": (timezone.now() + settings.AXES_COOLOFF_TIME).isoformat(),
+            },
+        )
+    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    return trail_record(
         actor=None,
         actor_label="anonymous",
-        action="accounts.login.failed",
-        payload={"username": username[:150], "ip": ip or ""},
+        action=LOCKOUT_ACTION,
+        # The victim's organisation sees that someone is guessing its member's password.
+        target=user,
+        organisation=_first_organisation(user) if user is not None else None,
+        payload={
+            "username": username,
+            "ip": ip or "",
+            "failures": failures,
+            "until": until.isoformat(),
+        },
     )
 
 

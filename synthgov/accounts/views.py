@@ -6,10 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
 from synthgov.accounts import services
+from synthgov.accounts.forms import ThrottledPasswordChangeForm
+from synthgov.accounts.lockout import client_ip
+from synthgov.accounts.sessions import privileged_session_start
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_ip(request)
 
 
 class LoginView(auth_views.LoginView):
@@ -18,14 +21,12 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        privileged_session_start(self.request)
         services.login_record(user=form.get_user(), ip=_client_ip(self.request))
         return response
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        services.login_failure_record(
-            username=self.request.POST.get("username", ""), ip=_client_ip(self.request)
-        )
-        return super().form_invalid(form)
+    # A wrong password is counted by django-axes (it authenticates through the
+    # AxesStandaloneBackend); only a lockout reaches the trail (lockout.py).
 
 
 class LogoutView(auth_views.LogoutView):
@@ -33,3 +34,10 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             services.logout_record(user=request.user)
         return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
