@@ -84,10 +84,11 @@ def status_payload(run: AuditRun) -> dict[str, Any]:
     }
 
 
-def grouped_metrics(run: AuditRun) -> list[dict[str, Any]]:
-    """The run's figures with their catalogue entries, grouped by family."""
+def grouped_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's figures (its results as the reader may see them:
+    ``audits.disclosure.results_for``) with their catalogue entries, grouped by family."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for metric in run.results.get("metrics", []):
+    for metric in results.get("metrics", []):
         spec = METRICS.get(metric["key"])
         family = spec.family if spec else metric["key"].split(".", 1)[0]
         groups.setdefault(family, []).append(
