@@ -455,6 +455,25 @@ def _ancestors(version_ids: set[int]) -> dict[int, set[int]]:
     return ancestors
 
 
+def _replaced_parent_reason(
+    certificate: Certificate, ancestor: DatasetVersion, latest: DatasetVersion
+) -> str:
+    """Why the certificate is suspended, naming the ancestor only when every reader of
+    the certified version may see it (the reason reaches the holder's members, the
+    issuing regulator and the verification page)."""
+    shown = DatasetVersion.objects.shown_with(certificate.dataset_version)
+    if not shown.filter(pk=ancestor.pk).exists():
+        return (
+            "A parent in its lineage was replaced: a restricted source from which this "
+            "dataset version descends has a newer version."
+        )
+    return (
+        f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
+        f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
+        f"{ancestor.number}, from which this dataset version descends."
+    )
+
+
 def certificates_check_lineage() -> int:
     """Suspend valid certificates one of whose ancestors (in another dataset)
     was replaced: its dataset received a newer version after the certificate
@@ -486,11 +505,7 @@ def certificates_check_lineage() -> int:
             latest = ancestor.dataset.latest_version
             if ancestor.dataset_id == own_dataset or latest.created <= certificate.issued:
                 continue
-            reason = (
-                f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
-                f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
-                f"{ancestor.number}, from which this dataset version descends."
-            )
+            reason = _replaced_parent_reason(certificate, ancestor, latest)
             suspended += certificate_suspend(
                 certificate=certificate, reason=reason, ancestor=ancestor.pk
             )

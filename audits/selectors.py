@@ -49,10 +49,12 @@ def in_progress_for(user: Any) -> QuerySet[AuditRun]:
 
 
 def reference_choices(*, user: Any, version: DatasetVersion) -> list[tuple[int, str]]:
-    """Real versions the user may see, the version's own real ancestors first."""
+    """Real versions the user may see and the version's organisation may read (open or
+    its own), the version's own real ancestors first."""
     ancestors = set(version.parent_edges.values_list("parent_id", flat=True))
     versions = (
         DatasetVersion.objects.visible_to(user)
+        .readable_by_organisation(version.dataset.organisation)
         .filter(dataset__kind=DatasetKind.REAL)
         .exclude(pk=version.pk)
         .select_related("dataset")

@@ -303,3 +303,31 @@ def test_manifest_of_an_open_version_names_no_restricted_parent(attack, api_b, c
     # B's copy names its open parent in full.
     own = api_b.get(f"/api/v1/versions/{attack['copy_b'].pk}/manifest/").json()
     assert own["manifest"]["parents"][0]["sha256"] == open_a.sha256
+
+
+# --- The audit request: the reference is the requester's choice ------------------------
+
+
+def test_an_audit_cannot_take_another_organisations_restricted_data_as_reference(
+    attack, django_capture_on_commit_callbacks
+):
+    # A curator of both organisations may read A's restricted data, but an audit of B's
+    # version is shown to B's readers (its evaluation to everyone who sees the version).
+    from synthgov.accounts.models import Membership, Role
+
+    both = attack["world"].curator_a
+    Membership.objects.create(user=both, organisation=attack["world"].org_b, role=Role.CURATOR)
+    api = APIClient()
+    api.force_authenticate(both)
+    for field in ("reference", "holdout"):
+        payload = {"version": attack["copy_b"].pk, "reference": attack["real_b"].pk}
+        payload[field] = attack["real_a"].pk
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            refused = api.post("/api/v1/audits/", payload, format="json")
+        assert refused.status_code == 400, (field, refused.content)
+        assert "Beta Data may not read" in str(refused.json()), field
+        assert not queued and not AuditRun.objects.filter(version=attack["copy_b"]).exists()
+    form = APIClient()
+    form.force_login(both)
+    page = form.get(f"/versions/{attack['copy_b'].pk}/audit/").content.decode()
+    assert "Secret salaries" not in page
