@@ -331,3 +331,28 @@ def test_an_audit_cannot_take_another_organisations_restricted_data_as_reference
     form.force_login(both)
     page = form.get(f"/versions/{attack['copy_b'].pk}/audit/").content.decode()
     assert "Secret salaries" not in page
+
+
+# --- The watermark panel: fidelity to the audit's reference ---------------------------
+
+
+def test_watermark_panel_shows_fidelity_to_a_reference_only_to_its_readers(
+    attack, client, django_capture_on_commit_callbacks
+):
+    from registry import provenance
+
+    world = attack["world"]
+    api = APIClient()
+    api.force_authenticate(world.curator_a)
+    api_audit(api, attack["open_a"], attack["real_a"], django_capture_on_commit_callbacks)
+    marked = provenance.version_watermark(
+        version=attack["open_a"], user=world.curator_a, tolerances={"salary": 50.0}, categorical={}
+    )
+    assert marked.watermark["quality_against_reference"]["reference"] == attack["real_a"].pk
+    client.force_login(world.curator_b)
+    page = client.get(marked.get_absolute_url()).content.decode()
+    assert 'data-testid="watermark-strength"' in page
+    assert 'data-testid="watermark-reference-quality"' not in page
+    client.force_login(world.curator_a)
+    own = client.get(marked.get_absolute_url()).content.decode()
+    assert 'data-testid="watermark-reference-quality"' in own
