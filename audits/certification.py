@@ -457,20 +457,22 @@ def _ancestors(version_ids: set[int]) -> dict[int, set[int]]:
 
 def _replaced_parent_reason(
     certificate: Certificate, ancestor: DatasetVersion, latest: DatasetVersion
-) -> str:
-    """Why the certificate is suspended, naming the ancestor only when every reader of
-    the certified version may see it (the reason reaches the holder's members, the
-    issuing regulator and the verification page)."""
+) -> tuple[str, bool]:
+    """Why the certificate is suspended, and whether that names the ancestor: only when
+    every reader of the certified version may see it (the reason reaches the holder's
+    members, the issuing regulator, the trail and the verification page)."""
     shown = DatasetVersion.objects.shown_with(certificate.dataset_version)
     if not shown.filter(pk=ancestor.pk).exists():
         return (
             "A parent in its lineage was replaced: a restricted source from which this "
-            "dataset version descends has a newer version."
+            "dataset version descends has a newer version.",
+            False,
         )
     return (
         f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
         f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
-        f"{ancestor.number}, from which this dataset version descends."
+        f"{ancestor.number}, from which this dataset version descends.",
+        True,
     )
 
 
@@ -505,10 +507,10 @@ def certificates_check_lineage() -> int:
             latest = ancestor.dataset.latest_version
             if ancestor.dataset_id == own_dataset or latest.created <= certificate.issued:
                 continue
-            reason = _replaced_parent_reason(certificate, ancestor, latest)
-            suspended += certificate_suspend(
-                certificate=certificate, reason=reason, ancestor=ancestor.pk
-            )
+            reason, named = _replaced_parent_reason(certificate, ancestor, latest)
+            # The trail names the ancestor's id only when the reason may name it.
+            details = {"ancestor": ancestor.pk} if named else {}
+            suspended += certificate_suspend(certificate=certificate, reason=reason, **details)
             break
     return suspended
 

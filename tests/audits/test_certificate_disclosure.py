@@ -8,6 +8,7 @@ from django.test import Client
 from audits.models import Notification
 from audits.tasks import certificates_lineage_task
 from registry import services as registry_services
+from synthgov.trail.models import Event
 from tests.audits import certification_helpers as helpers
 from tests.audits.test_certification import certify
 from tests.registry.conftest import make_dataset, make_version, placements_csv
@@ -44,6 +45,8 @@ def test_suspension_for_a_replaced_parent_does_not_name_a_restricted_one(
     assert certificate.status == "suspended"
     assert "restricted source" in certificate.status_reason
     assert "Beta private cohort" not in certificate.status_reason
+    trail = Event.objects.get(action="audits.certificate.suspended")
+    assert "ancestor" not in trail.payload
     messages = list(Notification.objects.values_list("message", flat=True))
     assert messages and not any("Beta private cohort" in m for m in messages)
     for user in (world.curator_a, world.regulator):
