@@ -64,6 +64,10 @@ def withheld_keys(*, user: Any, run: AuditRun) -> dict[str, str]:
     ancestor, _ = _lineage_ids(run.results or {})
     if ancestor is None or ancestor in _visible(user, {ancestor}):
         return {}
+    return _ancestor_withheld()
+
+
+def _ancestor_withheld() -> dict[str, str]:
     return dict.fromkeys(sorted(ANCESTOR_FIGURES), WITHHELD_ANCESTOR)
 
 
@@ -75,11 +79,7 @@ def results_for(*, user: Any, run: AuditRun) -> dict[str, Any]:
     results = run.results or {}
     ancestor, named = _lineage_ids(results)
     visible = _visible(user, named)
-    withheld = (
-        dict.fromkeys(sorted(ANCESTOR_FIGURES), WITHHELD_ANCESTOR)
-        if ancestor is not None and ancestor not in visible
-        else {}
-    )
+    withheld = _ancestor_withheld() if ancestor is not None and ancestor not in visible else {}
     if not withheld and named <= visible:
         return results
     shown = copy.deepcopy(results)
@@ -128,18 +128,35 @@ def _source_audit(source: Any) -> int | None:
     return None
 
 
-def _shown_audits(user: Any, audit_ids: set[int]) -> dict[int, dict[str, str]]:
-    """Audit id -> keys withheld from ``user``, for the audits ``user`` may see."""
-    if not audit_ids:
-        return {}
-    runs = AuditRun.objects.visible_to(user).filter(pk__in=audit_ids).only("pk", "results")
-    return {run.pk: withheld_keys(user=user, run=run) for run in runs}
+def _shown_audits(
+    user: Any, audit_ids: set[int], memo: dict[int, dict[str, str] | None] | None = None
+) -> dict[int, dict[str, str]]:
+    """Audit id -> keys withheld from ``user``, for the audits ``user`` may see. Two
+    queries; ``memo`` (kept by the caller for one reader, e.g. across a page of
+    evaluations) spares them for audits already looked at."""
+    memo = {} if memo is None else memo
+    unknown = audit_ids - set(memo)
+    if unknown:
+        runs = list(AuditRun.objects.visible_to(user).filter(pk__in=unknown).only("pk", "results"))
+        ancestors = {run.pk: _lineage_ids(run.results or {})[0] for run in runs}
+        visible = _visible(user, {a for a in ancestors.values() if a is not None})
+        memo.update(dict.fromkeys(unknown))
+        for pk, ancestor in ancestors.items():
+            withheld = ancestor is not None and ancestor not in visible
+            memo[pk] = (
+                dict.fromkeys(sorted(ANCESTOR_FIGURES), WITHHELD_ANCESTOR) if withheld else {}
+            )
+    return {pk: memo[pk] for pk in audit_ids if memo[pk] is not None}
 
 
-def evaluation_sources_for(*, user: Any, evaluation: ComplianceEvaluation) -> dict[str, Any]:
+def evaluation_sources_for(
+    *, user: Any, evaluation: ComplianceEvaluation, memo: dict | None = None
+) -> dict[str, Any]:
     """``evaluation.sources`` without the ids of audits ``user`` may not see."""
     sources = evaluation.sources or {}
-    shown = _shown_audits(user, {a for s in sources.values() if (a := _source_audit(s))})
+    shown = _shown_audits(
+        user, {a for s in sources.values() if (a := _source_audit(s)) is not None}, memo
+    )
     return {
         key: {"withheld": True}
         if (audit := _source_audit(source)) is not None and audit not in shown
@@ -148,7 +165,9 @@ def evaluation_sources_for(*, user: Any, evaluation: ComplianceEvaluation) -> di
     }
 
 
-def evaluation_rules_for(*, user: Any, evaluation: ComplianceEvaluation) -> list[dict[str, Any]]:
+def evaluation_rules_for(
+    *, user: Any, evaluation: ComplianceEvaluation, memo: dict | None = None
+) -> list[dict[str, Any]]:
     """The evaluation's rule results as ``user`` may see them: a rule whose figure
     comes from an audit the user may not see (or a figure withheld from them) keeps
     its status but shows no value, margin or sentence with the value."""
@@ -156,7 +175,7 @@ def evaluation_rules_for(*, user: Any, evaluation: ComplianceEvaluation) -> list
     audit_ids = {a for r in rules if (a := _source_audit(r.get("source"))) is not None}
     if not audit_ids:
         return rules
-    shown_audits = _shown_audits(user, audit_ids)
+    shown_audits = _shown_audits(user, audit_ids, memo)
     shown = []
     for rule in rules:
         audit = _source_audit(rule.get("source"))

@@ -89,9 +89,13 @@ class EvaluationSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         user = request.user if request is not None else None
-        rules = disclosure.evaluation_rules_for(user=user, evaluation=instance)
+        # One memo per response: a page of evaluations shares its audits.
+        memo = self.context.setdefault("disclosure_memo", {})
+        rules = disclosure.evaluation_rules_for(user=user, evaluation=instance, memo=memo)
         data["results"] = {**instance.results, "rules": rules}
-        data["sources"] = disclosure.evaluation_sources_for(user=user, evaluation=instance)
+        data["sources"] = disclosure.evaluation_sources_for(
+            user=user, evaluation=instance, memo=memo
+        )
         return data
 
 
