@@ -565,10 +565,31 @@ def certificates_review(*, now: datetime | None = None) -> dict[str, int]:
             continue
         latest = runs.filter(status=AuditStatus.SUCCEEDED).order_by("-finished").first()
         reason = _reaudit_reason(certificate, latest, now, versions)
-        if reason:
+        if not reason:
+            continue
+        try:
             certificate_reaudit_request(certificate=certificate, latest=latest, reason=reason)
-            requested += 1
+        except ValidationError as refused:
+            # E.g. the last audit's reference is another organisation's data that became
+            # restricted: the re-audit may not compute from it. The others go on.
+            _reaudit_refused(certificate, refused, now=now)
+            continue
+        requested += 1
     return {"suspended": suspended, "reaudits_requested": requested}
+
+
+def _reaudit_refused(certificate: Certificate, refused: ValidationError, *, now: datetime) -> None:
+    problem = " ".join(refused.messages)
+    with transaction.atomic():
+        Certificate.objects.filter(pk=certificate.pk).update(reaudit_requested=now)
+        _trail_status(certificate, "audits.certificate.reaudit_refused", actor=None, reason=problem)
+        notify(
+            organisation=certificate.dataset_version.dataset.organisation,
+            message=f"A re-audit of {certificate.dataset_version} for certificate "
+            f"{certificate.number} could not be requested: {problem} Audit it again with "
+            "a reference your organisation may read.",
+            link=certificate.dataset_version.get_absolute_url(),
+        )
 
 
 def certificate_reaudit_request(

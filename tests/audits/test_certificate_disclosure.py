@@ -3,9 +3,13 @@ sends) never names a restricted ancestor its readers may not see."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from django.test import Client
 
-from audits.models import Notification
+from audits import certification
+from audits.models import AuditRun, AuditStatus, Notification
 from audits.tasks import certificates_lineage_task
 from registry import services as registry_services
 from synthgov.trail.models import Event
@@ -58,3 +62,37 @@ def test_suspension_for_a_replaced_parent_does_not_name_a_restricted_one(
         )
     public = Client().get(f"/api/v1/certificates/{certificate.number}/verify/")
     assert "Beta private cohort" not in public.content.decode()
+
+
+def test_review_skips_a_reaudit_whose_reference_is_no_longer_readable(
+    certified_on_open_reference, django_capture_on_commit_callbacks
+):
+    # The re-audit would compute from another organisation's now restricted data: it is
+    # not requested (the review goes on), and the holder is told why.
+    cw = certified_on_open_reference
+    registry_services.dataset_update(
+        dataset=cw["theirs"], user=cw["world"].curator_b, tags=["students"], access="restricted"
+    )
+    later = cw["run"].finished + timedelta(days=90)
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = certification.certificates_review(now=later)
+    assert outcome == {"suspended": 0, "reaudits_requested": 0}
+    assert not callbacks and not AuditRun.objects.filter(status=AuditStatus.QUEUED).exists()
+    message = Notification.objects.get(organisation=cw["world"].org_a).message
+    assert "could not be requested" in message and "Beta public sample" not in message
+    assert certification.certificates_review(now=later)["reaudits_requested"] == 0
+
+
+@pytest.fixture
+def certified_on_open_reference(cert_world):
+    world = cert_world["world"]
+    theirs = make_dataset(world, org="org_b", name="Beta public sample", kind="real", access="open")
+    reference = make_version(theirs, world.curator_b, placements_csv(seed=31))
+    run = helpers.record_audit(cert_world["synthetic"], reference, world.curator_a, helpers.GOOD)
+    evaluation = helpers.evaluate(cert_world["synthetic"], cert_world["standard"])
+    assert evaluation.sources and all(
+        s.get("audit") == run.pk for s in evaluation.sources.values() if "audit" in s
+    )
+    certify(cert_world, evaluation)
+    Notification.objects.all().delete()
+    return {**cert_world, "theirs": theirs, "run": run}
