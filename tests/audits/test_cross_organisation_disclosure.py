@@ -194,6 +194,8 @@ def test_collapse_figures_against_a_restricted_ancestor_are_withheld_from_other_
         assert "restricted source" in figures[key]["skip_reason"], key
     assert figures[KEYS["generation_depth"]]["details"]["ancestor_version"] is None
     assert set(document["results"]["withheld"]) == set(MEASURED)
+    assert "collapse" not in document["results"]["timings"]
+    assert all(figures[key]["sample_size"] == 0 for key in MEASURED)
     metrics = {m["key"]: m for m in api_b.get(f"/api/v1/audits/{run.pk}/metrics/").json()}
     assert all(metrics[key]["value"] is None for key in MEASURED)
     client.force_login(world.curator_b)
