@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audits import selectors, services
+from audits import disclosure, selectors, services
 from audits.models import AuditRun
 from audits.serializers import (
     AuditMetricSerializer,
@@ -108,13 +108,14 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        return Response(report_document(run))
+        return Response(report_document(run, user=request.user))
 
     @extend_schema(responses=AuditMetricSerializer(many=True))
     @action(detail=True, methods=["get"])
     def metrics(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
-        return Response(AuditMetricSerializer(run.metrics.all(), many=True).data)
+        metrics = disclosure.metrics_for(user=request.user, run=run)
+        return Response(AuditMetricSerializer(metrics, many=True).data)
 
 
 class MetricCatalogueView(APIView):

@@ -22,7 +22,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audits import certificate_public, certification, signoffs
+from audits import certificate_public, certification, disclosure, signoffs
 from audits.certificate_forms import CertificateLookupForm, RevokeForm, SignOffForm
 from audits.certificates.keys import signing_keyring
 from audits.certificates.signing import SigningKeyError
@@ -38,16 +38,24 @@ def _add_errors(form: Any, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-def evidence_context(evaluation: ComplianceEvaluation) -> dict[str, Any]:
-    """What a signer looks at: each rule's result and the audits behind them."""
+def evidence_context(evaluation: ComplianceEvaluation, *, user: Any) -> dict[str, Any]:
+    """What a reader of the sign-off page looks at: each rule's result and the audits
+    behind them, as ``user`` may see them. An audit whose inputs the user may not all
+    see is counted, never named, linked or hashed (its reference would name another
+    organisation's restricted data)."""
     audit_ids = {
         s["audit"] for s in evaluation.sources.values() if isinstance(s, dict) and "audit" in s
     }
-    return {
-        "rules": evaluation.results.get("rules", []),
-        "audits": AuditRun.objects.filter(pk__in=audit_ids)
+    audits = list(
+        AuditRun.objects.visible_to(user)
+        .filter(pk__in=audit_ids)
         .select_related("reference__dataset", "holdout__dataset")
-        .order_by("pk"),
+        .order_by("pk")
+    )
+    return {
+        "rules": disclosure.evaluation_rules_for(user=user, evaluation=evaluation),
+        "audits": audits,
+        "restricted_audits": len(audit_ids) - len(audits),
     }
 
 
@@ -99,7 +107,7 @@ def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
             "role": role,
             "refusal": refusal,
             "form": form,
-            **evidence_context(evaluation),
+            **evidence_context(evaluation, user=request.user),
         },
         status=status,
     )

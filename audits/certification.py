@@ -506,6 +506,27 @@ def _ancestors(version_ids: set[int]) -> dict[int, set[int]]:
     return ancestors
 
 
+def _replaced_parent_reason(
+    certificate: Certificate, ancestor: DatasetVersion, latest: DatasetVersion
+) -> tuple[str, bool]:
+    """Why the certificate is suspended, and whether that names the ancestor: only when
+    every reader of the certified version may see it (the reason reaches the holder's
+    members, the issuing regulator, the trail and the verification page)."""
+    shown = DatasetVersion.objects.shown_with(certificate.dataset_version)
+    if not shown.filter(pk=ancestor.pk).exists():
+        return (
+            "A parent in its lineage was replaced: a restricted source from which this "
+            "dataset version descends has a newer version.",
+            False,
+        )
+    return (
+        f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
+        f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
+        f"{ancestor.number}, from which this dataset version descends.",
+        True,
+    )
+
+
 def certificates_check_lineage() -> int:
     """Suspend valid certificates one of whose ancestors (in another dataset)
     was replaced: its dataset received a newer version after the certificate
@@ -537,14 +558,10 @@ def certificates_check_lineage() -> int:
             latest = ancestor.dataset.latest_version
             if ancestor.dataset_id == own_dataset or latest.created <= certificate.issued:
                 continue
-            reason = (
-                f"A parent in its lineage was replaced: {ancestor.dataset.name} has a newer "
-                f"version (v{latest.number}, {latest.created:%Y-%m-%d}) than v"
-                f"{ancestor.number}, from which this dataset version descends."
-            )
-            suspended += certificate_suspend(
-                certificate=certificate, reason=reason, ancestor=ancestor.pk
-            )
+            reason, named = _replaced_parent_reason(certificate, ancestor, latest)
+            # The trail names the ancestor's id only when the reason may name it.
+            details = {"ancestor": ancestor.pk} if named else {}
+            suspended += certificate_suspend(certificate=certificate, reason=reason, **details)
             break
     return suspended
 
@@ -599,10 +616,31 @@ def certificates_review(*, now: datetime | None = None) -> dict[str, int]:
             continue
         latest = runs.filter(status=AuditStatus.SUCCEEDED).order_by("-finished").first()
         reason = _reaudit_reason(certificate, latest, now, versions)
-        if reason:
+        if not reason:
+            continue
+        try:
             certificate_reaudit_request(certificate=certificate, latest=latest, reason=reason)
-            requested += 1
+        except ValidationError as refused:
+            # E.g. the last audit's reference is another organisation's data that became
+            # restricted: the re-audit may not compute from it. The others go on.
+            _reaudit_refused(certificate, refused, now=now)
+            continue
+        requested += 1
     return {"suspended": suspended, "reaudits_requested": requested}
+
+
+def _reaudit_refused(certificate: Certificate, refused: ValidationError, *, now: datetime) -> None:
+    problem = " ".join(refused.messages)
+    with transaction.atomic():
+        Certificate.objects.filter(pk=certificate.pk).update(reaudit_requested=now)
+        _trail_status(certificate, "audits.certificate.reaudit_refused", actor=None, reason=problem)
+        notify(
+            organisation=certificate.dataset_version.dataset.organisation,
+            message=f"A re-audit of {certificate.dataset_version} for certificate "
+            f"{certificate.number} could not be requested: {problem} Audit it again with "
+            "a reference your organisation may read.",
+            link=certificate.dataset_version.get_absolute_url(),
+        )
 
 
 def certificate_reaudit_request(

@@ -1,9 +1,12 @@
 """Reads for model collapse: the chain of generations back to the nearest real
 ancestor, and the version page's "Model collapse" panel built from stored audits.
 
-The audit service uses ``collapse_lineage`` as a system process (it may read any
-version); the panel is built for one user and shows versions that user may not see
-as "restricted source", with no name, link or figures.
+The audit service uses ``collapse_lineage`` as a system process (it walks any
+version's lineage; it reads the ancestor's data only when the audited version's
+organisation may). The panel is built for one user and shows versions that user may
+not see as "restricted source", with no name, link or figures; when the user may not
+see the real ancestor itself, no generation's figures are shown, since every figure
+compares with that ancestor's data.
 """
 
 from __future__ import annotations
@@ -171,6 +174,9 @@ def collapse_panel(*, user: Any, version: DatasetVersion) -> dict[str, Any]:
     return {
         "applicable": True,
         "depth": lineage.depth,
+        # Every figure compares with the real ancestor: a reader who may not see it is
+        # shown none (with a variance ratio and the open file, its variance is known).
+        "withheld": rows[0].restricted,
         "rows": rows,
         "figure_labels": labels,
         "measured": current.figures is not None,
@@ -186,7 +192,8 @@ def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
         .filter(pk__in=lineage.chain)
         .select_related("dataset")
     }
-    latest = _latest_collapse_runs(user, lineage.chain[1:])
+    withheld = lineage.ancestor_id not in visible
+    latest = {} if withheld else _latest_collapse_runs(user, lineage.chain[1:])
     values: dict[int, dict[str, float | None]] = {}
     for run_id, key, value in AuditMetric.objects.filter(
         run_id__in=latest.values(), key__in=KEYS.values()
@@ -196,8 +203,10 @@ def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
     for generation, pk in zip(lineage.generations, lineage.chain, strict=True):
         row = GenerationRow(generation=generation, version=visible.get(pk))
         if generation == 0:
-            row.figures = dict.fromkeys(FIGURES, 1.0)
+            row.figures = None if withheld else dict.fromkeys(FIGURES, 1.0)
             row.note = "real ancestor"
+        elif withheld:
+            row.note = "measured against a restricted source: figures not shown"
         elif row.restricted:
             row.note = "figures not shown"
         elif pk not in latest:

@@ -1,12 +1,14 @@
 """Model-collapse figures for an audit run.
 
 The audit service calls ``collapse_measure`` for the audited version: it finds the
-nearest real ancestor in the lineage (as a system process, so a restricted ancestor
-is read too), loads it, verifies its stored file against the hash recorded at upload
-and computes the ``collapse.*`` figures with the plain layer
-(``audits.checks.collapse``). Nothing stored here names the ancestor: skip reasons
-are generic and details hold only version ids, so an audit report never shows a
-restricted ancestor's name or hash to a reader who may not see it.
+nearest real ancestor in the lineage, and only when the audited version's organisation
+may read it (open, or its own: ``readable_by_organisation``) loads it, verifies its
+stored file against the hash recorded at upload and computes the ``collapse.*`` figures
+with the plain layer (``audits.checks.collapse``). Another organisation's restricted
+ancestor is never read: the figures are skipped with ``RESTRICTED_ANCESTOR``, since the
+requester chose the other operand and could invert them. Nothing stored here names the
+ancestor: skip reasons are generic and details hold only version ids, which pages and
+API withhold from readers who may not see them (``audits.disclosure``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ NO_REAL_ANCESTOR = (
 ANCESTOR_MISSING = "the real ancestor's stored file is missing from storage"
 ANCESTOR_ALTERED = "the real ancestor's stored file no longer matches the hash recorded at upload"
 ANCESTOR_UNREADABLE = "the real ancestor's stored file could not be read as a table"
+RESTRICTED_ANCESTOR = (
+    "the nearest real ancestor is restricted: collapse figures are computed only against "
+    "data the requesting organisation may read"
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,11 @@ def _metrics(
     lineage = collapse_lineage(version)
     if lineage is None:
         return collapse_not_measured(NO_REAL_ANCESTOR, generation_depth=None)
+    readable = DatasetVersion.objects.readable_by_organisation(version.dataset.organisation)
+    if not readable.filter(pk=lineage.ancestor_id).exists():
+        # The requester chose the synthetic operand and could invert any figure computed
+        # against the ancestor (a variance ratio gives the real variance): compute none.
+        return collapse_not_measured(RESTRICTED_ANCESTOR, generation_depth=lineage.depth)
     if lineage.ancestor_id in loaded:
         real = loaded[lineage.ancestor_id]
     else:

@@ -49,10 +49,12 @@ def in_progress_for(user: Any) -> QuerySet[AuditRun]:
 
 
 def reference_choices(*, user: Any, version: DatasetVersion) -> list[tuple[int, str]]:
-    """Real versions the user may see, the version's own real ancestors first."""
+    """Real versions the user may see and the version's organisation may read (open or
+    its own), the version's own real ancestors first."""
     ancestors = set(version.parent_edges.values_list("parent_id", flat=True))
     versions = (
         DatasetVersion.objects.visible_to(user)
+        .readable_by_organisation(version.dataset.organisation)
         .filter(dataset__kind=DatasetKind.REAL)
         .exclude(pk=version.pk)
         .select_related("dataset")
@@ -85,10 +87,11 @@ def status_payload(run: AuditRun) -> dict[str, Any]:
     }
 
 
-def grouped_metrics(run: AuditRun) -> list[dict[str, Any]]:
-    """The run's figures with their catalogue entries, grouped by family."""
+def grouped_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's figures (its results as the reader may see them:
+    ``audits.disclosure.results_for``) with their catalogue entries, grouped by family."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for metric in run.results.get("metrics", []):
+    for metric in results.get("metrics", []):
         spec = METRICS.get(metric["key"])
         family = spec.family if spec else metric["key"].split(".", 1)[0]
         groups.setdefault(family, []).append(

@@ -98,6 +98,20 @@ def _check_request(
             errors["holdout"] = ["The holdout must be real data the generator never saw."]
         elif holdout.dataset.kind != DatasetKind.REAL:
             errors["holdout"] = ["The holdout must be a real dataset version."]
+    owner = version.dataset.organisation
+    readable = set(
+        DatasetVersion.objects.readable_by_organisation(owner)
+        .filter(pk__in=[v.pk for v in (reference, holdout) if v is not None])
+        .values_list("pk", flat=True)
+    )
+    # The audit and its evaluations are shown to the audited version's readers: its
+    # inputs must be data that organisation may read, whoever asks.
+    for field, chosen in (("reference", reference), ("holdout", holdout)):
+        if chosen is not None and chosen.pk not in readable and field not in errors:
+            errors[field] = [
+                f"{owner.name} may not read the chosen {field}: choose open data or your "
+                f"organisation's own."
+            ]
     names = {c["name"] for c in version.schema}
     for field in ("protected", "quasi_identifiers", "sensitive"):
         missing = [c for c in config.get(field, []) if c not in names]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
@@ -12,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audits import compliance, dashboard
+from audits import compliance, dashboard, disclosure
 from audits.models import ComplianceEvaluation, Rule, StandardVersion
 from audits.standard_views import _editor_org, _may_edit
 
@@ -81,6 +83,20 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "is_current",
             "computed",
         ]
+
+    def to_representation(self, instance: ComplianceEvaluation) -> dict[str, Any]:
+        # Figures and audit ids the reader may not see are withheld (audits.disclosure).
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        user = request.user if request is not None else None
+        # One memo per response: a page of evaluations shares its audits.
+        memo = self.context.setdefault("disclosure_memo", {})
+        rules = disclosure.evaluation_rules_for(user=user, evaluation=instance, memo=memo)
+        data["results"] = {**instance.results, "rules": rules}
+        data["sources"] = disclosure.evaluation_sources_for(
+            user=user, evaluation=instance, memo=memo
+        )
+        return data
 
 
 class StandardViewSet(viewsets.ReadOnlyModelViewSet):

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audits import compliance
+from audits import compliance, disclosure
 from audits import standards as engine
 from audits.models import ComplianceEvaluation, StandardVersion
 from audits.standard_forms import (
@@ -285,7 +285,7 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "audits/evaluation_detail.html",
         {
             "evaluation": evaluation,
-            "rules": evaluation.results.get("rules", []),
+            "rules": disclosure.evaluation_rules_for(user=request.user, evaluation=evaluation),
             "history": history,
         },
     )

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audits import charts, selectors, services
+from audits import charts, disclosure, selectors, services
 from audits.checks import METRICS
 from audits.forms import AuditRequestForm
 from audits.models import AuditRun
@@ -107,9 +107,10 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_cancel": not run.is_finished and _may(request, run, AUDIT_REQUEST),
     }
     if run.status == "succeeded":
-        context["groups"] = selectors.grouped_metrics(run)
-        context["findings"] = run.results.get("findings", [])
-        context["charts"] = charts.build_charts(run.results)
+        results = disclosure.results_for(user=request.user, run=run)
+        context["groups"] = selectors.grouped_metrics(results)
+        context["findings"] = results.get("findings", [])
+        context["charts"] = charts.build_charts(results)
     return render(request, "audits/audit_detail.html", context)
 
 
@@ -139,8 +140,10 @@ def audit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(run)
 
 
-def report_document(run: AuditRun) -> dict[str, Any]:
-    """The downloadable evidence: everything needed to check and redraw the report."""
+def report_document(run: AuditRun, *, user: Any) -> dict[str, Any]:
+    """The downloadable evidence: everything needed to check and redraw the report,
+    as ``user`` may see it (figures withheld from them are listed under
+    ``results.withheld``)."""
     return {
         "audit": run.pk,
         "status": run.status,
@@ -162,14 +165,16 @@ def report_document(run: AuditRun) -> dict[str, Any]:
         "finished": run.finished.isoformat() if run.finished else None,
         "results_sha256": run.results_sha256,
         "evidence_sha256": run.evidence_sha256,
-        "results": run.results,
+        "results": disclosure.results_for(user=user, run=run),
     }
 
 
 @login_required
 def audit_report_json(request: HttpRequest, pk: int) -> JsonResponse:
     run = _run(request, pk)
-    response = JsonResponse(report_document(run), json_dumps_params={"indent": 2})
+    response = JsonResponse(
+        report_document(run, user=request.user), json_dumps_params={"indent": 2}
+    )
     response["Content-Disposition"] = f'attachment; filename="synthgov-audit-{run.pk}.json"'
     return response
 
@@ -211,17 +216,19 @@ def audit_report_html(request: HttpRequest, pk: int) -> HttpResponse:
     ``<meta http-equiv>`` tag; the response sends the same one as a header."""
     run = _run(request, pk)
     policy = standalone_report_policy()
+    document = report_document(run, user=request.user)
+    results = document["results"]
     html = render_to_string(
         "audits/report_standalone.html",
         {
             "run": run,
-            "groups": selectors.grouped_metrics(run),
-            "findings": run.results.get("findings", []),
-            "charts": charts.build_charts(run.results),
+            "groups": selectors.grouped_metrics(results),
+            "findings": results.get("findings", []),
+            "charts": charts.build_charts(results),
             "plotly_js": charts.plotly_js(),
             "draw_js": REPORT_DRAW_JS,
             "csp": policy,
-            "document": report_document(run),
+            "document": document,
         },
     )
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

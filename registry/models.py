@@ -108,6 +108,21 @@ class VersionQuerySet(models.QuerySet["DatasetVersion"]):
     def visible_to(self, user: Any) -> VersionQuerySet:
         return self.filter(dataset__in=Dataset.objects.visible_to(user))
 
+    def readable_by_organisation(self, organisation: Organisation) -> VersionQuerySet:
+        """Versions every member of ``organisation`` may read: open ones and its own.
+        The boundary for what an audit requested for the organisation may compute
+        from (a regulator's jurisdiction reach belongs to the regulator, not to the
+        organisations it covers)."""
+        return self.filter(Q(dataset__access=Access.OPEN) | Q(dataset__organisation=organisation))
+
+    def shown_with(self, version: DatasetVersion) -> VersionQuerySet:
+        """Versions everyone who may see ``version`` may also see: open ones, and, when
+        ``version`` is restricted, its own organisation's (same readers). What a
+        document published with ``version`` (its manifest) may name."""
+        if version.dataset.access == Access.OPEN:
+            return self.filter(dataset__access=Access.OPEN)
+        return self.readable_by_organisation(version.dataset.organisation)
+
 
 class DatasetVersion(models.Model):
     """One uploaded file. The file and its facts never change once stored;

@@ -45,6 +45,7 @@ from registry.ingest.manifest import (
     organisation_keys_load,
     parquet_embed,
 )
+from registry.lineage import RESTRICTED_LABEL
 from registry.models import (
     DATASHEET_SECTIONS,
     DatasetKind,
@@ -599,10 +600,7 @@ def manifest_payload(version: DatasetVersion) -> dict[str, Any]:
             "privacy_mechanism": gen.privacy_mechanism if gen else "",
             "epsilon": gen.epsilon if gen else None,
         },
-        "parents": [
-            {"version": e.parent_id, "sha256": e.parent.sha256, "relation": e.relation}
-            for e in parents.order_by("parent_id")
-        ],
+        "parents": _manifest_parents(version, parents.order_by("parent_id")),
         "watermark": (
             {
                 "key_id": version.watermark_key_id,
@@ -613,6 +611,25 @@ def manifest_payload(version: DatasetVersion) -> dict[str, Any]:
         ),
         "issued": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _manifest_parents(version: DatasetVersion, edges: Iterable[LineageEdge]) -> list[dict]:
+    """Each parent by id and hash when everyone who may see ``version`` may see it too;
+    otherwise only its relation, as "restricted source" (as the lineage graph shows
+    it). The manifest travels with the file, so it names nothing its readers may not
+    see, whoever downloads it."""
+    edges = list(edges)
+    named = set(
+        DatasetVersion.objects.shown_with(version)
+        .filter(pk__in=[e.parent_id for e in edges])
+        .values_list("pk", flat=True)
+    )
+    return [
+        {"version": e.parent_id, "sha256": e.parent.sha256, "relation": e.relation}
+        if e.parent_id in named
+        else {"version": None, "sha256": None, "relation": e.relation, "label": RESTRICTED_LABEL}
+        for e in edges
+    ]
 
 
 def manifest_parquet_file(*, version: DatasetVersion, target: Path) -> None:

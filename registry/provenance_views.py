@@ -111,6 +111,7 @@ def provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[st
     record = version.watermark or {}
     return {
         "watermark_record": record,
+        "watermark_reference_quality": _reference_quality_for(request.user, record),
         "watermark_source": (
             DatasetVersion.objects.filter(pk=record.get("source")).first() if record else None
         ),
@@ -119,6 +120,18 @@ def provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[st
         and version.dataset.is_synthetic
         and not version.watermark_key_id,
     }
+
+
+def _reference_quality_for(user: Any, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The marked columns' fidelity to the source audit's real reference, only for a
+    reader who may see that audit (and so its reference): column-shape scores against
+    data the reader may not read are figures of that data."""
+    from audits.models import AuditRun
+
+    quality = record.get("quality_against_reference")
+    if not quality or not AuditRun.objects.visible_to(user).filter(pk=quality["audit"]).exists():
+        return None
+    return quality
 
 
 @login_required

@@ -303,8 +303,11 @@ def test_version_page_never_names_a_restricted_ancestor(client, chain):
     assert "Secret hospital records" not in page
     assert chain["real"].get_absolute_url() not in page
     assert chain["real"].sha256 not in page
-    assert 'data-testid="collapse-chart"' in page  # the figures of visible audits
-    assert "Tails have lost " in page
+    # Issue 11: the figures of those visible audits were measured against the restricted
+    # ancestor (with the open files they give its variance back): not shown to org B.
+    assert 'data-testid="collapse-chart"' not in page
+    assert "Tails have lost " not in page
+    assert 'data-testid="collapse-withheld"' in page
     assert client.get(chain["real"].get_absolute_url()).status_code == 404
 
 
@@ -315,7 +318,7 @@ def test_version_page_without_a_visible_audit_shows_no_figures(client, chain):
     client.force_login(world.curator_b)
     page = client.get(chain["gens"][-1].get_absolute_url()).content.decode()
     assert "restricted source" in page
-    assert "No audit you can see has measured this version" in page
+    assert 'data-testid="collapse-withheld"' in page
     assert 'data-testid="collapse-chart"' not in page
     assert "Secret hospital records" not in page
 
