@@ -30,6 +30,7 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Audits whose inputs you may all see. Poll a run's `status` and `progress`."""
 
     serializer_class = AuditRunSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_fields = ["status", "version"]
     ordering_fields = ["created", "finished"]
 

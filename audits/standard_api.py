@@ -87,6 +87,7 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     """Standards: published ones for everyone, drafts for their maintainers."""
 
     serializer_class = StandardVersionSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_fields = ["status", "scope"]
 
     def get_queryset(self):
@@ -142,6 +143,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
     """Current compliance evaluations of dataset versions you may see."""
 
     serializer_class = EvaluationSerializer
+    lookup_value_regex = r"[0-9]+"
     filterset_fields = ["status", "dataset_version", "standard_version"]
 
     def get_queryset(self):

@@ -50,6 +50,7 @@ class DatasetViewSet(
     """Datasets visible to you. Curators create and change their organisation's."""
 
     serializer_class = DatasetSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_class = DatasetFilter
     ordering_fields = ["name", "created", "updated"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -170,6 +171,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Dataset versions visible to you; curators correct schema, lineage and datasheet."""
 
     serializer_class = VersionSerializer
+    lookup_value_regex = r"[0-9]+"
     filterset_fields = ["dataset"]
     ordering_fields = ["created", "number"]
 
