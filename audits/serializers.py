@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from audits.checks.base import MAX_SEED
 from audits.models import AuditMetric, AuditRun
 from audits.services import FAMILIES
 
@@ -51,7 +52,7 @@ class AuditRequestSerializer(serializers.Serializer):
     families = serializers.ListField(
         child=serializers.ChoiceField(choices=FAMILIES), required=False
     )
-    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
 
 
 class AuditMetricSerializer(serializers.ModelSerializer):
