@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from audits import certification, signoffs
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+from synthgov.downloads import as_attachment
 
 
 class SignOffSerializer(serializers.ModelSerializer):
@@ -244,5 +245,4 @@ class CertificateFileView(APIView):
         response = HttpResponse(
             certificate.signed_text.encode("utf-8"), content_type="application/json"
         )
-        response["Content-Disposition"] = f'attachment; filename="{certificate.number}.json"'
-        return response
+        return as_attachment(response, f"{certificate.number}.json")

@@ -25,6 +25,7 @@ from audits.standard_forms import (
 )
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
+from synthgov.downloads import as_attachment
 
 
 def _standard(request: HttpRequest, pk: int) -> StandardVersion:
@@ -176,9 +177,7 @@ def standard_export(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         compliance.standard_export_yaml(version), content_type="application/yaml; charset=utf-8"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{version.standard.code}-{version.version}.yaml"'
-    )
+    as_attachment(response, f"{version.standard.code}-{version.version}.yaml")
     return response
 
 

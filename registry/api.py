@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +30,7 @@ from registry.serializers import (
 from registry.uploads import sent_name, upload_refusal
 from registry.views import version_download
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+from synthgov.api_parsers import JSONParser
 
 
 def _drf_error(exc: DjangoValidationError) -> ValidationError:

@@ -181,7 +181,9 @@ class LineageSerializer(serializers.Serializer):
     generator_library = serializers.CharField(required=False, allow_blank=True, default="")
     generator_version = serializers.CharField(required=False, allow_blank=True, default="")
     parameters = serializers.JSONField(required=False, default=dict)
-    seed = serializers.IntegerField(required=False, allow_null=True, default=None)
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=-(2**63), max_value=2**63 - 1
+    )
     privacy_mechanism = serializers.ChoiceField(
         choices=PrivacyMechanism.choices, required=False, default=""
     )

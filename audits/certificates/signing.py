@@ -249,6 +249,8 @@ def parse_certificate_file(data: bytes | str) -> dict[str, Any]:
         document = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as error:
         raise CertificateFormatError(f"the file is not valid UTF-8 JSON: {error}") from error
+    except RecursionError:
+        raise CertificateFormatError("the file is nested too deeply to be a certificate") from None
     if not isinstance(document, dict):
         raise CertificateFormatError("the file is not a JSON object")
     return document

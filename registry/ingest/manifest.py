@@ -200,6 +200,8 @@ def parse_manifest(data: bytes | str) -> dict[str, Any]:
         document = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
     except (UnicodeDecodeError, ValueError) as error:
         raise ManifestError(f"the manifest is not valid UTF-8 JSON: {error}") from error
+    except RecursionError:
+        raise ManifestError("the manifest is nested too deeply to be one") from None
     if not isinstance(document, dict):
         raise ManifestError("the manifest is not a JSON object")
     return document
