@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from audits import certification, signoffs
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+from synthgov.api_schema import error_response
 from synthgov.downloads import as_attachment
 
 
@@ -147,7 +148,13 @@ class EvaluationSignOffsView(APIView):
         state = signoffs.signoff_state(signoffs.evaluation_for(request.user, pk))
         return Response(SignOffStateSerializer(state).data)
 
-    @extend_schema(request=SignOffRequestSerializer, responses={201: SignOffSerializer})
+    @extend_schema(
+        request=SignOffRequestSerializer,
+        responses={
+            201: SignOffSerializer,
+            409: error_response("Someone else's decision got there first."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         evaluation = signoffs.evaluation_for(request.user, pk)
         data = SignOffRequestSerializer(data=request.data)
@@ -190,7 +197,13 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             number=self.kwargs["number"].upper(),
         )
 
-    @extend_schema(request=RevokeRequestSerializer, responses=CertificateSerializer)
+    @extend_schema(
+        request=RevokeRequestSerializer,
+        responses={
+            200: CertificateSerializer,
+            409: error_response("The certificate is no longer valid, so it cannot be revoked."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, number: str | None = None) -> Response:
         certificate = self.get_object()

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from audits.checks.base import MAX_SEED
 from audits.models import AuditMetric, AuditRun
 from audits.services import FAMILIES
+from synthgov.api_schema import MAX_ID
 
 
 class AuditRunSerializer(serializers.ModelSerializer):
@@ -41,9 +42,11 @@ class AuditRunSerializer(serializers.ModelSerializer):
 
 
 class AuditRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField()
-    reference = serializers.IntegerField()
-    holdout = serializers.IntegerField(required=False, allow_null=True, default=None)
+    version = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    reference = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    holdout = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
     protected = serializers.ListField(child=serializers.CharField(), required=False)
     quasi_identifiers = serializers.ListField(child=serializers.CharField(), required=False)
     sensitive = serializers.ListField(child=serializers.CharField(), required=False)

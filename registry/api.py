@@ -246,7 +246,13 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
             )
         return Response({**sheet.sections(), "completeness": sheet.completeness})
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+        },
+        description="The stored file: CSV or Parquet, as the version's `format` says.",
+    )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         return version_download(request._request, int(pk))
@@ -256,4 +262,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
     def croissant(self, request: Request, pk: str | None = None) -> Response:
         """Documentation as MLCommons Croissant JSON-LD with Responsible-AI fields."""
         version = self._get(DATASET_VIEW)
-        return Response(croissant_for_version(user=request.user, version=version, request=request))
+        return Response(
+            croissant_for_version(user=request.user, version=version, request=request),
+            content_type="application/ld+json",
+        )

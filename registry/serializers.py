@@ -16,6 +16,7 @@ from registry.models import (
     PrivacyMechanism,
     Relation,
 )
+from synthgov.api_schema import MAX_ID
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -169,7 +170,7 @@ class SchemaUpdateSerializer(serializers.Serializer):
 
 
 class ParentLinkSerializer(serializers.Serializer):
-    parent = serializers.IntegerField()
+    parent = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     relation = serializers.ChoiceField(choices=Relation.choices)
 
 

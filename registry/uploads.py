@@ -114,6 +114,15 @@ class SentNameMultiPartParser(MultiPartParser):
     A name Django would discard entirely (``..``, ``../``) would make the file vanish
     and the form say "no file"; it is refused as a bad file name instead."""
 
+    def parse(self) -> tuple[Any, Any]:
+        try:
+            return super().parse()
+        except BaseException:
+            # Django closes the files it received only when an upload is stopped; a
+            # malformed body would leave the temporary file of the part being read open.
+            self._close_files()
+            raise
+
     def sanitize_file_name(self, file_name: str) -> str | None:
         for handler in self._upload_handlers:
             if isinstance(handler, LimitedTemporaryFileUploadHandler):

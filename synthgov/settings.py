@@ -201,13 +201,16 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting each operation's error answers too.
+    "DEFAULT_SCHEMA_CLASS": "synthgov.api_schema.AutoSchema",
     # DRF's parsers, with a JSON one that refuses bodies nested too deeply (issue 11).
     "DEFAULT_PARSER_CLASSES": [
         "synthgov.api_parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Every API error is a JSON object, as the schema documents.
+    "EXCEPTION_HANDLER": "synthgov.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SynthGov API",

@@ -57,3 +57,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# JSON, not the HTML page, for a URL under /api/ that matches no route.
+handler404 = "synthgov.api_errors.not_found"
