@@ -9,7 +9,8 @@ errors an operation can give follows from its shape:
 - 403 when it changes something (allowed to see it, not to act), or is a change
   made with a session but without its CSRF token;
 - 404 when its path names an object (none, or not visible to you) or its list is
-  paginated (a page past the end).
+  paginated (a page past the end);
+- 415 when it takes a body (sent in a media type it does not read).
 
 Operations answering 409 (a conflict with the object's state) declare it themselves.
 """
@@ -28,6 +29,7 @@ ERRORS = {
     "401": "Not signed in: send a session cookie or `Authorization: Token <key>`.",
     "403": "You may see this, but not do this (or the session's CSRF token is missing).",
     "404": "Not found, or not visible to you (or a page past the last).",
+    "415": "The body is not in a media type this operation reads.",
 }
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # The largest id a request may name (a 64-bit primary key): larger ones overflow the
@@ -60,6 +62,8 @@ class AutoSchema(SpectacularAutoSchema):
                 codes.append("403")
         if "{" in self.path or self._is_paginated_list():
             codes.append("404")
+        if self.method not in SAFE_METHODS and self._get_request_body():
+            codes.append("415")
         return codes
 
     def _is_public(self) -> bool:

@@ -6,7 +6,8 @@ database. Every response must be a documented status with a documented content t
 and body, and never a 5xx. Operations with an object in their path are called twice
 per example: with the generated id (mostly one that does not exist) and with the id of
 a real object, so both answers are checked. Seeded and bounded: it runs the same
-examples every time, in a minute or two.
+examples every time, in a minute or two. Operations without any input that could
+be invalid have no negative examples (Hypothesis reports them unsatisfiable).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -44,6 +45,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 SEED = 20261206
+# Examples per operation and mode: about 2,000 requests in all, a minute or two.
 MAX_EXAMPLES = 12
 
 load_all_checks()
@@ -105,12 +107,12 @@ def _calls(
     """A Hypothesis test calling ``operation`` with generated cases: as generated, then
     (when its path names an object) on a real object."""
 
+    @seed(SEED)  # the same examples on every run: a failure in CI reproduces locally
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
         database=None,
-        derandomize=True,
         suppress_health_check=list(HealthCheck),
         phases=[Phase.explicit, Phase.generate],
     )
@@ -131,8 +133,7 @@ def _failure(operation: str, mode: str, error: BaseException) -> str:
 
 @pytest.mark.usefixtures("wsgi_keeps_test_connection")
 def test_api_answers_as_documented(api_world: dict[str, Any]) -> None:
-    config = schemathesis.Config.from_dict({"seed": SEED})
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=config)
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     headers = {"Authorization": f"Token {api_world['token']}"}
     failures: list[str] = []
     operations = 0
