@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -24,12 +25,14 @@ from audits.serializers import (
 from audits.views import report_document
 from registry.models import DatasetVersion
 from synthgov.accounts.permissions import AUDIT_REQUEST, DATASET_VIEW, get_object_for_user
+from synthgov.api_schema import error_response
 
 
 class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Audits whose inputs you may all see. Poll a run's `status` and `progress`."""
 
     serializer_class = AuditRunSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_fields = ["status", "version"]
     ordering_fields = ["created", "finished"]
 
@@ -52,12 +55,19 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = AuditRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        version = get_object_for_user(
-            user=request.user,
-            queryset=DatasetVersion.objects,
-            perm=AUDIT_REQUEST,
-            pk=fields.pop("version"),
-        )
+        version_id = fields.pop("version")
+        try:
+            version = get_object_for_user(
+                user=request.user,
+                queryset=DatasetVersion.objects,
+                perm=AUDIT_REQUEST,
+                pk=version_id,
+            )
+        except Http404:
+            # The body names it: a mistake in the body (400), not a missing page.
+            raise ValidationError(
+                {"version": [f"Version #{version_id} does not exist or is not visible to you."]}
+            ) from None
         visible = DatasetVersion.objects.visible_to(request.user).select_related("dataset")
         reference = visible.filter(pk=fields.pop("reference")).first()
         holdout_id = fields.pop("holdout")
@@ -84,7 +94,10 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             status=status.HTTP_202_ACCEPTED,
         )
 
-    @extend_schema(request=None, responses=AuditRunSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: AuditRunSerializer, 409: error_response("The audit has finished.")},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         run = self._get(AUDIT_REQUEST)
@@ -94,7 +107,12 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         return Response(AuditRunSerializer(run, context={"request": request}).data)
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            409: error_response("The audit has not succeeded; `status` says where it is."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> Response:
         """The full evidence document: inputs' hashes, config, versions, every figure."""
@@ -111,7 +129,8 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(report_document(run, user=request.user))
 
     @extend_schema(responses=AuditMetricSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # Every figure of one audit, as a plain list: a few dozen, never paginated.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def metrics(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
         metrics = disclosure.metrics_for(user=request.user, run=run)

@@ -28,6 +28,8 @@ from audits import certificate_public, certification, signoffs
 from audits.certificate_forms import password_reentry_matches
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+from synthgov.api_schema import error_response
+from synthgov.downloads import as_attachment
 
 
 class SignOffSerializer(serializers.ModelSerializer):
@@ -182,7 +184,13 @@ class EvaluationSignOffsView(APIView):
         state = signoffs.signoff_state(signoffs.evaluation_for(request.user, pk))
         return Response(SignOffStateSerializer(state).data)
 
-    @extend_schema(request=SignOffRequestSerializer, responses={201: SignOffSerializer})
+    @extend_schema(
+        request=SignOffRequestSerializer,
+        responses={
+            201: SignOffSerializer,
+            409: error_response("Someone else's decision got there first."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         evaluation = signoffs.evaluation_for(request.user, pk)
         data = SignOffRequestSerializer(data=request.data)
@@ -225,7 +233,13 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             number=self.kwargs["number"].upper(),
         )
 
-    @extend_schema(request=RevokeRequestSerializer, responses=CertificateSerializer)
+    @extend_schema(
+        request=RevokeRequestSerializer,
+        responses={
+            200: CertificateSerializer,
+            409: error_response("The certificate is no longer valid, so it cannot be revoked."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, number: str | None = None) -> Response:
         certificate = self.get_object()
@@ -297,5 +311,4 @@ class CertificateFileView(APIView):
         response = HttpResponse(
             certificate.signed_text.encode("utf-8"), content_type="application/json"
         )
-        response["Content-Disposition"] = f'attachment; filename="{certificate.number}.json"'
-        return response
+        return as_attachment(response, f"{certificate.number}.json")

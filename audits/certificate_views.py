@@ -28,6 +28,7 @@ from audits.certificates.keys import signing_keyring
 from audits.certificates.signing import SigningKeyError
 from audits.models import AuditRun, Certificate, ComplianceEvaluation
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+from synthgov.downloads import as_attachment
 
 
 def _add_errors(form: Any, error: ValidationError) -> None:
@@ -270,8 +271,7 @@ def certificate_file(request: HttpRequest, number: str) -> HttpResponse:
     response = HttpResponse(
         certificate.signed_text.encode("utf-8"), content_type="application/json"
     )
-    response["Content-Disposition"] = f'attachment; filename="{certificate.number}.json"'
-    return response
+    return as_attachment(response, f"{certificate.number}.json")
 
 
 @require_GET

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from audits.checks.base import FAMILIES
+from audits.checks.base import FAMILIES, MAX_SEED
 
 FAMILY_LABELS = {
     "integrity": "Integrity (hash, duplicates, out-of-domain values, schema)",
@@ -46,7 +46,9 @@ class AuditRequestForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Check families",
     )
-    seed = forms.IntegerField(initial=0, min_value=0, help_text="Same seed, same figures.")
+    seed = forms.IntegerField(
+        initial=0, min_value=0, max_value=MAX_SEED, help_text="Same seed, same figures."
+    )
 
     def __init__(
         self, *args: Any, columns: list[str], references: list[tuple[int, str]], **kwargs: Any

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from audits.checks.base import MAX_SEED
 from audits.models import AuditMetric, AuditRun
 from audits.services import FAMILIES
+from synthgov.api_schema import MAX_ID
 
 
 class AuditRunSerializer(serializers.ModelSerializer):
@@ -41,9 +43,11 @@ class AuditRunSerializer(serializers.ModelSerializer):
 
 
 class AuditRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField()
-    reference = serializers.IntegerField()
-    holdout = serializers.IntegerField(required=False, allow_null=True, default=None)
+    version = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    reference = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    holdout = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
     protected = serializers.ListField(child=serializers.CharField(), required=False)
     quasi_identifiers = serializers.ListField(child=serializers.CharField(), required=False)
     sensitive = serializers.ListField(child=serializers.CharField(), required=False)
@@ -52,7 +56,7 @@ class AuditRequestSerializer(serializers.Serializer):
     families = serializers.ListField(
         child=serializers.ChoiceField(choices=FAMILIES), required=False
     )
-    seed = serializers.IntegerField(required=False, default=0, min_value=0)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
 
 
 class AuditMetricSerializer(serializers.ModelSerializer):

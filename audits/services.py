@@ -21,7 +21,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
-from audits.checks.base import FAMILIES
+from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.runner import library_versions
 from audits.collapse_service import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
@@ -120,6 +120,10 @@ def _check_request(
     target = config.get("target") or ""
     if target and target not in names:
         errors["target"] = [f"{target} is not a column of {version}."]
+    seed = config.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        # numpy's generators take seeds below 2**32; a larger one fails in the worker.
+        errors["seed"] = [f"The seed must be a whole number from 0 to {MAX_SEED:,}."]
     unknown = set(config.get("families", [])) - set(FAMILIES)
     if unknown or not config.get("families"):
         errors["families"] = [f"Choose one or more of: {', '.join(FAMILIES)}."]
@@ -148,7 +152,7 @@ def audit_run_request(
         "target": config.get("target") or "",
         "positive_outcome": config.get("positive_outcome") or "",
         "families": sorted(config.get("families") or FAMILIES),
-        "seed": int(config.get("seed") or 0),
+        "seed": config.get("seed") or 0,
     }
     _check_request(version, reference, holdout, config)
     with transaction.atomic():

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from audits import compliance, dashboard, disclosure
 from audits.models import ComplianceEvaluation, Rule, StandardVersion
 from audits.standard_views import _editor_org, _may_edit
+from synthgov.api_schema import error_response
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -103,6 +104,7 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     """Standards: published ones for everyone, drafts for their maintainers."""
 
     serializer_class = StandardVersionSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_fields = ["status", "scope"]
 
     def get_queryset(self):
@@ -113,7 +115,8 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("standard__code", "-created")
         )
 
-    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    # A YAML document holding one mapping (the standard), as import takes it.
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="yaml")
     def export_yaml(self, request: Request, pk: str | None = None) -> HttpResponse:
         return HttpResponse(
@@ -143,7 +146,13 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
             StandardVersionSerializer(versions, many=True).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=None, responses=StandardVersionSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: StandardVersionSerializer,
+            409: error_response("The draft cannot be published; `problems` says why."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         version = self.get_object()
@@ -162,6 +171,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
     """Current compliance evaluations of dataset versions you may see."""
 
     serializer_class = EvaluationSerializer
+    lookup_value_regex = r"[0-9]+"
     filterset_fields = ["status", "dataset_version", "standard_version"]
 
     def get_queryset(self):

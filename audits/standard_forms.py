@@ -9,6 +9,7 @@ from django import forms
 
 from audits import standards as engine
 from audits.models import StandardScope
+from audits.standards.inheritance import MAX_PERIOD_DAYS
 from registry.models import DatasetKind
 
 OPERATOR_CHOICES = [
@@ -55,8 +56,12 @@ class StandardForm(forms.Form):
     )
     effective_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     effective_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    certificate_validity_days = forms.IntegerField(required=False, min_value=1)
-    reaudit_interval_days = forms.IntegerField(required=False, min_value=1)
+    certificate_validity_days = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PERIOD_DAYS
+    )
+    reaudit_interval_days = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PERIOD_DAYS
+    )
 
     def __init__(
         self, *args: Any, parents: list[tuple[str, str]], allow_global: bool, **kwargs: Any

@@ -29,6 +29,7 @@ from synthgov.accounts.permissions import (
     member_organisations,
     user_may_publish_global_standards,
 )
+from synthgov.downloads import as_attachment
 
 
 def _standard(request: HttpRequest, pk: int) -> StandardVersion:
@@ -202,9 +203,7 @@ def standard_export(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         compliance.standard_export_yaml(version), content_type="application/yaml; charset=utf-8"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{version.standard.code}-{version.version}.yaml"'
-    )
+    as_attachment(response, f"{version.standard.code}-{version.version}.yaml")
     return response
 
 

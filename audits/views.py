@@ -23,6 +23,7 @@ from audits.forms import AuditRequestForm
 from audits.models import AuditRun
 from registry.models import DatasetVersion
 from synthgov.accounts.permissions import AUDIT_REQUEST, DATASET_VIEW, get_object_for_user
+from synthgov.downloads import as_attachment
 
 
 def _run(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> AuditRun:
@@ -175,8 +176,7 @@ def audit_report_json(request: HttpRequest, pk: int) -> JsonResponse:
     response = JsonResponse(
         report_document(run, user=request.user), json_dumps_params={"indent": 2}
     )
-    response["Content-Disposition"] = f'attachment; filename="synthgov-audit-{run.pk}.json"'
-    return response
+    return as_attachment(response, f"synthgov-audit-{run.pk}.json")
 
 
 # The standalone report's own code: draws each chart from its JSON data block.
@@ -232,9 +232,8 @@ def audit_report_html(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="synthgov-audit-{run.pk}.html"'
     response["Content-Security-Policy"] = policy
-    return response
+    return as_attachment(response, f"synthgov-audit-{run.pk}.html")
 
 
 @login_required

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +30,7 @@ from registry.serializers import (
 from registry.uploads import sent_name, upload_refusal
 from registry.views import missing_file_message, stored_file_response
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+from synthgov.api_parsers import JSONParser
 
 
 def _drf_error(exc: DjangoValidationError) -> ValidationError:
@@ -50,6 +51,7 @@ class DatasetViewSet(
     """Datasets visible to you. Curators create and change their organisation's."""
 
     serializer_class = DatasetSerializer
+    lookup_value_regex = r"[0-9]+"  # anything else is not an id: 404 from the URL
     filterset_class = DatasetFilter
     ordering_fields = ["name", "created", "updated"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -170,6 +172,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Dataset versions visible to you; curators correct schema, lineage and datasheet."""
 
     serializer_class = VersionSerializer
+    lookup_value_regex = r"[0-9]+"
     filterset_fields = ["dataset"]
     ordering_fields = ["created", "number"]
 
@@ -245,9 +248,12 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (410, "application/json"): OpenApiTypes.OBJECT,
-        }
+        },
+        description="The stored file: CSV or Parquet, as the version's `format` says; "
+        "410 when the stored file is missing.",
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse | Response:
@@ -262,4 +268,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
     def croissant(self, request: Request, pk: str | None = None) -> Response:
         """Documentation as MLCommons Croissant JSON-LD with Responsible-AI fields."""
         version = self._get(DATASET_VIEW)
-        return Response(croissant_for_version(user=request.user, version=version, request=request))
+        return Response(
+            croissant_for_version(user=request.user, version=version, request=request),
+            content_type="application/ld+json",
+        )

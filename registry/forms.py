@@ -120,7 +120,7 @@ class GenerationForm(forms.Form):
         required=False,
         help_text='A JSON object, e.g. {"epochs": 300, "batch_size": 500}.',
     )
-    seed = forms.IntegerField(required=False)
+    seed = forms.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1)
     privacy_mechanism = forms.ChoiceField(choices=PrivacyMechanism.choices, required=False)
     epsilon = forms.FloatField(required=False, min_value=0, help_text="Privacy budget ε")
     delta = forms.FloatField(required=False, min_value=0, help_text="δ, if any")

@@ -247,8 +247,40 @@ def _validate_request(
             errors.append(f"Column '{name}' is not a categorical column of {version}.")
         elif not isinstance(rate, int | float) or not 0 < rate <= 0.5:
             errors.append(f"The share of '{name}' cells that may change must be in (0, 0.5].")
+    if not errors:
+        errors.extend(_too_coarse(version, tolerances))
     if errors:
         raise ValidationError({"tolerances": errors})
+
+
+def _too_coarse(version: DatasetVersion, tolerances: Mapping[str, float]) -> list[str]:
+    """A refusal when the tolerances are so large that the columns' values (their range
+    in the profile) fall into fewer than ``watermark.MIN_MARK_UNITS`` keyed units: few or
+    no cells would be marked. Empty when the profile does not give every range."""
+    listed = version.profile.get("columns", []) if isinstance(version.profile, dict) else []
+    profile = {c.get("name"): c for c in listed if isinstance(c, dict)}
+    spans: dict[str, tuple[float, float]] = {}
+    for name in tolerances:
+        low, high = profile.get(name, {}).get("min"), profile.get(name, {}).get("max")
+        if not all(isinstance(v, int | float) and np.isfinite(v) for v in (low, high)):
+            return []
+        spans[name] = (float(low), float(high))
+    units = {
+        name: watermark.units_spanned(low, high, tolerances[name])
+        for name, (low, high) in spans.items()
+    }
+    if sum(units.values()) >= watermark.MIN_MARK_UNITS:
+        return []
+    share = watermark.MIN_MARK_UNITS
+    advice = "; ".join(
+        f"'{name}' (values {low:g} to {high:g}) at most {max((high - low) * 0.75 / share, 0.0):.3g}"
+        for name, (low, high) in spans.items()
+    )
+    return [
+        f"These tolerances are too large for the values: they fall into {sum(units.values())} "
+        f"keyed unit(s), and the mark needs at least {watermark.MIN_MARK_UNITS}, so few or no "
+        f"cells would be marked. Use smaller tolerances: {advice}."
+    ]
 
 
 def watermark_run_request(
@@ -346,6 +378,13 @@ def version_watermark(
         )
     except ValueError as exc:
         raise ValidationError(f"{version} cannot be watermarked: {exc}.") from None
+    if report.cells_marked == 0:
+        # The keyed selection picked no unit of these values: a version labelled
+        # watermarked would carry no mark.
+        raise ValidationError(
+            f"No cell of {version} would carry the mark at these tolerances (too few keyed "
+            "units were selected). Use smaller tolerances or mark more columns."
+        )
     parameters = {
         "tolerances": tolerances,
         "categorical": categorical,

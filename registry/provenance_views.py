@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from registry import provenance
 from registry.ingest.manifest import manifest_bytes
 from registry.models import DatasetVersion, WatermarkRun
-from registry.uploads import upload_refusal
+from registry.uploads import sent_name, upload_refusal
 from registry.views import missing_file_message
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import (
@@ -30,6 +30,7 @@ from synthgov.accounts.permissions import (
     get_object_for_user,
     user_has_perm,
 )
+from synthgov.downloads import as_attachment
 
 
 def _version(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> DatasetVersion:
@@ -174,9 +175,7 @@ def version_manifest(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=503, content_type="text/plain")
     response = HttpResponse(manifest_bytes(document), content_type="application/json")
-    name = f"{version.dataset.name}-v{version.number}.manifest.json".replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return as_attachment(response, f"{version.dataset.name}-v{version.number}.manifest.json")
 
 
 @login_required
@@ -200,10 +199,8 @@ def version_manifest_parquet(request: HttpRequest, pk: int) -> HttpResponse:
     finally:
         # The open handle keeps the data readable on POSIX after the folder is gone.
         shutil.rmtree(work_dir, ignore_errors=True)
-    name = f"{version.dataset.name}-v{version.number}.parquet".replace('"', "")
-    return FileResponse(
-        handle, as_attachment=True, filename=name, content_type="application/vnd.apache.parquet"
-    )
+    response = FileResponse(handle, content_type="application/vnd.apache.parquet")
+    return as_attachment(response, f"{version.dataset.name}-v{version.number}.parquet")
 
 
 def organisation_manifest_key(request: HttpRequest, slug: str) -> JsonResponse:
@@ -226,8 +223,9 @@ class OriginForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def check_origin(request: HttpRequest) -> HttpResponse:
-    refusal = upload_refusal(request) if request.method == "POST" else None
     form = OriginForm(request.POST or None, request.FILES or None)
+    # Reading POST/FILES above parsed the body; the upload handler may have refused it.
+    refusal = upload_refusal(request) if request.method == "POST" else None
     results = None
     if refusal is not None:
         form = OriginForm()
@@ -236,7 +234,7 @@ def check_origin(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             results = provenance.check_origin(
-                user=request.user, chunks=upload.chunks(), original_name=upload.name
+                user=request.user, chunks=upload.chunks(), original_name=sent_name(upload)
             )
         except ValidationError as exc:
             for message in exc.messages:

@@ -16,6 +16,7 @@ from registry.models import (
     PrivacyMechanism,
     Relation,
 )
+from synthgov.api_schema import MAX_ID
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -169,7 +170,7 @@ class SchemaUpdateSerializer(serializers.Serializer):
 
 
 class ParentLinkSerializer(serializers.Serializer):
-    parent = serializers.IntegerField()
+    parent = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     relation = serializers.ChoiceField(choices=Relation.choices)
 
 
@@ -181,7 +182,9 @@ class LineageSerializer(serializers.Serializer):
     generator_library = serializers.CharField(required=False, allow_blank=True, default="")
     generator_version = serializers.CharField(required=False, allow_blank=True, default="")
     parameters = serializers.JSONField(required=False, default=dict)
-    seed = serializers.IntegerField(required=False, allow_null=True, default=None)
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=-(2**63), max_value=2**63 - 1
+    )
     privacy_mechanism = serializers.ChoiceField(
         choices=PrivacyMechanism.choices, required=False, default=""
     )

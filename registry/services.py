@@ -11,6 +11,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,13 @@ from registry.models import (
     Tag,
 )
 from synthgov.accounts.models import Organisation
+from synthgov.downloads import has_control_characters
+from synthgov.trail.canonical import nesting_depth
 from synthgov.trail.services import trail_record
+
+# Generator parameters are a few levels deep; much deeper JSON exhausts the stack of
+# the code that stores, hashes and shows it.
+MAX_PARAMETERS_DEPTH = 16
 
 
 class UploadRefused(ValidationError):
@@ -52,6 +59,16 @@ class UploadRefused(ValidationError):
 
 
 def _clean_dataset_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    name = fields.get("name")
+    if isinstance(name, str) and has_control_characters(name):
+        raise ValidationError(
+            {
+                "name": [
+                    "A dataset name cannot hold line breaks, tabs, control or invisible "
+                    "characters; it names the files you download. Write it on one line."
+                ]
+            }
+        )
     licence = normalise_licence(fields.get("licence", ""))
     if licence is None:
         raise ValidationError(
@@ -234,6 +251,7 @@ def upload_ingest(
             work_dir=work_dir,
             max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
             max_columns=settings.SYNTHGOV_MAX_COLUMNS,
+            max_rows=settings.SYNTHGOV_MAX_ROWS,
             encoding=encoding or None,
         )
     except IngestError as exc:
@@ -401,6 +419,12 @@ def version_lineage_set(
         v.pk: v
         for v in visible.filter(pk__in=[p.parent_id for p in parents]).select_related("dataset")
     }
+    counts = Counter(link.parent_id for link in parents)
+    for parent_id in sorted(pk for pk, count in counts.items() if count > 1):
+        errors.setdefault("parents", []).append(
+            f"Version #{parent_id} is listed {counts[parent_id]} times as a parent; list each "
+            "parent once, with the one relation that describes it best."
+        )
     for link in parents:
         if link.parent_id not in found:
             errors.setdefault("parents", []).append(
@@ -418,6 +442,16 @@ def version_lineage_set(
                 f"Generator parameters are not valid JSON ({exc.msg} at line {exc.lineno}, "
                 f'column {exc.colno}). Write an object such as {{"epochs": 300}}.'
             ]
+        except RecursionError:
+            params = None
+    if not errors and (params is None or nesting_depth(params) > MAX_PARAMETERS_DEPTH):
+        errors["parameters"] = [
+            f"Generator parameters are nested more than {MAX_PARAMETERS_DEPTH} levels deep; "
+            "flatten them."
+        ]
+    seed = generation.get("seed")
+    if seed is not None and not (isinstance(seed, int) and -(2**63) <= seed < 2**63):
+        errors["seed"] = ["The generator seed must be a whole number that fits in 64 bits."]
     if not errors and not isinstance(params, dict):
         errors["parameters"] = ['Generator parameters must be a JSON object, e.g. {"epochs": 300}.']
     if errors:

@@ -6,6 +6,13 @@ counts bytes as they arrive and, the moment the count passes
 file and leaves a note on the request for the view to report. The request
 body is checked first: a declared Content-Length far past the limit is
 refused before any file byte is written.
+
+Django strips a path from an uploaded file's name and drops characters it cannot
+print before any upload handler sees it, so ``../../etc/passwd.csv`` would arrive
+as ``passwd.csv``. The handler therefore parses the body itself (Django lets the
+first handler do so) with a parser that tells it each name *as sent*
+(``sent_name``), so the registry's file-name checks judge what the client really
+sent, for pages and API alike.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParser
 
 from registry.ingest import IngestError
 from registry.ingest.errors import ErrorCode, human_size
@@ -34,7 +42,8 @@ def too_large_error() -> IngestError:
 
 
 def sent_name(upload: Any) -> str:
-    """The file name as the client sent it (after Django strips any path)."""
+    """The file name as the client sent it, before Django stripped any path or
+    unprintable character (``upload.name`` when it went through no parser here)."""
     return getattr(upload, "sent_name", None) or upload.name
 
 
@@ -52,18 +61,36 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         content_length: int,
         boundary: Any,
         encoding: str | None = None,
-    ) -> None:
+    ) -> tuple[Any, Any] | None:
         self.received = 0
         if content_length and content_length > settings.SYNTHGOV_MAX_UPLOAD_BYTES + _ENVELOPE_BYTES:
             self._refuse()
+        ours = self.request is not None and input_data is not None
+        if not ours or self._refused() or getattr(self, "_parsing", False):
+            # Django's parser goes on: inside ours, skipping every file, or called
+            # without a request body to parse.
+            return None
+        self._parsing = True
+        try:
+            return SentNameMultiPartParser(
+                META, input_data, self.request.upload_handlers, encoding
+            ).parse()
+        finally:
+            self._parsing = False
+
+    def note_sent_name(self, name: str) -> None:
+        """Called by the parsers below with the next file's name as sent."""
+        self.next_sent_name = name
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         self.received = 0
         if self._refused():
             raise SkipFile
         super().new_file(*args, **kwargs)
-        # UploadedFile silently cuts names to 255 characters; keep what was sent.
-        self.file.sent_name = self.file_name
+        # UploadedFile silently cuts names to 255 characters, and Django's parser has
+        # already stripped paths and unprintable characters: keep what was sent.
+        self.file.sent_name = getattr(self, "next_sent_name", None) or self.file_name
+        self.next_sent_name = None
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
@@ -79,3 +106,39 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     def _refused(self) -> bool:
         return self.request is not None and hasattr(self.request, REFUSAL_ATTRIBUTE)
+
+
+class SentNameMultiPartParser(MultiPartParser):
+    """Django's multipart parser, telling the upload handlers each file's name as sent.
+
+    A name Django would discard entirely (``..``, ``../``) would make the file vanish
+    and the form say "no file"; it is refused as a bad file name instead."""
+
+    def parse(self) -> tuple[Any, Any]:
+        try:
+            return super().parse()
+        except BaseException:
+            # Django closes the files it received only when an upload is stopped; a
+            # malformed body would leave the temporary file of the part being read open.
+            self._close_files()
+            raise
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        for handler in self._upload_handlers:
+            if isinstance(handler, LimitedTemporaryFileUploadHandler):
+                handler.note_sent_name(file_name)
+        cleaned = super().sanitize_file_name(file_name)
+        if cleaned is None:
+            for handler in self._upload_handlers:
+                request = getattr(handler, "request", None)
+                if request is not None and not hasattr(request, REFUSAL_ATTRIBUTE):
+                    setattr(request, REFUSAL_ATTRIBUTE, _unusable_name_error(file_name))
+        return cleaned
+
+
+def _unusable_name_error(name: str) -> IngestError:
+    return IngestError(
+        ErrorCode.BAD_FILENAME,
+        f"The file name {name[:100]!r} is not a file name (it is empty or a path).",
+        "Rename the file to a plain name such as 'patients_2024.csv' and upload it again.",
+    )

@@ -31,6 +31,7 @@ from registry.lineage import layout, render_svg
 from registry.models import DATASHEET_SECTIONS, Dataset, DatasetVersion
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+from synthgov.downloads import as_attachment
 
 
 def _dataset(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> Dataset:
@@ -175,10 +176,7 @@ def dataset_prov(request: HttpRequest, pk: int) -> HttpResponse:
         user=request.user, dataset=dataset, base_uri=request.build_absolute_uri("/")
     )
     response = JsonResponse(doc, json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = (
-        f'attachment; filename="lineage-dataset-{dataset.pk}.prov.json"'
-    )
-    return response
+    return as_attachment(response, f"lineage-dataset-{dataset.pk}.prov.json")
 
 
 @login_required
@@ -404,17 +402,15 @@ def missing_file_message(version: DatasetVersion) -> str:
 def stored_file_response(version: DatasetVersion) -> FileResponse | None:
     """The version's stored file as a download, or None when it is missing."""
     suffix = "parquet" if version.format == "parquet" else "csv"
-    filename = f"{version.dataset.name}-v{version.number}.{suffix}".replace('"', "")
     try:
         handle = default_storage.open(version.file.name, "rb")
     except FileNotFoundError:
         return None
-    return FileResponse(
+    response = FileResponse(
         handle,
-        as_attachment=True,
-        filename=filename,
         content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
     )
+    return as_attachment(response, f"{version.dataset.name}-v{version.number}.{suffix}")
 
 
 @login_required
@@ -439,5 +435,4 @@ def version_croissant(request: HttpRequest, pk: int) -> HttpResponse:
     response = JsonResponse(
         doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
     )
-    response["Content-Disposition"] = f'attachment; filename="croissant-version-{version.pk}.json"'
-    return response
+    return as_attachment(response, f"croissant-version-{version.pk}.json")

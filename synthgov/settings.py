@@ -155,6 +155,9 @@ STORAGES = {
 # Uploads larger than this are refused while they stream in.
 SYNTHGOV_MAX_UPLOAD_BYTES = env_bytes("SYNTHGOV_MAX_UPLOAD_BYTES", 2 * 1024**3)
 SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
+# Tables with more rows are refused at upload (a Parquet file from its metadata, before
+# reading it): an audit holds the whole table in a worker's memory.
+SYNTHGOV_MAX_ROWS = env_int("SYNTHGOV_MAX_ROWS", 10_000_000, minimum=1)
 # A running audit whose worker has not refreshed its heartbeat for this long is
 # taken over by the next delivery of its task (the first worker died).
 SYNTHGOV_AUDIT_LEASE_SECONDS = env_int("SYNTHGOV_AUDIT_LEASE_SECONDS", 30, minimum=6)
@@ -260,7 +263,16 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting each operation's error answers too.
+    "DEFAULT_SCHEMA_CLASS": "synthgov.api_schema.AutoSchema",
+    # DRF's parsers, with a JSON one that refuses bodies nested too deeply (issue 11).
+    "DEFAULT_PARSER_CLASSES": [
+        "synthgov.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Every API error is a JSON object, as the schema documents.
+    "EXCEPTION_HANDLER": "synthgov.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SynthGov API",
@@ -374,6 +386,7 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_VAR_DIR",
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
+    "SYNTHGOV_MAX_ROWS",
     "SYNTHGOV_AUDIT_LEASE_SECONDS",
     "SYNTHGOV_ORG_KEYS_DIR",
     "SYNTHGOV_SIGNING_KEYS_FILE",

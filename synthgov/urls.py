@@ -63,3 +63,6 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up code as a script file (CSP: no inline script).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# JSON, not the HTML page, for a URL under /api/ that matches no route.
+handler404 = "synthgov.api_errors.not_found"

@@ -265,6 +265,8 @@ def parse_certificate_file(data: bytes | str) -> dict[str, Any]:
         raise CertificateFormatError(f"{error}; it cannot be trusted") from error
     except (UnicodeDecodeError, ValueError) as error:
         raise CertificateFormatError(f"the file is not valid UTF-8 JSON: {error}") from error
+    except RecursionError:
+        raise CertificateFormatError("the file is nested too deeply to be a certificate") from None
     if not isinstance(document, dict):
         raise CertificateFormatError("the file is not a JSON object")
     return document

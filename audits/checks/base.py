@@ -14,6 +14,8 @@ COLUMN_ROLES = frozenset(
     {"identifier", "quasi_identifier", "sensitive", "protected", "target", "other"}
 )
 FAMILIES = ("integrity", "quality", "fairness", "privacy", "provenance")
+# The largest audit seed: scikit-learn and numpy's legacy seeding take 32-bit seeds.
+MAX_SEED = 2**32 - 1
 Direction = Literal["higher", "lower", "closer_to"]
 Status = Literal["ok", "skipped"]
 

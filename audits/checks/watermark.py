@@ -87,6 +87,9 @@ _SAFETY = 1.0 + 1e-6
 # The smallest tolerance of a column of whole numbers (module docstring): below it the
 # rounding to whole numbers could move a marked value out of its bucket.
 MIN_INTEGRAL_TOLERANCE = 2
+# Fewer units than this over all marked columns (about 7 selected at gamma 3) and the
+# mark may be missing altogether; it cannot reach ``DEFAULT_ALPHA`` with fewer than 20.
+MIN_MARK_UNITS = 20
 # Whole numbers from here on are not all exact in float64, where the mark is computed.
 _EXACT_INTEGERS = 2.0**53
 
@@ -509,6 +512,14 @@ def _unit_keys(
         selected[i] = int.from_bytes(digest[:8], "big") % gamma == 0
         bits[i] = digest[8] & 1
     return selected[inverse], bits[inverse]
+
+
+def units_spanned(low: float, high: float, tolerance: float) -> int:
+    """How many units (pairs of buckets) the values from ``low`` to ``high`` fall into
+    at ``tolerance``. About one unit in ``gamma`` carries the mark, so a tolerance near
+    the column's spread leaves it with one unit, which is likely not selected at all."""
+    pair = 2 * _step(tolerance)
+    return int(np.floor(high / pair) - np.floor(low / pair)) + 1
 
 
 def _step(tolerance: float) -> float:

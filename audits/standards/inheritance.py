@@ -41,6 +41,8 @@ from audits.standards.rules import (
 
 ORIGINS = ("inherited", "tightened", "added", "waived")
 PERIODS = ("certificate_validity_days", "reaudit_interval_days")
+# A century: longer periods mean nothing, and overflow dates and database integers.
+MAX_PERIOD_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -540,6 +542,8 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
             add(name, f"{name} must be a whole number of days.")
         elif value is not None and value <= 0:
             add(name, f"{name} must be at least 1 day.")
+        elif value is not None and value > MAX_PERIOD_DAYS:
+            add(name, f"{name} must be at most {MAX_PERIOD_DAYS:,} days (a century).")
     if spec.scope == "global" and not spec.rules:
         add("rules", "a global standard needs at least one rule.")
     seen: dict[tuple[str, str], RuleSpec] = {}

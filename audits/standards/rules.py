@@ -297,7 +297,10 @@ def is_number(value: object) -> bool:
 def _normalise_threshold(value: Any) -> Any:
     # Whole numbers come back from YAML and JSON as int; a threshold is a float.
     if is_number(value):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float's range: infinite, refused by validation
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, list | tuple):
         return [_normalise_threshold(item) for item in value]
     return value

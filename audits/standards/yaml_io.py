@@ -57,12 +57,39 @@ RULE_FIELDS = (
     "waiver_rationale",
 )
 MAX_YAML_CHARS = 1_000_000
+# A standard is three levels deep (standard, rules, rule); PyYAML composes nodes
+# recursively, so thousands of levels would exhaust Python's stack.
+MAX_YAML_DEPTH = 20
 SHIPPED_DIR = Path(__file__).with_name("shipped")
 
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+# Enough for any float written in full (1.8e308 has 309 digits), with signs and "_".
+_MAX_NUMBER_CHARS = 400
 # YAML 1.1 reads 1e-3 as text; a threshold written that way means a number.
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents nested deeper than ``MAX_YAML_DEPTH``."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"the document is nested more than {MAX_YAML_DEPTH} levels deep; "
+                "a standard needs three",
+                self.peek_event().start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _line(node: yaml.Node) -> int:
@@ -81,7 +108,7 @@ def _compose(text: str | bytes) -> tuple[list[yaml.Node], list[Problem]]:
     if len(text) > MAX_YAML_CHARS:
         return [], [Problem(None, "", f"the file is larger than {MAX_YAML_CHARS:,} characters.")]
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_DepthLimitedLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -303,6 +330,16 @@ class _Reader:
             return None
         if node.tag == _STR and node.style is None and _NUMBER.match(node.value):
             return float(node.value)
+        if node.tag == _INT and len(node.value) > _MAX_NUMBER_CHARS:
+            # Python refuses to read integers of more than 4,300 digits, and any
+            # beyond 309 digits is larger than a float: no figure is compared with it.
+            self.problem(
+                line,
+                field,
+                f"{field}: a number of {len(node.value):,} characters is too large; "
+                "write a number below 1e308.",
+            )
+            return None
         try:
             value = yaml.SafeLoader("").construct_object(node, deep=True)
         except yaml.YAMLError as exc:

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     EMPTY_COLUMN_NAME = "empty_column_name"
     HEADER_ONLY = "header_only"
     TOO_MANY_COLUMNS = "too_many_columns"
+    TOO_MANY_ROWS = "too_many_rows"
     LINE_TOO_LONG = "line_too_long"
     BAD_CSV = "bad_csv"
     BAD_PARQUET = "bad_parquet"
@@ -61,6 +62,14 @@ class IngestError(Exception):
             "hint": self.hint,
             "choices": list(self.choices),
         }
+
+
+def too_many_rows(rows: int, max_rows: int, what: str) -> IngestError:
+    return IngestError(
+        ErrorCode.TOO_MANY_ROWS,
+        f"{what} {rows:,} rows; the limit is {max_rows:,}.",
+        "Upload a sample of the table, or split it into several datasets.",
+    )
 
 
 def human_size(size: int) -> str:

@@ -206,6 +206,8 @@ def parse_manifest(data: bytes | str) -> dict[str, Any]:
         raise ManifestError(f"{error}; it cannot be trusted") from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ManifestError(f"the manifest is not valid UTF-8 JSON: {error}") from error
+    except RecursionError:
+        raise ManifestError("the manifest is nested too deeply to be one") from None
     if not isinstance(document, dict):
         raise ManifestError("the manifest is not a JSON object")
     return document

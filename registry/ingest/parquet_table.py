@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from registry.ingest.errors import ErrorCode, IngestError
+from registry.ingest.errors import ErrorCode, IngestError, human_size, too_many_rows
 from registry.ingest.sniff import ENCRYPTED_PARQUET_MAGIC, PARQUET_MAGIC
 from registry.ingest.tables import TableFormat, TableInfo
 
@@ -17,10 +17,21 @@ _VERIFY_BATCH_ROWS = 65_536
 _SAVE_AGAIN = "Export the table to Parquet again (or as CSV) and upload the new file."
 
 
-def validate_parquet(path: Path, *, head: bytes, tail: bytes, max_columns: int) -> TableInfo:
+def validate_parquet(
+    path: Path,
+    *,
+    head: bytes,
+    tail: bytes,
+    max_columns: int,
+    max_rows: int | None = None,
+    max_table_bytes: int | None = None,
+) -> TableInfo:
     """Open ``path`` as Parquet, check its columns and read every row group once.
 
-    ``row_count`` comes from the footer and is checked against the rows read.
+    ``row_count`` comes from the footer and is checked against the rows read. The
+    rows and uncompressed size the footer declares are checked against ``max_rows``
+    and ``max_table_bytes`` first, so a small file declaring a huge table is refused
+    before it is read (and before an audit would load it).
     """
     _check_magic(head, tail)
     try:
@@ -35,6 +46,7 @@ def validate_parquet(path: Path, *, head: bytes, tail: bytes, max_columns: int) 
     names = list(schema.names)
     _check_columns(schema, names, max_columns)
     declared_rows = parquet.metadata.num_rows
+    _check_declared_size(parquet.metadata, max_rows, max_table_bytes)
     if declared_rows == 0:
         raise IngestError(
             ErrorCode.HEADER_ONLY,
@@ -54,6 +66,25 @@ def validate_parquet(path: Path, *, head: bytes, tail: bytes, max_columns: int) 
         columns=tuple(names),
         column_types=tuple(str(field.type) for field in schema),
     )
+
+
+def _check_declared_size(
+    metadata: pq.FileMetaData, max_rows: int | None, max_table_bytes: int | None
+) -> None:
+    if max_rows is not None and metadata.num_rows > max_rows:
+        raise too_many_rows(metadata.num_rows, max_rows, "The Parquet file declares")
+    if max_table_bytes is None:
+        return
+    uncompressed = sum(
+        metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups)
+    )
+    if uncompressed > max_table_bytes:
+        raise IngestError(
+            ErrorCode.DECOMPRESSED_TOO_LARGE,
+            f"The Parquet file declares {human_size(uncompressed)} of data once uncompressed; "
+            f"the limit is {human_size(max_table_bytes)}.",
+            "Upload a sample of the table, or split it into several datasets.",
+        )
 
 
 def _check_magic(head: bytes, tail: bytes) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.ingest.csv_table import validate_csv
-from registry.ingest.errors import ErrorCode, IngestError
+from registry.ingest.errors import ErrorCode, IngestError, too_many_rows
 from registry.ingest.parquet_table import validate_parquet
 from registry.ingest.sniff import (
     COMPRESSED_KINDS,
@@ -62,12 +62,14 @@ def ingest_upload(
     work_dir: Path,
     max_bytes: int,
     max_columns: int,
+    max_rows: int | None = None,
     encoding: str | None = None,
 ) -> IngestedFile:
     """Stream ``chunks`` into ``work_dir``, validate them as a table, and return it.
 
     ``max_bytes`` limits both the upload and, for compressed uploads, the
-    expanded table. ``encoding`` is the curator's explicit choice for a CSV
+    expanded table (and for Parquet, the uncompressed size its metadata declares);
+    ``max_rows`` limits the rows. ``encoding`` is the curator's explicit choice for a CSV
     that is not UTF-8. The caller owns ``work_dir`` (typically a temporary
     directory next to the final storage) and moves ``path`` into storage.
     Raises ``IngestError``; on error no file made here is left behind.
@@ -85,6 +87,8 @@ def ingest_upload(
                 head=upload.head,
                 tail=upload.tail,
                 max_columns=max_columns,
+                max_rows=max_rows,
+                max_table_bytes=max_bytes,
                 encoding=encoding,
             )
             return IngestedFile(
@@ -103,6 +107,8 @@ def ingest_upload(
             head=table.head,
             tail=table.tail,
             max_columns=max_columns,
+            max_rows=max_rows,
+            max_table_bytes=max_bytes,
             encoding=encoding,
         )
         return IngestedFile(
@@ -125,14 +131,27 @@ def validate_table(
     head: bytes,
     tail: bytes,
     max_columns: int,
+    max_rows: int | None = None,
+    max_table_bytes: int | None = None,
     encoding: str | None = None,
 ) -> TableInfo:
-    """Validate an uncompressed file as Parquet or CSV, decided by its content."""
+    """Validate an uncompressed file as Parquet or CSV, decided by its content.
+
+    ``max_rows`` and ``max_table_bytes`` (None: no limit) bound the table. A Parquet
+    file is checked against them from its metadata, before any row is read: a small
+    file can declare millions of rows of one repeated value."""
     if max_columns <= 0:
         raise ValueError("max_columns must be positive")
     kind = detect_content(head, tail)
     if kind == ContentKind.PARQUET:
-        return validate_parquet(path, head=head, tail=tail, max_columns=max_columns)
+        return validate_parquet(
+            path,
+            head=head,
+            tail=tail,
+            max_columns=max_columns,
+            max_rows=max_rows,
+            max_table_bytes=max_table_bytes,
+        )
     if kind in COMPRESSED_KINDS:
         raise IngestError(
             ErrorCode.NOT_TABULAR,
@@ -141,4 +160,7 @@ def validate_table(
         )
     if kind == ContentKind.BINARY:
         raise refuse_binary(head)
-    return validate_csv(path, head=head, max_columns=max_columns, encoding=encoding)
+    info = validate_csv(path, head=head, max_columns=max_columns, encoding=encoding)
+    if max_rows is not None and info.row_count > max_rows:
+        raise too_many_rows(info.row_count, max_rows, "The CSV file has")
+    return info

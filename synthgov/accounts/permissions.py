@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -154,7 +154,8 @@ def get_object_for_user(
         raise Http404
     try:
         obj = queryset.visible_to(user).get(**lookup)
-    except queryset.model.DoesNotExist:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A lookup value of the wrong type ("abc" for an id) names nothing either.
         raise Http404 from None
     if perm in VISIBILITY_PERMS:
         return obj
