@@ -12,6 +12,17 @@ from audits.models import AuditRun, StandardVersion
 from tests.audits.certification_helpers import STANDARD_YAML
 
 
+@pytest.fixture(autouse=True)
+def _regulator_may_write_global_standards(world):
+    """These inputs are global standards (the shared test standard is one); only
+    holders of the global-standard permission reach the number and nesting checks."""
+    from django.contrib.auth.models import Permission
+
+    world.regulator.user_permissions.add(
+        Permission.objects.get(content_type__app_label="audits", codename="publish_global_standard")
+    )
+
+
 def _api(user):
     api = APIClient()
     api.force_authenticate(user)
