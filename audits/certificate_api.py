@@ -157,6 +157,13 @@ class VerificationSerializer(serializers.Serializer):
         return verification.check.payload if verification.disclosed else None
 
 
+# Wrong password re-entries count like wrong sign-ins (django-axes).
+PASSWORD_LOCKED_OUT = error_response(
+    "Too many wrong passwords for this username from this address: nothing was done. "
+    "`detail` and the Retry-After header say when to try again."
+)
+
+
 def _password_checked(request: Request, password: str) -> Any:
     """The moment the password was proven, or a 403 saying it was wrong.
 
@@ -189,6 +196,7 @@ class EvaluationSignOffsView(APIView):
         responses={
             201: SignOffSerializer,
             409: error_response("Someone else's decision got there first."),
+            429: PASSWORD_LOCKED_OUT,
         },
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -238,6 +246,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         responses={
             200: CertificateSerializer,
             409: error_response("The certificate is no longer valid, so it cannot be revoked."),
+            429: PASSWORD_LOCKED_OUT,
         },
     )
     @action(detail=True, methods=["post"])

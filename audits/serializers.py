@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from audits.checks.base import MAX_SEED
-from audits.models import AuditMetric, AuditRun
+from audits.models import AuditMetric, AuditRun, Integrity
 from audits.services import FAMILIES
 from synthgov.api_schema import MAX_ID
 
@@ -12,6 +12,12 @@ class AuditRunSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-audit-detail")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    integrity = serializers.ChoiceField(
+        choices=[("", "Not checked yet"), *Integrity.choices],
+        read_only=True,
+        help_text="What re-hashing the audited file found: empty until the run checks it; "
+        "altered or missing means the run failed for integrity.",
+    )
 
     class Meta:
         model = AuditRun
