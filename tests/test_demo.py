@@ -7,10 +7,12 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import Client
 
 from audits.collapse_selectors import collapse_panel
 from audits.models import AuditMetric, AuditStatus, Certificate, ComplianceEvaluation
 from registry.models import DatasetVersion, LineageEdge
+from synthgov.trail.models import TrailHead
 from tests.audits.certification_helpers import signing_keys  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +37,10 @@ def test_demo_loads_once_and_shows_every_feature(registry_storage, signing_keys)
     assert Certificate.objects.count() >= 1
     assert ComplianceEvaluation.objects.current().exists()
     call_command("verify_trail", stdout=io.StringIO())
+    # A signed checkpoint of the demo's trail is published at once.
+    latest = Client().get("/trail/checkpoints/latest.json")
+    assert latest.status_code == 200
+    assert latest.json()["checkpoint"]["seq"] == TrailHead.objects.get().last_seq
 
     counts = (DatasetVersion.objects.count(), Certificate.objects.count())
     call_command("load_demo", stdout=io.StringIO())

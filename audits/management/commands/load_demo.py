@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from audits.demo import load_audits_demo, load_certificates_demo, load_standards_demo
 from registry.demo import load_registry_demo, load_watermark_demo
 from synthgov.accounts.demo import load_accounts_demo
+from synthgov.trail.services import checkpoint_create
 
 
 class Command(BaseCommand):
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         standards = load_standards_demo(user=get_user_model().objects.get(username="admin"))
         self.stdout.write("Signing off approvable evaluations and issuing certificates…")
         certificates = load_certificates_demo()
+        # The scheduler signs hourly; sign now so /trail/checkpoints/ has one at once.
+        checkpoint = checkpoint_create()
+        if checkpoint is not None:
+            self.stdout.write(f"Trail checkpoint signed at event #{checkpoint.seq}.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: {len(orgs)} organisations, {len(datasets)} datasets with "
