@@ -176,8 +176,10 @@ def test_declared_length_far_past_the_limit_is_refused_before_reading(rf, settin
 
 
 def test_path_like_name_never_becomes_a_path(client, world, dataset_with_v1):
-    """Django keeps only the last part of an uploaded name; the service refuses
-    any path-like name it is handed directly (API clients of the service)."""
+    """The stored file is named by its hash whatever the upload was called, and the
+    service refuses any path-like name it is handed directly. (Django's test client
+    sends only the last part of a name; a path sent raw is refused at the request,
+    see test_input_answers.py::test_file_names_are_checked_as_sent.)"""
     from django.core.exceptions import ValidationError
 
     from registry import services
