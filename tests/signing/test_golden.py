@@ -16,26 +16,26 @@ from typing import Any
 
 import pytest
 
-from audits.certificates.signing import (
-    Keyring,
-    canonical_json,
+from audits.checks.runner import AuditOutcome
+from synthgov.signing.canonical import canonical_json
+from synthgov.signing.certificates import (
     certificate_file_bytes,
-    loads_strict,
     parse_certificate_file,
     sign_certificate,
-    sign_revocation_list,
     verify_certificate,
-    verify_revocation_list,
 )
-from audits.checks.runner import AuditOutcome
-from registry.ingest.manifest import (
+from synthgov.signing.checkpoints import checkpoint_check, checkpoint_sign
+from synthgov.signing.keys import Keyring
+from synthgov.signing.manifests import (
     OrganisationKeys,
     manifest_bytes,
     manifest_sign,
     manifest_verify,
     parse_manifest,
 )
-from synthgov.trail.chain import checkpoint_check, checkpoint_sign, record_hash
+from synthgov.signing.revocations import sign_revocation_list, verify_revocation_list
+from synthgov.signing.strict_json import loads_strict
+from synthgov.trail.chain import record_hash
 
 GOLDEN = Path(__file__).parent / "golden"
 
