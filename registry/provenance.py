@@ -1,7 +1,7 @@
 """Watermarking versions, signed provenance manifests and checking a file's origin.
 
 The numbers live in the plain layer (``audits.checks.watermark``,
-``registry.ingest.manifest``); this module reads stored files, keeps the registry's
+``synthgov.signing.manifests``); this module reads stored files, keeps the registry's
 records and trail, and decides who may learn what.
 
 Who may learn whether a file carries an organisation's watermark (``check_origin``):

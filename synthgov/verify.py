@@ -40,6 +40,7 @@ from synthgov.signing.strict_json import loads_strict
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_EXPIRED = 2
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 EXIT_REVOKED = 4
 
 REVOCATIONS_PATH = "/.well-known/synthgov-revocations.json"

@@ -37,6 +37,7 @@ from synthgov.signing.strict_json import loads_strict
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 _PARQUET_MAGIC = b"PAR1"
 
 

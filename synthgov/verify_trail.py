@@ -26,6 +26,7 @@ from synthgov.trail.chain import chain_against_checkpoints, chain_walk
 
 EXIT_INTACT = 0
 EXIT_BROKEN = 1
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 RECORD_FIELDS = frozenset(
     {
         "seq",
