@@ -10,7 +10,6 @@ class AuditsConfig(AppConfig):
         # (its broker settings), not Celery's default app.
         import synthgov.celery  # noqa: F401
 
-        # The deploy check on signing keys, and the receiver that reviews
-        # certificates when a new dataset version may replace a parent.
+        # The receiver that reviews certificates when a new dataset version may
+        # replace a parent.
         from audits import certificate_signals  # noqa: F401
-        from audits.certificates import keys  # noqa: F401

@@ -20,8 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from audits.certificates.keys import signing_keyring
-from audits.certificates.signing import REVOCATIONS_FORMAT, sign_revocation_list
 from audits.certification import (
     CertificateCheck,
     certificate_by_number,
@@ -30,6 +28,8 @@ from audits.certification import (
 )
 from audits.models import Certificate, CertificateStatus
 from synthgov.accounts.permissions import CERTIFICATE_SHARE, member_organisations
+from synthgov.signing.revocations import REVOCATIONS_FORMAT, sign_revocation_list
+from synthgov.signing_keys import signing_keyring
 
 NUMBER_ONLY_DETAIL = (
     "By its number alone only the status of certificate {number} is shown. To see what it "

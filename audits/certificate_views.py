@@ -24,11 +24,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audits import certificate_public, certification, disclosure, signoffs
 from audits.certificate_forms import CertificateLookupForm, RevokeForm, SignOffForm
-from audits.certificates.keys import signing_keyring
-from audits.certificates.signing import SigningKeyError
 from audits.models import AuditRun, Certificate, ComplianceEvaluation
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 from synthgov.downloads import as_attachment
+from synthgov.signing.keys import SigningKeyError
+from synthgov.signing_keys import signing_keyring
 
 
 def _add_errors(form: Any, error: ValidationError) -> None:

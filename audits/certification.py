@@ -2,8 +2,8 @@
 suspend when the evidence behind them fails or their lineage moves on, and
 the re-audits that keep them honest. Selectors for the dashboard at the end.
 
-The signing itself is the plain ``audits.certificates.signing`` layer; keys
-come from ``audits.certificates.keys``.
+The signing itself is the plain ``synthgov.signing`` package; keys come from
+``synthgov.signing_keys``.
 """
 
 from __future__ import annotations
@@ -18,16 +18,6 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from audits.certificates.keys import signing_keyring
-from audits.certificates.signing import (
-    CertificateFormatError,
-    Keyring,
-    SigningKeyError,
-    certificate_file_bytes,
-    parse_certificate_file,
-    sign_certificate,
-    verify_certificate,
-)
 from audits.models import (
     AuditRun,
     AuditStatus,
@@ -49,6 +39,15 @@ from audits.signoffs import (
 )
 from registry.models import DatasetVersion, LineageEdge
 from synthgov.accounts.models import Organisation
+from synthgov.signing.certificates import (
+    CertificateFormatError,
+    certificate_file_bytes,
+    parse_certificate_file,
+    sign_certificate,
+    verify_certificate,
+)
+from synthgov.signing.keys import Keyring, SigningKeyError
+from synthgov.signing_keys import signing_keyring
 from synthgov.trail.services import trail_record
 
 CERTIFICATE_FORMAT = "synthgov-certificate/1"

@@ -31,7 +31,7 @@ from audits.models import (
 from registry.models import Dataset, DatasetVersion, Generation
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import STANDARD_PUBLISH_GLOBAL, user_may_publish_global_standards
-from synthgov.trail.canonical import canonical_json, sha256_hex
+from synthgov.signing.canonical import canonical_json, sha256_hex
 from synthgov.trail.services import trail_record
 
 # A rule's fields, the same in the database, the engine's RuleSpec and YAML.

@@ -29,7 +29,7 @@ from registry import ingest
 from registry.models import DatasetKind, DatasetVersion, Generation
 from registry.services import version_table_info
 from synthgov import __version__ as synthgov_version
-from synthgov.trail.canonical import canonical_json, sha256_hex
+from synthgov.signing.canonical import canonical_json, sha256_hex
 from synthgov.trail.services import trail_record
 
 log = logging.getLogger(__name__)

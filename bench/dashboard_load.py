@@ -257,7 +257,7 @@ def _fill_base(now: datetime) -> None:
     from audits.models import StandardVersion
     from registry.models import Tag
     from synthgov.accounts.models import Jurisdiction, Membership, Organisation
-    from synthgov.trail.canonical import sha256_hex
+    from synthgov.signing.canonical import sha256_hex
 
     jurisdictions = {
         code: Jurisdiction.objects.create(code=code, name=name) for code, name in JURISDICTIONS
@@ -366,7 +366,7 @@ def _evaluation(version: Any, standard: dict, figures: dict, at: datetime) -> tu
     ``audits.compliance.evaluation_compute`` does."""
     from audits import standards as engine
     from audits.models import ComplianceEvaluation
-    from synthgov.trail.canonical import canonical_json, sha256_hex
+    from synthgov.signing.canonical import canonical_json, sha256_hex
 
     result = engine.evaluate(standard["rules"], figures)
     results = result.to_json()

@@ -1,7 +1,7 @@
 """Watermarking versions, signed provenance manifests and checking a file's origin.
 
 The numbers live in the plain layer (``audits.checks.watermark``,
-``registry.ingest.manifest``); this module reads stored files, keeps the registry's
+``synthgov.signing.manifests``); this module reads stored files, keeps the registry's
 records and trail, and decides who may learn what.
 
 Who may learn whether a file carries an organisation's watermark (``check_origin``):
@@ -34,17 +34,6 @@ from django.utils import timezone
 from audits.checks import watermark
 from registry import ingest
 from registry.ingest import IngestError
-from registry.ingest.manifest import (
-    MANIFEST_FORMAT,
-    MANIFEST_TYPE,
-    ManifestError,
-    OrganisationKeys,
-    file_sha256,
-    manifest_sign,
-    manifest_verify,
-    organisation_keys_load,
-    parquet_embed,
-)
 from registry.lineage import RESTRICTED_LABEL
 from registry.models import (
     DATASHEET_SECTIONS,
@@ -63,6 +52,17 @@ from registry.services import (
     version_table_info,
 )
 from synthgov.accounts.models import Organisation
+from synthgov.signing.manifests import (
+    MANIFEST_FORMAT,
+    MANIFEST_TYPE,
+    ManifestError,
+    OrganisationKeys,
+    file_sha256,
+    manifest_sign,
+    manifest_verify,
+    organisation_keys_load,
+    parquet_embed,
+)
 from synthgov.trail.services import trail_record
 
 # Every mark is tested at this family-wise level: across the versions tested for one

@@ -19,7 +19,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from registry import provenance
-from registry.ingest.manifest import manifest_bytes
 from registry.models import DatasetVersion, WatermarkRun
 from registry.uploads import sent_name, upload_refusal
 from registry.views import missing_file_message
@@ -31,6 +30,7 @@ from synthgov.accounts.permissions import (
     user_has_perm,
 )
 from synthgov.downloads import as_attachment
+from synthgov.signing.manifests import manifest_bytes
 
 
 def _version(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> DatasetVersion:

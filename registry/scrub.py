@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from registry.ingest.manifest import file_sha256
 from registry.models import DatasetVersion, StorageCheck
+from synthgov.signing.manifests import file_sha256
 from synthgov.trail.services import trail_record
 
 

@@ -39,7 +39,7 @@ from registry.models import (
 )
 from synthgov.accounts.models import Organisation
 from synthgov.downloads import has_control_characters
-from synthgov.trail.canonical import nesting_depth
+from synthgov.signing.strict_json import nesting_depth
 from synthgov.trail.services import trail_record
 
 # Generator parameters are a few levels deep; much deeper JSON exhausts the stack of

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from synthgov.trail.canonical import nesting_depth
+from synthgov.signing.strict_json import nesting_depth
 
 # No SynthGov document goes deeper than a handful of levels; JSON much deeper makes
 # Python's parser, serialisers and the trail's canonical JSON run out of stack.

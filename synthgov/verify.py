@@ -20,27 +20,27 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audits.certificates.signing import (
+from synthgov.signing.certificates import (
     CertificateFormatError,
-    RevocationListResult,
-    SigningKeyError,
-    key_id,
-    load_public_key_pem,
-    loads_strict,
     parse_certificate_file,
-    public_keys_from_document,
     verify_certificate,
-    verify_revocation_list,
 )
+from synthgov.signing.cli import (
+    UsageError,
+    read_public_keys,
+    usage_failed,
+    verifier_parser,
+)
+from synthgov.signing.revocations import RevocationListResult, verify_revocation_list
+from synthgov.signing.strict_json import loads_strict
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_EXPIRED = 2
-EXIT_USAGE = 3
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 EXIT_REVOKED = 4
 
 REVOCATIONS_PATH = "/.well-known/synthgov-revocations.json"
@@ -52,19 +52,8 @@ NOT_CHECKED = (
 )
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # argparse exits 2 by default, which here means "expired".
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m synthgov.verify", description=__doc__.split("\n")[0])
+    parser = verifier_parser("synthgov.verify", __doc__.split("\n")[0])
     parser.add_argument("certificate", type=Path, help="the downloaded certificate JSON file")
     parser.add_argument(
         "--public-key",
@@ -85,20 +74,6 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the signed revocation list (JSON, from {REVOCATIONS_PATH}) to check against",
     )
     return parser
-
-
-def _load_keys(path: Path) -> dict[str, Ed25519PublicKey]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UsageError(f"cannot read the public key file: {error}") from error
-    try:
-        if data.lstrip().startswith(b"{"):
-            return public_keys_from_document(loads_strict(data))
-        key = load_public_key_pem(data)
-    except (SigningKeyError, ValueError) as error:
-        raise UsageError(f"{path} is not a PEM public key or keys document: {error}") from error
-    return {key_id(key): key}
 
 
 def _load_revocations(
@@ -124,15 +99,13 @@ def _load_revocations(
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        keys = _load_keys(args.public_key)
+        keys = read_public_keys(args.public_key)
         revocations = _load_revocations(args.revocations, keys)
         data = args.certificate.read_bytes()
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_failed(error)
     except OSError as error:
-        print(f"error: cannot read the certificate file: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_failed(UsageError(f"cannot read the certificate file: {error}"))
 
     try:
         document = parse_certificate_file(data)

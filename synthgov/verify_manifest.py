@@ -17,15 +17,15 @@ No database, network or Django settings are used. Exit status: 0 valid, 1 invali
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audits.certificates.signing import SigningKeyError, key_id, load_public_key_pem
-from registry.ingest.manifest import (
+from synthgov.signing.cli import UsageError, usage_failed, verifier_parser
+from synthgov.signing.keys import SigningKeyError, key_id, load_public_key_pem
+from synthgov.signing.manifests import (
     ManifestError,
     file_sha256,
     manifest_verify,
@@ -33,15 +33,12 @@ from registry.ingest.manifest import (
     parquet_read_manifest,
     parse_manifest,
 )
+from synthgov.signing.strict_json import loads_strict
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 3
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 _PARQUET_MAGIC = b"PAR1"
-
-
-class UsageError(Exception):
-    pass
 
 
 def _load_key(path: Path) -> dict[str, Ed25519PublicKey]:
@@ -51,7 +48,7 @@ def _load_key(path: Path) -> dict[str, Ed25519PublicKey]:
         raise UsageError(f"cannot read the key file: {error}") from error
     if raw.lstrip().startswith(b"{"):
         try:
-            raw = json.loads(raw)["manifest_signing_key"]["public_key_pem"].encode("ascii")
+            raw = loads_strict(raw)["manifest_signing_key"]["public_key_pem"].encode("ascii")
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise UsageError(
                 'the JSON key file has no "manifest_signing_key" → "public_key_pem"'
@@ -64,9 +61,9 @@ def _load_key(path: Path) -> dict[str, Ed25519PublicKey]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m synthgov.verify_manifest",
-        description="Verify a SynthGov provenance manifest (sidecar JSON or Parquet) offline.",
+    parser = verifier_parser(
+        "synthgov.verify_manifest",
+        "Verify a SynthGov provenance manifest (sidecar JSON or Parquet) offline.",
     )
     parser.add_argument("manifest", type=Path, help="MANIFEST.json or FILE.parquet")
     parser.add_argument("--public-key", type=Path, required=True, help="PEM or JSON key file")
@@ -90,11 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else parse_manifest(args.manifest.read_bytes())
         )
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_failed(error)
     except OSError as error:
-        print(f"error: cannot read {args.manifest}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_failed(UsageError(f"cannot read {args.manifest}: {error}"))
     except ManifestError as error:
         print(f"INVALID: {error}")
         return EXIT_INVALID
@@ -112,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             digest = file_sha256(args.data)
         except OSError as error:
-            print(f"error: cannot read {args.data}: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return usage_failed(UsageError(f"cannot read {args.data}: {error}"))
         if digest != payload.get("version", {}).get("sha256"):
             print("INVALID: the data file's SHA-256 differs from the manifest's")
             return EXIT_INVALID

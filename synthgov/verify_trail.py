@@ -17,28 +17,16 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from audits.certificates.signing import (
-    SigningKeyError,
-    key_id,
-    load_public_key_pem,
-    public_keys_from_document,
-)
-from synthgov.trail.chain import (
-    CheckpointError,
-    chain_against_checkpoints,
-    chain_walk,
-    checkpoint_check,
-    checkpoint_documents,
-    parse_json,
-)
+from synthgov.signing.checkpoints import CheckpointError, checkpoint_check, checkpoint_documents
+from synthgov.signing.cli import UsageError, read_public_keys, usage_failed, verifier_parser
+from synthgov.signing.strict_json import loads_strict
+from synthgov.trail.chain import chain_against_checkpoints, chain_walk
 
 EXIT_INTACT = 0
 EXIT_BROKEN = 1
-EXIT_USAGE = 3
+# 3, usage error, is synthgov.signing.cli.EXIT_USAGE: the same for every verifier.
 RECORD_FIELDS = frozenset(
     {
         "seq",
@@ -59,18 +47,8 @@ RECORD_FIELDS = frozenset(
 )
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m synthgov.verify_trail", description=__doc__.split("\n")[0])
+    parser = verifier_parser("synthgov.verify_trail", __doc__.split("\n")[0])
     parser.add_argument("trail", type=Path, help="the exported trail (manage.py export_trail)")
     parser.add_argument(
         "--checkpoint",
@@ -89,22 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_keys(path: Path) -> dict[str, Ed25519PublicKey]:
-    try:
-        data = path.read_bytes()
-        if data.lstrip().startswith(b"{"):
-            return public_keys_from_document(parse_json(data))
-        key = load_public_key_pem(data)
-    except (OSError, SigningKeyError, ValueError) as error:
-        raise UsageError(f"{path} is not a readable key file: {error}") from error
-    return {key_id(key): key}
-
-
 def _records(path: Path) -> Iterator[dict[str, Any]]:
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:
-                record = parse_json(line)
+                record = loads_strict(line)
             except ValueError as error:
                 raise UsageError(f"{path} line {number} is not JSON: {error}") from error
             if not isinstance(record, dict) or set(record) != RECORD_FIELDS:
@@ -115,18 +82,17 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        keys = _load_keys(args.public_key)
+        keys = read_public_keys(args.public_key)
         kept = []
         for path in args.checkpoint:
             try:
-                documents = checkpoint_documents(parse_json(path.read_bytes()))
+                documents = checkpoint_documents(loads_strict(path.read_bytes()))
             except (OSError, ValueError) as error:
                 raise UsageError(f"cannot read the checkpoint file {path}: {error}") from error
             kept += [checkpoint_check(document, keys) for document in documents]
         result = chain_walk(_records(args.trail), keep_hashes_at={seq for seq, _ in kept})
     except (UsageError, CheckpointError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_failed(error)
     result = chain_against_checkpoints(result, kept, source="The kept checkpoint")
     if not result.ok:
         print(f"BROKEN after {result.checked} intact event(s): {result.problem}")

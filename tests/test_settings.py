@@ -111,7 +111,7 @@ def production_env() -> dict[str, str]:
 
 
 def signing_keys_file(tmp_path: Path) -> str:
-    from audits.certificates.signing import generate_key_pem
+    from synthgov.signing.keys import generate_key_pem
 
     path = tmp_path / "signing-keys.pem"
     path.write_text(generate_key_pem())

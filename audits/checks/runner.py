@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from audits.checks.base import FAMILIES, AuditConfig, AuditInputError, MetricRes
 from audits.checks.catalogue import METRICS
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import category_strings, prepare
+from synthgov.signing.canonical import canonical_json, sha256_hex
 
 Progress = Callable[[str, float], None]
 FAMILY_STEPS: dict[str, list[Step]] = {
@@ -60,12 +59,10 @@ class AuditOutcome:
         }
 
     def canonical_json(self) -> str:
-        return json.dumps(
-            self.results_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        return canonical_json(self.results_json()).decode("utf-8")
 
     def results_sha256(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return sha256_hex(canonical_json(self.results_json()))
 
 
 def library_versions() -> dict[str, str]:

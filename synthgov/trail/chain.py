@@ -1,4 +1,4 @@
-"""The trail's hash chain and signed checkpoints, as plain data.
+"""The trail's hash chain, and how it compares with signed checkpoints, as plain data.
 
 Nothing here imports Django: the live database check (``manage.py
 verify_trail``) and the offline verifier (``python -m synthgov.verify_trail``)
@@ -27,32 +27,20 @@ and a SHA-256 over their (seq, actor_ref, organisation_ref): from then on the
 v1 events' links are covered by the v2 chain too. The first v2 event after v1
 events must be that anchor, and it must match.
 
-A *checkpoint* is the trail's size and head hash at a moment, signed with the
-certificate signing key (Ed25519). The signature covers
-``CHECKPOINT_CONTEXT + canonical_json(statement)``; the context prefix keeps a
-checkpoint signature from ever verifying as a certificate signature (and the
-reverse), although both come from the same key.
+Signed checkpoints of the chain's head are ``synthgov.signing.checkpoints``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from audits.certificates.signing import b64url_decode, b64url_encode, key_id
-from synthgov.trail.canonical import canonical_json, sha256_hex
+from synthgov.signing.canonical import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
 CURRENT_HASH_VERSION = 2
-CHECKPOINT_TYPE = "synthgov.trail.checkpoint"
-CHECKPOINT_CONTEXT = b"synthgov-trail-checkpoint-v1\n"
-ALGORITHM = "Ed25519"
 UPGRADE_ACTION = "trail.format.upgraded"
 
 
@@ -105,84 +93,6 @@ class V1Links:
     def payload(self) -> dict[str, Any]:
         """The ``trail.format.upgraded`` event's payload for these events."""
         return {"v1_events": self.count, "v1_links_sha256": self._digest.hexdigest()}
-
-
-# --- checkpoints --------------------------------------------------------------
-
-
-def checkpoint_statement(*, seq: int, head_hash: str, created: str) -> dict[str, Any]:
-    """What a checkpoint says: after ``seq`` events the head hash was ``head_hash``."""
-    return {"type": CHECKPOINT_TYPE, "seq": seq, "head_hash": head_hash, "created": created}
-
-
-def checkpoint_sign(statement: Mapping[str, Any], private_key: Ed25519PrivateKey) -> dict:
-    """The checkpoint document (the form exported and kept by others)."""
-    signature = private_key.sign(CHECKPOINT_CONTEXT + canonical_json(statement))
-    return {
-        "checkpoint": dict(statement),
-        "signature": {
-            "alg": ALGORITHM,
-            "kid": key_id(private_key.public_key()),
-            "value": b64url_encode(signature),
-        },
-    }
-
-
-class CheckpointError(ValueError):
-    """A checkpoint document is malformed or its signature does not verify."""
-
-
-def checkpoint_check(document: Any, public_keys: Mapping[str, Ed25519PublicKey]) -> tuple[int, str]:
-    """(seq, head_hash) of a checkpoint whose signature verifies; CheckpointError otherwise."""
-    if not isinstance(document, Mapping) or set(document) != {"checkpoint", "signature"}:
-        raise CheckpointError('a checkpoint must have exactly "checkpoint" and "signature"')
-    statement, signature = document["checkpoint"], document["signature"]
-    if not isinstance(statement, Mapping) or statement.get("type") != CHECKPOINT_TYPE:
-        raise CheckpointError(f'"checkpoint" is not a {CHECKPOINT_TYPE} statement')
-    seq, head_hash = statement.get("seq"), statement.get("head_hash")
-    if type(seq) is not int or seq < 1 or not isinstance(head_hash, str):
-        raise CheckpointError('the checkpoint needs a positive integer "seq" and a "head_hash"')
-    if not isinstance(signature, Mapping) or signature.get("alg") != ALGORITHM:
-        raise CheckpointError("the checkpoint signature is not an Ed25519 signature")
-    kid = signature.get("kid")
-    public_key = public_keys.get(kid) if isinstance(kid, str) else None
-    if public_key is None:
-        raise CheckpointError(f"checkpoint at #{seq} is signed by unknown key {kid!r}")
-    try:
-        public_key.verify(
-            b64url_decode(signature.get("value")), CHECKPOINT_CONTEXT + canonical_json(statement)
-        )
-    except (InvalidSignature, ValueError, TypeError) as error:
-        raise CheckpointError(
-            f"checkpoint at #{seq}: the signature does not match (key {kid}); "
-            "the checkpoint was altered or not signed by this key"
-        ) from error
-    return seq, head_hash
-
-
-def checkpoint_documents(data: Any) -> list[Any]:
-    """The checkpoints in a file: one checkpoint document or an export
-    (``{"checkpoints": [...]}``)."""
-    if isinstance(data, Mapping) and isinstance(data.get("checkpoints"), list):
-        return list(data["checkpoints"])
-    return [data]
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise ValueError("duplicate key in JSON object")
-    return dict(pairs)
-
-
-def parse_json(data: bytes | str) -> Any:
-    """Strict JSON: duplicate keys and NaN are refused (either would let two
-    readers see different values in one file)."""
-
-    def reject(name: str) -> Any:
-        raise ValueError(f"{name} is not allowed")
-
-    return json.loads(data, object_pairs_hook=_no_duplicate_keys, parse_constant=reject)
 
 
 # --- walking the chain ----------------------------------------------------------

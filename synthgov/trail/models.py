@@ -4,7 +4,7 @@ Each event's hash covers its own fields and the previous event's hash, so
 editing or deleting any row breaks the chain from that row on; ``manage.py
 verify_trail`` walks it and names the first broken link. Signed checkpoints of
 the head, kept outside the database by whoever downloads them, catch a rewrite
-that is consistent within the database (see ``synthgov.trail.chain``).
+that is consistent within the database (see ``synthgov.signing.checkpoints``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from synthgov.signing.checkpoints import checkpoint_document, checkpoint_statement
 from synthgov.trail.chain import GENESIS_HASH
 
 __all__ = ["GENESIS_HASH", "Checkpoint", "Event", "TrailHead"]
@@ -124,12 +125,8 @@ class Checkpoint(models.Model):
         return f"checkpoint at #{self.seq}"
 
     def document(self) -> dict[str, Any]:
-        """The signed checkpoint document (see ``synthgov.trail.chain``)."""
-        from synthgov.trail.chain import ALGORITHM, checkpoint_statement
-
-        return {
-            "checkpoint": checkpoint_statement(
-                seq=self.seq, head_hash=self.head_hash, created=self.created.isoformat()
-            ),
-            "signature": {"alg": ALGORITHM, "kid": self.kid, "value": self.signature},
-        }
+        """The signed checkpoint document (see ``synthgov.signing.checkpoints``)."""
+        statement = checkpoint_statement(
+            seq=self.seq, head_hash=self.head_hash, created=self.created.isoformat()
+        )
+        return checkpoint_document(statement, kid=self.kid, value=self.signature)

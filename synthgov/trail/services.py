@@ -10,15 +10,19 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from synthgov.trail.chain import (
-    CURRENT_HASH_VERSION,
-    ChainResult,
+from synthgov.signing.checkpoints import (
     CheckpointError,
-    chain_against_checkpoints,
-    chain_walk,
     checkpoint_check,
     checkpoint_sign,
     checkpoint_statement,
+)
+from synthgov.signing.keys import SigningKeyError
+from synthgov.signing_keys import signing_keyring
+from synthgov.trail.chain import (
+    CURRENT_HASH_VERSION,
+    ChainResult,
+    chain_against_checkpoints,
+    chain_walk,
     record_hash,
 )
 from synthgov.trail.models import GENESIS_HASH, Checkpoint, Event, TrailHead
@@ -200,8 +204,6 @@ def _against_head(result: ChainResult) -> ChainResult:
 
 
 def _public_keys() -> dict[str, Any]:
-    from audits.certificates.keys import SigningKeyError, signing_keyring
-
     try:
         return signing_keyring().public_keys()
     except SigningKeyError as error:
@@ -211,8 +213,6 @@ def _public_keys() -> dict[str, Any]:
 def checkpoint_create() -> Checkpoint | None:
     """Sign the current head; None when no event was added since the last
     checkpoint (or the trail is empty). Raises SigningKeyError without a key."""
-    from audits.certificates.keys import signing_keyring
-
     keyring = signing_keyring()
     with transaction.atomic():
         # The head lock keeps a concurrent append from moving it while signing.

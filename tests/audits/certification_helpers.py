@@ -17,7 +17,7 @@ from audits.checks.runner import library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, ComplianceEvaluation
 from registry import services as registry_services
 from synthgov import __version__ as synthgov_version
-from synthgov.trail.canonical import canonical_json, sha256_hex
+from synthgov.signing.canonical import canonical_json, sha256_hex
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
 STANDARD_YAML = """\
@@ -114,8 +114,8 @@ def evaluate(version: Any, standard: Any) -> ComplianceEvaluation:
 @pytest.fixture
 def signing_keys(settings, tmp_path):
     """A keyring file of this test's own, configured as production would be."""
-    from audits.certificates import keys
-    from audits.certificates.signing import generate_key_pem
+    from synthgov import signing_keys as keys
+    from synthgov.signing.keys import generate_key_pem
 
     path = tmp_path / "signing-keys.pem"
     path.write_text(generate_key_pem())

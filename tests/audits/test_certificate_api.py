@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from audits.certificates.signing import parse_certificate_file, verify_certificate
 from audits.models import Certificate, SignOff
+from synthgov.signing.certificates import parse_certificate_file, verify_certificate
 from tests.audits import certification_helpers as helpers
 from tests.audits.certification_helpers import GOOD, evaluate, record_audit
 from tests.factories import PASSWORD
@@ -69,7 +69,7 @@ def test_api_flow_then_anyone_verifies_without_logging_in(cert_world):
     file = public.get(f"/api/v1/certificates/{number}/file/", {"token": token})
     assert file.status_code == 200
     keys = public.get("/.well-known/synthgov-keys.json").json()
-    from audits.certificates.signing import public_keys_from_document
+    from synthgov.signing.keys import public_keys_from_document
 
     result = verify_certificate(
         parse_certificate_file(file.content), public_keys_from_document(keys)

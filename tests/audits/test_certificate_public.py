@@ -22,9 +22,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from audits.certificates.signing import public_keys_from_document
 from audits.models import Certificate
 from registry.models import Dataset
+from synthgov.signing.keys import public_keys_from_document
 from synthgov.trail.models import Event
 from tests.audits import certification_helpers as helpers
 from tests.factories import PASSWORD
@@ -210,7 +210,7 @@ def test_the_token_is_shown_only_to_the_holder_and_the_issuer(certified):
 
 
 def test_the_signed_revocation_list_names_revoked_numbers_only(certified):
-    from audits.certificates.signing import verify_revocation_list
+    from synthgov.signing.revocations import verify_revocation_list
 
     world, number = certified["world"], certified["number"]
     empty = api().get("/.well-known/synthgov-revocations.json")
@@ -302,12 +302,12 @@ def test_a_certificate_issued_before_tokens_keeps_verifying_and_gets_one(certifi
 
     from django.apps import apps
 
-    from audits.certificates.keys import signing_keyring
-    from audits.certificates.signing import (
+    from synthgov.signing.certificates import (
         certificate_file_bytes,
         parse_certificate_file,
         sign_certificate,
     )
+    from synthgov.signing_keys import signing_keyring
 
     migration = importlib.import_module("audits.migrations.0005_certificate_verify_token")
     number = certified["number"]

@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from audits import certification, signoffs
-from audits.certificates import keys
 from audits.models import AuditRun, AuditStatus, Certificate, Notification
+from synthgov import signing_keys as keys
 from synthgov import verify
+from synthgov.signing.keys import rotated_keyring_text
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits import certification_helpers as helpers
@@ -83,7 +84,7 @@ def test_a_certificate_signed_with_a_rotated_out_key_still_verifies(
     certified, signing_keys, tmp_path
 ):
     old = certified["certificate"]
-    signing_keys.write_text(keys.rotated_keyring_text(signing_keys.read_text()))
+    signing_keys.write_text(rotated_keyring_text(signing_keys.read_text()))
     keys.clear_cache()
     new_kid = keys.signing_keyring().current_kid
     assert new_kid != old.kid

@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audits import signoffs
-from audits.certificates.keys import signing_keyring
-from audits.certificates.signing import parse_certificate_file, verify_certificate
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
+from synthgov.signing.certificates import parse_certificate_file, verify_certificate
+from synthgov.signing_keys import signing_keyring
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits import certification_helpers as helpers

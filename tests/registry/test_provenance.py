@@ -15,14 +15,14 @@ from django.core.files.storage import default_storage
 
 from audits.checks import watermark
 from registry import provenance, services
-from registry.ingest.manifest import (
+from registry.models import LineageEdge, Relation, WatermarkRun
+from synthgov import verify_manifest
+from synthgov.signing.manifests import (
     manifest_bytes,
     manifest_verify,
     organisation_keys_load,
     parquet_read_manifest,
 )
-from registry.models import LineageEdge, Relation, WatermarkRun
-from synthgov import verify_manifest
 from synthgov.trail.models import Event
 from tests.registry.conftest import make_dataset, parquet_bytes
 

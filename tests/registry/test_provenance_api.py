@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry import provenance
-from registry.ingest.manifest import manifest_verify, parquet_read_manifest
 from registry.models import WatermarkRun
+from synthgov.signing.manifests import manifest_verify, parquet_read_manifest
 from tests.registry.conftest import make_dataset, parquet_bytes, upload
 from tests.registry.test_provenance import TOLERANCES, add_version, frame, stored_bytes
 
@@ -136,7 +136,7 @@ def test_manifest_key_is_public_and_verifies_the_manifest(world, source):
     document = api_for(world.curator_a).get(f"/api/v1/versions/{source.pk}/manifest/").json()
     published = APIClient().get("/api/v1/organisations/alpha/manifest-key/")
     assert published.status_code == 200
-    from audits.certificates.signing import load_public_key_pem
+    from synthgov.signing.keys import load_public_key_pem
 
     key = load_public_key_pem(published.json()["manifest_signing_key"]["public_key_pem"])
     kid = published.json()["manifest_signing_key"]["kid"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audits.certificates.signing import generate_key_pem
+from synthgov.signing.keys import generate_key_pem
 from synthgov.trail.models import Checkpoint
 from synthgov.trail.services import trail_record, trail_verify
 from synthgov.trail.tasks import trail_checkpoint_task
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_real_worker_signs_a_checkpoint(world, tmp_path, settings):
-    from audits.certificates import keys
+    from synthgov import signing_keys as keys
 
     key_file = tmp_path / "signing-keys.pem"
     key_file.write_text(generate_key_pem())

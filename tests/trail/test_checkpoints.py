@@ -155,8 +155,8 @@ def test_a_forged_stored_checkpoint_is_refused(chain):
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(chain, tmp_path, settings):
-    from audits.certificates import keys
-    from audits.certificates.signing import generate_key_pem
+    from synthgov import signing_keys as keys
+    from synthgov.signing.keys import generate_key_pem
 
     other = tmp_path / "other.pem"
     other.write_text(generate_key_pem())
@@ -206,10 +206,11 @@ def test_latest_checkpoint_is_404_before_the_first(world, client):
 
 
 def test_checkpoints_signed_before_a_key_rotation_still_verify(chain, signing_keys):  # noqa: F811
-    from audits.certificates import keys
+    from synthgov import signing_keys as keys
+    from synthgov.signing.keys import rotated_keyring_text
 
     checkpoint_create()
-    signing_keys.write_text(keys.rotated_keyring_text(signing_keys.read_text()))
+    signing_keys.write_text(rotated_keyring_text(signing_keys.read_text()))
     keys.clear_cache()
     trail_record(actor=chain.curator_a, action="tests.after", organisation=chain.org_a)
     checkpoint_create()
@@ -256,7 +257,7 @@ def test_a_checkpoint_file_with_duplicate_keys_is_refused(chain, tmp_path):
 
 
 def test_no_checkpoint_without_a_signing_key(chain, settings):
-    from audits.certificates import keys
+    from synthgov import signing_keys as keys
 
     settings.DEBUG = False
     settings.SYNTHGOV_SIGNING_KEYS_FILE = ""

@@ -14,8 +14,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audits.certificates import keys
-from audits.certificates.signing import SigningKeyError, generate_key_pem
+from synthgov import signing_keys as keys
+from synthgov.signing.keys import (
+    SigningKeyError,
+    generate_key_pem,
+    keyring_from_text,
+    rotated_keyring_text,
+)
 
 
 def _write_private(path: Path, text: str, *, replace: bool) -> None:
@@ -54,12 +59,12 @@ class Command(BaseCommand):
             )
             return
         try:
-            rotated = keys.rotated_keyring_text(path.read_text(encoding="ascii"))
+            rotated = rotated_keyring_text(path.read_text(encoding="ascii"))
         except (OSError, SigningKeyError) as error:
             raise CommandError(f"cannot rotate {path}: {error}") from error
         _write_private(path, rotated, replace=True)
         keys.clear_cache()
-        new = keys.keyring_from_text(rotated)
+        new = keyring_from_text(rotated)
         self.stdout.write(
             f"Rotated {path}: new signing key {new.current_kid}; "
             f"{len(new.retired)} retired key(s) still verify. Restart the web and worker processes."

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from audits.certificates.signing import Keyring, generate_key_pem, sign_certificate
+from synthgov.signing.certificates import sign_certificate
+from synthgov.signing.keys import Keyring, generate_key_pem
 
 
 def make_payload(**overrides: Any) -> dict[str, Any]:

@@ -11,23 +11,25 @@ from typing import Any
 
 import pytest
 
-from audits.certificates.signing import (
+from synthgov.signing.canonical import canonical_json
+from synthgov.signing.certificates import (
     CertificateFormatError,
+    certificate_file_bytes,
+    parse_certificate_file,
+    sign_certificate,
+    verify_certificate,
+)
+from synthgov.signing.keys import (
     Keyring,
     SigningKeyError,
     b64url_decode,
     b64url_encode,
-    canonical_json,
-    certificate_file_bytes,
     generate_key_pem,
     key_id,
     load_public_key_pem,
-    parse_certificate_file,
     public_key_pem,
     public_keys_document,
     public_keys_from_document,
-    sign_certificate,
-    verify_certificate,
 )
 from tests.audits.certificates.conftest import make_payload
 
@@ -282,7 +284,7 @@ def test_key_id_matches_loaded_public_pem(keyring: Keyring):
 
 def test_signing_layer_imports_no_django():
     code = (
-        "import sys, audits.certificates.signing\n"
+        "import sys, synthgov.signing.certificates, synthgov.signing.revocations\n"
         "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
     )
     done = subprocess.run(

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from audits.certificates.signing import (
-    Keyring,
-    certificate_file_bytes,
-    generate_key_pem,
-    public_key_pem,
-    sign_certificate,
-)
+from synthgov.signing.certificates import certificate_file_bytes, sign_certificate
+from synthgov.signing.keys import Keyring, generate_key_pem, public_key_pem
 from tests.audits.certificates.conftest import make_payload
 
 REPO = Path(__file__).resolve().parents[3]
@@ -180,7 +175,7 @@ def test_duplicate_keys_in_the_keys_document_are_refused(files: dict[str, Path])
 def test_duplicate_keys_in_the_revocation_list_are_refused(
     files: dict[str, Path], keyring: Keyring, tmp_path: Path
 ):
-    from audits.certificates.signing import sign_revocation_list
+    from synthgov.signing.revocations import sign_revocation_list
 
     listed = sign_revocation_list(
         {

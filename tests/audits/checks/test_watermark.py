@@ -196,7 +196,7 @@ def test_detecting_on_a_table_without_the_columns_finds_nothing():
 def test_module_imports_no_django():
     code = (
         "import sys\n"
-        "import audits.checks.watermark, audits.checks.collapse, registry.ingest.manifest\n"
+        "import audits.checks.watermark, audits.checks.collapse, synthgov.signing.manifests\n"
         "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
         "assert not bad, bad\n"
         "print('ok')\n"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from synthgov.trail.canonical import canonical_json
+from synthgov.signing.canonical import canonical_json
 from synthgov.trail.models import Event
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audits.certificates.keys import SigningKeyError
-from synthgov.trail.canonical import canonical_json
+from synthgov.signing.canonical import canonical_json
+from synthgov.signing.keys import SigningKeyError
 from synthgov.trail.models import Checkpoint
 from synthgov.trail.services import TrailBrokenError, checkpoint_create
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from synthgov.trail.chain import checkpoint_documents, parse_json
+from synthgov.signing.checkpoints import checkpoint_documents
+from synthgov.signing.strict_json import loads_strict
 from synthgov.trail.services import trail_verify
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         kept = []
         for path in options["checkpoint"]:
             try:
-                kept += checkpoint_documents(parse_json(path.read_bytes()))
+                kept += checkpoint_documents(loads_strict(path.read_bytes()))
             except (OSError, ValueError) as error:
                 raise CommandError(f"Cannot read the checkpoint file {path}: {error}") from error
         result = trail_verify(external=kept)

@@ -6,7 +6,7 @@ A manifest file is::
      "signature": {"alg": "Ed25519", "kid": "<16 hex>", "value": "<base64url>"}}
 
 The signature covers ``canonical_json(payload)`` exactly as a certificate's does
-(``audits.certificates.signing``), so a re-indented file still verifies and any
+(``synthgov.signing.envelope``), so a re-indented file still verifies and any
 changed value does not. For CSV versions the manifest travels as a sidecar JSON
 file; for Parquet it is embedded in the file's schema metadata under
 ``synthgov.provenance``. ``python -m synthgov.verify_manifest`` checks both offline.
@@ -31,24 +31,22 @@ import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from audits.certificates.signing import (
+from synthgov.signing.canonical import canonical_json
+from synthgov.signing.envelope import SIGNATURE_KEYS, signature_for
+from synthgov.signing.keys import (
     ALGORITHM,
-    DuplicateKeyError,
     b64url_decode,
-    b64url_encode,
-    canonical_json,
     generate_key_pem,
     key_id,
     load_private_key_pem,
-    loads_strict,
     public_key_pem,
 )
+from synthgov.signing.strict_json import DuplicateKeyError, loads_strict
 
 MANIFEST_TYPE = "synthgov.provenance-manifest"
 MANIFEST_FORMAT = 1
 PARQUET_METADATA_KEY = b"synthgov.provenance"
 _DOCUMENT_KEYS = frozenset({"manifest", "signature"})
-_SIGNATURE_KEYS = frozenset({"alg", "kid", "value"})
 
 
 class ManifestError(ValueError):
@@ -142,11 +140,7 @@ def _create_key_file(path: Path, organisation: str) -> None:
 
 def manifest_sign(payload: Mapping[str, Any], keys: OrganisationKeys) -> dict[str, Any]:
     """The signed manifest document for ``payload``."""
-    signature = keys.signing_key.sign(canonical_json(payload))
-    return {
-        "manifest": dict(payload),
-        "signature": {"alg": ALGORITHM, "kid": keys.signing_kid, "value": b64url_encode(signature)},
-    }
+    return {"manifest": dict(payload), "signature": signature_for(payload, keys.signing_key)}
 
 
 def manifest_bytes(document: Mapping[str, Any]) -> bytes:
@@ -173,7 +167,7 @@ def manifest_verify(document: Any, public_keys: Mapping[str, Ed25519PublicKey]) 
     payload, signature = document["manifest"], document["signature"]
     if not isinstance(payload, Mapping) or payload.get("type") != MANIFEST_TYPE:
         return ManifestCheck(False, None, f'"manifest" is not a {MANIFEST_TYPE}')
-    if not isinstance(signature, Mapping) or set(signature) != _SIGNATURE_KEYS:
+    if not isinstance(signature, Mapping) or set(signature) != SIGNATURE_KEYS:
         return ManifestCheck(False, None, '"signature" must have exactly "alg", "kid" and "value"')
     kid = signature["kid"] if isinstance(signature["kid"], str) else None
     if signature["alg"] != ALGORITHM:

@@ -1,11 +1,12 @@
-"""Where the signing keys come from: configuration, never the repository.
+"""Where this deployment's signing keys come from: configuration, never the repository.
 
 A keyring file (``SYNTHGOV_SIGNING_KEYS_FILE``) or variable
 (``SYNTHGOV_SIGNING_KEYS``) holds PEM blocks: exactly one ``PRIVATE KEY``
 (the current signing key) and any number of ``PUBLIC KEY`` blocks (retired
 keys, kept so certificates they signed still verify). Rotating a key means
 writing a new private key and moving the old one's public half into the list
-(``manage.py certificate_keys rotate`` does it).
+(``manage.py certificate_keys rotate`` does it). Parsing a keyring is plain
+``synthgov.signing.keys``; this module only decides where it comes from.
 
 With nothing configured and DEBUG on, a key file is created under the var
 directory on first use, so the local demo works; with DEBUG off signing is
@@ -15,60 +16,18 @@ refused and ``check --deploy`` reports the missing configuration.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from audits.certificates.signing import (
-    Keyring,
-    SigningKeyError,
-    generate_key_pem,
-    load_private_key_pem,
-    public_key_pem,
-)
+from synthgov.signing.keys import Keyring, SigningKeyError, generate_key_pem, keyring_from_text
 
-_BLOCK = re.compile(r"-----BEGIN (?P<kind>[A-Z ]+)-----\s.*?-----END (?P=kind)-----", re.DOTALL)
 DEV_KEY_FILENAME = "signing-keys.pem"
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], Keyring] = {}
-
-
-def keyring_from_text(text: str) -> Keyring:
-    """Parse a keyring: one PRIVATE KEY block (current), PUBLIC KEY blocks (retired)."""
-    blocks = [(m.group("kind"), m.group(0)) for m in _BLOCK.finditer(text)]
-    private = [pem for kind, pem in blocks if kind == "PRIVATE KEY"]
-    public = [pem for kind, pem in blocks if kind == "PUBLIC KEY"]
-    others = sorted({kind for kind, _ in blocks} - {"PRIVATE KEY", "PUBLIC KEY"})
-    if others:
-        raise SigningKeyError(
-            f"the keyring holds {', '.join(others)} blocks; only unencrypted PKCS#8 "
-            "'PRIVATE KEY' and 'PUBLIC KEY' blocks are accepted"
-        )
-    if len(private) != 1:
-        raise SigningKeyError(
-            f"the keyring must hold exactly one PRIVATE KEY block (found {len(private)}): "
-            "the current signing key"
-        )
-    return Keyring.from_pem(private[0], retired_public_pems=public)
-
-
-def keyring_text(keyring_private_pem: str, retired_public_pems: list[str]) -> str:
-    return "".join(
-        pem.strip() + "\n" for pem in [keyring_private_pem, *retired_public_pems] if pem.strip()
-    )
-
-
-def rotated_keyring_text(text: str) -> str:
-    """A new keyring: a fresh current key, the old current key's public half and
-    every previously retired key kept as retired."""
-    old = keyring_from_text(text)
-    retired = [public_key_pem(old.current.public_key())]
-    retired += [public_key_pem(key) for key in old.retired]
-    return keyring_text(generate_key_pem(), retired)
 
 
 def _configured_source() -> tuple[str, str] | None:
@@ -149,14 +108,3 @@ def check_signing_keys(app_configs: object = None, **kwargs: object) -> list[Err
             Error(f"The certificate signing keys cannot be loaded: {error}", id="synthgov.E002")
         ]
     return []
-
-
-__all__ = [
-    "SigningKeyError",
-    "check_signing_keys",
-    "clear_cache",
-    "keyring_from_text",
-    "load_private_key_pem",
-    "rotated_keyring_text",
-    "signing_keyring",
-]
