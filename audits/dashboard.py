@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audits.models import ComplianceEvaluation, EvaluationStatus, RuleOutcome
 from audits.selectors import in_progress_for
-from registry.models import Dataset, DatasetVersion
+from registry.models import Dataset
 from synthgov.accounts.models import Organisation
 
 MATRIX_PAGE = 40
@@ -75,11 +75,6 @@ class Dashboard:
     in_progress: list[Any]
     trend: dict[str, Any]
     options: dict[str, list[Any]] = field(default_factory=dict)
-
-
-def latest_versions(datasets: Any) -> Any:
-    """Each dataset's newest version (the one the dashboard judges)."""
-    return DatasetVersion.objects.filter(pk__in=datasets.values("latest_version_id"))
 
 
 def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:

@@ -4,7 +4,6 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from audits import certificate_views, dashboard_views
 from synthgov.accounts import views as account_views
 from synthgov.health import healthz
 
@@ -15,26 +14,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", dashboard_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
-    # Public, no login: certificate verification and the signing public keys.
-    path(".well-known/synthgov-keys.json", certificate_views.public_keys, name="public_keys"),
-    path(
-        ".well-known/synthgov-revocations.json",
-        certificate_views.revocations,
-        name="certificate_revocations",
-    ),
-    path("certificates/verify/", certificate_views.certificate_lookup, name="certificate_lookup"),
-    path(
-        "certificates/verify/<str:number>/",
-        certificate_views.certificate_verify,
-        name="certificate_verify",
-    ),
-    path(
-        "certificates/verify/<str:number>/certificate.json",
-        certificate_views.certificate_file,
-        name="certificate_file",
-    ),
+    # Home and the public, no-login certificate verification and signing keys.
+    path("", include("audits.public_urls")),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     path(
