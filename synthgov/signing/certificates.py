@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from synthgov.signing.canonical import canonical_json
 from synthgov.signing.envelope import signature_for, signature_problem
 from synthgov.signing.keys import Keyring
-from synthgov.signing.strict_json import DuplicateKeyError, loads_strict
+from synthgov.signing.strict_json import load_json_object
 
 
 class CertificateFormatError(ValueError):
@@ -40,17 +40,9 @@ def certificate_file_bytes(document: Mapping[str, Any]) -> bytes:
 def parse_certificate_file(data: bytes | str) -> dict[str, Any]:
     """The document in a certificate file; CertificateFormatError if it is not
     JSON, repeats a key in an object, or is not an object."""
-    try:
-        document = loads_strict(data)
-    except DuplicateKeyError as error:
-        raise CertificateFormatError(f"{error}; it cannot be trusted") from error
-    except (UnicodeDecodeError, ValueError) as error:
-        raise CertificateFormatError(f"the file is not valid UTF-8 JSON: {error}") from error
-    except RecursionError:
-        raise CertificateFormatError("the file is nested too deeply to be a certificate") from None
-    if not isinstance(document, dict):
-        raise CertificateFormatError("the file is not a JSON object")
-    return document
+    return load_json_object(
+        data, error=CertificateFormatError, subject="the file", kind="a certificate"
+    )
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from synthgov.signing.keys import (
     load_private_key_pem,
     public_key_pem,
 )
-from synthgov.signing.strict_json import DuplicateKeyError, loads_strict
+from synthgov.signing.strict_json import load_json_object
 
 MANIFEST_TYPE = "synthgov.provenance-manifest"
 MANIFEST_FORMAT = 1
@@ -194,17 +194,7 @@ def manifest_verify(document: Any, public_keys: Mapping[str, Ed25519PublicKey]) 
 def parse_manifest(data: bytes | str) -> dict[str, Any]:
     """The document in a manifest; ManifestError if it is not JSON or repeats a key
     in an object (readers differ on which value counts, so it cannot be trusted)."""
-    try:
-        document = loads_strict(data)
-    except DuplicateKeyError as error:
-        raise ManifestError(f"{error}; it cannot be trusted") from error
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ManifestError(f"the manifest is not valid UTF-8 JSON: {error}") from error
-    except RecursionError:
-        raise ManifestError("the manifest is nested too deeply to be one") from None
-    if not isinstance(document, dict):
-        raise ManifestError("the manifest is not a JSON object")
-    return document
+    return load_json_object(data, error=ManifestError, subject="the manifest", kind="one")
 
 
 # --- Parquet ------------------------------------------------------------------

@@ -37,6 +37,24 @@ def loads_strict(data: bytes | str) -> Any:
     return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
+def load_json_object(
+    data: bytes | str, *, error: type[Exception], subject: str, kind: str
+) -> dict[str, Any]:
+    """The JSON object in ``data``, read strictly; ``error`` naming what is wrong
+    otherwise (``subject`` is "the file", ``kind`` what it should have been)."""
+    try:
+        document = loads_strict(data)
+    except DuplicateKeyError as problem:
+        raise error(f"{problem}; it cannot be trusted") from problem
+    except (UnicodeDecodeError, ValueError) as problem:
+        raise error(f"{subject} is not valid UTF-8 JSON: {problem}") from problem
+    except RecursionError:
+        raise error(f"{subject} is nested too deeply to be {kind}") from None
+    if not isinstance(document, dict):
+        raise error(f"{subject} is not a JSON object")
+    return document
+
+
 def nesting_depth(value: Any) -> int:
     """How many arrays and objects deep ``value`` goes (0 for a scalar), counted
     without recursion so that any depth can be measured."""
