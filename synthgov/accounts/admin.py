@@ -22,6 +22,16 @@ from synthgov.accounts import services
 from synthgov.accounts.models import Jurisdiction, Membership, Organisation
 
 
+class DeleteEachThroughService:
+    """Bulk delete ("delete selected") goes through ``delete_model`` one object at
+    a time, so it calls the same service, and leaves the same trail entry, as a
+    single delete. Django's default deletes the queryset in one statement."""
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)  # type: ignore[attr-defined]
+
+
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(admin.ModelAdmin):
     list_display = ["code", "name"]
@@ -53,7 +63,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(DeleteEachThroughService, admin.ModelAdmin):
     list_display = ["name", "kind", "jurisdiction_codes", "covered_codes"]
     list_filter = ["kind"]
     search_fields = ["name"]
@@ -87,10 +97,6 @@ class OrganisationAdmin(admin.ModelAdmin):
     def delete_model(self, request: Any, obj: Organisation) -> None:
         services.organisation_delete(organisation=obj, by=request.user)
 
-    def delete_queryset(self, request: Any, queryset: Any) -> None:
-        for organisation in queryset:
-            services.organisation_delete(organisation=organisation, by=request.user)
-
     def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
@@ -104,7 +110,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(DeleteEachThroughService, admin.ModelAdmin):
     list_display = ["user", "organisation", "role", "created"]
     list_filter = ["role", "organisation"]
     search_fields = ["user__username", "user__email", "organisation__name"]
@@ -116,10 +122,6 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_model(self, request: Any, obj: Membership) -> None:
         services.membership_revoke(membership=obj, by=request.user)
 
-    def delete_queryset(self, request: Any, queryset: Any) -> None:
-        for membership in queryset:
-            services.membership_revoke(membership=membership, by=request.user)
-
 
 User = get_user_model()
 admin.site.unregister(User)
@@ -127,7 +129,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class AccessRecordingUserAdmin(UserAdmin):
+class AccessRecordingUserAdmin(DeleteEachThroughService, UserAdmin):
     """Django's user admin, saving through the services (flags, groups,
     permissions and passwords are recorded)."""
 
@@ -144,10 +146,6 @@ class AccessRecordingUserAdmin(UserAdmin):
     def delete_model(self, request: Any, obj: Any) -> None:
         services.user_delete(user=obj, by=request.user)
 
-    def delete_queryset(self, request: Any, queryset: Any) -> None:
-        for user in queryset:
-            services.user_delete(user=user, by=request.user)
-
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
@@ -162,7 +160,7 @@ class AccessRecordingUserAdmin(UserAdmin):
 
 
 @admin.register(Group)
-class AccessRecordingGroupAdmin(GroupAdmin):
+class AccessRecordingGroupAdmin(DeleteEachThroughService, GroupAdmin):
     """Django's group admin, saving through the services: a group's
     permissions are held by every member."""
 
@@ -173,7 +171,3 @@ class AccessRecordingGroupAdmin(GroupAdmin):
 
     def delete_model(self, request: Any, obj: Group) -> None:
         services.group_delete(group=obj, by=request.user)
-
-    def delete_queryset(self, request: Any, queryset: Any) -> None:
-        for group in queryset:
-            services.group_delete(group=group, by=request.user)
