@@ -1,14 +1,25 @@
+"""The audits app's API routes, under /api/v1/ (names are global: ``api-…``)."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from audits.api import AuditRunViewSet, MetricCatalogueView
-from audits.certificate_api import (
+from audits.certification.api import (
     CertificateFileView,
     CertificateVerifyView,
     CertificateViewSet,
     EvaluationSignOffsView,
 )
-from audits.standard_api import DashboardView, EvaluationViewSet, StandardViewSet
+from audits.compliance.api import EvaluationViewSet
+from audits.dashboard.api import DashboardView
+from audits.provenance.api import (
+    CheckOriginView,
+    OrganisationManifestKeyView,
+    VersionManifestView,
+    VersionWatermarkView,
+    WatermarkRunView,
+)
+from audits.runs.api import AuditRunViewSet, MetricCatalogueView
+from audits.standards.api import StandardViewSet
 
 router = SimpleRouter()
 router.register("audits", AuditRunViewSet, basename="api-audit")
@@ -32,6 +43,17 @@ urlpatterns = [
         "certificates/<str:number>/file/",
         CertificateFileView.as_view(),
         name="api-certificate-file",
+    ),
+    path(
+        "versions/<int:pk>/watermark/", VersionWatermarkView.as_view(), name="api-version-watermark"
+    ),
+    path("versions/<int:pk>/manifest/", VersionManifestView.as_view(), name="api-version-manifest"),
+    path("watermark-runs/<int:pk>/", WatermarkRunView.as_view(), name="api-watermark-run"),
+    path("check-origin/", CheckOriginView.as_view(), name="api-check-origin"),
+    path(
+        "organisations/<slug:slug>/manifest-key/",
+        OrganisationManifestKeyView.as_view(),
+        name="api-organisation-manifest-key",
     ),
     *router.urls,
 ]

@@ -12,4 +12,4 @@ class AuditsConfig(AppConfig):
 
         # The receiver that reviews certificates when a new dataset version may
         # replace a parent.
-        from audits import certificate_signals  # noqa: F401
+        from audits.certification import signals as certificate_signals  # noqa: F401

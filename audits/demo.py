@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from audits import services
 from audits.models import AuditRun, AuditStatus
+from audits.runs import services
 from registry.models import Dataset, DatasetKind
 
 
@@ -37,9 +37,10 @@ def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
 def load_standards_demo(*, user: Any) -> list[Any]:
     """Publish the shipped global baseline and local standards, then evaluate
     every demo dataset version against them (in-process, no worker needed)."""
-    from audits import compliance
-    from audits import standards as engine
+    from audits.compliance import services as compliance
     from audits.models import StandardVersion
+    from audits.standards import engine
+    from audits.standards import services as standard_services
 
     published = []
     for spec in engine.load_shipped():
@@ -47,9 +48,9 @@ def load_standards_demo(*, user: Any) -> list[Any]:
             standard__code=spec.code, version=spec.version
         ).first()
         if existing is None:
-            existing = compliance.standard_save_draft(spec=spec, user=user, owner=None)
+            existing = standard_services.standard_save_draft(spec=spec, user=user, owner=None)
         if not existing.is_published:
-            existing = compliance.standard_publish(version=existing, user=user)
+            existing = standard_services.standard_publish(version=existing, user=user)
         published.append(existing)
     for version in published:
         compliance.evaluations_recompute_for_standard(standard_version=version)
@@ -63,7 +64,7 @@ def load_certificates_demo() -> list[Any]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from audits import signoffs
+    from audits.certification import signoffs
     from audits.models import Certificate, ComplianceEvaluation
 
     if Certificate.objects.exists():

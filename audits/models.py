@@ -392,7 +392,7 @@ class SignOffQuerySet(models.QuerySet["SignOff"]):
 
 class SignOff(models.Model):
     """One person's decision on one compliance evaluation, bound to the hash of
-    the evidence they saw. Written once by ``audits.signoffs``; never changed."""
+    the evidence they saw. Written once by ``audits.certification.signoffs``; never changed."""
 
     evaluation = models.ForeignKey(
         ComplianceEvaluation, on_delete=models.PROTECT, related_name="signoffs"
@@ -461,7 +461,7 @@ class Certificate(models.Model):
 
     ``signed_text`` is the exact downloadable file (canonical JSON of the
     payload and its Ed25519 signature); it is never rewritten. Only the
-    lifecycle fields below it change, through ``audits.certification``.
+    lifecycle fields below it change, through ``audits.certification.certificates``.
     """
 
     number = models.CharField(max_length=32, unique=True)

@@ -4,7 +4,8 @@ public, no-login certificate verification and key documents. Included from
 
 from django.urls import path
 
-from audits import certificate_views, dashboard_views
+from audits.certification import views as certificate_views
+from audits.dashboard import views as dashboard_views
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),

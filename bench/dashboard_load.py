@@ -4,9 +4,9 @@ Creates its own PostgreSQL database, migrates it and fills it with bulk inserts:
 organisations in 5 jurisdictions, 10,000 datasets with 2 versions each (datasheets,
 generations, schemas and profiles from the registry's own inference), 30 published
 standards (the 3 shipped ones and 27 local ones extending the global baseline, saved
-and validated by ``audits.compliance``), one finished audit of 20 figures per dataset
+and validated by ``audits.compliance.services``), one finished audit of 20 figures per dataset
 (200,000 figures) plus a few queued and running ones, and the compliance evaluations
-and rule outcomes the app computes from them with ``audits.standards.evaluate``: every
+and rule outcomes the app computes from them with ``audits.standards.engine.evaluate``: every
 version evaluated at upload, the latest again when its audit finished (superseding the
 first), spread over the last months so the 30-day trend has history.
 
@@ -252,9 +252,9 @@ def _fill_base(now: datetime) -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
-    from audits import compliance
-    from audits import standards as engine
     from audits.models import StandardVersion
+    from audits.standards import engine
+    from audits.standards import services as standard_services
     from registry.models import Tag
     from synthgov.accounts.models import Jurisdiction, Membership, Organisation
     from synthgov.signing.canonical import sha256_hex
@@ -288,7 +288,7 @@ def _fill_base(now: datetime) -> None:
     def publish(spec: Any, owner: Any) -> None:
         # The service validates and stores the draft; publishing is done by hand so
         # that no recomputation task is queued (the evaluations are filled below).
-        draft = compliance.standard_save_draft(spec=spec, user=regulator, owner=owner)
+        draft = standard_services.standard_save_draft(spec=spec, user=regulator, owner=owner)
         StandardVersion.objects.filter(pk=draft.pk).update(
             status="published",
             published=published,
@@ -344,15 +344,18 @@ def _fill_base(now: datetime) -> None:
 
 def _standards() -> list[dict[str, Any]]:
     """Each published standard with its effective rules, as the app computes them."""
-    from audits import compliance
     from audits.models import StandardVersion
+    from audits.standards import selectors as standard_selectors
 
     rows = StandardVersion.objects.select_related("standard", "parent__standard")
-    return [{"row": v, "rules": compliance.effective(v)} for v in rows.prefetch_related("rules")]
+    return [
+        {"row": v, "rules": standard_selectors.effective(v)} for v in rows.prefetch_related("rules")
+    ]
 
 
 def _applies(standard: Any, domain: str, kind: str, homes: set[str]) -> bool:
-    """``audits.compliance.applies`` without its per-dataset queries (dates are in force)."""
+    """``audits.standards.selectors.applies`` without its per-dataset queries
+    (dates are in force)."""
     if standard.dataset_kinds and kind not in standard.dataset_kinds:
         return False
     if standard.jurisdictions and not homes & set(standard.jurisdictions):
@@ -363,9 +366,9 @@ def _applies(standard: Any, domain: str, kind: str, homes: set[str]) -> bool:
 
 def _evaluation(version: Any, standard: dict, figures: dict, at: datetime) -> tuple[Any, list]:
     """An unsaved evaluation and its rule outcomes, computed as
-    ``audits.compliance.evaluation_compute`` does."""
-    from audits import standards as engine
+    ``audits.compliance.services.evaluation_compute`` does."""
     from audits.models import ComplianceEvaluation
+    from audits.standards import engine
     from synthgov.signing.canonical import canonical_json, sha256_hex
 
     result = engine.evaluate(standard["rules"], figures)
@@ -488,7 +491,7 @@ def _new_datasets(base: dict, start: int, stop: int, now: datetime, rng: random.
 
 def _new_versions(base: dict, datasets: list, now: datetime, rng: random.Random):
     """Two versions per dataset with datasheets and generations; returns the versions
-    and each version's registry facts as ``audits.compliance.registry_facts`` has them."""
+    and each version's registry facts as ``audits.compliance.services.registry_facts`` has them."""
     from registry.models import DatasetVersion, Datasheet, Generation
 
     versions = []
@@ -635,8 +638,8 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
 
 
 def _fill_chunk(base: dict, start: int, stop: int, now: datetime) -> dict[str, int]:
-    from audits import standards as engine
     from audits.models import ComplianceEvaluation, RuleOutcome
+    from audits.standards import engine
 
     rng = random.Random(start)
     datasets = _new_datasets(base, start, stop, now, rng)

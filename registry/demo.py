@@ -263,7 +263,7 @@ def load_watermark_demo(datasets: list[Dataset]) -> DatasetVersion:
     to change up to 10% of its cells: version 2 is the marked copy."""
     from django.contrib.auth import get_user_model
 
-    from registry import provenance
+    from audits.provenance import services as provenance
 
     synthetic = next(d for d in datasets if d.name == "Student placements — synthetic")
     marked = synthetic.versions.exclude(watermark_key_id="").first()

@@ -65,7 +65,7 @@ def storage_check_version(*, version: DatasetVersion, now: datetime | None = Non
             )
         if outcome != StorageCheck.Outcome.OK:
             # Idempotent: only certificates still valid are suspended.
-            from audits.certification import certificates_suspend_for_stored_file
+            from audits.certification.certificates import certificates_suspend_for_stored_file
 
             certificates_suspend_for_stored_file(
                 version=version, outcome=outcome, found_by="the storage scrub"

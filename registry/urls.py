@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import provenance_views, views
+from registry import views
 
 app_name = "registry"
 urlpatterns = [
@@ -16,18 +16,4 @@ urlpatterns = [
     path("versions/<int:pk>/datasheet/", views.version_datasheet, name="datasheet"),
     path("versions/<int:pk>/download/", views.version_download, name="download"),
     path("versions/<int:pk>/croissant.json", views.version_croissant, name="croissant"),
-    path("versions/<int:pk>/watermark/", provenance_views.version_watermark, name="watermark"),
-    path("watermark-runs/<int:pk>/", provenance_views.watermark_run, name="watermark_run"),
-    path("versions/<int:pk>/manifest.json", provenance_views.version_manifest, name="manifest"),
-    path(
-        "versions/<int:pk>/manifest.parquet",
-        provenance_views.version_manifest_parquet,
-        name="manifest_parquet",
-    ),
-    path(
-        "organisations/<slug:slug>/manifest-key.json",
-        provenance_views.organisation_manifest_key,
-        name="manifest_key",
-    ),
-    path("check-origin/", provenance_views.check_origin, name="check_origin"),
 ]

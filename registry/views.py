@@ -262,14 +262,14 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
-    from registry.provenance_views import provenance_context
+    from audits.provenance.views import provenance_context
 
     return provenance_context(request, version)
 
 
 def _audit_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
-    from audits.collapse_selectors import collapse_panel
-    from audits.selectors import audits_for
+    from audits.collapse.selectors import collapse_panel
+    from audits.runs.selectors import audits_for
     from synthgov.accounts.permissions import AUDIT_REQUEST, user_has_perm
 
     return {

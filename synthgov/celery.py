@@ -8,7 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthgov.settings")
 
 app = Celery("synthgov")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's ``tasks`` module, and those of the audits app's concerns.
 app.autodiscover_tasks()
+app.autodiscover_tasks(
+    ["audits.runs", "audits.compliance", "audits.certification", "audits.provenance"]
+)
 
 
 @app.task(name="synthgov.ping")

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from audits.collapse_selectors import collapse_panel
+from audits.collapse.selectors import collapse_panel
 from audits.models import AuditMetric, AuditStatus, Certificate, ComplianceEvaluation
 from registry.models import DatasetVersion, LineageEdge
 from synthgov.trail.models import TrailHead

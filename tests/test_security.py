@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from audits import services
+from audits.runs import services
 from synthgov.accounts.sessions import DEADLINE_KEY
 from tests.audits import conftest as audit_fixtures
 from tests.factories import PASSWORD

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from audits import signoffs
+from audits.certification import signoffs
 from audits.models import ComplianceEvaluation
 
 register = template.Library()

@@ -40,7 +40,7 @@ NAV_ENTRIES: list[tuple[str, str, str | None]] = [
     ("Standards", "audits:standards", None),
     ("Evaluations", "audits:evaluations", permissions.DATASET_VIEW),
     ("Certificates", "audits:certificates", permissions.DATASET_VIEW),
-    ("Check origin", "registry:check_origin", permissions.DATASET_VIEW),
+    ("Check origin", "audits:check_origin", permissions.DATASET_VIEW),
     ("Figures", "audits:metrics", None),
     ("Audit trail", "trail:list", permissions.TRAIL_VIEW),
     ("API", "api-docs", None),

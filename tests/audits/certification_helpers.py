@@ -12,9 +12,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from audits import compliance
 from audits.checks.runner import library_versions
+from audits.compliance import services as compliance
 from audits.models import AuditMetric, AuditRun, AuditStatus, ComplianceEvaluation
+from audits.standards import services as standard_services
 from registry import services as registry_services
 from synthgov import __version__ as synthgov_version
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -51,11 +52,9 @@ GOOD = {"quality.overall": 0.9, "privacy.exact_match_rate": 0.0, "quality.detect
 def publish_standard(user: Any, text: str = STANDARD_YAML) -> Any:
     """Publish without queueing the recomputation task: the builders evaluate
     in-process, and transactional tests must not leave messages on the broker."""
-    from audits.tasks import evaluations_for_standard_task
-
-    (draft,) = compliance.standard_import_yaml(text=text, user=user, owner=None)
-    with mock.patch.object(evaluations_for_standard_task, "delay"):
-        return compliance.standard_publish(version=draft, user=user)
+    (draft,) = standard_services.standard_import_yaml(text=text, user=user, owner=None)
+    with mock.patch.object(standard_services, "enqueue"):
+        return standard_services.standard_publish(version=draft, user=user)
 
 
 def record_audit(

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from audits import signoffs
+from audits.certification import signoffs
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
 from tests.audits import certification_helpers as helpers

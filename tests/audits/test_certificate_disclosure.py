@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from audits import certification
+from audits.certification import certificates as certification
+from audits.certification.tasks import certificates_lineage_task
 from audits.models import AuditRun, AuditStatus, Notification
-from audits.tasks import certificates_lineage_task
 from registry import services as registry_services
 from synthgov.trail.models import Event
 from tests.audits import certification_helpers as helpers

@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from audits import certification, signoffs
+from audits.certification import certificates as certification
+from audits.certification import signoffs
 from audits.models import AuditRun, AuditStatus, Certificate, Notification
 from synthgov import signing_keys as keys
 from synthgov import verify
@@ -207,7 +208,7 @@ def test_a_passing_reaudit_keeps_the_certificate(certified):
 def test_replacing_a_parent_in_the_lineage_suspends_the_certificate(
     certified, django_capture_on_commit_callbacks
 ):
-    from audits.tasks import certificates_lineage_task
+    from audits.certification.tasks import certificates_lineage_task
 
     certificate = certified["certificate"]
     with django_capture_on_commit_callbacks() as callbacks:
@@ -225,7 +226,7 @@ def test_replacing_a_parent_in_the_lineage_suspends_the_certificate(
 def test_a_new_version_of_an_unrelated_dataset_changes_nothing(
     certified, django_capture_on_commit_callbacks
 ):
-    from audits.tasks import certificates_lineage_task
+    from audits.certification.tasks import certificates_lineage_task
     from tests.registry.conftest import make_dataset
 
     other = make_dataset(certified["world"], name="Unrelated")

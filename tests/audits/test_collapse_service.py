@@ -13,12 +13,14 @@ import pandas as pd
 import pytest
 from django.core.files.storage import default_storage
 
-from audits import compliance, services
 from audits.checks.collapse import KEYS
-from audits.collapse_selectors import collapse_lineage, collapse_panel
-from audits.collapse_service import ANCESTOR_ALTERED, NO_REAL_ANCESTOR, REAL_DATA
+from audits.collapse.selectors import collapse_lineage, collapse_panel
+from audits.collapse.services import ANCESTOR_ALTERED, NO_REAL_ANCESTOR, REAL_DATA
+from audits.compliance import services as compliance
 from audits.models import AuditMetric, AuditStatus, ComplianceEvaluation
-from audits.standards import StandardSpec
+from audits.runs import services
+from audits.standards import services as standard_services
+from audits.standards.engine import StandardSpec
 from registry import services as registry_services
 from tests.audits.conftest import register
 from tests.audits.standards.builders import rule
@@ -200,8 +202,8 @@ def test_a_standard_can_set_a_threshold_on_tail_coverage(chain):
         reaudit_interval_days=365,
         rules=[rule("collapse.tail_coverage", ">=", 0.5, "major")],
     )
-    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
-    standard = compliance.standard_publish(version=draft, user=world.admin_a)
+    draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    standard = standard_services.standard_publish(version=draft, user=world.admin_a)
     first, last = chain["gens"][0], chain["gens"][-1]
     passed = compliance.evaluation_compute(dataset_version=first, standard_version=standard)
     failed = compliance.evaluation_compute(dataset_version=last, standard_version=standard)

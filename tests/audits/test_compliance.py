@@ -11,9 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from audits import compliance, services
-from audits import standards as engine
+from audits.compliance import services as compliance
 from audits.models import ComplianceEvaluation, StandardVersion
+from audits.runs import services
+from audits.standards import engine
+from audits.standards import selectors as standard_selectors
+from audits.standards import services as standard_services
 from synthgov.trail.models import Event
 
 LOCAL_YAML = """\
@@ -36,8 +39,8 @@ rules:
 @pytest.fixture
 def baseline(world):
     spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
-    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
-    return compliance.standard_publish(version=draft, user=world.admin_a)
+    draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    return standard_services.standard_publish(version=draft, user=world.admin_a)
 
 
 @pytest.fixture
@@ -95,7 +98,7 @@ def test_audit_finishing_queues_recomputation(
         user=pw["world"].curator_a,
         enqueue=False,
     )
-    from audits.tasks import evaluations_for_version_task
+    from audits.compliance.tasks import evaluations_for_version_task
 
     with django_capture_on_commit_callbacks() as callbacks:
         services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
@@ -108,14 +111,14 @@ def test_audit_finishing_queues_recomputation(
 def test_publishing_a_tighter_local_standard_changes_status(
     audited, world, django_capture_on_commit_callbacks
 ):
-    (draft,) = compliance.standard_import_yaml(
+    (draft,) = standard_services.standard_import_yaml(
         text=LOCAL_YAML, user=world.regulator, owner=world.regulator_org
     )
     assert draft.status == "draft"
-    from audits.tasks import evaluations_for_standard_task
+    from audits.compliance.tasks import evaluations_for_standard_task
 
     with django_capture_on_commit_callbacks() as callbacks:
-        published = compliance.standard_publish(version=draft, user=world.regulator)
+        published = standard_services.standard_publish(version=draft, user=world.regulator)
     assert len(callbacks) == 1  # the recomputation is queued after commit
     evaluations_for_standard_task.apply(args=[published.pk])  # what the worker runs
     evaluation = current(audited["synthetic"], published)
@@ -127,22 +130,22 @@ def test_publishing_a_tighter_local_standard_changes_status(
 
 
 def test_published_versions_are_frozen(baseline, world):
-    spec = compliance.spec_for(baseline)
+    spec = standard_selectors.spec_for(baseline)
     with pytest.raises(ValidationError, match="is published and cannot change"):
-        compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+        standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
     with pytest.raises(ValidationError, match="already published"):
-        compliance.standard_publish(version=baseline, user=world.admin_a)
-    draft = compliance.standard_new_draft(version=baseline, user=world.admin_a, number="1.1")
+        standard_services.standard_publish(version=baseline, user=world.admin_a)
+    draft = standard_services.standard_new_draft(version=baseline, user=world.admin_a, number="1.1")
     assert draft.status == "draft" and draft.rules.count() == baseline.rules.count()
     baseline.refresh_from_db()
     assert baseline.status == "published"
 
 
 def test_yaml_round_trip_gives_an_identical_standard(baseline):
-    exported = compliance.standard_export_yaml(baseline)
+    exported = standard_services.standard_export_yaml(baseline)
     spec, problems = engine.parse_yaml(exported)
     assert problems == []
-    assert spec == compliance.spec_for(baseline)
+    assert spec == standard_selectors.spec_for(baseline)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +159,7 @@ def test_yaml_round_trip_gives_an_identical_standard(baseline):
 )
 def test_bad_yaml_is_refused_with_every_problem_by_line(baseline, world, yaml_text, expected):
     with pytest.raises(ValidationError) as info:
-        compliance.standard_import_yaml(
+        standard_services.standard_import_yaml(
             text=yaml_text, user=world.regulator, owner=world.regulator_org
         )
     text = " ".join(info.value.messages)
@@ -172,7 +175,9 @@ def test_cycle_of_parents_is_refused(baseline, world):
         + LOCAL_YAML.replace("EU-TIGHT", "EU-OTHER").replace("GLOBAL-BASELINE@1.0", "EU-TIGHT@1.0")
     )
     with pytest.raises(ValidationError) as info:
-        compliance.standard_import_yaml(text=cycle, user=world.regulator, owner=world.regulator_org)
+        standard_services.standard_import_yaml(
+            text=cycle, user=world.regulator, owner=world.regulator_org
+        )
     assert "cycle" in " ".join(info.value.messages).lower()
 
 
@@ -340,9 +345,9 @@ def test_dashboard_summary_follows_every_change_with_a_warm_cache(client, audite
     # A standard published now evaluates the dataset afresh: the counts follow.
     spec, problems = engine.parse_yaml(LOCAL_YAML)
     assert not problems
-    draft = compliance.standard_save_draft(
+    draft = standard_services.standard_save_draft(
         spec=spec, user=world.regulator, owner=world.regulator_org
     )
-    compliance.standard_publish(version=draft, user=world.regulator)
+    standard_services.standard_publish(version=draft, user=world.regulator)
     compliance.evaluations_recompute_for_version(dataset_version=audited["synthetic"])
     assert total() == 2

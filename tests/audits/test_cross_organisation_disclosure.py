@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 from rest_framework.test import APIClient
 
-from audits import compliance, services
 from audits.checks.collapse import KEYS
-from audits.collapse_service import RESTRICTED_ANCESTOR
+from audits.collapse.services import RESTRICTED_ANCESTOR
+from audits.compliance import services as compliance
 from audits.models import AuditRun, AuditStatus
-from audits.standards import StandardSpec
+from audits.runs import services
+from audits.standards import services as standard_services
+from audits.standards.engine import StandardSpec
 from registry import services as registry_services
 from tests.audits.conftest import register
 from tests.audits.standards.builders import rule
@@ -249,8 +251,8 @@ def evaluated(attack, django_capture_on_commit_callbacks):
             rule("collapse.tail_coverage", ">=", 0.0, "advisory"),
         ],
     )
-    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
-    standard = compliance.standard_publish(version=draft, user=world.admin_a)
+    draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    standard = standard_services.standard_publish(version=draft, user=world.admin_a)
     evaluation = compliance.evaluation_compute(
         dataset_version=attack["open_a"], standard_version=standard
     )
@@ -341,7 +343,7 @@ def test_an_audit_cannot_take_another_organisations_restricted_data_as_reference
 def test_watermark_panel_shows_fidelity_to_a_reference_only_to_its_readers(
     attack, client, django_capture_on_commit_callbacks
 ):
-    from registry import provenance
+    from audits.provenance import services as provenance
 
     world = attack["world"]
     api = APIClient()

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
 
-from audits import compliance
-from audits import standards as engine
 from audits.models import StandardVersion
+from audits.standards import engine
+from audits.standards import services as standard_services
 
 GLOBAL_YAML = """\
 code: EVERYONE
@@ -36,8 +36,8 @@ LOCAL_YAML = GLOBAL_YAML.replace("code: EVERYONE", "code: EU-ONLY").replace(
 def baseline(world):
     """The shipped global baseline, published by a superuser."""
     spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
-    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
-    return compliance.standard_publish(version=draft, user=world.admin_a)
+    draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    return standard_services.standard_publish(version=draft, user=world.admin_a)
 
 
 def api(user):
@@ -84,7 +84,9 @@ def test_a_global_draft_left_by_a_regulator_cannot_be_published_by_them(world):
     # A draft saved before the rule existed (or by a superuser for them).
     spec, problems = engine.parse_yaml(GLOBAL_YAML)
     assert not problems
-    draft = compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=world.regulator_org)
+    draft = standard_services.standard_save_draft(
+        spec=spec, user=world.admin_a, owner=world.regulator_org
+    )
     response = api(world.regulator).post(f"/api/v1/standards/{draft.pk}/publish/")
     assert response.status_code == 403
     assert "global" in response.json()["detail"]

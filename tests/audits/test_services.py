@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from audits import services
 from audits.models import AuditMetric, AuditRun, AuditStatus
+from audits.runs import services
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 

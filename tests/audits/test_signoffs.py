@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import signoffs
+from audits.certification import signoffs
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
 from synthgov.signing.certificates import parse_certificate_file, verify_certificate

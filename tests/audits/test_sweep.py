@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audits import compliance, services
+from audits.compliance import services as compliance
 from audits.models import AuditMetric, AuditRun, AuditStatus, Certificate, CertificateStatus
-from audits.tasks import audit_run_task
+from audits.runs import services
+from audits.runs.tasks import audit_run_task
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits import certification_helpers as helpers

@@ -1,8 +1,8 @@
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from audits import services
 from audits.models import AuditRun, AuditStatus
+from audits.runs import services
 
 
 def run_now(run):

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from audits import services
 from audits.models import AuditMetric, AuditRun, AuditStatus
+from audits.runs import services
 from registry.models import WatermarkRun
 from synthgov.celery import app
 from synthgov.trail.models import Event
@@ -43,7 +43,7 @@ def worker_env(media: Path) -> dict[str, str]:
 
 
 def send(run: AuditRun, queue: str) -> None:
-    from audits.tasks import audit_run_task
+    from audits.runs.tasks import audit_run_task
 
     audit_run_task.apply_async(args=[run.pk], queue=queue)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from audits import services
+from audits.runs import services
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 

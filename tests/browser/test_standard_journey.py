@@ -4,8 +4,10 @@ a threshold, publishes it, and the dashboard shows the dataset's new status."""
 import pytest
 from playwright.sync_api import expect
 
-from audits import compliance, services
-from audits import standards as engine
+from audits.compliance import services as compliance
+from audits.runs import services
+from audits.standards import engine
+from audits.standards import services as standard_services
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.worker import worker_log
@@ -17,8 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 def evaluated(placements_world):
     world = placements_world["world"]
     spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
-    baseline = compliance.standard_publish(
-        version=compliance.standard_save_draft(spec=spec, user=world.admin_a, owner=None),
+    baseline = standard_services.standard_publish(
+        version=standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None),
         user=world.admin_a,
     )
     synthetic = placements_world["synthetic"]

@@ -179,8 +179,8 @@ def _parquet_version(world, name: str):
 def _downloads(version) -> list[str]:
     return [
         reverse("registry:download", args=[version.pk]),
-        reverse("registry:manifest", args=[version.pk]),
-        reverse("registry:manifest_parquet", args=[version.pk]),
+        reverse("audits:manifest", args=[version.pk]),
+        reverse("audits:manifest_parquet", args=[version.pk]),
         reverse("registry:croissant", args=[version.pk]),
         reverse("registry:prov", args=[version.dataset_id]),
         f"/api/v1/versions/{version.pk}/download/",
@@ -292,7 +292,7 @@ def test_a_watermark_tolerance_too_large_to_mark_anything_is_refused(
         assert "too large for the values" in str(response.json())
     client.force_login(world.curator_a)
     page = client.post(
-        reverse("registry:watermark", args=[version.pk]),
+        reverse("audits:watermark", args=[version.pk]),
         {"tol_2": "1e9", "category_rate": "0.1"},
     )
     assert page.status_code == 200
@@ -309,7 +309,7 @@ def test_a_watermark_that_marks_no_cell_makes_no_version(world, settings, tmp_pa
     from django.core.exceptions import ValidationError
 
     from audits.checks import watermark
-    from registry import provenance
+    from audits.provenance import services as provenance
 
     settings.SYNTHGOV_ORG_KEYS_DIR = tmp_path / "keys"
     rng = np.random.default_rng(0)

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from audits.checks import watermark
-from registry import provenance, services
+from audits.provenance import services as provenance
+from registry import services
 from registry.models import LineageEdge, Relation, WatermarkRun
 from synthgov import verify_manifest
 from synthgov.signing.manifests import (
@@ -118,7 +119,7 @@ def test_watermarking_makes_a_linked_version_carrying_the_mark(world, source, or
     )
     assert not unmarked.present
     # Standards can ask for the scheme as a registry fact.
-    from audits.compliance import registry_facts
+    from audits.compliance.services import registry_facts
 
     assert registry_facts(marked)["provenance.watermark"] == "synthgov-keyed"
     assert registry_facts(source)["provenance.watermark"] is None
@@ -486,7 +487,7 @@ def test_audit_facts_find_the_mark_and_the_manifest(world, source):
 
 
 def test_an_audit_of_a_watermarked_version_reports_the_mark_and_the_manifest(world, source):
-    from audits import services as audit_services
+    from audits.runs import services as audit_services
 
     real = add_version(
         make_dataset(world, kind="real", name="Real placements"),

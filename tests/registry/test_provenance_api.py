@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from registry import provenance
+from audits.provenance import services as provenance
 from registry.models import WatermarkRun
 from synthgov.signing.manifests import manifest_verify, parquet_read_manifest
 from tests.registry.conftest import make_dataset, parquet_bytes, upload

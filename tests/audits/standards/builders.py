@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audits.standards import RuleSpec, StandardSpec
+from audits.standards.engine import RuleSpec, StandardSpec
 
 
 def rule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audits.standards import StandardSpec
+from audits.standards.engine import StandardSpec
 from tests.audits.standards.builders import base_standard
 
 

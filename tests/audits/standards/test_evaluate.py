@@ -8,14 +8,14 @@ import math
 
 import pytest
 
-from audits.standards import (
+from audits.standards.engine import (
     EffectiveRule,
     FigureValue,
     RuleSpec,
     effective_rules,
     evaluate,
 )
-from audits.standards import rules as vocabulary
+from audits.standards.engine import rules as vocabulary
 from tests.audits.standards.builders import base_standard, child_standard, rule
 
 LICENCES = ["CC-BY-4.0", "CC0-1.0", "MIT"]

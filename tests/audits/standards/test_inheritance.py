@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from audits.standards import (
+from audits.standards.engine import (
     InheritanceError,
     RuleSpec,
     StandardSpec,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from audits.checks.catalogue import METRICS
-from audits.standards import (
+from audits.standards.engine import (
     FUTURE_METRICS,
     REGISTRY_FACTS,
     Operator,
@@ -21,8 +21,8 @@ from audits.standards import (
     known_keys,
     validate_standard,
 )
-from audits.standards import rules as vocabulary
-from audits.standards.rules import closest_key, format_number
+from audits.standards.engine import rules as vocabulary
+from audits.standards.engine.rules import closest_key, format_number
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -183,7 +183,7 @@ def test_numbers_read_naturally(value, shown):
 def test_standards_engine_imports_without_django():
     code = (
         "import sys\n"
-        "import audits.standards as engine\n"
+        "import audits.standards.engine as engine\n"
         "specs = engine.load_shipped()\n"
         "engine.evaluate(engine.resolve_effective_rules(specs[-1], "
         "known_parents={s.ref: s for s in specs}), {})\n"

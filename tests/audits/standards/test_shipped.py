@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audits.checks.catalogue import METRICS
-from audits.standards import (
+from audits.standards.engine import (
     REGISTRY_FACTS,
     SHIPPED_DIR,
     FigureValue,

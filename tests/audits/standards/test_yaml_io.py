@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from audits.standards import (
+from audits.standards.engine import (
     Problem,
     RuleSpec,
     StandardSpec,
@@ -20,7 +20,7 @@ from audits.standards import (
     parse_yaml,
     parse_yaml_many,
 )
-from audits.standards.yaml_io import MAX_YAML_CHARS, TOP_FIELDS
+from audits.standards.engine.yaml_io import MAX_YAML_CHARS, TOP_FIELDS
 
 HEAD = (
     "code: TEST-LOCAL\n"  # 1

@@ -1,0 +1,272 @@
+"""Reads for model collapse: the chain of generations back to the nearest real
+ancestor, and the version page's "Model collapse" panel built from stored audits.
+
+The audit service uses ``collapse_lineage`` as a system process (it walks any
+version's lineage; it reads the ancestor's data only when the audited version's
+organisation may). The panel is built for one user and shows versions that user may
+not see as "restricted source", with no name, link or figures; when the user may not
+see the real ancestor itself, no generation's figures are shown, since every figure
+compares with that ancestor's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from audits.checks.collapse import FIGURES, KEYS, CollapseChain, CollapseFigures, warning_text
+from audits.models import AuditMetric, AuditRun, AuditStatus
+from registry.lineage import (
+    GENERATION_RELATIONS,
+    RESTRICTED_LABEL,
+    SAME_GENERATION_RELATIONS,
+    LineageNode,
+    generation_depths,
+)
+from registry.lineage import LineageEdge as GraphEdge
+from registry.models import DatasetKind, DatasetVersion, LineageEdge
+
+# No real lineage is this deep; the bound only stops a walk through corrupt data.
+MAX_GENERATIONS = 50
+FIGURE_LABELS = {
+    "tail_coverage": "Tail coverage",
+    "variance_ratio": "Variance ratio",
+    "category_retention": "Category retention",
+    "record_diversity": "Record diversity",
+}
+
+
+@dataclass(frozen=True)
+class CollapseLineage:
+    """``chain`` runs from the nearest real ancestor (first) to the version (last), one
+    version per synthetic generation, plus any watermarked copy on the way (which keeps
+    its source's generation); ``generations`` gives each one's generation, and
+    ``depth`` is the version's."""
+
+    chain: list[int]
+    generations: list[int]
+
+    @property
+    def depth(self) -> int:
+        return self.generations[-1]
+
+    @property
+    def ancestor_id(self) -> int:
+        return self.chain[0]
+
+
+def collapse_lineage(version: DatasetVersion) -> CollapseLineage | None:
+    """The shortest chain of generations from a real version to ``version``, or None
+    when its lineage reaches no real version. Among equally near real ancestors the
+    chain takes the lowest version ids, so every version on it yields the same chain.
+    One query per generation."""
+    kinds = {version.pk: version.dataset.kind}
+    created = {version.pk: version.created}
+    edges: list[GraphEdge] = []
+    frontier = {version.pk} if version.dataset.kind != DatasetKind.REAL else set()
+    for _ in range(MAX_GENERATIONS):
+        if not frontier:
+            break
+        rows = LineageEdge.objects.filter(
+            child_id__in=frontier, relation__in=GENERATION_RELATIONS
+        ).values_list(
+            "parent_id", "child_id", "relation", "parent__dataset__kind", "parent__created"
+        )
+        found: set[int] = set()
+        for parent_id, child_id, relation, kind, made in rows:
+            edges.append(GraphEdge(parent_id=parent_id, child_id=child_id, relation=relation))
+            if parent_id not in kinds:
+                kinds[parent_id], created[parent_id] = kind, made
+                found.add(parent_id)
+        if any(kinds[pk] == DatasetKind.REAL for pk in found):
+            break  # the nearest real ancestor is this many generations up
+        frontier = found
+    nodes = [_anonymous_node(pk, kind, created[pk]) for pk, kind in kinds.items()]
+    depths = generation_depths(nodes, edges)
+    if version.pk not in depths:
+        return None
+    chain = [version.pk]
+    while depths[chain[-1]] > 0:
+        current = chain[-1]
+        chain.append(
+            min(
+                e.parent_id
+                for e in edges
+                if e.child_id == current
+                and depths.get(e.parent_id)
+                == depths[current] - (0 if e.relation in SAME_GENERATION_RELATIONS else 1)
+            )
+        )
+    chain.reverse()
+    return CollapseLineage(chain, [depths[pk] for pk in chain])
+
+
+def _anonymous_node(pk: int, kind: str, created: Any) -> LineageNode:
+    # generation_depths reads only ids and kinds.
+    return LineageNode(
+        id=pk,
+        label=RESTRICTED_LABEL,
+        dataset_id=0,
+        dataset_name="",
+        version_number=0,
+        kind=kind,
+        organisation="",
+        sha256="",
+        created=created,
+        url="",
+        visible=False,
+    )
+
+
+# --- The version page's panel ---------------------------------------------
+
+
+@dataclass
+class GenerationRow:
+    """One generation of the chain as the reader may see it. ``version`` is None for a
+    version the reader may not see; ``figures`` is None when no audit the reader may
+    see measured it against this chain's real ancestor."""
+
+    generation: int
+    version: DatasetVersion | None
+    figures: dict[str, float | None] | None = None
+    audit_id: int | None = None
+    note: str = ""
+    cells: list[float | None] = field(default_factory=list)
+
+    @property
+    def restricted(self) -> bool:
+        return self.version is None
+
+    @property
+    def title(self) -> str:
+        return RESTRICTED_LABEL if self.version is None else str(self.version)
+
+
+def collapse_panel(*, user: Any, version: DatasetVersion) -> dict[str, Any]:
+    """What the "Model collapse" panel shows for ``version``: ``applicable`` (False for
+    real data, with ``reason``), the ``rows`` of the chain, the ``chart`` (or None),
+    the plain ``warning`` (or None) and ``figure_labels``.
+
+    Figures come from each version's latest succeeded audit that measured collapse,
+    among audits the reader may see (an audit is visible only with its reference);
+    generation 0 is the real ancestor itself, 1.0 on every figure by definition.
+    """
+    labels = [FIGURE_LABELS[f] for f in FIGURES]
+    if version.dataset.kind == DatasetKind.REAL:
+        return {
+            "applicable": False,
+            "reason": "This is real data: collapse is measured on the synthetic versions "
+            "generated from it.",
+            "figure_labels": labels,
+        }
+    lineage = collapse_lineage(version)
+    if lineage is None:
+        return {
+            "applicable": False,
+            "reason": "The lineage of this version reaches no real data, so how far it has "
+            "drifted from real data cannot be measured. Declare what it was generated from.",
+            "figure_labels": labels,
+        }
+    rows = _rows(user, lineage)
+    chain = _measured_chain(rows)
+    current = rows[-1]
+    return {
+        "applicable": True,
+        "depth": lineage.depth,
+        # Every figure compares with the real ancestor: a reader who may not see it is
+        # shown none (with a variance ratio and the open file, its variance is known).
+        "withheld": rows[0].restricted,
+        "rows": rows,
+        "figure_labels": labels,
+        "measured": current.figures is not None,
+        "warning": warning_text(chain) if current.figures is not None else None,
+        "chart": _chart(rows),
+    }
+
+
+def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
+    visible = {
+        v.pk: v
+        for v in DatasetVersion.objects.visible_to(user)
+        .filter(pk__in=lineage.chain)
+        .select_related("dataset")
+    }
+    withheld = lineage.ancestor_id not in visible
+    latest = {} if withheld else _latest_collapse_runs(user, lineage.chain[1:])
+    values: dict[int, dict[str, float | None]] = {}
+    for run_id, key, value in AuditMetric.objects.filter(
+        run_id__in=latest.values(), key__in=KEYS.values()
+    ).values_list("run_id", "key", "value"):
+        values.setdefault(run_id, {})[key] = value
+    rows = []
+    for generation, pk in zip(lineage.generations, lineage.chain, strict=True):
+        row = GenerationRow(generation=generation, version=visible.get(pk))
+        if generation == 0:
+            row.figures = None if withheld else dict.fromkeys(FIGURES, 1.0)
+            row.note = "real ancestor"
+        elif withheld:
+            row.note = "measured against a restricted source: figures not shown"
+        elif row.restricted:
+            row.note = "figures not shown"
+        elif pk not in latest:
+            row.note = "no audit you can see measured it"
+        else:
+            stored = values.get(latest[pk], {})
+            row.audit_id = latest[pk]
+            if stored.get(KEYS["generation_depth"]) != float(generation):
+                # Measured when the lineage was different: not comparable with this chain.
+                row.note = "audited before its lineage changed; audit it again"
+            else:
+                row.figures = {f: stored.get(KEYS[f]) for f in FIGURES}
+        row.cells = [row.figures.get(f) if row.figures else None for f in FIGURES]
+        rows.append(row)
+    return rows
+
+
+def _latest_collapse_runs(user: Any, version_ids: list[int]) -> dict[int, int]:
+    """Version id -> id of its latest succeeded audit, visible to ``user``, that
+    recorded collapse figures."""
+    runs = (
+        AuditRun.objects.visible_to(user)
+        .filter(
+            version_id__in=version_ids,
+            status=AuditStatus.SUCCEEDED,
+            metrics__key=KEYS["generation_depth"],
+        )
+        .order_by("version_id", "-finished", "-pk")
+        .values_list("version_id", "pk")
+    )
+    latest: dict[int, int] = {}
+    for version_id, run_id in runs:
+        latest.setdefault(version_id, run_id)
+    return latest
+
+
+def _measured_chain(rows: list[GenerationRow]) -> CollapseChain:
+    return CollapseChain(
+        [
+            CollapseFigures(
+                generation=row.generation,
+                sample_size=0,
+                **{f: row.figures.get(f) for f in FIGURES},
+            )
+            for row in rows
+            if row.figures is not None
+        ]
+    )
+
+
+def _chart(rows: list[GenerationRow]) -> dict[str, Any] | None:
+    from audits.runs.charts import collapse_chart
+
+    if sum(row.figures is not None for row in rows) < 2:
+        return None
+    return collapse_chart(
+        generations=[row.generation for row in rows],
+        titles=[row.title for row in rows],
+        series={
+            FIGURE_LABELS[f]: [row.figures.get(f) if row.figures else None for row in rows]
+            for f in FIGURES
+        },
+    )

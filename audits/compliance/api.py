@@ -1,0 +1,64 @@
+"""Compliance evaluations in the API: read-only, figures a reader may not see withheld."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, viewsets
+
+from audits.models import ComplianceEvaluation
+from audits.runs import disclosure
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    dataset = serializers.IntegerField(source="dataset_version.dataset_id")
+    standard = serializers.CharField(source="standard_version.label")
+
+    class Meta:
+        model = ComplianceEvaluation
+        fields = [
+            "id",
+            "dataset_version",
+            "dataset",
+            "standard_version",
+            "standard",
+            "status",
+            "fail_count",
+            "missing_count",
+            "worst_severity",
+            "results",
+            "sources",
+            "evidence_sha256",
+            "is_current",
+            "computed",
+        ]
+
+    def to_representation(self, instance: ComplianceEvaluation) -> dict[str, Any]:
+        # Figures and audit ids the reader may not see are withheld (audits.runs.disclosure).
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        user = request.user if request is not None else None
+        # One memo per response: a page of evaluations shares its audits.
+        memo = self.context.setdefault("disclosure_memo", {})
+        rules = disclosure.evaluation_rules_for(user=user, evaluation=instance, memo=memo)
+        data["results"] = {**instance.results, "rules": rules}
+        data["sources"] = disclosure.evaluation_sources_for(
+            user=user, evaluation=instance, memo=memo
+        )
+        return data
+
+
+class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Current compliance evaluations of dataset versions you may see."""
+
+    serializer_class = EvaluationSerializer
+    lookup_value_regex = r"[0-9]+"
+    filterset_fields = ["status", "dataset_version", "standard_version"]
+
+    def get_queryset(self):
+        return (
+            ComplianceEvaluation.objects.visible_to(self.request.user)
+            .current()
+            .select_related("dataset_version", "standard_version__standard")
+            .order_by("id")
+        )

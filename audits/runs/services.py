@@ -1,0 +1,716 @@
+"""Requesting, running and cancelling audits. Tasks and views call these."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
+from audits.checks.base import FAMILIES, MAX_SEED
+from audits.checks.runner import library_versions
+from audits.collapse.services import collapse_measure
+from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
+from registry import ingest
+from registry.models import DatasetKind, DatasetVersion, Generation
+from registry.services import version_table_info
+from synthgov import __version__ as synthgov_version
+from synthgov.queue import enqueue
+from synthgov.signing.canonical import canonical_json, sha256_hex
+from synthgov.trail.services import trail_record
+
+log = logging.getLogger(__name__)
+
+# A running audit's worker refreshes its heartbeat this often; a run whose
+# heartbeat is older than LEASE_SECONDS belongs to a dead worker.
+LEASE_SECONDS = settings.SYNTHGOV_AUDIT_LEASE_SECONDS
+HEARTBEAT_SECONDS = max(1, LEASE_SECONDS // 6)
+PROGRESS_WRITE_SECONDS = 1.0
+WAITING_FOR_WORKER = "Waiting for a worker"
+WAITING_FOR_BROKER = (
+    "Waiting for the task queue (the broker did not answer): the audit is kept and "
+    "will be sent as soon as it answers"
+)
+# How many runs one sweep hands on; the next sweep takes the rest.
+SWEEP_BATCH = 200
+
+
+def _lease() -> timedelta:
+    # Read at call time: the sweeper and cancel judge leases by the configured
+    # value (tests shorten it), not by the one this module was imported with.
+    return timedelta(seconds=settings.SYNTHGOV_AUDIT_LEASE_SECONDS)
+
+
+class AuditCancelled(Exception):
+    """The user cancelled the run; raised from the progress callback."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over; this one must stop without writing."""
+
+
+def default_config(version: DatasetVersion) -> dict[str, Any]:
+    """The audit form's starting values, from the version's schema roles."""
+    by_role: dict[str, list[str]] = {}
+    for column in version.schema:
+        by_role.setdefault(column["role"], []).append(column["name"])
+    targets = by_role.get("target", [])
+    return {
+        "protected": by_role.get("protected", []),
+        "quasi_identifiers": by_role.get("quasi_identifier", []),
+        "sensitive": by_role.get("sensitive", []),
+        "target": targets[0] if targets else "",
+        "positive_outcome": "",
+        "families": list(FAMILIES),
+        "seed": 0,
+    }
+
+
+def _check_request(
+    version: DatasetVersion,
+    reference: DatasetVersion,
+    holdout: DatasetVersion | None,
+    config: dict[str, Any],
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if reference.pk == version.pk:
+        errors["reference"] = ["The reference must be the real data, not the audited version."]
+    elif reference.dataset.kind != DatasetKind.REAL:
+        errors["reference"] = [
+            f"{reference} is {reference.dataset.get_kind_display().lower()} data; choose the "
+            "real version the generator learned from."
+        ]
+    if holdout is not None:
+        if holdout.pk in (version.pk, reference.pk):
+            errors["holdout"] = ["The holdout must be real data the generator never saw."]
+        elif holdout.dataset.kind != DatasetKind.REAL:
+            errors["holdout"] = ["The holdout must be a real dataset version."]
+    owner = version.dataset.organisation
+    readable = set(
+        DatasetVersion.objects.readable_by_organisation(owner)
+        .filter(pk__in=[v.pk for v in (reference, holdout) if v is not None])
+        .values_list("pk", flat=True)
+    )
+    # The audit and its evaluations are shown to the audited version's readers: its
+    # inputs must be data that organisation may read, whoever asks.
+    for field, chosen in (("reference", reference), ("holdout", holdout)):
+        if chosen is not None and chosen.pk not in readable and field not in errors:
+            errors[field] = [
+                f"{owner.name} may not read the chosen {field}: choose open data or your "
+                f"organisation's own."
+            ]
+    names = {c["name"] for c in version.schema}
+    for field in ("protected", "quasi_identifiers", "sensitive"):
+        missing = [c for c in config.get(field, []) if c not in names]
+        if missing:
+            errors[field] = [f"{', '.join(missing)} is not a column of {version}."]
+    target = config.get("target") or ""
+    if target and target not in names:
+        errors["target"] = [f"{target} is not a column of {version}."]
+    seed = config.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        # numpy's generators take seeds below 2**32; a larger one fails in the worker.
+        errors["seed"] = [f"The seed must be a whole number from 0 to {MAX_SEED:,}."]
+    unknown = set(config.get("families", [])) - set(FAMILIES)
+    if unknown or not config.get("families"):
+        errors["families"] = [f"Choose one or more of: {', '.join(FAMILIES)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def audit_run_request(
+    *,
+    version: DatasetVersion,
+    reference: DatasetVersion,
+    holdout: DatasetVersion | None,
+    config: dict[str, Any],
+    user: Any,
+    enqueue: bool = True,
+) -> AuditRun:
+    """Queue an audit; the task is sent only once the row is committed.
+
+    ``enqueue=False`` leaves the run queued for the caller to execute itself
+    (the demo loader runs its audits in-process).
+    """
+    config = {
+        "protected": list(config.get("protected", [])),
+        "quasi_identifiers": list(config.get("quasi_identifiers", [])),
+        "sensitive": list(config.get("sensitive", [])),
+        "target": config.get("target") or "",
+        "positive_outcome": config.get("positive_outcome") or "",
+        "families": sorted(config.get("families") or FAMILIES),
+        "seed": config.get("seed") or 0,
+    }
+    _check_request(version, reference, holdout, config)
+    with transaction.atomic():
+        run = AuditRun.objects.create(
+            version=version,
+            reference=reference,
+            holdout=holdout,
+            config=config,
+            requested_by=user,
+            step=WAITING_FOR_WORKER,
+        )
+        trail_record(
+            actor=user,
+            action="audits.run.requested",
+            target=run,
+            organisation=version.dataset.organisation,
+            payload={
+                "version": version.pk,
+                "reference": reference.pk,
+                "holdout": holdout.pk if holdout else None,
+                "config": config,
+            },
+        )
+        if enqueue:
+            transaction.on_commit(lambda: audit_run_dispatch(run_id=run.pk))
+    return run
+
+
+def audit_run_dispatch(*, run_id: int, previous: datetime | None = None) -> bool:
+    """Hand a queued run's task to the broker; True when it was sent.
+
+    ``previous`` is the run's ``dispatched`` value the caller saw: claiming the
+    send by moving it on keeps the request and the sweeper from both sending.
+    When the broker does not answer, the run stays queued with
+    ``dispatched=None`` and a step that says so; the sweeper sends it later.
+    Never raises for the broker: an accepted run is kept, not a 500.
+    """
+    now = timezone.now()
+    claimed = AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.QUEUED, dispatched=previous
+    ).update(dispatched=now)
+    if not claimed:
+        return False
+    try:
+        enqueue("audits.run", run_id)
+    except (BrokerError, OSError) as exc:
+        log.warning("audit %s kept for the sweeper: the broker did not answer (%s)", run_id, exc)
+        AuditRun.objects.filter(pk=run_id, dispatched=now).update(dispatched=None)
+        AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED).update(
+            step=WAITING_FOR_BROKER
+        )
+        return False
+    AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED, step=WAITING_FOR_BROKER).update(
+        step=WAITING_FOR_WORKER
+    )
+    return True
+
+
+def _unheld(now: datetime) -> Q:
+    """Running runs no live worker holds: their heartbeat is older than the lease."""
+    return Q(status=AuditStatus.RUNNING) & (
+        Q(heartbeat__lt=now - _lease()) | Q(heartbeat__isnull=True)
+    )
+
+
+def audit_run_cancel(*, run: AuditRun, user: Any) -> AuditRun:
+    """Cancel a queued run at once, and a running one no worker holds any more
+    (its worker died); a run a live worker holds stops at its next progress step."""
+    now = timezone.now()
+    cancelled = {
+        "status": AuditStatus.CANCELLED,
+        "finished": now,
+        "step": "Cancelled",
+        "cancel_requested": True,
+        "claim_token": "",
+    }
+    with transaction.atomic():
+        was = "queued"
+        if not AuditRun.objects.filter(pk=run.pk, status=AuditStatus.QUEUED).update(**cancelled):
+            was = "running, no worker holds it"
+            if not AuditRun.objects.filter(_unheld(now), pk=run.pk).update(**cancelled):
+                was = "running"
+                running = AuditRun.objects.filter(pk=run.pk, status=AuditStatus.RUNNING).update(
+                    cancel_requested=True, step="Cancelling…"
+                )
+                if not running:
+                    raise ValidationError(
+                        "This audit has already finished; it cannot be cancelled."
+                    )
+        organisation = run.version.dataset.organisation
+        trail_record(
+            actor=user,
+            action="audits.run.cancel_requested",
+            target=run,
+            organisation=organisation,
+            payload={"was": was},
+        )
+        if was == "running, no worker holds it":
+            trail_record(
+                actor=user,
+                action="audits.run.cancelled",
+                target=run,
+                organisation=organisation,
+                payload={"reason": "no worker held the run"},
+            )
+    run.refresh_from_db()
+    return run
+
+
+# --- The sweeper ----------------------------------------------------------
+
+
+def audit_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Hand on runs nothing is working on; safe to run twice, or in two places.
+
+    - queued runs with no task (the broker was down when they were requested,
+      or the broker lost the message ``SYNTHGOV_REQUEUE_SECONDS`` ago) are sent;
+    - running runs whose worker's lease ran out (the whole worker was killed:
+      Redis would hold its task for the visibility timeout) are cancelled when
+      a cancel was asked, failed after ``SYNTHGOV_AUDIT_MAX_ATTEMPTS`` workers
+      died on them, and otherwise queued again for a live worker.
+
+    Each change claims the row with a conditional update, so a worker that
+    refreshed its heartbeat meanwhile keeps its run. Returns counts.
+    """
+    now = now or timezone.now()
+    counts = {"sent": 0, "requeued": 0, "cancelled": 0, "failed": 0}
+    resend_before = now - timedelta(seconds=settings.SYNTHGOV_REQUEUE_SECONDS)
+    waiting = (
+        AuditRun.objects.filter(status=AuditStatus.QUEUED)
+        .filter(Q(dispatched__isnull=True) | Q(dispatched__lt=resend_before))
+        .order_by("created")
+        .values_list("pk", "dispatched")[:SWEEP_BATCH]
+    )
+    for run_id, dispatched in waiting:
+        counts["sent"] += audit_run_dispatch(run_id=run_id, previous=dispatched)
+    orphans = AuditRun.objects.filter(_unheld(now)).select_related("version__dataset__organisation")
+    for run in orphans.order_by("heartbeat")[:SWEEP_BATCH]:
+        counter = _hand_on(run, now)
+        if counter:
+            counts[counter] += 1
+    return counts
+
+
+def _hand_on(run: AuditRun, now: datetime) -> str:
+    """Cancel, fail or requeue one orphaned run; the counter to bump ('' if a
+    worker or another sweep got there first)."""
+    max_attempts = settings.SYNTHGOV_AUDIT_MAX_ATTEMPTS
+    if run.cancel_requested:
+        counter, action, payload = "cancelled", "audits.run.cancelled", {}
+        change: dict[str, Any] = {"status": AuditStatus.CANCELLED, "step": "Cancelled"}
+    elif run.attempts >= max_attempts:
+        message = (
+            f"The worker running this audit stopped {run.attempts} times before it finished "
+            "(it may have run out of memory or been restarted), so it was not tried again. "
+            "Try fewer rows or check families, or ask an administrator to check the workers."
+        )
+        counter, action, payload = "failed", "audits.run.failed", {"error": message}
+        change = {"status": AuditStatus.FAILED, "step": "Failed", "error": message}
+    else:
+        counter, action = "requeued", "audits.run.requeued"
+        payload = {"reason": "the worker's lease ran out", "attempts": run.attempts}
+        change = {
+            "status": AuditStatus.QUEUED,
+            "step": "Queued again: the worker running it stopped",
+            "dispatched": None,
+            "progress": 0.0,
+        }
+    if counter != "requeued":
+        change["finished"] = now
+    with transaction.atomic():
+        claimed = AuditRun.objects.filter(
+            _unheld(now), pk=run.pk, claim_token=run.claim_token, heartbeat=run.heartbeat
+        ).update(claim_token="", **change)
+        if not claimed:
+            return ""
+        trail_record(
+            actor=None,
+            actor_label="run sweeper",
+            action=action,
+            target=run,
+            organisation=run.version.dataset.organisation,
+            payload=payload,
+        )
+        if counter == "requeued":
+            transaction.on_commit(lambda: audit_run_dispatch(run_id=run.pk))
+    return counter
+
+
+# --- Claiming -----------------------------------------------------------
+
+
+def audit_run_claim(*, run_id: int) -> str | None:
+    """Take the run for this worker; return the claim token, or None when the
+    run is finished or another live worker holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    fresh = AuditRun.objects.filter(pk=run_id, status=AuditStatus.QUEUED).update(
+        status=AuditStatus.RUNNING, claim_token=token, heartbeat=now, started=now, step="Starting"
+    )
+    if fresh:
+        _bump_attempts(run_id)
+        _trail_claim(run_id, "audits.run.started")
+        return token
+    # A worker that died mid-run stops refreshing its heartbeat: take it over.
+    stale = AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.RUNNING, heartbeat__lt=now - _lease()
+    ).update(claim_token=token, heartbeat=now, step="Restarting after a worker stopped")
+    if stale:
+        _bump_attempts(run_id)
+        _trail_claim(run_id, "audits.run.restarted")
+        return token
+    return None
+
+
+def _trail_claim(run_id: int, action: str) -> None:
+    run = AuditRun.objects.select_related("version__dataset__organisation").get(pk=run_id)
+    trail_record(
+        actor=None,
+        actor_label="audit worker",
+        action=action,
+        target=run,
+        organisation=run.version.dataset.organisation,
+        payload={"attempt": run.attempts},
+    )
+
+
+def _bump_attempts(run_id: int) -> None:
+    from django.db.models import F
+
+    AuditRun.objects.filter(pk=run_id).update(attempts=F("attempts") + 1)
+
+
+def audit_run_is_held(*, run_id: int) -> bool:
+    """True while a live worker holds the run (a duplicate delivery should wait)."""
+    cutoff = timezone.now() - _lease()
+    return AuditRun.objects.filter(
+        pk=run_id, status=AuditStatus.RUNNING, heartbeat__gte=cutoff
+    ).exists()
+
+
+def audit_run_release(*, run_id: int, token: str, reason: str) -> None:
+    """Give the run back to the queue (a transient error will be retried)."""
+    AuditRun.objects.filter(pk=run_id, claim_token=token).update(
+        status=AuditStatus.QUEUED, claim_token="", step=reason
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Refresh the claim's heartbeat while the checks run; notice a lost lease."""
+
+    def __init__(self, run_id: int, token: str) -> None:
+        super().__init__(daemon=True, name=f"audit-heartbeat-{run_id}")
+        self.run_id, self.token = run_id, token
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                held = AuditRun.objects.filter(pk=self.run_id, claim_token=self.token).update(
+                    heartbeat=timezone.now()
+                )
+                # A row this connection cannot see (an open test transaction)
+                # is not a lost lease; a row held under another token is.
+                if not held and AuditRun.objects.filter(pk=self.run_id).exists():
+                    self.lost = True
+                    return
+        except Exception:  # the main thread decides what a broken database means
+            log.exception("audit heartbeat failed for run %s", self.run_id)
+        finally:
+            connection.close()
+
+
+# --- Running ------------------------------------------------------------
+
+
+def _stored_path(version: DatasetVersion) -> Path:
+    return Path(default_storage.path(version.file.name))
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The file's SHA-256, or None when it is missing: a file gone from storage
+    is an integrity failure, never a transient error worth retrying."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in ingest.iter_chunks(handle):
+                digest.update(block)
+    except FileNotFoundError:
+        return None
+    return digest.hexdigest()
+
+
+def _integrity(found: str | None, version: DatasetVersion) -> str:
+    if found is None:
+        return Integrity.MISSING
+    return Integrity.VERIFIED if found == version.sha256 else Integrity.ALTERED
+
+
+def _integrity_message(version: DatasetVersion, integrity: str, role: str) -> str:
+    if integrity == Integrity.MISSING:
+        what = f"The stored file of the {role} ({version}) is missing from storage"
+    else:
+        what = (
+            f"The stored file of the {role} ({version}) no longer matches the SHA-256 "
+            "recorded at upload: it was altered"
+        )
+    return (
+        f"Integrity check failed. {what}. Any certificate of it is suspended. Ask an "
+        "administrator to restore the file from a backup (or investigate who changed it), "
+        "then run the audit again."
+    )
+
+
+def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
+    from audits.certification.certificates import certificates_suspend_for_stored_file
+
+    certificates_suspend_for_stored_file(version=version, outcome=integrity, found_by="an audit")
+
+
+def _load(version: DatasetVersion, role: str):
+    try:
+        return ingest.read_frame(_stored_path(version), version_table_info(version))
+    except FileNotFoundError:
+        raise AuditInputError(
+            f"The stored file of the {role} ({version}) is missing from storage; "
+            "ask an administrator to restore it, then run the audit again."
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AuditInputError(
+            f"The {role} ({version}) could not be read as a table ({exc}). "
+            "Upload it again as a new version."
+        ) from None
+
+
+def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
+    from audits.provenance.services import version_watermark_facts
+
+    sheet = getattr(version, "datasheet", None)
+    gen = Generation.objects.filter(version=version).first()
+    synthetic = version.dataset.kind != DatasetKind.REAL
+    return {
+        "datasheet_completeness": sheet.completeness if sheet else 0.0,
+        "lineage_complete": (not synthetic) or version.parent_edges.exists(),
+        "generator_documented": (not synthetic)
+        or bool(gen and gen.generator_type and gen.generator_library),
+        "licence": version.dataset.licence,
+        "compute_disclosed": bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
+        "hash_verified": hash_verified,
+        # Holds the organisation's watermark key for the provenance step; the facts
+        # are not stored with the audit.
+        **version_watermark_facts(version, hash_verified=hash_verified),
+    }
+
+
+def _audit_config(run: AuditRun) -> AuditConfig:
+    config = run.config
+    return AuditConfig(
+        columns=[ColumnSpec(c["name"], c["type"], c["role"]) for c in run.version.schema],
+        protected=config.get("protected", []),
+        quasi_identifiers=config.get("quasi_identifiers", []),
+        sensitive=config.get("sensitive", []),
+        target=config.get("target") or None,
+        positive_outcome=config.get("positive_outcome") or None,
+        families=set(config.get("families", FAMILIES)),
+        seed=int(config.get("seed", 0)),
+    )
+
+
+def _progress_writer(
+    run_id: int, token: str, heartbeat: _Heartbeat
+) -> Callable[[str, float], None]:
+    last = [0.0]
+
+    def report(step: str, fraction: float) -> None:
+        if heartbeat.lost:
+            raise LeaseLost
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_WRITE_SECONDS and fraction < 1:
+            return
+        last[0] = now
+        AuditRun.objects.filter(pk=run_id, claim_token=token).update(
+            step=step[:200], progress=round(min(max(fraction, 0.0), 1.0), 4)
+        )
+        if AuditRun.objects.filter(pk=run_id, cancel_requested=True).exists():
+            raise AuditCancelled
+
+    return report
+
+
+def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
+    """Run the checks of a claimed audit and record the outcome.
+
+    Returns the run in its final state. Transient errors (database, storage)
+    propagate for the task to retry; input problems end the run as failed
+    with a message for the curator.
+    """
+    run = AuditRun.objects.select_related(
+        "version__dataset__organisation", "reference__dataset", "holdout__dataset"
+    ).get(pk=run_id)
+    heartbeat = _Heartbeat(run_id, token)
+    heartbeat.start()
+    try:
+        report = _progress_writer(run_id, token, heartbeat)
+        report("Verifying stored files against their SHA-256", 0.01)
+        hashes = {
+            "synthetic": _file_sha256(_stored_path(run.version)),
+            "reference": _file_sha256(_stored_path(run.reference)),
+        }
+        if run.holdout:
+            hashes["holdout"] = _file_sha256(_stored_path(run.holdout))
+        integrity = _integrity(hashes["synthetic"], run.version)
+        hash_verified = integrity == Integrity.VERIFIED
+        for role, version in (("reference", run.reference), ("holdout", run.holdout)):
+            found = _integrity(hashes[role], version) if version is not None else None
+            if found not in (None, Integrity.VERIFIED):
+                _suspend_certificates(version, found)
+                raise AuditInputError(_integrity_message(version, found, role))
+        report("Reading the data", 0.03)
+        real = _load(run.reference, "reference")
+        # A tampered file is not read at all: the checks report only the broken
+        # hash, so the reference stands in to satisfy input validation.
+        synthetic = _load(run.version, "audited version") if hash_verified else real
+        holdout = _load(run.holdout, "holdout") if run.holdout else None
+        report("Model collapse: comparing with the nearest real ancestor", 0.04)
+        # Skipped with the other figures when the audited file was tampered with.
+        collapse = (
+            collapse_measure(
+                version=run.version,
+                synthetic=synthetic,
+                loaded={run.reference_id: real},
+                seed=int(run.config.get("seed", 0)),
+            )
+            if hash_verified
+            else None
+        )
+        outcome = run_audit(
+            config=_audit_config(run),
+            synthetic=synthetic,
+            real=real,
+            holdout=holdout,
+            registry_facts=registry_facts(run.version, hash_verified=hash_verified),
+            progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
+        )
+        if collapse is not None:
+            outcome = collapse.add_to(outcome)
+        return _record_success(run, token, outcome, hashes, integrity)
+    except AuditInputError as exc:
+        return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")
+    except AuditCancelled:
+        return _record_end(run, token, AuditStatus.CANCELLED, "", "audits.run.cancelled")
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=HEARTBEAT_SECONDS * 2)
+
+
+def _record_success(
+    run: AuditRun, token: str, outcome: Any, hashes: dict[str, str | None], integrity: str
+) -> AuditRun:
+    """Record the evidence. A run whose audited file was altered or missing keeps
+    its evidence (``integrity.hash_verified`` is 0) but ends *failed*, so a client
+    polling only ``status`` cannot take it for a passed audit."""
+    results = outcome.to_json()
+    versions = {**library_versions(), "synthgov": synthgov_version}
+    evidence = {
+        "version": run.version_id,
+        "inputs": hashes,
+        "config": run.config,
+        "library_versions": versions,
+        "results_sha256": outcome.results_sha256(),
+    }
+    with transaction.atomic():
+        locked = AuditRun.objects.select_for_update().get(pk=run.pk)
+        if locked.claim_token != token or locked.status != AuditStatus.RUNNING:
+            raise LeaseLost
+        intact = integrity == Integrity.VERIFIED
+        locked.status = AuditStatus.SUCCEEDED if intact else AuditStatus.FAILED
+        locked.progress, locked.step = 1.0, "Finished" if intact else "Integrity check failed"
+        locked.integrity = integrity
+        if not intact:
+            locked.error = _integrity_message(run.version, integrity, "audited version")
+        locked.finished = timezone.now()
+        locked.input_hashes = hashes
+        locked.library_versions = versions
+        locked.results = results
+        locked.results_sha256 = outcome.results_sha256()
+        locked.evidence_sha256 = sha256_hex(canonical_json(evidence))
+        locked.timings = {k: round(v, 3) for k, v in outcome.timings.items()}
+        locked.claim_token = ""
+        locked.save()
+        AuditMetric.objects.bulk_create(
+            [
+                AuditMetric(
+                    run=locked,
+                    key=m.key,
+                    value=m.value,
+                    direction=m.direction,
+                    target=m.target,
+                    sample_size=m.sample_size,
+                    population=m.population,
+                    uncertainty=m.uncertainty,
+                    status=m.status,
+                    finding=m.finding or "",
+                )
+                for m in outcome.metrics
+            ]
+        )
+        trail_record(
+            actor=None,
+            actor_label="audit worker",
+            action="audits.run.finished" if intact else "audits.run.failed",
+            target=locked,
+            organisation=run.version.dataset.organisation,
+            payload={
+                "evidence_sha256": locked.evidence_sha256,
+                "results_sha256": locked.results_sha256,
+                "inputs": hashes,
+                "tampered_file": not intact,
+                "integrity": integrity,
+                **({"error": locked.error} if not intact else {}),
+            },
+        )
+        if not intact:
+            _suspend_certificates(run.version, integrity)
+        version_id = run.version_id
+        transaction.on_commit(lambda: enqueue("audits.evaluate_version", version_id))
+    return locked
+
+
+def _record_end(run: AuditRun, token: str, status: str, error: str, action: str) -> AuditRun:
+    with transaction.atomic():
+        updated = AuditRun.objects.filter(pk=run.pk, claim_token=token).update(
+            status=status,
+            error=error,
+            finished=timezone.now(),
+            claim_token="",
+            step="Failed" if status == AuditStatus.FAILED else "Cancelled",
+        )
+        if updated:
+            trail_record(
+                actor=None,
+                actor_label="audit worker",
+                action=action,
+                target=run,
+                organisation=run.version.dataset.organisation,
+                payload={"error": error} if error else {},
+            )
+    run.refresh_from_db()
+    return run
+
+
+def audit_run_fail(*, run_id: int, token: str, message: str) -> None:
+    """End a run as failed for a reason outside the checks (time limit, retries spent)."""
+    run = AuditRun.objects.select_related("version__dataset__organisation").get(pk=run_id)
+    _record_end(run, token, AuditStatus.FAILED, message, "audits.run.failed")
+
+
+def metric_catalogue() -> list[dict[str, Any]]:
+    return [spec.to_json() for spec in METRICS.values()]

@@ -1,0 +1,157 @@
+"""SynthGov's standards engine: rules, inheritance, YAML and evaluation. No Django.
+
+Public interface (the compliance services call exactly this)::
+
+    from audits.standards import engine
+
+    spec, problems = engine.parse_yaml(text)            # one standard, shape problems
+    specs, problems = engine.parse_yaml_many(text)      # several; duplicates, cycles
+    specs, problems = engine.check_yaml(text, known_parents=known)   # parse + validate
+    problems = engine.validate_standard(spec, known_parents=known)   # [] when valid
+    text = engine.dump_yaml(spec)                       # parse_yaml(text)[0] == spec
+    rules = engine.effective_rules(spec, parent_effective_rules_or_None)
+    rules = engine.resolve_effective_rules(spec, known_parents=known)
+    rows = engine.diff_from_parent(spec, parent_effective_rules)
+    result = engine.evaluate(rules, {"quality.overall": engine.FigureValue(0.82, {"audit": 7})})
+    result.status; result.results; result.summary(); result.to_json()
+    engine.load_shipped()                               # shipped standards, parents first
+
+Vocabulary
+- ``Operator`` (StrEnum): ">=", "<=", "=", "present", "one_of"; ``.label`` is ≥, ≤, =,
+  "is present", "is one of".
+- ``Severity`` (StrEnum): blocking, major, minor, advisory; ``.rank`` 3..0 and the
+  comparison operators order by rank (``Severity.BLOCKING > Severity.MAJOR``).
+- Keys: ``audits.checks.catalogue.METRICS`` (audit figures), ``REGISTRY_FACTS``
+  (``registry.licence`` … ``provenance.watermark``: key -> FactSpec with description,
+  value_type, choices, value_range), ``FUTURE_METRICS`` / ``FUTURE_PREFIXES``
+  (reserved keys: accepted, never produced yet, so evaluated as missing; none at
+  present). ``key_info(key)`` says which.
+
+Data
+- ``RuleSpec`` (frozen): key, operator, threshold (float | str | bool | list | None),
+  severity, rationale="", clause="", waived=False, waiver_rationale="", line=None,
+  field_lines={}. Valid operator/severity text becomes the enum; ints become floats;
+  ``line``/``field_lines`` (1-based YAML lines) are left out of equality.
+  A waiver needs only key, operator, ``waived: true`` and ``waiver_rationale``.
+- ``StandardSpec``: code, name, version, scope ("global" | "local"), jurisdictions,
+  sectors, dataset_kinds, parent ("CODE@VERSION" or None), description, source,
+  effective_from, effective_to (inclusive dates or None), certificate_validity_days,
+  reaudit_interval_days, rules, field_lines (not compared). ``.ref`` is CODE@VERSION.
+- ``Problem`` (frozen): line (1-based or None), field ("parent", "rules[2].threshold";
+  rules counted from 0), message. ``str(problem)`` reads "line 12: field: message".
+- ``EffectiveRule``: rule, origin ("inherited" | "tightened" | "added" | "waived"),
+  parent_rule. A waived one carries the parent's rule with ``waived=True`` and the
+  child's ``waiver_rationale``; it evaluates as "waived" and descendants drop it.
+- ``RuleDiff``: key, operator, parent, child (None when inherited untouched), change
+  (origins plus "refused"), text ("threshold 0.80 → 0.85"), effective.
+- ``FigureValue`` (frozen): value (float | str | bool | None), source ({"audit": 12},
+  {"registry": "registry.licence"}), uncertainty. A key absent from the figures is
+  "missing" for every operator; a value of None is "missing" for comparisons and a
+  fail for ``present`` — so pass registry facts that are unset as None, not absent.
+- ``Evaluation``: status ("compliant" | "non_compliant" | "incomplete"), results
+  (``RuleResult``: key, operator, threshold, severity, status "pass" | "fail" |
+  "missing" | "waived", sentence, value, source, uncertainty, margin (positive =
+  shortfall), within_uncertainty, origin, rationale, clause, waiver_rationale,
+  produced_by (audit family | "registry" | "future"), needs), fails first by worst
+  severity then margin. ``summary()`` -> {"status", "pass", "fail", "missing",
+  "waived", "total", "worst_failing_severity"}; ``sources()``; ``to_json()``.
+
+Errors: ``effective_rules`` and ``resolve_effective_rules`` raise ``InheritanceError``
+(``.problems``) for a loosening, a waiver without rationale or of a rule the parent
+lacks, an unknown parent or a cycle; ``validate_standard`` reports the same as
+problems instead. Dates of applicability and which datasets a standard applies to are
+the caller's business; ``effective_period`` gives the certificate and re-audit periods
+in force (own value, else the nearest ancestor's).
+"""
+
+from audits.standards.engine.evaluate import (
+    COMPLIANT,
+    INCOMPLETE,
+    NON_COMPLIANT,
+    Evaluation,
+    FigureValue,
+    RuleResult,
+    evaluate,
+)
+from audits.standards.engine.inheritance import (
+    ORIGINS,
+    EffectiveRule,
+    InheritanceError,
+    RuleDiff,
+    diff_from_parent,
+    effective_period,
+    effective_rules,
+    resolve_chain,
+    resolve_effective_rules,
+    validate_standard,
+)
+from audits.standards.engine.rules import (
+    DATASET_KINDS,
+    FUTURE_METRICS,
+    FUTURE_PREFIXES,
+    REGISTRY_FACTS,
+    FactSpec,
+    KeyInfo,
+    Operator,
+    Problem,
+    RuleSpec,
+    Severity,
+    StandardSpec,
+    is_future_key,
+    key_info,
+    known_keys,
+)
+from audits.standards.engine.yaml_io import (
+    RULE_FIELDS,
+    SHIPPED_DIR,
+    check_yaml,
+    dump_yaml,
+    dump_yaml_many,
+    load_shipped,
+    parent_first,
+    parse_yaml,
+    parse_yaml_many,
+)
+
+__all__ = [
+    "COMPLIANT",
+    "DATASET_KINDS",
+    "FUTURE_METRICS",
+    "FUTURE_PREFIXES",
+    "INCOMPLETE",
+    "NON_COMPLIANT",
+    "ORIGINS",
+    "REGISTRY_FACTS",
+    "RULE_FIELDS",
+    "SHIPPED_DIR",
+    "EffectiveRule",
+    "Evaluation",
+    "FactSpec",
+    "FigureValue",
+    "InheritanceError",
+    "KeyInfo",
+    "Operator",
+    "Problem",
+    "RuleDiff",
+    "RuleResult",
+    "RuleSpec",
+    "Severity",
+    "StandardSpec",
+    "check_yaml",
+    "diff_from_parent",
+    "dump_yaml",
+    "dump_yaml_many",
+    "effective_period",
+    "effective_rules",
+    "evaluate",
+    "is_future_key",
+    "key_info",
+    "known_keys",
+    "load_shipped",
+    "parent_first",
+    "parse_yaml",
+    "parse_yaml_many",
+    "resolve_chain",
+    "resolve_effective_rules",
+    "validate_standard",
+]

@@ -1,0 +1,87 @@
+"""Reading standards: a stored version as the engine's spec, its effective
+rules (with its parent's), and which published standards apply to a dataset."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from audits.models import (
+    StandardVersion,
+)
+from audits.standards import engine
+from registry.models import Dataset
+
+# A rule's fields, the same in the database, the engine's RuleSpec and YAML.
+
+
+def spec_for(version: StandardVersion) -> engine.StandardSpec:
+    return engine.StandardSpec(
+        code=version.standard.code,
+        name=version.name,
+        version=version.version,
+        scope=version.scope,
+        jurisdictions=list(version.jurisdictions),
+        sectors=list(version.sectors),
+        dataset_kinds=list(version.dataset_kinds),
+        parent=version.parent.label if version.parent else None,
+        description=version.description,
+        source=version.source,
+        effective_from=version.effective_from,
+        effective_to=version.effective_to,
+        certificate_validity_days=version.certificate_validity_days,
+        reaudit_interval_days=version.reaudit_interval_days,
+        rules=[
+            engine.RuleSpec(**{f: getattr(rule, f) for f in engine.RULE_FIELDS})
+            for rule in version.rules.all()
+        ],
+    )
+
+
+def known_parents() -> dict[str, engine.StandardSpec]:
+    versions = StandardVersion.objects.published().select_related("standard", "parent__standard")
+    return {v.label: spec_for(v) for v in versions.prefetch_related("rules")}
+
+
+def parent_rules(version: StandardVersion) -> list[Any] | None:
+    """The parent's effective rules (its own inheritance applied), or None."""
+    if version.parent is None:
+        return None
+    return [e.rule for e in effective(version.parent) if not e.rule.waived]
+
+
+def effective(version: StandardVersion) -> list[Any]:
+    return engine.effective_rules(spec_for(version), parent_rules(version))
+
+
+def applies(version: StandardVersion, dataset: Dataset, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    if version.effective_from and version.effective_from > today:
+        return False
+    if version.effective_to and version.effective_to < today:
+        return False
+    if version.dataset_kinds and dataset.kind not in version.dataset_kinds:
+        return False
+    org_codes = {j.code for j in dataset.organisation.jurisdictions.all()}
+    if version.jurisdictions and not org_codes & set(version.jurisdictions):
+        return False
+    if version.sectors:
+        sectors = {s.lower() for s in version.sectors}
+        if dataset.domain.lower() not in sectors and not {c.lower() for c in org_codes} & sectors:
+            return False
+    return True
+
+
+def current_standards() -> list[StandardVersion]:
+    """The latest published version of each standard."""
+    latest: dict[int, StandardVersion] = {}
+    for version in (
+        StandardVersion.objects.published()
+        .select_related("standard", "parent__standard")
+        .prefetch_related("rules")
+        .order_by("standard_id", "published")
+    ):
+        latest[version.standard_id] = version
+    return sorted(latest.values(), key=lambda v: v.standard.code)
