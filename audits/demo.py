@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from audits.models import AuditRun, AuditStatus
+from audits.certification import rules as certification_rules
+from audits.certification import signoffs
+from audits.compliance import services as compliance
+from audits.models import AuditRun, AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
 from audits.runs import services
+from audits.standards import engine
+from audits.standards import services as standard_services
 from registry.models import Dataset, DatasetKind
 
 
@@ -37,11 +42,6 @@ def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
 def load_standards_demo(*, user: Any) -> list[Any]:
     """Publish the shipped global baseline and local standards, then evaluate
     every demo dataset version against them (in-process, no worker needed)."""
-    from audits.compliance import services as compliance
-    from audits.models import StandardVersion
-    from audits.standards import engine
-    from audits.standards import services as standard_services
-
     published = []
     for spec in engine.load_shipped():
         existing = StandardVersion.objects.filter(
@@ -64,9 +64,6 @@ def load_certificates_demo() -> list[Any]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from audits.certification import signoffs
-    from audits.models import Certificate, ComplianceEvaluation
-
     if Certificate.objects.exists():
         return list(Certificate.objects.all())
     users = get_user_model().objects
@@ -79,11 +76,11 @@ def load_certificates_demo() -> list[Any]:
         org = evaluation.dataset_version.dataset.organisation.slug
         if org not in signers or evaluation.signoffs.exists():
             continue
-        failing = [r["key"] for r in signoffs.failing_rules(evaluation)]
+        failing = [r["key"] for r in certification_rules.failing_rules(evaluation)]
         comment = "Demo sign-off: evidence reviewed." + (
             f" Accepted for the demo: {', '.join(failing)}." if failing else ""
         )
-        if signoffs.approval_problem(evaluation, comment):
+        if certification_rules.approval_problem(evaluation, comment):
             continue
         for username in signers[org]:
             signoffs.signoff_record(

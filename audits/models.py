@@ -16,7 +16,8 @@ from django.db import models
 from django.urls import reverse
 
 from registry.models import Dataset, DatasetVersion
-from synthgov.accounts.models import Organisation
+from synthgov.accounts.models import Membership, Organisation
+from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
 
 
 class AuditStatus(models.TextChoices):
@@ -183,8 +184,6 @@ class StandardVersionQuerySet(models.QuerySet["StandardVersion"]):
 
     def visible_to(self, user: Any) -> StandardVersionQuerySet:
         """Published standards are public rules; drafts only for their maintainers."""
-        from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
@@ -556,8 +555,6 @@ class CertificateSequence(models.Model):
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def for_user(self, user: Any) -> NotificationQuerySet:
         """Notices addressed to the user, or to an organisation they belong to."""
-        from synthgov.accounts.models import Membership
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         orgs = Membership.objects.filter(user=user).values("organisation_id")

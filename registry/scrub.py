@@ -14,6 +14,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from registry.models import DatasetVersion, StorageCheck
+from registry.signals import stored_file_failed
 from synthgov.signing.manifests import file_sha256
 from synthgov.trail.services import trail_record
 
@@ -64,10 +65,11 @@ def storage_check_version(*, version: DatasetVersion, now: datetime | None = Non
                 payload={"expected_sha256": version.sha256, "found_sha256": found or None},
             )
         if outcome != StorageCheck.Outcome.OK:
-            # Idempotent: only certificates still valid are suspended.
-            from audits.certification.certificates import certificates_suspend_for_stored_file
-
-            certificates_suspend_for_stored_file(
-                version=version, outcome=outcome, found_by="the storage scrub"
+            # Receivers are idempotent: only certificates still valid are suspended.
+            stored_file_failed.send(
+                sender=DatasetVersion,
+                version=version,
+                outcome=outcome,
+                found_by="the storage scrub",
             )
     return check

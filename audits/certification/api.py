@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from audits.certification import certificates as certification
 from audits.certification import public as certificate_public
+from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.certification.forms import password_reentry_matches
 from audits.models import Certificate, SignOff, SignOffDecision
@@ -72,7 +73,7 @@ class SignOffStateSerializer(serializers.Serializer):
 
 class SignOffRequestSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=SignOffDecision.choices)
-    comment = serializers.CharField(max_length=signoffs.COMMENT_MAX_LENGTH)
+    comment = serializers.CharField(max_length=certification_rules.COMMENT_MAX_LENGTH)
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, help_text="Your password: a fresh login."
     )
@@ -190,7 +191,7 @@ class EvaluationSignOffsView(APIView):
 
     @extend_schema(responses=SignOffStateSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        state = signoffs.signoff_state(signoffs.evaluation_for(request.user, pk))
+        state = signoffs.signoff_state(certification_rules.evaluation_for(request.user, pk))
         return Response(SignOffStateSerializer(state).data)
 
     @extend_schema(
@@ -202,7 +203,7 @@ class EvaluationSignOffsView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        evaluation = signoffs.evaluation_for(request.user, pk)
+        evaluation = certification_rules.evaluation_for(request.user, pk)
         data = SignOffRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         proven = _password_checked(request, data.validated_data["password"])
@@ -214,9 +215,9 @@ class EvaluationSignOffsView(APIView):
                 comment=data.validated_data["comment"],
                 reauthenticated_at=proven,
             )
-        except signoffs.SignOffForbidden as refused:
+        except certification_rules.SignOffForbidden as refused:
             raise PermissionDenied(str(refused)) from None
-        except signoffs.SignOffConflict as conflict:
+        except certification_rules.SignOffConflict as conflict:
             return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as error:
             raise _validation_error(error) from None
@@ -264,7 +265,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 reason=data.validated_data["reason"],
                 reauthenticated_at=proven,
             )
-        except signoffs.SignOffForbidden as refused:
+        except certification_rules.SignOffForbidden as refused:
             raise PermissionDenied(str(refused)) from None
         except certification.CertificateStateError as conflict:
             return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)

@@ -18,13 +18,15 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from audits.certification.signoffs import (
+from audits.certification.notifications import notify
+from audits.certification.rules import (
     NOT_APPROVABLE_SEVERITIES,
     SignOffForbidden,
     failing_rules,
     regulator_signing_organisation,
     require_fresh_login,
 )
+from audits.checks.runner import library_versions
 from audits.models import (
     AuditRun,
     AuditStatus,
@@ -32,13 +34,13 @@ from audits.models import (
     CertificateSequence,
     CertificateStatus,
     ComplianceEvaluation,
-    Notification,
     SignOff,
     SignOffRole,
     new_verify_token,
 )
+from audits.runs import services
 from registry.models import DatasetVersion, LineageEdge
-from synthgov.accounts.models import Organisation
+from synthgov import __version__
 from synthgov.signing.certificates import (
     CertificateFormatError,
     certificate_file_bytes,
@@ -69,10 +71,6 @@ def keyring_for_issuing() -> Keyring:
             f"Certificates cannot be signed on this server right now: {str(error).rstrip('.')}. "
             "Ask an administrator to configure the signing key."
         ) from error
-
-
-def notify(*, organisation: Organisation, message: str, link: str = "", user: Any = None) -> None:
-    Notification.objects.create(organisation=organisation, user=user, message=message, link=link)
 
 
 # --- Issuing --------------------------------------------------------------
@@ -566,9 +564,6 @@ def certificates_check_lineage() -> int:
 
 
 def _current_library_versions() -> dict[str, str]:
-    from audits.checks.runner import library_versions
-    from synthgov import __version__
-
     return {**library_versions(), "synthgov": __version__}
 
 
@@ -647,8 +642,6 @@ def certificate_reaudit_request(
 ) -> AuditRun:
     """Queue a re-audit with the same inputs and configuration as the last one,
     in the name of the curator who signed for the producer."""
-    from audits.runs import services
-
     producer = certificate.evaluation.signoffs.filter(role=SignOffRole.PRODUCER).first()
     requester = producer.user if producer else certificate.issued_by
     with transaction.atomic():
@@ -702,27 +695,3 @@ def certificates_suspended(user: Any, *, limit: int = 10) -> list[Certificate]:
         .filter(status=CertificateStatus.SUSPENDED)
         .order_by("-status_changed", "-id")[:limit]
     )
-
-
-def notifications_for(user: Any, *, limit: int = 10) -> list[Notification]:
-    return list(Notification.objects.for_user(user).filter(read__isnull=True)[:limit])
-
-
-def notification_mark_read(*, notification_id: int, user: Any) -> bool:
-    return bool(
-        Notification.objects.for_user(user)
-        .filter(pk=notification_id, read__isnull=True)
-        .update(read=timezone.now())
-    )
-
-
-def dashboard_panels(user: Any) -> dict[str, list[Any]]:
-    """The home page's sign-off and certificate panels: a few bounded queries."""
-    from audits.certification.signoffs import signoffs_waiting_for
-
-    return {
-        "notifications": notifications_for(user),
-        "waiting": signoffs_waiting_for(user),
-        "expiring": certificates_expiring(user),
-        "suspended": certificates_suspended(user),
-    }

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 
-from audits.certification.signoffs import COMMENT_MAX_LENGTH
+from audits.certification.rules import COMMENT_MAX_LENGTH
 from audits.models import SignOffDecision
 
 

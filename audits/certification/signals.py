@@ -1,8 +1,10 @@
-"""A new dataset version may replace a parent in a certified version's
-lineage: once the upload commits, the review task suspends such certificates.
+"""Certificates react to what happens in the registry.
 
-The receiver only queues the task; the rule lives in
-``audits.certification.certificates.certificates_check_lineage``.
+- A new dataset version may replace a parent in a certified version's lineage:
+  once the upload commits, the review task suspends such certificates (the
+  receiver only queues it; the rule is ``certificates.certificates_check_lineage``).
+- A stored file found altered or missing (``registry.signals.stored_file_failed``)
+  suspends the version's valid certificates at once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from audits.certification.certificates import certificates_suspend_for_stored_file
+from audits.models import Certificate, CertificateStatus
 from registry.models import DatasetVersion
+from registry.signals import stored_file_failed
 from synthgov.queue import enqueue
 
 
@@ -23,9 +28,14 @@ def queue_lineage_review(
 ) -> None:
     if not created or kwargs.get("raw"):
         return
-    from audits.models import Certificate, CertificateStatus
-
     # Most uploads happen where nothing is certified: skip the task then.
     if not Certificate.objects.filter(status=CertificateStatus.VALID).exists():
         return
     transaction.on_commit(lambda: enqueue("audits.certificates_lineage"))
+
+
+@receiver(stored_file_failed, dispatch_uid="audits.certificates_stored_file")
+def suspend_for_stored_file(
+    sender: Any, version: DatasetVersion, outcome: str, found_by: str, **kwargs: Any
+) -> None:
+    certificates_suspend_for_stored_file(version=version, outcome=outcome, found_by=found_by)

@@ -23,8 +23,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audits.certification import certificates as certification
+from audits.certification import notifications, signoffs
 from audits.certification import public as certificate_public
-from audits.certification import signoffs
+from audits.certification import rules as certification_rules
 from audits.certification.forms import CertificateLookupForm, RevokeForm, SignOffForm
 from audits.models import AuditRun, Certificate, ComplianceEvaluation
 from audits.runs import disclosure
@@ -66,7 +67,7 @@ def evidence_context(evaluation: ComplianceEvaluation, *, user: Any) -> dict[str
 @login_required
 @require_http_methods(["GET", "POST"])
 def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
-    evaluation = signoffs.evaluation_for(request.user, pk)
+    evaluation = certification_rules.evaluation_for(request.user, pk)
     role, refusal = signoffs.next_signer_role(evaluation, request.user)
     form = SignOffForm(request.POST or None, user=request.user, request=request)
     status = 200
@@ -82,10 +83,10 @@ def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
                     comment=form.cleaned_data["comment"],
                     reauthenticated_at=timezone.now(),
                 )
-            except signoffs.SignOffForbidden as refused:
+            except certification_rules.SignOffForbidden as refused:
                 status = 403
                 form.add_error(None, str(refused))
-            except signoffs.SignOffConflict as conflict:
+            except certification_rules.SignOffConflict as conflict:
                 status = 409
                 form.add_error(None, str(conflict))
             except ValidationError as error:
@@ -207,7 +208,7 @@ def certificate_revoke(request: HttpRequest, number: str) -> HttpResponse:
             reason=form.cleaned_data["reason"],
             reauthenticated_at=timezone.now(),
         )
-    except signoffs.SignOffForbidden as refused:
+    except certification_rules.SignOffForbidden as refused:
         form.add_error(None, str(refused))
         return _detail(request, certificate, form, status=403)
     except certification.CertificateStateError as conflict:
@@ -311,5 +312,5 @@ def public_keys(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    certification.notification_mark_read(notification_id=pk, user=request.user)
+    notifications.notification_mark_read(notification_id=pk, user=request.user)
     return redirect("home")

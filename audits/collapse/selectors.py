@@ -16,6 +16,7 @@ from typing import Any
 
 from audits.checks.collapse import FIGURES, KEYS, CollapseChain, CollapseFigures, warning_text
 from audits.models import AuditMetric, AuditRun, AuditStatus
+from audits.runs.charts import collapse_chart
 from registry.lineage import (
     GENERATION_RELATIONS,
     RESTRICTED_LABEL,
@@ -258,8 +259,6 @@ def _measured_chain(rows: list[GenerationRow]) -> CollapseChain:
 
 
 def _chart(rows: list[GenerationRow]) -> dict[str, Any] | None:
-    from audits.runs.charts import collapse_chart
-
     if sum(row.figures is not None for row in rows) < 2:
         return None
     return collapse_chart(

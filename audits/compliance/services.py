@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audits.certification.certificates import certificates_on_new_evaluation
 from audits.models import (
     AuditMetric,
     AuditRun,
@@ -152,8 +153,6 @@ def evaluation_compute(
         # fails a rule which could not have been approved suspends it. Called
         # before the trail entry so every path locks certificate rows before
         # the trail head (no lock-order deadlock with a revocation).
-        from audits.certification.certificates import certificates_on_new_evaluation
-
         certificates_on_new_evaluation(evaluation=evaluation)
         trail_record(
             actor=None,

@@ -19,10 +19,12 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from audits.certification import certificates, notifications, signoffs
 from audits.models import ComplianceEvaluation, EvaluationStatus, RuleOutcome
 from audits.runs.selectors import in_progress_for
 from registry.models import Dataset
-from synthgov.accounts.models import Organisation
+from synthgov.accounts.models import Jurisdiction, Organisation
+from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
 
 MATRIX_PAGE = 40
 TREND_DAYS = 30
@@ -176,8 +178,6 @@ def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
     So a cached figure is never stale and the cache needs no invalidation, which
     keeps it correct with one cache per process.
     """
-    from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
-
     orgs = list(organisations_where(user, DATASET_VIEW).order_by("id").values_list("id", flat=True))
     in_jurisdiction = (
         list(
@@ -268,7 +268,6 @@ def trend_figure(trend: dict[str, Any]) -> dict[str, Any]:
 
 def filter_options(user: Any) -> dict[str, list[Any]]:
     datasets = Dataset.objects.visible_to(user)
-    from synthgov.accounts.models import Jurisdiction, Organisation
 
     return {
         "organisations": list(
@@ -283,4 +282,14 @@ def filter_options(user: Any) -> dict[str, list[Any]]:
         ),
         "domains": list(datasets.order_by("domain").values_list("domain", flat=True).distinct()),
         "kinds": list(Dataset._meta.get_field("kind").choices),
+    }
+
+
+def dashboard_panels(user: Any) -> dict[str, list[Any]]:
+    """The home page's sign-off and certificate panels: a few bounded queries."""
+    return {
+        "notifications": notifications.notifications_for(user),
+        "waiting": signoffs.signoffs_waiting_for(user),
+        "expiring": certificates.certificates_expiring(user),
+        "suspended": certificates.certificates_suspended(user),
     }

@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from audits.certification import certificates as certification
 from audits.dashboard import selectors as dashboard
 from synthgov.accounts.selectors import home_summary
 
@@ -23,6 +22,6 @@ def home(request: HttpRequest) -> HttpResponse:
             filters=filters,
             options=board.options,
             trend_figure=dashboard.trend_figure(board.trend),
-            certificate_panels=certification.dashboard_panels(request.user),
+            certificate_panels=dashboard.dashboard_panels(request.user),
         )
     return render(request, "home.html", context)

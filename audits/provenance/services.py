@@ -32,6 +32,9 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from audits.checks import watermark
+from audits.checks.shapes import ks_complement
+from audits.models import AuditRun, AuditStatus
+from audits.provenance.dispatch import watermark_run_dispatch
 from registry import ingest
 from registry.ingest import IngestError
 from registry.lineage import RESTRICTED_LABEL
@@ -49,9 +52,11 @@ from registry.services import (
     UploadRefused,
     dataset_version_create,
     upload_ingest,
+    version_schema_update,
     version_table_info,
 )
 from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import DATASET_VIEW, member_organisations
 from synthgov.signing.manifests import (
     MANIFEST_FORMAT,
     MANIFEST_TYPE,
@@ -292,8 +297,6 @@ def watermark_run_request(
 ) -> WatermarkRun:
     """Check the request now (so the curator sees mistakes at once) and queue it.
     With the broker down the run is kept, queued, for the sweeper to send."""
-    from audits.provenance.dispatch import watermark_run_dispatch
-
     tolerances, categorical = dict(tolerances), dict(categorical)
     _validate_request(version, tolerances, categorical)
     with transaction.atomic():
@@ -458,8 +461,6 @@ def version_watermark(
 
 def _keep_curated_schema(source: DatasetVersion, new: DatasetVersion, user: Any) -> None:
     """The curator's types and roles (protected, quasi-identifier...) carry over."""
-    from registry.services import version_schema_update
-
     if [c["name"] for c in source.schema] == [c["name"] for c in new.schema]:
         version_schema_update(version=new, user=user, columns=source.schema)
 
@@ -545,8 +546,6 @@ def _numbers(series: pd.Series) -> np.ndarray:
 def _shape(a: pd.Series, b: pd.Series, *, numeric: bool) -> float:
     """SDMetrics' column-shape statistic between two columns: 1 - KS statistic for
     numbers, 1 - total variation distance for categories."""
-    from audits.checks.shapes import ks_complement
-
     if numeric:
         return ks_complement(_numbers(a), _numbers(b)) or 0.0
     shares_a = a.astype("string").value_counts(normalize=True)
@@ -566,8 +565,6 @@ def quality_against_reference(
     ``quality.column_shapes``) of each marked column against the reference, before and
     after watermarking, and the resulting change of the Column Shapes average over all
     columns (unmarked columns do not change). None without such an audit."""
-    from audits.models import AuditRun, AuditStatus
-
     run = (
         AuditRun.objects.filter(version=version, status=AuditStatus.SUCCEEDED)
         .select_related("reference")
@@ -761,8 +758,6 @@ def check_origin(*, user: Any, chunks: Iterable[bytes], original_name: str) -> l
     """Look for the watermarks the user may know about (module docstring) in an
     uploaded table. The file is read in a temporary folder and deleted; nothing is
     stored and no trail entry is written."""
-    from synthgov.accounts.permissions import DATASET_VIEW, member_organisations
-
     work_dir = Path(tempfile.mkdtemp(prefix="origin-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     try:
         ingested = upload_ingest(chunks, work_dir=work_dir)

@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from audits.models import AuditRun
 from audits.provenance import services as provenance
 from registry.models import DatasetVersion, WatermarkRun
 from registry.uploads import sent_name, upload_refusal
@@ -127,8 +128,6 @@ def _reference_quality_for(user: Any, record: dict[str, Any]) -> dict[str, Any] 
     """The marked columns' fidelity to the source audit's real reference, only for a
     reader who may see that audit (and so its reference): column-shape scores against
     data the reader may not read are figures of that data."""
-    from audits.models import AuditRun
-
     quality = record.get("quality_against_reference")
     if not quality or not AuditRun.objects.visible_to(user).filter(pk=quality["audit"]).exists():
         return None

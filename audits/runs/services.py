@@ -25,9 +25,11 @@ from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.runner import library_versions
 from audits.collapse.services import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
+from audits.provenance.services import version_watermark_facts
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion, Generation
 from registry.services import version_table_info
+from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -470,9 +472,9 @@ def _integrity_message(version: DatasetVersion, integrity: str, role: str) -> st
 
 
 def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
-    from audits.certification.certificates import certificates_suspend_for_stored_file
-
-    certificates_suspend_for_stored_file(version=version, outcome=integrity, found_by="an audit")
+    stored_file_failed.send(
+        sender=DatasetVersion, version=version, outcome=integrity, found_by="an audit"
+    )
 
 
 def _load(version: DatasetVersion, role: str):
@@ -491,8 +493,6 @@ def _load(version: DatasetVersion, role: str):
 
 
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
-    from audits.provenance.services import version_watermark_facts
-
     sheet = getattr(version, "datasheet", None)
     gen = Generation.objects.filter(version=version).first()
     synthetic = version.dataset.kind != DatasetKind.REAL

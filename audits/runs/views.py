@@ -22,7 +22,12 @@ from audits.models import AuditRun
 from audits.runs import charts, disclosure, selectors, services
 from audits.runs.forms import AuditRequestForm
 from registry.models import DatasetVersion
-from synthgov.accounts.permissions import AUDIT_REQUEST, DATASET_VIEW, get_object_for_user
+from synthgov.accounts.permissions import (
+    AUDIT_REQUEST,
+    DATASET_VIEW,
+    get_object_for_user,
+    user_has_perm,
+)
 from synthgov.downloads import as_attachment
 
 
@@ -116,8 +121,6 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _may(request: HttpRequest, run: AuditRun, perm: str) -> bool:
-    from synthgov.accounts.permissions import user_has_perm
-
     return user_has_perm(request.user, perm, organisation=run.owning_organisation)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from audits.checks import METRICS
 from audits.models import StandardScope
 from audits.standards import engine
 from audits.standards.engine.inheritance import MAX_PERIOD_DAYS
@@ -23,8 +24,6 @@ SEVERITY_CHOICES = [(s, s) for s in ("blocking", "major", "minor", "advisory")]
 
 
 def key_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    from audits.checks import METRICS
-
     metrics = [(k, f"{k} — {spec.title}") for k, spec in sorted(METRICS.items())]
     facts = [(k, f"{k} — {fact.description}") for k, fact in sorted(engine.REGISTRY_FACTS.items())]
     return [("Audit figures", metrics), ("Registry facts", facts)]

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
@@ -73,6 +74,6 @@ def test_two_regulators_approving_at_once_issue_one_certificate(cert_world):
     won = [o for o in outcomes.values() if isinstance(o, SignOff)]
     lost = [o for o in outcomes.values() if not isinstance(o, SignOff)]
     assert len(won) == 1 and len(lost) == 1, outcomes
-    assert isinstance(lost[0], signoffs.SignOffConflict), repr(lost[0])
+    assert isinstance(lost[0], certification_rules.SignOffConflict), repr(lost[0])
     assert "already approved this evaluation" in str(lost[0])
     assert Certificate.objects.get().signoff == won[0]

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audits.certification import certificates as certification
+from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.models import AuditRun, AuditStatus, Certificate, Notification
 from synthgov import signing_keys as keys
@@ -133,11 +134,11 @@ def test_certificates_expire_by_themselves(certified, tmp_path):
 
 def test_a_regulator_revokes_with_a_reason_and_a_fresh_login(certified):
     certificate, world = certified["certificate"], certified["world"]
-    with pytest.raises(signoffs.FreshLoginRequired):
+    with pytest.raises(certification_rules.FreshLoginRequired):
         certification.certificate_revoke(
             certificate=certificate, user=world.regulator, reason="x", reauthenticated_at=None
         )
-    with pytest.raises(signoffs.SignOffForbidden):
+    with pytest.raises(certification_rules.SignOffForbidden):
         certification.certificate_revoke(
             certificate=certificate,
             user=world.curator_a,

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
@@ -89,7 +90,7 @@ def test_curator_then_regulator_approval_issues_a_signed_certificate(cert_world)
 
 def test_regulator_cannot_sign_before_the_curator(cert_world):
     with pytest.raises(
-        signoffs.SignOffForbidden, match="A curator of Alpha Synthetics signs first"
+        certification_rules.SignOffForbidden, match="A curator of Alpha Synthetics signs first"
     ):
         sign(cert_world["evaluation"], cert_world["world"].regulator)
     assert not SignOff.objects.exists()
@@ -98,14 +99,16 @@ def test_regulator_cannot_sign_before_the_curator(cert_world):
 @pytest.mark.parametrize("username", ["curator_b", "officer_a", "outsider"])
 def test_only_a_curator_of_the_producer_signs_first(cert_world, username):
     user = getattr(cert_world["world"], username)
-    with pytest.raises(signoffs.SignOffForbidden):
+    with pytest.raises(certification_rules.SignOffForbidden):
         sign(cert_world["evaluation"], user)
 
 
 def test_nobody_signs_the_same_evaluation_twice(cert_world):
     world, evaluation = cert_world["world"], cert_world["evaluation"]
     sign(evaluation, world.curator_a)
-    with pytest.raises(signoffs.SignOffForbidden, match="nobody signs the same evaluation twice"):
+    with pytest.raises(
+        certification_rules.SignOffForbidden, match="nobody signs the same evaluation twice"
+    ):
         sign(evaluation, world.curator_a)
 
 
@@ -115,7 +118,9 @@ def test_nobody_signs_in_both_roles(cert_world):
     Membership.objects.create(user=both, organisation=world.org_a, role=Role.CURATOR)
     Membership.objects.create(user=both, organisation=world.regulator_org, role=Role.REGULATOR)
     sign(evaluation, both)
-    with pytest.raises(signoffs.SignOffForbidden, match="already signed this evaluation"):
+    with pytest.raises(
+        certification_rules.SignOffForbidden, match="already signed this evaluation"
+    ):
         sign(evaluation, both)
     assert SignOff.objects.count() == 1
 
@@ -126,7 +131,9 @@ def test_regulator_cannot_sign_for_their_own_organisations_data(cert_world):
     insider = UserFactory(username="insider_regulator")
     Membership.objects.create(user=insider, organisation=world.regulator_org, role=Role.REGULATOR)
     Membership.objects.create(user=insider, organisation=world.org_a, role=Role.COMPLIANCE_OFFICER)
-    with pytest.raises(signoffs.SignOffForbidden, match="cannot sign for their own organisation"):
+    with pytest.raises(
+        certification_rules.SignOffForbidden, match="cannot sign for their own organisation"
+    ):
         sign(evaluation, insider)
     assert not Certificate.objects.exists()
 
@@ -134,7 +141,7 @@ def test_regulator_cannot_sign_for_their_own_organisations_data(cert_world):
 def test_regulator_outside_the_jurisdiction_cannot_sign(cert_world):
     world, evaluation = cert_world["world"], cert_world["evaluation"]
     sign(evaluation, world.curator_a)
-    with pytest.raises(signoffs.SignOffForbidden, match="Only a regulator covering"):
+    with pytest.raises(certification_rules.SignOffForbidden, match="Only a regulator covering"):
         sign(evaluation, world.regulator_b)  # covers UK; the dataset is in the EU
 
 
@@ -194,9 +201,9 @@ def test_a_comment_is_required(cert_world, comment):
 
 def test_signing_needs_a_fresh_login(cert_world):
     evaluation, curator = cert_world["evaluation"], cert_world["world"].curator_a
-    with pytest.raises(signoffs.FreshLoginRequired):
+    with pytest.raises(certification_rules.FreshLoginRequired):
         sign(evaluation, curator, at=None)
-    with pytest.raises(signoffs.FreshLoginRequired, match="re-enter your password"):
+    with pytest.raises(certification_rules.FreshLoginRequired, match="re-enter your password"):
         sign(evaluation, curator, at=timezone.now() - timedelta(minutes=6))
     assert not SignOff.objects.exists()
 
@@ -212,7 +219,7 @@ def test_new_evidence_voids_earlier_signoffs_and_restarts_the_flow(cert_world):
     producer.evaluation.refresh_from_db()
     assert not producer.applies
     assert signoffs.signoff_state(producer.evaluation).stage == "superseded"
-    with pytest.raises(signoffs.SignOffConflict, match="Newer evidence replaced"):
+    with pytest.raises(certification_rules.SignOffConflict, match="Newer evidence replaced"):
         sign(old, world.regulator)
     assert signoffs.signoff_state(new).stage == "producer"
     sign(new, world.curator_a)  # the same curator signs the new evidence
@@ -228,7 +235,7 @@ def test_a_request_for_changes_closes_the_flow(cert_world):
     assert not Certificate.objects.exists()
     other = UserFactory(username="second_regulator")
     Membership.objects.create(user=other, organisation=world.regulator_org, role=Role.REGULATOR)
-    with pytest.raises(signoffs.SignOffConflict, match="closes its sign-off"):
+    with pytest.raises(certification_rules.SignOffConflict, match="closes its sign-off"):
         sign(evaluation, other)
 
 
