@@ -1,17 +1,22 @@
-"""Finished audits for the demo, run in-process through the same services."""
+"""The demo's audits app part, run in-process through the same services as a
+user's requests: a watermarked version, finished audits, the shipped standards
+published and evaluated, and certificates for what can be approved."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.compliance import services as compliance
 from audits.models import AuditRun, AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
+from audits.provenance import services as provenance
 from audits.runs import services
 from audits.standards import engine
 from audits.standards import services as standard_services
-from registry.models import Dataset, DatasetKind
+from registry.models import Dataset, DatasetKind, DatasetVersion
 
 
 def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
@@ -92,3 +97,21 @@ def load_certificates_demo() -> list[Any]:
             )
         certificates.append(evaluation.certificate)
     return certificates
+
+
+def load_watermark_demo(datasets: list[Dataset]) -> DatasetVersion:
+    """Watermark the synthetic dataset's first version as its curator would,
+    with the suggested tolerances and every offered categorical column allowed
+    to change up to 10% of its cells: version 2 is the marked copy."""
+    synthetic = next(d for d in datasets if d.name == "Student placements — synthetic")
+    marked = synthetic.versions.exclude(watermark_key_id="").first()
+    if marked is not None:
+        return marked
+    source = synthetic.versions.get(number=1)
+    defaults = provenance.watermark_defaults(source)
+    return provenance.version_watermark(
+        version=source,
+        user=get_user_model().objects.get(username="curator"),
+        tolerances=defaults["tolerances"],
+        categorical=dict.fromkeys(defaults["categorical"], 0.1),
+    )

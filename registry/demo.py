@@ -255,25 +255,3 @@ def load_registry_demo(orgs: dict[str, Organisation]) -> list[Dataset]:
         },
     )
     return [real, synthetic, chain, hybrid]
-
-
-def load_watermark_demo(datasets: list[Dataset]) -> DatasetVersion:
-    """Watermark the synthetic dataset's first version as its curator would,
-    with the suggested tolerances and every offered categorical column allowed
-    to change up to 10% of its cells: version 2 is the marked copy."""
-    from django.contrib.auth import get_user_model
-
-    from audits.provenance import services as provenance
-
-    synthetic = next(d for d in datasets if d.name == "Student placements — synthetic")
-    marked = synthetic.versions.exclude(watermark_key_id="").first()
-    if marked is not None:
-        return marked
-    source = synthetic.versions.get(number=1)
-    defaults = provenance.watermark_defaults(source)
-    return provenance.version_watermark(
-        version=source,
-        user=get_user_model().objects.get(username="curator"),
-        tolerances=defaults["tolerances"],
-        categorical=dict.fromkeys(defaults["categorical"], 0.1),
-    )

@@ -257,3 +257,44 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+# --- Facts audits and standards read ---------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the registry records about a version that an audit's provenance checks
+    and a standard's ``registry.*`` rules read: one reader for both."""
+
+    licence: str
+    kind: str
+    access: str
+    synthetic: bool
+    datasheet_completeness: float
+    generator_type: str | None
+    generator_library: str | None
+    privacy_mechanism: str | None
+    epsilon: float | None
+    compute_disclosed: bool
+    watermarked: bool
+
+
+def version_facts(version: DatasetVersion) -> VersionFacts:
+    dataset = version.dataset
+    sheet = getattr(version, "datasheet", None)
+    gen = Generation.objects.filter(version=version).first()
+    return VersionFacts(
+        licence=dataset.licence,
+        kind=dataset.kind,
+        access=dataset.access,
+        synthetic=dataset.is_synthetic,
+        datasheet_completeness=sheet.completeness if sheet else 0.0,
+        # An unset field reads None, never "": a rule then finds it absent.
+        generator_type=(gen.generator_type or None) if gen else None,
+        generator_library=(gen.generator_library or None) if gen else None,
+        privacy_mechanism=(gen.privacy_mechanism or None) if gen else None,
+        epsilon=gen.epsilon if gen else None,
+        compute_disclosed=bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
+        watermarked=bool(version.watermark_key_id),
+    )

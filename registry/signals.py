@@ -8,3 +8,8 @@ from django.dispatch import Signal
 # sender (``send``, not ``send_robust``): nothing is dropped silently. Receiver:
 # ``audits.certification.signals`` suspends the version's valid certificates.
 stored_file_failed = Signal()
+
+# The version page is being rendered for ``request`` and ``version``. Each receiver
+# returns a dict merged into the page's template context: the apps above the registry
+# (audits: audit runs, model collapse, watermarking) add their panels this way.
+version_page_context = Signal()

@@ -29,6 +29,7 @@ from registry.forms import (
 )
 from registry.lineage import layout, render_svg
 from registry.models import DATASHEET_SECTIONS, Dataset, DatasetVersion
+from registry.signals import version_page_context
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.downloads import as_attachment
@@ -255,30 +256,19 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for key, label, _ in DATASHEET_SECTIONS
             ],
             "can_change": selectors.can_change(request.user, version.dataset),
-            **_audit_context(request, version),
-            **_provenance_context(request, version),
+            **_panels(request, version),
         },
     )
 
 
-def _provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
-    from audits.provenance.views import provenance_context
-
-    return provenance_context(request, version)
-
-
-def _audit_context(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
-    from audits.collapse.selectors import collapse_panel
-    from audits.runs.selectors import audits_for
-    from synthgov.accounts.permissions import AUDIT_REQUEST, user_has_perm
-
-    return {
-        "audits": audits_for(request.user).filter(version=version)[:10],
-        "collapse": collapse_panel(user=request.user, version=version),
-        "can_audit": user_has_perm(
-            request.user, AUDIT_REQUEST, organisation=version.dataset.organisation
-        ),
-    }
+def _panels(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
+    """The panels other apps add to the version page (``version_page_context``)."""
+    context: dict[str, Any] = {}
+    for _receiver, panel in version_page_context.send(
+        sender=DatasetVersion, request=request, version=version
+    ):
+        context.update(panel)
+    return context
 
 
 @login_required

@@ -25,7 +25,8 @@ from audits.models import (
 )
 from audits.standards import engine
 from audits.standards.selectors import applies, current_standards, effective
-from registry.models import Dataset, DatasetVersion, Generation
+from registry.models import Dataset, DatasetVersion
+from registry.selectors import version_facts
 from synthgov.signing.canonical import canonical_json, sha256_hex
 from synthgov.trail.services import trail_record
 
@@ -59,35 +60,31 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
     return figures
 
 
-# The scheme name a version watermarked by SynthGov reports (audits.provenance.services).
+# The scheme name a version watermarked by SynthGov reports (audits.provenance).
 WATERMARK_SCHEME = "synthgov-keyed"
 
 
 def registry_facts(version: DatasetVersion) -> dict[str, Any]:
-    dataset = version.dataset
-    sheet = getattr(version, "datasheet", None)
-    gen = Generation.objects.filter(version=version).first()
+    """The registry's facts as a standard's ``registry.*`` rules name them. An
+    unset fact is None: "is present" then fails rather than waiting for a figure
+    that will never come."""
+    facts = version_facts(version)
     latest = (
         AuditRun.objects.filter(version=version, status=AuditStatus.SUCCEEDED)
         .order_by("-finished")
         .first()
     )
-    facts: dict[str, Any] = {
-        "registry.licence": dataset.licence,
-        "registry.kind": dataset.kind,
-        "registry.access": dataset.access,
-        "registry.datasheet_completeness": sheet.completeness if sheet else 0.0,
+    return {
+        "registry.licence": facts.licence,
+        "registry.kind": facts.kind,
+        "registry.access": facts.access,
+        "registry.datasheet_completeness": facts.datasheet_completeness,
         "registry.has_holdout_audit": bool(latest and latest.holdout_id),
-        "registry.generator_type": gen.generator_type if gen and gen.generator_type else None,
-        "registry.privacy_mechanism": (
-            gen.privacy_mechanism if gen and gen.privacy_mechanism else None
-        ),
-        "registry.epsilon": gen.epsilon if gen else None,
-        "provenance.watermark": WATERMARK_SCHEME if version.watermark_key_id else None,
+        "registry.generator_type": facts.generator_type,
+        "registry.privacy_mechanism": facts.privacy_mechanism,
+        "registry.epsilon": facts.epsilon,
+        "provenance.watermark": WATERMARK_SCHEME if facts.watermarked else None,
     }
-    # An unset fact is reported as None: "is present" then fails rather than
-    # waiting for a figure that will never come.
-    return facts
 
 
 # --- Evaluations ---------------------------------------------------------

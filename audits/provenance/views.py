@@ -154,7 +154,7 @@ def version_watermark(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Watermarking queued. This page follows it.")
             return redirect("audits:watermark_run", pk=run.pk)
     return render(
-        request, "registry/provenance/watermark_form.html", {"version": version, "form": form}
+        request, "audits/provenance/watermark_form.html", {"version": version, "form": form}
     )
 
 
@@ -162,7 +162,7 @@ def version_watermark(request: HttpRequest, pk: int) -> HttpResponse:
 def watermark_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(WatermarkRun.objects.select_related("source", "result"), pk=pk)
     _version(request, run.source_id)  # 404 unless the user may see the source
-    return render(request, "registry/provenance/watermark_run.html", {"run": run})
+    return render(request, "audits/provenance/watermark_run.html", {"run": run})
 
 
 @login_required
@@ -240,6 +240,6 @@ def check_origin(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", message)
     return render(
         request,
-        "registry/provenance/check_origin.html",
+        "audits/provenance/check_origin.html",
         {"form": form, "results": results, "alpha": provenance.ORIGIN_ALPHA},
     )

@@ -27,7 +27,8 @@ from audits.collapse.services import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.provenance.services import version_watermark_facts
 from registry import ingest
-from registry.models import DatasetKind, DatasetVersion, Generation
+from registry.models import DatasetKind, DatasetVersion
+from registry.selectors import version_facts
 from registry.services import version_table_info
 from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
@@ -493,16 +494,15 @@ def _load(version: DatasetVersion, role: str):
 
 
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
-    sheet = getattr(version, "datasheet", None)
-    gen = Generation.objects.filter(version=version).first()
-    synthetic = version.dataset.kind != DatasetKind.REAL
+    """The registry's facts as the provenance checks take them."""
+    facts = version_facts(version)
     return {
-        "datasheet_completeness": sheet.completeness if sheet else 0.0,
-        "lineage_complete": (not synthetic) or version.parent_edges.exists(),
-        "generator_documented": (not synthetic)
-        or bool(gen and gen.generator_type and gen.generator_library),
-        "licence": version.dataset.licence,
-        "compute_disclosed": bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
+        "datasheet_completeness": facts.datasheet_completeness,
+        "lineage_complete": (not facts.synthetic) or version.parent_edges.exists(),
+        "generator_documented": (not facts.synthetic)
+        or bool(facts.generator_type and facts.generator_library),
+        "licence": facts.licence,
+        "compute_disclosed": facts.compute_disclosed,
         "hash_verified": hash_verified,
         # Holds the organisation's watermark key for the provenance step; the facts
         # are not stored with the audit.

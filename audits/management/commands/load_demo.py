@@ -7,8 +7,13 @@ Idempotent: running it twice changes nothing the second time.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from audits.demo import load_audits_demo, load_certificates_demo, load_standards_demo
-from registry.demo import load_registry_demo, load_watermark_demo
+from audits.demo import (
+    load_audits_demo,
+    load_certificates_demo,
+    load_standards_demo,
+    load_watermark_demo,
+)
+from registry.demo import load_registry_demo
 from synthgov.accounts.demo import load_accounts_demo
 from synthgov.trail.services import checkpoint_create
 
