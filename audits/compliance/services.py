@@ -1,9 +1,7 @@
-"""Standards (drafts, publication, YAML) and compliance evaluations.
-
-The rule semantics live in the plain ``audits.standards.engine`` engine; this module
-stores standards, decides which apply to a dataset version, gathers the
-figures (latest finished audits and registry facts) and records evaluations.
-"""
+"""Compliance evaluations: gather a dataset version's figures (its latest
+finished audits and the registry's facts), evaluate them with the standards
+engine (``audits.standards.engine``) against each published standard that
+applies, and record the outcome. A new evaluation may suspend a certificate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Standards, rules, evaluations and dashboard figures in the API."""
+"""Standards and their rules in the API: read, write drafts, publish, YAML."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Standards pages: list, detail with the difference from the parent, write,
-publish, new draft, YAML import and export; compliance evaluations."""
+publish, new draft, YAML import and export."""
 
 from __future__ import annotations
 

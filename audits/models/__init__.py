@@ -1,0 +1,73 @@
+"""The audits app's models, one module per concern, all under the app label
+``audits`` (table names, content types and the trail's ``audits.*`` object
+types are unchanged):
+
+- ``runs``: audit runs and their figures;
+- ``standards``: standards, their versions and rules;
+- ``compliance``: evaluations of a dataset version against a standard;
+- ``certification``: sign-offs, certificates and notifications.
+"""
+
+from audits.models.certification import (
+    Certificate,
+    CertificateQuerySet,
+    CertificateSequence,
+    CertificateStatus,
+    Notification,
+    NotificationQuerySet,
+    SignOff,
+    SignOffDecision,
+    SignOffQuerySet,
+    SignOffRole,
+    new_verify_token,
+)
+from audits.models.compliance import (
+    ComplianceEvaluation,
+    EvaluationQuerySet,
+    EvaluationStatus,
+    RuleOutcome,
+)
+from audits.models.runs import (
+    FINISHED_STATUSES,
+    AuditMetric,
+    AuditRun,
+    AuditRunQuerySet,
+    AuditStatus,
+    Integrity,
+)
+from audits.models.standards import (
+    Rule,
+    Standard,
+    StandardScope,
+    StandardVersion,
+    StandardVersionQuerySet,
+)
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "AuditMetric",
+    "AuditRun",
+    "AuditRunQuerySet",
+    "AuditStatus",
+    "Certificate",
+    "CertificateQuerySet",
+    "CertificateSequence",
+    "CertificateStatus",
+    "ComplianceEvaluation",
+    "EvaluationQuerySet",
+    "EvaluationStatus",
+    "Integrity",
+    "Notification",
+    "NotificationQuerySet",
+    "Rule",
+    "RuleOutcome",
+    "SignOff",
+    "SignOffDecision",
+    "SignOffQuerySet",
+    "SignOffRole",
+    "Standard",
+    "StandardScope",
+    "StandardVersion",
+    "StandardVersionQuerySet",
+    "new_verify_token",
+]
