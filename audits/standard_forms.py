@@ -12,14 +12,8 @@ from audits.models import StandardScope
 from audits.standards.inheritance import MAX_PERIOD_DAYS
 from registry.models import DatasetKind
 
-OPERATOR_CHOICES = [
-    (">=", "≥"),
-    ("<=", "≤"),
-    ("=", "="),
-    ("present", "is present"),
-    ("one_of", "is one of"),
-]
-SEVERITY_CHOICES = [(s, s) for s in ("blocking", "major", "minor", "advisory")]
+OPERATOR_CHOICES = [(op.value, op.label) for op in engine.Operator]
+SEVERITY_CHOICES = [(s.value, s.value) for s in engine.Severity]
 
 
 def key_choices() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -37,6 +37,8 @@ Data
   sectors, dataset_kinds, parent ("CODE@VERSION" or None), description, source,
   effective_from, effective_to (inclusive dates or None), certificate_validity_days,
   reaudit_interval_days, rules, field_lines (not compared). ``.ref`` is CODE@VERSION.
+- ``describe_rule(key, operator, threshold)`` -> "quality.overall ≥ 0.80" (what
+  ``RuleSpec.describe()`` and ``RuleResult.rule_text`` say); ``operator_label(op)``.
 - ``Problem`` (frozen): line (1-based or None), field ("parent", "rules[2].threshold";
   rules counted from 0), message. ``str(problem)`` reads "line 12: field: message".
 - ``EffectiveRule``: rule, origin ("inherited" | "tightened" | "added" | "waived"),
@@ -97,9 +99,11 @@ from audits.standards.rules import (
     RuleSpec,
     Severity,
     StandardSpec,
+    describe_rule,
     is_future_key,
     key_info,
     known_keys,
+    operator_label,
 )
 from audits.standards.yaml_io import (
     RULE_FIELDS,
@@ -138,6 +142,7 @@ __all__ = [
     "Severity",
     "StandardSpec",
     "check_yaml",
+    "describe_rule",
     "diff_from_parent",
     "dump_yaml",
     "dump_yaml_many",
@@ -148,6 +153,7 @@ __all__ = [
     "key_info",
     "known_keys",
     "load_shipped",
+    "operator_label",
     "parent_first",
     "parse_yaml",
     "parse_yaml_many",

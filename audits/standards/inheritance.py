@@ -35,6 +35,7 @@ from audits.standards.rules import (
     format_value,
     is_number,
     key_info,
+    operator_label,
     severity_rank,
     sort_problems,
 )
@@ -556,15 +557,11 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
                 Problem(
                     rule.line,
                     f"rules[{index}]",
-                    f"duplicate rule: {rule.key} {_op_label(rule.operator)} appears twice"
+                    f"duplicate rule: {rule.key} {operator_label(rule.operator)} appears twice"
                     f"{where}; keep one.",
                 )
             )
     return problems
-
-
-def _op_label(operator: Any) -> str:
-    return operator.label if isinstance(operator, Operator) else str(operator)
 
 
 def _scope_problems(spec: StandardSpec) -> list[Problem]:

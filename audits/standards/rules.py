@@ -379,11 +379,7 @@ class RuleSpec:
 
     def describe(self) -> str:
         """The rule as it reads on a page: ``quality.overall ≥ 0.80``."""
-        op = self.operator
-        label = op.label if isinstance(op, Operator) else str(op)
-        if op == Operator.PRESENT:
-            return f"{self.key} {label}"
-        return f"{self.key} {label} {format_threshold(self.threshold)}"
+        return describe_rule(self.key, self.operator, self.threshold)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -507,3 +503,20 @@ def format_threshold(threshold: Any) -> str:
     if isinstance(threshold, list):
         return "[" + ", ".join(format_value(item) for item in threshold) + "]"
     return format_value(threshold)
+
+
+def operator_label(operator: object) -> str:
+    """How an operator reads on a page (≥, ≤, =, is present, is one of); text that is
+    not an operator reads as written."""
+    try:
+        return Operator(operator).label
+    except ValueError:
+        return str(operator)
+
+
+def describe_rule(key: str, operator: object, threshold: Any) -> str:
+    """A rule as it reads on a page: ``quality.overall ≥ 0.80``,
+    ``registry.licence is present``, ``registry.kind is one of ['real', 'hybrid']``."""
+    if operator == Operator.PRESENT:
+        return f"{key} {operator_label(operator)}"
+    return f"{key} {operator_label(operator)} {format_threshold(threshold)}"
