@@ -36,27 +36,20 @@ from synthgov.trail.services import trail_record
 
 # A rule's fields, the same in the database, the engine's RuleSpec and YAML.
 RULE_FIELDS = engine.RULE_FIELDS
+# A standard's fields that are columns of the same name on its version row: all but
+# code (on the Standard row) and parent (a link to another version).
+VERSION_COLUMNS = tuple(name for name in engine.STANDARD_FIELDS if name not in ("code", "parent"))
 
 
 # --- Specs <-> rows ------------------------------------------------------
 
 
 def spec_for(version: StandardVersion) -> engine.StandardSpec:
+    columns = {name: _copy(getattr(version, name)) for name in VERSION_COLUMNS}
     return engine.StandardSpec(
+        **columns,
         code=version.standard.code,
-        name=version.name,
-        version=version.version,
-        scope=version.scope,
-        jurisdictions=list(version.jurisdictions),
-        sectors=list(version.sectors),
-        dataset_kinds=list(version.dataset_kinds),
         parent=version.parent.label if version.parent else None,
-        description=version.description,
-        source=version.source,
-        effective_from=version.effective_from,
-        effective_to=version.effective_to,
-        certificate_validity_days=version.certificate_validity_days,
-        reaudit_interval_days=version.reaudit_interval_days,
         rules=[
             engine.RuleSpec(**{f: getattr(rule, f) for f in RULE_FIELDS})
             for rule in version.rules.all()
@@ -89,18 +82,14 @@ def _problems_error(problems: list[Any]) -> ValidationError:
     )
 
 
+def _copy(value: Any) -> Any:
+    # Lists (jurisdictions, sectors, dataset kinds) are copied, not shared.
+    return list(value) if isinstance(value, list) else value
+
+
 def _write(version: StandardVersion, spec: engine.StandardSpec) -> None:
-    version.name = spec.name
-    version.scope = spec.scope
-    version.description = spec.description
-    version.source = spec.source
-    version.jurisdictions = list(spec.jurisdictions)
-    version.sectors = list(spec.sectors)
-    version.dataset_kinds = list(spec.dataset_kinds)
-    version.effective_from = spec.effective_from
-    version.effective_to = spec.effective_to
-    version.certificate_validity_days = spec.certificate_validity_days
-    version.reaudit_interval_days = spec.reaudit_interval_days
+    for name in VERSION_COLUMNS:  # version too: the row was found or made by it
+        setattr(version, name, _copy(getattr(spec, name)))
     version.parent = _parent_row(spec.parent)
     version.save()
     version.rules.all().delete()

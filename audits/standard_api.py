@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits import compliance, dashboard, disclosure
+from audits import standards as engine
 from audits.models import ComplianceEvaluation, Rule, StandardVersion
 from audits.standard_views import _editor_org, _may_edit
 from synthgov.api_schema import error_response
@@ -26,6 +27,11 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = list(compliance.RULE_FIELDS)
 
 
+# The API lists these first, as it always has; the rest of the standard's fields
+# (engine.STANDARD_FIELDS) follow in the engine's order, then publication and rules.
+_LEADING_FIELDS = ("id", "code", "version", "name", "status", "scope", "description", "source")
+
+
 class StandardVersionSerializer(serializers.ModelSerializer):
     code = serializers.CharField(source="standard.code")
     owner = serializers.CharField(source="standard.owner.slug", allow_null=True, default=None)
@@ -35,22 +41,8 @@ class StandardVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = StandardVersion
         fields = [
-            "id",
-            "code",
-            "version",
-            "name",
-            "status",
-            "scope",
-            "description",
-            "source",
-            "parent",
-            "jurisdictions",
-            "sectors",
-            "dataset_kinds",
-            "effective_from",
-            "effective_to",
-            "certificate_validity_days",
-            "reaudit_interval_days",
+            *_LEADING_FIELDS,
+            *[name for name in engine.STANDARD_FIELDS if name not in _LEADING_FIELDS],
             "published",
             "spec_sha256",
             "owner",

@@ -3,6 +3,7 @@ from Django."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from audits.checks.catalogue import METRICS
 from audits.standards import (
     FUTURE_METRICS,
     REGISTRY_FACTS,
+    RULE_FIELDS,
+    STANDARD_FIELDS,
     Operator,
     RuleSpec,
     Severity,
@@ -199,6 +202,15 @@ def test_a_rule_reads_the_same_in_the_standard_and_in_its_result(operator, thres
     assert describe_rule(rule.key, rule.operator, rule.threshold) == text
     assert rule.describe() == text
     assert result.rule_text == text
+
+
+def test_the_field_lists_name_every_field_of_a_standard_and_a_rule():
+    not_fields = {"rules", "field_lines", "line"}
+    spec_fields = [f.name for f in dataclasses.fields(StandardSpec) if f.name not in not_fields]
+    rule_fields = [f.name for f in dataclasses.fields(RuleSpec) if f.name not in not_fields]
+    assert sorted(STANDARD_FIELDS) == sorted(spec_fields)
+    assert set(STANDARD_FIELDS.values()) == {"text", "codes", "date", "days"}
+    assert list(RULE_FIELDS) == rule_fields
 
 
 def test_standards_engine_imports_without_django():
