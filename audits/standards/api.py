@@ -24,6 +24,11 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = list(engine.RULE_FIELDS)
 
 
+# The API lists these first, as it always has; the rest of the standard's fields
+# (engine.STANDARD_FIELDS) follow in the engine's order, then publication and rules.
+_LEADING_FIELDS = ("id", "code", "version", "name", "status", "scope", "description", "source")
+
+
 class StandardVersionSerializer(serializers.ModelSerializer):
     code = serializers.CharField(source="standard.code")
     owner = serializers.CharField(source="standard.owner.slug", allow_null=True, default=None)
@@ -33,22 +38,8 @@ class StandardVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = StandardVersion
         fields = [
-            "id",
-            "code",
-            "version",
-            "name",
-            "status",
-            "scope",
-            "description",
-            "source",
-            "parent",
-            "jurisdictions",
-            "sectors",
-            "dataset_kinds",
-            "effective_from",
-            "effective_to",
-            "certificate_validity_days",
-            "reaudit_interval_days",
+            *_LEADING_FIELDS,
+            *[name for name in engine.STANDARD_FIELDS if name not in _LEADING_FIELDS],
             "published",
             "spec_sha256",
             "owner",

@@ -13,14 +13,8 @@ from audits.standards import engine
 from audits.standards.engine.inheritance import MAX_PERIOD_DAYS
 from registry.models import DatasetKind
 
-OPERATOR_CHOICES = [
-    (">=", "≥"),
-    ("<=", "≤"),
-    ("=", "="),
-    ("present", "is present"),
-    ("one_of", "is one of"),
-]
-SEVERITY_CHOICES = [(s, s) for s in ("blocking", "major", "minor", "advisory")]
+OPERATOR_CHOICES = [(op.value, op.label) for op in engine.Operator]
+SEVERITY_CHOICES = [(s.value, s.value) for s in engine.Severity]
 
 
 def key_choices() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -114,58 +108,37 @@ def spec_from_forms(form: StandardForm, rules: Any) -> engine.StandardSpec:
         cleaned = rule_form.cleaned_data
         if not cleaned or cleaned.get("DELETE") or not cleaned.get("key"):
             continue
-        rule_specs.append(
-            engine.RuleSpec(
-                key=cleaned["key"],
-                operator=cleaned["operator"],
-                threshold=rule_form.threshold_value(),
-                severity=cleaned["severity"],
-                rationale=cleaned["rationale"].strip(),
-                clause=cleaned["clause"].strip(),
-                waived=cleaned["waived"],
-                waiver_rationale=cleaned["waiver_rationale"].strip(),
-            )
-        )
-    return engine.StandardSpec(
+        # Text is stripped (the rule strips its key, operator and severity itself).
+        values = {name: _stripped(cleaned[name]) for name in engine.RULE_FIELDS}
+        values["threshold"] = rule_form.threshold_value()
+        rule_specs.append(engine.RuleSpec(**values))
+    # Every field as the form cleaned it, but for these:
+    standard = {name: data[name] for name in engine.STANDARD_FIELDS}
+    standard.update(
         code=data["code"].upper(),
-        name=data["name"],
-        version=data["version"],
-        scope=data["scope"],
         jurisdictions=[c.upper() for c in _codes(data["jurisdictions"])],
         sectors=[s.lower() for s in _codes(data["sectors"])],
         dataset_kinds=list(data["dataset_kinds"]),
         parent=data["parent"] or None,
-        description=data["description"],
-        source=data["source"],
-        effective_from=data["effective_from"],
-        effective_to=data["effective_to"],
-        certificate_validity_days=data["certificate_validity_days"],
-        reaudit_interval_days=data["reaudit_interval_days"],
-        rules=rule_specs,
     )
+    return engine.StandardSpec(**standard, rules=rule_specs)
+
+
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 def initial_from_spec(spec: engine.StandardSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    standard = {
-        "code": spec.code,
-        "name": spec.name,
-        "version": spec.version,
-        "scope": spec.scope,
-        "parent": spec.parent or "",
-        "description": spec.description,
-        "source": spec.source,
-        "jurisdictions": ", ".join(spec.jurisdictions),
-        "sectors": ", ".join(spec.sectors),
-        "dataset_kinds": list(spec.dataset_kinds),
-        "effective_from": spec.effective_from,
-        "effective_to": spec.effective_to,
-        "certificate_validity_days": spec.certificate_validity_days,
-        "reaudit_interval_days": spec.reaudit_interval_days,
-    }
+    standard = {name: getattr(spec, name) for name in engine.STANDARD_FIELDS}
+    standard.update(
+        parent=spec.parent or "",
+        jurisdictions=", ".join(spec.jurisdictions),
+        sectors=", ".join(spec.sectors),
+        dataset_kinds=list(spec.dataset_kinds),
+    )
     rules = [
         {
-            "key": r.key,
-            "operator": r.operator,
+            **{name: getattr(r, name) for name in engine.RULE_FIELDS},
             "threshold": ", ".join(map(str, r.threshold))
             if isinstance(r.threshold, list)
             else (
@@ -175,11 +148,6 @@ def initial_from_spec(spec: engine.StandardSpec) -> tuple[dict[str, Any], list[d
                 if isinstance(r.threshold, bool)
                 else str(r.threshold)
             ),
-            "severity": r.severity,
-            "rationale": r.rationale,
-            "clause": r.clause,
-            "waived": r.waived,
-            "waiver_rationale": r.waiver_rationale,
         }
         for r in spec.rules
     ]

@@ -17,22 +17,22 @@ from registry.models import Dataset
 # A rule's fields, the same in the database, the engine's RuleSpec and YAML.
 
 
+# A standard's fields that are columns of the same name on its version row: all but
+# code (on the Standard row) and parent (a link to another version).
+VERSION_COLUMNS = tuple(name for name in engine.STANDARD_FIELDS if name not in ("code", "parent"))
+
+
+def column_copy(value: Any) -> Any:
+    """A column's value, lists (jurisdictions, sectors, dataset kinds) copied, not shared."""
+    return list(value) if isinstance(value, list) else value
+
+
 def spec_for(version: StandardVersion) -> engine.StandardSpec:
+    columns = {name: column_copy(getattr(version, name)) for name in VERSION_COLUMNS}
     return engine.StandardSpec(
+        **columns,
         code=version.standard.code,
-        name=version.name,
-        version=version.version,
-        scope=version.scope,
-        jurisdictions=list(version.jurisdictions),
-        sectors=list(version.sectors),
-        dataset_kinds=list(version.dataset_kinds),
         parent=version.parent.label if version.parent else None,
-        description=version.description,
-        source=version.source,
-        effective_from=version.effective_from,
-        effective_to=version.effective_to,
-        certificate_validity_days=version.certificate_validity_days,
-        reaudit_interval_days=version.reaudit_interval_days,
         rules=[
             engine.RuleSpec(**{f: getattr(rule, f) for f in engine.RULE_FIELDS})
             for rule in version.rules.all()

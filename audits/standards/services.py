@@ -17,7 +17,7 @@ from audits.models import (
     StandardVersion,
 )
 from audits.standards import engine
-from audits.standards.selectors import known_parents, spec_for
+from audits.standards.selectors import VERSION_COLUMNS, column_copy, known_parents, spec_for
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import STANDARD_PUBLISH_GLOBAL, user_may_publish_global_standards
 from synthgov.queue import enqueue
@@ -35,17 +35,8 @@ def _problems_error(problems: list[Any]) -> ValidationError:
 
 
 def _write(version: StandardVersion, spec: engine.StandardSpec) -> None:
-    version.name = spec.name
-    version.scope = spec.scope
-    version.description = spec.description
-    version.source = spec.source
-    version.jurisdictions = list(spec.jurisdictions)
-    version.sectors = list(spec.sectors)
-    version.dataset_kinds = list(spec.dataset_kinds)
-    version.effective_from = spec.effective_from
-    version.effective_to = spec.effective_to
-    version.certificate_validity_days = spec.certificate_validity_days
-    version.reaudit_interval_days = spec.reaudit_interval_days
+    for name in VERSION_COLUMNS:  # version too: the row was found or made by it
+        setattr(version, name, column_copy(getattr(spec, name)))
     version.parent = _parent_row(spec.parent)
     version.save()
     version.rules.all().delete()

@@ -37,6 +37,12 @@ Data
   sectors, dataset_kinds, parent ("CODE@VERSION" or None), description, source,
   effective_from, effective_to (inclusive dates or None), certificate_validity_days,
   reaudit_interval_days, rules, field_lines (not compared). ``.ref`` is CODE@VERSION.
+- ``STANDARD_FIELDS`` (name -> "text" | "codes" | "date" | "days", in YAML order;
+  ``standard_fields(kind)`` picks one kind), ``REQUIRED_FIELDS`` and ``RULE_FIELDS``:
+  the one list of a standard's and a rule's fields; YAML, the database rows, the API
+  and the forms take theirs from it.
+- ``describe_rule(key, operator, threshold)`` -> "quality.overall ≥ 0.80" (what
+  ``RuleSpec.describe()`` and ``RuleResult.rule_text`` say); ``operator_label(op)``.
 - ``Problem`` (frozen): line (1-based or None), field ("parent", "rules[2].threshold";
   rules counted from 0), message. ``str(problem)`` reads "line 12: field: message".
 - ``EffectiveRule``: rule, origin ("inherited" | "tightened" | "added" | "waived"),
@@ -90,6 +96,9 @@ from audits.standards.engine.rules import (
     FUTURE_METRICS,
     FUTURE_PREFIXES,
     REGISTRY_FACTS,
+    REQUIRED_FIELDS,
+    RULE_FIELDS,
+    STANDARD_FIELDS,
     FactSpec,
     KeyInfo,
     Operator,
@@ -97,12 +106,14 @@ from audits.standards.engine.rules import (
     RuleSpec,
     Severity,
     StandardSpec,
+    describe_rule,
     is_future_key,
     key_info,
     known_keys,
+    operator_label,
+    standard_fields,
 )
 from audits.standards.engine.yaml_io import (
-    RULE_FIELDS,
     SHIPPED_DIR,
     check_yaml,
     dump_yaml,
@@ -122,8 +133,10 @@ __all__ = [
     "NON_COMPLIANT",
     "ORIGINS",
     "REGISTRY_FACTS",
+    "REQUIRED_FIELDS",
     "RULE_FIELDS",
     "SHIPPED_DIR",
+    "STANDARD_FIELDS",
     "EffectiveRule",
     "Evaluation",
     "FactSpec",
@@ -138,6 +151,7 @@ __all__ = [
     "Severity",
     "StandardSpec",
     "check_yaml",
+    "describe_rule",
     "diff_from_parent",
     "dump_yaml",
     "dump_yaml_many",
@@ -148,10 +162,12 @@ __all__ = [
     "key_info",
     "known_keys",
     "load_shipped",
+    "operator_label",
     "parent_first",
     "parse_yaml",
     "parse_yaml_many",
     "resolve_chain",
     "resolve_effective_rules",
+    "standard_fields",
     "validate_standard",
 ]

@@ -17,6 +17,7 @@ from audits.standards.engine.rules import (
     KeyInfo,
     Operator,
     RuleSpec,
+    describe_rule,
     format_number,
     format_threshold,
     format_value,
@@ -82,10 +83,7 @@ class RuleResult:
 
     @property
     def rule_text(self) -> str:
-        label = Operator(self.operator).label if self.operator in set(Operator) else self.operator
-        if self.operator == Operator.PRESENT:
-            return f"{self.key} {label}"
-        return f"{self.key} {label} {format_threshold(self.threshold)}"
+        return describe_rule(self.key, self.operator, self.threshold)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -284,24 +282,14 @@ def _judge(rule: RuleSpec, value: Any) -> tuple[str, str, float | None]:
     if op in (Operator.GE, Operator.LE):
         return _judge_bound(rule, value)
     if op == Operator.EQ:
-        if is_number(threshold) and is_number(value):
-            margin = abs(float(value) - threshold)
-            if margin <= TOLERANCE:
-                return "pass", f"{key} is {format_value(value)}, as required", 0.0
-            return (
-                "fail",
-                f"{key} is {format_value(value)}, not the required {format_value(threshold)}",
-                margin,
-            )
-        if _comparable(threshold, value):
-            if _fold(value) == _fold(threshold):
-                return "pass", f"{key} is {format_value(value)}, as required", None
-            return (
-                "fail",
-                f"{key} is {format_value(value)}, not the required {format_value(threshold)}",
-                None,
-            )
-        return "fail", _mismatch(rule, value), None
+        if not _comparable(threshold, value):
+            return "fail", _mismatch(rule, value), None
+        margin = abs(float(value) - threshold) if is_number(threshold) else None
+        if _equal(threshold, value):
+            met = None if margin is None else 0.0
+            return "pass", f"{key} is {format_value(value)}, as required", met
+        shown, required = format_value(value), format_value(threshold)
+        return "fail", f"{key} is {shown}, not the required {required}", margin
     if op == Operator.ONE_OF and isinstance(threshold, list):
         allowed = [t for t in threshold if _comparable(t, value)]
         if not allowed:

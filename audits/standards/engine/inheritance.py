@@ -35,12 +35,14 @@ from audits.standards.engine.rules import (
     format_value,
     is_number,
     key_info,
+    operator_label,
     severity_rank,
     sort_problems,
+    standard_fields,
 )
 
 ORIGINS = ("inherited", "tightened", "added", "waived")
-PERIODS = ("certificate_validity_days", "reaudit_interval_days")
+PERIODS = standard_fields("days")
 # A century: longer periods mean nothing, and overflow dates and database integers.
 MAX_PERIOD_DAYS = 36_500
 
@@ -524,19 +526,15 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
             f"version '{spec.version}' must be like 1.0 (letters, digits, dots, up to 20).",
         )
     problems.extend(_scope_problems(spec))
-    for name, values in (
-        ("jurisdictions", spec.jurisdictions),
-        ("sectors", spec.sectors),
-        ("dataset_kinds", spec.dataset_kinds),
-    ):
-        problems.extend(_code_list_problems(spec, name, values))
+    for name in standard_fields("codes"):
+        problems.extend(_code_list_problems(spec, name, getattr(spec, name)))
     if spec.effective_from and spec.effective_to and spec.effective_to < spec.effective_from:
         add(
             "effective_to",
             f"effective_to {spec.effective_to.isoformat()} is before effective_from "
             f"{spec.effective_from.isoformat()}.",
         )
-    for name in ("certificate_validity_days", "reaudit_interval_days"):
+    for name in PERIODS:
         value = getattr(spec, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             add(name, f"{name} must be a whole number of days.")
@@ -556,15 +554,11 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
                 Problem(
                     rule.line,
                     f"rules[{index}]",
-                    f"duplicate rule: {rule.key} {_op_label(rule.operator)} appears twice"
+                    f"duplicate rule: {rule.key} {operator_label(rule.operator)} appears twice"
                     f"{where}; keep one.",
                 )
             )
     return problems
-
-
-def _op_label(operator: Any) -> str:
-    return operator.label if isinstance(operator, Operator) else str(operator)
 
 
 def _scope_problems(spec: StandardSpec) -> list[Problem]:

@@ -323,6 +323,20 @@ def _enum_or_text(enum: type[StrEnum], value: Any) -> Any:
     return value
 
 
+# A rule's fields, in the order YAML writes them: the same in RuleSpec, the database
+# and the API.
+RULE_FIELDS = (
+    "key",
+    "operator",
+    "threshold",
+    "severity",
+    "rationale",
+    "clause",
+    "waived",
+    "waiver_rationale",
+)
+
+
 @dataclass(frozen=True)
 class RuleSpec:
     """One rule: ``key operator threshold`` with a severity, rationale and clause.
@@ -355,18 +369,8 @@ class RuleSpec:
         set_(self, "waiver_rationale", self.waiver_rationale or "")
 
     def __hash__(self) -> int:
-        return hash(
-            (
-                self.key,
-                str(self.operator),
-                _freeze(self.threshold),
-                str(self.severity),
-                self.rationale,
-                self.clause,
-                self.waived,
-                self.waiver_rationale,
-            )
-        )
+        data = self.to_json()
+        return hash(tuple(_freeze(data[name]) for name in RULE_FIELDS))
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -379,23 +383,40 @@ class RuleSpec:
 
     def describe(self) -> str:
         """The rule as it reads on a page: ``quality.overall ≥ 0.80``."""
-        op = self.operator
-        label = op.label if isinstance(op, Operator) else str(op)
-        if op == Operator.PRESENT:
-            return f"{self.key} {label}"
-        return f"{self.key} {label} {format_threshold(self.threshold)}"
+        return describe_rule(self.key, self.operator, self.threshold)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "operator": str(self.operator),
-            "threshold": self.threshold,
-            "severity": str(self.severity),
-            "rationale": self.rationale,
-            "clause": self.clause,
-            "waived": self.waived,
-            "waiver_rationale": self.waiver_rationale,
-        }
+        data = {name: getattr(self, name) for name in RULE_FIELDS}
+        return {**data, "operator": str(self.operator), "severity": str(self.severity)}
+
+
+# A standard's top-level fields besides its rules, in the order YAML writes them, and
+# what each holds: "text", "codes" (a list of text), "date" (or None) or "days" (a
+# whole number of days, or None). The YAML reader and writer, validation, the
+# database rows, the API and the forms take their fields from here, so a new field
+# is declared in StandardSpec and here.
+STANDARD_FIELDS: dict[str, str] = {
+    "code": "text",
+    "name": "text",
+    "version": "text",
+    "scope": "text",
+    "parent": "text",
+    "jurisdictions": "codes",
+    "sectors": "codes",
+    "dataset_kinds": "codes",
+    "effective_from": "date",
+    "effective_to": "date",
+    "certificate_validity_days": "days",
+    "reaudit_interval_days": "days",
+    "description": "text",
+    "source": "text",
+}
+REQUIRED_FIELDS = ("code", "name", "version", "scope")
+
+
+def standard_fields(kind: str) -> tuple[str, ...]:
+    """The names of the standard's fields that hold ``kind``, in ``STANDARD_FIELDS`` order."""
+    return tuple(name for name, held in STANDARD_FIELDS.items() if held == kind)
 
 
 @dataclass
@@ -432,23 +453,16 @@ class StandardSpec:
         return self.field_lines.get(name)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "version": self.version,
-            "scope": self.scope,
-            "parent": self.parent,
-            "jurisdictions": list(self.jurisdictions),
-            "sectors": list(self.sectors),
-            "dataset_kinds": list(self.dataset_kinds),
-            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
-            "effective_to": self.effective_to.isoformat() if self.effective_to else None,
-            "certificate_validity_days": self.certificate_validity_days,
-            "reaudit_interval_days": self.reaudit_interval_days,
-            "description": self.description,
-            "source": self.source,
-            "rules": [rule.to_json() for rule in self.rules],
-        }
+        data: dict[str, Any] = {}
+        for name, kind in STANDARD_FIELDS.items():
+            value = getattr(self, name)
+            if kind == "codes":
+                value = list(value)
+            elif kind == "date":
+                value = value.isoformat() if value else None
+            data[name] = value
+        data["rules"] = [rule.to_json() for rule in self.rules]
+        return data
 
 
 @dataclass(frozen=True)
@@ -507,3 +521,20 @@ def format_threshold(threshold: Any) -> str:
     if isinstance(threshold, list):
         return "[" + ", ".join(format_value(item) for item in threshold) + "]"
     return format_value(threshold)
+
+
+def operator_label(operator: object) -> str:
+    """How an operator reads on a page (≥, ≤, =, is present, is one of); text that is
+    not an operator reads as written."""
+    try:
+        return Operator(operator).label
+    except ValueError:
+        return str(operator)
+
+
+def describe_rule(key: str, operator: object, threshold: Any) -> str:
+    """A rule as it reads on a page: ``quality.overall ≥ 0.80``,
+    ``registry.licence is present``, ``registry.kind is one of ['real', 'hybrid']``."""
+    if operator == Operator.PRESENT:
+        return f"{key} {operator_label(operator)}"
+    return f"{key} {operator_label(operator)} {format_threshold(threshold)}"

@@ -20,42 +20,19 @@ import yaml
 
 from audits.standards.engine.inheritance import validate_standard
 from audits.standards.engine.rules import (
+    REQUIRED_FIELDS,
+    RULE_FIELDS,
+    STANDARD_FIELDS,
     Operator,
     Problem,
     RuleSpec,
     Severity,
     StandardSpec,
     sort_problems,
+    standard_fields,
 )
 
-TOP_FIELDS = (
-    "code",
-    "name",
-    "version",
-    "scope",
-    "parent",
-    "jurisdictions",
-    "sectors",
-    "dataset_kinds",
-    "effective_from",
-    "effective_to",
-    "certificate_validity_days",
-    "reaudit_interval_days",
-    "description",
-    "source",
-    "rules",
-)
-REQUIRED_FIELDS = ("code", "name", "version", "scope")
-RULE_FIELDS = (
-    "key",
-    "operator",
-    "threshold",
-    "severity",
-    "rationale",
-    "clause",
-    "waived",
-    "waiver_rationale",
-)
+TOP_FIELDS = (*STANDARD_FIELDS, "rules")
 MAX_YAML_CHARS = 1_000_000
 # A standard is three levels deep (standard, rules, rule); PyYAML composes nodes
 # recursively, so thousands of levels would exhaust Python's stack.
@@ -380,26 +357,18 @@ def _spec_from_node(node: yaml.Node) -> tuple[StandardSpec | None, list[Problem]
     for name in (*REQUIRED_FIELDS, "rules"):
         # Missing fields are reported by validation, at the document's first line.
         lines.setdefault(name, _line(node))
-    text = {
-        name: reader.text(values.get(name), name, lines.get(name, _line(node)))
-        for name in ("code", "name", "version", "scope", "parent", "description", "source")
+    spec = StandardSpec(code="", name="", version="", scope="", field_lines=lines)
+    readers = {
+        "text": reader.text,
+        "codes": reader.text_list,
+        "date": reader.day,
+        "days": reader.whole_number,
     }
-    spec = StandardSpec(
-        code=text["code"] or "",
-        name=text["name"] or "",
-        version=text["version"] or "",
-        scope=text["scope"] or "",
-        parent=text["parent"] or None,
-        description=text["description"] or "",
-        source=text["source"] or "",
-        field_lines=lines,
-    )
-    for name in ("jurisdictions", "sectors", "dataset_kinds"):
-        setattr(spec, name, reader.text_list(values.get(name), name, lines.get(name, 0)))
-    for name in ("effective_from", "effective_to"):
-        setattr(spec, name, reader.day(values.get(name), name, lines.get(name, 0)))
-    for name in ("certificate_validity_days", "reaudit_interval_days"):
-        setattr(spec, name, reader.whole_number(values.get(name), name, lines.get(name, 0)))
+    for kind, read in readers.items():  # one kind after another, as problems are listed
+        for name in standard_fields(kind):
+            value = read(values.get(name), name, lines.get(name, _line(node)))
+            if value or kind != "text":  # absent or empty text keeps "" (parent: None)
+                setattr(spec, name, value)
     spec.rules = _rules(reader, values.get("rules"), lines.get("rules", 0))
     return spec, reader.problems
 

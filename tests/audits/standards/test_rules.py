@@ -3,6 +3,7 @@ from Django."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,14 @@ from audits.checks.catalogue import METRICS
 from audits.standards.engine import (
     FUTURE_METRICS,
     REGISTRY_FACTS,
+    RULE_FIELDS,
+    STANDARD_FIELDS,
     Operator,
     RuleSpec,
     Severity,
     StandardSpec,
+    describe_rule,
+    evaluate,
     key_info,
     known_keys,
     validate_standard,
@@ -178,6 +183,34 @@ def test_waiver_rationale_on_a_rule_that_is_not_waived_is_a_problem():
 )
 def test_numbers_read_naturally(value, shown):
     assert format_number(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("operator", "threshold", "text"),
+    [
+        (">=", 0.8, "quality.overall ≥ 0.80"),
+        ("<=", 3, "quality.overall ≤ 3"),
+        ("=", True, "quality.overall = true"),
+        ("present", None, "quality.overall is present"),
+        ("one_of", ["a", 1.0], "quality.overall is one of ['a', 1]"),
+        ("~", "x", "quality.overall ~ 'x'"),
+    ],
+)
+def test_a_rule_reads_the_same_in_the_standard_and_in_its_result(operator, threshold, text):
+    rule = RuleSpec("quality.overall", operator, threshold, "major")
+    result = evaluate([rule], {}).results[0]
+    assert describe_rule(rule.key, rule.operator, rule.threshold) == text
+    assert rule.describe() == text
+    assert result.rule_text == text
+
+
+def test_the_field_lists_name_every_field_of_a_standard_and_a_rule():
+    not_fields = {"rules", "field_lines", "line"}
+    spec_fields = [f.name for f in dataclasses.fields(StandardSpec) if f.name not in not_fields]
+    rule_fields = [f.name for f in dataclasses.fields(RuleSpec) if f.name not in not_fields]
+    assert sorted(STANDARD_FIELDS) == sorted(spec_fields)
+    assert set(STANDARD_FIELDS.values()) == {"text", "codes", "date", "days"}
+    assert list(RULE_FIELDS) == rule_fields
 
 
 def test_standards_engine_imports_without_django():
