@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from registry import ingest
 from registry.ingest import ColumnRole, ColumnSchema, ColumnType, IngestError
 from registry.licences import normalise_licence
-from registry.lineage import would_create_cycle
+from registry.lineage.graph import would_create_cycle
 from registry.models import (
     DATASHEET_SECTIONS,
     Dataset,
