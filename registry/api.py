@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry import selectors, services
-from registry.documents import croissant_for_version, prov_for_dataset
+from registry.documents.for_models import croissant_for_version, prov_for_dataset
 from registry.filters import DatasetFilter
 from registry.models import Dataset, DatasetVersion, Datasheet
 from registry.serializers import (

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
 
 
 class DatasetKind(models.TextChoices):
@@ -39,8 +40,6 @@ class DatasetQuerySet(models.QuerySet["Dataset"]):
     def visible_to(self, user: Any) -> DatasetQuerySet:
         """Open datasets for every active signed-in user; restricted ones for the
         owning organisation and regulators whose jurisdiction covers it."""
-        from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         orgs = organisations_where(user, DATASET_VIEW).values("id")
@@ -257,6 +256,23 @@ class Generation(models.Model):
         label = self.get_generator_type_display()
         lib = " ".join(x for x in [self.generator_library, self.generator_version] if x)
         return f"{label} ({lib})" if lib else label
+
+
+# The generation facts a curator declares: the API shows them and the trail
+# records them when they change.
+GENERATION_FIELDS: tuple[str, ...] = (
+    "generator_type",
+    "generator_library",
+    "generator_version",
+    "parameters",
+    "seed",
+    "privacy_mechanism",
+    "epsilon",
+    "delta",
+    "compute_description",
+    "energy_kwh",
+    "carbon_kg",
+)
 
 
 DATASHEET_SECTIONS: list[tuple[str, str, str]] = [

@@ -10,8 +10,8 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 
 from registry.ingest import ColumnSchema, schema_diff
-from registry.lineage import LineageEdge as GraphEdge
-from registry.lineage import LineageNode
+from registry.lineage.graph import LineageEdge as GraphEdge
+from registry.lineage.graph import LineageNode
 from registry.models import Dataset, DatasetVersion, Generation, LineageEdge
 from synthgov.accounts.permissions import DATASET_CHANGE, organisations_where
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from registry.ingest import ColumnRole, ColumnType
 from registry.models import (
     DATASHEET_SECTIONS,
+    GENERATION_FIELDS,
     Access,
     Dataset,
     DatasetKind,
@@ -16,6 +17,7 @@ from registry.models import (
     PrivacyMechanism,
     Relation,
 )
+from registry.selectors import parents_for
 from synthgov.api_schema import MAX_ID
 
 
@@ -82,19 +84,7 @@ class ParentSerializer(serializers.Serializer):
 class GenerationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Generation
-        fields = [
-            "generator_type",
-            "generator_library",
-            "generator_version",
-            "parameters",
-            "seed",
-            "privacy_mechanism",
-            "epsilon",
-            "delta",
-            "compute_description",
-            "energy_kwh",
-            "carbon_kg",
-        ]
+        fields = GENERATION_FIELDS
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -132,8 +122,6 @@ class VersionSerializer(serializers.ModelSerializer):
         ]
 
     def get_parents(self, obj: DatasetVersion) -> list[dict[str, Any]]:
-        from registry.selectors import parents_for
-
         request = self.context["request"]
         return ParentSerializer(
             [

@@ -22,13 +22,15 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils.text import slugify
 
 from registry import ingest
 from registry.ingest import ColumnRole, ColumnSchema, ColumnType, IngestError
 from registry.licences import normalise_licence
-from registry.lineage import would_create_cycle
+from registry.lineage.graph import would_create_cycle
 from registry.models import (
     DATASHEET_SECTIONS,
+    GENERATION_FIELDS,
     Dataset,
     DatasetVersion,
     Datasheet,
@@ -84,8 +86,6 @@ def _clean_dataset_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tags(names: Iterable[str]) -> list[Tag]:
-    from django.utils.text import slugify
-
     slugs = sorted({slugify(n)[:50] for n in names if slugify(n)})
     return [Tag.objects.get_or_create(name=slug)[0] for slug in slugs]
 
@@ -507,24 +507,11 @@ def _version_label(pk: int) -> str:
 
 def _lineage_snapshot(version: DatasetVersion) -> dict[str, Any]:
     gen = Generation.objects.filter(version=version).first()
-    fields = [
-        "generator_type",
-        "generator_library",
-        "generator_version",
-        "parameters",
-        "seed",
-        "privacy_mechanism",
-        "epsilon",
-        "delta",
-        "compute_description",
-        "energy_kwh",
-        "carbon_kg",
-    ]
     return {
         "parents": sorted(
             [e.parent_id, e.relation] for e in LineageEdge.objects.filter(child=version)
         ),
-        "generation": {f: getattr(gen, f) for f in fields} if gen else {},
+        "generation": {f: getattr(gen, f) for f in GENERATION_FIELDS} if gen else {},
     }
 
 

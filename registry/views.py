@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from registry import selectors, services
-from registry.documents import croissant_for_version, prov_for_dataset
+from registry.documents.for_models import croissant_for_version, prov_for_dataset
 from registry.filters import DatasetFilter
 from registry.forms import (
     DatasetForm,
@@ -27,7 +27,8 @@ from registry.forms import (
     SchemaForm,
     VersionUploadForm,
 )
-from registry.lineage import layout, render_svg
+from registry.lineage.layout import layout
+from registry.lineage.svg import render_svg
 from registry.models import DATASHEET_SECTIONS, Dataset, DatasetVersion
 from registry.signals import version_page_context
 from registry.uploads import sent_name, upload_refusal

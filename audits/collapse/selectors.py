@@ -17,14 +17,14 @@ from typing import Any
 from audits.checks.collapse import FIGURES, KEYS, CollapseChain, CollapseFigures, warning_text
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs.charts import collapse_chart
-from registry.lineage import (
+from registry.lineage.graph import (
     GENERATION_RELATIONS,
     RESTRICTED_LABEL,
     SAME_GENERATION_RELATIONS,
     LineageNode,
     generation_depths,
 )
-from registry.lineage import LineageEdge as GraphEdge
+from registry.lineage.graph import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
 
 # No real lineage is this deep; the bound only stops a walk through corrupt data.

@@ -37,7 +37,7 @@ from audits.models import AuditRun, AuditStatus
 from audits.provenance.dispatch import watermark_run_dispatch
 from registry import ingest
 from registry.ingest import IngestError
-from registry.lineage import RESTRICTED_LABEL
+from registry.lineage.graph import RESTRICTED_LABEL
 from registry.models import (
     DATASHEET_SECTIONS,
     DatasetKind,

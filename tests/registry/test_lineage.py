@@ -12,24 +12,18 @@ from typing import Any
 
 import pytest
 
-from registry.lineage import (
-    COLUMN_GAP,
-    KIND_COLOURS,
-    NAME_CHARS,
-    RESTRICTED_COLOURS,
-    GraphLayout,
+from registry.lineage.graph import (
     LineageEdge,
     LineageNode,
-    PlacedNode,
     ancestors,
     descendants,
     edge_label,
-    layout,
     lineage_subgraph,
-    render_svg,
     synthetic_generation_depth,
     would_create_cycle,
 )
+from registry.lineage.layout import COLUMN_GAP, GraphLayout, PlacedNode, layout
+from registry.lineage.svg import KIND_COLOURS, NAME_CHARS, RESTRICTED_COLOURS, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script> & \"quoted\" 'name'"

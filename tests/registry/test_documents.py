@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 
-from registry import lineage
-from registry.exports import (
+from registry.documents.croissant import (
     ColumnInfo,
     DatasetInfo,
     croissant_jsonld,
     licence_url,
-    prov_json,
     validate_croissant,
-    validate_prov_json,
 )
-from registry.lineage import LineageEdge, LineageNode
+from registry.documents.prov import prov_json, validate_prov_json
+from registry.lineage.graph import LineageEdge, LineageNode
 
 BASE = "https://synthgov.example"
 QNAME = re.compile(r"^[A-Za-z_][\w.-]*:[\w][\w./-]*$")
@@ -225,14 +223,6 @@ def test_prov_json_agents_and_their_relations(prov: dict[str, Any]) -> None:
     attributions = {(a["prov:entity"], a["prov:agent"]) for a in prov["wasAttributedTo"].values()}
     assert len(attributions) == 4
     assert ("synthgov:version/1", "synthgov:organisation/beta-data") in attributions
-
-
-def test_prov_json_wrapper_in_lineage_gives_the_same_document(
-    graph: tuple[list[LineageNode], list[LineageEdge]], prov: dict[str, Any]
-) -> None:
-    nodes, edges = graph
-    assert lineage.prov_json(nodes, edges, base_uri=BASE) == prov
-    assert lineage.validate_prov_json(prov) == []
 
 
 def test_prov_json_of_a_lone_version() -> None:

@@ -1,4 +1,5 @@
-"""Exports built from registry rows: PROV-JSON lineage and Croissant JSON-LD."""
+"""The documents built from registry rows: a dataset's lineage as PROV-JSON and
+a version's Croissant JSON-LD, each holding only what the user may see."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from registry import selectors
-from registry.exports import ColumnInfo, DatasetInfo, croissant_jsonld
-from registry.lineage import prov_json
+from registry.documents.croissant import ColumnInfo, DatasetInfo, croissant_jsonld
+from registry.documents.prov import prov_json
 from registry.models import Dataset, DatasetVersion
 
 
