@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from audits.models import Rule, StandardVersion
 from audits.standards import engine
 from audits.standards import services as standard_services
-from audits.standards.views import _editor_org, _may_edit
+from audits.standards.selectors import editor_organisation, may_edit
 from synthgov.api_schema import error_response
 
 
@@ -80,7 +80,7 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_yaml(self, request: Request) -> Response:
-        owner = _editor_org(request.user)
+        owner = editor_organisation(request.user)
         if owner is None and not request.user.is_superuser:
             raise PermissionDenied("Only regulators import standards.")
         data = YamlImportSerializer(data=request.data)
@@ -107,7 +107,7 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         version = self.get_object()
-        if not _may_edit(request.user, version):
+        if not may_edit(request.user, version):
             raise PermissionDenied("Only the standard's maintainers publish it.")
         try:
             version = standard_services.standard_publish(version=version, user=request.user)

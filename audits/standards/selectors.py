@@ -13,6 +13,8 @@ from audits.models import (
 )
 from audits.standards import engine
 from registry.models import Dataset
+from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import STANDARD_EDIT, member_organisations
 
 # A rule's fields, the same in the database, the engine's RuleSpec and YAML.
 
@@ -85,3 +87,18 @@ def current_standards() -> list[StandardVersion]:
     ):
         latest[version.standard_id] = version
     return sorted(latest.values(), key=lambda v: v.standard.code)
+
+
+def may_edit(user: Any, version: StandardVersion) -> bool:
+    """Superusers, and editors of the owning organisation (global standards: superusers)."""
+    owner = version.standard.owner
+    if owner is None:
+        return user.is_superuser
+    return (
+        user.is_superuser or member_organisations(user, STANDARD_EDIT).filter(pk=owner.pk).exists()
+    )
+
+
+def editor_organisation(user: Any) -> Organisation | None:
+    """The organisation a new standard of ``user``'s is owned by, if they may write one."""
+    return member_organisations(user, STANDARD_EDIT).first()

@@ -3,8 +3,6 @@ publish, new draft, YAML import and export."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,10 +21,8 @@ from audits.standards.forms import (
     initial_from_spec,
     spec_from_forms,
 )
-from synthgov.accounts.models import Organisation
+from audits.standards.selectors import editor_organisation, may_edit
 from synthgov.accounts.permissions import (
-    STANDARD_EDIT,
-    member_organisations,
     user_may_publish_global_standards,
 )
 from synthgov.downloads import as_attachment
@@ -45,19 +41,6 @@ def _standard(request: HttpRequest, pk: int) -> StandardVersion:
     return version
 
 
-def _may_edit(user: Any, version: StandardVersion) -> bool:
-    owner = version.standard.owner
-    if owner is None:
-        return user.is_superuser
-    return (
-        user.is_superuser or member_organisations(user, STANDARD_EDIT).filter(pk=owner.pk).exists()
-    )
-
-
-def _editor_org(user: Any) -> Organisation | None:
-    return member_organisations(user, STANDARD_EDIT).first()
-
-
 def _parent_choices() -> list[tuple[str, str]]:
     return [(v.label, f"{v.label} — {v.name}") for v in standard_selectors.current_standards()]
 
@@ -74,7 +57,7 @@ def standard_list(request: HttpRequest) -> HttpResponse:
         "audits/standard_list.html",
         {
             "versions": versions,
-            "can_write": request.user.is_superuser or _editor_org(request.user) is not None,
+            "can_write": request.user.is_superuser or editor_organisation(request.user) is not None,
         },
     )
 
@@ -94,9 +77,9 @@ def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -
             "version": version,
             "effective": engine.effective_rules(spec, parent_rules),
             "diff": engine.diff_from_parent(spec, parent_rules) if parent_rules is not None else [],
-            "can_edit": _may_edit(request.user, version),
+            "can_edit": may_edit(request.user, version),
             # A global draft stays unpublished until someone who may publish it does.
-            "can_publish": _may_edit(request.user, version)
+            "can_publish": may_edit(request.user, version)
             and (version.scope != "global" or user_may_publish_global_standards(request.user)),
             "evaluation_counts": _evaluation_counts(version),
             "other_versions": version.standard.versions.visible_to(request.user)
@@ -123,9 +106,9 @@ def _evaluation_counts(version: StandardVersion) -> dict[str, int]:
 @require_http_methods(["GET", "POST"])
 def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     version = _standard(request, pk) if pk else None
-    if version is not None and (version.is_published or not _may_edit(request.user, version)):
+    if version is not None and (version.is_published or not may_edit(request.user, version)):
         raise PermissionDenied
-    owner = version.standard.owner if version else _editor_org(request.user)
+    owner = version.standard.owner if version else editor_organisation(request.user)
     if version is None and owner is None and not request.user.is_superuser:
         raise PermissionDenied
     initial, rules_initial = (
@@ -164,7 +147,7 @@ def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
     version = _standard(request, pk)
-    if not _may_edit(request.user, version):
+    if not may_edit(request.user, version):
         raise PermissionDenied
     try:
         standard_services.standard_publish(version=version, user=request.user)
@@ -186,7 +169,7 @@ def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def standard_new_draft(request: HttpRequest, pk: int) -> HttpResponse:
     version = _standard(request, pk)
-    if not _may_edit(request.user, version):
+    if not may_edit(request.user, version):
         raise PermissionDenied
     number = request.POST.get("version", "").strip()
     try:
@@ -213,7 +196,7 @@ def standard_export(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def standard_import(request: HttpRequest) -> HttpResponse:
-    owner = _editor_org(request.user)
+    owner = editor_organisation(request.user)
     if owner is None and not request.user.is_superuser:
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
