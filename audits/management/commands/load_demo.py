@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 from audits.demo import load_audits_demo, load_certificates_demo, load_standards_demo
 from registry.demo import load_registry_demo, load_watermark_demo
-from synthgov.accounts.demo import load_accounts_demo
+from synthgov.access.demo import load_accounts_demo
 from synthgov.trail.services import checkpoint_create
 
 
