@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from synthgov.accounts.models import Organisation
+from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
 
 
 class DatasetKind(models.TextChoices):
@@ -39,8 +40,6 @@ class DatasetQuerySet(models.QuerySet["Dataset"]):
     def visible_to(self, user: Any) -> DatasetQuerySet:
         """Open datasets for every active signed-in user; restricted ones for the
         owning organisation and regulators whose jurisdiction covers it."""
-        from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         orgs = organisations_where(user, DATASET_VIEW).values("id")
