@@ -287,7 +287,7 @@ CURATOR_SETUP = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from synthgov.accounts.models import Jurisdiction, Organisation
-from synthgov.accounts.services import membership_grant
+from synthgov.access.services import membership_grant
 
 jurisdiction, _ = Jurisdiction.objects.get_or_create(code="BENCH", defaults={"name": "Bench"})
 organisation, _ = Organisation.objects.get_or_create(

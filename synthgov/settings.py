@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "csp",
     "synthgov.accounts",
     "synthgov.trail",
+    "synthgov.access",
     "registry",
     "audits",
 ]
@@ -75,7 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "synthgov.accounts.sessions.PrivilegedSessionMiddleware",
+    "synthgov.access.sessions.PrivilegedSessionMiddleware",
     # Last, so it turns a lockout flagged anywhere below into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -209,8 +210,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("SYNTHGOV_LOGIN_COOLOFF_MINUTES", 
 # A wrong password during the lockout neither extends it nor stores anything more.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "synthgov.accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "synthgov.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "synthgov.access.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "synthgov.access.lockout.client_ip"
 # Successful sign-ins are already in the trail.
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the

@@ -4,7 +4,7 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from synthgov.accounts import views as account_views
+from synthgov.access import views as account_views
 from synthgov.health import healthz
 
 api_v1 = [

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from audits.runs import services
-from synthgov.accounts.sessions import DEADLINE_KEY
+from synthgov.access.sessions import DEADLINE_KEY
 from tests.audits import conftest as audit_fixtures
 from tests.factories import PASSWORD
 

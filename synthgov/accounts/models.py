@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 
@@ -19,14 +17,6 @@ class Jurisdiction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
-
-
-class OrganisationQuerySet(models.QuerySet["Organisation"]):
-    def visible_to(self, user: Any) -> OrganisationQuerySet:
-        """Organisations whose data the user may see."""
-        from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
-
-        return self.filter(id__in=organisations_where(user, DATASET_VIEW).values("id"))
 
 
 class Organisation(models.Model):
@@ -51,8 +41,6 @@ class Organisation(models.Model):
         help_text="For regulators: the jurisdictions they supervise.",
     )
     created = models.DateTimeField(auto_now_add=True)
-
-    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from synthgov.accounts.permissions import TRAIL_VIEW, organisations_where
 from synthgov.signing.checkpoints import checkpoint_document, checkpoint_statement
 from synthgov.trail.chain import GENESIS_HASH
 
@@ -23,8 +24,6 @@ __all__ = ["GENESIS_HASH", "Checkpoint", "Event", "TrailHead"]
 
 class EventQuerySet(models.QuerySet["Event"]):
     def visible_to(self, user: Any) -> EventQuerySet:
-        from synthgov.accounts.permissions import TRAIL_VIEW, organisations_where
-
         if user is not None and user.is_active and user.is_superuser:
             return self
         orgs = organisations_where(user, TRAIL_VIEW)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
+from synthgov.accounts.models import Organisation
 from synthgov.signing.checkpoints import (
     CheckpointError,
     checkpoint_check,
@@ -121,10 +123,6 @@ def _checked_records(
     records: Iterable[Mapping[str, Any]], problems: list[tuple[str, int]]
 ) -> Iterator[Mapping[str, Any]]:
     """Records for the chain walk; stops at the first event whose links moved."""
-    from django.contrib.auth import get_user_model
-
-    from synthgov.accounts.models import Organisation
-
     existing = _ExistingIds(
         organisations=set(Organisation.objects.values_list("id", flat=True)),
         users=set(get_user_model().objects.values_list("id", flat=True)),

@@ -6,6 +6,8 @@ import logging
 
 from celery import shared_task
 
+from synthgov.trail import services
+
 logger = logging.getLogger(__name__)
 
 
@@ -16,8 +18,6 @@ def trail_checkpoint_task() -> int | None:
     Not retried: a missing key or a broken trail needs a person, and the next
     run an hour later tries again anyway. Both raise, so the failure shows in
     the worker log and the task results."""
-    from synthgov.trail import services
-
     try:
         checkpoint = services.checkpoint_create()
     except services.TrailBrokenError:

@@ -22,7 +22,7 @@ def test_login_is_recorded_and_lands_on_home(client, world):
 
 def test_failed_login_is_counted_not_written_to_the_trail(client, world):
     # One row per guess would let a script grow the trail without limit; the
-    # lockout is what reaches it (tests/accounts/test_lockout.py).
+    # lockout is what reaches it (tests/access/test_lockout.py).
     response = login(client, world.curator_a, password="wrong password")
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()

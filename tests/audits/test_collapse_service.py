@@ -332,7 +332,7 @@ def test_the_demo_chain_shows_collapse_computed_on_its_data(db, registry_storage
 
     from audits.demo import load_audits_demo
     from registry.demo import load_registry_demo
-    from synthgov.accounts.demo import load_accounts_demo
+    from synthgov.access.demo import load_accounts_demo
 
     datasets = load_registry_demo(load_accounts_demo())
     users = get_user_model().objects

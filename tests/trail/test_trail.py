@@ -70,7 +70,7 @@ def test_deleted_newest_row_is_detected(chain):
 
 
 def test_role_changes_through_services_are_recorded(world):
-    from synthgov.accounts import services
+    from synthgov.access import services
     from synthgov.accounts.models import Role
 
     membership = services.membership_grant(

@@ -14,7 +14,7 @@ from audits.demo import (
     load_watermark_demo,
 )
 from registry.demo import load_registry_demo
-from synthgov.accounts.demo import load_accounts_demo
+from synthgov.access.demo import load_accounts_demo
 from synthgov.trail.services import checkpoint_create
 
 

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from synthgov.accounts import services
+from synthgov.access import services
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from synthgov.accounts import services
+from synthgov.access import services
 from synthgov.accounts.models import Jurisdiction, Membership, Organisation
 
 

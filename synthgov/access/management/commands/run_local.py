@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from synthgov.accounts.demo import DEMO_PASSWORD, USERS
+from synthgov.access.demo import DEMO_PASSWORD, USERS
 
 
 class Command(BaseCommand):

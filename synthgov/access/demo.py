@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from synthgov.accounts import services
+from synthgov.access import services
 from synthgov.accounts.models import Jurisdiction, Organisation, Role
 
 DEMO_PASSWORD = "synthgov-demo"  # noqa: S105 - printed on purpose; demo only

@@ -290,7 +290,7 @@ def test_deleting_an_organisation_in_admin_records_the_roles_it_removes(admin_cl
 
 
 def test_services_record_flags_and_covered_jurisdictions(world):
-    from synthgov.accounts import services
+    from synthgov.access import services
 
     uk = Jurisdiction.objects.get(code="UK")
     services.organisation_save(
@@ -309,7 +309,7 @@ def test_services_record_flags_and_covered_jurisdictions(world):
 
 
 def test_membership_moved_between_organisations_shows_in_both_trails(world):
-    from synthgov.accounts import services
+    from synthgov.access import services
 
     membership = Membership.objects.get(user=world.curator_a)
     services.membership_change(

@@ -5,10 +5,10 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
-from synthgov.accounts import services
-from synthgov.accounts.forms import ThrottledPasswordChangeForm
-from synthgov.accounts.lockout import client_ip
-from synthgov.accounts.sessions import privileged_session_start
+from synthgov.access import services
+from synthgov.access.forms import ThrottledPasswordChangeForm
+from synthgov.access.lockout import client_ip
+from synthgov.access.sessions import privileged_session_start
 
 
 def _client_ip(request: HttpRequest) -> str | None:
