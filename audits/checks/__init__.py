@@ -2,7 +2,7 @@
 
 Public interface (the audit service calls exactly this)::
 
-    from audits.checks import AuditConfig, AuditInputError, ColumnSpec, run_audit
+    from audits.checks import AuditConfig, AuditInputError, ColumnSpec, RealAncestor, run_audit
 
     config = AuditConfig(
         columns=[ColumnSpec(name="age", type="numerical", role="quasi_identifier"), ...],
@@ -15,9 +15,10 @@ Public interface (the audit service calls exactly this)::
         registry_facts={"datasheet_completeness": 0.8, "lineage_complete": True,
                         "generator_documented": True, "licence": "CC-BY-4.0",
                         "compute_disclosed": False, "hash_verified": True},
+        ancestor=RealAncestor.measured(df_ancestor, generation_depth=2, details={...}),
         progress=lambda label, fraction: ...,   # may raise to cancel; the error propagates
     )
-    outcome.metrics          # list[MetricResult], in family order
+    outcome.metrics          # list[MetricResult], in family order (collapse last)
     outcome.findings         # plain-words sentences for the summary
     outcome.timings          # seconds per family (and "prepare")
     outcome.to_json()        # JSON-ready dict; canonical_json()/results_sha256() omit timings
@@ -40,6 +41,11 @@ Public interface (the audit service calls exactly this)::
   positive outcome does not occur in the reference.
 - ``catalogue.METRICS``: key -> ``MetricSpec`` (family, title, description, direction,
   value range, what it needs). Keys are stable; standards refer to them.
+- ``RealAncestor``: the collapse family's input, the audited version's nearest real
+  ancestor: ``RealAncestor.measured(frame, generation_depth=, details=)``, or
+  ``RealAncestor.not_measured(reason, generation_depth=)`` (depth None when unknown).
+  Collapse is not a family the user chooses: it runs, after the chosen families, whenever
+  ``ancestor`` is given; without it no ``collapse.*`` figure is reported.
 
 A registry fact ``hash_verified`` of False stops the audit: only
 ``integrity.hash_verified`` is reported and every other figure is skipped.
@@ -51,6 +57,7 @@ from audits.checks.base import (
     AuditInputError,
     ColumnSpec,
     MetricResult,
+    RealAncestor,
 )
 from audits.checks.catalogue import METRICS, MetricSpec
 from audits.checks.runner import AuditOutcome, run_audit
@@ -63,5 +70,6 @@ __all__ = [
     "ColumnSpec",
     "MetricResult",
     "MetricSpec",
+    "RealAncestor",
     "run_audit",
 ]

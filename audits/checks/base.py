@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 COLUMN_TYPES = frozenset({"numerical", "categorical", "boolean", "datetime", "id", "text"})
 COLUMN_ROLES = frozenset(
@@ -106,6 +107,40 @@ class AuditConfig:
             "distance_sample_rows": self.distance_sample_rows,
             "max_intersections": self.max_intersections,
         }
+
+
+@dataclass(frozen=True, eq=False)  # a frame has no plain equality
+class RealAncestor:
+    """The collapse family's input: the audited version's nearest real ancestor.
+
+    Either ``frame`` holds the ancestor's data (read and verified by the caller), the
+    version being ``generation_depth`` synthetic generations away from it, and
+    ``details`` (for example which ancestor it is) go into every collapse figure's
+    details; or ``frame`` is None and ``reason`` says why collapse is not measured, with
+    ``generation_depth`` when it is known (0 for real data; None when the lineage reaches
+    no real version). Build it with ``measured`` or ``not_measured``.
+    """
+
+    generation_depth: int | None
+    frame: pd.DataFrame | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.frame is None) == (self.reason is None):
+            raise ValueError("give either the ancestor's frame or the reason it is not measured")
+        if self.frame is not None and self.generation_depth is None:
+            raise ValueError("a measured ancestor needs the generation depth")
+
+    @classmethod
+    def measured(
+        cls, frame: pd.DataFrame, *, generation_depth: int, details: dict[str, Any] | None = None
+    ) -> RealAncestor:
+        return cls(generation_depth, frame=frame, details=dict(details or {}))
+
+    @classmethod
+    def not_measured(cls, reason: str, *, generation_depth: int | None) -> RealAncestor:
+        return cls(generation_depth, reason=reason)
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Each figure compares a synthetic frame with its nearest real ancestor; 1.0 means nothing
 was lost. ``collapse_chain`` computes them for every generation of a lineage, for the
 chart, and ``warning_text`` turns a fall along the chain into one plain sentence.
-``collapse_metrics`` turns one comparison into the audit figures ``collapse.*`` (the audit
-service finds the ancestor in the lineage and supplies both frames).
+``collapse_metrics`` turns one comparison into the audit figures ``collapse.*``; the
+runner's collapse step (``STEPS``) takes that comparison from the audit's
+``RealAncestor`` input (the audit service finds the ancestor in the lineage and reads it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from audits.checks.base import MetricResult, skipped
+from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import category_strings, numeric_values
 
 FAMILY = "collapse"
@@ -234,6 +236,22 @@ def collapse_not_measured(reason: str, *, generation_depth: int | None) -> list[
     return results
 
 
+def _collapse_step(ctx: AuditContext) -> list[MetricResult]:
+    ancestor = ctx.ancestor
+    if ancestor is None:
+        raise ValueError("the collapse step needs the real ancestor input")
+    if ancestor.frame is None:
+        return collapse_not_measured(ancestor.reason, generation_depth=ancestor.generation_depth)
+    return collapse_metrics(
+        ancestor.frame,
+        ctx.synthetic,
+        {spec.name: spec.type for spec in ctx.config.columns},
+        generation_depth=ancestor.generation_depth,
+        seed=ctx.config.seed,
+        details=ancestor.details,
+    )
+
+
 def _depth_metric(depth: int, details: dict) -> MetricResult:
     finding = None
     if depth >= 2:
@@ -338,3 +356,6 @@ def _record_diversity(
 def _mean(values) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
+
+
+STEPS: list[Step] = [("Model collapse: comparing with the nearest real ancestor", _collapse_step)]

@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audits.checks.base import AuditConfig, MetricResult
+from audits.checks.base import AuditConfig, MetricResult, RealAncestor
 from audits.checks.encoding import PreparedColumn, PreparedData, row_hashes
 
 
 @dataclass
 class AuditContext:
-    """Inputs of one audit run. ``cache`` lets checks of a family share work (for example
-    the nearest-neighbour distances used by several privacy figures)."""
+    """Inputs of one audit run. ``ancestor`` is the collapse family's input (None when
+    the caller gave none). ``cache`` lets checks of a family share work (for example the
+    nearest-neighbour distances used by several privacy figures)."""
 
     config: AuditConfig
     real: pd.DataFrame
@@ -24,6 +25,7 @@ class AuditContext:
     holdout: pd.DataFrame | None
     data: PreparedData
     registry_facts: dict[str, Any]
+    ancestor: RealAncestor | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def column(self, name: str) -> PreparedColumn:

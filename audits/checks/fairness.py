@@ -7,14 +7,15 @@ value is the worst over all groupings; details hold every grouping for the chart
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from audits.checks.base import AuditInputError, MetricResult, seeded_rows, skipped
+from audits.checks.base import AuditInputError, Direction, MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings
 from audits.checks.shapes import shape_score
@@ -27,6 +28,42 @@ FIDELITY_ROWS_PER_GROUP = 20_000
 # Distribution scores on a handful of rows are mostly noise: fidelity needs this many.
 FIDELITY_MIN_ROWS = 50
 QUANTILE_BINS = 5
+
+
+class OutcomeFigure(NamedTuple):
+    """A figure comparing favourable-outcome rates between groups: the grouping tables'
+    ``field`` it reads, its direction, and how the worst grouping is picked."""
+
+    field: str
+    direction: Direction
+    worst: Callable[[list[float]], float]
+
+
+OUTCOME_FIGURES: dict[str, OutcomeFigure] = {
+    "fairness.parity_difference_real": OutcomeFigure("parity_difference_real", "lower", max),
+    "fairness.parity_difference_synthetic": OutcomeFigure(
+        "parity_difference_synthetic", "lower", max
+    ),
+    "fairness.disparate_impact_real": OutcomeFigure("disparate_impact_real", "higher", min),
+    "fairness.disparate_impact_synthetic": OutcomeFigure(
+        "disparate_impact_synthetic", "higher", min
+    ),
+    "fairness.amplification": OutcomeFigure("amplification", "lower", max),
+}
+# Every figure's direction, in the order the family reports them.
+DIRECTIONS: dict[str, Direction] = {
+    "fairness.representation_gap_max": "lower",
+    "fairness.missing_groups": "lower",
+    **{key: figure.direction for key, figure in OUTCOME_FIGURES.items()},
+    "fairness.subgroup_fidelity_gap": "lower",
+}
+
+
+class Outcome(NamedTuple):
+    """Favourable-outcome indicators (1.0 or 0.0) of every real and synthetic row."""
+
+    real: np.ndarray
+    synthetic: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -105,9 +142,7 @@ def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
     return minority, real_labels[minority], "the least frequent real class"
 
 
-def _grouping_table(
-    g: Grouping, outcome: tuple[np.ndarray, np.ndarray] | None, minimum: int
-) -> dict[str, Any]:
+def _grouping_table(g: Grouping, outcome: Outcome | None, minimum: int) -> dict[str, Any]:
     size = len(g.labels)
     n_real = np.bincount(g.real, minlength=size)
     n_syn = np.bincount(g.synthetic, minlength=size)
@@ -144,8 +179,8 @@ def _gap(rates: np.ndarray) -> tuple[float | None, float | None]:
 
 def _rates(g, outcome, n_real, n_syn, present, minimum) -> dict[str, Any]:
     size = len(g.labels)
-    pos_real = np.bincount(g.real, weights=outcome[0], minlength=size)
-    pos_syn = np.bincount(g.synthetic, weights=outcome[1], minlength=size)
+    pos_real = np.bincount(g.real, weights=outcome.real, minlength=size)
+    pos_syn = np.bincount(g.synthetic, weights=outcome.synthetic, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate_real = np.where(n_real >= minimum, pos_real / n_real, np.nan)
         rate_syn = np.where(n_syn >= minimum, pos_syn / n_syn, np.nan)
@@ -193,9 +228,9 @@ def _group_rows(codes: np.ndarray, group: int, seed: int, purpose: str) -> np.nd
     return rows[picked]
 
 
-def _outcome(ctx: AuditContext) -> tuple[tuple[np.ndarray, np.ndarray] | None, dict[str, Any]]:
-    """Favourable-outcome indicators (real, synthetic) and how the outcome was chosen;
-    None with a reason when there is no usable outcome."""
+def _outcome(ctx: AuditContext) -> tuple[Outcome | None, dict[str, Any]]:
+    """Favourable-outcome indicators and how the outcome was chosen; None with a reason
+    when there is no usable outcome."""
     target = ctx.config.target
     if target is None:
         return None, {"reason": "no target column is set"}
@@ -205,12 +240,16 @@ def _outcome(ctx: AuditContext) -> tuple[tuple[np.ndarray, np.ndarray] | None, d
         if not np.isin(values, [0.0, 1.0]).all():
             return None, {"reason": f"the target '{target}' is numerical, not an outcome"}
         info = {"target": target, "positive_outcome": "1", "chosen_because": "0/1 target"}
-        return ((col.real == 1).astype(float), (col.synthetic == 1).astype(float)), info
+        return Outcome(
+            real=(col.real == 1).astype(float), synthetic=(col.synthetic == 1).astype(float)
+        ), info
     code, label, rule = positive_outcome(ctx)
     if code is None:
         return None, {"reason": f"the target '{target}' has no values"}
     info = {"target": target, "positive_outcome": label, "chosen_because": rule}
-    return ((col.real == code).astype(float), (col.synthetic == code).astype(float)), info
+    return Outcome(
+        real=(col.real == code).astype(float), synthetic=(col.synthetic == code).astype(float)
+    ), info
 
 
 def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
@@ -219,18 +258,8 @@ def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
 
 
 def fairness(ctx: AuditContext) -> list[MetricResult]:
-    keys = [
-        ("fairness.representation_gap_max", "lower"),
-        ("fairness.missing_groups", "lower"),
-        ("fairness.parity_difference_real", "lower"),
-        ("fairness.parity_difference_synthetic", "lower"),
-        ("fairness.disparate_impact_real", "higher"),
-        ("fairness.disparate_impact_synthetic", "higher"),
-        ("fairness.amplification", "lower"),
-        ("fairness.subgroup_fidelity_gap", "lower"),
-    ]
     if not ctx.config.protected:
-        return [skipped(k, d, "no protected attribute is named") for k, d in keys]
+        return [skipped(k, d, "no protected attribute is named") for k, d in DIRECTIONS.items()]
     outcome, outcome_info = _outcome(ctx)
     groups = groupings(ctx)
     tables = [_grouping_table(g, outcome, ctx.config.min_group_count) for g in groups]
@@ -239,7 +268,8 @@ def fairness(ctx: AuditContext) -> list[MetricResult]:
     common = {"sample_size": n, "population": n}
     results = [_representation(tables, common), _missing(tables, common)]
     if outcome is None:
-        results += [skipped(k, d, outcome_info["reason"]) for k, d in keys[2:7]]
+        reason = outcome_info["reason"]
+        results += [skipped(k, f.direction, reason) for k, f in OUTCOME_FIGURES.items()]
     else:
         results += _outcome_results(tables, outcome_info, common)
     gap = _worst(fidelity, "gap", max)
@@ -256,7 +286,8 @@ def fairness(ctx: AuditContext) -> list[MetricResult]:
             "fairness.subgroup_fidelity_gap", "lower", "fewer than two groups large enough"
         )
     )
-    return results
+    by_key = {result.key: result for result in results}
+    return [by_key[key] for key in DIRECTIONS]
 
 
 def _representation(tables, common) -> MetricResult:
@@ -297,31 +328,26 @@ def _outcome_results(tables, info, common) -> list[MetricResult]:
     def by_grouping(field: str) -> dict[str, Any]:
         return {t["grouping"]: t.get(field) for t in tables}
 
-    def result(key: str, field: str, direction: str, pick) -> MetricResult:
-        value = _worst(tables, field, pick)
+    def result(key: str, figure: OutcomeFigure) -> MetricResult:
+        value = _worst(tables, figure.field, figure.worst)
         if value is None:
-            return skipped(key, direction, "fewer than two groups with enough rows")
+            return skipped(key, figure.direction, "fewer than two groups with enough rows")
         return MetricResult(
             key=key,
             value=value,
-            direction=direction,
-            details={**info, "by_grouping": by_grouping(field)},
+            direction=figure.direction,
+            details={**info, "by_grouping": by_grouping(figure.field)},
             **common,
         )
 
-    amplification = result("fairness.amplification", "amplification", "lower", max)
+    results = {key: result(key, figure) for key, figure in OUTCOME_FIGURES.items()}
+    amplification = results["fairness.amplification"]
     if amplification.value is not None and amplification.value > 0.01:
         amplification.finding = (
             f"The synthetic data widens the gap in '{info['positive_outcome']}' rates "
             f"between groups by {amplification.value:.1%} points."
         )
-    return [
-        result("fairness.parity_difference_real", "parity_difference_real", "lower", max),
-        result("fairness.parity_difference_synthetic", "parity_difference_synthetic", "lower", max),
-        result("fairness.disparate_impact_real", "disparate_impact_real", "higher", min),
-        result("fairness.disparate_impact_synthetic", "disparate_impact_synthetic", "higher", min),
-        amplification,
-    ]
+    return list(results.values())
 
 
 STEPS: list[Step] = [("Fairness: groups, outcome rates and amplification", fairness)]

@@ -6,6 +6,7 @@ from typing import Any
 
 from audits.checks.base import MetricResult, skipped
 from audits.checks.context import AuditContext, Step
+from audits.checks.watermark import watermark_metrics
 
 FLAGS = {
     "provenance.lineage_complete": (
@@ -76,8 +77,6 @@ def _step(ctx: AuditContext) -> list[MetricResult]:
 
 
 def _watermark_step(ctx: AuditContext) -> list[MetricResult]:
-    from audits.checks.watermark import watermark_metrics
-
     return watermark_metrics(ctx.registry_facts, ctx.synthetic)
 
 

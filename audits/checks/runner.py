@@ -10,8 +10,15 @@ from typing import Any
 
 import pandas as pd
 
-from audits.checks import fairness, integrity, privacy, provenance, quality
-from audits.checks.base import FAMILIES, AuditConfig, AuditInputError, MetricResult, skipped
+from audits.checks import collapse, fairness, integrity, privacy, provenance, quality
+from audits.checks.base import (
+    FAMILIES,
+    AuditConfig,
+    AuditInputError,
+    MetricResult,
+    RealAncestor,
+    skipped,
+)
 from audits.checks.catalogue import METRICS
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import category_strings, prepare
@@ -24,6 +31,7 @@ FAMILY_STEPS: dict[str, list[Step]] = {
     "fairness": fairness.STEPS,
     "privacy": privacy.STEPS,
     "provenance": provenance.STEPS,
+    collapse.FAMILY: collapse.STEPS,
 }
 LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
 
@@ -82,12 +90,16 @@ def run_audit(
     real: pd.DataFrame,
     holdout: pd.DataFrame | None = None,
     registry_facts: dict[str, Any] | None = None,
+    ancestor: RealAncestor | None = None,
     progress: Progress | None = None,
 ) -> AuditOutcome:
     """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
     before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
     is called before each step and at the end; an exception it raises (for example to
-    cancel) propagates."""
+    cancel) propagates.
+
+    The collapse family is not among the families a user chooses: it runs whenever
+    ``ancestor`` is given, after the chosen families, so its figures come last."""
     facts = dict(registry_facts or {})
     validate_inputs(config=config, synthetic=synthetic, real=real, holdout=holdout)
     report = progress or (lambda label, fraction: None)
@@ -96,9 +108,11 @@ def run_audit(
     report("Preparing columns", 0.0)
     started = time.perf_counter()
     data = prepare(config.columns, real, synthetic, holdout)
-    ctx = AuditContext(config, real, synthetic, holdout, data, facts)
-    steps = [(family, step) for family in FAMILIES if family in config.families
-             for step in FAMILY_STEPS[family]]  # fmt: skip
+    ctx = AuditContext(config, real, synthetic, holdout, data, facts, ancestor=ancestor)
+    families = [family for family in FAMILIES if family in config.families]
+    if ancestor is not None:
+        families.append(collapse.FAMILY)
+    steps = [(family, step) for family in families for step in FAMILY_STEPS[family]]
     timings = {"prepare": time.perf_counter() - started}
     metrics: list[MetricResult] = []
     for i, (family, (label, check)) in enumerate(steps):

@@ -76,6 +76,8 @@ import pandas as pd
 from scipy.special import logsumexp
 from scipy.stats import binom
 
+from audits.checks.base import MetricResult, skipped
+
 DEFAULT_GAMMA = 3
 DEFAULT_ALPHA = 1e-6
 DEFAULT_CATEGORY_RATE = 0.1
@@ -608,13 +610,11 @@ def _check_arguments(
 # --- audit figures ---------------------------------------------------------------
 
 
-def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list:
+def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list[MetricResult]:
     """``provenance.watermark_detected`` (1/0), ``provenance.watermark_strength``
     (-log10 p) and ``provenance.manifest_valid`` from the registry's facts: for a
     watermarked version, ``facts["watermark"]`` holds the key and parameters and the
     mark is looked for in ``frame`` (the audited data)."""
-    from audits.checks.base import MetricResult, skipped
-
     results = []
     mark = facts.get("watermark")
     if "watermark" not in facts:

@@ -1,12 +1,10 @@
-"""Reads for model collapse: the chain of generations back to the nearest real
-ancestor, and the version page's "Model collapse" panel built from stored audits.
+"""The version page's "Model collapse" panel, built from stored audits.
 
-The audit service uses ``collapse_lineage`` as a system process (it walks any
-version's lineage; it reads the ancestor's data only when the audited version's
-organisation may). The panel is built for one user and shows versions that user may
-not see as "restricted source", with no name, link or figures; when the user may not
-see the real ancestor itself, no generation's figures are shown, since every figure
-compares with that ancestor's data.
+The chain of generations back to the nearest real ancestor is the one the audits
+measured against (``audits.runs.inputs.collapse_lineage``). The panel is built for one
+user and shows versions that user may not see as "restricted source", with no name,
+link or figures; when the user may not see the real ancestor itself, no generation's
+figures are shown, since every figure compares with that ancestor's data.
 """
 
 from __future__ import annotations
@@ -17,109 +15,16 @@ from typing import Any
 from audits.checks.collapse import FIGURES, KEYS, CollapseChain, CollapseFigures, warning_text
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs.charts import collapse_chart
-from registry.lineage.graph import (
-    GENERATION_RELATIONS,
-    RESTRICTED_LABEL,
-    SAME_GENERATION_RELATIONS,
-    LineageNode,
-    generation_depths,
-)
-from registry.lineage.graph import LineageEdge as GraphEdge
-from registry.models import DatasetKind, DatasetVersion, LineageEdge
+from audits.runs.inputs import CollapseLineage, collapse_lineage
+from registry.lineage.graph import RESTRICTED_LABEL
+from registry.models import DatasetKind, DatasetVersion
 
-# No real lineage is this deep; the bound only stops a walk through corrupt data.
-MAX_GENERATIONS = 50
 FIGURE_LABELS = {
     "tail_coverage": "Tail coverage",
     "variance_ratio": "Variance ratio",
     "category_retention": "Category retention",
     "record_diversity": "Record diversity",
 }
-
-
-@dataclass(frozen=True)
-class CollapseLineage:
-    """``chain`` runs from the nearest real ancestor (first) to the version (last), one
-    version per synthetic generation, plus any watermarked copy on the way (which keeps
-    its source's generation); ``generations`` gives each one's generation, and
-    ``depth`` is the version's."""
-
-    chain: list[int]
-    generations: list[int]
-
-    @property
-    def depth(self) -> int:
-        return self.generations[-1]
-
-    @property
-    def ancestor_id(self) -> int:
-        return self.chain[0]
-
-
-def collapse_lineage(version: DatasetVersion) -> CollapseLineage | None:
-    """The shortest chain of generations from a real version to ``version``, or None
-    when its lineage reaches no real version. Among equally near real ancestors the
-    chain takes the lowest version ids, so every version on it yields the same chain.
-    One query per generation."""
-    kinds = {version.pk: version.dataset.kind}
-    created = {version.pk: version.created}
-    edges: list[GraphEdge] = []
-    frontier = {version.pk} if version.dataset.kind != DatasetKind.REAL else set()
-    for _ in range(MAX_GENERATIONS):
-        if not frontier:
-            break
-        rows = LineageEdge.objects.filter(
-            child_id__in=frontier, relation__in=GENERATION_RELATIONS
-        ).values_list(
-            "parent_id", "child_id", "relation", "parent__dataset__kind", "parent__created"
-        )
-        found: set[int] = set()
-        for parent_id, child_id, relation, kind, made in rows:
-            edges.append(GraphEdge(parent_id=parent_id, child_id=child_id, relation=relation))
-            if parent_id not in kinds:
-                kinds[parent_id], created[parent_id] = kind, made
-                found.add(parent_id)
-        if any(kinds[pk] == DatasetKind.REAL for pk in found):
-            break  # the nearest real ancestor is this many generations up
-        frontier = found
-    nodes = [_anonymous_node(pk, kind, created[pk]) for pk, kind in kinds.items()]
-    depths = generation_depths(nodes, edges)
-    if version.pk not in depths:
-        return None
-    chain = [version.pk]
-    while depths[chain[-1]] > 0:
-        current = chain[-1]
-        chain.append(
-            min(
-                e.parent_id
-                for e in edges
-                if e.child_id == current
-                and depths.get(e.parent_id)
-                == depths[current] - (0 if e.relation in SAME_GENERATION_RELATIONS else 1)
-            )
-        )
-    chain.reverse()
-    return CollapseLineage(chain, [depths[pk] for pk in chain])
-
-
-def _anonymous_node(pk: int, kind: str, created: Any) -> LineageNode:
-    # generation_depths reads only ids and kinds.
-    return LineageNode(
-        id=pk,
-        label=RESTRICTED_LABEL,
-        dataset_id=0,
-        dataset_name="",
-        version_number=0,
-        kind=kind,
-        organisation="",
-        sha256="",
-        created=created,
-        url="",
-        visible=False,
-    )
-
-
-# --- The version page's panel ---------------------------------------------
 
 
 @dataclass

@@ -23,9 +23,9 @@ from kombu.exceptions import OperationalError as BrokerError
 from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
 from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.runner import library_versions
-from audits.collapse.services import collapse_measure
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.provenance.services import version_watermark_facts
+from audits.runs.inputs import real_ancestor_load
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
@@ -579,15 +579,11 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         # hash, so the reference stands in to satisfy input validation.
         synthetic = _load(run.version, "audited version") if hash_verified else real
         holdout = _load(run.holdout, "holdout") if run.holdout else None
-        report("Model collapse: comparing with the nearest real ancestor", 0.04)
-        # Skipped with the other figures when the audited file was tampered with.
-        collapse = (
-            collapse_measure(
-                version=run.version,
-                synthetic=synthetic,
-                loaded={run.reference_id: real},
-                seed=int(run.config.get("seed", 0)),
-            )
+        report("Model collapse: reading the nearest real ancestor", 0.04)
+        # Not read when the audited file was tampered with: its collapse figures are
+        # skipped with the others.
+        ancestor = (
+            real_ancestor_load(version=run.version, loaded={run.reference_id: real})
             if hash_verified
             else None
         )
@@ -597,10 +593,9 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             real=real,
             holdout=holdout,
             registry_facts=registry_facts(run.version, hash_verified=hash_verified),
+            ancestor=ancestor,
             progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
         )
-        if collapse is not None:
-            outcome = collapse.add_to(outcome)
         return _record_success(run, token, outcome, hashes, integrity)
     except AuditInputError as exc:
         return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")

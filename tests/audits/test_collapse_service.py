@@ -14,11 +14,11 @@ import pytest
 from django.core.files.storage import default_storage
 
 from audits.checks.collapse import KEYS
-from audits.collapse.selectors import collapse_lineage, collapse_panel
-from audits.collapse.services import ANCESTOR_ALTERED, NO_REAL_ANCESTOR, REAL_DATA
+from audits.collapse.selectors import collapse_panel
 from audits.compliance import services as compliance
 from audits.models import AuditMetric, AuditStatus, ComplianceEvaluation
 from audits.runs import services
+from audits.runs.inputs import ANCESTOR_ALTERED, NO_REAL_ANCESTOR, REAL_DATA, collapse_lineage
 from audits.standards import services as standard_services
 from audits.standards.engine import StandardSpec
 from registry import services as registry_services

@@ -19,10 +19,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from audits.checks.collapse import KEYS
-from audits.collapse.services import RESTRICTED_ANCESTOR
 from audits.compliance import services as compliance
 from audits.models import AuditRun, AuditStatus
 from audits.runs import services
+from audits.runs.inputs import RESTRICTED_ANCESTOR
 from audits.standards import services as standard_services
 from audits.standards.engine import StandardSpec
 from registry import services as registry_services

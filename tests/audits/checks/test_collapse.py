@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audits.checks import AuditConfig, AuditInputError, ColumnSpec, RealAncestor, run_audit
 from audits.checks.collapse import (
     KEYS,
     CollapseChain,
@@ -239,3 +240,92 @@ def test_record_diversity_sample_is_capped():
     figures = collapse_figures(real, real, {"c": "categorical"}, diversity_sample_rows=100)
     assert figures.sample_size == 100
     assert figures.record_diversity == 1.0
+
+
+# --- The collapse family in the runner ---------------------------------------------
+
+RUN_COLUMNS = [ColumnSpec("x", "numerical"), ColumnSpec("c", "categorical")]
+FACTS = {"hash_verified": True, "datasheet_completeness": 0.5, "licence": ""}
+
+
+def _ancestor_frames():
+    real = pd.DataFrame({"x": np.arange(1000.0), "c": list("abcdefghij") * 100})
+    synthetic = pd.DataFrame({"x": np.linspace(250, 750, 1000), "c": list("abcdefgh") * 125})
+    return real, synthetic
+
+
+def _run_with(ancestor, *, families=("provenance",), facts=FACTS):
+    real, synthetic = _ancestor_frames()
+    config = AuditConfig(columns=RUN_COLUMNS, families=set(families), seed=3)
+    return run_audit(
+        config=config, synthetic=synthetic, real=real, registry_facts=facts, ancestor=ancestor
+    )
+
+
+def test_the_runner_measures_collapse_last_whatever_families_are_chosen():
+    real, synthetic = _ancestor_frames()
+    details = {"ancestor_version": 7, "chain": [7, 9]}
+    steps = []
+    config = AuditConfig(columns=RUN_COLUMNS, families={"provenance"}, seed=3)
+    outcome = run_audit(
+        config=config,
+        synthetic=synthetic,
+        real=real,
+        registry_facts=FACTS,
+        ancestor=RealAncestor.measured(real, generation_depth=2, details=details),
+        progress=lambda label, fraction: steps.append(label),
+    )
+    expected = collapse_metrics(
+        real,
+        synthetic,
+        {"x": "numerical", "c": "categorical"},
+        generation_depth=2,
+        seed=3,
+        details=details,
+    )
+    assert [m.key for m in outcome.metrics[-5:]] == list(KEYS.values())
+    assert [m.to_json() for m in outcome.metrics[-5:]] == [m.to_json() for m in expected]
+    assert not any(m.key.startswith("collapse.") for m in outcome.metrics[:-5])
+    collapse_findings = [m.finding for m in expected if m.finding]
+    assert collapse_findings and outcome.findings[-len(collapse_findings) :] == collapse_findings
+    assert list(outcome.timings) == ["prepare", "provenance", "collapse"]
+    assert steps[-2].startswith("Model collapse")
+
+
+def test_an_ancestor_not_measured_reports_the_reason_and_depth():
+    outcome = _run_with(RealAncestor.not_measured("no ancestor here", generation_depth=None))
+    figures = [m for m in outcome.metrics if m.key.startswith("collapse.")]
+    assert [m.to_json() for m in figures] == [
+        m.to_json() for m in collapse_not_measured("no ancestor here", generation_depth=None)
+    ]
+    assert outcome.metrics[-5:] == figures
+
+
+def test_without_an_ancestor_no_collapse_figure_is_reported():
+    outcome = _run_with(None, families=("integrity", "provenance"))
+    assert not any(m.key.startswith("collapse.") for m in outcome.metrics)
+    assert "collapse" not in outcome.timings
+
+
+def test_collapse_is_not_a_family_to_choose():
+    with pytest.raises(AuditInputError, match="Unknown check families: collapse"):
+        _run_with(None, families=("provenance", "collapse"))
+
+
+def test_a_broken_hash_skips_collapse_with_everything_else():
+    real, _ = _ancestor_frames()
+    ancestor = RealAncestor.measured(real, generation_depth=1)
+    outcome = _run_with(ancestor, facts={**FACTS, "hash_verified": False})
+    figures = {m.key: m for m in outcome.metrics if m.key.startswith("collapse.")}
+    assert set(figures) == set(KEYS.values())
+    assert all(m.skip_reason == "the stored file does not match its hash" for m in figures.values())
+
+
+def test_the_ancestor_input_is_either_a_frame_or_a_reason():
+    real, _ = _ancestor_frames()
+    with pytest.raises(ValueError):
+        RealAncestor(generation_depth=1)
+    with pytest.raises(ValueError):
+        RealAncestor(generation_depth=1, frame=real, reason="both")
+    with pytest.raises(ValueError):
+        RealAncestor(generation_depth=None, frame=real)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from audits.checks import AuditConfig, ColumnSpec
-from audits.checks.fairness import fairness
+from audits.checks.fairness import DIRECTIONS, fairness
 from tests.audits.checks.conftest import census, census_config, make_context
 
 COLUMNS = [
@@ -124,3 +124,34 @@ def test_skipped_without_protected_attributes_or_target():
     no_target = _run(real, real, target=None)
     assert no_target["fairness.amplification"].status == "skipped"
     assert no_target["fairness.representation_gap_max"].status == "ok"
+
+
+def test_every_path_reports_the_same_keys_in_the_same_order():
+    real = _frame({"A": (60, 30), "B": (40, 10)})
+    runs = [
+        _run(real, real),
+        _run(real, real, protected=[]),
+        _run(real, real, target=None),
+        _run(real, _frame({"A": (60, 30)})),  # one group left: rates are not comparable
+    ]
+    for results in runs:
+        assert list(results) == list(DIRECTIONS)
+        assert {k: m.direction for k, m in results.items()} == DIRECTIONS
+
+
+def test_each_outcome_figure_reads_its_own_field():
+    # Rates differ in real and synthetic data, so swapped figures would show.
+    real = _frame({"A": (60, 30), "B": (40, 10)})
+    synthetic = _frame({"A": (70, 49), "B": (30, 6)})
+    results = _run(real, synthetic)
+    tables = results["fairness.representation_gap_max"].details["groupings"]
+    (table,) = tables
+    for field in (
+        "parity_difference_real",
+        "parity_difference_synthetic",
+        "disparate_impact_real",
+        "disparate_impact_synthetic",
+        "amplification",
+    ):
+        assert results[f"fairness.{field}"].value == pytest.approx(table[field]), field
+        assert results[f"fairness.{field}"].details["by_grouping"] == {"group": table[field]}

@@ -86,7 +86,7 @@ def _run(frames, **kwargs):
 def test_catalogue_has_every_issue_key_with_a_description():
     assert set(ISSUE_KEYS) <= set(METRICS)
     for spec in METRICS.values():
-        # Collapse figures come from the lineage: the audit service adds them.
+        # Collapse is not chosen: it runs when the caller gives the real ancestor input.
         assert spec.family in (*FAMILIES, "collapse")
         assert spec.direction in ("higher", "lower", "closer_to")
         assert len(spec.description) > 40
