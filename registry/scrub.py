@@ -5,17 +5,15 @@ found even when nobody audits or downloads it."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
 from registry.models import DatasetVersion, StorageCheck
+from registry.services import stored_sha256
 from registry.signals import stored_file_failed
-from synthgov.signing.manifests import file_sha256
 from synthgov.trail.services import trail_record
 
 
@@ -39,10 +37,7 @@ def storage_check_version(*, version: DatasetVersion, now: datetime | None = Non
     altered or missing file leaves a trail entry and suspends the version's
     certificates; a file restored afterwards leaves a trail entry too (its
     certificates stay suspended until a regulator acts)."""
-    try:
-        found = file_sha256(Path(default_storage.path(version.file.name)))
-    except FileNotFoundError:
-        found = ""
+    found = stored_sha256(version) or ""
     if not found:
         outcome = StorageCheck.Outcome.MISSING
     elif found == version.sha256:

@@ -41,6 +41,7 @@ from registry.models import (
 )
 from synthgov.accounts.models import Organisation
 from synthgov.downloads import has_control_characters
+from synthgov.signing.manifests import file_sha256
 from synthgov.signing.strict_json import nesting_depth
 from synthgov.trail.services import trail_record
 
@@ -390,10 +391,25 @@ def version_table_info(version: DatasetVersion) -> ingest.TableInfo:
     )
 
 
+def stored_path(version: DatasetVersion) -> Path:
+    """Where the version's stored file is in this server's storage."""
+    return Path(default_storage.path(version.file.name))
+
+
+def stored_sha256(version: DatasetVersion) -> str | None:
+    """The SHA-256 of the version's stored file as it is now, or None when the file
+    is missing: a file gone from storage is an integrity failure, never a transient
+    error worth retrying (other storage errors propagate)."""
+    try:
+        return file_sha256(stored_path(version))
+    except FileNotFoundError:
+        return None
+
+
 def version_profile(version: DatasetVersion, schema: list[dict]) -> dict:
     """Profile the stored file again under ``schema`` (after a type correction)."""
     info = version_table_info(version)
-    path = Path(default_storage.path(version.file.name))
+    path = stored_path(version)
     sample = ingest.sample_frame(path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0)
     columns = [ColumnSchema.from_dict(c) for c in schema]
     return ingest.profile_frame(sample, columns, total_rows=info.row_count)

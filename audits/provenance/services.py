@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -51,6 +50,8 @@ from registry.models import (
 from registry.services import (
     UploadRefused,
     dataset_version_create,
+    stored_path,
+    stored_sha256,
     upload_ingest,
     version_schema_update,
     version_table_info,
@@ -62,7 +63,6 @@ from synthgov.signing.manifests import (
     MANIFEST_TYPE,
     ManifestError,
     OrganisationKeys,
-    file_sha256,
     manifest_sign,
     manifest_verify,
     organisation_keys_load,
@@ -99,13 +99,9 @@ def organisation_keys(organisation: Organisation) -> OrganisationKeys:
 # --- reading and writing tables --------------------------------------------------
 
 
-def _stored_path(version: DatasetVersion) -> Path:
-    return Path(default_storage.path(version.file.name))
-
-
 def _read(version: DatasetVersion) -> pd.DataFrame:
     try:
-        return ingest.read_frame(_stored_path(version), version_table_info(version))
+        return ingest.read_frame(stored_path(version), version_table_info(version))
     except FileNotFoundError:
         raise ValidationError(
             f"The stored file of {version} is missing; ask an administrator to restore it."
@@ -143,7 +139,7 @@ def _unmarked_whole_columns(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = pq.read_schema(_stored_path(version))
+        schema = pq.read_schema(stored_path(version))
         return [
             c for c in candidates if c in schema.names and pa.types.is_integer(schema.field(c).type)
         ]
@@ -216,7 +212,7 @@ def _whole_number_columns(version: DatasetVersion, names: list[str]) -> set[str]
         return set()
     try:
         sample = ingest.read_frame(
-            _stored_path(version), version_table_info(version), nrows=_DEFAULTS_ROWS, columns=names
+            stored_path(version), version_table_info(version), nrows=_DEFAULTS_ROWS, columns=names
         )
     except (OSError, ValueError, IngestError):
         return set()
@@ -672,7 +668,7 @@ def manifest_parquet_file(*, version: DatasetVersion, target: Path) -> None:
     """Write the version's Parquet file to ``target`` with its manifest embedded."""
     if version.format != DatasetVersion.Format.PARQUET:
         raise ValidationError("Only Parquet versions embed the manifest; CSV gets a sidecar.")
-    parquet_embed(_stored_path(version), target, version_manifest(version=version))
+    parquet_embed(stored_path(version), target, version_manifest(version=version))
 
 
 def version_manifest_valid(version: DatasetVersion, *, hash_verified: bool | None = None) -> bool:
@@ -683,7 +679,7 @@ def version_manifest_valid(version: DatasetVersion, *, hash_verified: bool | Non
         keys = organisation_keys(version.dataset.organisation)
         document = version_manifest(version=version)
         if hash_verified is None:
-            hash_verified = file_sha256(_stored_path(version)) == version.sha256
+            hash_verified = stored_sha256(version) == version.sha256
     except (ValidationError, OSError):
         return False
     check = manifest_verify(document, {keys.signing_kid: keys.public_key})

@@ -16,13 +16,10 @@ version ids, which pages and API withhold from readers who may not see them
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.core.files.storage import default_storage
 
 from audits.checks import RealAncestor
 from registry import ingest
@@ -35,7 +32,7 @@ from registry.lineage.graph import (
 )
 from registry.lineage.graph import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
-from registry.services import version_table_info
+from registry.services import stored_path, stored_sha256, version_table_info
 
 # No real lineage is this deep; the bound only stops a walk through corrupt data.
 MAX_GENERATIONS = 50
@@ -167,17 +164,12 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
     unreadable ancestor leaves the collapse figures skipped rather than failing the
     whole audit: the curator did not choose it, the lineage did. Other storage errors
     propagate for the task to retry."""
-    path = Path(default_storage.path(version.file.name))
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in ingest.iter_chunks(handle):
-                digest.update(block)
-    except FileNotFoundError:
+    found = stored_sha256(version)
+    if found is None:
         return ANCESTOR_MISSING
-    if digest.hexdigest() != version.sha256:
+    if found != version.sha256:
         return ANCESTOR_ALTERED
     try:
-        return ingest.read_frame(path, version_table_info(version))
+        return ingest.read_frame(stored_path(version), version_table_info(version))
     except (ValueError, UnicodeDecodeError):
         return ANCESTOR_UNREADABLE

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +26,7 @@ from audits.runs.inputs import real_ancestor_load
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
-from registry.services import version_table_info
+from registry.services import stored_path, stored_sha256, version_table_info
 from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
@@ -434,23 +431,6 @@ class _Heartbeat(threading.Thread):
 # --- Running ------------------------------------------------------------
 
 
-def _stored_path(version: DatasetVersion) -> Path:
-    return Path(default_storage.path(version.file.name))
-
-
-def _file_sha256(path: Path) -> str | None:
-    """The file's SHA-256, or None when it is missing: a file gone from storage
-    is an integrity failure, never a transient error worth retrying."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in ingest.iter_chunks(handle):
-                digest.update(block)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
-
-
 def _integrity(found: str | None, version: DatasetVersion) -> str:
     if found is None:
         return Integrity.MISSING
@@ -480,7 +460,7 @@ def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
 
 def _load(version: DatasetVersion, role: str):
     try:
-        return ingest.read_frame(_stored_path(version), version_table_info(version))
+        return ingest.read_frame(stored_path(version), version_table_info(version))
     except FileNotFoundError:
         raise AuditInputError(
             f"The stored file of the {role} ({version}) is missing from storage; "
@@ -561,11 +541,11 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         report = _progress_writer(run_id, token, heartbeat)
         report("Verifying stored files against their SHA-256", 0.01)
         hashes = {
-            "synthetic": _file_sha256(_stored_path(run.version)),
-            "reference": _file_sha256(_stored_path(run.reference)),
+            "synthetic": stored_sha256(run.version),
+            "reference": stored_sha256(run.reference),
         }
         if run.holdout:
-            hashes["holdout"] = _file_sha256(_stored_path(run.holdout))
+            hashes["holdout"] = stored_sha256(run.holdout)
         integrity = _integrity(hashes["synthetic"], run.version)
         hash_verified = integrity == Integrity.VERIFIED
         for role, version in (("reference", run.reference), ("holdout", run.holdout)):
