@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from synthgov.wsgi import application
-from tests.audits import certification_helpers as helpers
+from tests.audits.certification import helpers as helpers
 from tests.factories import PASSWORD
 
 cert_world = helpers.cert_world

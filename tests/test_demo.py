@@ -13,7 +13,7 @@ from audits.collapse.selectors import collapse_panel
 from audits.models import AuditMetric, AuditStatus, Certificate, ComplianceEvaluation
 from registry.models import DatasetVersion, LineageEdge
 from synthgov.trail.models import TrailHead
-from tests.audits.certification_helpers import signing_keys  # noqa: F401  (fixture)
+from tests.audits.certification.helpers import signing_keys  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 

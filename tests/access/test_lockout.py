@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from audits.models import Certificate, SignOff
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits import certification_helpers as helpers
+from tests.audits.certification import helpers as helpers
 from tests.factories import PASSWORD
 
 cert_world = helpers.cert_world

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audits.models import AuditRun, StandardVersion
-from tests.audits.certification_helpers import STANDARD_YAML
+from tests.audits.certification.helpers import STANDARD_YAML
 
 
 @pytest.fixture(autouse=True)

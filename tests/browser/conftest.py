@@ -69,7 +69,7 @@ def sign_in(page: Any, username: str, password: str) -> None:
 
 # Shared with the audit tests: real and synthetic placements, registered.
 from tests.audits.conftest import placements_world  # noqa: E402, F401
-from tests.audits.test_worker import worker_env  # noqa: E402
+from tests.audits.runs.test_worker import worker_env  # noqa: E402
 from tests.worker import celery_worker  # noqa: E402
 
 

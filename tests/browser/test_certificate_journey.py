@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from audits.models import Certificate
-from tests.audits import certification_helpers as helpers
+from tests.audits.certification import helpers as helpers
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 

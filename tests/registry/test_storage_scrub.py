@@ -14,8 +14,8 @@ from audits.models import Certificate, CertificateStatus
 from registry.models import StorageCheck
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits import certification_helpers as helpers
-from tests.audits.test_certification import certify
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.test_certification import certify
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
 cert_world = helpers.cert_world

@@ -22,7 +22,7 @@ from synthgov.trail.services import (
     trail_record,
     trail_verify,
 )
-from tests.audits.certification_helpers import signing_keys  # noqa: F401  (fixture)
+from tests.audits.certification.helpers import signing_keys  # noqa: F401  (fixture)
 from tests.trail.test_tamper import rehash_from
 
 REWRITES = ["delete_newest", "edit_newest", "rewrite_middle", "move_organisation"]

@@ -13,8 +13,8 @@ from audits.certification.tasks import certificates_lineage_task
 from audits.models import AuditRun, AuditStatus, Notification
 from registry import services as registry_services
 from synthgov.trail.models import Event
-from tests.audits import certification_helpers as helpers
-from tests.audits.test_certification import certify
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.test_certification import certify
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
 cert_world = helpers.cert_world

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from registry.models import WatermarkRun
 from synthgov.trail.models import Event
+from tests.audits.provenance.test_provenance import TOLERANCES, add_version, frame
 from tests.registry.conftest import make_dataset
-from tests.registry.test_provenance import TOLERANCES, add_version, frame
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
 

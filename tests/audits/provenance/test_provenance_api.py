@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from audits.provenance import services as provenance
 from registry.models import WatermarkRun
 from synthgov.signing.manifests import manifest_verify, parquet_read_manifest
+from tests.audits.provenance.test_provenance import TOLERANCES, add_version, frame, stored_bytes
 from tests.registry.conftest import make_dataset, parquet_bytes, upload
-from tests.registry.test_provenance import TOLERANCES, add_version, frame, stored_bytes
 
 pytestmark = pytest.mark.usefixtures("registry_storage", "org_keys")
 

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from audits.models import Certificate, SignOff
 from synthgov.signing.certificates import parse_certificate_file, verify_certificate
-from tests.audits import certification_helpers as helpers
-from tests.audits.certification_helpers import GOOD, evaluate, record_audit
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.helpers import GOOD, evaluate, record_audit
 from tests.factories import PASSWORD
 
 # Fixtures shared by the certificate tests.

@@ -26,7 +26,7 @@ from audits.models import Certificate
 from registry.models import Dataset
 from synthgov.signing.keys import public_keys_from_document
 from synthgov.trail.models import Event
-from tests.audits import certification_helpers as helpers
+from tests.audits.certification import helpers as helpers
 from tests.factories import PASSWORD
 
 cert_world = helpers.cert_world

@@ -136,7 +136,7 @@ def test_quality_change_is_measured_and_small(world, source):
 
 
 def test_quality_against_the_audit_reference_is_reported(client, world, source):
-    from tests.audits.certification_helpers import record_audit
+    from tests.audits.certification.helpers import record_audit
 
     assert watermark_it(source, world.curator_a).watermark["quality_against_reference"] is None
     real = add_version(

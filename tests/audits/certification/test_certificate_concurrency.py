@@ -15,7 +15,7 @@ from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.models import Certificate, SignOff
 from synthgov.accounts.models import Membership, Role
-from tests.audits import certification_helpers as helpers
+from tests.audits.certification import helpers as helpers
 from tests.factories import UserFactory
 
 # Fixtures shared by the certificate tests.

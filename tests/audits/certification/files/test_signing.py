@@ -31,7 +31,7 @@ from synthgov.signing.keys import (
     public_keys_document,
     public_keys_from_document,
 )
-from tests.audits.certificates.conftest import make_payload
+from tests.audits.certification.files.conftest import make_payload
 
 BEFORE_EXPIRY = date(2027, 1, 1)
 

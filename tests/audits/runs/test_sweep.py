@@ -17,8 +17,8 @@ from audits.runs import services
 from audits.runs.tasks import audit_run_task
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits import certification_helpers as helpers
-from tests.audits.test_certification import certify
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.test_certification import certify
 from tests.worker import broker_down
 
 cert_world = helpers.cert_world

@@ -20,8 +20,8 @@ from synthgov import verify
 from synthgov.signing.keys import rotated_keyring_text
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits import certification_helpers as helpers
-from tests.audits.certification_helpers import GOOD, evaluate, record_audit
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.helpers import GOOD, evaluate, record_audit
 from tests.registry.conftest import make_version, placements_csv
 
 # Fixtures shared by the certificate tests.

@@ -14,7 +14,7 @@ import pytest
 
 from synthgov.signing.certificates import certificate_file_bytes, sign_certificate
 from synthgov.signing.keys import Keyring, generate_key_pem, public_key_pem
-from tests.audits.certificates.conftest import make_payload
+from tests.audits.certification.files.conftest import make_payload
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -20,8 +20,8 @@ from synthgov.celery import app
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.audits.conftest import placements, register, scaled
+from tests.audits.provenance.test_provenance import TOLERANCES, add_version, frame
 from tests.registry.conftest import make_dataset
-from tests.registry.test_provenance import TOLERANCES, add_version, frame
 from tests.worker import broker_down, celery_worker, wait_for, worker_log
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

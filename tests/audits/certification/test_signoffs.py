@@ -18,8 +18,8 @@ from synthgov.signing.certificates import parse_certificate_file, verify_certifi
 from synthgov.signing_keys import signing_keyring
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits import certification_helpers as helpers
-from tests.audits.certification_helpers import GOOD, evaluate, record_audit
+from tests.audits.certification import helpers as helpers
+from tests.audits.certification.helpers import GOOD, evaluate, record_audit
 from tests.factories import UserFactory
 
 # Fixtures shared by the certificate tests.
