@@ -78,7 +78,7 @@ def test_curator_pages_raise_no_csp_violation(page, audited):
     violations.assert_none()
 
     visit(page, violations, f"/audits/{run.pk}/")
-    expect(page.locator(".plot .main-svg").first).to_be_visible()  # Plotly drew
+    expect(page.locator(".plot .main-svg").first).to_be_visible(timeout=30_000)  # Plotly drew
 
     visit(page, violations, f"/datasets/{synthetic.dataset_id}/")
     expect(page.get_by_test_id("lineage-graph").locator("svg")).to_be_visible()
@@ -132,5 +132,5 @@ def test_downloaded_report_draws_its_charts_under_its_own_policy(page, audited, 
     saved = tmp_path / "report.html"
     download_info.value.save_as(saved)
     page.goto(saved.as_uri())  # opened from disk: no server, no headers
-    expect(page.locator(".main-svg").first).to_be_visible()
+    expect(page.locator(".main-svg").first).to_be_visible(timeout=30_000)
     violations.assert_none()
