@@ -214,9 +214,7 @@ def test_datasheet_completeness_counts_only_sections_for_the_kind(world):
     assert real_sheet.completeness == pytest.approx(1 / 9, abs=1e-4)
     assert synthetic_sheet.completeness == pytest.approx(3 / 12, abs=1e-4)
     fresh = DatasetVersion.objects.get
-    assert version_facts(fresh(pk=real.pk)).datasheet_completeness == pytest.approx(
-        1 / 9, abs=1e-4
-    )
+    assert version_facts(fresh(pk=real.pk)).datasheet_completeness == pytest.approx(1 / 9, abs=1e-4)
     assert version_facts(fresh(pk=synthetic.pk)).datasheet_completeness == pytest.approx(0.25)
     every_real_section = {key: "Answered in three words." for key, _, _ in DATASHEET_SECTIONS}
     full = services.version_datasheet_update(
