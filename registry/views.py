@@ -404,11 +404,17 @@ def version_datasheet(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "completeness": sheet.completeness if sheet else 0,
             "counted": len(datasheet_sections_for(kind)),
-            "synthetic_only": [
-                label for key, label, _ in DATASHEET_SECTIONS if key in SYNTHETIC_ONLY_SECTIONS
-            ],
+            "synthetic_only": _in_words(
+                [label for key, label, _ in DATASHEET_SECTIONS if key in SYNTHETIC_ONLY_SECTIONS]
+            ),
         },
     )
+
+
+def _in_words(labels: list[str]) -> str:
+    """``a, b and c`` in lower case."""
+    words = [label.lower() for label in labels]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def missing_file_message(version: DatasetVersion) -> str:

@@ -114,7 +114,10 @@ def test_datasheet_page_shows_and_counts_the_sections_for_the_kind(
     for synthetic_only in ("generation_method", "real_sources", "watermarking"):
         assert f'name="{synthetic_only}"' not in page
     assert "share of the 9 sections that apply to a" in " ".join(page.split())
-    assert "generation method, real sources, watermarking apply" in " ".join(page.split())
+    assert (
+        "generation method, real sources and watermarking apply to synthetic data only"
+        in " ".join(page.split())
+    )
     saved = client.post(url, {"motivation": "Reference placements for audits."}, follow=True)
     assert "Datasheet saved: 11% complete." in saved.content.decode()
     detail = client.get(real.get_absolute_url()).content.decode()
