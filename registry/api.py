@@ -148,6 +148,7 @@ class DatasetViewSet(
                 original_name=sent_name(file),
                 encoding=upload.validated_data["encoding"],
                 note=upload.validated_data["note"],
+                missing_markers=upload.validated_data["missing_markers"],
             )
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
@@ -244,7 +245,13 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
             sheet = services.version_datasheet_update(
                 version=version, user=request.user, sections=data.validated_data
             )
-        return Response({**sheet.sections(), "completeness": sheet.completeness})
+        return Response(
+            {
+                **sheet.sections(),
+                "completeness": sheet.completeness,
+                "counted_sections": [key for key, _, _ in sheet.applicable_sections()],
+            }
+        )
 
     @extend_schema(
         responses={

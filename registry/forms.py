@@ -4,14 +4,20 @@ from typing import Any
 
 from django import forms
 
-from registry.ingest import ENCODING_LABELS, ColumnRole, ColumnType
+from registry.ingest import (
+    ENCODING_LABELS,
+    MAX_MARKER_LENGTH,
+    MAX_MISSING_MARKERS,
+    ColumnRole,
+    ColumnType,
+)
 from registry.models import (
-    DATASHEET_SECTIONS,
     Access,
     DatasetKind,
     GeneratorType,
     PrivacyMechanism,
     Relation,
+    datasheet_sections_for,
 )
 
 
@@ -52,6 +58,18 @@ class VersionUploadForm(forms.Form):
         required=False,
         choices=[("", "UTF-8 (detect problems)"), *ENCODING_LABELS.items()],
         help_text="Only needed for a CSV that is not UTF-8.",
+    )
+    missing_markers = forms.CharField(
+        required=False,
+        # Bounded here too so a huge value is refused before any parsing.
+        max_length=MAX_MISSING_MARKERS * (MAX_MARKER_LENGTH + 2),
+        label="Missing-value markers",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. ?, -999", "spellcheck": "false"}),
+        help_text=(
+            "Cell values that mean “no value” in this file, separated by commas (UCI Adult "
+            "uses ?). They count as missing in the profile and in audits; the file is stored "
+            "as uploaded. Blank cells and NA, null, NaN are missing already."
+        ),
     )
     note = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What changed"
@@ -132,9 +150,12 @@ class GenerationForm(forms.Form):
 
 
 class DatasheetForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    """The datasheet sections that apply to a dataset of ``kind`` (real data has no
+    generation method, real sources or watermarking)."""
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for key, label, question in DATASHEET_SECTIONS:
+        for key, label, question in datasheet_sections_for(kind):
             self.fields[key] = forms.CharField(
                 label=label,
                 help_text=question,

@@ -146,6 +146,12 @@ class DatasetVersion(models.Model):
     original_name = models.CharField(max_length=255)
     schema = models.JSONField(default=list, help_text="[{name, type, role}] per column.")
     profile = models.JSONField(default=dict)
+    # Declared at upload: cell values that mean "missing" in this file (UCI Adult's
+    # "?"). Every reader of the stored file (version_table_info) treats them as NaN;
+    # the file itself stays as uploaded.
+    missing_markers = models.JSONField(
+        default=list, blank=True, help_text='Values read as missing, e.g. ["?"].'
+    )
     note = models.TextField(blank=True, help_text="What changed in this version.")
     # Set on versions SynthGov watermarked: which organisation key marked it (never the
     # key itself) and the parameters and measurements of the embedding.
@@ -289,8 +295,21 @@ DATASHEET_SECTIONS: list[tuple[str, str, str]] = [
     ("bias_mitigation", "Bias mitigation", "What was done to measure and reduce bias."),
     ("watermarking", "Watermarking", "How records are marked as synthetic, and how to check."),
 ]
+# Sections about how synthetic data was made: they do not apply to real data, so a
+# real dataset's datasheet neither shows nor counts them.
+SYNTHETIC_ONLY_SECTIONS: frozenset[str] = frozenset(
+    {"generation_method", "real_sources", "watermarking"}
+)
 # A section counts as answered when it says at least this much.
 DATASHEET_MIN_WORDS = 3
+
+
+def datasheet_sections_for(kind: str) -> list[tuple[str, str, str]]:
+    """The (key, label, question) sections that apply to a dataset of ``kind``:
+    all of them for synthetic kinds, those not in ``SYNTHETIC_ONLY_SECTIONS`` for real."""
+    if kind == DatasetKind.REAL:
+        return [s for s in DATASHEET_SECTIONS if s[0] not in SYNTHETIC_ONLY_SECTIONS]
+    return list(DATASHEET_SECTIONS)
 
 
 class Datasheet(models.Model):
@@ -317,19 +336,25 @@ class Datasheet(models.Model):
     def sections(self) -> dict[str, str]:
         return {key: getattr(self, key) for key, _, _ in DATASHEET_SECTIONS}
 
+    def applicable_sections(self) -> list[tuple[str, str, str]]:
+        """The sections that apply to this version's dataset kind."""
+        return datasheet_sections_for(self.version.dataset.kind)
+
     @property
     def completeness(self) -> float:
-        """Share of the twelve sections answered (0..1)."""
-        return datasheet_completeness(self.sections())
+        """Share of the sections that apply to the dataset's kind that are answered
+        (0..1): twelve for synthetic data, nine for real data."""
+        return datasheet_completeness(self.sections(), kind=self.version.dataset.kind)
 
 
-def datasheet_completeness(sections: dict[str, str]) -> float:
+def datasheet_completeness(sections: dict[str, str], *, kind: str) -> float:
+    applicable = datasheet_sections_for(kind)
     answered = sum(
         1
-        for key, _, _ in DATASHEET_SECTIONS
+        for key, _, _ in applicable
         if len((sections.get(key) or "").split()) >= DATASHEET_MIN_WORDS
     )
-    return round(answered / len(DATASHEET_SECTIONS), 4)
+    return round(answered / len(applicable), 4)
 
 
 class WatermarkRun(models.Model):

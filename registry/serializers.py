@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from registry.ingest import ColumnRole, ColumnType
+from registry.ingest import MAX_MARKER_LENGTH, MAX_MISSING_MARKERS, ColumnRole, ColumnType
 from registry.models import (
     DATASHEET_SECTIONS,
     GENERATION_FIELDS,
@@ -93,6 +93,11 @@ class VersionSerializer(serializers.ModelSerializer):
     parents = serializers.SerializerMethodField()
     generation = GenerationSerializer(read_only=True)
     datasheet_completeness = serializers.SerializerMethodField()
+    missing_markers = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Cell values read as missing in this file, declared at upload.",
+    )
     url = serializers.HyperlinkedIdentityField(view_name="api-version-detail")
 
     class Meta:
@@ -113,6 +118,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "original_name",
             "schema",
             "profile",
+            "missing_markers",
             "note",
             "uploaded_by",
             "created",
@@ -145,6 +151,17 @@ class VersionUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
     encoding = serializers.CharField(required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    missing_markers = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_MISSING_MARKERS * (MAX_MARKER_LENGTH + 2),
+        help_text=(
+            "Cell values that mean missing in this file, comma-separated, e.g. `?,-999` "
+            f"(at most {MAX_MISSING_MARKERS}, each at most {MAX_MARKER_LENGTH} characters). "
+            "Blank cells and NA/null/NaN are missing already."
+        ),
+    )
 
 
 class ColumnSerializer(serializers.Serializer):
@@ -184,7 +201,18 @@ class LineageSerializer(serializers.Serializer):
 
 
 class DatasheetSerializer(serializers.Serializer):
-    completeness = serializers.FloatField(read_only=True)
+    completeness = serializers.FloatField(
+        read_only=True,
+        help_text="Share (0 to 1) of the sections in `counted_sections` answered with at "
+        "least three words.",
+    )
+    counted_sections = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The sections that apply to the dataset's kind and count: all twelve for "
+        "synthetic data; for real data, all but generation_method, real_sources and "
+        "watermarking.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

@@ -8,6 +8,7 @@ duplicate content) and raise ``ValidationError`` with a message for the user.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from registry.models import (
     DATASHEET_SECTIONS,
     GENERATION_FIELDS,
     Dataset,
+    DatasetKind,
     DatasetVersion,
     Datasheet,
     Generation,
@@ -208,12 +210,18 @@ def dataset_version_create(
     original_name: str,
     encoding: str | None = None,
     note: str = "",
+    missing_markers: str | Sequence[str] = (),
 ) -> DatasetVersion:
     """Stream an upload into storage as the dataset's next version.
+
+    ``missing_markers`` (comma-separated text or a list) are cell values that
+    mean "missing" in this file, such as ``?``: the schema and profile, and every
+    later reader of the file, treat them as missing. The file is stored as uploaded.
 
     Nothing is stored when the file is refused: the working files are removed
     and no row is written. Earlier versions are never touched.
     """
+    markers = missing_markers_clean(missing_markers)
     try:
         original_name = ingest.safe_original_name(original_name)
     except IngestError as exc:
@@ -222,6 +230,9 @@ def dataset_version_create(
     created_file = ""
     try:
         ingested = upload_ingest(chunks, work_dir=work_dir, encoding=encoding)
+        ingested = dataclasses.replace(
+            ingested, info=dataclasses.replace(ingested.info, missing_markers=markers)
+        )
         existing = dataset.versions.filter(sha256=ingested.sha256).first()
         if existing is not None:
             raise _duplicate(existing)
@@ -239,6 +250,15 @@ def dataset_version_create(
             # The row was not written: take the file back out so nothing is half stored.
             with contextlib.suppress(OSError):
                 default_storage.delete(created_file)
+
+
+def missing_markers_clean(raw: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The declared missing-value markers, checked (``ingest.parse_missing_markers``);
+    ValidationError on ``missing_markers`` when they cannot be used."""
+    try:
+        return ingest.parse_missing_markers(raw)
+    except ingest.MarkerError as exc:
+        raise ValidationError({"missing_markers": [str(exc)]}, code="bad_missing_markers") from None
 
 
 def upload_ingest(
@@ -303,6 +323,7 @@ def _version_insert(
                 original_name=original_name,
                 schema=schema,
                 profile=profile,
+                missing_markers=list(info.missing_markers),
                 note=note,
                 uploaded_by=user,
             )
@@ -325,6 +346,7 @@ def _version_insert(
                     "format": version.format,
                     "original_name": original_name,
                     "upload_sha256": ingested.upload_sha256,
+                    "missing_markers": list(info.missing_markers),
                 },
             )
     except IntegrityError:
@@ -382,12 +404,15 @@ def version_schema_update(
 
 
 def version_table_info(version: DatasetVersion) -> ingest.TableInfo:
+    """How to read the version's stored file: every reader (profiles, audits,
+    watermarking) goes through this, so declared missing-value markers read as NaN."""
     return ingest.TableInfo(
         format=ingest.TableFormat(version.format),
         row_count=version.row_count,
         columns=tuple(c["name"] for c in version.schema),
         encoding=version.encoding or None,
         delimiter=version.delimiter or None,
+        missing_markers=tuple(version.missing_markers or ()),
     )
 
 
@@ -428,7 +453,13 @@ def version_lineage_set(
     parents: Sequence[ParentLink],
     generation: dict[str, Any],
 ) -> DatasetVersion:
-    """Replace the version's declared parents and generation facts."""
+    """Replace the version's declared parents and generation facts.
+
+    A real dataset's versions have neither: they are the reference data synthetic
+    versions are made from, so parents or a generator declared for one are refused.
+    """
+    if version.dataset.kind == DatasetKind.REAL:
+        _refuse_real_lineage(parents, generation)
     errors: dict[str, list[str]] = {}
     visible = DatasetVersion.objects.visible_to(user)
     found = {
@@ -514,6 +545,28 @@ def version_lineage_set(
                 payload={"from": before, "to": after},
             )
     return version
+
+
+def _refuse_real_lineage(parents: Sequence[ParentLink], generation: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    if parents:
+        errors["parents"] = [
+            "A real dataset has no parent versions: it is the reference data that synthetic "
+            "versions are trained on or derived from. Declare the link on the synthetic "
+            "version instead, or change the dataset's kind if this data was generated."
+        ]
+    declared = sorted(
+        key
+        for key, value in generation.items()
+        if key in GENERATION_FIELDS and value not in (None, "", {}, [])
+    )
+    for key in declared:
+        errors[key] = [
+            "A real dataset has no generator, so generation facts do not apply to it. Leave "
+            "this empty, or change the dataset's kind if this data was generated."
+        ]
+    if errors:
+        raise ValidationError(errors, code="real_dataset_lineage")
 
 
 def _version_label(pk: int) -> str:

@@ -29,7 +29,13 @@ from registry.forms import (
 )
 from registry.lineage.layout import layout
 from registry.lineage.svg import render_svg
-from registry.models import DATASHEET_SECTIONS, Dataset, DatasetVersion
+from registry.models import (
+    DATASHEET_SECTIONS,
+    SYNTHETIC_ONLY_SECTIONS,
+    Dataset,
+    DatasetVersion,
+    datasheet_sections_for,
+)
 from registry.signals import version_page_context
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
@@ -205,6 +211,7 @@ def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 original_name=sent_name(upload),
                 encoding=form.cleaned_data["encoding"],
                 note=form.cleaned_data["note"],
+                missing_markers=form.cleaned_data["missing_markers"],
             )
         except services.UploadRefused as exc:
             _apply_errors(form, exc)
@@ -254,7 +261,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "datasheet": sheet,
             "datasheet_sections": [
                 (label, getattr(sheet, key) if sheet else "")
-                for key, label, _ in DATASHEET_SECTIONS
+                for key, label, _ in datasheet_sections_for(version.dataset.kind)
             ],
             "can_change": selectors.can_change(request.user, version.dataset),
             **_panels(request, version),
@@ -286,7 +293,9 @@ def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             messages.success(request, "Column types and roles saved.")
-            return redirect("registry:lineage", pk=version.pk)
+            # Real data has no parents or generator: its next step is the datasheet.
+            step = "registry:lineage" if version.dataset.is_synthetic else "registry:datasheet"
+            return redirect(step, pk=version.pk)
     return render(request, "registry/version_schema.html", {"version": version, "form": form})
 
 
@@ -294,6 +303,15 @@ def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk, DATASET_CHANGE)
+    if not version.dataset.is_synthetic:
+        # Real data is the reference: no parents, no generator. The page says so
+        # (a bookmarked or typed link lands somewhere that explains) and takes no form.
+        return render(
+            request,
+            "registry/version_lineage_real.html",
+            {"version": version},
+            status=200 if request.method == "GET" else 400,
+        )
     choices = selectors.parent_choices(user=request.user, version=version)
     offered = {pk for pk, _ in choices}
     edges = list(version.parent_edges.all())
@@ -368,7 +386,10 @@ def version_lineage(request: HttpRequest, pk: int) -> HttpResponse:
 def version_datasheet(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk, DATASET_CHANGE)
     sheet = getattr(version, "datasheet", None)
-    form = DatasheetForm(request.POST or None, initial=sheet.sections() if sheet else None)
+    kind = version.dataset.kind
+    form = DatasheetForm(
+        request.POST or None, initial=sheet.sections() if sheet else None, kind=kind
+    )
     if request.method == "POST" and form.is_valid():
         sheet = services.version_datasheet_update(
             version=version, user=request.user, sections=form.cleaned_data
@@ -378,8 +399,22 @@ def version_datasheet(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "registry/version_datasheet.html",
-        {"version": version, "form": form, "completeness": sheet.completeness if sheet else 0},
+        {
+            "version": version,
+            "form": form,
+            "completeness": sheet.completeness if sheet else 0,
+            "counted": len(datasheet_sections_for(kind)),
+            "synthetic_only": _in_words(
+                [label for key, label, _ in DATASHEET_SECTIONS if key in SYNTHETIC_ONLY_SECTIONS]
+            ),
+        },
     )
+
+
+def _in_words(labels: list[str]) -> str:
+    """``a, b and c`` in lower case."""
+    words = [label.lower() for label in labels]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def missing_file_message(version: DatasetVersion) -> str:

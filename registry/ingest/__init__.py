@@ -10,6 +10,12 @@ registry services pass file chunks, paths and limits in, and turn
 from registry.ingest.charset import ENCODING_LABELS, encoding_label, guess_encodings
 from registry.ingest.diff import ColumnChange, SchemaDiff, schema_diff, schema_matches
 from registry.ingest.errors import ErrorCode, IngestError
+from registry.ingest.markers import (
+    MAX_MARKER_LENGTH,
+    MAX_MISSING_MARKERS,
+    MarkerError,
+    parse_missing_markers,
+)
 from registry.ingest.pipeline import IngestedFile, ingest_upload, validate_table
 from registry.ingest.profile import DEFAULT_PROFILE_ROWS, profile_frame
 from registry.ingest.schema import ColumnRole, ColumnSchema, ColumnType, infer_schema
@@ -27,6 +33,8 @@ __all__ = [
     "DEFAULT_PROFILE_ROWS",
     "DEFAULT_SAMPLE_ROWS",
     "ENCODING_LABELS",
+    "MAX_MARKER_LENGTH",
+    "MAX_MISSING_MARKERS",
     "ColumnChange",
     "ColumnRole",
     "ColumnSchema",
@@ -35,6 +43,7 @@ __all__ = [
     "ErrorCode",
     "IngestError",
     "IngestedFile",
+    "MarkerError",
     "SchemaDiff",
     "StreamResult",
     "TableFormat",
@@ -46,6 +55,7 @@ __all__ = [
     "infer_schema",
     "ingest_upload",
     "iter_chunks",
+    "parse_missing_markers",
     "profile_frame",
     "read_frame",
     "safe_original_name",

@@ -69,6 +69,7 @@ def read_csv_frame(
     nrows: int | None = None,
     rows: np.ndarray | None = None,
     expected_rows: int = 0,
+    missing_markers: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read ``path``, a validated CSV file whose header is ``header``.
 
@@ -76,6 +77,8 @@ def read_csv_frame(
     does); ``nrows`` keeps the first rows; ``rows`` (sorted, distinct data-row
     indices from 0) keeps exactly those rows. ``expected_rows`` (the validator's
     row count) sizes the buffers and, with the file size, the blocks read.
+    ``missing_markers`` are values the curator declared to mean "missing" (UCI
+    Adult's ``?``): a cell equal to one, ignoring surrounding spaces, is NaN.
     """
     options = _Options(
         path,
@@ -102,7 +105,8 @@ def read_csv_frame(
     _release_arrow_memory()
     data: dict[str, np.ndarray] = {}
     for name in names:
-        data[name] = column_values(texts.pop(0))  # free each column's text once converted
+        # free each column's text once converted
+        data[name] = column_values(texts.pop(0), missing_markers=missing_markers)
     _release_arrow_memory()
     # copy=False: the arrays are ours alone, so pandas need not copy them into blocks.
     return pd.DataFrame(data, columns=names, copy=False)
@@ -376,14 +380,20 @@ def _append(columns: list[TextColumn], parts: list[pa.RecordBatch]) -> None:
 # --- Text to pandas ------------------------------------------------------------
 
 
-def column_values(text: pa.Array) -> np.ndarray:
+def column_values(text: pa.Array, *, missing_markers: Sequence[str] = ()) -> np.ndarray:
     """One column of raw cell text as a NumPy array for pandas.
 
-    Missing-value tokens become NaN. A column whose every present value is a
-    number (and none a code) becomes int64 or float64; any other column is an
-    object array of ``str`` with NaN where a value is missing.
+    Missing-value tokens become NaN, and so do cells that equal one of
+    ``missing_markers`` once surrounding whitespace is trimmed. A column whose
+    every present value is a number (and none a code) becomes int64 or float64;
+    any other column is an object array of ``str`` with NaN where a value is missing.
     """
     missing = pc.is_in(text, value_set=_NA_SET.cast(text.type))
+    if missing_markers:
+        markers = pa.array(sorted(set(missing_markers)), type=text.type)
+        trimmed = pc.utf8_trim(text, characters=WHITESPACE)
+        missing = pc.or_(missing, pc.is_in(trimmed, value_set=markers))
+        del trimmed
     if pc.any(missing).as_py():
         text = pc.if_else(missing, pa.scalar(None, text.type), text)
     del missing

@@ -67,6 +67,10 @@ class TableInfo:
     compression: str | None = None
     column_types: tuple[str, ...] = field(default=(), compare=False)
     """Parquet only: the Arrow type of each column, as text."""
+    missing_markers: tuple[str, ...] = ()
+    """Values the curator declared to mean "missing" (e.g. ``?``): read as NaN in
+    text cells, besides the usual blank and ``NA`` tokens. Not a property of the
+    bytes: validation leaves it empty and the registry sets it per version."""
 
     @property
     def column_count(self) -> int:
@@ -83,6 +87,7 @@ class TableInfo:
             "compressed": self.compressed,
             "compression": self.compression,
             "column_types": list(self.column_types),
+            "missing_markers": list(self.missing_markers),
         }
 
     @classmethod
@@ -96,6 +101,7 @@ class TableInfo:
             compressed=bool(data.get("compressed", False)),
             compression=data.get("compression"),
             column_types=tuple(data.get("column_types", ())),
+            missing_markers=tuple(data.get("missing_markers", ())),
         )
 
 
@@ -113,7 +119,8 @@ def read_frame(
     """
     path = Path(path)
     if info.format == TableFormat.PARQUET:
-        return _read_parquet(path, nrows=nrows, columns=columns)
+        frame = _read_parquet(path, nrows=nrows, columns=columns)
+        return mark_missing(frame, info.missing_markers)
     return read_csv_frame(
         path,
         header=info.columns,
@@ -122,6 +129,7 @@ def read_frame(
         columns=columns,
         nrows=nrows,
         expected_rows=info.row_count,
+        missing_markers=info.missing_markers,
     )
 
 
@@ -162,7 +170,7 @@ def sample_frame(
     rng = np.random.default_rng(seed)
     wanted = np.sort(rng.choice(info.row_count, size=size, replace=False))
     if info.format == TableFormat.PARQUET:
-        return _sample_parquet(path, wanted, columns=columns)
+        return mark_missing(_sample_parquet(path, wanted, columns=columns), info.missing_markers)
     frame = read_csv_frame(
         path,
         header=info.columns,
@@ -171,6 +179,7 @@ def sample_frame(
         columns=columns,
         rows=wanted,
         expected_rows=info.row_count,
+        missing_markers=info.missing_markers,
     )
     del wanted, rng
     gc.collect()
@@ -197,6 +206,31 @@ def coerce_numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
         numbers = numbers_from_strings(text)
         if numbers is not None:
             frame[name] = numbers.to_numpy(zero_copy_only=False, writable=True)
+    return frame
+
+
+def mark_missing(frame: pd.DataFrame, markers: Sequence[str]) -> pd.DataFrame:
+    """Parquet: text cells equal to a declared marker (surrounding spaces ignored)
+    become NaN, and a text column whose other values are all numbers then becomes
+    numeric, as the same CSV would (typed columns are left alone)."""
+    if not markers:
+        return frame
+    wanted = set(markers)
+    touched = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object:
+            continue
+        hit = values.map(lambda v: isinstance(v, str) and v.strip() in wanted).to_numpy(bool)
+        if hit.any():
+            values = values.copy()
+            values[hit] = np.nan
+            frame[name] = values
+            touched.append(name)
+    if touched:
+        coerced = coerce_numeric_columns(frame[touched].copy())
+        for name in touched:
+            frame[name] = coerced[name]
     return frame
 
 

@@ -1,4 +1,6 @@
-// Live completeness meter: the same rule as the server (three words or more).
+// Live completeness meter: the same rule as the server (three words or more),
+// over the sections the page shows: those that apply to the dataset's kind (a real
+// dataset's page has no generation method, real sources or watermarking).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-datasheet]");

@@ -32,6 +32,54 @@
     }
   }
 
+  // Suggest "?" as a missing-value marker when the first rows of a plain CSV hold
+  // cells that are exactly "?" (UCI Adult writes missing values so). Only a hint:
+  // the curator decides; a compressed or Parquet file is not looked into.
+  var markers = form.querySelector("[name=missing_markers]");
+  var suggestion = form.querySelector("[data-marker-suggestion]");
+  var fileInput = form.querySelector("input[type=file][name=file]");
+  var SNIFF_BYTES = 64 * 1024;
+
+  function declared() {
+    return markers.value.split(",").map(function (m) { return m.trim(); }).filter(Boolean);
+  }
+
+  function hasQuestionMarkCells(text) {
+    var lines = text.split(/\r?\n/);
+    if (lines.length > 1) lines.pop();  // the last line may be cut mid-row
+    var header = lines[0] || "";
+    var delimiter = [",", ";", "\t", "|"].reduce(function (best, d) {
+      return header.split(d).length > header.split(best).length ? d : best;
+    }, ",");
+    return lines.slice(1).some(function (line) {
+      return line.split(delimiter).some(function (cell) {
+        return cell.trim().replace(/^"(.*)"$/, "$1").trim() === "?";
+      });
+    });
+  }
+
+  function sniff() {
+    if (suggestion) suggestion.hidden = true;
+    var file = fileInput && fileInput.files && fileInput.files[0];
+    if (!file || !markers || !suggestion || !file.slice) return;
+    if (/\.(parquet|gz|bz2|xz|zip)$/i.test(file.name)) return;
+    file.slice(0, SNIFF_BYTES).text().then(function (text) {
+      if (hasQuestionMarkCells(text) && declared().indexOf("?") === -1) suggestion.hidden = false;
+    }).catch(function () { /* unreadable here: the server checks the file */ });
+  }
+
+  if (fileInput) fileInput.addEventListener("change", sniff);
+  if (suggestion) {
+    suggestion.querySelector("[data-marker-add]").addEventListener("click", function (event) {
+      var marker = event.currentTarget.getAttribute("data-marker-add");
+      var current = declared();
+      if (current.indexOf(marker) === -1) current.push(marker);
+      markers.value = current.join(", ");
+      suggestion.hidden = true;
+      markers.focus();
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var xhr = new XMLHttpRequest();

@@ -3,7 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from registry import services
-from registry.models import DatasetVersion, LineageEdge
+from registry.models import DATASHEET_SECTIONS, DatasetVersion, LineageEdge
+from registry.selectors import version_facts
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.registry.conftest import make_dataset, make_version, parquet_bytes, placements_csv
@@ -136,11 +137,29 @@ def test_lineage_declared_and_cycle_refused(world):
     edge = LineageEdge.objects.get(child=s1)
     assert (edge.parent, edge.relation) == (r1, "trained_on")
     assert s1.generation.parameters == {"epochs": 300}
+    s2 = make_version(synth, world.curator_a, placements_csv(40, seed=2))
+    _lineage(s2, world.curator_a, [(s1, "derived_from")])
     with pytest.raises(ValidationError, match="would make the lineage a loop"):
-        _lineage(r1, world.curator_a, [(s1, "derived_from")])
-    assert not LineageEdge.objects.filter(child=r1).exists()
-    assert Event.objects.filter(action="registry.version.lineage_declared").count() == 1
+        _lineage(s1, world.curator_a, [(r1, "trained_on"), (s2, "derived_from")])
+    assert list(LineageEdge.objects.filter(child=s1).values_list("parent", flat=True)) == [r1.pk]
+    assert Event.objects.filter(action="registry.version.lineage_declared").count() == 2
     assert trail_verify().ok
+
+
+def test_real_versions_refuse_parents_and_a_generator(world):
+    real = make_dataset(world, name="Real placements", kind="real")
+    r1 = make_version(real, world.curator_a)
+    r2 = make_version(real, world.curator_a, placements_csv(40, seed=3))
+    with pytest.raises(ValidationError) as info:
+        _lineage(r2, world.curator_a, [(r1, "holdout_of")], generator_type="gan", seed=1)
+    errors = info.value.message_dict
+    assert "A real dataset has no parent versions" in errors["parents"][0]
+    assert "has no generator" in errors["generator_type"][0]
+    assert "has no generator" in errors["seed"][0]
+    assert not LineageEdge.objects.filter(child=r2).exists()
+    # Nothing declared is fine (clearing is allowed).
+    _lineage(r2, world.curator_a, [])
+    assert not LineageEdge.objects.filter(child=r2).exists()
 
 
 def test_lineage_parameters_must_be_json(world):
@@ -174,6 +193,34 @@ def test_datasheet_completeness(world):
     assert sheet.completeness == pytest.approx(1 / 12, abs=1e-4)
     event = Event.objects.get(action="registry.datasheet.updated")
     assert event.payload["sections_changed"] == ["motivation", "uses"]
+
+
+def test_datasheet_completeness_counts_only_sections_for_the_kind(world):
+    """Real data has no generation method, real sources or watermarking: nine sections
+    count, and text left in those three (e.g. from before a kind change) does not."""
+    real = make_version(make_dataset(world, name="Real", kind="real"), world.curator_a)
+    synthetic = make_version(make_dataset(world, name="Synthetic"), world.curator_a)
+    answers = {
+        "motivation": "Teach placement models safely.",
+        "generation_method": "CTGAN trained for 300 epochs.",
+        "watermarking": "Keyed numeric watermark applied.",
+    }
+    real_sheet = services.version_datasheet_update(
+        version=real, user=world.curator_a, sections=answers
+    )
+    synthetic_sheet = services.version_datasheet_update(
+        version=synthetic, user=world.curator_a, sections=answers
+    )
+    assert real_sheet.completeness == pytest.approx(1 / 9, abs=1e-4)
+    assert synthetic_sheet.completeness == pytest.approx(3 / 12, abs=1e-4)
+    fresh = DatasetVersion.objects.get
+    assert version_facts(fresh(pk=real.pk)).datasheet_completeness == pytest.approx(1 / 9, abs=1e-4)
+    assert version_facts(fresh(pk=synthetic.pk)).datasheet_completeness == pytest.approx(0.25)
+    every_real_section = {key: "Answered in three words." for key, _, _ in DATASHEET_SECTIONS}
+    full = services.version_datasheet_update(
+        version=real, user=world.curator_a, sections={**every_real_section, "watermarking": ""}
+    )
+    assert full.completeness == 1.0
 
 
 def test_versions_are_immutable_facts(world):
