@@ -496,7 +496,7 @@ def _new_datasets(base: dict, start: int, stop: int, now: datetime, rng: random.
 def _new_versions(base: dict, datasets: list, now: datetime, rng: random.Random):
     """Two versions per dataset with datasheets and generations; returns the versions
     and each version's registry facts as ``audits.compliance.services.registry_facts`` has them."""
-    from registry.models import DatasetVersion, Datasheet, Generation
+    from registry.models import DatasetVersion, Datasheet, Generation, datasheet_completeness
 
     versions = []
     for d in datasets:
@@ -534,20 +534,18 @@ def _new_versions(base: dict, datasets: list, now: datetime, rng: random.Random)
     for v in versions:
         d = v.dataset
         answered = 12 - min(int(rng.expovariate(0.6)), 7)
-        sheets.append(
-            Datasheet(
-                version=v,
-                **{
-                    s: "Described in the producer's documentation." if k < answered else ""
-                    for k, s in enumerate(base["sections"])
-                },
-            )
-        )
+        sections = {
+            s: "Described in the producer's documentation." if k < answered else ""
+            for k, s in enumerate(base["sections"])
+        }
+        sheets.append(Datasheet(version=v, **sections))
         facts[v.pk] = {
             "registry.licence": d.licence,
             "registry.kind": d.kind,
             "registry.access": d.access,
-            "registry.datasheet_completeness": round(answered / 12, 4),
+            "registry.datasheet_completeness": round(
+                datasheet_completeness(sections, kind=d.kind), 4
+            ),
             "registry.has_holdout_audit": False,
         }
         if d.kind != "real":
