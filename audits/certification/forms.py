@@ -48,7 +48,8 @@ def password_reentry_matches(request: HttpRequest, user: Any, password: str) -> 
 
 
 class _ConfirmedForm(_FreshLoginForm):
-    """A signing form whose last field is a required tick stating what the action does.
+    """A form for an irreversible act (signing, revoking) whose last field is a required
+    tick stating what the act does.
 
     It is the confirmation without JavaScript; with it, static/js/confirm.js hides the
     tick and asks in a dialog instead, ticking it on "yes". The tick is never shown back

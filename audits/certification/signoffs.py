@@ -39,7 +39,7 @@ from synthgov.accounts.permissions import (
 )
 from synthgov.trail.services import trail_record
 
-# --- Who may sign ---------------------------------------------------------
+# --- Wording ---------------------------------------------------------------
 
 
 _DECISIONS_DONE = {
@@ -53,6 +53,9 @@ def decision_in_words(decision: str) -> str:
     """A recorded decision as done ("Approved", "Changes requested"): the choice
     labels ("Approve") are what a signer picks, not what a reader is told."""
     return _DECISIONS_DONE.get(decision, decision)
+
+
+# --- Who may sign ---------------------------------------------------------
 
 
 # --- What may be approved -------------------------------------------------
