@@ -47,7 +47,24 @@ def password_reentry_matches(request: HttpRequest, user: Any, password: str) -> 
     return proven is not None and proven.pk == user.pk
 
 
-class SignOffForm(_FreshLoginForm):
+class _ConfirmedForm(_FreshLoginForm):
+    """A form for an irreversible act (signing, revoking) whose last field is a required
+    tick stating what the act does.
+
+    It is the confirmation without JavaScript; with it, static/js/confirm.js hides the
+    tick and asks in a dialog instead, ticking it on "yes". The tick is never shown back
+    already ticked: each attempt is confirmed anew, like the password."""
+
+    confirm = forms.BooleanField(
+        required=True,
+        widget=forms.CheckboxInput(
+            attrs={"data-confirm-checkbox": ""}, check_test=lambda value: False
+        ),
+        error_messages={"required": "Tick the box to confirm; nothing was signed."},
+    )
+
+
+class SignOffForm(_ConfirmedForm):
     decision = forms.ChoiceField(choices=SignOffDecision.choices, widget=forms.RadioSelect)
     comment = forms.CharField(
         max_length=COMMENT_MAX_LENGTH,
@@ -55,16 +72,38 @@ class SignOffForm(_FreshLoginForm):
         help_text="What you checked and why. To approve despite a failing minor or advisory "
         "rule, name the rule and say why it is acceptable.",
     )
-    field_order = ["decision", "comment", "password"]
+    field_order = ["decision", "comment", "password", "confirm"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = (
+            "I understand that my decision is final: it is recorded under my name, does "
+            "what is described above, and cannot be withdrawn."
+        )
 
 
-class RevokeForm(_FreshLoginForm):
+class RevokeForm(_ConfirmedForm):
     reason = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Shown on the public verification page.",
     )
-    field_order = ["reason", "password"]
+    field_order = ["reason", "password", "confirm"]
+
+    def __init__(self, *args: Any, certificate_number: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = revoke_consequence(certificate_number)
+        self.fields["confirm"].error_messages["required"] = (
+            "Tick the box to confirm; nothing was revoked."
+        )
+
+
+def revoke_consequence(certificate_number: str) -> str:
+    """What revoking does, as the confirmation states it."""
+    return (
+        f"I understand that revoking {certificate_number} is final: it cannot be undone, "
+        "and the public verification page will show it as revoked, with my reason."
+    )
 
 
 class CertificateLookupForm(forms.Form):

@@ -39,6 +39,22 @@ from synthgov.accounts.permissions import (
 )
 from synthgov.trail.services import trail_record
 
+# --- Wording ---------------------------------------------------------------
+
+
+_DECISIONS_DONE = {
+    SignOffDecision.APPROVE: "Approved",
+    SignOffDecision.REJECT: "Rejected",
+    SignOffDecision.REQUEST_CHANGES: "Changes requested",
+}
+
+
+def decision_in_words(decision: str) -> str:
+    """A recorded decision as done ("Approved", "Changes requested"): the choice
+    labels ("Approve") are what a signer picks, not what a reader is told."""
+    return _DECISIONS_DONE.get(decision, decision)
+
+
 # --- Who may sign ---------------------------------------------------------
 
 
@@ -97,7 +113,7 @@ def _check_stage(state: SignOffState, user: Any) -> str:
     if mine is not None:
         raise SignOffForbidden(
             f"You already signed this evaluation ({mine.get_role_display().lower()}, "
-            f"{mine.get_decision_display().lower()}): nobody signs the same evaluation twice."
+            f"{decision_in_words(mine.decision).lower()}): nobody signs the same evaluation twice."
         )
     if state.stage == "superseded":
         raise SignOffConflict(

@@ -27,7 +27,13 @@ from audits.certification import notifications, signoffs
 from audits.certification import public as certificate_public
 from audits.certification import rules as certification_rules
 from audits.certification.forms import CertificateLookupForm, RevokeForm, SignOffForm
-from audits.models import AuditRun, Certificate, ComplianceEvaluation
+from audits.models import (
+    AuditRun,
+    Certificate,
+    ComplianceEvaluation,
+    SignOffDecision,
+    SignOffRole,
+)
 from audits.runs import disclosure
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
 from synthgov.downloads import as_attachment
@@ -64,6 +70,37 @@ def evidence_context(evaluation: ComplianceEvaluation, *, user: Any) -> dict[str
     }
 
 
+def signoff_consequences(
+    evaluation: ComplianceEvaluation, role: str | None
+) -> list[dict[str, str]]:
+    """What each decision does when ``role`` signs, in the words the confirmation uses."""
+    if role == SignOffRole.REGULATOR:
+        approve = (
+            "Approving issues a signed certificate for "
+            f"{evaluation.dataset_version} against {evaluation.standard_version.label}. "
+            "Anyone with its number can verify it on the public page; it can later be "
+            "revoked, never unsigned."
+        )
+    else:
+        approve = (
+            "Approving records your organisation's approval of "
+            f"{evaluation.dataset_version} against {evaluation.standard_version.label} "
+            "and passes the evaluation to a regulator, who decides on the certificate."
+        )
+    closes = (
+        "closes sign-off on this evaluation: nobody can approve it until the evidence "
+        "changes (a new audit or a republished standard)."
+    )
+    return [
+        {"decision": SignOffDecision.APPROVE, "text": approve},
+        {"decision": SignOffDecision.REJECT, "text": f"Rejecting {closes}"},
+        {
+            "decision": SignOffDecision.REQUEST_CHANGES,
+            "text": f"Requesting changes {closes} The curators are notified with your comment.",
+        },
+    ]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -97,9 +134,8 @@ def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
                 if certificate is not None:
                     messages.success(request, f"Approved. Certificate {certificate} was issued.")
                     return redirect(certificate)
-                messages.success(
-                    request, f"Your decision ({signoff.get_decision_display()}) was recorded."
-                )
+                done = signoffs.decision_in_words(signoff.decision)
+                messages.success(request, f"Your decision was recorded: {done}.")
                 return redirect(evaluation)
         else:
             status = 400
@@ -110,8 +146,10 @@ def signoff_page(request: HttpRequest, pk: int) -> HttpResponse:
             "evaluation": evaluation,
             "state": signoffs.signoff_state(evaluation),
             "role": role,
+            "can_sign": role is not None,
             "refusal": refusal,
             "form": form,
+            "consequences": signoff_consequences(evaluation, role),
             **evidence_context(evaluation, user=request.user),
         },
         status=status,
@@ -166,7 +204,8 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def certificate_detail(request: HttpRequest, number: str) -> HttpResponse:
     certificate = _certificate(request, number)
-    return _detail(request, certificate, RevokeForm(user=request.user, request=request))
+    form = RevokeForm(user=request.user, request=request, certificate_number=certificate.number)
+    return _detail(request, certificate, form)
 
 
 def _detail(
@@ -198,7 +237,9 @@ def _detail(
 @require_POST
 def certificate_revoke(request: HttpRequest, number: str) -> HttpResponse:
     certificate = _certificate(request, number)
-    form = RevokeForm(request.POST, user=request.user, request=request)
+    form = RevokeForm(
+        request.POST, user=request.user, request=request, certificate_number=certificate.number
+    )
     if not form.is_valid():
         return _detail(request, certificate, form, status=400)
     try:

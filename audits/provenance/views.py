@@ -113,6 +113,8 @@ def provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[st
     record = version.watermark or {}
     return {
         "watermark_record": record,
+        "watermark_parameters": record.get("parameters"),
+        "watermark_columns": watermark_columns(record),
         "watermark_reference_quality": _reference_quality_for(request.user, record),
         "watermark_source": (
             DatasetVersion.objects.filter(pk=record.get("source")).first() if record else None
@@ -122,6 +124,25 @@ def provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[st
         and version.dataset.is_synthetic
         and not version.watermark_key_id,
     }
+
+
+def watermark_columns(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each marked column with what the curator entered for it (a numerical column's
+    tolerance, a categorical column's largest share of changed cells) beside the
+    change measured on the new file."""
+    parameters = record.get("parameters") or {}
+    tolerances = parameters.get("tolerances") or {}
+    rates = parameters.get("categorical") or {}
+    changes = (record.get("quality_change") or {}).get("columns") or {}
+    return [
+        {
+            "name": name,
+            "tolerance": tolerances.get(name),
+            "rate": rates.get(name),
+            "change": change,
+        }
+        for name, change in changes.items()
+    ]
 
 
 def _reference_quality_for(user: Any, record: dict[str, Any]) -> dict[str, Any] | None:
@@ -162,7 +183,12 @@ def version_watermark(request: HttpRequest, pk: int) -> HttpResponse:
 def watermark_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(WatermarkRun.objects.select_related("source", "result"), pk=pk)
     _version(request, run.source_id)  # 404 unless the user may see the source
-    return render(request, "audits/provenance/watermark_run.html", {"run": run})
+    record = (run.result.watermark or {}) if run.result else {}
+    return render(
+        request,
+        "audits/provenance/watermark_run.html",
+        {"run": run, "watermark_parameters": record.get("parameters")},
+    )
 
 
 @login_required

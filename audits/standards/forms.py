@@ -14,7 +14,7 @@ from audits.standards.engine.inheritance import MAX_PERIOD_DAYS
 from registry.models import DatasetKind
 
 OPERATOR_CHOICES = [(op.value, op.label) for op in engine.Operator]
-SEVERITY_CHOICES = [(s.value, s.value) for s in engine.Severity]
+SEVERITY_CHOICES = [(s.value, s.value.capitalize()) for s in engine.Severity]
 
 
 def key_choices() -> list[tuple[str, list[tuple[str, str]]]]:

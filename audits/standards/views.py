@@ -3,14 +3,17 @@ publish, new draft, YAML import and export."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audits.models import ComplianceEvaluation, StandardVersion
+from audits.models import ComplianceEvaluation, EvaluationStatus, StandardVersion
 from audits.standards import engine
 from audits.standards import selectors as standard_selectors
 from audits.standards import services as standard_services
@@ -78,9 +81,7 @@ def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -
             "effective": engine.effective_rules(spec, parent_rules),
             "diff": engine.diff_from_parent(spec, parent_rules) if parent_rules is not None else [],
             "can_edit": may_edit(request.user, version),
-            # A global draft stays unpublished until someone who may publish it does.
-            "can_publish": may_edit(request.user, version)
-            and (version.scope != "global" or user_may_publish_global_standards(request.user)),
+            "can_publish": _may_publish(request.user, version),
             "evaluation_counts": _evaluation_counts(version),
             "other_versions": version.standard.versions.visible_to(request.user)
             .exclude(pk=version.pk)
@@ -91,15 +92,16 @@ def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -
 
 
 def _evaluation_counts(version: StandardVersion) -> dict[str, int]:
-    from django.db.models import Count
-
+    """Current evaluations against ``version`` by status, the status in words."""
     rows = (
         ComplianceEvaluation.objects.current()
         .filter(standard_version=version)
         .values("status")
         .annotate(n=Count("id"))
+        .order_by("status")
     )
-    return {row["status"]: row["n"] for row in rows}
+    labels = dict(EvaluationStatus.choices)
+    return {labels.get(row["status"], row["status"]).lower(): row["n"] for row in rows}
 
 
 @login_required
@@ -143,12 +145,39 @@ def standard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+def _may_publish(user: Any, version: StandardVersion) -> bool:
+    # A global draft stays unpublished until someone who may publish it does.
+    return may_edit(user, version) and (
+        version.scope != "global" or user_may_publish_global_standards(user)
+    )
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what publishing will do, and the button that does it (the confirmation
+    step: publishing cannot be undone). POST: publish."""
     version = _standard(request, pk)
     if not may_edit(request.user, version):
         raise PermissionDenied
+    if request.method == "GET":
+        if version.is_published:
+            return redirect(version)
+        return render(
+            request,
+            "audits/standard_publish.html",
+            {
+                "version": version,
+                "can_publish": _may_publish(request.user, version),
+                "rule_count": len(
+                    engine.effective_rules(
+                        standard_selectors.spec_for(version),
+                        standard_selectors.parent_rules(version),
+                    )
+                ),
+                "replaces": _published_version_replaced(version),
+            },
+        )
     try:
         standard_services.standard_publish(version=version, user=request.user)
     except standard_services.StandardForbidden as refused:
@@ -163,6 +192,13 @@ def standard_publish(request: HttpRequest, pk: int) -> HttpResponse:
             "dataset it applies to.",
         )
     return redirect(version)
+
+
+def _published_version_replaced(version: StandardVersion) -> StandardVersion | None:
+    """The standard's current published version, which publishing ``version`` replaces."""
+    return (
+        version.standard.versions.published().exclude(pk=version.pk).order_by("-published").first()
+    )
 
 
 @login_required

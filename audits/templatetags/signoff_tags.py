@@ -13,6 +13,12 @@ from audits.models import ComplianceEvaluation
 register = template.Library()
 
 
+@register.filter
+def decision_done(decision: str) -> str:
+    """``{{ signoff.decision|decision_done }}``: "Approved", "Rejected", "Changes requested"."""
+    return signoffs.decision_in_words(decision)
+
+
 @register.inclusion_tag("audits/signoff_section.html", takes_context=True)
 def signoff_section(context: dict[str, Any], evaluation: ComplianceEvaluation) -> dict[str, Any]:
     user = context["request"].user

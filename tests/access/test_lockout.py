@@ -116,7 +116,7 @@ def test_signoff_password_reentry_counts_toward_the_lockout(cert_world):
     client = Client(REMOTE_ADDR="203.0.113.9")
     client.force_login(world.curator_a)
     url = f"/evaluations/{evaluation.pk}/signoff/"
-    body = {"decision": "approve", "comment": "Reviewed."}
+    body = {"decision": "approve", "comment": "Reviewed.", "confirm": "on"}
     for _ in range(2):
         assert client.post(url, {**body, "password": "guess"}).status_code == 400
     locked = client.post(url, {**body, "password": "guess"})
@@ -135,17 +135,20 @@ def test_revoke_password_reentry_counts_toward_the_lockout(cert_world):
         signer = Client()
         signer.force_login(user)
         url = f"/evaluations/{evaluation.pk}/signoff/"
-        body = {"decision": "approve", "comment": "ok", "password": PASSWORD}
+        body = {"decision": "approve", "comment": "ok", "password": PASSWORD, "confirm": "on"}
         assert signer.post(url, body).status_code == 302
     certificate = Certificate.objects.get()
     client = Client(REMOTE_ADDR="203.0.113.9")
     client.force_login(world.regulator)
     url = f"/certificates/{certificate.number}/revoke/"
     statuses = [
-        client.post(url, {"reason": "r", "password": "guess"}).status_code for _ in range(3)
+        client.post(url, {"reason": "r", "password": "guess", "confirm": "on"}).status_code
+        for _ in range(3)
     ]
     assert statuses == [400, 400, 429]
-    assert client.post(url, {"reason": "r", "password": PASSWORD}).status_code == 429
+    assert (
+        client.post(url, {"reason": "r", "password": PASSWORD, "confirm": "on"}).status_code == 429
+    )
     assert Certificate.objects.get().status == "valid"
 
 

@@ -50,16 +50,41 @@ def test_regulator_tightens_the_baseline_and_the_dashboard_follows(page, evaluat
     page.get_by_label("Scope").select_option("local")
     page.get_by_label("Parent").select_option("GLOBAL-BASELINE@1.0")
     page.get_by_label("Jurisdictions").fill("EU")
-    page.locator("select[name=rules-0-key]").select_option("quality.overall")
-    page.locator("select[name=rules-0-operator]").select_option(">=")
-    page.locator("input[name=rules-0-threshold]").fill("0.99")
-    page.locator("select[name=rules-0-severity]").select_option("blocking")
-    page.locator("textarea[name=rules-0-rationale]").fill("Only near-perfect fidelity here.")
+    page.get_by_label("Rule 1 figure").select_option("quality.overall")
+    page.get_by_label("Rule 1 operator").select_option(">=")
+    page.get_by_label("Rule 1 threshold").fill("0.99")
+    severity = page.get_by_label("Rule 1 severity")
+    assert severity.locator("option").all_inner_texts() == [
+        "Blocking",
+        "Major",
+        "Minor",
+        "Advisory",
+    ]
+    severity.select_option(label="Blocking")
+    page.get_by_label("Rule 1 rationale").fill("Only near-perfect fidelity here.")
+    # A fourth rule without saving first: the page copies an empty row.
+    expect(page.get_by_label("Rule 4 figure")).to_have_count(0)
+    page.get_by_role("button", name="Add a rule").click()
+    expect(page.get_by_label("Rule 4 figure")).to_be_focused()
+    page.get_by_label("Rule 4 figure").select_option("quality.detection")
+    page.get_by_label("Rule 4 operator").select_option(">=")
+    page.get_by_label("Rule 4 threshold").fill("0.3")
+    page.get_by_label("Rule 4 severity").select_option(label="Minor")
+    page.get_by_label("Rule 4 rationale").fill("Hard to tell apart from the real data.")
     page.get_by_role("button", name="Save draft").click()
 
     expect(page.get_by_test_id("draft-badge")).to_be_visible()
     expect(page.get_by_test_id("parent-diff")).to_contain_text("threshold 0.75 → 0.99")
-    page.get_by_role("button", name="Publish").click()
+    expect(
+        page.get_by_test_id("effective-rules").locator("tr[data-rule='quality.detection']")
+    ).to_contain_text("0.3")
+    # Publishing says what it will do before it does it.
+    page.get_by_role("link", name="Publish…").click()
+    expect(page.get_by_test_id("publish-consequences")).to_contain_text("cannot be undone")
+    page.get_by_role("link", name="Cancel, keep it a draft").click()
+    expect(page.get_by_test_id("draft-badge")).to_be_visible()
+    page.get_by_role("link", name="Publish…").click()
+    page.get_by_role("button", name="Publish EU-TIGHT@1.0").click()
     expect(page.locator(".message.success")).to_contain_text("published")
 
     for _ in range(60):  # the worker recomputes compliance in the background

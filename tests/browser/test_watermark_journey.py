@@ -4,7 +4,9 @@ then checks the origin of a file cut from it, and of an unmarked one."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +85,26 @@ def test_curator_watermarks_a_version_and_checks_a_files_origin(
         )
     except AssertionError:
         raise AssertionError(worker_log(watermark_worker)) from None
+    # Finished: titled by what happened, with the tolerances as entered.
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Watermarked {source}")
+    expect(page).not_to_have_title(re.compile("Watermarking"))
+    expect(page.get_by_test_id("watermark-run-entered")).to_contain_text("score ±0.2")
+    expect(page.get_by_test_id("watermark-run-entered")).to_contain_text("salary ±500")
+    parameters = json.loads(page.get_by_test_id("watermark-parameters").inner_text())
+    assert parameters["tolerances"] == {"score": 0.2, "salary": 500.0}
     page.get_by_test_id("watermarked-version").click()
 
     marked = WatermarkRun.objects.get().result
     expect(page.get_by_role("heading", name=f"{dataset.name} v2")).to_be_visible()
     expect(page.get_by_test_id("watermark-key-id")).to_have_text(marked.watermark_key_id)
     expect(page.get_by_test_id("watermark-strength")).to_contain_text("detected")
-    expect(page.get_by_test_id("watermark-quality-table")).to_contain_text("region")
+    table = page.get_by_test_id("watermark-quality-table")
+    expect(table.locator("tr[data-column=score] [data-testid=watermark-entered]")).to_have_text(
+        "±0.2"
+    )
+    expect(table.locator("tr[data-column=region] [data-testid=watermark-entered]")).to_contain_text(
+        "of cells"
+    )
 
     # Someone found a fifth of the rows, shuffled, with one column removed.
     with default_storage.open(marked.file.name, "rb") as handle:

@@ -204,13 +204,19 @@ def test_signoff_page_shows_the_evidence_and_checks_the_password(cert_world):
     early = Client()
     early.force_login(world.regulator)
     assert "signs first" in early.get(url).content.decode()  # shown instead of the form
-    refused = early.post(url, {"decision": "approve", "comment": "ok", "password": PASSWORD})
+    refused = early.post(
+        url, {"decision": "approve", "comment": "ok", "password": PASSWORD, "confirm": "on"}
+    )
     assert refused.status_code == 403 and "signs first" in refused.content.decode()
 
-    wrong = client.post(url, {"decision": "approve", "comment": "ok", "password": "wrong"})
+    wrong = client.post(
+        url, {"decision": "approve", "comment": "ok", "password": "wrong", "confirm": "on"}
+    )
     assert wrong.status_code == 400 and "not your password" in wrong.content.decode()
     assert not SignOff.objects.exists()
-    done = client.post(url, {"decision": "approve", "comment": "ok", "password": PASSWORD})
+    done = client.post(
+        url, {"decision": "approve", "comment": "ok", "password": PASSWORD, "confirm": "on"}
+    )
     assert done.status_code == 302 and SignOff.objects.count() == 1
 
     outsider = Client()
@@ -222,7 +228,9 @@ def test_signoff_page_shows_the_evidence_and_checks_the_password(cert_world):
 
     regulator = Client()
     regulator.force_login(world.regulator)
-    signed = regulator.post(url, {"decision": "approve", "comment": "ok", "password": PASSWORD})
+    signed = regulator.post(
+        url, {"decision": "approve", "comment": "ok", "password": PASSWORD, "confirm": "on"}
+    )
     certificate = Certificate.objects.get()
     assert signed.status_code == 302 and signed["Location"] == certificate.get_absolute_url()
     detail = regulator.get(certificate.get_absolute_url()).content.decode()
@@ -235,10 +243,12 @@ def test_revoke_page_refuses_a_wrong_password(certified):
     client = Client()
     client.force_login(certified["world"].regulator)
     url = f"/certificates/{certified['number']}/revoke/"
-    wrong = client.post(url, {"reason": "r", "password": "wrong"})
+    wrong = client.post(url, {"reason": "r", "password": "wrong", "confirm": "on"})
     assert wrong.status_code == 400
     assert Certificate.objects.get().status == "valid"
-    right = client.post(url, {"reason": "Generator memorised records.", "password": PASSWORD})
+    right = client.post(
+        url, {"reason": "Generator memorised records.", "password": PASSWORD, "confirm": "on"}
+    )
     assert right.status_code == 302 and Certificate.objects.get().status == "revoked"
     curator = Client()
     curator.force_login(certified["world"].curator_a)
