@@ -134,7 +134,15 @@ def _quality_results(ctx, quality, columns, sample, common) -> list[MetricResult
             key="quality.column_pair_trends",
             value=_property_score(quality, "Column Pair Trends"),
             direction="higher",
-            details={**common, **_pair_matrix(pairs, [c.spec.name for c in columns])},
+            details={
+                **common,
+                **_pair_matrix(pairs, [c.spec.name for c in columns]),
+                # SDMetrics scores only pairs related in the real data: a numeric pair
+                # whose |correlation| exceeds the first, any other pair whose
+                # association (Cramér's V) exceeds the second; the rest have no score.
+                "real_correlation_threshold": getattr(quality, "real_correlation_threshold", None),
+                "real_association_threshold": getattr(quality, "real_association_threshold", None),
+            },
             **sample,
         ),
     ]

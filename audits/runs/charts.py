@@ -41,7 +41,9 @@ def _layout(fig: go.Figure, *, x: str = "", y: str = "", height: int = 300) -> N
         yaxis_title=y,
         template="plotly_white",
     )
-    fig.update_xaxes(automargin=True)
+    # Tick labels that do not fit level turn upright, never to a slant whose boxes
+    # overlap their neighbours'.
+    fig.update_xaxes(automargin=True, autotickangles=[0, 90])
     fig.update_yaxes(automargin=True)
 
 
@@ -189,29 +191,61 @@ def _finish(fig: go.Figure, *, height: int) -> None:
         fig.update_layout(barmode=barmode)
 
 
-def _pair_scores(details: dict[str, Any]) -> tuple[list[str], list[list[float | None]]]:
-    """Columns and the symmetric score matrix, rebuilt from SDMetrics' rows by column name
-    (reports stored before the reading was fixed hold a matrix with only its diagonal)."""
+# SDMetrics' defaults, for audits stored before the details recorded them.
+PAIR_THRESHOLDS = {"correlation": 0.5, "association": 0.3}
+PAIR_CELL = 34  # pixels per heatmap column: room for its score and an upright label
+
+
+def _pair_scores(
+    details: dict[str, Any],
+) -> tuple[list[str], list[list[float | None]], list[list[str]]]:
+    """Columns, the symmetric score matrix and each cell's hover text, rebuilt from
+    SDMetrics' rows by column name (reports stored before the reading was fixed hold a
+    matrix with only its diagonal)."""
     columns = list(details.get("columns") or [])
     index = {name: i for i, name in enumerate(columns)}
+    size = len(columns)
     matrix: list[list[float | None]] = [
-        [1.0 if i == j else None for j in range(len(columns))] for i in range(len(columns))
+        [1.0 if i == j else None for j in range(size)] for i in range(size)
     ]
+    hover = [[f"{a} × {b}: not scored" for b in columns] for a in columns]
+    correlation = details.get("real_correlation_threshold") or PAIR_THRESHOLDS["correlation"]
+    association = details.get("real_association_threshold") or PAIR_THRESHOLDS["association"]
     for row in details.get("pairs") or []:
         a, b = index.get(row.get("Column 1")), index.get(row.get("Column 2"))
+        if a is None or b is None:
+            continue
         score = row.get("Score")
-        if a is not None and b is not None and isinstance(score, int | float):
+        pair = f"{columns[a]} × {columns[b]}"
+        if isinstance(score, int | float):
             matrix[a][b] = matrix[b][a] = float(score)
+            text = f"{pair}: {score:.2f}"
+        elif isinstance(row.get("Real Correlation"), int | float):
+            text = (
+                f"{pair}: not scored, real correlation {row['Real Correlation']:.2f} "
+                f"(scored above ±{correlation:g})"
+            )
+        elif isinstance(row.get("Real Association"), int | float):
+            text = (
+                f"{pair}: not scored, real association {row['Real Association']:.2f} "
+                f"(scored above {association:g})"
+            )
+        else:
+            text = f"{pair}: not scored (SDMetrics could not compare this pair)"
+        hover[a][b] = hover[b][a] = text
+    for i in range(size):
+        hover[i][i] = f"{columns[i]}: itself"
     if not details.get("pairs") and details.get("matrix"):
         matrix = details["matrix"]
-    return columns, matrix
+    return columns, matrix, hover
 
 
 def pair_trend_chart(results: dict[str, Any]) -> list[dict[str, Any]]:
     metric = _metric(results, "quality.column_pair_trends")
     if not metric or not metric["details"].get("columns"):
         return []
-    columns, matrix = _pair_scores(metric["details"])
+    details = metric["details"]
+    columns, matrix, hover = _pair_scores(details)
     scored = [
         (matrix[i][j], columns[i], columns[j])
         for i in range(len(columns))
@@ -229,21 +263,27 @@ def pair_trend_chart(results: dict[str, Any]) -> list[dict[str, Any]]:
             zmax=1,
             colorscale="Blues",
             colorbar={"title": {"text": "score"}, "thickness": 12},
-            texttemplate="%{z:.2f}" if len(columns) <= 16 else None,
-            customdata=[[f"{a} × {b}" for b in columns] for a in columns],
-            hovertemplate="%{customdata}: %{z:.2f}<extra></extra>",
-            hoverongaps=False,
+            texttemplate="%{z:.2f}",
+            textfont={"size": 10},
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            hoverongaps=True,
             xgap=1,
             ygap=1,
         )
     )
-    side = max(380, 34 * len(columns) + 160)
-    _layout(fig, height=side)
-    fig.update_xaxes(tickangle=-45, type="category", showgrid=False)
+    # A fixed size, so every cell keeps room for its score and label; on a narrow
+    # screen the chart scrolls inside its own box.
+    width = PAIR_CELL * len(columns) + 10 * max(len(label) for label in labels) + 110
+    _layout(fig, height=PAIR_CELL * len(columns) + 7 * max(len(x) for x in labels) + 60)
+    fig.update_layout(width=max(width, 360), plot_bgcolor="#f5f7fa")
+    fig.update_xaxes(type="category", showgrid=False, side="bottom", tickangle=-90)
     fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    correlation = details.get("real_correlation_threshold") or PAIR_THRESHOLDS["correlation"]
+    association = details.get("real_association_threshold") or PAIR_THRESHOLDS["association"]
     caption = (
-        f"How well each pair's relationship is kept (1 = identical): {len(scored)} of "
-        f"{total} column pairs scored by SDMetrics"
+        f"How well each pair's relationship is kept (1 = identical). SDMetrics scored "
+        f"{len(scored)} of {total} column pairs"
     )
     if scored:
         worst = min(scored)
@@ -251,10 +291,14 @@ def pair_trend_chart(results: dict[str, Any]) -> list[dict[str, Any]]:
     caption += "."
     if len(scored) < total:
         caption += (
-            " Blank cells: SDMetrics gave no score for that pair (for example a "
-            "column with a single value)."
+            f" Grey cells are not scored: SDMetrics scores a pair only when the real data "
+            f"relates its two columns (numeric pairs with a correlation beyond ±{correlation:g}, "
+            f"other pairs with an association above {association:g}), so there is a trend "
+            f"to keep; hover a cell for its real figure. Every pair is computed, none sampled."
         )
-    return [_chart("quality.column_pair_trends", "Column pair trends", caption, fig)]
+    chart = _chart("quality.column_pair_trends", "Column pair trends", caption, fig)
+    chart["wide"] = True
+    return [chart]
 
 
 # (details field prefix, chart key, title, axis, caption)
