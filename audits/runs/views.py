@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audits.checks import METRICS
@@ -106,7 +110,28 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audits/audit_list.html", {"page": page, "status": status})
 
 
+CHARTS_CACHE_SECONDS = 24 * 3600
+# Part of the cache key, so a deployment with different chart code builds afresh.
+CHARTS_CODE = hashlib.sha256(Path(charts.__file__).read_bytes()).hexdigest()[:16]
+
+
+def report_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """``charts.build_charts(results)``, kept in the cache under a hash of the results
+    as shown (figures are a pure function of them; building them with plotly's
+    validating classes takes about half a second)."""
+    digest = hashlib.sha256(
+        json.dumps(results, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+    key = f"audits.runs.charts:{CHARTS_CODE}:{digest}"
+    built = cache.get(key)
+    if built is None:
+        built = charts.build_charts(results)
+        cache.set(key, built, CHARTS_CACHE_SECONDS)
+    return built
+
+
 @login_required
+@gzip_page  # the charts' data makes a report page about 250 KB of text
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     context: dict[str, Any] = {
@@ -118,7 +143,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         results = disclosure.results_for(user=request.user, run=run)
         context["summary"] = selectors.report_summary(user=request.user, run=run, results=results)
         context["groups"] = selectors.grouped_metrics(results)
-        context["charts"] = charts.build_charts(results)
+        context["charts"] = report_charts(results)
     return render(request, "audits/audit_detail.html", context)
 
 
@@ -230,7 +255,7 @@ def audit_report_html(request: HttpRequest, pk: int) -> HttpResponse:
             "summary": selectors.report_summary(user=request.user, run=run, results=results),
             "standalone": True,
             "groups": selectors.grouped_metrics(results),
-            "charts": charts.build_charts(results),
+            "charts": report_charts(results),
             "plotly_js": charts.plotly_js(),
             "draw_js": REPORT_DRAW_JS,
             "csp": policy,

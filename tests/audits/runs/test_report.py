@@ -194,3 +194,29 @@ def test_cancel_asks_for_confirmation_saying_what_happens(client, placements_wor
     assert client.post(reverse("audits:cancel", args=[run.pk])).status_code == 302
     run.refresh_from_db()
     assert run.status == AuditStatus.CANCELLED
+
+
+def test_report_page_is_gzipped_and_its_charts_are_built_once(client, audited):
+    import gzip
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from audits.runs import charts
+
+    cache.clear()
+    run = audited["run"]
+    client.force_login(audited["world"].officer_a)
+    with mock.patch.object(charts, "build_charts", wraps=charts.build_charts) as build:
+        first = client.get(run.get_absolute_url(), HTTP_ACCEPT_ENCODING="gzip")
+        second = client.get(run.get_absolute_url(), HTTP_ACCEPT_ENCODING="gzip")
+    assert build.call_count == 1
+    assert first["Content-Encoding"] == "gzip" and "Accept-Encoding" in first["Vary"]
+    page = gzip.decompress(first.content).decode()
+    again = gzip.decompress(second.content).decode()
+    charts_json = re.compile(
+        r'<script id="chart-data-\d+" type="application/json">.*?</script>', re.S
+    )
+    assert charts_json.findall(page) == charts_json.findall(again) != []
+    assert len(first.content) < len(page) / 4
+    assert f'src="{reverse("audits:plotly")}"' in page
