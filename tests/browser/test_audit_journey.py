@@ -147,3 +147,25 @@ def test_badge_reads_running_while_the_bar_moves_and_cancel_asks_first(
     assert AuditRun.objects.get(pk=run.pk).cancel_requested or (
         AuditRun.objects.get(pk=run.pk).status == "cancelled"
     )
+
+
+def test_downloaded_report_reads_on_a_phone(page, audited, tmp_path):
+    run = audited["run"]
+    sign_in(page, "officer_a", PASSWORD)
+    page.goto(f"/audits/{run.pk}/")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download HTML report").click()
+    saved = tmp_path / "report.html"
+    download_info.value.save_as(saved)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(saved.as_uri() + "#figure-quality-overall")  # opened from disk
+    expect(page.locator("#figure-quality-overall")).to_be_in_viewport()
+    page.goto(saved.as_uri())
+    expect(page.get_by_test_id("report-summary")).to_be_visible()
+    expect(page.get_by_test_id("family-score").first).to_be_in_viewport()
+    page.wait_for_function(
+        "document.querySelectorAll('.plot .main-svg').length >= "
+        "document.querySelectorAll('.plot').length"
+    )
+    assert page.evaluate(TICK_PROBLEMS) == []
+    assert not page.evaluate(PAGE_SCROLLS_SIDEWAYS)
