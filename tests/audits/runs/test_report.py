@@ -220,3 +220,35 @@ def test_report_page_is_gzipped_and_its_charts_are_built_once(client, audited):
     assert charts_json.findall(page) == charts_json.findall(again) != []
     assert len(first.content) < len(page) / 4
     assert f'src="{reverse("audits:plotly")}"' in page
+
+
+def test_summary_withholds_a_failing_rules_figure_the_reader_may_not_see(client, audited):
+    from audits.models import ComplianceEvaluation
+
+    world, run = audited["world"], audited["run"]
+    standard = publish_standard(world.admin_a, STRICT_YAML)
+    hidden = 10**6  # an audit this reader cannot see (here: none at all)
+    ComplianceEvaluation.objects.create(
+        dataset_version=audited["synthetic"],
+        standard_version=standard,
+        status="non_compliant",
+        results={
+            "rules": [
+                {
+                    "key": "quality.overall",
+                    "rule": "quality.overall >= 0.999",
+                    "severity": "blocking",
+                    "status": "fail",
+                    "value": 0.987654,
+                    "sentence": "quality.overall is 0.987654, below 0.999.",
+                    "source": {"audit": hidden},
+                },
+            ]
+        },
+        evidence_sha256="0" * 64,
+    )
+    client.force_login(world.officer_a)
+    page = client.get(run.get_absolute_url()).content.decode()
+    summary = _section(page, "report-summary")
+    assert "blocking</span> failed: <code>quality.overall &gt;= 0.999</code>" in summary
+    assert "0.988" not in summary and "0.987654" not in summary
