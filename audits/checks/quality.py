@@ -134,7 +134,15 @@ def _quality_results(ctx, quality, columns, sample, common) -> list[MetricResult
             key="quality.column_pair_trends",
             value=_property_score(quality, "Column Pair Trends"),
             direction="higher",
-            details={**common, **_pair_matrix(pairs, [c.spec.name for c in columns])},
+            details={
+                **common,
+                **_pair_matrix(pairs, [c.spec.name for c in columns]),
+                # SDMetrics scores only pairs related in the real data: a numeric pair
+                # whose |correlation| exceeds the first, any other pair whose
+                # association (Cramér's V) exceeds the second; the rest have no score.
+                "real_correlation_threshold": getattr(quality, "real_correlation_threshold", None),
+                "real_association_threshold": getattr(quality, "real_association_threshold", None),
+            },
             **sample,
         ),
     ]
@@ -145,14 +153,20 @@ def _quality_results(ctx, quality, columns, sample, common) -> list[MetricResult
 
 
 def _pair_matrix(pairs: pd.DataFrame, names: list[str]) -> dict[str, Any]:
-    """A symmetric matrix of pair-trend scores for a heatmap, plus the raw rows."""
+    """A symmetric matrix of pair-trend scores for a heatmap (None where SDMetrics
+    scored no value for a pair), plus the raw rows.
+
+    The rows are read by column name: the report is generated for a one-table
+    dataset, so its details lead with a "Table" column, and reading them by position
+    took the table name for "Column 1" and matched no pair (only the diagonal showed)."""
     index = {name: i for i, name in enumerate(names)}
     matrix: list[list[float | None]] = [[None] * len(names) for _ in names]
     for i in range(len(names)):
         matrix[i][i] = 1.0
-    for row in pairs.itertuples(index=False):
-        a, b, score = index.get(row[0]), index.get(row[1]), row[3]
-        if a is not None and b is not None and not pd.isna(score):
+    for row in pairs.to_dict(orient="records"):
+        a, b = index.get(row.get("Column 1")), index.get(row.get("Column 2"))
+        score = row.get("Score")
+        if a is not None and b is not None and score is not None and not pd.isna(score):
             matrix[a][b] = matrix[b][a] = float(score)
     return {"columns": names, "matrix": matrix, "pairs": _records(pairs)}
 

@@ -6,27 +6,45 @@ JSON; pages and the standalone HTML report hand it to ``Plotly.newPlot``.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import gzip
 import itertools
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 
 REAL, SYNTHETIC, HOLDOUT = "#2f7d4f", "#2f6fa8", "#b5651d"
 MAX_DISTRIBUTION_CHARTS = 24
+# A category label longer than this is cut (the whole label stays in the hover text),
+# and a bar chart whose labels are long or many turns horizontal so they read level.
+MAX_LABEL = 28
+HORIZONTAL_FROM = {"longest_label": 12, "bars": 8}
+# A histogram is heavy-tailed, for its share axis, when its tallest bin holds at least
+# half the rows while some other bin holds under 1% of them: on a linear axis that
+# tail would be a line too thin to see.
+HEAVY_TAIL = {"tallest": 0.5, "smallest": 0.01}
+MISSING_LABEL = "(missing)"
 
 
-def _layout(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int = 300) -> None:
+def _layout(fig: go.Figure, *, x: str = "", y: str = "", height: int = 300) -> None:
+    """The charts' common layout. Titles are the HTML headings around each chart, not
+    drawn in the figure; the legend sits above the plot, clear of the tick labels; every
+    axis grows its margin to fit its labels (automargin) instead of clipping them."""
     fig.update_layout(
-        title={"text": title, "font": {"size": 14}},
         height=height,
-        margin={"l": 50, "r": 20, "t": 40, "b": 50},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         barmode="group",
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
         xaxis_title=x,
         yaxis_title=y,
         template="plotly_white",
     )
+    # Tick labels that do not fit level turn upright, never to a slant whose boxes
+    # overlap their neighbours'.
+    fig.update_xaxes(automargin=True, autotickangles=[0, 90])
+    fig.update_yaxes(automargin=True)
 
 
 def _metric(results: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -40,6 +58,100 @@ def _chart(key: str, title: str, caption: str, fig: go.Figure) -> dict[str, Any]
     return {"key": key, "title": title, "caption": caption, "figure": fig.to_plotly_json()}
 
 
+def _short(label: Any) -> str:
+    text = str(label)
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def _category_bars(
+    fig: go.Figure, labels: list[Any], series: list[tuple[str, list[float], str]], *, axis: str
+) -> int:
+    """Real-vs-synthetic bars per category, horizontal when the labels are long or many
+    (category names then read level, top to bottom). Returns the height they need."""
+    shown = [_short(label) for label in labels]
+    horizontal = (
+        max((len(label) for label in shown), default=0) > HORIZONTAL_FROM["longest_label"]
+        or len(shown) > HORIZONTAL_FROM["bars"]
+    )
+    for name, values, colour in series:
+        fig.add_bar(
+            **(
+                {"y": shown, "x": values, "orientation": "h"}
+                if horizontal
+                else {"x": shown, "y": values}
+            ),
+            name=name,
+            marker_color=colour,
+            customdata=[str(label) for label in labels],
+            hovertemplate="%{customdata}: %{"
+            + ("x" if horizontal else "y")
+            + ":.3f}<extra>"
+            + name
+            + "</extra>",
+        )
+    if not horizontal:
+        fig.update_layout(yaxis_title=axis)
+        return 300
+    fig.update_layout(xaxis_title=axis, yaxis_title="")
+    fig.update_yaxes(autorange="reversed", type="category")
+    return max(300, 26 * len(shown) * len(series) // 2 + 120)
+
+
+def _without_empty_missing(dist: dict[str, Any]) -> tuple[list[Any], list[float], list[float]]:
+    """Categories with their shares, without the "(missing)" bar when no value is
+    missing on either side."""
+    rows = [
+        (c, r, s)
+        for c, r, s in zip(dist["categories"], dist["real"], dist["synthetic"], strict=False)
+        if not (str(c) == MISSING_LABEL or str(c).endswith("=" + MISSING_LABEL)) or r or s
+    ]
+    return [c for c, _, _ in rows], [r for _, r, _ in rows], [s for _, _, s in rows]
+
+
+def _heavy_tailed(shares: list[float]) -> bool:
+    nonzero = [v for v in shares if v > 0]
+    return bool(nonzero) and (
+        max(nonzero) >= HEAVY_TAIL["tallest"] and min(nonzero) < HEAVY_TAIL["smallest"]
+    )
+
+
+def _histogram(fig: go.Figure, dist: dict[str, Any]) -> str:
+    """Overlaid real and synthetic histograms; returns what the caption must add."""
+    edges = dist["edges"]
+    is_date = dist.get("unit") == "seconds since 1970"
+    if is_date:  # seconds since 1970 drawn as dates; bar widths in milliseconds
+        centres = [_iso((a + b) / 2) for a, b in itertools.pairwise(edges)]
+        widths = [(b - a) * 1000 for a, b in itertools.pairwise(edges)]
+    else:
+        centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        widths = [b - a for a, b in itertools.pairwise(edges)]
+    for name, values, colour in (
+        ("real", dist["real"], REAL),
+        ("synthetic", dist["synthetic"], SYNTHETIC),
+    ):
+        fig.add_bar(x=centres, y=values, width=widths, name=name, marker_color=colour, opacity=0.6)
+    fig.update_layout(barmode="overlay", yaxis_title="share of rows")
+    if is_date:
+        fig.update_xaxes(type="date")
+    note = ""
+    if _heavy_tailed([*dist["real"], *dist["synthetic"]]):
+        fig.update_yaxes(type="log", title="share of rows (log scale)")
+        note = (
+            " Share axis on a log scale: one range holds most rows, so on a linear "
+            "scale the tail would not show."
+        )
+    outside = dist.get("synthetic_outside_real_range_share") or 0
+    if outside:
+        note += (
+            f" {outside:.1%} of synthetic values fall outside the real range (drawn at its edge)."
+        )
+    return note
+
+
+def _iso(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).isoformat()
+
+
 def distribution_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     metric = _metric(results, "quality.column_shapes")
     if not metric:
@@ -49,75 +161,144 @@ def distribution_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
         :MAX_DISTRIBUTION_CHARTS
     ]:
         fig = go.Figure()
+        caption = "Share of rows per value, real vs synthetic."
+        height = 280
         if dist.get("kind") == "histogram" and dist.get("edges"):
-            edges = dist["edges"]
-            centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
-            widths = [b - a for a, b in itertools.pairwise(edges)]
-            fig.add_bar(
-                x=centres, y=dist["real"], width=widths, name="real", marker_color=REAL, opacity=0.6
-            )
-            fig.add_bar(
-                x=centres,
-                y=dist["synthetic"],
-                width=widths,
-                name="synthetic",
-                marker_color=SYNTHETIC,
-                opacity=0.6,
-            )
-            fig.update_layout(barmode="overlay")
+            caption += _histogram(fig, dist)
+            fig.update_layout(xaxis_title=column)
         elif dist.get("kind") == "bar":
-            fig.add_bar(x=dist["categories"], y=dist["real"], name="real", marker_color=REAL)
-            fig.add_bar(
-                x=dist["categories"], y=dist["synthetic"], name="synthetic", marker_color=SYNTHETIC
+            categories, real, synthetic = _without_empty_missing(dist)
+            height = _category_bars(
+                fig,
+                categories,
+                [("real", real, REAL), ("synthetic", synthetic, SYNTHETIC)],
+                axis="share of rows",
             )
         else:
             continue
-        _layout(fig, title=column, y="share of rows", height=260)
-        if dist.get("kind") == "histogram":
-            fig.update_layout(barmode="overlay")
-        charts.append(
-            _chart(
-                f"distribution.{column}", column, "Share of rows per value, real vs synthetic.", fig
-            )
-        )
+        _finish(fig, height=height)
+        charts.append(_chart(f"distribution.{column}", column, caption, fig))
     return charts
+
+
+def _finish(fig: go.Figure, *, height: int) -> None:
+    """The common layout, keeping the axis titles and types the chart set."""
+    layout = fig.layout
+    x, y = layout.xaxis.title.text or "", layout.yaxis.title.text or ""
+    barmode = layout.barmode
+    _layout(fig, x=x, y=y, height=height)
+    if barmode:
+        fig.update_layout(barmode=barmode)
+
+
+# SDMetrics' defaults, for audits stored before the details recorded them.
+PAIR_THRESHOLDS = {"correlation": 0.5, "association": 0.3}
+PAIR_CELL = 34  # pixels per heatmap column: room for its score and an upright label
+
+
+def _pair_scores(
+    details: dict[str, Any],
+) -> tuple[list[str], list[list[float | None]], list[list[str]]]:
+    """Columns, the symmetric score matrix and each cell's hover text, rebuilt from
+    SDMetrics' rows by column name (reports stored before the reading was fixed hold a
+    matrix with only its diagonal)."""
+    columns = list(details.get("columns") or [])
+    index = {name: i for i, name in enumerate(columns)}
+    size = len(columns)
+    matrix: list[list[float | None]] = [
+        [1.0 if i == j else None for j in range(size)] for i in range(size)
+    ]
+    hover = [[f"{a} × {b}: not scored" for b in columns] for a in columns]
+    correlation = details.get("real_correlation_threshold") or PAIR_THRESHOLDS["correlation"]
+    association = details.get("real_association_threshold") or PAIR_THRESHOLDS["association"]
+    for row in details.get("pairs") or []:
+        a, b = index.get(row.get("Column 1")), index.get(row.get("Column 2"))
+        if a is None or b is None:
+            continue
+        score = row.get("Score")
+        pair = f"{columns[a]} × {columns[b]}"
+        if isinstance(score, int | float):
+            matrix[a][b] = matrix[b][a] = float(score)
+            text = f"{pair}: {score:.2f}"
+        elif isinstance(row.get("Real Correlation"), int | float):
+            text = (
+                f"{pair}: not scored, real correlation {row['Real Correlation']:.2f} "
+                f"(scored above ±{correlation:g})"
+            )
+        elif isinstance(row.get("Real Association"), int | float):
+            text = (
+                f"{pair}: not scored, real association {row['Real Association']:.2f} "
+                f"(scored above {association:g})"
+            )
+        else:
+            text = f"{pair}: not scored (SDMetrics could not compare this pair)"
+        hover[a][b] = hover[b][a] = text
+    for i in range(size):
+        hover[i][i] = f"{columns[i]}: itself"
+    if not details.get("pairs") and details.get("matrix"):
+        matrix = details["matrix"]
+    return columns, matrix, hover
 
 
 def pair_trend_chart(results: dict[str, Any]) -> list[dict[str, Any]]:
     metric = _metric(results, "quality.column_pair_trends")
-    if not metric or not metric["details"].get("matrix"):
+    if not metric or not metric["details"].get("columns"):
         return []
-    columns = metric["details"]["columns"]
+    details = metric["details"]
+    columns, matrix, hover = _pair_scores(details)
+    scored = [
+        (matrix[i][j], columns[i], columns[j])
+        for i in range(len(columns))
+        for j in range(i + 1, len(columns))
+        if matrix[i][j] is not None
+    ]
+    total = len(columns) * (len(columns) - 1) // 2
+    labels = [_short(c) for c in columns]
     fig = go.Figure(
         go.Heatmap(
-            z=metric["details"]["matrix"],
-            x=columns,
-            y=columns,
+            z=matrix,
+            x=labels,
+            y=labels,
             zmin=0,
             zmax=1,
             colorscale="Blues",
-            colorbar={"title": "score"},
-            hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>",
+            colorbar={"title": {"text": "score"}, "thickness": 12},
+            texttemplate="%{z:.2f}",
+            textfont={"size": 10},
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            hoverongaps=True,
+            xgap=1,
+            ygap=1,
         )
     )
-    _layout(fig, title="Column pair trends", height=max(360, 22 * len(columns) + 120))
-    fig.update_yaxes(autorange="reversed")
-    return [
-        _chart(
-            "quality.column_pair_trends",
-            "Column pair trends",
-            "How well each pair's relationship is kept (1 = identical; blank = not "
-            "computed for that pair).",
-            fig,
+    # A fixed size, so every cell keeps room for its score and label; on a narrow
+    # screen the chart scrolls inside its own box.
+    width = PAIR_CELL * len(columns) + 10 * max(len(label) for label in labels) + 110
+    _layout(fig, height=PAIR_CELL * len(columns) + 7 * max(len(x) for x in labels) + 60)
+    fig.update_layout(width=max(width, 360), plot_bgcolor="#f5f7fa")
+    fig.update_xaxes(type="category", showgrid=False, side="bottom", tickangle=-90)
+    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    correlation = details.get("real_correlation_threshold") or PAIR_THRESHOLDS["correlation"]
+    association = details.get("real_association_threshold") or PAIR_THRESHOLDS["association"]
+    caption = (
+        f"How well each pair's relationship is kept (1 = identical). SDMetrics scored "
+        f"{len(scored)} of {total} column pairs"
+    )
+    if scored:
+        worst = min(scored)
+        caption += f"; lowest {worst[1]} × {worst[2]} at {worst[0]:.2f}"
+    caption += "."
+    if len(scored) < total:
+        caption += (
+            f" Grey cells are not scored: SDMetrics scores a pair only when the real data "
+            f"relates its two columns (numeric pairs with a correlation beyond ±{correlation:g}, "
+            f"other pairs with an association above {association:g}), so there is a trend "
+            f"to keep; hover a cell for its real figure. Every pair is computed, none sampled."
         )
-    ]
-
-
-def _real_vs_synthetic(x: list[Any], real: list[Any], synthetic: list[Any]) -> go.Figure:
-    fig = go.Figure()
-    fig.add_bar(x=x, y=real, name="real", marker_color=REAL)
-    fig.add_bar(x=x, y=synthetic, name="synthetic", marker_color=SYNTHETIC)
-    return fig
+    chart = _chart("quality.column_pair_trends", "Column pair trends", caption, fig)
+    chart["wide"] = True
+    return [chart]
 
 
 # (details field prefix, chart key, title, axis, caption)
@@ -139,6 +320,13 @@ GROUP_CHARTS = [
 ]
 
 
+def group_label(label: str) -> str:
+    """A group's name without the column names the chart's title already gives:
+    "race=Asian-Pac-Islander & sex=Female" reads "Asian-Pac-Islander · Female"."""
+    parts = [part.split("=", 1)[1] if "=" in part else part for part in label.split(" & ")]
+    return " · ".join(parts)
+
+
 def group_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     metric = _metric(results, "fairness.representation_gap_max")
     if not metric:
@@ -149,10 +337,21 @@ def group_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
         for field, key, title, axis, caption in GROUP_CHARTS:
             if grouping.get(f"real_{field}") is None:
                 continue
-            fig = _real_vs_synthetic(
-                grouping["groups"], grouping[f"real_{field}"], grouping[f"synthetic_{field}"]
+            groups, real, synthetic = _without_empty_missing(
+                {
+                    "categories": grouping["groups"],
+                    "real": grouping[f"real_{field}"],
+                    "synthetic": grouping[f"synthetic_{field}"],
+                }
             )
-            _layout(fig, title=f"{title}: {name}", y=axis)
+            fig = go.Figure()
+            height = _category_bars(
+                fig,
+                [group_label(g) for g in groups],
+                [("real", real, REAL), ("synthetic", synthetic, SYNTHETIC)],
+                axis=axis,
+            )
+            _finish(fig, height=height)
             charts.append(_chart(f"{key}.{name}", f"{title}: {name}", caption, fig))
     return charts
 
@@ -177,9 +376,7 @@ def distance_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
             marker_color=HOLDOUT,
             opacity=0.6,
         )
-        _layout(
-            fig, title="Distance to closest real record", x="distance (0..1)", y="share of records"
-        )
+        _layout(fig, x="distance to the closest real record (0..1)", y="share of records")
         fig.update_layout(barmode="overlay")
         charts.append(
             _chart(
@@ -195,7 +392,7 @@ def distance_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
         hist = nndr["details"]["histogram"]
         fig = go.Figure()
         fig.add_bar(x=hist["edges"][:-1], y=hist["nndr"], name="synthetic", marker_color=SYNTHETIC)
-        _layout(fig, title="Nearest-neighbour distance ratio", x="ratio", y="share of records")
+        _layout(fig, x="ratio", y="share of records")
         charts.append(
             _chart(
                 "privacy.nndr",
@@ -226,7 +423,7 @@ def collapse_chart(
             customdata=titles,
             hovertemplate="%{customdata}<br>" + name + ": %{y:.2f}<extra></extra>",
         )
-    _layout(fig, title="Model collapse along the lineage", x="synthetic generation", y="")
+    _layout(fig, x="synthetic generation", y="")
     fig.update_xaxes(tickmode="array", tickvals=generations, ticktext=[str(g) for g in generations])
     fig.update_yaxes(title="share of the real ancestor kept (1 = nothing lost)", rangemode="tozero")
     chart = _chart(
@@ -252,9 +449,25 @@ def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return charts
 
 
+# The charts draw bar, heatmap and scatter traces only, so pages load plotly.js's
+# "cartesian" partial bundle (npm plotly.js-cartesian-dist-min, vendored: no CDN, no
+# network) instead of the full 4.8 MB library the plotly package ships: 1.5 MB,
+# about 0.5 MB gzipped. Its version matches the plotly.js the Python package targets.
+PLOTLY_BUNDLE = Path(__file__).parent / "assets" / "plotly-cartesian-4.1.1.min.js"
+PLOTLY_TRACE_TYPES = frozenset(
+    {"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+     "image", "pie", "scatter", "scatterternary", "violin"}
+)  # fmt: skip
+
+
 @functools.cache
 def plotly_js() -> str:
-    """The Plotly library shipped with the plotly package (no CDN, no network)."""
-    from plotly.offline import get_plotlyjs
+    """The plotly.js bundle the charts need, as text."""
+    return PLOTLY_BUNDLE.read_text(encoding="utf-8")
 
-    return get_plotlyjs()
+
+@functools.cache
+def plotly_js_gzip() -> bytes:
+    """The same bundle gzipped once per process (mtime 0: the same bytes every time;
+    level 6 is within 0.2% of level 9's size at four fifths of its time)."""
+    return gzip.compress(plotly_js().encode("utf-8"), compresslevel=6, mtime=0)

@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from audits.checks import METRICS
-from audits.models import AuditRun, AuditStatus
+from audits.models import AuditRun, AuditStatus, ComplianceEvaluation
+from audits.runs import disclosure
 from registry.models import DatasetKind, DatasetVersion
 
 FAMILY_ORDER = [
@@ -20,6 +21,23 @@ FAMILY_ORDER = [
     "provenance",
     "collapse",
 ]
+
+
+# One score per family in a report's summary: the family's headline figure from the
+# catalogue (audits/checks/catalogue.py), the one a reader would quote first.
+FAMILY_HEADLINES = {
+    "integrity": "integrity.hash_verified",
+    "quality": "quality.overall",
+    "utility": "utility.tstr_ratio",
+    "fairness": "fairness.representation_gap_max",
+    "privacy": "privacy.exact_match_rate",
+    "documentation": "documentation.datasheet_completeness",
+    "provenance": "provenance.lineage_complete",
+    "collapse": "collapse.tail_coverage",
+}
+# Worst first; the words are the standards engine's severities (rules arrive as JSON).
+SEVERITIES = ("blocking", "major", "minor", "advisory")
+TOP_FINDINGS = 3
 
 
 def audits_for(user: Any) -> QuerySet[AuditRun]:
@@ -115,3 +133,118 @@ def _verdict(metric: dict[str, Any], spec: Any) -> str:
     if direction == "closer_to":
         return f"closer to {metric.get('target')} is better"
     return ""
+
+
+def family_scores(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per family in the report, its headline figure (FAMILY_HEADLINES) as shown to the
+    reader: ``metric`` is the figure's result (None when the run did not compute it),
+    ``spec`` its catalogue entry, ``verdict`` its direction in words."""
+    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    families = {g["family"] for g in grouped_metrics(results)}
+    scores = []
+    for family in FAMILY_ORDER:
+        key = FAMILY_HEADLINES[family]
+        if family not in families:
+            continue
+        metric, spec = metrics.get(key), METRICS.get(key)
+        scores.append(
+            {
+                "family": family,
+                "key": key,
+                "metric": metric,
+                "spec": spec.to_json() if spec else {},
+                "verdict": _verdict(metric, spec) if metric else "",
+            }
+        )
+    return scores
+
+
+def standard_outcomes(*, user: Any, version: DatasetVersion) -> list[dict[str, Any]]:
+    """The version's current compliance evaluations, one per applicable standard, as
+    ``user`` may see them (``disclosure.evaluation_rules_for``): ``failed`` lists the
+    failing rules worst severity first, ``passed``/``missing`` count the others."""
+    evaluations = (
+        ComplianceEvaluation.objects.current()
+        .filter(dataset_version=version)
+        .select_related("standard_version__standard")
+        .order_by("standard_version__standard__code", "pk")
+    )
+    memo: dict[int, Any] = {}
+    outcomes = []
+    for evaluation in evaluations:
+        rules = disclosure.evaluation_rules_for(user=user, evaluation=evaluation, memo=memo)
+        failed = sorted((r for r in rules if r.get("status") == "fail"), key=lambda r: _severity(r))
+        outcomes.append(
+            {
+                "evaluation": evaluation,
+                "standard": evaluation.standard_version,
+                "failed": failed,
+                "passed": sum(r.get("status") == "pass" for r in rules),
+                "missing": sum(r.get("status") == "missing" for r in rules),
+                "waived": sum(r.get("status") == "waived" for r in rules),
+            }
+        )
+    return outcomes
+
+
+def _severity(rule: dict[str, Any]) -> int:
+    severity = rule.get("severity")
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def top_findings(
+    results: dict[str, Any], outcomes: list[dict[str, Any]], limit: int = TOP_FINDINGS
+) -> list[dict[str, Any]]:
+    """The findings that matter most: first the figures behind failing rules of the
+    applicable standards (worst severity first), then the report's other findings in
+    report order. Each is {key, title, text, why}; ``key`` names the figure's row."""
+    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    failing: dict[str, tuple[int, dict[str, Any], Any]] = {}
+    for outcome in outcomes:
+        for rule in outcome["failed"]:
+            rank = _severity(rule)
+            if rule["key"] not in failing or rank < failing[rule["key"]][0]:
+                failing[rule["key"]] = (rank, rule, outcome["standard"])
+    chosen: list[dict[str, Any]] = []
+    for key, (_, rule, standard) in sorted(failing.items(), key=lambda kv: (kv[1][0], kv[0])):
+        metric = metrics.get(key) or {}
+        chosen.append(
+            {
+                "key": key if key in metrics else None,
+                "title": _title(key),
+                "text": metric.get("finding") or rule.get("sentence") or rule.get("rule"),
+                "why": f"fails {standard} rule {rule.get('rule') or key} ({rule.get('severity')})",
+            }
+        )
+    for group in grouped_metrics(results):
+        for metric in group["metrics"]:
+            if metric.get("finding") and metric["key"] not in failing:
+                chosen.append(
+                    {
+                        "key": metric["key"],
+                        "title": _title(metric["key"]),
+                        "text": metric["finding"],
+                        "why": "",
+                    }
+                )
+    return chosen[:limit]
+
+
+def _title(key: str) -> str:
+    spec = METRICS.get(key)
+    return spec.title if spec else key
+
+
+def report_summary(*, user: Any, run: AuditRun, results: dict[str, Any]) -> dict[str, Any]:
+    """What a report opens with: one score per family, the audited version's standing
+    against each applicable standard, and the three findings that matter most."""
+    outcomes = standard_outcomes(user=user, version=run.version)
+    in_report = {m["key"] for m in results.get("metrics", [])}
+    for outcome in outcomes:  # a failing rule links to its figure's row when it has one
+        outcome["failed"] = [{**r, "in_report": r["key"] in in_report} for r in outcome["failed"]]
+    return {
+        "scores": family_scores(results),
+        "standards": outcomes,
+        "findings": top_findings(results, outcomes),
+        "finding_count": len(results.get("findings", [])),
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audits.runs import views
+from audits.runs import charts, views
 
 urlpatterns = [
     path("audits/", views.audit_list, name="list"),
@@ -11,5 +11,6 @@ urlpatterns = [
     path("audits/<int:pk>/report.json", views.audit_report_json, name="report_json"),
     path("audits/<int:pk>/report.html", views.audit_report_html, name="report_html"),
     path("help/metrics/", views.metric_catalogue, name="metrics"),
-    path("assets/plotly.js", views.plotly_bundle, name="plotly"),
+    # The file name carries the bundle's version: a new bundle is a new address.
+    path(f"assets/{charts.PLOTLY_BUNDLE.name}", views.plotly_bundle, name="plotly"),
 ]

@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audits.checks import METRICS
@@ -29,6 +33,8 @@ from synthgov.accounts.permissions import (
     user_has_perm,
 )
 from synthgov.downloads import as_attachment
+
+JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 def _run(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> AuditRun:
@@ -104,7 +110,28 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audits/audit_list.html", {"page": page, "status": status})
 
 
+CHARTS_CACHE_SECONDS = 24 * 3600
+# Part of the cache key, so a deployment with different chart code builds afresh.
+CHARTS_CODE = hashlib.sha256(Path(charts.__file__).read_bytes()).hexdigest()[:16]
+
+
+def report_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """``charts.build_charts(results)``, kept in the cache under a hash of the results
+    as shown (figures are a pure function of them; building them with plotly's
+    validating classes takes about half a second)."""
+    digest = hashlib.sha256(
+        json.dumps(results, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+    key = f"audits.runs.charts:{CHARTS_CODE}:{digest}"
+    built = cache.get(key)
+    if built is None:
+        built = charts.build_charts(results)
+        cache.set(key, built, CHARTS_CACHE_SECONDS)
+    return built
+
+
 @login_required
+@gzip_page  # the charts' data makes a report page about 250 KB of text
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     context: dict[str, Any] = {
@@ -114,9 +141,9 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if run.status == "succeeded":
         results = disclosure.results_for(user=request.user, run=run)
+        context["summary"] = selectors.report_summary(user=request.user, run=run, results=results)
         context["groups"] = selectors.grouped_metrics(results)
-        context["findings"] = results.get("findings", [])
-        context["charts"] = charts.build_charts(results)
+        context["charts"] = report_charts(results)
     return render(request, "audits/audit_detail.html", context)
 
 
@@ -198,7 +225,7 @@ def _script_hash(source: str) -> str:
 
 @functools.cache
 def _plotly_hash() -> str:
-    return _script_hash(charts.plotly_js())  # 3.5 MB: hashed once per process
+    return _script_hash(charts.plotly_js())  # 1.5 MB: hashed once per process
 
 
 def standalone_report_policy() -> str:
@@ -225,9 +252,10 @@ def audit_report_html(request: HttpRequest, pk: int) -> HttpResponse:
         "audits/report_standalone.html",
         {
             "run": run,
+            "summary": selectors.report_summary(user=request.user, run=run, results=results),
+            "standalone": True,
             "groups": selectors.grouped_metrics(results),
-            "findings": results.get("findings", []),
-            "charts": charts.build_charts(results),
+            "charts": report_charts(results),
             "plotly_js": charts.plotly_js(),
             "draw_js": REPORT_DRAW_JS,
             "csp": policy,
@@ -254,6 +282,13 @@ def metric_catalogue(request: HttpRequest) -> HttpResponse:
 
 
 def plotly_bundle(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(charts.plotly_js(), content_type="application/javascript")
-    patch_cache_control(response, public=True, max_age=86400)
+    """plotly.js for the charts, gzipped for clients that accept it. Its address names
+    the bundle's version, so browsers may keep it for a year without asking again."""
+    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        response = HttpResponse(charts.plotly_js_gzip(), content_type=JAVASCRIPT)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(charts.plotly_js(), content_type=JAVASCRIPT)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
     return response

@@ -9,6 +9,9 @@
     var step = box.querySelector("[data-progress-step]");
     var pct = box.querySelector("[data-progress-pct]");
     var eta = box.querySelector("[data-progress-eta]");
+    // The heading's badge was rendered when the page loaded (often "Queued"): it
+    // follows the run's status too, so it never contradicts the moving bar.
+    var badge = document.querySelector("[data-audit-status]");
     var poll = function () {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.json(); })
@@ -17,6 +20,10 @@
           var p = Math.round(s.progress * 100);
           fill.style.width = p + "%";
           bar.setAttribute("aria-valuenow", p);
+          if (badge) {
+            badge.textContent = s.status_label;
+            badge.className = "badge status-" + s.status;
+          }
           step.textContent = s.step || s.status_label;
           pct.textContent = p + "%";
           eta.textContent = s.eta_seconds !== null ? "· about " + s.eta_seconds + " s left" : "";

@@ -102,6 +102,25 @@ def test_sdmetrics_reports_equal_the_quality_report_on_the_demo(demo, demo_colum
     assert len(matrix) == len(ours["quality.column_pair_trends"].details["columns"])
 
 
+def test_pair_trend_matrix_holds_every_scored_pair(demo, demo_columns):
+    # Bug: only the diagonal was filled because SDMetrics' details lead with a
+    # "Table" column and the rows were read by position.
+    real, synthetic, _ = demo
+    config = AuditConfig(columns=demo_columns)
+    ours = {m.key: m for m in sdmetrics_reports(make_context(config, real, synthetic))}
+    details = ours["quality.column_pair_trends"].details
+    index = {name: i for i, name in enumerate(details["columns"])}
+    scored = [p for p in details["pairs"] if p["Score"] is not None]
+    assert len(scored) >= 10
+    for pair in scored:
+        a, b = index[pair["Column 1"]], index[pair["Column 2"]]
+        assert details["matrix"][a][b] == details["matrix"][b][a] == pytest.approx(pair["Score"])
+    off_diagonal = [
+        v for i, row in enumerate(details["matrix"]) for j, v in enumerate(row) if i < j
+    ]
+    assert sum(v is not None for v in off_diagonal) == len(scored)
+
+
 def test_detection_is_high_for_alike_data_and_low_for_shifted_data():
     config = census_config()
     real, same = census(2000, 1), census(2000, 2)
