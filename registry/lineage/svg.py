@@ -74,9 +74,11 @@ def render_svg(graph: GraphLayout, *, title: str, id_prefix: str = "lineage") ->
     legend = _legend_items()
     legend_height = math.ceil(len(legend) / per_row) * LEGEND_ROW_HEIGHT + MARGIN / 2
     height = HEADER_HEIGHT + graph.height + legend_height
+    # role="group", not "img": the nodes are links, and an image's children
+    # are hidden from assistive technology (axe: nested-interactive).
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="group" '
         f'aria-labelledby="{prefix}-title {prefix}-desc" '
         'font-family="system-ui, -apple-system, Segoe UI, sans-serif" '
         'style="max-width:100%;height:auto">',

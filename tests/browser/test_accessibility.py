@@ -1,0 +1,234 @@
+"""axe-core, run in chromium on the main pages of every role at desktop and
+phone width, finds no serious or critical accessibility violation.
+
+axe-core comes from npm, pinned in tests/browser/axe/package-lock.json and
+installed (``npm ci``) into the git-ignored tests/browser/axe/node_modules by
+.ci/run, or by this module the first time it runs. It is a test tool only:
+the product never serves it.
+
+The pages forbid inline script (CSP: script-src 'self' + nonce), and axe is
+injected as an inline script tag, so the test's browser context bypasses the
+CSP (Playwright's ``bypass_csp``). That changes only this test browser: each
+page is still served with the product's policy, which the test checks, and
+tests/browser/test_csp.py opens pages under the policy enforced.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from rest_framework.test import APIClient
+
+from audits.runs import services as run_services
+from tests.audits.certification import helpers
+from tests.browser.conftest import VIEWPORTS, sign_in
+from tests.factories import PASSWORD
+
+cert_world = helpers.cert_world
+signing_keys = helpers.signing_keys
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_DIR = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+# Serious and critical are the impacts the issue forbids; moderate and minor
+# findings (mostly best-practice rules) are reported by axe but do not fail.
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({
+      rule: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + ": " + n.failureSummary),
+    }));
+}"""
+
+
+def strict_script_policy(policy: str) -> bool:
+    """The served policy allows scripts only from this site (or by nonce)."""
+    directives = {}
+    for part in policy.split(";"):
+        name, _, sources = part.strip().partition(" ")
+        directives[name] = sources
+    sources = directives.get("script-src", "").split()
+    return (
+        bool(sources)
+        and sources[0] == "'self'"
+        and all(s == "'self'" or s.startswith("'nonce-") for s in sources)
+    )
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """The pinned axe-core, installed with npm on first use."""
+    if not AXE_SCRIPT.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(
+                "the accessibility test needs npm to install axe-core (apt-get install npm)"
+            )
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return AXE_SCRIPT
+
+
+class Axe:
+    """Runs axe on pages and keeps every serious or critical finding, so one
+    test reports all failing pages at once rather than the first."""
+
+    def __init__(self, script: Path, viewport: str) -> None:
+        self.script = script
+        self.viewport = viewport
+        self.findings: list[str] = []
+        self.checked: list[str] = []
+
+    def check(self, page: Any, url: str | None = None) -> None:
+        if url is not None:
+            response = page.goto(url)
+            assert response is not None and response.ok, (url, response and response.status)
+            # The product's policy is untouched; only this browser ignores it.
+            assert strict_script_policy(response.headers.get("content-security-policy", ""))
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(path=str(self.script))
+        path = urlsplit(page.url).path
+        self.checked.append(path)
+        for v in page.evaluate(RUN_AXE):
+            nodes = "\n      ".join(v["nodes"])
+            self.findings.append(
+                f"{self.viewport} {path}: {v['impact']} {v['rule']} ({v['help']})\n      {nodes}"
+            )
+
+    def assert_clean(self) -> None:
+        assert not self.findings, "\n".join(self.findings)
+
+
+@pytest.fixture
+def world_to_check(cert_world, placements_world):
+    """A signed-off-ready evaluation of a synthetic version (cert_world) and a
+    real, finished audit with its charts (placements_world)."""
+    synthetic = placements_world["synthetic"]
+    run = run_services.audit_run_request(
+        version=synthetic,
+        reference=placements_world["real"],
+        holdout=placements_world["holdout"],
+        config=run_services.default_config(synthetic),
+        user=placements_world["world"].curator_a,
+        enqueue=False,
+    )
+    run = run_services.audit_run_execute(
+        run_id=run.pk, token=run_services.audit_run_claim(run_id=run.pk)
+    )
+    return {**cert_world, "audited_run": run}
+
+
+def api_sign(user: Any, evaluation: Any) -> dict[str, Any]:
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.post(
+        f"/api/v1/evaluations/{evaluation.pk}/signoffs/",
+        {"decision": "approve", "comment": "Reviewed.", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def role_page(open_page: Any, viewport: str, username: str | None) -> Any:
+    page = open_page(viewport, bypass_csp=True)
+    if username is not None:
+        sign_in(page, username, PASSWORD)
+        # Attached, not visible: on a phone the user's name is in the folded menu.
+        expect(page.get_by_test_id("current-user")).to_be_attached()
+    return page
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_main_pages_have_no_serious_accessibility_violation(
+    open_page, axe_script, world_to_check, viewport
+):
+    world, evaluation = world_to_check["world"], world_to_check["evaluation"]
+    synthetic = world_to_check["synthetic"]
+    axe = Axe(axe_script, viewport)
+
+    curator = role_page(open_page, viewport, "curator_a")
+    axe.check(curator)  # home, where signing in lands
+    axe.check(curator, f"/datasets/{synthetic.dataset_id}/")
+    axe.check(curator, f"/versions/{synthetic.pk}/")
+    axe.check(curator, f"/audits/{world_to_check['audited_run'].pk}/")
+    expect(curator.locator(".plot .main-svg").first).to_be_visible()
+    axe.check(curator, f"/evaluations/{evaluation.pk}/")
+    axe.check(curator, f"/evaluations/{evaluation.pk}/signoff/")
+    expect(curator.get_by_label("Your password")).to_be_visible()
+    axe.check(curator, f"/standards/{world_to_check['standard'].pk}/")
+
+    api_sign(world.curator_a, evaluation)
+    number = api_sign(world.regulator, evaluation)["certificate"]
+    axe.check(curator, f"/certificates/{number}/")
+    expect(curator.get_by_test_id("certificate-status")).to_have_text("Valid")
+    verify = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
+
+    officer = role_page(open_page, viewport, "officer_a")
+    # The certificate's notification, whose "Dismiss" once read 1.1:1 on white.
+    expect(officer.get_by_role("button", name="Dismiss").first).to_be_attached()
+    axe.check(officer)
+    for username in ("regulator", "admin_a"):
+        axe.check(role_page(open_page, viewport, username))
+    visitor = role_page(open_page, viewport, None)
+    axe.check(visitor, "/certificates/verify/")
+    axe.check(visitor, f"{verify.path}?{verify.query}")  # what the QR code opens
+    expect(visitor.get_by_test_id("verify-verdict")).to_contain_text("genuine and in force")
+
+    assert len(axe.checked) == 13, axe.checked
+    axe.assert_clean()
+
+
+def test_the_check_reports_a_serious_violation(open_page, axe_script, db):
+    """The check is live: a control with no accessible name fails it."""
+    axe = Axe(axe_script, "desktop")
+    page = role_page(open_page, "desktop", None)
+    page.goto("/accounts/login/")
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', "
+        "'<button type=\"button\"></button>')"
+    )
+    axe.check(page)
+    assert any("button-name" in finding for finding in axe.findings), axe.findings
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_keyboard_focus_is_visible(open_page, world, viewport):
+    page = open_page(viewport)
+    sign_in(page, "curator_a", PASSWORD)
+    expect(page.get_by_test_id("current-user")).to_be_attached()
+    page.wait_for_load_state("networkidle")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    seen = []
+    for _ in range(4):
+        outline = page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return [document.activeElement.textContent.trim(), s.outlineStyle, s.outlineWidth]; }"
+        )
+        seen.append(outline)
+        assert outline[1] == "solid" and outline[2] == "3px", seen
+        page.keyboard.press("Tab")
+    # After the skip link and the brand: the folded menu's button on a phone.
+    assert seen[2][0] == ("Menu" if viewport == "phone" else "Home"), seen
+    skip.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
