@@ -148,7 +148,7 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
     standards = current_standards()
     grid = _grid(list(page.object_list), standards)
     columns = [
-        {"id": s.pk, "label": s.label, "url": s.get_absolute_url()}
+        {"id": s.pk, "label": f"{s.standard.code} {s.version}", "url": s.get_absolute_url()}
         for s in standards
         if any(grid[d.pk][s.pk].status.code != engine.NOT_APPLICABLE for d in page.object_list)
     ]
