@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +41,18 @@ TREND_ORDER = [
     code for code in engine.STATUS_ORDER if code not in (engine.NOT_AUDITED, engine.NOT_APPLICABLE)
 ]
 SEVERITY_ORDER = ["advisory", "minor", "major", "blocking"]
+# What a matrix cell reads of an evaluation.
+EVALUATION_FIELDS = (
+    "pk",
+    "status",
+    "fail_count",
+    "missing_count",
+    "worst_severity",
+    "dataset_version_id",
+    "dataset_version__dataset_id",
+    "dataset_version__number",
+    "standard_version__standard_id",
+)
 TREND_COLOURS = {
     "compliant": "#1f7a4d",
     engine.COMPLIANT_WITH_FINDINGS: "#5f9e3f",
@@ -204,17 +216,7 @@ def _grid(datasets: list[Dataset], standards: list[Any]) -> dict[int, dict[int, 
     rows = (
         ComplianceEvaluation.objects.current()
         .filter(dataset_version__dataset_id__in=ids)
-        .values(
-            "pk",
-            "status",
-            "fail_count",
-            "missing_count",
-            "worst_severity",
-            "dataset_version_id",
-            "dataset_version__dataset_id",
-            "dataset_version__number",
-            "standard_version__standard_id",
-        )
+        .values(*EVALUATION_FIELDS)
         .order_by("-dataset_version__number", "-id")
     )
     for row in rows:
@@ -332,16 +334,38 @@ def _cell(
 
 def _summary(datasets: Any, standards: list[Any]) -> dict[str, Any]:
     """The figures over every visible dataset, not just the page: the matrix's
-    cells counted by what they show, the rules that fail most often among the
-    shown evaluations, and the trend."""
-    grid = _grid(list(_matrix_datasets(datasets).select_related("latest_version")), standards)
-    cells = [cell for row in grid.values() for cell in row.values()]
-    display = Counter(cell.status.code for cell in cells)
-    stored = Counter(cell.stored_status for cell in cells if cell.evaluation)
-    shown = [cell.evaluation for cell in cells if cell.evaluation]
+    cells counted by what they show (as ``_cell`` decides), the rules that fail
+    most often among the shown evaluations, and the trend.
+
+    Bounded for any number of datasets: the newest versions' evaluations are
+    counted in SQL; only the few cells whose newest version is not evaluated
+    yet (they show an older version) are read row by row; "not audited yet" is
+    the applicable cells, worked out per kind, domain and organisation, minus
+    the evaluated ones.
+    """
+    dataset_ids = datasets.order_by().values("id")
+    latest = datasets.order_by().values("latest_version_id")
+    on_latest = ComplianceEvaluation.objects.current().filter(dataset_version_id__in=latest)
+    display: Counter[str] = Counter()
+    stored: Counter[str] = Counter()
+    for row in (
+        on_latest.annotate(shown=compliance_status.display_status_expression())
+        .values("status", "shown")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        display[row["shown"]] += row["n"]
+        stored[row["status"]] += row["n"]
+    older = _older_shown(dataset_ids)
+    for row in older:
+        display[compliance_status.row_status(row).code] += 1
+        stored[row["status"]] += 1
+    evaluated = sum(stored.values())
+    display[engine.NOT_AUDITED] = max(0, _applicable_cells(datasets, standards) - evaluated)
+    shown = Q(evaluation__in=on_latest.values("id")) | Q(evaluation_id__in=[r["pk"] for r in older])
     by_key: dict[str, dict[str, Any]] = {}
     for row in (
-        RuleOutcome.objects.filter(status="fail", evaluation_id__in=shown)
+        RuleOutcome.objects.filter(shown, status="fail")
         .values("key", "severity")
         .annotate(n=Count("id"))
         .order_by()
@@ -354,7 +378,6 @@ def _summary(datasets: Any, standards: list[Any]) -> dict[str, Any]:
         entry["worst"] = max(entry["by_severity"], key=SEVERITY_ORDER.index)
         entry["severity_summary"] = engine.severity_summary(entry["by_severity"])
         entry["severe"] = entry["worst"] in engine.SEVERE_SEVERITIES
-    latest = datasets.values("latest_version_id")
     return {
         "counts": {s: stored.get(s, 0) for s in STATUS_ORDER},
         "status_counts": {
@@ -365,6 +388,60 @@ def _summary(datasets: Any, standards: list[Any]) -> dict[str, Any]:
         "failing_rules": failing,
         "trend": trend_for(ComplianceEvaluation.objects.filter(dataset_version_id__in=latest)),
     }
+
+
+def _older_shown(dataset_ids: Any) -> list[dict[str, Any]]:
+    """The evaluations shown for cells whose newest version has none: per
+    dataset and standard, the version holding a valid certificate, else the
+    newest evaluated one (the same choice as ``_cell``)."""
+    newest_evaluated = ComplianceEvaluation.objects.current().filter(
+        standard_version__standard_id=OuterRef("standard_version__standard_id"),
+        dataset_version_id=OuterRef("dataset_version__dataset__latest_version_id"),
+    )
+    rows = list(
+        ComplianceEvaluation.objects.current()
+        .filter(dataset_version__dataset_id__in=dataset_ids)
+        .exclude(dataset_version_id=F("dataset_version__dataset__latest_version_id"))
+        .exclude(Exists(newest_evaluated))
+        .values(*EVALUATION_FIELDS)
+        .order_by("-dataset_version__number", "-id")
+    )
+    if not rows:
+        return []
+    certified = set(
+        Certificate.objects.filter(
+            status=CertificateStatus.VALID,
+            expires__gt=timezone.localdate(),
+            dataset_version_id__in={r["dataset_version_id"] for r in rows},
+        ).values_list("dataset_version_id", "standard_version__standard_id")
+    )
+    chosen: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        cell = (row["dataset_version__dataset_id"], row["standard_version__standard_id"])
+        held = (row["dataset_version_id"], row["standard_version__standard_id"]) in certified
+        if cell not in chosen or (held and not chosen[cell].get("held")):
+            chosen[cell] = {**row, "held": held}
+    return list(chosen.values())
+
+
+def _applicable_cells(datasets: Any, standards: list[Any]) -> int:
+    """How many (dataset, standard) pairs a current standard applies to:
+    applicability depends only on a dataset's kind, domain and organisation,
+    so it is decided once per such group."""
+    groups = list(
+        datasets.order_by().values("kind", "domain", "organisation_id").annotate(n=Count("id"))
+    )
+    organisations = Organisation.objects.filter(
+        id__in={g["organisation_id"] for g in groups}
+    ).prefetch_related("jurisdictions")
+    by_id = {o.pk: o for o in organisations}
+    total = 0
+    for group in groups:
+        probe = Dataset(
+            kind=group["kind"], domain=group["domain"], organisation=by_id[group["organisation_id"]]
+        )
+        total += group["n"] * sum(1 for s in standards if applies(s, probe))
+    return total
 
 
 def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
