@@ -22,7 +22,13 @@ from django.utils import timezone
 
 from audits.certification import certificates, notifications, signoffs
 from audits.compliance import status as compliance_status
-from audits.models import Certificate, CertificateStatus, ComplianceEvaluation, RuleOutcome
+from audits.models import (
+    Certificate,
+    CertificateStatus,
+    ComplianceEvaluation,
+    RuleOutcome,
+    StandardVersion,
+)
 from audits.runs.selectors import in_progress_for
 from audits.standards import engine
 from audits.standards.selectors import applies, current_standards
@@ -469,12 +475,19 @@ def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
     )
     registry = Dataset.objects.aggregate(updated=Max("updated"), latest=Max("latest_version_id"))
     evaluations = ComplianceEvaluation.objects.aggregate(newest=Max("id"))
+    # Which standards apply ("not audited yet") and which older version is
+    # certified (shown when the newest is not audited) move the counts too.
+    standards = StandardVersion.objects.aggregate(published=Max("published"))
+    certified = Certificate.objects.aggregate(newest=Max("id"), changed=Max("status_changed"))
     return (
         orgs,
         in_jurisdiction,
         registry["updated"].isoformat() if registry["updated"] else None,
         registry["latest"],
         evaluations["newest"],
+        standards["published"].isoformat() if standards["published"] else None,
+        certified["newest"],
+        certified["changed"].isoformat() if certified["changed"] else None,
         timezone.localdate().isoformat(),
     )
 

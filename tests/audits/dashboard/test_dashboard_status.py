@@ -180,3 +180,17 @@ def test_a_suspended_certificate_shows_beside_a_red_cell_not_certified(board_wor
     cell = cells_of(row_of(home(world.officer_a), "Advisory only"))[0]
     assert "status-non_compliant" in cell
     assert "certificate suspended" in cell and ">certified<" not in cell
+
+
+def test_a_newly_published_standard_counts_as_not_audited_at_once(board_world):
+    """The counts are cached on the data's state; publishing a standard is part
+    of that state, before any evaluation against it exists."""
+    officer = board_world["world"].officer_a
+    before = count(home(officer), "not_audited")
+    assert count(home(officer), "not_audited") == before  # from the warm cache
+    board.helpers.publish_standard(
+        board_world["world"].admin_a,
+        board.SYNTHETIC_ONLY_YAML.replace("SYNTH-ONLY", "SYNTH-TWO"),
+    )
+    # Four synthetic datasets; the real one is out of its scope.
+    assert count(home(officer), "not_audited") == before + 4
