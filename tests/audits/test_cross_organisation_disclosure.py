@@ -122,7 +122,7 @@ def _figure_cells(page: str) -> list[str]:
     rows = re.findall(r'<tr data-rule="[^"]+"[^>]*>(.*?)</tr>', page, flags=re.S)
     cells = []
     for row in rows:
-        marked = re.search(r'<td data-testid="rule-figure">(.*?)</td>', row, flags=re.S)
+        marked = re.search(r'<td [^>]*data-testid="rule-figure">(.*?)</td>', row, flags=re.S)
         cell = marked.group(1) if marked else re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[3]
         cells.append(cell.strip())
     return cells

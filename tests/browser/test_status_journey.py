@@ -63,6 +63,9 @@ def test_status_reads_true_and_a_failure_is_two_clicks_from_its_evidence(page, b
     expect(rule.get_by_test_id("rule-result")).to_have_text("Fails (blocking)")
     expect(rule.get_by_test_id("rule-figure")).to_have_text("0.0515 ± 0.0123")
     fits(page, ".table-scroll", width)
+    fits(page, '[data-testid="rule-figure"]', width)
+    # The evaluation page itself does not scroll sideways, on a phone either.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     # Click 2: the figure's row in the audit report.
     evidence = rule.get_by_test_id("rule-evidence")
     evidence.scroll_into_view_if_needed()
