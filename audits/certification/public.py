@@ -27,6 +27,8 @@ from audits.certification.certificates import (
     iso_utc,
 )
 from audits.models import Certificate, CertificateStatus
+from audits.standards import engine
+from registry.models import DatasetVersion
 from synthgov.accounts.permissions import CERTIFICATE_SHARE, member_organisations
 from synthgov.signing.revocations import REVOCATIONS_FORMAT, sign_revocation_list
 from synthgov.signing_keys import signing_keyring
@@ -84,6 +86,32 @@ class PublicVerification:
         if status == CertificateStatus.EXPIRED:
             return f"Expired on {self.certificate.expires.isoformat()}."
         return ""
+
+    @property
+    def newer_version(self) -> int | None:
+        """The number of the dataset's newest version when it is newer than the
+        certified one (only when disclosed: the statement already names the
+        dataset and its version; by number alone nothing more is said)."""
+        if not self.disclosed:
+            return None
+        return newer_version_number(self.certificate)
+
+    @property
+    def display_status(self) -> engine.RuleStatusView:
+        """The verdict in the words and colour every page uses."""
+        return engine.certificate_status_view(self.status)
+
+
+def newer_version_number(certificate: Certificate) -> int | None:
+    """The dataset's newest version number if newer than the certificate's, else None."""
+    version = certificate.dataset_version
+    newest = (
+        DatasetVersion.objects.filter(dataset_id=version.dataset_id)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return newest if newest is not None and newest > version.number else None
 
 
 def certificate_token_matches(certificate: Certificate, token: str) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiTypes, extend_schema_field
 from rest_framework import serializers, viewsets
 
+from audits.compliance import status as compliance_status
 from audits.models import ComplianceEvaluation
 from audits.runs import disclosure
 
@@ -31,7 +33,18 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "evidence_sha256",
             "is_current",
             "computed",
+            "display_status",
         ]
+
+    display_status = serializers.SerializerMethodField(
+        help_text="The status as people read it: code, label (e.g. 'Compliant, 1 advisory'), "
+        "colour and failing rules by severity. Only a failing blocking or major rule is "
+        "non_compliant."
+    )
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_display_status(self, instance: ComplianceEvaluation) -> dict[str, Any]:
+        return compliance_status.evaluation_status(instance).to_json()
 
     def to_representation(self, instance: ComplianceEvaluation) -> dict[str, Any]:
         # Figures and audit ids the reader may not see are withheld (audits.runs.disclosure).

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from audits.models import ComplianceEvaluation
+from audits.compliance import status as compliance_status
+from audits.models import ComplianceEvaluation, RuleOutcome
 from audits.runs import disclosure
+from audits.standards import engine
 
 
 @login_required
@@ -33,11 +37,33 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("dataset_version__dataset__name", "standard_version__standard__code")
     )
+    # ``status`` is the status people read (engine.STATUS_KINDS), so the
+    # dashboard's counts link to exactly the evaluations they count.
     status = request.GET.get("status", "")
-    if status:
-        evaluations = evaluations.filter(status=status)
+    wanted = compliance_status.display_status_filter(status)
+    if wanted is not None:
+        evaluations = evaluations.filter(wanted)
+    rule = request.GET.get("rule", "").strip()
+    if rule:
+        evaluations = evaluations.filter(
+            pk__in=RuleOutcome.objects.filter(key=rule, status="fail").values("evaluation_id")
+        )
     page = Paginator(evaluations, 50).get_page(request.GET.get("page"))
-    return render(request, "audits/evaluation_list.html", {"page": page, "status": status})
+    fails = compliance_status.fails_by_severity_for(e.pk for e in page.object_list)
+    for evaluation in page.object_list:
+        evaluation.display = compliance_status.evaluation_status(evaluation, fails[evaluation.pk])
+    kinds = [engine.STATUS_KINDS[code] for code in engine.STATUS_ORDER[:4]]
+    return render(
+        request,
+        "audits/evaluation_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": kinds,
+            "rule": rule,
+            "rule_title": (engine.key_info(rule).title if engine.key_info(rule) else ""),
+        },
+    )
 
 
 @login_required
@@ -59,7 +85,29 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "audits/evaluation_detail.html",
         {
             "evaluation": evaluation,
-            "rules": disclosure.evaluation_rules_for(user=request.user, evaluation=evaluation),
+            "rules": [
+                rule_row(rule)
+                for rule in disclosure.evaluation_rules_for(
+                    user=request.user, evaluation=evaluation
+                )
+            ],
+            "display": compliance_status.evaluation_status(evaluation),
             "history": history,
         },
     )
+
+
+def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule result with what the page adds: its name in words, its
+    threshold as the standard's page writes it, and how its result reads."""
+    info = engine.key_info(str(rule.get("key")))
+    return {
+        **rule,
+        "title": info.title if info else "",
+        "requirement": engine.describe_rule(
+            rule.get("key"), rule.get("operator"), rule.get("threshold")
+        )
+        .removeprefix(str(rule.get("key")))
+        .strip(),
+        "result": engine.rule_status_view(str(rule.get("status")), str(rule.get("severity"))),
+    }

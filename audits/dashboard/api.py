@@ -19,17 +19,28 @@ class DashboardView(APIView):
         board = dashboard.dashboard_for(request.user, filters, request.query_params.get("page"))
         return Response(
             {
+                # ``counts``: by stored status; ``status_counts``: by the status
+                # people read (engine.STATUS_KINDS), as the page counts them.
                 "counts": board.counts,
+                "status_counts": {k["code"]: k["n"] for k in board.status_counts},
                 "failing_rules": board.failing_rules,
                 "standards": board.standards,
                 "matrix": [
                     {
                         "dataset": row["dataset"].pk,
                         "name": row["dataset"].name,
+                        "latest_version": row["dataset"].latest_version.number
+                        if row["dataset"].latest_version
+                        else None,
+                        # A cell is null when no evaluation is shown ("not audited
+                        # yet" or "not applicable"); ``display_cells`` says which.
                         "cells": [
-                            {"evaluation": c["pk"], "status": c["status"]} if c else None
+                            {"evaluation": c.evaluation, "status": c.stored_status}
+                            if c.evaluation
+                            else None
                             for c in row["cells"]
                         ],
+                        "display_cells": [c.to_json() for c in row["cells"]],
                     }
                     for row in board.rows
                 ],

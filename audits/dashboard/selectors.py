@@ -15,13 +15,23 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from audits.certification import certificates, notifications, signoffs
-from audits.models import ComplianceEvaluation, EvaluationStatus, RuleOutcome
+from audits.compliance import status as compliance_status
+from audits.models import (
+    Certificate,
+    CertificateStatus,
+    ComplianceEvaluation,
+    RuleOutcome,
+    StandardVersion,
+)
 from audits.runs.selectors import in_progress_for
+from audits.standards import engine
+from audits.standards.selectors import applies, current_standards
 from registry.models import Dataset
 from synthgov.accounts.models import Jurisdiction, Organisation
 from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
@@ -31,7 +41,30 @@ TREND_DAYS = 30
 # Summaries are keyed on the data's state (see summary_cache_key), so this only
 # bounds how long an unused entry lingers.
 SUMMARY_CACHE_SECONDS = 600
+# The stored statuses (``counts`` in the API) and what the trend draws.
 STATUS_ORDER = ["compliant", "non_compliant", "incomplete"]
+TREND_ORDER = [
+    code for code in engine.STATUS_ORDER if code not in (engine.NOT_AUDITED, engine.NOT_APPLICABLE)
+]
+SEVERITY_ORDER = ["advisory", "minor", "major", "blocking"]
+# What a matrix cell reads of an evaluation.
+EVALUATION_FIELDS = (
+    "pk",
+    "status",
+    "fail_count",
+    "missing_count",
+    "worst_severity",
+    "dataset_version_id",
+    "dataset_version__dataset_id",
+    "dataset_version__number",
+    "standard_version__standard_id",
+)
+TREND_COLOURS = {
+    "compliant": "#1f7a4d",
+    engine.COMPLIANT_WITH_FINDINGS: "#5f9e3f",
+    "non_compliant": "#b3261e",
+    "incomplete": "#a86400",
+}
 
 
 @dataclass
@@ -68,6 +101,50 @@ class Filters:
 
 
 @dataclass
+class Cell:
+    """One matrix cell: a dataset against a standard, as the user should read it.
+
+    ``status``: what is shown (the newest version's evaluation; when the newest
+    version has none, the certified or last evaluated version's, with ``note``
+    saying so). ``evaluation``: the shown evaluation's id, or None for "not
+    audited yet" and "not applicable". ``action_url`` / ``action_label``: what
+    to do next (request an audit, read the standard's scope).
+    """
+
+    standard_id: int
+    status: engine.StatusView
+    evaluation: int | None = None
+    stored_status: str = ""
+    version_number: int | None = None
+    latest_number: int | None = None
+    certificate_number: str = ""
+    certificate_status: str = ""
+    note: str = ""
+    note_url: str = ""
+    action_url: str = ""
+    action_label: str = ""
+
+    @property
+    def url(self) -> str:
+        return reverse("audits:evaluation", args=[self.evaluation]) if self.evaluation else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evaluation": self.evaluation,
+            "status": self.stored_status,
+            "display_status": self.status.to_json(),
+            "version": self.version_number,
+            "latest_version": self.latest_number,
+            "certificate": self.certificate_number or None,
+            "certificate_status": self.certificate_status or None,
+            "note": self.note,
+            "next_step": {"label": self.action_label, "url": self.action_url}
+            if self.action_url
+            else None,
+        }
+
+
+@dataclass
 class Dashboard:
     standards: list[dict[str, Any]]
     rows: list[dict[str, Any]]
@@ -77,53 +154,30 @@ class Dashboard:
     in_progress: list[Any]
     trend: dict[str, Any]
     options: dict[str, list[Any]] = field(default_factory=dict)
+    status_counts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:
     datasets = filters.apply(Dataset.objects.visible_to(user)).order_by("name", "id")
-    latest = datasets.values("latest_version_id")
-    evaluations = ComplianceEvaluation.objects.current().filter(dataset_version_id__in=latest)
     page = Paginator(
-        datasets.select_related("organisation").only(
-            "id", "name", "kind", "domain", "access", "latest_version_id", "organisation__name"
-        ),
+        _matrix_datasets(datasets).select_related("organisation", "latest_version"),
         MATRIX_PAGE,
     ).get_page(page_number)
-    cells: dict[int, dict[int, Any]] = defaultdict(dict)
-    standards: dict[int, dict[str, Any]] = {}
-    page_evaluations = (
-        ComplianceEvaluation.objects.current()
-        .filter(dataset_version_id__in=[d.latest_version_id for d in page.object_list])
-        .values(
-            "pk",
-            "status",
-            "fail_count",
-            "missing_count",
-            "worst_severity",
-            "dataset_version__dataset_id",
-            "dataset_version__number",
-            "standard_version_id",
-            "standard_version__standard__code",
-            "standard_version__version",
-            "certificate__number",
-            "certificate__status",
-        )
-    )
-    for e in page_evaluations:
-        cells[e["dataset_version__dataset_id"]][e["standard_version_id"]] = e
-        standards[e["standard_version_id"]] = {
-            "id": e["standard_version_id"],
-            "label": f"{e['standard_version__standard__code']} {e['standard_version__version']}",
-        }
-    columns = sorted(standards.values(), key=lambda s: s["label"])
+    standards = current_standards()
+    grid = _grid(list(page.object_list), standards)
+    columns = [
+        {"id": s.pk, "label": f"{s.standard.code} {s.version}", "url": s.get_absolute_url()}
+        for s in standards
+        if any(grid[d.pk][s.pk].status.code != engine.NOT_APPLICABLE for d in page.object_list)
+    ]
     rows = [
-        {"dataset": dataset, "cells": [cells[dataset.pk].get(s["id"]) for s in columns]}
+        {"dataset": dataset, "cells": [grid[dataset.pk][c["id"]] for c in columns]}
         for dataset in page.object_list
     ]
     state = data_state(user, filters)
     summary = cache.get_or_set(
         _cache_key("summary", state, filters),
-        lambda: _summary(evaluations, latest),
+        lambda: _summary(datasets, standards),
         SUMMARY_CACHE_SECONDS,
     )
     options = cache.get_or_set(
@@ -138,31 +192,262 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
         in_progress=list(in_progress_for(user)[:10]),
         trend=summary["trend"],
         options=options,
+        status_counts=[
+            {**asdict(engine.STATUS_KINDS[code]), "css": engine.STATUS_KINDS[code].css, "n": n}
+            for code, n in summary["status_counts"].items()
+        ],
     )
 
 
-def _summary(evaluations: Any, latest: Any) -> dict[str, Any]:
-    """The figures over every visible dataset, not just the page: counts by
-    status, the rules that fail most often and the trend."""
-    counts = Counter(
-        {
-            row["status"]: row["n"]
-            for row in evaluations.order_by().values("status").annotate(n=Count("id"))
-        }
+def _matrix_datasets(datasets: Any) -> Any:
+    """What a cell needs of a dataset: its kind, domain and jurisdictions (does
+    a standard apply?) and its newest version."""
+    return datasets.only(
+        "id",
+        "name",
+        "kind",
+        "domain",
+        "access",
+        "latest_version_id",
+        "latest_version__number",
+        "organisation__name",
+    ).prefetch_related("organisation__jurisdictions")
+
+
+def _grid(datasets: list[Dataset], standards: list[Any]) -> dict[int, dict[int, Cell]]:
+    """Every dataset's cell for every current standard: three queries however
+    many datasets (evaluations, their failing rules, certificates)."""
+    ids = [d.pk for d in datasets]
+    evaluations: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    rows = (
+        ComplianceEvaluation.objects.current()
+        .filter(dataset_version__dataset_id__in=ids)
+        .values(*EVALUATION_FIELDS)
+        .order_by("-dataset_version__number", "-id")
     )
-    failing = list(
-        RuleOutcome.objects.filter(
-            is_current=True, status="fail", evaluation__in=evaluations.order_by().values("id")
+    for row in rows:
+        evaluations[
+            (row["dataset_version__dataset_id"], row["standard_version__standard_id"])
+        ].append(row)
+    fails = compliance_status.fails_by_severity_for(
+        r["pk"] for group in evaluations.values() for r in group
+    )
+    certificates: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    today = timezone.localdate()
+    for cert in (
+        Certificate.objects.filter(dataset_version__dataset_id__in=ids)
+        .values(
+            "number",
+            "status",
+            "expires",
+            "dataset_version_id",
+            "dataset_version__dataset_id",
+            "dataset_version__number",
+            "standard_version__standard_id",
         )
-        .values("key")
-        .annotate(n=Count("id"), worst=Max("severity"))
-        .order_by("-n", "key")[:8]
-    )
+        .order_by("-dataset_version__number", "-issued")
+    ):
+        if cert["status"] == CertificateStatus.VALID and today >= cert["expires"]:
+            cert["status"] = CertificateStatus.EXPIRED
+        certificates[
+            (cert["dataset_version__dataset_id"], cert["standard_version__standard_id"])
+        ].append(cert)
     return {
-        "counts": {s: counts.get(s, 0) for s in STATUS_ORDER},
+        d.pk: {
+            s.pk: _cell(
+                d, s, evaluations[(d.pk, s.standard_id)], certificates[(d.pk, s.standard_id)], fails
+            )
+            for s in standards
+        }
+        for d in datasets
+    }
+
+
+def _cell(
+    dataset: Dataset,
+    standard: Any,
+    evaluations: list[dict[str, Any]],
+    certificates: list[dict[str, Any]],
+    fails: dict[int, dict[str, int]],
+) -> Cell:
+    latest = dataset.latest_version
+    latest_number = latest.number if latest else None
+    valid = next((c for c in certificates if c["status"] == CertificateStatus.VALID), None)
+    newest = evaluations[0] if evaluations else None
+    if newest is not None and newest["dataset_version_id"] == dataset.latest_version_id:
+        shown, note, note_url = newest, "", ""
+        if valid and valid["dataset_version_id"] != newest["dataset_version_id"]:
+            note = f"v{valid['dataset_version__number']} certified"
+            note_url = reverse("audits:certificate", args=[valid["number"]])
+    elif newest is not None:
+        # The newest version is not evaluated yet: show the certified one, or
+        # else the last evaluated one, and say so.
+        shown = next(
+            (
+                e
+                for e in evaluations
+                if valid and e["dataset_version_id"] == valid["dataset_version_id"]
+            ),
+            newest,
+        )
+        status = compliance_status.row_status(shown, fails.get(shown["pk"]))
+        held = (
+            "certified"
+            if valid and valid["dataset_version_id"] == shown["dataset_version_id"]
+            else status.kind.label.lower()
+        )
+        note = f"v{latest_number} not yet audited — v{shown['dataset_version__number']} {held}"
+        note_url = reverse("audits:request", args=[dataset.latest_version_id])
+    elif applies(standard, dataset):
+        return Cell(
+            standard_id=standard.pk,
+            status=engine.status_view(engine.NOT_AUDITED),
+            latest_number=latest_number,
+            action_url=reverse("audits:request", args=[dataset.latest_version_id])
+            if dataset.latest_version_id
+            else reverse("registry:upload", args=[dataset.pk]),
+            action_label="Request an audit" if dataset.latest_version_id else "Upload a version",
+        )
+    else:
+        return Cell(
+            standard_id=standard.pk,
+            status=engine.status_view(engine.NOT_APPLICABLE),
+            latest_number=latest_number,
+            action_url=standard.get_absolute_url(),
+            action_label="See the standard's scope",
+        )
+    status = compliance_status.row_status(shown, fails.get(shown["pk"]))
+    certificate = next(
+        (c for c in certificates if c["dataset_version_id"] == shown["dataset_version_id"]), None
+    )
+    cell = Cell(
+        standard_id=standard.pk,
+        status=status,
+        stored_status=shown["status"],
+        evaluation=shown["pk"],
+        version_number=shown["dataset_version__number"],
+        latest_number=latest_number,
+        certificate_number=certificate["number"] if certificate else "",
+        certificate_status=certificate["status"] if certificate else "",
+        note=note,
+        note_url=note_url,
+    )
+    if status.code == "incomplete" and not note:
+        cell.action_url = reverse("audits:request", args=[shown["dataset_version_id"]])
+        cell.action_label = "Request an audit for the missing figures"
+    return cell
+
+
+def _summary(datasets: Any, standards: list[Any]) -> dict[str, Any]:
+    """The figures over every visible dataset, not just the page: the matrix's
+    cells counted by what they show (as ``_cell`` decides), the rules that fail
+    most often among the shown evaluations, and the trend.
+
+    Bounded for any number of datasets: the newest versions' evaluations are
+    counted in SQL; only the few cells whose newest version is not evaluated
+    yet (they show an older version) are read row by row; "not audited yet" is
+    the applicable cells, worked out per kind, domain and organisation, minus
+    the evaluated ones.
+    """
+    dataset_ids = datasets.order_by().values("id")
+    latest = datasets.order_by().values("latest_version_id")
+    on_latest = ComplianceEvaluation.objects.current().filter(dataset_version_id__in=latest)
+    display: Counter[str] = Counter()
+    stored: Counter[str] = Counter()
+    for row in (
+        on_latest.annotate(shown=compliance_status.display_status_expression())
+        .values("status", "shown")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        display[row["shown"]] += row["n"]
+        stored[row["status"]] += row["n"]
+    older = _older_shown(dataset_ids)
+    for row in older:
+        display[compliance_status.row_status(row).code] += 1
+        stored[row["status"]] += 1
+    evaluated = sum(stored.values())
+    display[engine.NOT_AUDITED] = max(0, _applicable_cells(datasets, standards) - evaluated)
+    shown = Q(evaluation__in=on_latest.values("id")) | Q(evaluation_id__in=[r["pk"] for r in older])
+    by_key: dict[str, dict[str, Any]] = {}
+    for row in (
+        RuleOutcome.objects.filter(shown, status="fail")
+        .values("key", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        entry = by_key.setdefault(row["key"], {"key": row["key"], "n": 0, "by_severity": {}})
+        entry["n"] += row["n"]
+        entry["by_severity"][row["severity"]] = row["n"]
+    failing = sorted(by_key.values(), key=lambda r: (-r["n"], r["key"]))[:8]
+    for entry in failing:
+        entry["worst"] = max(entry["by_severity"], key=SEVERITY_ORDER.index)
+        entry["severity_summary"] = engine.severity_summary(entry["by_severity"])
+        entry["severe"] = entry["worst"] in engine.SEVERE_SEVERITIES
+    return {
+        "counts": {s: stored.get(s, 0) for s in STATUS_ORDER},
+        "status_counts": {
+            code: display.get(code, 0)
+            for code in engine.STATUS_ORDER
+            if code != engine.NOT_APPLICABLE
+        },
         "failing_rules": failing,
         "trend": trend_for(ComplianceEvaluation.objects.filter(dataset_version_id__in=latest)),
     }
+
+
+def _older_shown(dataset_ids: Any) -> list[dict[str, Any]]:
+    """The evaluations shown for cells whose newest version has none: per
+    dataset and standard, the version holding a valid certificate, else the
+    newest evaluated one (the same choice as ``_cell``)."""
+    newest_evaluated = ComplianceEvaluation.objects.current().filter(
+        standard_version__standard_id=OuterRef("standard_version__standard_id"),
+        dataset_version_id=OuterRef("dataset_version__dataset__latest_version_id"),
+    )
+    rows = list(
+        ComplianceEvaluation.objects.current()
+        .filter(dataset_version__dataset_id__in=dataset_ids)
+        .exclude(dataset_version_id=F("dataset_version__dataset__latest_version_id"))
+        .exclude(Exists(newest_evaluated))
+        .values(*EVALUATION_FIELDS)
+        .order_by("-dataset_version__number", "-id")
+    )
+    if not rows:
+        return []
+    certified = set(
+        Certificate.objects.filter(
+            status=CertificateStatus.VALID,
+            expires__gt=timezone.localdate(),
+            dataset_version_id__in={r["dataset_version_id"] for r in rows},
+        ).values_list("dataset_version_id", "standard_version__standard_id")
+    )
+    chosen: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        cell = (row["dataset_version__dataset_id"], row["standard_version__standard_id"])
+        held = (row["dataset_version_id"], row["standard_version__standard_id"]) in certified
+        if cell not in chosen or (held and not chosen[cell].get("held")):
+            chosen[cell] = {**row, "held": held}
+    return list(chosen.values())
+
+
+def _applicable_cells(datasets: Any, standards: list[Any]) -> int:
+    """How many (dataset, standard) pairs a current standard applies to:
+    applicability depends only on a dataset's kind, domain and organisation,
+    so it is decided once per such group."""
+    groups = list(
+        datasets.order_by().values("kind", "domain", "organisation_id").annotate(n=Count("id"))
+    )
+    organisations = Organisation.objects.filter(
+        id__in={g["organisation_id"] for g in groups}
+    ).prefetch_related("jurisdictions")
+    by_id = {o.pk: o for o in organisations}
+    total = 0
+    for group in groups:
+        probe = Dataset(
+            kind=group["kind"], domain=group["domain"], organisation=by_id[group["organisation_id"]]
+        )
+        total += group["n"] * sum(1 for s in standards if applies(s, probe))
+    return total
 
 
 def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
@@ -190,12 +475,19 @@ def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
     )
     registry = Dataset.objects.aggregate(updated=Max("updated"), latest=Max("latest_version_id"))
     evaluations = ComplianceEvaluation.objects.aggregate(newest=Max("id"))
+    # Which standards apply ("not audited yet") and which older version is
+    # certified (shown when the newest is not audited) move the counts too.
+    standards = StandardVersion.objects.aggregate(published=Max("published"))
+    certified = Certificate.objects.aggregate(newest=Max("id"), changed=Max("status_changed"))
     return (
         orgs,
         in_jurisdiction,
         registry["updated"].isoformat() if registry["updated"] else None,
         registry["latest"],
         evaluations["newest"],
+        standards["published"].isoformat() if standards["published"] else None,
+        certified["newest"],
+        certified["changed"].isoformat() if certified["changed"] else None,
         timezone.localdate().isoformat(),
     )
 
@@ -206,31 +498,36 @@ def _cache_key(kind: str, state: tuple[Any, ...], filters: Filters | None = None
 
 
 def trend_for(evaluations: Any) -> dict[str, Any]:
-    """Evaluations current at the end of each of the last days, by status."""
+    """Evaluations current at the end of each of the last days, by the status
+    people read (``engine.status_view``: an advisory-only failure is compliant
+    with findings, not non-compliant)."""
     today = timezone.localdate()
     start = today - timedelta(days=TREND_DAYS - 1)
     days = [start + timedelta(days=i) for i in range(TREND_DAYS)]
+    display = compliance_status.display_status_expression()
     added = (
-        evaluations.annotate(day=TruncDate("computed"))
-        .values("day", "status")
+        evaluations.annotate(day=TruncDate("computed"), shown=display)
+        .values("day", "shown")
         .annotate(n=Count("id"))
+        .order_by()
     )
     removed = (
         evaluations.filter(superseded__isnull=False)
-        .annotate(day=TruncDate("superseded"))
-        .values("day", "status")
+        .annotate(day=TruncDate("superseded"), shown=display)
+        .values("day", "shown")
         .annotate(n=Count("id"))
+        .order_by()
     )
     delta: dict[tuple[Any, str], int] = defaultdict(int)
     for row in added:
-        delta[(max(row["day"], start), row["status"])] += row["n"]
+        delta[(max(row["day"], start), row["shown"])] += row["n"]
     for row in removed:
         if row["day"] is not None:
-            delta[(max(row["day"], start), row["status"])] -= row["n"]
-    series = {status: [] for status in STATUS_ORDER}
-    running = dict.fromkeys(STATUS_ORDER, 0)
+            delta[(max(row["day"], start), row["shown"])] -= row["n"]
+    series: dict[str, list[int]] = {status: [] for status in TREND_ORDER}
+    running = dict.fromkeys(TREND_ORDER, 0)
     for day in days:
-        for status in STATUS_ORDER:
+        for status in TREND_ORDER:
             running[status] += delta.get((day, status), 0)
             series[status].append(running[status])
     return {"days": [d.isoformat() for d in days], "series": series}
@@ -239,7 +536,6 @@ def trend_for(evaluations: Any) -> dict[str, Any]:
 def trend_figure(trend: dict[str, Any]) -> dict[str, Any]:
     """The trend as a Plotly figure spec, written directly: building it through
     plotly's graph objects cost ~40 ms per page for a handful of numbers."""
-    colours = {"compliant": "#1f7a4d", "non_compliant": "#b3261e", "incomplete": "#a86400"}
     grid = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "linecolor": "#9ca3af"}
     return {
         "data": [
@@ -248,11 +544,11 @@ def trend_figure(trend: dict[str, Any]) -> dict[str, Any]:
                 "x": trend["days"],
                 "y": trend["series"][status],
                 "mode": "lines",
-                "name": str(EvaluationStatus(status).label),
-                "line": {"color": colours[status]},
+                "name": engine.STATUS_KINDS[status].label,
+                "line": {"color": TREND_COLOURS[status]},
                 "stackgroup": "one",
             }
-            for status in STATUS_ORDER
+            for status in TREND_ORDER
         ],
         "layout": {
             "height": 260,

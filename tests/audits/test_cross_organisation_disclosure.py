@@ -117,9 +117,15 @@ def _collapse(results: dict) -> dict[str, dict]:
 
 
 def _figure_cells(page: str) -> list[str]:
-    """The "Figure" column (4th cell) of each rule row of an evaluation table."""
-    rows = re.findall(r'<tr data-rule="[^"]+">(.*?)</tr>', page, flags=re.S)
-    return [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)[3].strip() for row in rows]
+    """The figure of each rule row of an evaluation table: the cell marked
+    ``rule-figure`` (evaluation page), else the 4th cell (sign-off page)."""
+    rows = re.findall(r'<tr data-rule="[^"]+"[^>]*>(.*?)</tr>', page, flags=re.S)
+    cells = []
+    for row in rows:
+        marked = re.search(r'<td [^>]*data-testid="rule-figure">(.*?)</td>', row, flags=re.S)
+        cell = marked.group(1) if marked else re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[3]
+        cells.append(cell.strip())
+    return cells
 
 
 def _assert_nothing_of(text: str, attack: dict) -> None:

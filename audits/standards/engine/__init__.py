@@ -62,6 +62,17 @@ Data
   severity then margin. ``summary()`` -> {"status", "pass", "fail", "missing",
   "waived", "total", "worst_failing_severity"}; ``sources()``; ``to_json()``.
 
+Statuses as people read them (``status.py``; every page, the API and the public
+verify page take their words, CSS class and colour from here)
+- ``STATUS_KINDS`` (code -> ``StatusKind``: label, colour, symbol, order, meaning, css)
+  and ``STATUS_ORDER``: compliant, compliant_with_findings, non_compliant,
+  incomplete ("Figures missing"), not_audited, not_applicable.
+- ``status_view(stored_status, fails_by_severity=..., missing_count=...)`` ->
+  ``StatusView`` (kind, label "Compliant, 1 advisory", severity_summary): only a
+  failing blocking or major rule is non-compliant (``SEVERE_SEVERITIES``).
+- ``rule_status_view(status, severity)`` and ``certificate_status_view(verdict)``:
+  the same palette for one rule's result and for a certificate.
+
 Errors: ``effective_rules`` and ``resolve_effective_rules`` raise ``InheritanceError``
 (``.problems``) for a loosening, a waiver without rationale or of a rule the parent
 lacks, an unknown parent or a cycle; ``validate_standard`` reports the same as
@@ -113,6 +124,21 @@ from audits.standards.engine.rules import (
     operator_label,
     standard_fields,
 )
+from audits.standards.engine.status import (
+    COMPLIANT_WITH_FINDINGS,
+    NOT_APPLICABLE,
+    NOT_AUDITED,
+    SEVERE_SEVERITIES,
+    STATUS_KINDS,
+    STATUS_ORDER,
+    RuleStatusView,
+    StatusKind,
+    StatusView,
+    certificate_status_view,
+    rule_status_view,
+    severity_summary,
+    status_view,
+)
 from audits.standards.engine.yaml_io import (
     SHIPPED_DIR,
     check_yaml,
@@ -126,17 +152,23 @@ from audits.standards.engine.yaml_io import (
 
 __all__ = [
     "COMPLIANT",
+    "COMPLIANT_WITH_FINDINGS",
     "DATASET_KINDS",
     "FUTURE_METRICS",
     "FUTURE_PREFIXES",
     "INCOMPLETE",
     "NON_COMPLIANT",
+    "NOT_APPLICABLE",
+    "NOT_AUDITED",
     "ORIGINS",
     "REGISTRY_FACTS",
     "REQUIRED_FIELDS",
     "RULE_FIELDS",
+    "SEVERE_SEVERITIES",
     "SHIPPED_DIR",
     "STANDARD_FIELDS",
+    "STATUS_KINDS",
+    "STATUS_ORDER",
     "EffectiveRule",
     "Evaluation",
     "FactSpec",
@@ -148,8 +180,12 @@ __all__ = [
     "RuleDiff",
     "RuleResult",
     "RuleSpec",
+    "RuleStatusView",
     "Severity",
     "StandardSpec",
+    "StatusKind",
+    "StatusView",
+    "certificate_status_view",
     "check_yaml",
     "describe_rule",
     "diff_from_parent",
@@ -168,6 +204,9 @@ __all__ = [
     "parse_yaml_many",
     "resolve_chain",
     "resolve_effective_rules",
+    "rule_status_view",
+    "severity_summary",
     "standard_fields",
+    "status_view",
     "validate_standard",
 ]

@@ -336,3 +336,41 @@ def test_a_certificate_issued_before_tokens_keeps_verifying_and_gets_one(certifi
     holder.force_login(certified["world"].curator_a)
     page = holder.get(f"/certificates/{number}/").content.decode()
     assert f"/certificates/verify/{number}/?token={certificate.verify_token}" in page
+
+
+def test_a_newer_version_is_mentioned_only_to_the_token_holder(certified):
+    """With the token the page names the dataset and its version already, so it
+    also says that a newer version exists; by number alone it says nothing more
+    than whether the certificate is in force."""
+    from tests.registry.conftest import make_version, placements_csv
+
+    world, number, token = certified["world"], certified["number"], token_of(certified["link"])
+    path = f"/certificates/verify/{number}/"
+    before = Client().get(path, {"token": token}).content.decode()
+    assert 'data-testid="certificate-newer-version"' not in before
+    alone_before = Client().get(path).content.decode()
+    make_version(certified["synthetic"].dataset, world.curator_a, placements_csv(seed=77))
+    shown = Client().get(path, {"token": token}).content.decode()
+    assert 'data-testid="certificate-newer-version"' in shown
+    assert "A newer version of this dataset exists (version 2)" in shown
+    assert "covers version 1 only" in shown
+    alone = Client().get(path).content.decode()
+    assert "newer version" not in alone.lower() and "version 2" not in alone
+    # Byte for byte what it was before the new version: nothing more is disclosed.
+    assert alone == alone_before
+    wrong = Client().get(path, {"token": token[:-1] + ("A" if token[-1] != "A" else "B")})
+    assert "newer version" not in wrong.content.decode().lower()
+    api_alone = api().get(f"/api/v1/certificates/{number}/verify/").json()
+    assert "newer" not in json.dumps(api_alone)
+    # The signed-in holder sees it on the certificate's page too.
+    holder = Client()
+    holder.force_login(world.curator_a)
+    detail = holder.get(f"/certificates/{number}/").content.decode()
+    assert "A newer version of this dataset exists (version 2)" in detail
+
+
+def test_the_public_status_uses_the_shared_words_and_colours(certified):
+    number = certified["number"]
+    page = Client().get(f"/certificates/verify/{number}/").content.decode()
+    assert 'class="status status-compliant" data-testid="certificate-status"' in page
+    assert ">Valid<" in page

@@ -224,7 +224,8 @@ def test_evaluation_page_and_api(client, audited, world):
     evaluation = current(audited["synthetic"], audited["baseline"])
     client.force_login(world.officer_a)
     page = client.get(evaluation.get_absolute_url()).content.decode()
-    assert f'href="/audits/{audited["run"].pk}/"' in page
+    # Each audit figure links to its row in the audit report.
+    assert f'href="/audits/{audited["run"].pk}/#figure-quality-overall"' in page
     client.force_login(world.curator_b)
     assert client.get(evaluation.get_absolute_url()).status_code == 404
     api = APIClient()
@@ -283,10 +284,18 @@ def test_dashboard_judges_each_datasets_newest_version(client, audited, world):
     dataset.refresh_from_db()
     assert dataset.latest_version == newer
     board = api.get("/api/v1/dashboard/").json()
-    # The older version's evaluation no longer counts: the newer one is not judged yet.
-    assert sum(board["counts"].values()) == 0
+    # The newer version is not judged yet: the row says so and still shows the
+    # last evaluated version, and the counts follow what the row shows.
+    old = current(synthetic, audited["baseline"])
     row = next(r for r in board["matrix"] if r["dataset"] == dataset.pk)
-    assert all(cell is None for cell in row["cells"])
+    assert row["latest_version"] == 2
+    assert row["cells"] == [{"evaluation": old.pk, "status": old.status}]
+    cell = row["display_cells"][0]
+    assert cell["version"] == 1 and cell["latest_version"] == 2
+    kind = engine.STATUS_KINDS[cell["display_status"]["code"]]
+    assert cell["note"] == f"v2 not yet audited — v1 {kind.label.lower()}"
+    assert sum(board["counts"].values()) == 1
+    assert board["status_counts"][cell["display_status"]["code"]] == 1
 
 
 def test_dashboard_jurisdiction_filter_lists_each_dataset_once(client, audited, world):
