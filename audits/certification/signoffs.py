@@ -25,6 +25,7 @@ from audits.certification.rules import (
     require_fresh_login,
 )
 from audits.models import (
+    DECISIONS_DONE,
     ComplianceEvaluation,
     EvaluationStatus,
     SignOff,
@@ -42,23 +43,10 @@ from synthgov.trail.services import trail_record
 # --- Wording ---------------------------------------------------------------
 
 
-_DECISIONS_DONE = {
-    SignOffDecision.APPROVE: "Approved",
-    SignOffDecision.REJECT: "Rejected",
-    SignOffDecision.REQUEST_CHANGES: "Changes requested",
-}
-
-
 def decision_in_words(decision: str) -> str:
     """A recorded decision as done ("Approved", "Changes requested"): the choice
     labels ("Approve") are what a signer picks, not what a reader is told."""
-    return _DECISIONS_DONE.get(decision, decision)
-
-
-# --- Who may sign ---------------------------------------------------------
-
-
-# --- What may be approved -------------------------------------------------
+    return DECISIONS_DONE.get(decision, decision)
 
 
 # --- State ----------------------------------------------------------------

@@ -9,6 +9,7 @@ types are unchanged):
 """
 
 from audits.models.certification import (
+    DECISIONS_DONE,
     Certificate,
     CertificateQuerySet,
     CertificateSequence,
@@ -44,6 +45,7 @@ from audits.models.standards import (
 )
 
 __all__ = [
+    "DECISIONS_DONE",
     "FINISHED_STATUSES",
     "AuditMetric",
     "AuditRun",

@@ -28,6 +28,15 @@ class SignOffDecision(models.TextChoices):
     REQUEST_CHANGES = "request_changes", "Request changes"
 
 
+# A recorded decision as a reader is told it ("Approved"); the choice labels
+# ("Approve") are what a signer picks.
+DECISIONS_DONE = {
+    SignOffDecision.APPROVE: "Approved",
+    SignOffDecision.REJECT: "Rejected",
+    SignOffDecision.REQUEST_CHANGES: "Changes requested",
+}
+
+
 class SignOffQuerySet(models.QuerySet["SignOff"]):
     def visible_to(self, user: Any) -> SignOffQuerySet:
         return self.filter(evaluation__in=ComplianceEvaluation.objects.visible_to(user))
@@ -65,7 +74,8 @@ class SignOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_role_display()} {self.get_decision_display().lower()} by {self.user}"
+        done = DECISIONS_DONE.get(self.decision, self.decision)
+        return f"{self.get_role_display()}: {done.lower()} by {self.user}"
 
     @property
     def owning_organisation(self) -> Organisation:
