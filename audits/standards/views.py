@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audits.models import ComplianceEvaluation, EvaluationStatus, StandardVersion
+from audits.models import ComplianceEvaluation, StandardVersion
 from audits.standards import engine
 from audits.standards import selectors as standard_selectors
 from audits.standards import services as standard_services
@@ -91,17 +91,27 @@ def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -
     )
 
 
-def _evaluation_counts(version: StandardVersion) -> dict[str, int]:
-    """Current evaluations against ``version`` by status, the status in words."""
+def _evaluation_counts(version: StandardVersion) -> list[tuple[engine.StatusKind, int]]:
+    """Current evaluations against ``version`` by the status people read (the
+    same words and order as the dashboard and evaluation pages)."""
     rows = (
         ComplianceEvaluation.objects.current()
         .filter(standard_version=version)
-        .values("status")
+        .values("status", "worst_severity", "fail_count", "missing_count")
         .annotate(n=Count("id"))
-        .order_by("status")
+        .order_by()
     )
-    labels = dict(EvaluationStatus.choices)
-    return {labels.get(row["status"], row["status"]).lower(): row["n"] for row in rows}
+    counts: dict[str, int] = {}
+    for row in rows:
+        kind = engine.status_view(
+            row["status"],
+            worst_severity=row["worst_severity"] or None,
+            fail_count=row["fail_count"],
+            missing_count=row["missing_count"],
+        ).kind
+        counts[kind.code] = counts.get(kind.code, 0) + row["n"]
+    kinds = sorted((engine.STATUS_KINDS[code] for code in counts), key=lambda k: k.order)
+    return [(kind, counts[kind.code]) for kind in kinds]
 
 
 @login_required

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audits.models import StandardVersion
+from audits.models import ComplianceEvaluation, StandardVersion
 from audits.standards import engine
 from audits.standards import services as standard_services
 
@@ -191,3 +191,32 @@ def test_thresholds_and_dates_read_one_way(world, draft):
     assert "[" not in listed[0] and "&#x27;" not in listed[0]
     assert "1 Mar 2026 → open-ended" in page
     assert '<span class="badge sev-blocking">Blocking</span>' in page
+
+
+def test_the_standard_page_counts_evaluations_in_the_shared_status_words(
+    world, baseline, placements_world
+):
+    """An advisory-only failure is stored as non_compliant but reads "compliant
+    with findings" here too, as on the dashboard and the evaluation page."""
+    common = {"standard_version": baseline, "results": {}, "sources": {}}
+    ComplianceEvaluation.objects.create(
+        dataset_version=placements_world["synthetic"],
+        status="non_compliant",
+        worst_severity="advisory",
+        fail_count=1,
+        evidence_sha256="a" * 64,
+        **common,
+    )
+    ComplianceEvaluation.objects.create(
+        dataset_version=placements_world["real"],
+        status="non_compliant",
+        worst_severity="blocking",
+        fail_count=2,
+        evidence_sha256="b" * 64,
+        **common,
+    )
+    page = html.unescape(
+        client_for(world.officer_a).get(baseline.get_absolute_url()).content.decode()
+    )
+    counts = re.findall(r'data-testid="standard-evaluation-count">([^<]+)<', page)
+    assert counts == ["✓ 1 compliant with findings", "✗ 1 non-compliant"]
