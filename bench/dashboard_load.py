@@ -1030,7 +1030,7 @@ def stop_server(process: Any) -> None:
             process.wait()
 
 
-def login(port: int, username: str) -> str:
+def login(port: int, username: str, password: str = PASSWORD) -> str:
     """Sign in through the login form as a browser does; return the Cookie header."""
     cookies: dict[str, str] = {}
 
@@ -1050,7 +1050,7 @@ def login(port: int, username: str) -> str:
         "Content-Type": "application/x-www-form-urlencoded",
         "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
     }
-    body = urllib.parse.urlencode(form | {"password": PASSWORD})
+    body = urllib.parse.urlencode(form | {"password": password})
     _, status, message, _ = fetch(port, "/accounts/login/", headers, "POST", body)
     keep(message)
     if status != 302 or "sessionid" not in cookies:

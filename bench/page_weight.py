@@ -32,8 +32,6 @@ import shutil
 import sys
 import tempfile
 import time
-import urllib.parse
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dashboard_load import (  # noqa: E402  (a sibling script, not a package)
     fetch,
+    login,
     manage,
     server_environment,
     start_server,
@@ -53,39 +52,6 @@ DEMO_PASSWORD = "synthgov-demo"  # noqa: S105  (printed by load_demo; demo only)
 TARGET_SECONDS = 1.0
 REFERENCE_MBITS = 50  # a modest office or home connection, for the "at … Mbit/s" column
 BROWSER = {"Accept-Encoding": "gzip, deflate, br", "Accept": "text/html,*/*"}
-
-
-def login(port: int) -> str:
-    """Sign in through the login form; return the Cookie header."""
-    cookies: dict[str, str] = {}
-
-    def keep(message: Any) -> None:
-        for header in message.get_all("Set-Cookie") or []:
-            jar = SimpleCookie()
-            jar.load(header)
-            cookies.update({k: m.value for k, m in jar.items()})
-
-    _, status, message, page = fetch(port, "/accounts/login/", {})
-    keep(message)
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    if status != 200 or token is None:
-        raise SystemExit(f"login page: HTTP {status}")
-    body = urllib.parse.urlencode(
-        {
-            "csrfmiddlewaretoken": token.group(1).decode(),
-            "username": DEMO_OFFICER,
-            "password": DEMO_PASSWORD,
-        }
-    )
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
-    }
-    _, status, message, _ = fetch(port, "/accounts/login/", headers, "POST", body)
-    keep(message)
-    if status != 302 or "sessionid" not in cookies:
-        raise SystemExit(f"login as {DEMO_OFFICER} failed: HTTP {status}")
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
 def assets(page: bytes) -> list[str]:
@@ -211,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env["SYNTHGOV_SIGNING_KEYS_FILE"] = str(work / "signing-keys.pem")
         manage(env, "collectstatic", "--noinput")
         server, port = start_server(env, work, workers=1)
-        cookie = login(port)
+        cookie = login(port, DEMO_OFFICER, DEMO_PASSWORD)
         _, _, _, listing = fetch(port, "/audits/?status=succeeded", {"Cookie": cookie})
         audit = re.search(rb'href="(/audits/\d+/)"', listing)
         if audit is None:
