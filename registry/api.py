@@ -160,7 +160,9 @@ class DatasetViewSet(
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="prov")
     def prov(self, request: Request, pk: str | None = None) -> Response:
-        """Lineage as W3C PROV-JSON."""
+        """The dataset's lineage as W3C PROV-JSON: its versions, their ancestors and
+        descendants (those you may not see as "restricted source"); every identifier
+        is the URL of a page."""
         dataset = self.get_object()
         return Response(
             prov_for_dataset(

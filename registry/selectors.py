@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
@@ -58,12 +58,45 @@ def lineage_component(version_ids: list[int]) -> tuple[set[int], list[tuple[int,
     return seen, sorted(edges)
 
 
+def lineage_of(version_ids: list[int]) -> tuple[set[int], list[tuple[int, int, str]]]:
+    """``version_ids``, their ancestors and their descendants, and the edges
+    between them: a dataset's own lineage. Unlike ``lineage_component`` it does
+    not take in a sibling branch (another child of a shared parent) or a
+    descendant's other parents, which are neither ancestors nor descendants."""
+    ancestors = _walk(version_ids, upward=True)
+    descendants = _walk(version_ids, upward=False)
+    seen = set(version_ids) | ancestors | descendants
+    rows = LineageEdge.objects.filter(child_id__in=seen, parent_id__in=seen)
+    return seen, sorted(set(rows.values_list("parent_id", "child_id", "relation")))
+
+
+def _walk(version_ids: list[int], *, upward: bool) -> set[int]:
+    """Versions reachable from ``version_ids`` through parents (``upward``) or children."""
+    seen: set[int] = set()
+    frontier = set(version_ids)
+    while frontier and len(seen) < LINEAGE_LIMIT:
+        if upward:
+            found = LineageEdge.objects.filter(child_id__in=frontier).values_list(
+                "parent_id", flat=True
+            )
+        else:
+            found = LineageEdge.objects.filter(parent_id__in=frontier).values_list(
+                "child_id", flat=True
+            )
+        frontier = set(found) - seen - set(version_ids)
+        seen |= frontier
+    return seen
+
+
 def lineage_graph(
-    *, user: Any, version_ids: list[int]
+    *, user: Any, version_ids: list[int], scope: Literal["component", "lineage"] = "component"
 ) -> tuple[list[LineageNode], list[GraphEdge]]:
     """Nodes and edges for the picture and exports; versions the user may not
-    see become anonymous "restricted source" nodes."""
-    ids, raw_edges = lineage_component(version_ids)
+    see become anonymous "restricted source" nodes. ``scope`` "component" takes
+    every version connected to ``version_ids``; "lineage" only their ancestors
+    and descendants (``lineage_of``)."""
+    walk = lineage_of if scope == "lineage" else lineage_component
+    ids, raw_edges = walk(version_ids)
     visible_ids = set(
         DatasetVersion.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
     )

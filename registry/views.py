@@ -177,14 +177,25 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-def dataset_prov(request: HttpRequest, pk: int) -> HttpResponse:
+def _prov_response(request: HttpRequest, pk: int) -> tuple[Dataset, JsonResponse]:
     dataset = _dataset(request, pk)
     doc = prov_for_dataset(
         user=request.user, dataset=dataset, base_uri=request.build_absolute_uri("/")
     )
-    response = JsonResponse(doc, json_dumps_params={"indent": 2})
+    return dataset, JsonResponse(doc, json_dumps_params={"indent": 2})
+
+
+@login_required
+def dataset_prov(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dataset's lineage as PROV-JSON, downloaded as a file."""
+    dataset, response = _prov_response(request, pk)
     return as_attachment(response, f"lineage-dataset-{dataset.pk}.prov.json")
+
+
+@login_required
+def dataset_prov_document(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same document shown in place: the URL its ``lineage:`` names resolve to."""
+    return _prov_response(request, pk)[1]
 
 
 @login_required

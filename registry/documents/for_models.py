@@ -15,9 +15,15 @@ from registry.models import Dataset, DatasetVersion
 
 
 def prov_for_dataset(*, user: Any, dataset: Dataset, base_uri: str) -> dict[str, Any]:
+    """The dataset's lineage: its versions, their ancestors and their descendants
+    (not the whole connected graph: a sibling branch or another dataset that
+    merely shares a parent is left out). Its records with no page of their own
+    are named inside the document, at ``/datasets/<id>/prov/``."""
+    base = base_uri.rstrip("/")
     version_ids = list(dataset.versions.values_list("pk", flat=True))
-    nodes, edges = selectors.lineage_graph(user=user, version_ids=version_ids)
-    return prov_json(nodes, edges, base_uri=base_uri.rstrip("/"))
+    nodes, edges = selectors.lineage_graph(user=user, version_ids=version_ids, scope="lineage")
+    document_uri = base + reverse("registry:prov_document", args=[dataset.pk])
+    return prov_json(nodes, edges, base_uri=base, document_uri=document_uri)
 
 
 def croissant_for_version(

@@ -5,6 +5,14 @@ Plain Python fed with the dataclasses of ``registry.lineage.graph``; nothing
 here imports Django. A version the reader may not see (``visible=False``)
 appears only as "restricted source": no name, hash, organisation, URL, kind or
 generator from it reaches the document.
+
+Every identifier resolves: the prefix's namespace plus the local name is the
+URL of a real page. A version is ``synthgov:`` + its page's path
+(``synthgov:versions/2/`` with ``synthgov`` the site's root); its generation
+is the "generation" part of that page (``synthgov:versions/2/#generation``).
+Records with no page of their own (organisations, generator software,
+restricted sources, the relations) are named inside the document itself:
+``lineage:`` is the document's own URL plus ``#``.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from registry.lineage.graph import (
 PROV_NS = "http://www.w3.org/ns/prov#"
 XSD_NS = "http://www.w3.org/2001/XMLSchema#"
 QNAME_TYPES = frozenset({"xsd:QName", "prov:QUALIFIED_NAME"})
-_QNAME = re.compile(r"^([A-Za-z_][\w.-]*):([\w][\w./-]*)$")
+# A local name may hold "/" and "#" (PROV-N allows both), so that it can be a path.
+_QNAME = re.compile(r"^([A-Za-z_][\w.-]*):([\w][\w./#-]*)$")
 _LOCAL_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 # Each relation's roles, with the section a role's value must name: "?" marks
@@ -90,12 +99,12 @@ class _ProvBuilder:
     def relation(self, section: str, attrs: dict[str, Any]) -> str:
         count = len(self.doc.get(section, {})) + 1
         # Named, not blank (_:), so that a derivation can refer to its usage.
-        return self.add(section, f"synthgov:{section}/{count}", attrs)
+        return self.add(section, f"lineage:{section}-{count}", attrs)
 
     def agent(self, kind: str, key: str, attrs: dict[str, Any]) -> str:
         if (kind, key) not in self.agents:
             taken = set(self.agents.values())
-            candidate = base = f"synthgov:{kind}/{slug(key)}"
+            candidate = base = f"lineage:{kind}-{slug(key)}"
             suffix = 2
             while candidate in taken:
                 candidate, suffix = f"{base}-{suffix}", suffix + 1
@@ -122,14 +131,19 @@ class _ProvBuilder:
 
 
 def prov_json(
-    nodes: Sequence[LineageNode], edges: Sequence[LineageEdge], *, base_uri: str
+    nodes: Sequence[LineageNode],
+    edges: Sequence[LineageEdge],
+    *,
+    base_uri: str,
+    document_uri: str,
 ) -> dict[str, Any]:
-    """The lineage as a W3C PROV-JSON document.
+    """The lineage as a W3C PROV-JSON document served at ``document_uri``.
 
-    Each version is an entity ``synthgov:version/<id>``; a version the reader
-    may not see is an entity ``synthgov:restricted/<n>`` carrying only its
-    type and the label "restricted source". Each visible version with parents
-    or a generator has a generation activity that used its parents and is
+    Each version is an entity named by its page (``synthgov:versions/<id>/``);
+    a version the reader may not see is an entity ``lineage:restricted-<n>``
+    carrying only its type and the label "restricted source". Each visible
+    version with parents or a generator has a generation activity
+    (``synthgov:versions/<id>/#generation``) that used its parents and is
     associated with the generator software; versions are attributed to their
     organisation.
     """
@@ -141,9 +155,9 @@ def prov_json(
     hidden = 0
     for node in ordered:
         if node.visible:
-            entity_ids[node.id] = build.add(
-                "entity", f"synthgov:version/{node.id}", _entity(node, base)
-            )
+            # A version always has a page; without one it is still named, in this document.
+            name = _page_name(base, node.url) or f"lineage:version-{node.id}"
+            entity_ids[node.id] = build.add("entity", name, _entity(node, base))
             if node.organisation:
                 build.relation(
                     "wasAttributedTo",
@@ -156,7 +170,7 @@ def prov_json(
             hidden += 1
             entity_ids[node.id] = build.add(
                 "entity",
-                f"synthgov:restricted/{hidden}",
+                f"lineage:restricted-{hidden}",
                 {"prov:type": _qname("synthgov:RestrictedSource"), "prov:label": RESTRICTED_LABEL},
             )
     kept = sorted(
@@ -174,9 +188,23 @@ def prov_json(
             for edge in links:
                 build.relation("wasDerivedFrom", _derivation(edge, entity_ids))
     return {
-        "prefix": {"synthgov": base + "/", "prov": PROV_NS, "xsd": XSD_NS},
+        "prefix": {
+            "synthgov": base + "/",
+            "lineage": document_uri.split("#")[0] + "#",
+            "prov": PROV_NS,
+            "xsd": XSD_NS,
+        },
         **{k: build.doc[k] for k in PROV_SECTION_ORDER if build.doc.get(k)},
     }
+
+
+def _page_name(base: str, url: str) -> str:
+    """``synthgov:<path>`` for a page of this site; "" for anything else."""
+    page = absolute_url(base, url)
+    if not page.startswith(base + "/") or len(page) == len(base) + 1:
+        return ""
+    name = "synthgov:" + page[len(base) + 1 :]
+    return name if _QNAME.match(name) else ""
 
 
 def _entity(node: LineageNode, base: str) -> dict[str, Any]:
@@ -210,9 +238,13 @@ def _generation(
     links: list[LineageEdge],
     entity_ids: dict[int, str],
 ) -> None:
+    # The generation is told on the version's page, in its "generation" part.
+    entity = entity_ids[node.id]
     activity = build.add(
         "activity",
-        f"synthgov:generation/{node.id}",
+        f"{entity}#generation"
+        if entity.startswith("synthgov:")
+        else f"lineage:generation-{node.id}",
         {
             "prov:type": _qname("synthgov:Generation"),
             "prov:label": f"generation of {node.title}",

@@ -25,7 +25,8 @@ from registry.documents.prov import prov_json, validate_prov_json
 from registry.lineage.graph import LineageEdge, LineageNode
 
 BASE = "https://synthgov.example"
-QNAME = re.compile(r"^[A-Za-z_][\w.-]*:[\w][\w./-]*$")
+DOCUMENT = BASE + "/registry/datasets/2/prov/"
+QNAME = re.compile(r"^[A-Za-z_][\w.-]*:[\w][\w./#-]*$")
 SECRETS = ("Secret cohort", "Hidden Hospital", "deadbeef", "/registry/versions/99/", "secretgan")
 
 
@@ -97,7 +98,7 @@ def graph() -> tuple[list[LineageNode], list[LineageEdge]]:
 @pytest.fixture
 def prov(graph: tuple[list[LineageNode], list[LineageEdge]]) -> dict[str, Any]:
     nodes, edges = graph
-    return prov_json(nodes, edges, base_uri=BASE + "/")
+    return prov_json(nodes, edges, base_uri=BASE + "/", document_uri=DOCUMENT)
 
 
 # --- PROV-JSON ------------------------------------------------------------------------
@@ -107,6 +108,7 @@ def test_prov_json_is_structurally_valid(prov: dict[str, Any]) -> None:
     assert validate_prov_json(prov) == []
     assert prov["prefix"] == {
         "synthgov": BASE + "/",
+        "lineage": DOCUMENT + "#",
         "prov": "http://www.w3.org/ns/prov#",
         "xsd": "http://www.w3.org/2001/XMLSchema#",
     }
@@ -119,13 +121,13 @@ def test_prov_json_is_structurally_valid(prov: dict[str, Any]) -> None:
 def test_prov_json_entities_carry_label_kind_hash_and_size(prov: dict[str, Any]) -> None:
     entity = prov["entity"]
     assert set(entity) == {
-        "synthgov:version/1",
-        "synthgov:version/2",
-        "synthgov:version/3",
-        "synthgov:version/4",
-        "synthgov:restricted/1",
+        "synthgov:registry/versions/1/",
+        "synthgov:registry/versions/2/",
+        "synthgov:registry/versions/3/",
+        "synthgov:registry/versions/4/",
+        "lineage:restricted-1",
     }
-    gan = entity["synthgov:version/2"]
+    gan = entity["synthgov:registry/versions/2/"]
     assert gan["prov:label"] == "Synthetic placements v1"
     assert gan["prov:type"] == {"$": "synthgov:DatasetVersion", "type": "xsd:QName"}
     assert gan["synthgov:sha256"] == f"{2:064x}"
@@ -136,26 +138,26 @@ def test_prov_json_entities_carry_label_kind_hash_and_size(prov: dict[str, Any])
     assert created["type"] == "xsd:dateTime"
     assert datetime.fromisoformat(created["$"]) == GAN.created
     for record_id, attrs in entity.items():
-        if record_id.startswith("synthgov:version/"):
+        if record_id.startswith("synthgov:"):
             assert re.fullmatch(r"[0-9a-f]{64}", attrs["synthgov:sha256"])
 
 
 def test_prov_json_restricted_source_leaks_nothing(prov: dict[str, Any]) -> None:
-    assert prov["entity"]["synthgov:restricted/1"] == {
+    assert prov["entity"]["lineage:restricted-1"] == {
         "prov:type": {"$": "synthgov:RestrictedSource", "type": "xsd:QName"},
         "prov:label": "restricted source",
     }
     text = json.dumps(prov)
     for leak in SECRETS:
         assert leak not in text
-    assert "version/99" not in text  # not even its id
+    assert "versions/99" not in text and "-99" not in text  # not even its id
     # Its derivation is kept, pointing at the anonymous entity.
     derived = [
         d
         for d in prov["wasDerivedFrom"].values()
-        if d["prov:generatedEntity"] == "synthgov:version/1"
+        if d["prov:generatedEntity"] == "synthgov:registry/versions/1/"
     ]
-    assert [d["prov:usedEntity"] for d in derived] == ["synthgov:restricted/1"]
+    assert [d["prov:usedEntity"] for d in derived] == ["lineage:restricted-1"]
 
 
 def test_prov_json_derivations_and_usage(prov: dict[str, Any]) -> None:
@@ -164,32 +166,40 @@ def test_prov_json_derivations_and_usage(prov: dict[str, Any]) -> None:
     pairs = {
         (d["prov:generatedEntity"], d["prov:usedEntity"], d["prov:label"]) for d in derivations
     }
-    assert ("synthgov:version/2", "synthgov:version/1", "trained on") in pairs
-    assert ("synthgov:version/4", "synthgov:version/2", "merged with") in pairs
-    hybrid = [d for d in derivations if d["prov:generatedEntity"] == "synthgov:version/4"]
+    assert ("synthgov:registry/versions/2/", "synthgov:registry/versions/1/", "trained on") in pairs
+    assert (
+        "synthgov:registry/versions/4/",
+        "synthgov:registry/versions/2/",
+        "merged with",
+    ) in pairs
+    hybrid = [
+        d for d in derivations if d["prov:generatedEntity"] == "synthgov:registry/versions/4/"
+    ]
     assert {d["prov:type"]["$"] for d in hybrid} == {"synthgov:merged_with"}
     used = prov["used"]
-    gan_usage = [u for u in used.values() if u["prov:activity"] == "synthgov:generation/2"]
+    gan_usage = [
+        u for u in used.values() if u["prov:activity"] == "synthgov:registry/versions/2/#generation"
+    ]
     assert gan_usage == [
         {
-            "prov:activity": "synthgov:generation/2",
-            "prov:entity": "synthgov:version/1",
+            "prov:activity": "synthgov:registry/versions/2/#generation",
+            "prov:entity": "synthgov:registry/versions/1/",
             "prov:role": {"$": "synthgov:trained_on", "type": "xsd:QName"},
             "synthgov:relation": "trained_on",
         }
     ]
     # A derivation names the activity, generation and usage behind it.
     gan_derivation = next(
-        d for d in derivations if d["prov:generatedEntity"] == "synthgov:version/2"
+        d for d in derivations if d["prov:generatedEntity"] == "synthgov:registry/versions/2/"
     )
-    assert gan_derivation["prov:activity"] == "synthgov:generation/2"
-    assert used[gan_derivation["prov:usage"]]["prov:entity"] == "synthgov:version/1"
+    assert gan_derivation["prov:activity"] == "synthgov:registry/versions/2/#generation"
+    assert used[gan_derivation["prov:usage"]]["prov:entity"] == "synthgov:registry/versions/1/"
     generated = prov["wasGeneratedBy"][gan_derivation["prov:generation"]]
-    assert generated["prov:entity"] == "synthgov:version/2"
+    assert generated["prov:entity"] == "synthgov:registry/versions/2/"
 
 
 def test_prov_json_generation_activity_records_the_generator(prov: dict[str, Any]) -> None:
-    activity = prov["activity"]["synthgov:generation/2"]
+    activity = prov["activity"]["synthgov:registry/versions/2/#generation"]
     assert activity["prov:label"] == "generation of Synthetic placements v1"
     assert activity["synthgov:generatorType"] == "gan"
     assert activity["synthgov:generatorLibrary"] == "ctgan"
@@ -202,8 +212,10 @@ def test_prov_json_generation_activity_records_the_generator(prov: dict[str, Any
     assert activity["synthgov:carbonKg"] == 0.2
     assert datetime.fromisoformat(activity["prov:endTime"]) == GAN.created
     # No activity for a version with neither parents nor generator, nor for a hidden one.
-    assert "synthgov:generation/99" not in prov["activity"]
-    assert set(prov["activity"]) == {f"synthgov:generation/{i}" for i in (1, 2, 3, 4)}
+    assert "synthgov:registry/versions/99/#generation" not in prov["activity"]
+    assert set(prov["activity"]) == {
+        f"synthgov:registry/versions/{i}/#generation" for i in (1, 2, 3, 4)
+    }
 
 
 def test_prov_json_agents_and_their_relations(prov: dict[str, Any]) -> None:
@@ -218,22 +230,63 @@ def test_prov_json_agents_and_their_relations(prov: dict[str, Any]) -> None:
         (a["prov:activity"], a["prov:agent"]) for a in prov["wasAssociatedWith"].values()
     }
     ctgan = next(k for k, v in software.items() if v["prov:label"] == "ctgan 0.10")
-    assert ("synthgov:generation/2", ctgan) in associations
+    assert ("synthgov:registry/versions/2/#generation", ctgan) in associations
     assert len(associations) == 2
     attributions = {(a["prov:entity"], a["prov:agent"]) for a in prov["wasAttributedTo"].values()}
     assert len(attributions) == 4
-    assert ("synthgov:version/1", "synthgov:organisation/beta-data") in attributions
+    assert ("synthgov:registry/versions/1/", "lineage:organisation-beta-data") in attributions
+
+
+def expand(doc: dict[str, Any], name: str) -> str:
+    prefix, local = name.split(":", 1)
+    return doc["prefix"][prefix] + local
+
+
+def test_prov_json_identifiers_are_the_pages_they_name(prov: dict[str, Any]) -> None:
+    # A version is its page; its generation is that page's "generation" part.
+    for record_id, attrs in prov["entity"].items():
+        if "prov:location" in attrs:
+            assert expand(prov, record_id) == attrs["prov:location"]["$"]
+    assert expand(prov, "synthgov:registry/versions/2/") == BASE + "/registry/versions/2/"
+    assert (
+        expand(prov, "synthgov:registry/versions/2/#generation")
+        == BASE + "/registry/versions/2/#generation"
+    )
+    # Everything else is named inside the document itself.
+    others = [
+        record_id
+        for section, records in prov.items()
+        if section not in ("prefix", "entity", "activity")
+        for record_id in records
+    ]
+    assert others and all(expand(prov, r).startswith(DOCUMENT + "#") for r in others)
+    assert expand(prov, "lineage:restricted-1") == DOCUMENT + "#restricted-1"
+
+
+def test_prov_json_names_a_version_without_a_page_inside_the_document() -> None:
+    doc = prov_json(
+        [node(1, url="", generator_type="gan")], [], base_uri=BASE, document_uri=DOCUMENT
+    )
+    assert validate_prov_json(doc) == []
+    assert set(doc["entity"]) == {"lineage:version-1"}
+    assert doc["entity"]["lineage:version-1"]["prov:label"] == "Placements 1 v1"  # not restricted
+    assert set(doc["activity"]) == {"lineage:generation-1"}
 
 
 def test_prov_json_of_a_lone_version() -> None:
-    doc = prov_json([node(1, "real")], [], base_uri=BASE)
+    doc = prov_json([node(1, "real")], [], base_uri=BASE, document_uri=DOCUMENT)
     assert validate_prov_json(doc) == []
     assert "activity" not in doc and "wasDerivedFrom" not in doc
 
 
 def test_prov_json_drops_non_finite_numbers() -> None:
-    doc = prov_json([node(1, generator_type="gan", epsilon=float("nan"))], [], base_uri=BASE)
-    assert "synthgov:epsilon" not in doc["activity"]["synthgov:generation/1"]
+    doc = prov_json(
+        [node(1, generator_type="gan", epsilon=float("nan"))],
+        [],
+        base_uri=BASE,
+        document_uri=DOCUMENT,
+    )
+    assert "synthgov:epsilon" not in doc["activity"]["synthgov:registry/versions/1/#generation"]
     json.dumps(doc, allow_nan=False)
 
 
@@ -242,33 +295,35 @@ def test_prov_json_drops_non_finite_numbers() -> None:
     [
         (lambda d: d.__setitem__("extra", {}), "Unknown top-level key 'extra'"),
         (
-            lambda d: d["wasDerivedFrom"]["synthgov:wasDerivedFrom/1"].__setitem__(
-                "prov:usedEntity", "synthgov:version/404"
+            lambda d: d["wasDerivedFrom"]["lineage:wasDerivedFrom-1"].__setitem__(
+                "prov:usedEntity", "synthgov:registry/versions/404/"
             ),
-            "prov:usedEntity 'synthgov:version/404' is not a declared entity",
+            "prov:usedEntity 'synthgov:registry/versions/404/' is not a declared entity",
         ),
         (
             lambda d: d["entity"].__setitem__("ex:thing", {}),
             "uses the undeclared prefix 'ex'",
         ),
         (
-            lambda d: d["entity"]["synthgov:version/1"].__setitem__("bad attr", 1),
+            lambda d: d["entity"]["synthgov:registry/versions/1/"].__setitem__("bad attr", 1),
             "'bad attr' is not a qualified name",
         ),
         (
-            lambda d: d["activity"]["synthgov:generation/2"].__setitem__("prov:endTime", "soon"),
+            lambda d: d["activity"]["synthgov:registry/versions/2/#generation"].__setitem__(
+                "prov:endTime", "soon"
+            ),
             "'soon' is not an ISO 8601 date-time",
         ),
         (
-            lambda d: d["used"]["synthgov:used/1"].pop("prov:activity"),
+            lambda d: d["used"]["lineage:used-1"].pop("prov:activity"),
             "has no prov:activity",
         ),
         (
-            lambda d: d["agent"].__setitem__("synthgov:version/1", {}),
-            "'synthgov:version/1' is both an entity and an agent",
+            lambda d: d["agent"].__setitem__("synthgov:registry/versions/1/", {}),
+            "'synthgov:registry/versions/1/' is both an entity and an agent",
         ),
         (
-            lambda d: d["entity"]["synthgov:version/1"].__setitem__(
+            lambda d: d["entity"]["synthgov:registry/versions/1/"].__setitem__(
                 "prov:type", {"$": "foo:Bar", "type": "xsd:QName"}
             ),
             "'foo:Bar' uses the undeclared prefix 'foo'",
