@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from audits.checks.runner import AuditOutcome
+from synthgov import verify, verify_manifest
 from synthgov.signing.canonical import canonical_json, jcs_json, signed_bytes
 from synthgov.signing.certificates import (
     certificate_file_bytes,
@@ -31,7 +32,7 @@ from synthgov.signing.certificates import (
 )
 from synthgov.signing.checkpoints import CHECKPOINT_CONTEXT, checkpoint_check, checkpoint_sign
 from synthgov.signing.envelope import signature_for
-from synthgov.signing.keys import Keyring, b64url_decode
+from synthgov.signing.keys import Keyring, b64url_decode, public_key_pem
 from synthgov.signing.manifests import (
     OrganisationKeys,
     manifest_bytes,
@@ -227,3 +228,33 @@ def test_a_checkpoint_is_signed_over_its_rfc8785_bytes(keyring):
     assert checkpoint_check(document, keyring.public_keys()) == (12, "ef" * 32)
     message = CHECKPOINT_CONTEXT + jcs_json(document["checkpoint"])
     keyring.current.public_key().verify(b64url_decode(document["signature"]["value"]), message)
+
+
+# --- the offline verifiers accept both -------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "-rfc8785"])
+def test_the_offline_verifiers_accept_documents_signed_before_and_after(
+    suffix, keyring, tmp_path, capsys
+):
+    key = tmp_path / "key.pem"
+    key.write_text(public_key_pem(keyring.current.public_key()))
+    certificate = [str(GOLDEN / f"certificate{suffix}.json"), "--public-key", str(key)]
+    revocations = ["--revocations", str(GOLDEN / f"revocations{suffix}.json")]
+    assert verify.main([*certificate, *revocations]) == 0
+    assert capsys.readouterr().out.startswith("VALID signature (key 78fe474a7c97d28b)")
+    manifest = [str(GOLDEN / f"manifest{suffix}.json"), "--public-key", str(key)]
+    assert verify_manifest.main(manifest) == 0
+    assert capsys.readouterr().out.startswith("VALID signature (key 78fe474a7c97d28b): patients")
+
+
+def test_the_offline_verifier_refuses_an_rfc8785_certificate_with_a_changed_float(
+    keyring, tmp_path, capsys
+):
+    key = tmp_path / "key.pem"
+    key.write_text(public_key_pem(keyring.current.public_key()))
+    changed = tmp_path / "changed.json"
+    data = _golden("certificate-rfc8785.json")
+    changed.write_bytes(data.replace(b'"small":0.000001', b'"small":0.000002'))
+    assert verify.main([str(changed), "--public-key", str(key)]) == 1
+    assert capsys.readouterr().out.startswith("INVALID: the signature does not match")
