@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from synthgov.signing.canonical import canonical_json
+from synthgov.signing.canonical import document_bytes, with_rfc8785
 from synthgov.signing.envelope import signature_for, signature_problem
 from synthgov.signing.keys import Keyring
 from synthgov.signing.strict_json import load_json_object
@@ -25,16 +25,18 @@ class CertificateFormatError(ValueError):
 
 
 def sign_certificate(payload: Mapping[str, Any], keyring: Keyring) -> dict[str, Any]:
-    """The signed certificate file content for ``payload``, signed by the current key."""
+    """The signed certificate file content for ``payload``, signed by the current
+    key over its RFC 8785 bytes (the payload gains ``"canonicalization"``)."""
     if not isinstance(payload, Mapping):
         raise TypeError("a certificate payload must be a JSON object")
-    return {"certificate": dict(payload), "signature": signature_for(payload, keyring.current)}
+    body = with_rfc8785(payload)
+    return {"certificate": body, "signature": signature_for(body, keyring.current)}
 
 
 def certificate_file_bytes(document: Mapping[str, Any]) -> bytes:
     """The downloadable file: canonical JSON with no whitespace at all, so every
-    byte of it is significant."""
-    return canonical_json(document)
+    byte of it is significant (RFC 8785 for certificates that name it)."""
+    return document_bytes(document, "certificate")
 
 
 def parse_certificate_file(data: bytes | str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 A checkpoint is the trail's size and head hash at a moment, signed with the
 certificate signing key (Ed25519). The signature covers
-``CHECKPOINT_CONTEXT + canonical_json(statement)``; the context prefix keeps a
+``CHECKPOINT_CONTEXT + signed_bytes(statement)`` (RFC 8785 for statements that
+say ``"canonicalization": "RFC8785"``, as all new ones do; the legacy form for
+checkpoints signed before); the context prefix keeps a
 checkpoint signature from ever verifying as a certificate signature (and the
 reverse), although both come from the same key. The hash chain itself is
 ``synthgov.trail.chain``.
@@ -16,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from synthgov.signing.canonical import canonical_json
+from synthgov.signing.canonical import CANONICALIZATION_KEY, RFC8785, signed_bytes
 from synthgov.signing.envelope import signature_for
 from synthgov.signing.keys import ALGORITHM, b64url_decode
 
@@ -28,9 +30,15 @@ class CheckpointError(ValueError):
     """A checkpoint document is malformed or its signature does not verify."""
 
 
-def checkpoint_statement(*, seq: int, head_hash: str, created: str) -> dict[str, Any]:
-    """What a checkpoint says: after ``seq`` events the head hash was ``head_hash``."""
-    return {"type": CHECKPOINT_TYPE, "seq": seq, "head_hash": head_hash, "created": created}
+def checkpoint_statement(
+    *, seq: int, head_hash: str, created: str, canonicalization: str = RFC8785
+) -> dict[str, Any]:
+    """What a checkpoint says: after ``seq`` events the head hash was ``head_hash``.
+    ``canonicalization=""`` rebuilds a checkpoint signed before RFC 8785."""
+    statement = {"type": CHECKPOINT_TYPE, "seq": seq, "head_hash": head_hash, "created": created}
+    if canonicalization:
+        statement[CANONICALIZATION_KEY] = canonicalization
+    return statement
 
 
 def checkpoint_document(statement: Mapping[str, Any], *, kid: str, value: str) -> dict[str, Any]:
@@ -65,7 +73,7 @@ def checkpoint_check(document: Any, public_keys: Mapping[str, Ed25519PublicKey])
         raise CheckpointError(f"checkpoint at #{seq} is signed by unknown key {kid!r}")
     try:
         public_key.verify(
-            b64url_decode(signature.get("value")), CHECKPOINT_CONTEXT + canonical_json(statement)
+            b64url_decode(signature.get("value")), CHECKPOINT_CONTEXT + signed_bytes(statement)
         )
     except (InvalidSignature, ValueError, TypeError) as error:
         raise CheckpointError(

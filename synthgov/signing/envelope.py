@@ -2,7 +2,11 @@
 
     {"<body>": {...}, "signature": {"alg": "Ed25519", "kid": "<16 hex>", "value": "<base64url>"}}
 
-The signature covers ``context + canonical_json(body)``. Verification parses
+The signature covers ``context + signed_bytes(body)``: the RFC 8785 bytes when
+the body says ``"canonicalization": "RFC8785"`` (every document signed now), the
+legacy canonical form when it names none (documents signed before). The name
+sits inside the signed body, so it cannot be changed without breaking the
+signature. Verification parses
 the file and recomputes the canonical form, so a re-indented file with equal
 values still verifies, while any changed value, key, kid or signature byte does
 not. A context prefix (trail checkpoints have one) keeps a signature of one
@@ -18,7 +22,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from synthgov.signing.canonical import canonical_json
+from synthgov.signing.canonical import signed_bytes
 from synthgov.signing.keys import ALGORITHM, b64url_decode, b64url_encode, key_id
 
 SIGNATURE_KEYS = frozenset({"alg", "kid", "value"})
@@ -28,11 +32,12 @@ _KID = re.compile(r"[0-9a-f]{16}")
 def signature_for(
     body: Mapping[str, Any], private_key: Ed25519PrivateKey, *, context: bytes = b""
 ) -> dict[str, str]:
-    """The ``"signature"`` member for ``body`` signed by ``private_key``."""
+    """The ``"signature"`` member for ``body`` signed by ``private_key``, over
+    the canonicalisation ``body`` names (see ``synthgov.signing.canonical``)."""
     return {
         "alg": ALGORITHM,
         "kid": key_id(private_key.public_key()),
-        "value": b64url_encode(private_key.sign(context + canonical_json(body))),
+        "value": b64url_encode(private_key.sign(context + signed_bytes(body))),
     }
 
 
@@ -53,7 +58,12 @@ def _structure_problem(document: Any, body: str) -> str | None:
 
 
 def signature_problem(
-    document: Any, public_keys: Mapping[str, Ed25519PublicKey], *, body: str, what: str
+    document: Any,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    body: str,
+    what: str,
+    context: bytes = b"",
 ) -> tuple[str | None, str | None]:
     """(why the signature over ``document[body]`` does not verify, or None; the kid)."""
     problem = _structure_problem(document, body)
@@ -67,7 +77,7 @@ def signature_problem(
         return f"the key given for {kid} has a different key id", kid
     try:
         signature_bytes = b64url_decode(document["signature"]["value"])
-        message = canonical_json(document[body])
+        message = context + signed_bytes(document[body])
     except (TypeError, ValueError) as error:
         return f"malformed signature or payload: {error}", kid
     try:

@@ -5,11 +5,13 @@ A manifest file is::
     {"manifest": {...payload...},
      "signature": {"alg": "Ed25519", "kid": "<16 hex>", "value": "<base64url>"}}
 
-The signature covers ``canonical_json(payload)`` exactly as a certificate's does
-(``synthgov.signing.envelope``), so a re-indented file still verifies and any
-changed value does not. For CSV versions the manifest travels as a sidecar JSON
-file; for Parquet it is embedded in the file's schema metadata under
-``synthgov.provenance``. ``python -m synthgov.verify_manifest`` checks both offline.
+The signature covers the payload's canonical bytes exactly as a certificate's does
+(``synthgov.signing.envelope``): RFC 8785 for manifests that say
+``"canonicalization": "RFC8785"`` (all signed now), the legacy form for older
+ones. So a re-indented file still verifies and any changed value does not.
+For CSV versions the manifest travels as a sidecar JSON file; for Parquet it is
+embedded in the file's schema metadata under ``synthgov.provenance``.
+``python -m synthgov.verify_manifest`` checks both offline.
 
 An organisation's key file holds a watermark secret (HMAC key) and an Ed25519
 manifest signing key. It lives outside the database (``SYNTHGOV_ORG_KEYS_DIR``) so a
@@ -31,7 +33,7 @@ import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from synthgov.signing.canonical import canonical_json
+from synthgov.signing.canonical import document_bytes, signed_bytes, with_rfc8785
 from synthgov.signing.envelope import SIGNATURE_KEYS, signature_for
 from synthgov.signing.keys import (
     ALGORITHM,
@@ -139,8 +141,10 @@ def _create_key_file(path: Path, organisation: str) -> None:
 
 
 def manifest_sign(payload: Mapping[str, Any], keys: OrganisationKeys) -> dict[str, Any]:
-    """The signed manifest document for ``payload``."""
-    return {"manifest": dict(payload), "signature": signature_for(payload, keys.signing_key)}
+    """The signed manifest document for ``payload``, signed over its RFC 8785
+    bytes (the payload gains ``"canonicalization"``)."""
+    body = with_rfc8785(payload)
+    return {"manifest": body, "signature": signature_for(body, keys.signing_key)}
 
 
 def manifest_bytes(document: Mapping[str, Any]) -> bytes:
@@ -178,7 +182,7 @@ def manifest_verify(document: Any, public_keys: Mapping[str, Ed25519PublicKey]) 
     if key_id(public_key) != kid:
         return ManifestCheck(False, kid, f"the key given for {kid} has a different key id")
     try:
-        public_key.verify(b64url_decode(signature["value"]), canonical_json(payload))
+        public_key.verify(b64url_decode(signature["value"]), signed_bytes(payload))
     except (TypeError, ValueError) as error:
         return ManifestCheck(False, kid, f"malformed signature or manifest: {error}")
     except InvalidSignature:
@@ -205,7 +209,7 @@ def parquet_embed(source: Path, target: Path, document: Mapping[str, Any]) -> No
     metadata (other metadata kept). Row groups are copied one at a time."""
     with pq.ParquetFile(source) as reader:
         metadata = dict(reader.schema_arrow.metadata or {})
-        metadata[PARQUET_METADATA_KEY] = canonical_json(document)
+        metadata[PARQUET_METADATA_KEY] = document_bytes(document, "manifest")
         schema = reader.schema_arrow.with_metadata(metadata)
         with pq.ParquetWriter(target, schema) as writer:
             for index in range(reader.num_row_groups):

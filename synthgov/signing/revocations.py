@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from synthgov.signing.canonical import with_rfc8785
 from synthgov.signing.envelope import signature_for, signature_problem
 from synthgov.signing.keys import Keyring
 
@@ -22,9 +23,11 @@ def sign_revocation_list(body: Mapping[str, Any], keyring: Keyring) -> dict[str,
 
     ``body`` holds ``format``, ``generated`` (UTC, ISO 8601) and ``certificates``:
     one ``{"number", "status", "since"}`` per certificate not in force for a
-    reason its file cannot show (revoked or suspended).
+    reason its file cannot show (revoked or suspended). Signed over its RFC 8785
+    bytes (``body`` gains ``"canonicalization"``).
     """
-    return {"revocations": dict(body), "signature": signature_for(body, keyring.current)}
+    marked = with_rfc8785(body)
+    return {"revocations": marked, "signature": signature_for(marked, keyring.current)}
 
 
 @dataclass(frozen=True)

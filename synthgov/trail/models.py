@@ -116,6 +116,9 @@ class Checkpoint(models.Model):
     created = models.DateTimeField()
     kid = models.CharField(max_length=16)
     signature = models.CharField(max_length=100)
+    # "RFC8785" for checkpoints signed since RFC 8785; "" for those signed
+    # before over the legacy canonical form (they keep verifying).
+    canonicalization = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-seq"]
@@ -126,6 +129,9 @@ class Checkpoint(models.Model):
     def document(self) -> dict[str, Any]:
         """The signed checkpoint document (see ``synthgov.signing.checkpoints``)."""
         statement = checkpoint_statement(
-            seq=self.seq, head_hash=self.head_hash, created=self.created.isoformat()
+            seq=self.seq,
+            head_hash=self.head_hash,
+            created=self.created.isoformat(),
+            canonicalization=self.canonicalization,
         )
         return checkpoint_document(statement, kid=self.kid, value=self.signature)

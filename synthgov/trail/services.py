@@ -232,6 +232,7 @@ def checkpoint_create() -> Checkpoint | None:
             created=created,
             kid=document["signature"]["kid"],
             signature=document["signature"]["value"],
+            canonicalization=statement["canonicalization"],
         )
 
 

@@ -192,7 +192,9 @@ def test_checkpoint_export_is_public_and_discloses_only_count_hash_and_time(chai
     data = response.json()
     assert [c["checkpoint"]["seq"] for c in data["checkpoints"]] == [6, 7]
     for document in data["checkpoints"]:
-        assert set(document["checkpoint"]) == {"type", "seq", "head_hash", "created"}
+        statement = document["checkpoint"]
+        assert set(statement) == {"type", "seq", "head_hash", "created", "canonicalization"}
+        assert statement["canonicalization"] == "RFC8785"
         assert set(document["signature"]) == {"alg", "kid", "value"}
     assert "curator_a" not in response.content.decode()
     later = client.get(reverse("trail:checkpoints"), {"after": 6}).json()
@@ -275,3 +277,53 @@ def test_offline_verifier_imports_no_django():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_checkpoint_signed_before_rfc8785_keeps_verifying(chain, client, tmp_path):
+    """Migration path: a stored checkpoint signed over the legacy canonical form
+    (canonicalization "") verifies in the app and offline; one signed now says
+    RFC8785, and clearing that marker breaks its signature."""
+    from synthgov.signing.checkpoints import checkpoint_sign, checkpoint_statement
+    from synthgov.signing_keys import signing_keyring
+
+    new = checkpoint_create()
+    assert new.canonicalization == "RFC8785"
+    assert new.document()["checkpoint"]["canonicalization"] == "RFC8785"
+    legacy_statement = checkpoint_statement(
+        seq=new.seq,
+        head_hash=new.head_hash,
+        created=new.created.isoformat(),
+        canonicalization="",
+    )
+    legacy = checkpoint_sign(legacy_statement, signing_keyring().current)
+    assert legacy["signature"]["value"] != new.signature
+    Checkpoint.objects.filter(pk=new.pk).update(
+        canonicalization="", signature=legacy["signature"]["value"]
+    )
+    assert trail_verify().ok
+
+    kept = tmp_path / "kept.json"
+    kept.write_bytes(client.get(reverse("trail:checkpoint_latest")).content)
+    assert "canonicalization" not in json.loads(kept.read_bytes())["checkpoint"]
+    (tmp_path / "keys.json").write_bytes(client.get(reverse("public_keys")).content)
+    call_command("export_trail", tmp_path / "trail.jsonl")
+    args = [str(tmp_path / "trail.jsonl"), "--checkpoint", str(kept)]
+    offline = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthgov.verify_trail",
+            *args,
+            "--public-key",
+            str(tmp_path / "keys.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+
+    # A legacy signature claimed as RFC 8785 (or the reverse) does not verify.
+    Checkpoint.objects.filter(pk=new.pk).update(canonicalization="RFC8785")
+    result = trail_verify()
+    assert not result.ok and "signature does not match" in result.problem

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pandas as pd
@@ -13,7 +15,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audits.provenance import services as provenance
-from registry.models import WatermarkRun
+from registry.models import Generation, WatermarkRun
+from synthgov.signing.canonical import signed_bytes
 from synthgov.signing.manifests import manifest_verify, parquet_read_manifest
 from tests.audits.provenance.test_provenance import TOLERANCES, add_version, frame, stored_bytes
 from tests.registry.conftest import make_dataset, parquet_bytes, upload
@@ -215,3 +218,27 @@ def test_check_origin_page(client, world, source):
         "/check-origin/", {"file": upload(frame(seed=8).to_csv(index=False).encode(), "c.csv")}
     )
     assert b"No sign of Alpha Synthetics" in clean.content
+
+
+def test_a_manifest_with_a_float_is_rfc8785_and_verifies_offline(world, source, tmp_path):
+    """epsilon 1e-06 is the number Python and RFC 8785 write differently: the
+    manifest says it is signed over RFC 8785 bytes, and the offline verifier
+    accepts the sidecar the API serves."""
+    Generation.objects.update_or_create(version=source, defaults={"epsilon": 1e-06})
+    api = api_for(world.curator_a)
+    document = api.get(f"/api/v1/versions/{source.pk}/manifest/").json()
+    assert document["manifest"]["canonicalization"] == "RFC8785"
+    assert b'"epsilon":0.000001' in signed_bytes(document["manifest"])
+    (tmp_path / "manifest.json").write_text(json.dumps(document))
+    key = APIClient().get("/api/v1/organisations/alpha/manifest-key/").content
+    (tmp_path / "key.json").write_bytes(key)
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "synthgov.verify_manifest", str(tmp_path / "manifest.json")),
+            *("--public-key", str(tmp_path / "key.json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -56,7 +56,8 @@ def test_key_id_is_sha256_prefix_of_raw_public_key(keyring: Keyring):
 
 
 def test_round_trip(signed: dict[str, Any], keyring: Keyring):
-    assert signed["certificate"] == make_payload()
+    # New certificates record that their signature covers the RFC 8785 bytes.
+    assert signed["certificate"] == {**make_payload(), "canonicalization": "RFC8785"}
     assert signed["signature"]["alg"] == "Ed25519"
     assert signed["signature"]["kid"] == keyring.current_kid
 
@@ -297,3 +298,26 @@ def test_signing_layer_imports_no_django():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_canonicalisation_cannot_be_changed_or_dropped(signed: dict[str, Any], keyring):
+    # The name sits inside the signed body: dropping it (to be checked over the
+    # legacy bytes) or naming an unknown scheme breaks the signature.
+    dropped = json.loads(json.dumps(signed))
+    del dropped["certificate"]["canonicalization"]
+    result = verify_certificate(dropped, keyring.public_keys(), today=BEFORE_EXPIRY)
+    assert not result.signature_valid
+    assert "does not match the certificate" in result.reason
+    unknown = json.loads(json.dumps(signed))
+    unknown["certificate"]["canonicalization"] = "JCS-2"
+    result = verify_certificate(unknown, keyring.public_keys(), today=BEFORE_EXPIRY)
+    assert not result.signature_valid
+    assert "unknown canonicalization 'JCS-2'" in result.reason
+
+
+def test_a_certificate_with_floats_is_filed_in_rfc8785_form(keyring):
+    signed = sign_certificate(make_payload(share=1e-06, big=1e21, zero=-0.0), keyring)
+    data = certificate_file_bytes(signed)
+    assert b'"big":1e+21' in data and b'"share":0.000001' in data and b'"zero":0' in data
+    document = parse_certificate_file(data)
+    assert verify_certificate(document, keyring.public_keys(), today=BEFORE_EXPIRY).valid
