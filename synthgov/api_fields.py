@@ -1,0 +1,54 @@
+"""Serializer fields shared by every API serializer.
+
+A refused choice names the valid ones, so a client can correct its request without
+reading the schema: ``"synthetic" is not a valid choice; choose one of: real,
+fully_synthetic, partially_synthetic.`` Every serializer of the API takes its choice
+fields from here (``ModelSerializer`` maps model choice fields to them too);
+tests/test_api_choices.py checks that none uses DRF's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+INVALID_CHOICE = '"{input}" is not a valid choice; choose one of: {choices}.'
+
+
+def _valid(field: serializers.ChoiceField) -> str:
+    return ", ".join(str(key) for key in field.choice_strings_to_values)
+
+
+class ChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail("invalid_choice", input=data, choices=_valid(self))
+
+
+class MultipleChoiceField(serializers.MultipleChoiceField):
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not self.allow_empty and len(data) == 0:
+            self.fail("empty")
+        for item in data:
+            if str(item) not in self.choice_strings_to_values and not (
+                item == "" and self.allow_blank
+            ):
+                self.fail("invalid_choice", input=item, choices=_valid(self))
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer with the choice fields above for model fields with choices."""
+
+    serializer_choice_field = ChoiceField
