@@ -50,9 +50,7 @@ def synthetic(world, api):
 
 
 def _lineage(version):
-    edges = sorted(
-        LineageEdge.objects.filter(child=version).values_list("parent_id", "relation")
-    )
+    edges = sorted(LineageEdge.objects.filter(child=version).values_list("parent_id", "relation"))
     version.generation.refresh_from_db()
     return edges, {f: getattr(version.generation, f) for f in (
         "generator_type", "generator_library", "generator_version", "parameters", "seed",
@@ -145,9 +143,7 @@ def test_a_wrong_relation_lists_the_relations(api, synthetic):
 def test_a_wrong_column_type_lists_the_types(api, synthetic):
     synth = synthetic[0]
     columns = [{**c, "type": "number"} if i == 0 else c for i, c in enumerate(synth.schema)]
-    refused = api.patch(
-        f"/api/v1/versions/{synth.pk}/schema/", {"columns": columns}, format="json"
-    )
+    refused = api.patch(f"/api/v1/versions/{synth.pk}/schema/", {"columns": columns}, format="json")
     assert refused.status_code == 400
     (message,) = refused.json()["columns"]["0"]["type"]
     assert message.startswith('"number" is not a valid choice; choose one of: ')
