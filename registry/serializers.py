@@ -242,9 +242,8 @@ class LineageSerializer(GenerationInputSerializer):
                     for name in flat
                 }
             )
-        defaults = GenerationInputSerializer(data={})
-        defaults.is_valid()
-        return {"parents": attrs["parents"], **defaults.validated_data, **(block or {})}
+        # No top-level facts were sent: attrs hold their defaults, the block overrides.
+        return {**attrs, **(block or {})}
 
 
 class DatasheetSerializer(serializers.Serializer):
