@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 
 INVALID_CHOICE = '"{input}" is not a valid choice; choose one of: {choices}.'
@@ -52,3 +54,24 @@ class ModelSerializer(serializers.ModelSerializer):
     """DRF's ModelSerializer with the choice fields above for model fields with choices."""
 
     serializer_choice_field = ChoiceField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, whose refused choices (``?kind=synthetic``) name the
+    valid ones like the serializers' do. Lists of objects (an organisation's slug) are
+    not spelt out: they are the user's own to look up."""
+
+    def get_filterset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        for field in filterset.form.fields.values():
+            if isinstance(field, forms.ChoiceField) and not isinstance(
+                field, forms.ModelChoiceField
+            ):
+                valid = ", ".join(str(value) for value, _ in field.choices if value != "")
+                # Django fills in %(value)s: a % in a choice must not be read as one.
+                field.error_messages["invalid_choice"] = INVALID_CHOICE.format(
+                    input="%(value)s", choices=valid.replace("%", "%%")
+                )
+        return filterset

@@ -118,3 +118,20 @@ def test_an_audit_request_naming_collapse_says_which_families_can_be_requested(a
         "fairness, privacy, provenance."
     )
     assert "measured on every audit of a synthetic version" in message
+
+
+@pytest.mark.django_db
+def test_a_wrong_choice_in_a_list_filter_lists_the_valid_values(api):
+    refused = api.get("/api/v1/datasets/?kind=synthetic")
+    assert refused.status_code == 400
+    assert refused.json()["kind"] == [
+        '"synthetic" is not a valid choice; choose one of: real, fully_synthetic, '
+        "partially_synthetic, hybrid."
+    ]
+    audits = api.get("/api/v1/audits/?status=done")
+    assert audits.status_code == 400
+    assert audits.json()["status"] == [
+        '"done" is not a valid choice; choose one of: queued, running, succeeded, failed, '
+        "cancelled."
+    ]
+    assert api.get("/api/v1/datasets/?kind=real").status_code == 200
