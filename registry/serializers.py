@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.ingest import MAX_MARKER_LENGTH, MAX_MISSING_MARKERS, ColumnRole, ColumnType
@@ -18,10 +19,11 @@ from registry.models import (
     Relation,
 )
 from registry.selectors import parents_for
+from synthgov.api_fields import ChoiceField, ModelSerializer
 from synthgov.api_schema import MAX_ID
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+class DatasetSerializer(ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
@@ -62,11 +64,11 @@ class DatasetWriteSerializer(serializers.Serializer):
         help_text="Slug of the owning organisation; needed only if you curate for several.",
     )
     name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=DatasetKind.choices)
+    kind = ChoiceField(choices=DatasetKind.choices)
     domain = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     licence = serializers.CharField(max_length=64)
-    access = serializers.ChoiceField(choices=Access.choices, default=Access.RESTRICTED)
+    access = ChoiceField(choices=Access.choices, default=Access.RESTRICTED)
     intended_uses = serializers.CharField(required=False, allow_blank=True, default="")
     prohibited_uses = serializers.CharField(required=False, allow_blank=True, default="")
     tags = serializers.ListField(
@@ -74,20 +76,32 @@ class DatasetWriteSerializer(serializers.Serializer):
     )
 
 
+# The machine value of each relation from the label the lineage selector gives.
+RELATION_VALUES = {str(label): value for value, label in Relation.choices}
+
+
 class ParentSerializer(serializers.Serializer):
-    relation = serializers.CharField()
+    """One parent as GET shows it: ``parent`` and ``relation`` are what PUT takes."""
+
+    parent = serializers.IntegerField(
+        allow_null=True, help_text="The parent version's id; null for a restricted source."
+    )
+    relation = ChoiceField(choices=Relation.choices)
+    relation_label = serializers.CharField(help_text="The relation in words.")
     restricted = serializers.BooleanField()
-    version = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField(
+        allow_null=True, help_text="Same as `parent` (kept for older clients)."
+    )
     label = serializers.CharField()
 
 
-class GenerationSerializer(serializers.ModelSerializer):
+class GenerationSerializer(ModelSerializer):
     class Meta:
         model = Generation
         fields = GENERATION_FIELDS
 
 
-class VersionSerializer(serializers.ModelSerializer):
+class VersionSerializer(ModelSerializer):
     dataset = serializers.PrimaryKeyRelatedField(read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
     parents = serializers.SerializerMethodField()
@@ -127,12 +141,15 @@ class VersionSerializer(serializers.ModelSerializer):
             "datasheet_completeness",
         ]
 
+    @extend_schema_field(ParentSerializer(many=True))
     def get_parents(self, obj: DatasetVersion) -> list[dict[str, Any]]:
         request = self.context["request"]
         return ParentSerializer(
             [
                 {
-                    "relation": p.relation,
+                    "parent": p.version.pk if p.version else None,
+                    "relation": RELATION_VALUES[str(p.relation)],
+                    "relation_label": str(p.relation),
                     "restricted": p.restricted,
                     "version": p.version.pk if p.version else None,
                     "label": str(p.version) if p.version else "restricted source",
@@ -166,8 +183,8 @@ class VersionUploadSerializer(serializers.Serializer):
 
 class ColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
-    type = serializers.ChoiceField(choices=[t.value for t in ColumnType])
-    role = serializers.ChoiceField(choices=[r.value for r in ColumnRole])
+    type = ChoiceField(choices=[t.value for t in ColumnType])
+    role = ChoiceField(choices=[r.value for r in ColumnRole])
 
 
 class SchemaUpdateSerializer(serializers.Serializer):
@@ -176,28 +193,57 @@ class SchemaUpdateSerializer(serializers.Serializer):
 
 class ParentLinkSerializer(serializers.Serializer):
     parent = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    relation = serializers.ChoiceField(choices=Relation.choices)
+    relation = ChoiceField(choices=Relation.choices)
 
 
-class LineageSerializer(serializers.Serializer):
-    parents = ParentLinkSerializer(many=True)
-    generator_type = serializers.ChoiceField(
-        choices=GeneratorType.choices, required=False, default=""
-    )
+class GenerationInputSerializer(serializers.Serializer):
+    """How a synthetic version was generated, as PUT takes it (and GET shows it)."""
+
+    generator_type = ChoiceField(choices=GeneratorType.choices, required=False, default="")
     generator_library = serializers.CharField(required=False, allow_blank=True, default="")
     generator_version = serializers.CharField(required=False, allow_blank=True, default="")
     parameters = serializers.JSONField(required=False, default=dict)
     seed = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=-(2**63), max_value=2**63 - 1
     )
-    privacy_mechanism = serializers.ChoiceField(
-        choices=PrivacyMechanism.choices, required=False, default=""
-    )
+    privacy_mechanism = ChoiceField(choices=PrivacyMechanism.choices, required=False, default="")
     epsilon = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
     delta = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
     compute_description = serializers.CharField(required=False, allow_blank=True, default="")
     energy_kwh = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
     carbon_kg = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class LineageSerializer(GenerationInputSerializer):
+    """The lineage PUT body: what GET on the same URL returns can be sent back unchanged.
+
+    The generation facts come either in the ``generation`` block (as GET shows them)
+    or, as before, at the top level; not both. Other fields of the GET answer are
+    ignored."""
+
+    parents = ParentLinkSerializer(many=True)
+    generation = GenerationInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The generation facts as GET returns them; or give them at the top level.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        block = attrs.pop("generation", None)
+        if "generation" not in self.initial_data:
+            return attrs
+        flat = [name for name in GENERATION_FIELDS if name in self.initial_data]
+        if flat:
+            raise serializers.ValidationError(
+                {
+                    name: [
+                        "Give the generation facts in `generation` or at the top level, not both."
+                    ]
+                    for name in flat
+                }
+            )
+        # No top-level facts were sent: attrs hold their defaults, the block overrides.
+        return {**attrs, **(block or {})}
 
 
 class DatasheetSerializer(serializers.Serializer):

@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "synthgov.api_fields.FilterBackend",  # django-filter's, naming valid choices
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

@@ -31,11 +31,12 @@ from audits.certification import signoffs
 from audits.certification.forms import password_reentry_matches
 from audits.models import Certificate, SignOff, SignOffDecision
 from synthgov.accounts.permissions import DATASET_VIEW, get_object_for_user
+from synthgov.api_fields import ChoiceField, ModelSerializer
 from synthgov.api_schema import error_response
 from synthgov.downloads import as_attachment
 
 
-class SignOffSerializer(serializers.ModelSerializer):
+class SignOffSerializer(ModelSerializer):
     user = serializers.CharField(source="user.get_username")
     organisation = serializers.CharField(source="organisation.slug")
     applies = serializers.BooleanField(
@@ -72,7 +73,7 @@ class SignOffStateSerializer(serializers.Serializer):
 
 
 class SignOffRequestSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=SignOffDecision.choices)
+    decision = ChoiceField(choices=SignOffDecision.choices)
     comment = serializers.CharField(max_length=certification_rules.COMMENT_MAX_LENGTH)
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, help_text="Your password: a fresh login."
@@ -84,7 +85,7 @@ class RevokeRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False)
 
 
-class CertificateSerializer(serializers.ModelSerializer):
+class CertificateSerializer(ModelSerializer):
     dataset = serializers.CharField(source="dataset_version.dataset.name")
     dataset_version_sha256 = serializers.CharField(source="dataset_version.sha256")
     standard = serializers.CharField(source="standard_version.label")

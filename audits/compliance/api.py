@@ -10,9 +10,10 @@ from rest_framework import serializers, viewsets
 from audits.compliance import status as compliance_status
 from audits.models import ComplianceEvaluation
 from audits.runs import disclosure
+from synthgov.api_fields import ModelSerializer
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class EvaluationSerializer(ModelSerializer):
     dataset = serializers.IntegerField(source="dataset_version.dataset_id")
     standard = serializers.CharField(source="standard_version.label")
 

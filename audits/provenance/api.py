@@ -27,6 +27,7 @@ from registry.models import DatasetVersion, WatermarkRun
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.models import Organisation
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
+from synthgov.api_fields import ModelSerializer
 
 
 def _drf_error(exc: DjangoValidationError) -> ValidationError:
@@ -58,7 +59,7 @@ class WatermarkRequestSerializer(serializers.Serializer):
     )
 
 
-class WatermarkRunSerializer(serializers.ModelSerializer):
+class WatermarkRunSerializer(ModelSerializer):
     source = serializers.IntegerField(source="source_id", read_only=True)
     result = serializers.IntegerField(source="result_id", read_only=True, allow_null=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)

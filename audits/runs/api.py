@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audits.models import AuditRun
+from audits.models import AuditMetric, AuditRun
 from audits.runs import disclosure, selectors, services
 from audits.runs.serializers import (
     AuditMetricSerializer,
@@ -133,12 +133,30 @@ class AuditRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def metrics(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
-        metrics = disclosure.metrics_for(user=request.user, run=run)
-        return Response(AuditMetricSerializer(metrics, many=True).data)
+        return Response(AuditMetricSerializer(_figures(request.user, run), many=True).data)
+
+
+def _figures(user: Any, run: AuditRun) -> list[AuditMetric]:
+    """The run's figures as ``user`` may see them, each with the details and skip reason
+    its results hold (a figure withheld from ``user`` has neither: results_for blanks
+    them)."""
+    metrics = disclosure.metrics_for(user=user, run=run)
+    withheld = disclosure.withheld_keys(user=user, run=run)
+    shown = {
+        m["key"]: m
+        for m in disclosure.results_for(user=user, run=run).get("metrics", [])
+        if isinstance(m, dict) and "key" in m
+    }
+    for metric in metrics:
+        result = shown.get(metric.key, {})
+        metric.details = {} if metric.key in withheld else result.get("details") or {}
+        metric.skip_reason = withheld.get(metric.key) or result.get("skip_reason")
+    return metrics
 
 
 class MetricCatalogueView(APIView):
-    """Every audit figure's stable key, meaning and direction."""
+    """Every audit figure's stable key, meaning and direction, and whether its family can
+    be requested (collapse is measured on every audit of a synthetic version)."""
 
     @extend_schema(responses=MetricSpecSerializer(many=True))
     def get(self, request: Request) -> Response:

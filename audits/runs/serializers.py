@@ -5,14 +5,20 @@ from rest_framework import serializers
 from audits.checks.base import MAX_SEED
 from audits.models import AuditMetric, AuditRun, Integrity
 from audits.runs.services import FAMILIES
+from synthgov.api_fields import ChoiceField, ModelSerializer
 from synthgov.api_schema import MAX_ID
 
+NOT_REQUESTABLE = (
+    "Collapse figures are measured on every audit of a synthetic version (against its "
+    "nearest real ancestor); they are not requested in `families`."
+)
 
-class AuditRunSerializer(serializers.ModelSerializer):
+
+class AuditRunSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-audit-detail")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
-    integrity = serializers.ChoiceField(
+    integrity = ChoiceField(
         choices=[("", "Not checked yet"), *Integrity.choices],
         read_only=True,
         help_text="What re-hashing the audited file found: empty until the run checks it; "
@@ -60,12 +66,32 @@ class AuditRequestSerializer(serializers.Serializer):
     target = serializers.CharField(required=False, allow_blank=True)
     positive_outcome = serializers.CharField(required=False, allow_blank=True, default="")
     families = serializers.ListField(
-        child=serializers.ChoiceField(choices=FAMILIES), required=False
+        child=ChoiceField(
+            choices=FAMILIES,
+            error_messages={
+                "invalid_choice": '"{input}" cannot be requested; choose one or more of: '
+                "{choices}. " + NOT_REQUESTABLE
+            },
+        ),
+        required=False,
+        help_text="The families to compute (default all): the catalogue's families marked "
+        "`requestable`. " + NOT_REQUESTABLE,
     )
     seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
 
 
-class AuditMetricSerializer(serializers.ModelSerializer):
+class AuditMetricSerializer(ModelSerializer):
+    details = serializers.JSONField(
+        read_only=True,
+        help_text="What the figure's chart and sentence are drawn from (e.g. the group "
+        "names behind `fairness.missing_groups`); empty when withheld from you.",
+    )
+    skip_reason = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Why the figure has no value, when `status` is `skipped`.",
+    )
+
     class Meta:
         model = AuditMetric
         fields = [
@@ -78,6 +104,8 @@ class AuditMetricSerializer(serializers.ModelSerializer):
             "uncertainty",
             "status",
             "finding",
+            "details",
+            "skip_reason",
         ]
 
 
@@ -90,3 +118,10 @@ class MetricSpecSerializer(serializers.Serializer):
     value_range = serializers.ListField(child=serializers.FloatField(allow_null=True))
     needs = serializers.CharField()
     target = serializers.FloatField(allow_null=True)
+    requestable = serializers.SerializerMethodField(
+        help_text="Whether the family can be named in an audit request's `families`. "
+        + NOT_REQUESTABLE
+    )
+
+    def get_requestable(self, spec: dict) -> bool:
+        return spec["family"] in FAMILIES

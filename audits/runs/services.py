@@ -127,7 +127,10 @@ def _check_request(
         errors["seed"] = [f"The seed must be a whole number from 0 to {MAX_SEED:,}."]
     unknown = set(config.get("families", [])) - set(FAMILIES)
     if unknown or not config.get("families"):
-        errors["families"] = [f"Choose one or more of: {', '.join(FAMILIES)}."]
+        errors["families"] = [
+            f"Choose one or more of: {', '.join(FAMILIES)}. Collapse figures are measured "
+            "on every audit of a synthetic version; they are not requested."
+        ]
     if errors:
         raise ValidationError(errors)
 

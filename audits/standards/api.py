@@ -15,10 +15,11 @@ from audits.models import Rule, StandardVersion
 from audits.standards import engine
 from audits.standards import services as standard_services
 from audits.standards.selectors import editor_organisation, may_edit
+from synthgov.api_fields import ModelSerializer
 from synthgov.api_schema import error_response
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(ModelSerializer):
     class Meta:
         model = Rule
         fields = list(engine.RULE_FIELDS)
@@ -29,7 +30,7 @@ class RuleSerializer(serializers.ModelSerializer):
 _LEADING_FIELDS = ("id", "code", "version", "name", "status", "scope", "description", "source")
 
 
-class StandardVersionSerializer(serializers.ModelSerializer):
+class StandardVersionSerializer(ModelSerializer):
     code = serializers.CharField(source="standard.code")
     owner = serializers.CharField(source="standard.owner.slug", allow_null=True, default=None)
     parent = serializers.CharField(source="parent.label", allow_null=True, default=None)

@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 
 from synthgov.accounts.models import Membership
 from synthgov.accounts.permissions import ROLE_PERMISSIONS
+from synthgov.api_fields import ModelSerializer
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ModelSerializer):
     organisation = serializers.CharField(source="organisation.name")
     organisation_slug = serializers.CharField(source="organisation.slug")
     organisation_kind = serializers.CharField(source="organisation.kind")

@@ -151,7 +151,9 @@ def test_lineage_never_reveals_an_invisible_parent(client, world, b_restricted):
     parents = api.get(f"/api/v1/versions/{child.pk}/").json()["parents"]
     assert parents == [
         {
-            "relation": "trained on",
+            "parent": None,
+            "relation": "trained_on",
+            "relation_label": "trained on",
             "restricted": True,
             "version": None,
             "label": "restricted source",

@@ -1,0 +1,77 @@
+"""Serializer fields shared by every API serializer.
+
+A refused choice names the valid ones, so a client can correct its request without
+reading the schema: ``"synthetic" is not a valid choice; choose one of: real,
+fully_synthetic, partially_synthetic.`` Every serializer of the API takes its choice
+fields from here (``ModelSerializer`` maps model choice fields to them too);
+tests/test_api_choices.py checks that none uses DRF's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
+
+INVALID_CHOICE = '"{input}" is not a valid choice; choose one of: {choices}.'
+
+
+def _valid(field: serializers.ChoiceField) -> str:
+    return ", ".join(str(key) for key in field.choice_strings_to_values)
+
+
+class ChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail("invalid_choice", input=data, choices=_valid(self))
+
+
+class MultipleChoiceField(serializers.MultipleChoiceField):
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not self.allow_empty and len(data) == 0:
+            self.fail("empty")
+        for item in data:
+            if str(item) not in self.choice_strings_to_values and not (
+                item == "" and self.allow_blank
+            ):
+                self.fail("invalid_choice", input=item, choices=_valid(self))
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer with the choice fields above for model fields with choices."""
+
+    serializer_choice_field = ChoiceField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, whose refused choices (``?kind=synthetic``) name the
+    valid ones like the serializers' do. Lists of objects (an organisation's slug) are
+    not spelt out: they are the user's own to look up."""
+
+    def get_filterset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        for field in filterset.form.fields.values():
+            if isinstance(field, forms.ChoiceField) and not isinstance(
+                field, forms.ModelChoiceField
+            ):
+                valid = ", ".join(str(value) for value, _ in field.choices if value != "")
+                # Django fills in %(value)s: a % in a choice must not be read as one.
+                field.error_messages["invalid_choice"] = INVALID_CHOICE.format(
+                    input="%(value)s", choices=valid.replace("%", "%%")
+                )
+        return filterset
