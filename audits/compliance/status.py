@@ -38,18 +38,6 @@ def evaluation_status(
     )
 
 
-def row_status(row: Mapping[str, Any], fails: Mapping[str, int] | None = None) -> engine.StatusView:
-    """The status of an evaluation read with ``.values()`` (status, fail_count,
-    missing_count, worst_severity), with its failing rules by severity if known."""
-    return engine.status_view(
-        row["status"],
-        fails_by_severity=fails,
-        worst_severity=row.get("worst_severity"),
-        fail_count=row.get("fail_count") or 0,
-        missing_count=row.get("missing_count") or 0,
-    )
-
-
 def fails_by_severity_for(evaluation_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Failing rules by severity for each evaluation: one grouped query."""
     ids = list(evaluation_ids)

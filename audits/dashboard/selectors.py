@@ -290,7 +290,7 @@ def _cell(
             ),
             newest,
         )
-        status = compliance_status.row_status(shown, fails.get(shown["pk"]))
+        status = engine.status_view_of_row(shown, fails.get(shown["pk"]))
         held = (
             "certified"
             if valid and valid["dataset_version_id"] == shown["dataset_version_id"]
@@ -316,7 +316,7 @@ def _cell(
             action_url=standard.get_absolute_url(),
             action_label="See the standard's scope",
         )
-    status = compliance_status.row_status(shown, fails.get(shown["pk"]))
+    status = engine.status_view_of_row(shown, fails.get(shown["pk"]))
     certificate = next(
         (c for c in certificates if c["dataset_version_id"] == shown["dataset_version_id"]), None
     )
@@ -364,7 +364,7 @@ def _summary(datasets: Any, standards: list[Any]) -> dict[str, Any]:
         stored[row["status"]] += row["n"]
     older = _older_shown(dataset_ids)
     for row in older:
-        display[compliance_status.row_status(row).code] += 1
+        display[engine.status_view_of_row(row).code] += 1
         stored[row["status"]] += 1
     evaluated = sum(stored.values())
     display[engine.NOT_AUDITED] = max(0, _applicable_cells(datasets, standards) - evaluated)

@@ -103,12 +103,7 @@ def _evaluation_counts(version: StandardVersion) -> list[tuple[engine.StatusKind
     )
     counts: dict[str, int] = {}
     for row in rows:
-        kind = engine.status_view(
-            row["status"],
-            worst_severity=row["worst_severity"] or None,
-            fail_count=row["fail_count"],
-            missing_count=row["missing_count"],
-        ).kind
+        kind = engine.status_view_of_row(row).kind
         counts[kind.code] = counts.get(kind.code, 0) + row["n"]
     kinds = sorted((engine.STATUS_KINDS[code] for code in counts), key=lambda k: k.order)
     return [(kind, counts[kind.code]) for kind in kinds]

@@ -67,7 +67,8 @@ verify page take their words, CSS class and colour from here)
 - ``STATUS_KINDS`` (code -> ``StatusKind``: label, colour, symbol, order, meaning, css)
   and ``STATUS_ORDER``: compliant, compliant_with_findings, non_compliant,
   incomplete ("Figures missing"), not_audited, not_applicable.
-- ``status_view(stored_status, fails_by_severity=..., missing_count=...)`` ->
+- ``status_view(stored_status, fails_by_severity=..., missing_count=...)`` (and
+  ``status_view_of_row(values_row)``) ->
   ``StatusView`` (kind, label "Compliant, 1 advisory", severity_summary): only a
   failing blocking or major rule is non-compliant (``SEVERE_SEVERITIES``).
 - ``rule_status_view(status, severity)`` and ``certificate_status_view(verdict)``:
@@ -138,6 +139,7 @@ from audits.standards.engine.status import (
     rule_status_view,
     severity_summary,
     status_view,
+    status_view_of_row,
 )
 from audits.standards.engine.yaml_io import (
     SHIPPED_DIR,
@@ -208,5 +210,6 @@ __all__ = [
     "severity_summary",
     "standard_fields",
     "status_view",
+    "status_view_of_row",
     "validate_standard",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from audits.standards.engine.evaluate import COMPLIANT, INCOMPLETE, NON_COMPLIANT
 from audits.standards.engine.rules import Severity, severity_rank
@@ -250,6 +251,21 @@ class RuleStatusView:
     label: str
     colour: str
     css: str
+
+
+def status_view_of_row(
+    row: Mapping[str, Any], fails_by_severity: Mapping[str, int] | None = None
+) -> StatusView:
+    """:func:`status_view` of an evaluation read as a mapping (a ``.values()``
+    row: status, fail_count, missing_count, worst_severity), with its failing
+    rules by severity when known."""
+    return status_view(
+        row["status"],
+        fails_by_severity=fails_by_severity,
+        worst_severity=row.get("worst_severity"),
+        fail_count=row.get("fail_count") or 0,
+        missing_count=row.get("missing_count") or 0,
+    )
 
 
 def rule_status_view(status: str, severity: str) -> RuleStatusView:
