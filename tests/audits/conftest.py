@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audits.runs import services as audit_services
 from registry import services as registry_services
 from tests.registry.conftest import make_dataset
 
@@ -69,3 +70,16 @@ def placements_world(world, registry_storage):
         generation={"generator_type": "copula", "generator_library": "sdv"},
     )
     return {"real": real, "holdout": hold, "synthetic": synth, "world": world}
+
+
+def request_placements_audit(pw: dict[str, Any], *, holdout: bool, **options: Any) -> Any:
+    """The curator's default audit of the placements world's synthetic version
+    against its real data (and holdout), as the request form would queue it."""
+    return audit_services.audit_run_request(
+        version=pw["synthetic"],
+        reference=pw["real"],
+        holdout=pw["holdout"] if holdout else None,
+        config=audit_services.default_config(pw["synthetic"]),
+        user=pw["world"].curator_a,
+        **options,
+    )

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from audits.models import AuditRun
 from audits.runs import services
+from tests.audits.conftest import request_placements_audit
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.worker import worker_log
@@ -120,14 +121,7 @@ def test_badge_reads_running_while_the_bar_moves_and_cancel_asks_first(
     page, placements_world, width
 ):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=None,
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-        enqueue=False,
-    )
+    run = request_placements_audit(pw, holdout=False, enqueue=False)
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, "officer_a", PASSWORD)
     page.goto(f"/audits/{run.pk}/")

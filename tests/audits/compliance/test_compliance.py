@@ -18,6 +18,7 @@ from audits.standards import engine
 from audits.standards import selectors as standard_selectors
 from audits.standards import services as standard_services
 from synthgov.trail.models import Event
+from tests.audits.conftest import request_placements_audit
 
 LOCAL_YAML = """\
 code: EU-TIGHT
@@ -46,13 +47,7 @@ def baseline(world):
 @pytest.fixture
 def audited(placements_world, baseline):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=pw["holdout"],
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-    )
+    run = request_placements_audit(pw, holdout=True)
     services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
     compliance.evaluations_recompute_for_version(dataset_version=pw["synthetic"])
     return {**pw, "run": run, "baseline": baseline}
@@ -90,14 +85,7 @@ def test_audit_finishing_queues_recomputation(
     placements_world, baseline, django_capture_on_commit_callbacks
 ):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=None,
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-        enqueue=False,
-    )
+    run = request_placements_audit(pw, holdout=False, enqueue=False)
     from audits.compliance.tasks import evaluations_for_version_task
 
     with django_capture_on_commit_callbacks() as callbacks:

@@ -14,6 +14,7 @@ from audits.models import AuditRun, AuditStatus
 from audits.runs import selectors, services
 from audits.templatetags.figures import figure, figure_anchor
 from tests.audits.certification.helpers import publish_standard
+from tests.audits.conftest import request_placements_audit
 
 STRICT_YAML = """\
 code: REPORT-TEST
@@ -37,14 +38,7 @@ rules:
 @pytest.fixture
 def audited(placements_world):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=pw["holdout"],
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-        enqueue=False,
-    )
+    run = request_placements_audit(pw, holdout=True, enqueue=False)
     run = services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
     return {**pw, "run": run}
 
@@ -158,14 +152,7 @@ def test_top_findings_put_failing_rules_first_worst_severity_first():
 
 def test_status_reads_running_while_the_bar_moves(client, audited, placements_world):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=None,
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-        enqueue=False,
-    )
+    run = request_placements_audit(pw, holdout=False, enqueue=False)
     services.audit_run_claim(run_id=run.pk)
     AuditRun.objects.filter(pk=run.pk).update(progress=0.56, step="Privacy: distances")
     client.force_login(pw["world"].officer_a)
@@ -177,14 +164,7 @@ def test_status_reads_running_while_the_bar_moves(client, audited, placements_wo
 
 def test_cancel_asks_for_confirmation_saying_what_happens(client, placements_world):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=None,
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-        enqueue=False,
-    )
+    run = request_placements_audit(pw, holdout=False, enqueue=False)
     client.force_login(pw["world"].officer_a)
     page = client.get(run.get_absolute_url()).content.decode()
     box = page[page.index('data-testid="cancel-audit"') : page.index("</details>")]

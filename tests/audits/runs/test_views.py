@@ -3,6 +3,7 @@ from rest_framework.test import APIClient
 
 from audits.models import AuditRun, AuditStatus
 from audits.runs import services
+from tests.audits.conftest import request_placements_audit
 
 
 def run_now(run):
@@ -45,15 +46,7 @@ def test_form_is_prefilled_and_queues_an_audit(
 
 def test_report_page_json_and_html(client, placements_world):
     pw = placements_world
-    run = run_now(
-        services.audit_run_request(
-            version=pw["synthetic"],
-            reference=pw["real"],
-            holdout=pw["holdout"],
-            config=services.default_config(pw["synthetic"]),
-            user=pw["world"].curator_a,
-        )
-    )
+    run = run_now(request_placements_audit(pw, holdout=True))
     client.force_login(pw["world"].officer_a)
     page = client.get(run.get_absolute_url()).content.decode()
     assert "privacy.exact_match_rate" in page
@@ -70,13 +63,7 @@ def test_report_page_json_and_html(client, placements_world):
 
 def test_cancel_button_and_permissions(client, placements_world):
     pw = placements_world
-    run = services.audit_run_request(
-        version=pw["synthetic"],
-        reference=pw["real"],
-        holdout=None,
-        config=services.default_config(pw["synthetic"]),
-        user=pw["world"].curator_a,
-    )
+    run = request_placements_audit(pw, holdout=False)
     client.force_login(pw["world"].regulator)  # covers the org: may see, may not cancel
     assert client.get(run.get_absolute_url()).status_code == 200
     assert client.post(reverse("audits:cancel", args=[run.pk])).status_code == 403
