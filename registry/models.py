@@ -107,6 +107,10 @@ class VersionQuerySet(models.QuerySet["DatasetVersion"]):
     def visible_to(self, user: Any) -> VersionQuerySet:
         return self.filter(dataset__in=Dataset.objects.visible_to(user))
 
+    def published(self) -> VersionQuerySet:
+        """Versions published openly: anyone, signed in or not, may read them."""
+        return self.filter(published_at__isnull=False)
+
     def readable_by_organisation(self, organisation: Organisation) -> VersionQuerySet:
         """Versions every member of ``organisation`` may read: open ones and its own.
         The boundary for what an audit requested for the organisation may compute
@@ -161,6 +165,18 @@ class DatasetVersion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # Open publication: set while the version is published for everyone, with no
+    # account (a public landing page and download). Only a synthetic version that
+    # carries its organisation's watermark and a valid signed manifest may be
+    # published (audits.publishing); withdrawing clears both fields.
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     objects = VersionQuerySet.as_manager()
 
@@ -180,6 +196,11 @@ class DatasetVersion(models.Model):
     @property
     def owning_organisation(self) -> Organisation:
         return self.dataset.organisation
+
+    @property
+    def is_published(self) -> bool:
+        """Whether the version is published openly (public page and download)."""
+        return self.published_at is not None
 
     def column(self, name: str) -> dict[str, Any] | None:
         return next((c for c in self.schema if c["name"] == name), None)
