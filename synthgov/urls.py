@@ -35,6 +35,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("trail/", include("synthgov.trail.urls")),
+    # Openly published versions' files, for everyone with no account.
+    path("open/", include("registry.open_urls")),
     path("", include("registry.urls")),
     path("", include("audits.urls")),
     # One sign-in page for everyone, so every sign-in is recorded the same way.

@@ -1,0 +1,49 @@
+"""Files of openly published versions, for everyone, with no account.
+
+Only a version whose ``published_at`` is set is served here; any other id answers
+404 exactly as an id that does not exist, so these URLs tell nobody which
+unpublished versions exist. The landing page that links here is
+``audits.publishing``'s (it shows audits and certificates, which live above the
+registry)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from registry.documents.for_models import croissant_for_version
+from registry.models import DatasetVersion
+from registry.views import missing_file_message, stored_file_response
+from synthgov.downloads import as_attachment
+
+
+def published_version(pk: int) -> DatasetVersion:
+    """The published version ``pk``, or 404 (unpublished and unknown alike)."""
+    return get_object_or_404(
+        DatasetVersion.objects.published().select_related("dataset__organisation"), pk=pk
+    )
+
+
+@require_safe
+def open_download(request: HttpRequest, pk: int) -> HttpResponse:
+    version = published_version(pk)
+    response = stored_file_response(version)
+    if response is None:
+        return render(
+            request,
+            "registry/file_missing.html",
+            {"version": version, "message": missing_file_message(version)},
+            status=410,
+        )
+    return response
+
+
+@require_safe
+def open_croissant(request: HttpRequest, pk: int) -> HttpResponse:
+    version = published_version(pk)
+    doc = croissant_for_version(user=request.user, version=version, request=request)
+    response = JsonResponse(
+        doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
+    )
+    return as_attachment(response, f"croissant-version-{version.pk}.json")
