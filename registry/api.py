@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -259,15 +259,21 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (206, "text/csv"): OpenApiTypes.BINARY,
+            (206, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (304, "text/plain"): None,
             (410, "application/json"): OpenApiTypes.OBJECT,
+            (416, "text/plain"): OpenApiTypes.STR,
         },
-        description="The stored file: CSV or Parquet, as the version's `format` says; "
-        "410 when the stored file is missing.",
+        description="The stored file: CSV or Parquet, as the version's `format` says. "
+        "Send `Range: bytes=first-last` for part of it (206, or 416 past the end); the "
+        "`ETag` is the file's SHA-256 (also in `Repr-Digest`), and `If-None-Match` with it "
+        "answers 304. 410 when the stored file is missing.",
     )
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, pk: str | None = None) -> FileResponse | Response:
+    def download(self, request: Request, pk: str | None = None) -> HttpResponseBase | Response:
         version = self._get(DATASET_VIEW)
-        response = stored_file_response(version)
+        response = stored_file_response(request, version)
         if response is None:
             return Response({"detail": missing_file_message(version)}, status=status.HTTP_410_GONE)
         return response

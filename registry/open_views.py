@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from registry.documents.for_models import croissant_for_version
+from registry.documents.for_models import public_croissant_for_version
 from registry.models import DatasetVersion
 from registry.views import missing_file_message, stored_file_response
-from synthgov.downloads import as_attachment
+from synthgov.downloads import PUBLIC_CACHE_CONTROL, as_attachment
 
 
 def published_version(pk: int) -> DatasetVersion:
@@ -28,7 +28,7 @@ def published_version(pk: int) -> DatasetVersion:
 @require_safe
 def open_download(request: HttpRequest, pk: int) -> HttpResponse:
     version = published_version(pk)
-    response = stored_file_response(version)
+    response = stored_file_response(request, version, public=True)
     if response is None:
         return render(
             request,
@@ -42,8 +42,11 @@ def open_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def open_croissant(request: HttpRequest, pk: int) -> HttpResponse:
     version = published_version(pk)
-    doc = croissant_for_version(user=request.user, version=version, request=request)
+    # The same document for everyone, signed in or not (shared caches keep it): it
+    # names only what an anonymous reader may see, whoever asks.
+    doc = public_croissant_for_version(version=version, request=request)
     response = JsonResponse(
         doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
     )
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
     return as_attachment(response, f"croissant-version-{version.pk}.json")

@@ -89,17 +89,21 @@ def _walk(version_ids: list[int], *, upward: bool) -> set[int]:
 
 
 def lineage_graph(
-    *, user: Any, version_ids: list[int], scope: Literal["component", "lineage"] = "component"
+    *,
+    user: Any,
+    version_ids: list[int],
+    scope: Literal["component", "lineage"] = "component",
+    readable: QuerySet[DatasetVersion] | None = None,
 ) -> tuple[list[LineageNode], list[GraphEdge]]:
     """Nodes and edges for the picture and exports; versions the user may not
     see become anonymous "restricted source" nodes. ``scope`` "component" takes
     every version connected to ``version_ids``; "lineage" only their ancestors
-    and descendants (``lineage_of``)."""
+    and descendants (``lineage_of``). ``readable``, when given, replaces what
+    ``user`` may see (the published versions, for a public document)."""
     walk = lineage_of if scope == "lineage" else lineage_component
     ids, raw_edges = walk(version_ids)
-    visible_ids = set(
-        DatasetVersion.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
-    )
+    shown = DatasetVersion.objects.visible_to(user) if readable is None else readable
+    visible_ids = set(shown.filter(pk__in=ids).values_list("pk", flat=True))
     versions = (
         DatasetVersion.objects.filter(pk__in=ids)
         .select_related("dataset__organisation", "uploaded_by")

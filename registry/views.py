@@ -9,12 +9,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from registry import selectors, services
 from registry.documents.for_models import croissant_for_version, prov_for_dataset
@@ -39,7 +38,7 @@ from registry.models import (
 from registry.signals import version_page_context
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
-from synthgov.downloads import as_attachment
+from synthgov.downloads import StoredFile, as_attachment, file_response, token_or_login_required
 
 
 def _dataset(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> Dataset:
@@ -436,24 +435,31 @@ def missing_file_message(version: DatasetVersion) -> str:
     )
 
 
-def stored_file_response(version: DatasetVersion) -> FileResponse | None:
-    """The version's stored file as a download, or None when it is missing."""
+def stored_file_response(
+    request: HttpRequest, version: DatasetVersion, *, public: bool = False
+) -> HttpResponseBase | None:
+    """The version's stored file as a download (whole, or the byte range asked for,
+    with its SHA-256 as ETag and digest headers), or None when it is missing.
+    ``public``: the open download, which shared caches may keep for a while."""
     suffix = "parquet" if version.format == "parquet" else "csv"
-    try:
-        handle = default_storage.open(version.file.name, "rb")
-    except FileNotFoundError:
-        return None
-    response = FileResponse(
-        handle,
-        content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
+    return file_response(
+        request,
+        StoredFile(
+            name=version.file.name,
+            sha256=version.sha256,
+            modified=version.created,
+            content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
+            filename=f"{version.dataset.name}-v{version.number}.{suffix}",
+        ),
+        public=public,
     )
-    return as_attachment(response, f"{version.dataset.name}-v{version.number}.{suffix}")
 
 
-@login_required
-def version_download(request: HttpRequest, pk: int) -> HttpResponse:
+@require_safe
+@token_or_login_required
+def version_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     version = _version(request, pk)
-    response = stored_file_response(version)
+    response = stored_file_response(request, version)
     if response is None:
         # 410 Gone: the version exists, its bytes do not any more.
         return render(
@@ -465,7 +471,8 @@ def version_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
+@require_safe
+@token_or_login_required
 def version_croissant(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk)
     doc = croissant_for_version(user=request.user, version=version, request=request)

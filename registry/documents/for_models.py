@@ -3,6 +3,7 @@ a version's Croissant JSON-LD, each holding only what the user may see."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpRequest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from registry import selectors
 from registry.documents.croissant import ColumnInfo, DatasetInfo, croissant_jsonld
 from registry.documents.prov import prov_json
+from registry.lineage.graph import LineageNode
 from registry.models import Dataset, DatasetVersion
 
 
@@ -29,9 +31,61 @@ def prov_for_dataset(*, user: Any, dataset: Dataset, base_uri: str) -> dict[str,
 def croissant_for_version(
     *, user: Any, version: DatasetVersion, request: HttpRequest
 ) -> dict[str, Any]:
+    """The version's Croissant for ``user``: parents they may not see are
+    "restricted source". ``contentUrl`` is the public download when the version is
+    published (no account needed, so any tool can fetch it), otherwise the API
+    download, which accepts ``Authorization: Token <key>``."""
+    return _croissant(
+        version=version,
+        request=request,
+        nodes=selectors.lineage_graph(user=user, version_ids=[version.pk])[0],
+        page_url=request.build_absolute_uri(version.get_absolute_url()),
+        public=False,
+    )
+
+
+def public_croissant_for_version(
+    *, version: DatasetVersion, request: HttpRequest
+) -> dict[str, Any]:
+    """The Croissant of a published version for anyone, signed in or not: a parent
+    appears only if it is published too (otherwise "restricted source"), each
+    linked to its own public Croissant, never to a page behind a sign-in."""
+    nodes, _ = selectors.lineage_graph(
+        user=None, version_ids=[version.pk], readable=DatasetVersion.objects.published()
+    )
+    nodes = [
+        replace(n, url=reverse("open_files:croissant", args=[n.id])) if n.visible else n
+        for n in nodes
+    ]
+    return _croissant(
+        version=version,
+        request=request,
+        nodes=nodes,
+        page_url=request.build_absolute_uri(reverse("open_files:croissant", args=[version.pk])),
+        public=True,
+    )
+
+
+def download_url(version: DatasetVersion, request: HttpRequest) -> str:
+    """Where a tool fetches the version's file: the public download once published,
+    else the API download (session or API token)."""
+    if version.is_published:
+        return request.build_absolute_uri(reverse("open_files:download", args=[version.pk]))
+    return request.build_absolute_uri(reverse("api-version-download", args=[version.pk]))
+
+
+def _croissant(
+    *,
+    version: DatasetVersion,
+    request: HttpRequest,
+    nodes: list[LineageNode],
+    page_url: str,
+    public: bool,
+) -> dict[str, Any]:
     dataset = version.dataset
-    nodes, _ = selectors.lineage_graph(user=user, version_ids=[version.pk])
     by_id = {n.id: n for n in nodes}
+    if public and not by_id[version.pk].visible:
+        raise ValueError(f"Version {version.pk} is not published; it has no public Croissant.")
     parents = [
         (by_id[e.parent_id], e.relation) for e in version.parent_edges.all() if e.parent_id in by_id
     ]
@@ -55,8 +109,8 @@ def croissant_for_version(
         ],
         datasheet=sheet.sections() if sheet else {},
         parents=parents,
-        download_url=request.build_absolute_uri(reverse("registry:download", args=[version.pk])),
-        page_url=request.build_absolute_uri(version.get_absolute_url()),
+        download_url=download_url(version, request),
+        page_url=page_url,
         file_format=version.format,
         file_size=version.size_bytes,
     )
