@@ -117,6 +117,25 @@ class ColumnInfo:
     type: str  # numerical, categorical, boolean, datetime, id, text
     role: str  # identifier, quasi_identifier, sensitive, protected, target, other
     description: str = ""
+    # How a boolean column's values are written in the file (from its profile);
+    # empty when not known.
+    spellings: tuple[str, ...] = ()
+
+
+# Values a Croissant loader reads as true or false: mlcroissant reads the file with
+# pandas, which turns these into booleans or the numbers 0 and 1, then casts with
+# bool(). Any other spelling ("yes"/"no", "t"/"f") is a non-empty string, which
+# bool() makes True whatever it says, so such a column is declared as text instead.
+LOADER_BOOLEANS = frozenset(
+    {"True", "TRUE", "true", "False", "FALSE", "false", "0", "1", "0.0", "1.0"}
+)
+
+
+def data_type(column: ColumnInfo) -> str:
+    """The Croissant dataType a loader reads ``column`` correctly with."""
+    if column.type == "boolean" and not set(column.spellings) <= LOADER_BOOLEANS:
+        return "sc:Text"
+    return DATA_TYPES.get(column.type, "sc:Text")
 
 
 def licence_url(licence: str) -> str:
@@ -188,13 +207,17 @@ def _record_set(columns: list[ColumnInfo], file_id: str, composition: str) -> di
     for column in columns:
         role = ROLE_LABELS.get(column.role, column.role)
         described = column.description.strip()
+        kind = data_type(column)
+        if column.type == "boolean" and kind == "sc:Text":
+            written = ", ".join(sorted(column.spellings))
+            described = _sentences(described, f"Yes/no values written as: {written}")
         fields.append(
             {
                 "@type": "cr:Field",
                 "@id": f"{RECORD_SET_ID}/{quote(column.name, safe='')}",
                 "name": column.name,
                 "description": f"{described} (role: {role})" if described else f"Role: {role}.",
-                "dataType": DATA_TYPES.get(column.type, "sc:Text"),
+                "dataType": kind,
                 "source": {"fileObject": {"@id": file_id}, "extract": {"column": column.name}},
             }
         )

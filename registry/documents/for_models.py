@@ -90,6 +90,7 @@ def _croissant(
         (by_id[e.parent_id], e.relation) for e in version.parent_edges.all() if e.parent_id in by_id
     ]
     sheet = getattr(version, "datasheet", None)
+    spellings = _written_values(version.profile)
     return croissant_jsonld(
         dataset=DatasetInfo(
             name=dataset.name,
@@ -105,7 +106,13 @@ def _croissant(
         ),
         version=by_id[version.pk],
         columns=[
-            ColumnInfo(name=c["name"], type=c["type"], role=c["role"]) for c in version.schema
+            ColumnInfo(
+                name=c["name"],
+                type=c["type"],
+                role=c["role"],
+                spellings=spellings.get(c["name"], ()) if c["type"] == "boolean" else (),
+            )
+            for c in version.schema
         ],
         datasheet=sheet.sections() if sheet else {},
         parents=parents,
@@ -114,3 +121,14 @@ def _croissant(
         file_format=version.format,
         file_size=version.size_bytes,
     )
+
+
+def _written_values(profile: Any) -> dict[str, tuple[str, ...]]:
+    """Each profiled column's values as written in the file (the profile's most
+    frequent values; a boolean column has two, or a few case variants)."""
+    columns = profile.get("columns", []) if isinstance(profile, dict) else []
+    return {
+        c["name"]: tuple(str(item["value"]) for item in c.get("top", []))
+        for c in columns
+        if isinstance(c, dict) and "name" in c and not c.get("other_count")
+    }
