@@ -7,13 +7,17 @@ from the internet would fail here, not pass by luck."""
 
 from __future__ import annotations
 
+import io
 import socket
 from typing import Any
 
+import mlcroissant as mlc
 import pandas as pd
 import pytest
 import requests
+from django.core.files.storage import default_storage
 from django.utils import timezone
+from mlcroissant._src.core import constants
 from rest_framework.authtoken.models import Token
 
 from registry import services
@@ -51,8 +55,6 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def croissant_cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """mlcroissant caches downloads by URL under ~/.cache/croissant; a live server's
     port repeats between runs, so each test gets its own cache."""
-    from mlcroissant._src.core import constants
-
     monkeypatch.setattr(constants, "DOWNLOAD_PATH", tmp_path / "croissant" / "download")
     monkeypatch.setattr(constants, "EXTRACT_PATH", tmp_path / "croissant" / "extract")
     return tmp_path / "croissant"
@@ -72,8 +74,6 @@ def _publish(world: Any, content: bytes, name: str) -> Any:
 
 
 def _records(url: str) -> pd.DataFrame:
-    import mlcroissant as mlc
-
     dataset = mlc.Dataset(jsonld=url)
     rows = list(dataset.records(record_set="records"))
     return pd.DataFrame(
@@ -106,8 +106,6 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
 def test_a_published_version_loads_in_mlcroissant(
     world, live_server, loopback_only, croissant_cache, file_format
 ):
-    import io
-
     content = placements_csv(rows=25, seed=3)
     frame = pd.read_csv(io.BytesIO(content))
     if file_format == "parquet":
@@ -137,8 +135,6 @@ def test_mlcroissant_refuses_a_file_that_does_not_match_its_hash(
 ):
     """The hash check that passed above is a real check: the same loader stops when
     the bytes served differ from the Croissant's sha256."""
-    from django.core.files.storage import default_storage
-
     version = _publish(world, placements_csv(rows=10), "placements.csv")
     with default_storage.open(version.file.name, "wb") as handle:
         handle.write(placements_csv(rows=10, seed=9))
