@@ -9,12 +9,21 @@ import base64
 import hashlib
 
 import pytest
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.test import Client as DjangoClient
+from django.test import RequestFactory
 from django.utils import timezone
 from django.utils.http import http_date
 from rest_framework.authtoken.models import Token
 
-from synthgov.downloads import _UNSATISFIABLE, byte_range
+from synthgov.downloads import (
+    _UNSATISFIABLE,
+    CHUNK_BYTES,
+    StoredFile,
+    byte_range,
+    file_response,
+)
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
@@ -237,8 +246,6 @@ def test_the_public_download_may_sit_in_shared_caches_for_five_minutes(published
 
 
 def test_a_missing_file_is_still_410(world, version, token):
-    from django.core.files.storage import default_storage
-
     default_storage.delete(version.file.name)
     for client, path, headers in _clients(world, version, token):
         assert client.get(path, HTTP_RANGE="bytes=0-5", **headers).status_code == 410, path
@@ -286,3 +293,82 @@ def test_file_pages_answer_only_get_and_head(world, version, token):
     for path in (f"/versions/{version.pk}/download/", f"/versions/{version.pk}/croissant.json"):
         response = Client().post(path, HTTP_AUTHORIZATION=f"Token {token}")
         assert response.status_code == 405
+
+
+# --- reading only what is sent ------------------------------------------------
+
+
+class _CountingFile:
+    """A real open file that records each read's size."""
+
+    def __init__(self, handle, reads: list[int]) -> None:
+        self._handle, self._reads = handle, reads
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._reads.append(len(data))
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+
+class CountingStorage(FileSystemStorage):
+    """The local storage, noting how many bytes each read returned: a range must
+    be read by seeking, and a whole file in bounded chunks, never at once."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads: list[int] = []
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        opened = super()._open(name, mode)
+        return File(_CountingFile(opened.file, self.reads), name=opened.name)
+
+
+def test_a_range_reads_only_its_bytes_and_a_whole_file_reads_in_chunks(db, tmp_path):
+    storage = CountingStorage(location=tmp_path)
+    content = bytes(range(256)) * 20_000  # 5 MB
+    name = storage.save("big.bin", ContentFile(content))
+    stored = StoredFile(
+        name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        modified=timezone.now(),
+        content_type="application/octet-stream",
+        filename="big.bin",
+    )
+    factory = RequestFactory()
+
+    tail = file_response(
+        factory.get("/", HTTP_RANGE="bytes=-10"), stored, public=True, storage=storage
+    )
+    assert b"".join(tail.streaming_content) == content[-10:]
+    tail.close()
+    assert sum(storage.reads) == 10
+
+    storage.reads.clear()
+    middle = file_response(
+        factory.get("/", HTTP_RANGE="bytes=3000000-3000099"), stored, public=True, storage=storage
+    )
+    assert b"".join(middle.streaming_content) == content[3_000_000:3_000_100]
+    middle.close()
+    assert sum(storage.reads) == 100
+
+    storage.reads.clear()
+    whole = file_response(factory.get("/"), stored, public=True, storage=storage)
+    assert b"".join(whole.streaming_content) == content
+    whole.close()
+    assert sum(storage.reads) == len(content)
+    assert max(storage.reads) == CHUNK_BYTES
+
+    storage.reads.clear()
+    current = file_response(
+        factory.get("/", HTTP_IF_NONE_MATCH=f'"{stored.sha256}"'),
+        stored,
+        public=True,
+        storage=storage,
+    )
+    assert current.status_code == 304
+    head = file_response(factory.head("/"), stored, public=True, storage=storage)
+    assert head["Content-Length"] == str(len(content))
+    assert storage.reads == []  # neither reads the file
