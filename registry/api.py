@@ -263,12 +263,13 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
             (206, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (304, "text/plain"): None,
             (410, "application/json"): OpenApiTypes.OBJECT,
+            (412, "text/html"): None,
             (416, "text/plain"): OpenApiTypes.STR,
         },
         description="The stored file: CSV or Parquet, as the version's `format` says. "
         "Send `Range: bytes=first-last` for part of it (206, or 416 past the end); the "
         "`ETag` is the file's SHA-256 (also in `Repr-Digest`), and `If-None-Match` with it "
-        "answers 304. 410 when the stored file is missing.",
+        "answers 304 (`If-Match` with another, 412). 410 when the stored file is missing.",
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> HttpResponseBase | Response:
