@@ -18,6 +18,7 @@ from registry.documents.croissant import (
     ColumnInfo,
     DatasetInfo,
     croissant_jsonld,
+    data_type,
     licence_url,
     validate_croissant,
 )
@@ -608,3 +609,25 @@ def test_validate_croissant_reports_broken_documents(breakage: Any, message: str
     breakage(broken)
     errors = validate_croissant(broken)
     assert any(message in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("spellings", "expected"),
+    [
+        ((), "sc:Boolean"),  # not known: as the schema says
+        (("True", "False"), "sc:Boolean"),
+        (("false", "true"), "sc:Boolean"),
+        (("0", "1"), "sc:Boolean"),
+        (("Yes", "No"), "sc:Text"),  # bool("No") is True in a loader
+        (("t", "f"), "sc:Text"),
+        (("True", "False", "yes"), "sc:Text"),
+    ],
+)
+def test_a_boolean_column_is_declared_as_a_loader_reads_it(spellings, expected) -> None:
+    column = ColumnInfo(name="placed", type="boolean", role="target", spellings=spellings)
+    assert data_type(column) == expected
+    doc = croissant(columns=[column])
+    (field,) = doc["recordSet"][0]["field"]
+    assert field["dataType"] == expected
+    if expected == "sc:Text":
+        assert "Yes/no values written as: " + ", ".join(sorted(spellings)) in field["description"]
