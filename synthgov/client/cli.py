@@ -91,6 +91,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     server = parser.add_argument_group("server")
     server.add_argument("--url", help="the SynthGov site (default: $SYNTHGOV_URL)")
     server.add_argument("--token", help="API token (default: $SYNTHGOV_TOKEN; prefer the variable)")
+    server.add_argument(
+        "--retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="resend after a lost connection or a 502/503/504 up to N times, waiting "
+        "0.5 s, 1 s, 2 s… (default: 4)",
+    )
     verdict = parser.add_argument_group("verdict")
     verdict.add_argument(
         "--standard", required=True, metavar="CODE", help="the standard's code, e.g. EU-SYNTH"
@@ -210,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
     try:
-        with Client.from_env(args.url, args.token) as client:
+        with Client.from_env(args.url, args.token, retries=args.retries) as client:
             if args.command == "gate":
                 return _gate(client, args)
             return _status(client, args)
@@ -256,23 +264,33 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
     reference = args.reference or (args.parent[0][0] if args.parent else None)
     if reference is None:
         raise UsageError("Name the real version to audit against: --reference ID (or --parent).")
-    version = client.upload_version(dataset, args.file, note=args.note, parents=args.parent)
+    # What can be checked before anything is stored: the versions named exist for you.
+    named = [reference, args.holdout, *(parent for parent, _ in args.parent)]
+    for version_id_ in dict.fromkeys(v for v in named if v is not None):
+        client.version(version_id_)
+    version = client.upload_version(dataset, args.file, note=args.note)
+    try:
+        if args.parent:
+            version = client.set_lineage(version, parents=args.parent)
+        audit = client.request_audit(
+            version,
+            reference=reference,
+            holdout=args.holdout,
+            target=args.target,
+            positive_outcome=args.positive_outcome,
+            protected=args.protected,
+            quasi_identifiers=args.quasi_identifiers,
+            sensitive=args.sensitive,
+            families=args.families,
+            seed=args.seed,
+        )
+    except SynthGovError as exc:
+        exc.message += f" (The file is registered as version #{version['id']}.)"
+        raise
     _progress(
         args,
         f"uploaded {args.file} as version #{version['id']} (v{version.get('number')}) of "
         f"{dataset['name']!r}: {version.get('row_count')} rows, sha256 {version.get('sha256')}",
-    )
-    audit = client.request_audit(
-        version,
-        reference=reference,
-        holdout=args.holdout,
-        target=args.target,
-        positive_outcome=args.positive_outcome,
-        protected=args.protected,
-        quasi_identifiers=args.quasi_identifiers,
-        sensitive=args.sensitive,
-        families=args.families,
-        seed=args.seed,
     )
     _progress(args, f"audit #{audit['id']} queued against version #{reference}")
     audit = client.wait_for_audit(
