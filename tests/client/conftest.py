@@ -20,7 +20,7 @@ from django.core.management import call_command
 from audits.standards import services as standard_services
 from audits.standards.engine import StandardSpec
 from registry.models import LineageEdge
-from tests.audits.conftest import placements, register
+from tests.audits.conftest import placements, placements_world, register  # noqa: F401
 from tests.audits.runs.test_worker import worker_env
 from tests.audits.standards.builders import rule
 from tests.registry.conftest import make_dataset
