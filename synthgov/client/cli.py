@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID:RELATION",
         help="a parent version and how this one derives from it (e.g. 12:trained_on); repeatable",
     )
+    data.add_argument("--generator-type", metavar="TYPE", help="e.g. copula, gan, llm")
+    data.add_argument("--generator-library", metavar="NAME", help="e.g. sdv")
+    data.add_argument("--generator-version", metavar="VERSION", help="e.g. 1.17.0")
     new = gate.add_argument_group(
         "registering the dataset", "when no dataset has that name, these register it"
     )
@@ -270,8 +273,13 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
         client.version(version_id_)
     version = client.upload_version(dataset, args.file, note=args.note)
     try:
-        if args.parent:
-            version = client.set_lineage(version, parents=args.parent)
+        generation = {
+            name: getattr(args, name)
+            for name in ("generator_type", "generator_library", "generator_version")
+            if getattr(args, name)
+        }
+        if args.parent or generation:
+            version = client.set_lineage(version, parents=args.parent, generation=generation)
         audit = client.request_audit(
             version,
             reference=reference,

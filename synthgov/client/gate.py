@@ -53,18 +53,29 @@ class Verdict:
         if self.passed:
             text = f"PASSED: no rule of severity {self.fail_on} or above fails"
             if self.findings:
-                text += f" ({len(self.findings)} lower-severity finding(s))"
+                text += f" ({_rules(len(self.findings), 'lower-severity')} fail{_s(self.findings)})"
             if self.missing:
-                text += f"; {len(self.missing)} figure(s) missing, allowed"
+                text += f"; {_rules(len(self.missing))} without a figure, allowed"
             return text + "."
         reasons = []
         if self.blocking:
             keys = ", ".join(r.get("key", "?") for r in self.blocking)
-            reasons.append(f"{len(self.blocking)} blocking rule(s) fail ({keys})")
+            reasons.append(f"{_rules(len(self.blocking))} fail{_s(self.blocking)} ({keys})")
         if self.missing and not self.allow_missing:
             keys = ", ".join(r.get("key", "?") for r in self.missing)
-            reasons.append(f"{len(self.missing)} blocking rule(s) have no figure ({keys})")
-        return "FAILED: " + "; ".join(reasons) + "."
+            have = "has" if len(self.missing) == 1 else "have"
+            reasons.append(f"{_rules(len(self.missing))} {have} no figure ({keys})")
+        return (
+            f"FAILED (rules of severity {self.fail_on} or above block): " + "; ".join(reasons) + "."
+        )
+
+
+def _rules(count: int, kind: str = "") -> str:
+    return f"{count} {kind + ' ' if kind else ''}rule{'' if count == 1 else 's'}"
+
+
+def _s(items: Sequence[Any]) -> str:
+    return "s" if len(items) == 1 else ""
 
 
 def rules_of(evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -106,9 +106,10 @@ def worker_queue(module_worker: tuple[str, Path], settings: Any, tmp_path: Path)
 @pytest.fixture
 def gate_world(world: Any, worker_queue: str, live_server: Any, tmp_path: Path) -> dict[str, Any]:
     """Org A's real placements (train and holdout), its synthetic dataset with no
-    version yet, the synthetic file on disk, a curator's token and two published
-    standards: GATE-OK (what the placements data passes) and GATE-STRICT (a
-    blocking quality bar it cannot reach)."""
+    version yet, the synthetic file on disk, a curator's token and three published
+    standards: GATE-OK (what the placements data passes), GATE-STRICT (a blocking
+    quality bar it cannot reach) and GATE-MISSING (a privacy figure a quality-only
+    audit does not measure)."""
     real_frame, synthetic_frame = placements()
     real_ds = make_dataset(world, name="Placements", kind="real", licence="CC0-1.0")
     real = register(real_ds, world.curator_a, real_frame.iloc[:160], "train.csv")
@@ -131,6 +132,10 @@ def gate_world(world: Any, worker_queue: str, live_server: Any, tmp_path: Path) 
             rule("quality.overall", ">=", 0.99, "blocking"),
             rule("registry.licence", "one_of", ["CC-BY-4.0"], "minor"),
         ),
+        world.admin_a,
+    )
+    publish(
+        gate_standard("GATE-MISSING", rule("privacy.exact_match_rate", "<=", 0.5, "major")),
         world.admin_a,
     )
     return {

@@ -41,12 +41,17 @@ def gate_args(gw, standard: str, *extra: str) -> list[str]:
 
 def test_a_gate_the_data_passes_exits_0_with_the_report(gate_world, worker_queue):
     gw = gate_world
-    done = run_cli(*gate_args(gw, "GATE-OK"), url=gw["url"], token=gw["token"])
+    generator = ["--generator-type", "copula", "--generator-library", "sdv"]
+    done = run_cli(*gate_args(gw, "GATE-OK", *generator), url=gw["url"], token=gw["token"])
     assert done.returncode == 0, done.stdout + done.stderr + worker_log(worker_queue)
 
     (version,) = DatasetVersion.objects.filter(dataset=gw["synthetic_dataset"])
     assert version.note == "pipeline run 42"
     assert lineage_of(version.pk) == [(gw["real"].pk, "trained_on")]
+    assert (version.generation.generator_type, version.generation.generator_library) == (
+        "copula",
+        "sdv",
+    )
     run = AuditRun.objects.get(version=version)
     assert run.status == "succeeded" and run.reference_id == gw["real"].pk
     assert run.config["families"] == ["quality"]
@@ -64,9 +69,26 @@ def test_a_gate_the_data_passes_exits_0_with_the_report(gate_world, worker_queue
     (advisory,) = [ln for ln in out.splitlines() if "quality.detection" in ln]
     assert advisory.split()[:2] == ["FAIL", "advisory"] and "blocks" not in advisory
     assert out.rstrip().endswith(
-        "PASSED: no rule of severity major or above fails (1 lower-severity finding(s))."
+        "PASSED: no rule of severity major or above fails (1 lower-severity rule fails)."
     )
     assert evaluation.status == "non_compliant"  # the engine's word; the advisory fails
+    # The same evaluation with a lower bar: the advisory rule now blocks.
+    status = ["status", str(version.pk), "--standard"]
+    strict = run_cli(*status, "GATE-OK", "--fail-on", "advisory", url=gw["url"], token=gw["token"])
+    assert strict.returncode == 1, strict.stderr
+    assert strict.stdout.rstrip().endswith(
+        "FAILED (rules of severity advisory or above block): 1 rule fails (quality.detection)."
+    )
+    # A major rule with no figure blocks, unless missing figures are allowed. (The
+    # worker evaluates every standard in code order: GATE-MISSING before GATE-OK.)
+    missing = run_cli(*status, "GATE-MISSING", url=gw["url"], token=gw["token"])
+    assert missing.returncode == 1, missing.stderr
+    assert "1 rule has no figure (privacy.exact_match_rate)" in missing.stdout
+    allowed = run_cli(*status, "GATE-MISSING", "--allow-missing", url=gw["url"], token=gw["token"])
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.rstrip().endswith(
+        "PASSED: no rule of severity major or above fails; 1 rule without a figure, allowed."
+    )
     # Progress went to stderr, never the token.
     assert f"audit #{run.pk}: succeeded" in done.stderr
     assert gw["token"] not in done.stdout + done.stderr
@@ -105,7 +127,9 @@ def test_a_gate_with_a_failing_blocking_rule_exits_1(gate_world, worker_queue):
     assert again.returncode == 1, again.stderr
     (line,) = [ln for ln in again.stdout.splitlines() if "quality.overall ≥" in ln]
     assert line.split()[:2] == ["FAIL", "blocking"] and line.endswith("<< blocks the gate")
-    assert "FAILED: 1 blocking rule(s) fail (quality.overall)." in again.stdout
+    assert again.stdout.rstrip().endswith(
+        "FAILED (rules of severity major or above block): 1 rule fails (quality.overall)."
+    )
     # Judged by blocking rules only, the same evaluation still fails (the rule is blocking);
     # against GATE-OK (its quality bar is 0.5) it passes.
     assert (
@@ -200,7 +224,7 @@ def test_an_unknown_standard_or_dataset_says_what_exists(gate_world):
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "error: No published standard has the code 'NOPE'. "
-        "Published standards: GATE-OK, GATE-STRICT."
+        "Published standards: GATE-MISSING, GATE-OK, GATE-STRICT."
     )
     args = gate_args(gw, "GATE-OK")
     args[args.index(SYNTHETIC_DATASET)] = "Unregistered"
