@@ -18,6 +18,7 @@ contract holds it to that), so a pipeline needs neither Django nor a database.
 from synthgov.client.api import (
     AuditFailed,
     Client,
+    NotApplicable,
     Progress,
     SynthGovError,
     UsageError,
@@ -41,6 +42,7 @@ __all__ = [
     "SEVERITIES",
     "AuditFailed",
     "Client",
+    "NotApplicable",
     "Progress",
     "SynthGovError",
     "UsageError",

@@ -106,10 +106,10 @@ def worker_queue(module_worker: tuple[str, Path], settings: Any, tmp_path: Path)
 @pytest.fixture
 def gate_world(world: Any, worker_queue: str, live_server: Any, tmp_path: Path) -> dict[str, Any]:
     """Org A's real placements (train and holdout), its synthetic dataset with no
-    version yet, the synthetic file on disk, a curator's token and three published
+    version yet, the synthetic file on disk, a curator's token and four published
     standards: GATE-OK (what the placements data passes), GATE-STRICT (a blocking
-    quality bar it cannot reach) and GATE-MISSING (a privacy figure a quality-only
-    audit does not measure)."""
+    quality bar it cannot reach), GATE-MISSING (a privacy figure a quality-only
+    audit does not measure) and GATE-UK (for UK organisations; org A is in the EU)."""
     real_frame, synthetic_frame = placements()
     real_ds = make_dataset(world, name="Placements", kind="real", licence="CC0-1.0")
     real = register(real_ds, world.curator_a, real_frame.iloc[:160], "train.csv")
@@ -138,6 +138,9 @@ def gate_world(world: Any, worker_queue: str, live_server: Any, tmp_path: Path) 
         gate_standard("GATE-MISSING", rule("privacy.exact_match_rate", "<=", 0.5, "major")),
         world.admin_a,
     )
+    uk = gate_standard("GATE-UK", rule("quality.overall", ">=", 0.5, "blocking"))
+    uk.jurisdictions = ["UK"]
+    publish(uk, world.admin_a)
     return {
         "world": world,
         "url": live_server.url,

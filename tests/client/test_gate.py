@@ -140,6 +140,20 @@ def test_a_gate_with_a_failing_blocking_rule_exits_1(gate_world, worker_queue):
     )
 
 
+def test_a_standard_that_does_not_apply_is_said_once_the_worker_has_evaluated(
+    gate_world, worker_queue
+):
+    gw = gate_world
+    done = run_cli(*gate_args(gw, "GATE-UK"), url=gw["url"], token=gw["token"])
+    assert done.returncode == 2, done.stdout + done.stderr + worker_log(worker_queue)
+    (version,) = DatasetVersion.objects.filter(dataset=gw["synthetic_dataset"])
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: GATE-UK@1.0 does not apply to version #{version.pk}'s dataset: the worker "
+        "evaluated it against GATE-MISSING@1.0, GATE-OK@1.0, GATE-STRICT@1.0 only. The "
+        "standard covers jurisdictions UK."
+    )
+
+
 def test_a_file_the_server_refuses_exits_2_with_its_message_and_stores_nothing(
     gate_world, tmp_path
 ):
@@ -224,7 +238,7 @@ def test_an_unknown_standard_or_dataset_says_what_exists(gate_world):
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "error: No published standard has the code 'NOPE'. "
-        "Published standards: GATE-MISSING, GATE-OK, GATE-STRICT."
+        "Published standards: GATE-MISSING, GATE-OK, GATE-STRICT, GATE-UK."
     )
     args = gate_args(gw, "GATE-OK")
     args[args.index(SYNTHETIC_DATASET)] = "Unregistered"
