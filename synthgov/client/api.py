@@ -383,6 +383,14 @@ class Client:
         }
         return self.request("PUT", f"/versions/{version_id}/lineage/", json=body)
 
+    def set_datasheet(
+        self, version: int | Mapping[str, Any], sections: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Write the version's datasheet: its sections by name (``motivation``,
+        ``composition``, …) as ``GET /versions/{id}/datasheet/`` returns them, which
+        may be sent back as it is. Answers the datasheet with its ``completeness``."""
+        return self.request("PUT", f"/versions/{_id(version)}/datasheet/", json=dict(sections))
+
     # --- Audits ------------------------------------------------------------
 
     def request_audit(

@@ -87,6 +87,19 @@ def version_id(text: str) -> int:
     return int(text)
 
 
+def read_datasheet(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            sections = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"Cannot read the datasheet {path}: {exc.strerror or exc}.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"The datasheet {path} is not JSON: {exc}.") from None
+    if not isinstance(sections, dict):
+        raise UsageError(f"The datasheet {path} must be a JSON object of sections.")
+    return sections
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     server = parser.add_argument_group("server")
     server.add_argument("--url", help="the SynthGov site (default: $SYNTHGOV_URL)")
@@ -157,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--generator-type", metavar="TYPE", help="e.g. copula, gan, llm")
     data.add_argument("--generator-library", metavar="NAME", help="e.g. sdv")
     data.add_argument("--generator-version", metavar="VERSION", help="e.g. 1.17.0")
+    data.add_argument(
+        "--datasheet",
+        metavar="FILE.json",
+        help="the version's datasheet: a JSON object of sections, as GET "
+        "/api/v1/versions/ID/datasheet/ returns one",
+    )
     new = gate.add_argument_group(
         "registering the dataset", "when no dataset has that name, these register it"
     )
@@ -271,7 +290,13 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
     named = [reference, args.holdout, *(parent for parent, _ in args.parent)]
     for version_id_ in dict.fromkeys(v for v in named if v is not None):
         client.version(version_id_)
+    datasheet = read_datasheet(args.datasheet) if args.datasheet else None
     version = client.upload_version(dataset, args.file, note=args.note)
+    _progress(
+        args,
+        f"uploaded {args.file} as version #{version['id']} (v{version.get('number')}) of "
+        f"{dataset['name']!r}: {version.get('row_count')} rows, sha256 {version.get('sha256')}",
+    )
     try:
         generation = {
             name: getattr(args, name)
@@ -280,6 +305,9 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
         }
         if args.parent or generation:
             version = client.set_lineage(version, parents=args.parent, generation=generation)
+        if datasheet is not None:
+            sheet = client.set_datasheet(version, datasheet)
+            _progress(args, f"datasheet written: {round(100 * sheet['completeness'])}% complete")
         audit = client.request_audit(
             version,
             reference=reference,
@@ -295,11 +323,6 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
     except SynthGovError as exc:
         exc.message += f" (The file is registered as version #{version['id']}.)"
         raise
-    _progress(
-        args,
-        f"uploaded {args.file} as version #{version['id']} (v{version.get('number')}) of "
-        f"{dataset['name']!r}: {version.get('row_count')} rows, sha256 {version.get('sha256')}",
-    )
     _progress(args, f"audit #{audit['id']} queued against version #{reference}")
     audit = client.wait_for_audit(
         audit,

@@ -104,6 +104,11 @@ def test_upload_lineage_round_trip_and_find_by_exact_name(world, api, tmp_path):
     assert again["generation"]["generator_library"] == "sdv"
     assert again["parents"][0]["relation"] == "derived_from"
 
+    # The datasheet as GET returns it goes back through PUT unchanged.
+    sheet = api.set_datasheet(version, {"motivation": "Prototype models without real records."})
+    assert sheet["completeness"] > 0
+    assert api.set_datasheet(version, api.get(f"/versions/{version['id']}/datasheet/")) == sheet
+
     with pytest.raises(SynthGovError) as wrong:
         api.set_lineage(version, parents=[(real.pk, "synthetic")])
     assert wrong.value.fields["parents.0.relation"][0].startswith(

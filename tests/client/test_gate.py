@@ -41,8 +41,14 @@ def gate_args(gw, standard: str, *extra: str) -> list[str]:
 
 def test_a_gate_the_data_passes_exits_0_with_the_report(gate_world, worker_queue):
     gw = gate_world
+    sheet = gw["file"].parent / "datasheet.json"
+    sheet.write_text(json.dumps({"motivation": "Let analysts prototype without real records."}))
     generator = ["--generator-type", "copula", "--generator-library", "sdv"]
-    done = run_cli(*gate_args(gw, "GATE-OK", *generator), url=gw["url"], token=gw["token"])
+    done = run_cli(
+        *gate_args(gw, "GATE-OK", *generator, "--datasheet", str(sheet)),
+        url=gw["url"],
+        token=gw["token"],
+    )
     assert done.returncode == 0, done.stdout + done.stderr + worker_log(worker_queue)
 
     (version,) = DatasetVersion.objects.filter(dataset=gw["synthetic_dataset"])
@@ -52,6 +58,7 @@ def test_a_gate_the_data_passes_exits_0_with_the_report(gate_world, worker_queue
         "copula",
         "sdv",
     )
+    assert version.datasheet.motivation == "Let analysts prototype without real records."
     run = AuditRun.objects.get(version=version)
     assert run.status == "succeeded" and run.reference_id == gw["real"].pk
     assert run.config["families"] == ["quality"]
@@ -255,6 +262,18 @@ def test_usage_errors_exit_2_and_an_unreachable_server_exits_3(gate_world):
     bad_parent = run_cli(*gate_args(gw, "GATE-OK", "--parent", "twelve"), url=gw["url"], token="x")
     assert bad_parent.returncode == 2
     assert "give the parent as VERSION_ID:RELATION, e.g. 12:trained_on" in bad_parent.stderr
+    for content, problem in (
+        ("[1, 2]", "must be a JSON object of sections."),
+        ("{motivation", "is not JSON: Expecting property name enclosed in double quotes"),
+    ):
+        sheet = gw["file"].parent / "sheet.json"
+        sheet.write_text(content)
+        refused = run_cli(
+            *gate_args(gw, "GATE-OK", "--datasheet", str(sheet)), url=gw["url"], token=gw["token"]
+        )
+        assert refused.returncode == 2
+        assert refused.stderr.startswith(f"error: The datasheet {sheet} {problem}"), refused.stderr
+    assert not DatasetVersion.objects.filter(dataset=gw["synthetic_dataset"]).exists()
     no_token = run_cli(*gate_args(gw, "GATE-OK"), url=gw["url"], token="")
     assert no_token.returncode == 2
     assert no_token.stderr.strip() == "error: No API token: pass one (or set SYNTHGOV_TOKEN)."
