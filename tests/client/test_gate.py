@@ -247,6 +247,14 @@ def test_an_unknown_standard_or_dataset_says_what_exists(gate_world):
         "error: No published standard has the code 'NOPE'. "
         "Published standards: GATE-MISSING, GATE-OK, GATE-STRICT, GATE-UK."
     )
+    as_json = run_cli(*gate_args(gw, "NOPE", "--json"), url=gw["url"], token=gw["token"])
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout) == {
+        "error": "No published standard has the code 'NOPE'. "
+        "Published standards: GATE-MISSING, GATE-OK, GATE-STRICT, GATE-UK.",
+        "status": 404,
+        "exit_code": 2,
+    }
     args = gate_args(gw, "GATE-OK")
     args[args.index(SYNTHETIC_DATASET)] = "Unregistered"
     done = run_cli(*args, url=gw["url"], token=gw["token"])
