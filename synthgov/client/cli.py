@@ -288,8 +288,8 @@ def _gate(client: Client, args: argparse.Namespace) -> int:
         raise UsageError("Name the real version to audit against: --reference ID (or --parent).")
     # What can be checked before anything is stored: the versions named exist for you.
     named = [reference, args.holdout, *(parent for parent, _ in args.parent)]
-    for version_id_ in dict.fromkeys(v for v in named if v is not None):
-        client.version(version_id_)
+    for named_id in dict.fromkeys(v for v in named if v is not None):
+        client.version(named_id)
     datasheet = read_datasheet(args.datasheet) if args.datasheet else None
     version = client.upload_version(dataset, args.file, note=args.note)
     _progress(
