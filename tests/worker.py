@@ -28,14 +28,14 @@ def test_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    *, concurrency: int = 1, extra_env: dict[str, str] | None = None
+    *, concurrency: int = 1, extra_env: dict[str, str] | None = None, queue: str | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Yield (process, queue): a worker consuming only its own fresh queue.
 
     The private queue keeps a developer's running worker (or another test's)
     from taking the tasks this test sends.
     """
-    queue = f"test-{uuid.uuid4().hex[:12]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
