@@ -149,8 +149,8 @@ def _check_may_change(user: Any, version: DatasetVersion) -> None:
     organisation = version.dataset.organisation
     if not user_has_perm(user, DATASET_CHANGE, organisation=organisation):
         raise PublicationForbidden(
-            f"Only curators and administrators of {organisation.name} may publish or "
-            f"withdraw {version}."
+            f"Only those who may change {organisation.name}'s datasets (its curators) may "
+            f"publish or withdraw {version}."
         )
 
 
