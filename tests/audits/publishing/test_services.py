@@ -171,7 +171,9 @@ def test_a_standard_may_require_open_publication_and_is_re_evaluated(world, mark
         evaluation = ComplianceEvaluation.objects.get(
             dataset_version=marked, standard_version=standard, is_current=True
         )
-        (rule,) = [r for r in evaluation.results["rules"] if r["key"] == "registry.published_openly"]
+        (rule,) = [
+            r for r in evaluation.results["rules"] if r["key"] == "registry.published_openly"
+        ]
         return rule["status"]
 
     assert rule_status() == "fail"
