@@ -33,8 +33,9 @@ REAL_DATA = (
     "it instead."
 )
 NOT_WATERMARKED = (
-    "Watermark this version first: Watermark → on this page's “Watermark and provenance” "
-    "panel makes a watermarked copy (a new version), and that copy is the one to publish."
+    "Watermark this version first: Watermark → on the version page's “Watermark and "
+    "provenance” panel (in the API: POST /api/v1/versions/{id}/watermark/) makes a "
+    "watermarked copy, a new version; publish that copy."
 )
 
 
