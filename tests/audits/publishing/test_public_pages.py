@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from audits.models import AuditRun
+from audits.models import AuditRun, Certificate
 from audits.provenance import services as provenance
 from audits.publishing import selectors
 from audits.publishing import services as publishing
@@ -240,6 +240,4 @@ def test_certificates_are_listed_by_number_and_status_without_their_token(cert_w
     page = Client().get(f"/open/versions/{synthetic.pk}/").content.decode()
     assert f'href="/certificates/verify/{number}/"' in page
     assert "CERT-TEST@1.0" in page and "valid" in page
-    from audits.models import Certificate
-
     assert Certificate.objects.get(number=number).verify_token not in page

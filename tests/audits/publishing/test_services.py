@@ -18,7 +18,7 @@ from audits.standards import services as standard_services
 from registry.models import DatasetVersion
 from synthgov.signing.manifests import organisation_keys_load
 from synthgov.trail.models import Event
-from tests.audits.publishing.conftest import add_version, frame
+from tests.audits.publishing.conftest import add_version, frame, watermark_it
 from tests.registry.conftest import make_dataset
 
 
@@ -192,8 +192,6 @@ def test_the_fact_is_declared_for_standards():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_concurrent_publications_publish_once(world, registry_storage, settings, tmp_path):
-    from tests.audits.publishing.conftest import watermark_it
-
     dataset = make_dataset(world, name="Concurrent")
     marked = watermark_it(add_version(dataset, world.curator_a, frame()), world.curator_a)
     barrier = threading.Barrier(2)
