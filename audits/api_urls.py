@@ -18,6 +18,7 @@ from audits.provenance.api import (
     VersionWatermarkView,
     WatermarkRunView,
 )
+from audits.publishing.api import VersionPublishView, VersionWithdrawView
 from audits.runs.api import AuditRunViewSet, MetricCatalogueView
 from audits.standards.api import StandardViewSet
 
@@ -48,6 +49,8 @@ urlpatterns = [
         "versions/<int:pk>/watermark/", VersionWatermarkView.as_view(), name="api-version-watermark"
     ),
     path("versions/<int:pk>/manifest/", VersionManifestView.as_view(), name="api-version-manifest"),
+    path("versions/<int:pk>/publish/", VersionPublishView.as_view(), name="api-version-publish"),
+    path("versions/<int:pk>/withdraw/", VersionWithdrawView.as_view(), name="api-version-withdraw"),
     path("watermark-runs/<int:pk>/", WatermarkRunView.as_view(), name="api-watermark-run"),
     path("check-origin/", CheckOriginView.as_view(), name="api-check-origin"),
     path(

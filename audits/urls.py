@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("audits.compliance.urls")),
     path("", include("audits.certification.urls")),
     path("", include("audits.provenance.urls")),
+    path("", include("audits.publishing.page_urls")),
 ]

@@ -1,5 +1,5 @@
 """The audits app's panels on the registry's version page: recent audits, model
-collapse and watermarking. The registry renders the page and asks for its panels
+collapse, watermarking and open publication. The registry renders the page and asks for its panels
 through ``registry.signals.version_page_context``; it never imports audits."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from audits.collapse.selectors import collapse_panel
 from audits.provenance.views import provenance_context
+from audits.publishing.views import publishing_context
 from audits.runs.selectors import audits_for
 from registry.models import DatasetVersion
 from registry.signals import version_page_context
@@ -35,3 +36,10 @@ def provenance_panel(
     sender: Any, request: HttpRequest, version: DatasetVersion, **kwargs: Any
 ) -> dict[str, Any]:
     return provenance_context(request, version)
+
+
+@receiver(version_page_context, dispatch_uid="audits.version_page.publishing")
+def publishing_panel(
+    sender: Any, request: HttpRequest, version: DatasetVersion, **kwargs: Any
+) -> dict[str, Any]:
+    return publishing_context(request, version)

@@ -315,6 +315,7 @@ class VersionFacts:
     epsilon: float | None
     compute_disclosed: bool
     watermarked: bool
+    published_openly: bool
 
 
 def version_facts(version: DatasetVersion) -> VersionFacts:
@@ -334,4 +335,5 @@ def version_facts(version: DatasetVersion) -> VersionFacts:
         epsilon=gen.epsilon if gen else None,
         compute_disclosed=bool(gen and (gen.energy_kwh is not None or gen.compute_description)),
         watermarked=bool(version.watermark_key_id),
+        published_openly=version.published_at is not None,
     )

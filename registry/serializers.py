@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -113,6 +114,9 @@ class VersionSerializer(ModelSerializer):
         help_text="Cell values read as missing in this file, declared at upload.",
     )
     url = serializers.HyperlinkedIdentityField(view_name="api-version-detail")
+    public_url = serializers.SerializerMethodField(
+        help_text="The public landing page while the version is published openly, else null."
+    )
 
     class Meta:
         model = DatasetVersion
@@ -139,7 +143,17 @@ class VersionSerializer(ModelSerializer):
             "parents",
             "generation",
             "datasheet_completeness",
+            "published_at",
+            "public_url",
         ]
+        read_only_fields = ["published_at"]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_public_url(self, obj: DatasetVersion) -> str | None:
+        if obj.published_at is None:
+            return None
+        # Named, not imported: the page belongs to audits.publishing (above the registry).
+        return self.context["request"].build_absolute_uri(reverse("open:version", args=[obj.pk]))
 
     @extend_schema_field(ParentSerializer(many=True))
     def get_parents(self, obj: DatasetVersion) -> list[dict[str, Any]]:

@@ -35,7 +35,9 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("trail/", include("synthgov.trail.urls")),
-    # Openly published versions' files, for everyone with no account.
+    # Openly published versions, for everyone with no account: their pages and
+    # manifests (audits.publishing) and their files (registry.open_urls).
+    path("open/", include("audits.publishing.urls")),
     path("open/", include("registry.open_urls")),
     path("", include("registry.urls")),
     path("", include("audits.urls")),

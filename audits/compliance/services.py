@@ -81,6 +81,7 @@ def registry_facts(version: DatasetVersion) -> dict[str, Any]:
         "registry.generator_type": facts.generator_type,
         "registry.privacy_mechanism": facts.privacy_mechanism,
         "registry.epsilon": facts.epsilon,
+        "registry.published_openly": facts.published_openly,
         "provenance.watermark": WATERMARK_SCHEME if facts.watermarked else None,
     }
 

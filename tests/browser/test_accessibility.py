@@ -22,10 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from audits.runs import services as run_services
+from registry.models import DatasetVersion
 from tests.audits.certification import helpers
 from tests.browser.conftest import VIEWPORTS, sign_in
 from tests.factories import PASSWORD
@@ -190,8 +192,14 @@ def test_main_pages_have_no_serious_accessibility_violation(
     axe.check(visitor, "/certificates/verify/")
     axe.check(visitor, f"{verify.path}?{verify.query}")  # what the QR code opens
     expect(visitor.get_by_test_id("verify-verdict")).to_contain_text("genuine and in force")
+    # The public pages of an openly published version (the page's content, not the
+    # publication rules, is checked here: those are tested in tests/audits/publishing).
+    DatasetVersion.objects.filter(pk=synthetic.pk).update(published_at=timezone.now())
+    axe.check(visitor, "/open/")
+    axe.check(visitor, f"/open/versions/{synthetic.pk}/")
+    expect(visitor.get_by_test_id("open-certificates")).to_contain_text(number)
 
-    assert len(axe.checked) == 13, axe.checked
+    assert len(axe.checked) == 15, axe.checked
     axe.assert_clean()
 
 

@@ -189,6 +189,13 @@ REGISTRY_FACTS: dict[str, FactSpec] = {
             value_range=(0.0, None),
         ),
         FactSpec(
+            "registry.published_openly",
+            "True while the version is published openly (a public landing page and "
+            "download, with no account); only watermarked synthetic versions with a valid "
+            "signed manifest can be.",
+            "boolean",
+        ),
+        FactSpec(
             "provenance.watermark",
             "The watermark scheme marking the data as synthetic: synthgov-keyed for a "
             "version SynthGov watermarked; absent for unmarked data.",

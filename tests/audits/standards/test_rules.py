@@ -99,6 +99,7 @@ def test_keys_come_from_the_catalogue_the_registry_and_the_future():
         "registry.generator_type",
         "registry.privacy_mechanism",
         "registry.epsilon",
+        "registry.published_openly",
         "provenance.watermark",
     }
     assert set(REGISTRY_FACTS) == expected_facts
