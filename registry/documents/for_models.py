@@ -49,19 +49,20 @@ def public_croissant_for_version(
 ) -> dict[str, Any]:
     """The Croissant of a published version for anyone, signed in or not: a parent
     appears only if it is published too (otherwise "restricted source"), each
-    linked to its own public Croissant, never to a page behind a sign-in."""
+    linked to its public landing page (``open:version``, served by
+    audits.publishing), never to a page behind a sign-in."""
     nodes, _ = selectors.lineage_graph(
         user=None, version_ids=[version.pk], readable=DatasetVersion.objects.published()
     )
     nodes = [
-        replace(n, url=reverse("open_files:croissant", args=[n.id])) if n.visible else n
+        replace(n, url=reverse("open:version", args=[n.id])) if n.visible else n
         for n in nodes
     ]
     return _croissant(
         version=version,
         request=request,
         nodes=nodes,
-        page_url=request.build_absolute_uri(reverse("open_files:croissant", args=[version.pk])),
+        page_url=request.build_absolute_uri(reverse("open:version", args=[version.pk])),
         public=True,
     )
 

@@ -106,7 +106,7 @@ def test_the_public_croissant_names_only_what_anyone_may_see(world):
     sources = doc["prov:wasDerivedFrom"]
     named = [s for s in sources if s["name"] != "restricted source"]
     assert [s["name"] for s in named] == [str(public_parent)]
-    assert named[0]["url"] == f"http://testserver/open/versions/{public_parent.pk}/croissant.json"
+    assert named[0]["url"] == f"http://testserver/open/versions/{public_parent.pk}/"
     assert named[0]["sha256"] == public_parent.sha256
     assert sum(s["name"] == "restricted source" for s in sources) == 2
     # Every link in it works without an account: no page behind the sign-in.
@@ -114,7 +114,7 @@ def test_the_public_croissant_names_only_what_anyone_may_see(world):
     (file_object,) = doc["distribution"]
     assert file_object["contentUrl"] == f"http://testserver/open/versions/{child.pk}/download/"
     assert file_object["sha256"] == child.sha256
-    assert doc["url"] == f"http://testserver{path}"
+    assert doc["url"] == f"http://testserver/open/versions/{child.pk}/"  # its landing page
 
 
 def test_croissant_content_url_is_a_download_a_tool_can_fetch(world):
