@@ -55,8 +55,7 @@ def public_croissant_for_version(
         user=None, version_ids=[version.pk], readable=DatasetVersion.objects.published()
     )
     nodes = [
-        replace(n, url=reverse("open:version", args=[n.id])) if n.visible else n
-        for n in nodes
+        replace(n, url=reverse("open:version", args=[n.id])) if n.visible else n for n in nodes
     ]
     return _croissant(
         version=version,
