@@ -40,6 +40,9 @@ def celery_worker(
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "DJANGO_SETTINGS_MODULE": "synthgov.settings",
+        # Tasks the worker itself sends (the evaluation after an audit) stay on its
+        # private queue, where it takes them, instead of the default one nobody reads.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         **(extra_env or {}),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -83,9 +83,8 @@ def module_worker(
     """(queue, media folder): one worker for the module's tests, sharing the files."""
     media = tmp_path_factory.mktemp("client-media")
     queue = f"client-{uuid.uuid4().hex[:12]}"
-    # The worker sends what follows an audit (its evaluation) to its own queue too.
-    env = {**worker_env(media), "CELERY_TASK_DEFAULT_QUEUE": queue}
-    with celery_worker(extra_env=env, queue=queue) as (_, queue):
+    # celery_worker keeps what follows an audit (its evaluation) on this queue too.
+    with celery_worker(extra_env=worker_env(media), queue=queue) as (_, queue):
         yield queue, media
 
 
