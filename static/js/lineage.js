@@ -162,6 +162,20 @@
     ];
   }
 
+  // Left to right as in the SVG; top to bottom in a narrow box (a phone), where
+  // a left-to-right chain would show one version at a time.
+  function layoutOptions(box) {
+    var narrow = box.clientWidth < 600;
+    return {
+      name: "dagre",
+      rankDir: narrow ? "TB" : "LR",
+      nodeSep: 36,
+      rankSep: narrow ? 80 : 180,
+      edgeSep: 24,
+      fit: false,
+    };
+  }
+
   function start() {
     var island = document.getElementById("lineage-data");
     var view = document.querySelector("[data-testid=lineage-view]");
@@ -177,7 +191,7 @@
         container: box,
         elements: elements(data),
         style: style(),
-        layout: { name: "dagre", rankDir: "LR", nodeSep: 36, rankSep: 180, edgeSep: 24, fit: false },
+        layout: layoutOptions(box),
         minZoom: 0.1,
         maxZoom: 3,
         boxSelectionEnabled: false,
