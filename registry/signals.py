@@ -13,3 +13,10 @@ stored_file_failed = Signal()
 # returns a dict merged into the page's template context: the apps above the registry
 # (audits: audit runs, model collapse, watermarking) add their panels this way.
 version_page_context = Signal()
+
+# The dataset page's lineage view is being built for ``user`` with the versions it
+# may see (``version_ids``). Each receiver returns ``{version_id: {"status": {...},
+# "certificate": {...} | None}}`` (see ``registry.lineage.view``); ids missing from
+# every answer show "not audited yet". Receiver: ``audits.version_page`` (compliance
+# status and certificate of each version).
+lineage_view_badges = Signal()

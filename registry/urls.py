@@ -10,6 +10,7 @@ urlpatterns = [
     path("datasets/<int:pk>/edit/", views.dataset_edit, name="dataset_edit"),
     path("datasets/<int:pk>/upload/", views.version_upload, name="upload"),
     path("datasets/<int:pk>/lineage.prov.json", views.dataset_prov, name="prov"),
+    path("datasets/<int:pk>/lineage.svg", views.dataset_lineage_svg, name="lineage_svg"),
     path("datasets/<int:pk>/prov/", views.dataset_prov_document, name="prov_document"),
     path("versions/<int:pk>/", views.version_detail, name="version"),
     path("versions/<int:pk>/schema/", views.version_schema, name="schema"),

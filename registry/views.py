@@ -28,6 +28,7 @@ from registry.forms import (
 )
 from registry.lineage.layout import layout
 from registry.lineage.svg import render_svg
+from registry.lineage.view import view_data
 from registry.models import (
     DATASHEET_SECTIONS,
     SYNTHETIC_ONLY_SECTIONS,
@@ -35,7 +36,7 @@ from registry.models import (
     DatasetVersion,
     datasheet_sections_for,
 )
-from registry.signals import version_page_context
+from registry.signals import lineage_view_badges, version_page_context
 from registry.uploads import sent_name, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.downloads import StoredFile, as_attachment, file_response, token_or_login_required
@@ -158,12 +159,20 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = _dataset(request, pk)
     versions = list(dataset.versions.select_related("uploaded_by", "datasheet").order_by("-number"))
     svg = ""
+    lineage: dict[str, Any] | None = None
     if versions:
         nodes, edges = selectors.lineage_graph(
             user=request.user, version_ids=[v.pk for v in versions]
         )
         if edges:
             svg = render_svg(layout(nodes, edges), title=f"Lineage of {dataset.name}")
+            lineage = view_data(
+                nodes,
+                edges,
+                badges=_lineage_badges(request, [n.id for n in nodes if n.visible]),
+                own_ids={v.pk for v in versions},
+                current_id=versions[0].pk,
+            )
     return render(
         request,
         "registry/dataset_detail.html",
@@ -171,9 +180,36 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dataset": dataset,
             "versions": versions,
             "lineage_svg": svg,
+            "lineage": lineage,
             "can_change": selectors.can_change(request.user, dataset),
         },
     )
+
+
+def _lineage_badges(request: HttpRequest, version_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Status and certificate of each version, from the apps above the registry
+    (``lineage_view_badges``)."""
+    badges: dict[int, dict[str, Any]] = {}
+    for _receiver, answer in lineage_view_badges.send(
+        sender=DatasetVersion, user=request.user, version_ids=version_ids
+    ):
+        for version_id, badge in answer.items():
+            badges.setdefault(version_id, {}).update(badge)
+    return badges
+
+
+@login_required
+def dataset_lineage_svg(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lineage picture as a standalone SVG file (the page's export)."""
+    dataset = _dataset(request, pk)
+    version_ids = list(dataset.versions.values_list("pk", flat=True))
+    nodes, edges = selectors.lineage_graph(user=request.user, version_ids=version_ids)
+    svg = render_svg(layout(nodes, edges), title=f"Lineage of {dataset.name}")
+    response = HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + svg,
+        content_type="image/svg+xml; charset=utf-8",
+    )
+    return as_attachment(response, f"lineage-dataset-{dataset.pk}.svg")
 
 
 def _prov_response(request: HttpRequest, pk: int) -> tuple[Dataset, JsonResponse]:

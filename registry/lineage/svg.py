@@ -15,6 +15,7 @@ from registry.lineage.graph import (
     REAL,
     RELATION_LABELS,
     RESTRICTED_LABEL,
+    LineageNode,
     generator_label,
     kind_label,
 )
@@ -49,6 +50,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def node_name(node: LineageNode, limit: int = NAME_CHARS) -> str:
+    """The node's title in at most ``limit`` characters, always ending in its
+    version: a long name is cut in the middle ("A very long…name v2"), so v1
+    and v2 of one dataset never read the same."""
+    title = node.title
+    if len(title) <= limit or not node.visible or not node.dataset_name:
+        return _clip(title, limit)
+    suffix = f" v{node.version_number}"
+    room = limit - len(suffix) - 1  # one character for the ellipsis
+    name = node.dataset_name.strip()
+    if room < 2:
+        return _clip(title, limit)
+    head = (2 * room + 2) // 3  # more of the start, where names differ most
+    tail = room - head
+    return f"{name[:head].rstrip()}…{name[len(name) - tail :].lstrip() if tail else ''}{suffix}"
+
+
 def _safe_href(url: str) -> str:
     """Only site paths and http(s) links become links; anything else is dropped."""
     if url.startswith("/") and not url.startswith("//"):
@@ -80,8 +98,7 @@ def render_svg(graph: GraphLayout, *, title: str, id_prefix: str = "lineage") ->
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="group" '
         f'aria-labelledby="{prefix}-title {prefix}-desc" '
-        'font-family="system-ui, -apple-system, Segoe UI, sans-serif" '
-        'style="max-width:100%;height:auto">',
+        'font-family="system-ui, -apple-system, Segoe UI, sans-serif">',
         f'<title id="{prefix}-title">{_esc(title)}</title>',
         f'<desc id="{prefix}-desc">{_esc(_description(graph))}</desc>',
         f'<defs><marker id="{prefix}-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
@@ -118,9 +135,9 @@ def _svg_node(placed: PlacedNode) -> str:
     node = placed.node
     if node.visible:
         fill, stroke = KIND_COLOURS.get(node.kind, UNKNOWN_COLOURS)
-        name, detail, dash = node.title, _node_detail(placed), ""
+        name, detail, dash = node_name(node), _node_detail(placed), ""
         digest = f"sha256 {node.sha256[:12]}…" if node.sha256 else ""
-        tooltip = " · ".join(p for p in (name, detail, node.organisation, digest) if p)
+        tooltip = " · ".join(p for p in (node.title, detail, node.organisation, digest) if p)
         attrs = f' data-kind="{_esc(node.kind)}" data-version-id="{node.id}"'
         href = _safe_href(node.url)
     else:
@@ -134,7 +151,7 @@ def _svg_node(placed: PlacedNode) -> str:
         f'height="{placed.height:.0f}" rx="8" fill="{fill}" stroke="{stroke}" '
         f'stroke-width="1.5"{dash}/>'
         f'<text x="{placed.x + 12:.1f}" y="{placed.y + 23:.1f}" font-size="13" '
-        f'font-weight="600" fill="#1f2328">{_esc(_clip(name, NAME_CHARS))}</text>'
+        f'font-weight="600" fill="#1f2328">{_esc(name)}</text>'
         f'<text x="{placed.x + 12:.1f}" y="{placed.y + 43:.1f}" font-size="11" '
         f'fill="#424a53">{_esc(_clip(detail, DETAIL_CHARS))}</text>'
     )

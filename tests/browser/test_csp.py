@@ -81,7 +81,10 @@ def test_curator_pages_raise_no_csp_violation(page, audited):
     expect(page.locator(".plot .main-svg").first).to_be_visible(timeout=30_000)  # Plotly drew
 
     visit(page, violations, f"/datasets/{synthetic.dataset_id}/")
-    expect(page.get_by_test_id("lineage-graph").locator("svg")).to_be_visible()
+    # The interactive lineage view drew (vendored Cytoscape.js, under the policy).
+    expect(page.get_by_test_id("lineage-view").locator("canvas").first).to_be_visible()
+    page.wait_for_function("() => window.synthgovLineage && window.synthgovLineage.nodes().length")
+    violations.assert_none()
     visit(page, violations, f"/versions/{synthetic.pk}/")
 
     visit(page, violations, f"/versions/{synthetic.pk}/datasheet/")

@@ -143,6 +143,34 @@ def test_encoding_choice_offered_and_accepted(client, world, dataset_with_v1):
     assert version.encoding == "cp1252"
 
 
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("имя,город\nИван,Москва\nОльга,Санкт-Петербург\nСергей,Новосибирск\n", "koi8-r"),
+        ("名前,都市,備考\n山田,東京,支払い済み\n佐藤,大阪,署名なし\n", "euc_jp"),
+        ("الاسم,المدينة\nمحمد,القاهرة\nفاطمة,الرياض\nيوسف,بيروت\n", "cp1256"),
+    ],
+)
+def test_encodings_the_old_detector_did_not_know_are_offered_and_accepted(
+    client, world, dataset_with_v1, text, encoding
+):
+    # Before issue 14 the upload page could neither name nor accept these.
+    dataset, _ = dataset_with_v1
+    client.force_login(world.curator_a)
+    url = reverse("registry:upload", args=[dataset.pk])
+    data = text.encode(encoding)
+    refused = client.post(
+        url, {"file": upload(data, "legacy.csv")}, HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["encoding_choices"][0] == encoding
+    accepted = client.post(url, {"file": upload(data, "legacy.csv"), "encoding": encoding})
+    assert accepted.status_code == 302
+    version = dataset.versions.get(number=2)
+    assert version.encoding == encoding
+    assert version.schema[0]["name"] == text.split(",")[0]  # read in its own script
+
+
 def test_oversize_upload_is_cut_off_while_streaming(rf, settings):
     """The handler refuses at the first chunk past the limit, before the rest arrives."""
     from django.core.files.uploadhandler import SkipFile
