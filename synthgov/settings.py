@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from synthgov.env import (
     env_bool,
-    env_choice,
     env_bytes,
+    env_choice,
     env_database,
     env_int,
     env_list,

@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 
 ACCESS_KEY = "synthgov-test"
-SECRET_KEY = "synthgov-test-secret"  # noqa: S105 - a throwaway server's key
+SECRET_KEY = "synthgov-test-secret"
 START_SECONDS = 60
 
 
