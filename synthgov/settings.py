@@ -397,6 +397,7 @@ LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 # A misspelt SYNTHGOV_ variable would otherwise be silently ignored.
 _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_VAR_DIR",
+    "SYNTHGOV_STORAGE",
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
     "SYNTHGOV_MAX_ROWS",
