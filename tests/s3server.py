@@ -165,14 +165,20 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
         _wait_until_ready(server, folder)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop the server (it may take long to shut down gracefully: then it is killed)."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_ready(server: S3Server, folder: Path) -> None:
