@@ -77,7 +77,8 @@ def _translated(name: str, call: Callable[[], T]) -> T:
         if status == 404 or code in ("NoSuchKey", "404", "NotFound"):
             raise FileNotFoundError(f"File does not exist in the bucket: {name}") from None
         if status in (401, 403):
-            raise PermissionError(
+            # A configuration fault, not the user's: answered like an outage (503).
+            raise StorageUnavailable(
                 f"The object store refused access to {name} ({code or status}): check "
                 "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy."
             ) from None

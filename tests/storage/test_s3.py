@@ -16,6 +16,7 @@ from audits.provenance import services as provenance
 from registry import services
 from registry.models import DatasetVersion, StorageCheck
 from registry.scrub import storage_check_version
+from synthgov.env import s3_storage_from_env
 from synthgov.storage import S3Storage, local_copy, stored_hash
 from tests.audits.provenance.test_provenance import CATEGORICAL, TOLERANCES
 from tests.audits.provenance.test_provenance import frame as placements_frame
@@ -196,3 +197,13 @@ def test_watermarking_writes_the_marked_file_to_the_bucket(s3, world, settings, 
 def org_keys(settings, tmp_path):
     settings.SYNTHGOV_ORG_KEYS_DIR = tmp_path / "keys"
     return tmp_path / "keys"
+
+
+def test_wrong_credentials_answer_503_not_500(s3, world, client, settings):
+    version = make_version(make_dataset(world), world.curator_a)
+    wrong = {**s3.env, "AWS_SECRET_ACCESS_KEY": "not-the-key"}
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage_from_env(environ=wrong)}
+    client.force_login(world.curator_a)
+    page = client.get(f"/versions/{version.pk}/download/")
+    assert page.status_code == 503
+    assert "AWS_SECRET_ACCESS_KEY" not in page.content.decode()  # details are for the log

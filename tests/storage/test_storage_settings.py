@@ -54,7 +54,9 @@ def test_s3_without_a_bucket_stops_at_start_up_saying_what_to_set():
 
 def test_an_unknown_storage_is_refused():
     with pytest.raises(ImproperlyConfigured, match="SYNTHGOV_STORAGE='ftp' is not one of"):
-        env_choice("SYNTHGOV_STORAGE", "local", ("local", "s3"), environ={"SYNTHGOV_STORAGE": "ftp"})
+        env_choice(
+            "SYNTHGOV_STORAGE", "local", ("local", "s3"), environ={"SYNTHGOV_STORAGE": "ftp"}
+        )
 
 
 def test_amazon_s3_itself_uses_the_default_addressing():
