@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import urllib.error
+import urllib.request
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -165,9 +167,6 @@ def test_stored_files_have_no_public_url(s3, world):
     with pytest.raises(NotImplementedError, match="no public URL"):
         default_storage.url(version.file.name)
     # And the bucket refuses a request without credentials.
-    import urllib.error
-    import urllib.request
-
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{s3.server.endpoint}/{s3.bucket}/{s3.key(version.file.name)}")  # noqa: S310
     refused.value.close()
