@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,8 @@ from registry.models import (
 )
 from synthgov.accounts.models import Organisation
 from synthgov.downloads import has_control_characters
-from synthgov.signing.manifests import file_sha256
 from synthgov.signing.strict_json import nesting_depth
+from synthgov.storage import local_copy, stored_hash
 from synthgov.trail.services import trail_record
 
 # Generator parameters are a few levels deep; much deeper JSON exhausts the stack of
@@ -416,17 +416,23 @@ def version_table_info(version: DatasetVersion) -> ingest.TableInfo:
     )
 
 
-def stored_path(version: DatasetVersion) -> Path:
-    """Where the version's stored file is in this server's storage."""
-    return Path(default_storage.path(version.file.name))
+@contextlib.contextmanager
+def stored_file(version: DatasetVersion) -> Iterator[Path]:
+    """A path on this machine to the version's stored file, for the readers that
+    need one (``ingest.read_frame``, Arrow): the file itself on local storage, a
+    temporary copy streamed from the bucket on S3 (``synthgov.storage.local_copy``).
+    FileNotFoundError when the file is gone."""
+    with local_copy(version.file.name) as path:
+        yield path
 
 
 def stored_sha256(version: DatasetVersion) -> str | None:
-    """The SHA-256 of the version's stored file as it is now, or None when the file
-    is missing: a file gone from storage is an integrity failure, never a transient
-    error worth retrying (other storage errors propagate)."""
+    """The SHA-256 of the version's stored file as it is now, streamed from
+    storage, or None when the file is missing: a file gone from storage is an
+    integrity failure, never a transient error worth retrying (other storage
+    errors, such as ``StorageUnavailable``, propagate)."""
     try:
-        return file_sha256(stored_path(version))
+        return stored_hash(version.file.name)
     except FileNotFoundError:
         return None
 
@@ -434,8 +440,8 @@ def stored_sha256(version: DatasetVersion) -> str | None:
 def version_profile(version: DatasetVersion, schema: list[dict]) -> dict:
     """Profile the stored file again under ``schema`` (after a type correction)."""
     info = version_table_info(version)
-    path = stored_path(version)
-    sample = ingest.sample_frame(path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0)
+    with stored_file(version) as path:
+        sample = ingest.sample_frame(path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0)
     columns = [ColumnSchema.from_dict(c) for c in schema]
     return ingest.profile_frame(sample, columns, total_rows=info.row_count)
 

@@ -108,3 +108,77 @@ def env_database(
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={url!r} names no database.")
     return config
+
+
+def env_choice(
+    name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None
+) -> str:
+    """One of ``choices`` (compared in lower case)."""
+    value = env_str(name, default, environ=environ).strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+S3_PART_BYTES = 8 * 1024**2
+"""Uploads to S3 go in parts of this size, at most ``S3_UPLOAD_THREADS`` at once:
+an upload holds about ``S3_PART_BYTES * S3_UPLOAD_PARTS_IN_MEMORY`` in memory."""
+S3_UPLOAD_THREADS = 2
+S3_UPLOAD_PARTS_IN_MEMORY = S3_UPLOAD_THREADS + 1
+"""Parts read ahead of the upload threads (s3transfer's default is 10: 80 MiB)."""
+
+
+def _transfer_config(config_class: type) -> object:
+    config = config_class(
+        multipart_threshold=S3_PART_BYTES,
+        multipart_chunksize=S3_PART_BYTES,
+        max_concurrency=S3_UPLOAD_THREADS,
+    )
+    config.max_in_memory_upload_chunks = S3_UPLOAD_PARTS_IN_MEMORY
+    return config
+
+
+def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """``STORAGES["default"]`` for ``SYNTHGOV_STORAGE=s3``: an S3 bucket through
+    django-storages (``synthgov.storage.S3Storage``), from the AWS_* variables."""
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME", environ=environ).strip()
+    if not bucket:
+        raise ImproperlyConfigured(
+            "SYNTHGOV_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (the bucket that holds the "
+            "stored tables); set it, or SYNTHGOV_STORAGE=local for the local folder."
+        )
+    endpoint = env_str("AWS_S3_ENDPOINT_URL", environ=environ).strip() or None
+    # S3-compatible servers (SeaweedFS, MinIO) answer on one host: path-style names.
+    addressing = env_choice(
+        "AWS_S3_ADDRESSING_STYLE",
+        "path" if endpoint else "auto",
+        ("auto", "path", "virtual"),
+        environ=environ,
+    )
+    return {
+        "BACKEND": "synthgov.storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "region_name": env_str("AWS_S3_REGION_NAME", "us-east-1", environ=environ),
+            # None: boto3 finds credentials itself (instance role, ~/.aws).
+            "access_key": env_str("AWS_ACCESS_KEY_ID", environ=environ) or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", environ=environ) or None,
+            "location": env_str("AWS_LOCATION", environ=environ).strip("/"),
+            # Names are content hashes: an existing name already holds the same bytes.
+            "file_overwrite": False,
+            # No ACL is sent: objects are as private as the bucket (never make it public).
+            "default_acl": None,
+            "client_config": Config(
+                s3={"addressing_style": addressing},
+                signature_version="s3v4",
+                connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 5, minimum=1, environ=environ),
+                read_timeout=env_int("AWS_S3_READ_TIMEOUT", 60, minimum=1, environ=environ),
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+            "transfer_config": _transfer_config(TransferConfig),
+        },
+    }

@@ -1,4 +1,5 @@
-"""``/healthz``: is the database answering, is the broker reachable?"""
+"""``/healthz``: is the database answering, is the broker reachable, does the file
+store answer (the bucket on S3, a writable MEDIA_ROOT locally)?"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from synthgov.celery import app as celery_app
+from synthgov.storage import storage_status
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -35,12 +37,14 @@ def _broker_ok() -> tuple[bool, str]:
 def healthz(request: HttpRequest) -> JsonResponse:
     db_ok, db_detail = _database_ok()
     broker_ok, broker_detail = _broker_ok()
-    healthy = db_ok and broker_ok
+    storage_ok, storage_detail = storage_status()
+    healthy = db_ok and broker_ok and storage_ok
     return JsonResponse(
         {
             "status": "ok" if healthy else "unavailable",
             "database": db_detail,
             "broker": broker_detail,
+            "storage": storage_detail,
         },
         status=200 if healthy else 503,
     )

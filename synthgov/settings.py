@@ -17,10 +17,12 @@ from django.core.exceptions import ImproperlyConfigured
 from synthgov.env import (
     env_bool,
     env_bytes,
+    env_choice,
     env_database,
     env_int,
     env_list,
     env_str,
+    s3_storage_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "synthgov.access.sessions.PrivilegedSessionMiddleware",
     # Last, so it turns a lockout flagged anywhere below into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # A file store that does not answer is a 503 with what to do, not a 500 page.
+    "synthgov.storage.StorageUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "synthgov.urls"
@@ -143,8 +147,16 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served directly: downloads go through permission checks
+# Stored tables: the local folder MEDIA_ROOT (default), or an S3 bucket with
+# SYNTHGOV_STORAGE=s3 so workers on other machines read the same files
+# (synthgov/storage.py; every variable is in README "Storage").
+SYNTHGOV_STORAGE = env_choice("SYNTHGOV_STORAGE", "local", ("local", "s3"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": (
+        s3_storage_from_env()
+        if SYNTHGOV_STORAGE == "s3"
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -388,6 +400,7 @@ LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 # A misspelt SYNTHGOV_ variable would otherwise be silently ignored.
 _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_VAR_DIR",
+    "SYNTHGOV_STORAGE",
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
     "SYNTHGOV_MAX_ROWS",

@@ -4,7 +4,7 @@ from django.test import override_settings
 def test_healthz_ok(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
 
 
 # A real connection attempt to a port where nothing listens.

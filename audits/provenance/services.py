@@ -50,7 +50,7 @@ from registry.models import (
 from registry.services import (
     UploadRefused,
     dataset_version_create,
-    stored_path,
+    stored_file,
     stored_sha256,
     upload_ingest,
     version_schema_update,
@@ -101,7 +101,8 @@ def organisation_keys(organisation: Organisation) -> OrganisationKeys:
 
 def _read(version: DatasetVersion) -> pd.DataFrame:
     try:
-        return ingest.read_frame(stored_path(version), version_table_info(version))
+        with stored_file(version) as path:
+            return ingest.read_frame(path, version_table_info(version))
     except FileNotFoundError:
         raise ValidationError(
             f"The stored file of {version} is missing; ask an administrator to restore it."
@@ -139,7 +140,8 @@ def _unmarked_whole_columns(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = pq.read_schema(stored_path(version))
+        with stored_file(version) as path:
+            schema = pq.read_schema(path)
         return [
             c for c in candidates if c in schema.names and pa.types.is_integer(schema.field(c).type)
         ]
@@ -211,9 +213,10 @@ def _whole_number_columns(version: DatasetVersion, names: list[str]) -> set[str]
     if not names:
         return set()
     try:
-        sample = ingest.read_frame(
-            stored_path(version), version_table_info(version), nrows=_DEFAULTS_ROWS, columns=names
-        )
+        with stored_file(version) as path:
+            sample = ingest.read_frame(
+                path, version_table_info(version), nrows=_DEFAULTS_ROWS, columns=names
+            )
     except (OSError, ValueError, IngestError):
         return set()
     return {name for name in names if watermark.is_integral(sample[name])}
@@ -668,7 +671,8 @@ def manifest_parquet_file(*, version: DatasetVersion, target: Path) -> None:
     """Write the version's Parquet file to ``target`` with its manifest embedded."""
     if version.format != DatasetVersion.Format.PARQUET:
         raise ValidationError("Only Parquet versions embed the manifest; CSV gets a sidecar.")
-    parquet_embed(stored_path(version), target, version_manifest(version=version))
+    with stored_file(version) as path:
+        parquet_embed(path, target, version_manifest(version=version))
 
 
 def version_manifest_valid(version: DatasetVersion, *, hash_verified: bool | None = None) -> bool:

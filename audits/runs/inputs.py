@@ -32,7 +32,7 @@ from registry.lineage.graph import (
 )
 from registry.lineage.graph import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
-from registry.services import stored_path, stored_sha256, version_table_info
+from registry.services import stored_file, stored_sha256, version_table_info
 
 # No real lineage is this deep; the bound only stops a walk through corrupt data.
 MAX_GENERATIONS = 50
@@ -170,6 +170,7 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
     if found != version.sha256:
         return ANCESTOR_ALTERED
     try:
-        return ingest.read_frame(stored_path(version), version_table_info(version))
+        with stored_file(version) as path:
+            return ingest.read_frame(path, version_table_info(version))
     except (ValueError, UnicodeDecodeError):
         return ANCESTOR_UNREADABLE

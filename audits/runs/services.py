@@ -26,7 +26,7 @@ from audits.runs.inputs import real_ancestor_load
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
-from registry.services import stored_path, stored_sha256, version_table_info
+from registry.services import stored_file, stored_sha256, version_table_info
 from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
@@ -463,7 +463,8 @@ def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
 
 def _load(version: DatasetVersion, role: str):
     try:
-        return ingest.read_frame(stored_path(version), version_table_info(version))
+        with stored_file(version) as path:
+            return ingest.read_frame(path, version_table_info(version))
     except FileNotFoundError:
         raise AuditInputError(
             f"The stored file of the {role} ({version}) is missing from storage; "

@@ -48,7 +48,8 @@ def _assert_markers_applied(version: DatasetVersion) -> None:
     assert work["missing"] == WORK_MISSING
     assert "?" not in {t["value"].strip() for t in work["top"]}
     # Stored exactly as uploaded: the hash is the upload's and the '?' are still there.
-    stored = services.stored_path(version).read_bytes()
+    with services.stored_file(version) as path:
+        stored = path.read_bytes()
     assert stored == ADULT
     assert version.sha256 == hashlib.sha256(ADULT).hexdigest()
 
@@ -168,12 +169,13 @@ def test_audit_input_reads_markers_as_nan(world):
     stored = DatasetVersion.objects.get(pk=version.pk)
     info = services.version_table_info(stored)
     assert info.missing_markers == ("?",)
-    frame = ingest.read_frame(services.stored_path(stored), info)
+    with services.stored_file(stored) as path:
+        frame = ingest.read_frame(path, info)
+        sample = ingest.sample_frame(path, info, rows=10, seed=1)
     assert frame["age"].dtype.kind in "if"
     assert np.isnan(frame.loc[3, "age"]) and frame["age"].isna().sum() == AGE_MISSING
     assert pd.isna(frame.loc[5, "workclass"]) and pd.isna(frame.loc[6, "workclass"])
     assert frame["workclass"].isna().sum() == WORK_MISSING
-    sample = ingest.sample_frame(services.stored_path(stored), info, rows=10, seed=1)
     assert not sample.isin(["?", " ?"]).any().any()
 
 
@@ -194,7 +196,8 @@ def test_markers_apply_to_parquet_text_columns(world):
     )
     assert version.column("age")["type"] == "numerical"
     assert _profile(version, "workclass")["missing"] == 20
-    read = ingest.read_frame(services.stored_path(version), services.version_table_info(version))
+    with services.stored_file(version) as path:
+        read = ingest.read_frame(path, services.version_table_info(version))
     assert read["age"].isna().sum() == 10 and read["age"].dtype.kind in "if"
     assert read["hours"].tolist()[:4] == [40, 13, 40, 45]
 
