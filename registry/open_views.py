@@ -8,13 +8,13 @@ registry)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from registry.documents.for_models import public_croissant_for_version
 from registry.models import DatasetVersion
-from registry.views import missing_file_message, stored_file_response
+from registry.views import download_or_gone
 from synthgov.downloads import PUBLIC_CACHE_CONTROL, as_attachment
 
 
@@ -26,17 +26,8 @@ def published_version(pk: int) -> DatasetVersion:
 
 
 @require_safe
-def open_download(request: HttpRequest, pk: int) -> HttpResponse:
-    version = published_version(pk)
-    response = stored_file_response(request, version, public=True)
-    if response is None:
-        return render(
-            request,
-            "registry/file_missing.html",
-            {"version": version, "message": missing_file_message(version)},
-            status=410,
-        )
-    return response
+def open_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return download_or_gone(request, published_version(pk), public=True)
 
 
 @require_safe

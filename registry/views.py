@@ -494,8 +494,15 @@ def stored_file_response(
 @require_safe
 @token_or_login_required
 def version_download(request: HttpRequest, pk: int) -> HttpResponseBase:
-    version = _version(request, pk)
-    response = stored_file_response(request, version)
+    return download_or_gone(request, _version(request, pk))
+
+
+def download_or_gone(
+    request: HttpRequest, version: DatasetVersion, *, public: bool = False
+) -> HttpResponseBase:
+    """The version's file (see ``stored_file_response``), or the 410 page that says
+    its bytes are missing from storage."""
+    response = stored_file_response(request, version, public=public)
     if response is None:
         # 410 Gone: the version exists, its bytes do not any more.
         return render(
