@@ -80,9 +80,7 @@ def nearest(
         raise ValueError("reference has fewer records than neighbours requested")
     n = len(query)
     if n * len(reference) <= brute_force_below:
-        return _brute_force(
-            query, reference, np.arange(n), k=k, into=None, with_index=with_index
-        )
+        return _brute_force(query, reference, np.arange(n), k=k, into=None, with_index=with_index)
     if query.codes.shape[1] == 0:
         return _nearest_numeric(query, reference, k=k)
     search = _LevelSearch(query, reference, k=k, with_index=with_index)

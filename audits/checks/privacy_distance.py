@@ -57,9 +57,19 @@ def _histogram(series: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class DistanceSample:
+    """The full reference, a seeded sample of synthetic rows and one of holdout rows,
+    encoded alike for distances (cached in the audit context; shared with the attacks)."""
+
+    encoding: DistanceEncoding
+    synthetic_rows: np.ndarray
+    holdout_rows: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class ClosestRecords:
-    """The distance sample's encoding and nearest reference records, shared by the
-    distance figures and ``privacy.near_copy_rate`` (cached in the audit context)."""
+    """The distance sample's nearest reference records, shared by the distance figures
+    and ``privacy.near_copy_rate`` (cached in the audit context)."""
 
     encoding: DistanceEncoding
     synthetic_rows: int
@@ -67,10 +77,8 @@ class ClosestRecords:
     holdout_to_reference: Neighbours | None
 
 
-def closest_records(ctx: AuditContext) -> ClosestRecords:
-    """Distances from a seeded sample of synthetic rows (and of holdout rows) to the
-    full reference: the two nearest for synthetic rows, the nearest for holdout rows."""
-    if "closest_records" not in ctx.cache:
+def distance_sample(ctx: AuditContext) -> DistanceSample:
+    if "distance_sample" not in ctx.cache:
         cfg = ctx.config
         syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
         hold_rows = None
@@ -79,11 +87,23 @@ def closest_records(ctx: AuditContext) -> ClosestRecords:
                 ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold"
             )
         enc = encode_for_distance(ctx.data, syn_rows, hold_rows)
+        ctx.cache["distance_sample"] = DistanceSample(enc, syn_rows, hold_rows)
+    return ctx.cache["distance_sample"]
+
+
+def closest_records(ctx: AuditContext) -> ClosestRecords:
+    """Distances from the sampled synthetic rows (and holdout rows) to the full
+    reference: the two nearest for synthetic rows, the nearest for holdout rows."""
+    if "closest_records" not in ctx.cache:
+        sample = distance_sample(ctx)
+        enc = sample.encoding
         to_real = nearest(enc.synthetic, enc.reference, k=min(2, len(enc.reference)))
         holdout_to_real = None
         if enc.holdout is not None and len(enc.holdout):
             holdout_to_real = nearest(enc.holdout, enc.reference, k=1)
-        ctx.cache["closest_records"] = ClosestRecords(enc, len(syn_rows), to_real, holdout_to_real)
+        ctx.cache["closest_records"] = ClosestRecords(
+            enc, len(sample.synthetic_rows), to_real, holdout_to_real
+        )
     return ctx.cache["closest_records"]
 
 
