@@ -484,17 +484,7 @@ def singling_out_risk(ctx: AuditContext) -> list[MetricResult]:
     )
     variants["multivariate"]["candidate_predicates_tried"] = attempts
 
-    scored = {k: v for k, v in variants.items() if v.get("risk") is not None}
-    if not scored:
-        return [
-            skipped(
-                key,
-                "lower",
-                "no predicate on the quasi-identifiers singles out exactly one synthetic "
-                "record, so the attack has nothing to try",
-                details={"variants": variants, **frames.sample_details()},
-            )
-        ]
+    scored = variants
     worst_name = max(
         scored, key=lambda k: (scored[k]["risk_object"].value, scored[k]["predicates"])
     )
@@ -522,11 +512,12 @@ def _so_variant(preds: _Predicates, train, hold, names, *, columns: int, attacks
     of the attacks asked for, so an attacker who finds few predicates singles out few."""
     out: dict[str, Any] = {"predicates": len(preds), "columns_per_predicate": columns}
     if len(preds) == 0:
-        out["risk"] = None
-        out["reason"] = "no predicate singles out exactly one synthetic record"
-        return out
-    main = int((_count_matches(train, preds) == 1).sum())
-    control = int((_count_matches(hold, preds) == 1).sum())
+        # Nobody is singled out by predicates that single out no synthetic record.
+        main = control = 0
+        out["note"] = "no predicate singles out exactly one synthetic record"
+    else:
+        main = int((_count_matches(train, preds) == 1).sum())
+        control = int((_count_matches(hold, preds) == 1).sum())
     risk = Risk.of(Rate.of(main, attacks), Rate.of(control, attacks))
     out.update(risk.to_json())
     out["risk_object"] = risk
