@@ -566,17 +566,19 @@ def linkability_risk(ctx: AuditContext) -> list[MetricResult]:
     enc = frames.encoding
     main_rows, control_rows = frames.targets("link", ctx.config.seed)
     links = {}
+    # Each half searches the synthetic records in its own seeded order, so a tie between
+    # equally near records is broken independently (a shared order would link by accident).
+    second_order = rng_for(ctx.config.seed, "attacks.link.order").permutation(len(enc.synthetic))
+    first_syn = _columns(enc, enc.synthetic, sets[0])
+    second_syn = _columns(enc, enc.synthetic.take(second_order), sets[1])
     for label, table, rows in (
         ("main", frames.training, main_rows),
         ("control", frames.holdout, control_rows),
     ):
         targets = table.take(rows)
-        first = _nearest_index(
-            _columns(enc, targets, sets[0]), _columns(enc, enc.synthetic, sets[0])
-        )
-        second = _nearest_index(
-            _columns(enc, targets, sets[1]), _columns(enc, enc.synthetic, sets[1])
-        )
+        first = _nearest_index(_columns(enc, targets, sets[0]), first_syn)
+        second = _nearest_index(_columns(enc, targets, sets[1]), second_syn)
+        second = np.where(second >= 0, second_order[np.maximum(second, 0)], -1)
         links[label] = int(((first == second) & (first >= 0)).sum())
     n = len(main_rows)
     risk = Risk.of(Rate.of(links["main"], n), Rate.of(links["control"], n))
