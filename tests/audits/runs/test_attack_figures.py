@@ -2,8 +2,10 @@
 process and stores every attack key with a value; without a holdout they are stored as
 skipped with the reason, never as 0."""
 
+from rest_framework.test import APIClient
+
 from audits.checks.attacks import NO_HOLDOUT
-from audits.models import AuditMetric, AuditStatus
+from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs import services
 from tests.audits.conftest import request_placements_audit
 
@@ -49,3 +51,32 @@ def test_audit_without_a_holdout_skips_attack_figures_with_the_reason(placements
         assert results[key]["value"] is None, key
         assert "holdout" in results[key]["skip_reason"], key
     assert results["privacy.linkability_risk"]["skip_reason"] == NO_HOLDOUT
+
+
+def test_the_api_lists_the_attack_figures_and_runs_them_on_request(
+    placements_world, django_capture_on_commit_callbacks
+):
+    pw = placements_world
+    api = APIClient()
+    api.force_authenticate(pw["world"].curator_a)
+    catalogue = {m["key"]: m for m in api.get("/api/v1/metrics/").json()}
+    for key in ATTACK_KEYS:
+        assert catalogue[key]["family"] == "privacy" and catalogue[key]["requestable"], key
+        assert "holdout" in catalogue[key]["needs"], key
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(
+            "/api/v1/audits/",
+            {
+                "version": pw["synthetic"].pk,
+                "reference": pw["real"].pk,
+                "holdout": pw["holdout"].pk,
+                "families": ["privacy"],
+            },
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    run = _run(AuditRun.objects.get(pk=response.json()["id"]))
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    figures = {m["key"]: m for m in api.get(f"/api/v1/audits/{run.pk}/metrics/").json()}
+    for key in ATTACK_KEYS:
+        assert figures[key]["status"] == "ok" and figures[key]["value"] is not None, key
