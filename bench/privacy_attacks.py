@@ -147,6 +147,8 @@ def compare(rows: int) -> dict:
             "interval": variant["interval"],
             "seconds": seconds,
             "predicates": variant["predicates"],
+            "main": variant["main"]["rate"],
+            "control": variant["control"]["rate"],
         }
     ctx, shared = context(qi)
     for name, check in (
@@ -157,10 +159,15 @@ def compare(rows: int) -> dict:
     ):
         started = time.perf_counter()
         result = check(ctx)[0]
+        rates = result.details
+        if name == "inference":
+            rates = rates["attributes"][rates["headline_attribute"]]
         ours[name] = {
             "value": result.value,
             "interval": result.details.get("interval"),
             "seconds": time.perf_counter() - started + shared,
+            "main": rates.get("main", {}).get("rate"),
+            "control": rates.get("control", {}).get("rate"),
         }
     theirs = {}
     with tempfile.TemporaryDirectory(prefix="synthgov-attacks-") as folder:
@@ -184,9 +191,9 @@ def print_compare(result: dict) -> None:
     print(f"\nAttack figures at {result['rows']:,} rows, {result['attacks']} attacks each")
     print(
         "| attack | anonymeter (95% CI) | SynthGov (95% CI) | inside? "
-        "| anonymeter | SynthGov | speed-up |"
+        "| main / control success (anonymeter; SynthGov) | anonymeter | SynthGov | speed-up |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
     for name, ours in result["ours"].items():
         theirs = result["anonymeter"].get(name)
         interval = ours.get("interval")
@@ -194,13 +201,17 @@ def print_compare(result: dict) -> None:
             f" ({interval[0]:.3f}–{interval[1]:.3f})" if interval else ""
         )
         if theirs is None:
-            print(f"| {name} | — | {ours_text} | — | — | {ours['seconds']:.2f} s | — |")
+            print(f"| {name} | — | {ours_text} | — | — | — | {ours['seconds']:.2f} s | — |")
             continue
+        rates = (
+            f"{theirs['main']:.3f} / {theirs['control']:.3f}; "
+            f"{ours['main']:.3f} / {ours['control']:.3f}"
+        )
         low, high = theirs["ci"]
         inside = "yes" if low - 1e-9 <= ours["value"] <= high + 1e-9 else "no"
         print(
             f"| {name} | {theirs['value']:.4f} ({low:.3f}–{high:.3f}) | {ours_text} | {inside} "
-            f"| {theirs['seconds']:.1f} s | {ours['seconds']:.2f} s "
+            f"| {rates} | {theirs['seconds']:.1f} s | {ours['seconds']:.2f} s "
             f"| {theirs['seconds'] / max(ours['seconds'], 1e-9):.0f}× |"
         )
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import beta, rankdata
 
 from audits.checks.base import (
     MetricResult,
@@ -64,6 +65,8 @@ DENSITY_EPSILON = 1e-6
 # Percentile of holdout-to-training distances below which a synthetic record is a near copy.
 NEAR_COPY_PERCENTILE = 1.0
 PAIR_CHUNK = 4_000_000
+# Below one predicate per this many rows, a group is counted by testing every row.
+SMALL_GROUP_ROWS = 64
 
 # Thresholds the checks' findings use; the shipped standards set their own.
 DEFAULT_THRESHOLDS = {
@@ -302,11 +305,32 @@ def _count_matches(
     pattern = np.zeros(len(preds), dtype=np.int64)
     for j in range(preds.columns.shape[1]):
         pattern = pattern * base + (preds.columns[:, j] + 1) * 2 + is_range[:, j]
-    _, inverse = np.unique(pattern, return_inverse=True)
-    for group in np.unique(inverse):
-        rows = np.flatnonzero(inverse == group)
-        counts[rows] = _count_group(frame, preds.take(rows), sorted_cache)
+    order = np.argsort(pattern, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, pattern[order][1:] != pattern[order][:-1], True])
+    for start, stop in pairwise(bounds):
+        rows = order[start:stop]
+        group = preds.take(rows)
+        if sorted_cache is None and len(rows) * SMALL_GROUP_ROWS <= len(frame):
+            # A few predicates: testing every row costs less than sorting the frame.
+            counts[rows] = _count_direct(frame, group)
+        else:
+            counts[rows] = _count_group(frame, group, sorted_cache)
     return counts
+
+
+def _count_direct(frame: np.ndarray, preds: _Predicates) -> np.ndarray:
+    ok = np.ones((len(preds), len(frame)), dtype=bool)
+    for j in range(preds.columns.shape[1]):
+        column, ops = preds.columns[0, j], preds.ops[:, j][:, None]
+        if column < 0:
+            continue
+        have, wanted = frame[:, column][None, :], preds.values[:, j][:, None]
+        with np.errstate(invalid="ignore"):
+            if ops[0, 0] in (EQ, MISSING):  # the group's slot is an equality or "missing"
+                ok &= (have == wanted) | ((ops == MISSING) & np.isnan(have))
+            else:
+                ok &= np.where(ops == GE, have >= wanted, have <= wanted)
+    return ok.sum(axis=1)
 
 
 def _keys(values: np.ndarray) -> np.ndarray:
@@ -702,13 +726,43 @@ def tpr_at_fpr(members: np.ndarray, others: np.ndarray, fpr: float) -> tuple[flo
     return float(np.mean(members > cut)), float(np.mean(others > cut))
 
 
+def clopper_pearson(successes: int, n: int) -> tuple[float, float]:
+    """Exact two-sided 95% interval for a binomial proportion."""
+    low = 0.0 if successes == 0 else float(beta.ppf(0.025, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(beta.ppf(0.975, successes + 1, n - successes))
+    return low, high
+
+
+def epsilon_lower_bound(tp: int, members: int, fp: int, others: int) -> dict[str, float]:
+    """The epsilon a membership attack proves (pure DP, delta = 0): any eps-DP mechanism
+    has TPR <= e^eps FPR and 1 - FPR <= e^eps (1 - TPR), so with the 95% Clopper-Pearson
+    bounds eps >= ln(TPR_low / FPR_high) and eps >= ln((1 - FPR)_low / (1 - TPR)_high)."""
+    tpr_low, tpr_high = clopper_pearson(tp, members)
+    fpr_low, fpr_high = clopper_pearson(fp, others)
+    bounds = [0.0]
+    if tpr_low > 0 and fpr_high > 0:
+        bounds.append(math.log(tpr_low / fpr_high))
+    if fpr_high < 1 and tpr_low < 1:
+        bounds.append(math.log((1 - fpr_high) / (1 - tpr_low)))
+    return {
+        "epsilon": max(bounds),
+        "tpr_interval": [tpr_low, tpr_high],
+        "fpr_interval": [fpr_low, fpr_high],
+    }
+
+
 def membership(ctx: AuditContext) -> list[MetricResult]:
-    keys = ("privacy.membership_auc", "privacy.membership_tpr_at_1pct_fpr")
+    keys = (
+        "privacy.membership_auc",
+        "privacy.membership_tpr_at_1pct_fpr",
+        "privacy.dp_epsilon_lower_bound",
+    )
     frames = attack_frames(ctx)
     if frames is None:
         return [
             skipped(keys[0], "closer_to", NO_HOLDOUT, target=0.5),
             skipped(keys[1], "lower", NO_HOLDOUT),
+            skipped(keys[2], "lower", NO_HOLDOUT),
         ]
     holdout = frames.holdout
     if len(holdout) < 4:
@@ -716,6 +770,7 @@ def membership(ctx: AuditContext) -> list[MetricResult]:
         return [
             skipped(keys[0], "closer_to", reason, target=0.5),
             skipped(keys[1], "lower", reason),
+            skipped(keys[2], "lower", reason),
         ]
     rng = rng_for(ctx.config.seed, "attacks.membership")
     order = rng.permutation(len(holdout))
@@ -795,7 +850,24 @@ def membership(ctx: AuditContext) -> list[MetricResult]:
         finding=tpr_finding,
         **common,
     )
-    return [auc_result, tpr_result]
+    chosen_fpr = per_score[best_tpr]["fpr_at_threshold"]
+    bound = epsilon_lower_bound(round(tpr * count), count, round(chosen_fpr * count), count)
+    epsilon_result = MetricResult(
+        key=keys[2],
+        value=bound["epsilon"],
+        direction="lower",
+        details={
+            "score": best_tpr,
+            "true_positive_rate": tpr,
+            "false_positive_rate": chosen_fpr,
+            **bound,
+            "members_attacked": count,
+            "non_members_attacked": count,
+            "confidence": "95% Clopper-Pearson on each rate",
+        },
+        **common,
+    )
+    return [auc_result, tpr_result, epsilon_result]
 
 
 def _roc(members: np.ndarray, others: np.ndarray, points: int = 50) -> dict[str, list]:

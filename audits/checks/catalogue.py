@@ -382,6 +382,22 @@ _SPECS = [
         needs="a real holdout",
     ),
     _spec(
+        "privacy.dp_epsilon_lower_bound",
+        "privacy",
+        "Differential-privacy epsilon proven by attack (lower bound)",
+        "The epsilon that the membership attack proves at 95% confidence: at the threshold "
+        "of Membership inference: true positives at 1% false positives, with TPR and FPR "
+        "bounded by exact 95% Clopper-Pearson intervals, epsilon >= max(0, ln(TPR_low / "
+        "FPR_high), ln((1 - FPR_high) / (1 - TPR_low))) (pure differential privacy, delta "
+        "= 0). Data released under an epsilon-DP mechanism cannot give a bound above its "
+        "epsilon (up to the 5% chance of each interval), so a bound above a claimed epsilon "
+        "contradicts the claim; 0 proves nothing. The threshold is chosen on the same "
+        "records, so the bound is slightly optimistic for the attacker. " + ATTACK_SAMPLE,
+        "lower",
+        (0.0, None),
+        "a real holdout",
+    ),
+    _spec(
         "privacy.near_copy_rate",
         "privacy",
         "Near copies of training records",

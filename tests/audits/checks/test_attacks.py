@@ -14,11 +14,18 @@ import pytest
 from audits.checks import AuditConfig, ColumnSpec
 from audits.checks.attacks import (
     DEFAULT_THRESHOLDS,
+    EQ,
+    GE,
+    LE,
+    MISSING,
     NO_HOLDOUT,
     STEPS,
     Rate,
     Risk,
+    _count_matches,
+    _multivariate_candidates,
     auc_with_ci,
+    epsilon_lower_bound,
     inference_risk,
     linkability_risk,
     membership,
@@ -167,6 +174,33 @@ def test_singling_out_by_hand():
     assert set(uni["examples"]) <= {"age <= 20", "age >= 99", "age = 20", "age = 99"}
 
 
+@pytest.mark.parametrize("n_cols", [1, 2, 3, 4])
+def test_predicate_counts_equal_a_row_by_row_count(n_cols):
+    # Categories (as codes), an integer, a rounded number and missing values everywhere.
+    rng = np.random.default_rng(n_cols)
+    n = 2_000
+    frame = np.column_stack(
+        [
+            rng.integers(0, 5, n),
+            rng.integers(0, 40, n),
+            rng.normal(size=n).round(1),
+            rng.integers(0, 3, n),
+        ]
+    ).astype(float)
+    frame[rng.random((n, 4)) < 0.03] = np.nan
+    numeric = [False, True, True, False]
+    preds = _multivariate_candidates(frame, numeric, np.nanmedian(frame, 0), n_cols, 400, rng)
+    expected = []
+    for columns, ops, values in zip(preds.columns, preds.ops, preds.values, strict=True):
+        ok = np.ones(n, dtype=bool)
+        for column, op, value in zip(columns, ops, values, strict=True):
+            x = frame[:, column]
+            ok &= {EQ: x == value, GE: x >= value, LE: x <= value, MISSING: np.isnan(x)}[op]
+        expected.append(ok.sum())
+    np.testing.assert_array_equal(_count_matches(frame, preds), expected)
+    np.testing.assert_array_equal(_count_matches(frame, preds, {}), expected)
+
+
 def test_linkability_by_hand():
     # Synthetic records copy the training records, whose two halves are unique: both
     # halves lead to the same synthetic record. Each holdout record's halves point at two
@@ -242,12 +276,23 @@ def test_auc_and_tpr_at_low_fpr_by_hand():
     assert tpr_at_fpr(members, others, 0.01) == (0.1, 0.01)
 
 
+def test_epsilon_bound_by_hand():
+    # A perfect attack on 100 members and 100 non-members: the exact 95% bounds are
+    # TPR >= 0.025 ** (1/100) and FPR <= 1 - 0.025 ** (1/100).
+    edge = 0.025 ** (1 / 100)
+    bound = epsilon_lower_bound(100, 100, 0, 100)
+    assert bound["epsilon"] == pytest.approx(np.log(edge / (1 - edge)))
+    assert bound["epsilon"] == pytest.approx(3.2814, abs=1e-3)
+    # An attack no better than chance proves nothing.
+    assert epsilon_lower_bound(10, 1000, 10, 1000)["epsilon"] == 0.0
+
+
 def test_every_attack_figure_is_catalogued_and_skips_without_a_holdout():
     config, real, synthetic, _ = plant("clean", 300, 0)
     ctx = make_context(config, real, synthetic, None)
     results = [m for _, step in STEPS for m in step(ctx)]
     assert {m.key for m in results} <= set(METRICS)
-    assert len(results) == 6
+    assert len(results) == 7
     for m in results:
         assert m.status == "skipped" and m.value is None
         assert "holdout" in m.skip_reason
@@ -288,7 +333,10 @@ def test_near_copies_are_flagged_where_exact_matching_sees_nothing(seed):
     values = figures(*plant("near", N, seed))
     assert values["privacy.exact_match_rate"] == 0.0
     assert {"privacy.near_copy_rate", "privacy.membership_tpr_at_1pct_fpr"} <= flagged(values)
-    assert values["privacy.near_copy_rate"] > 0.04  # about the 5% planted, plus ~1%
+    assert values["privacy.near_copy_rate"] > 0.04
+    assert (
+        values["privacy.dp_epsilon_lower_bound"] > 0
+    )  # the attack proves some epsilon  # about the 5% planted, plus ~1%
 
 
 @pytest.mark.parametrize("seed", [0, 1])
