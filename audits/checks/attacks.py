@@ -65,6 +65,8 @@ DENSITY_EPSILON = 1e-6
 # Percentile of holdout-to-training distances below which a synthetic record is a near copy.
 NEAR_COPY_PERCENTILE = 1.0
 PAIR_CHUNK = 4_000_000
+# Predicate keys wider than this use 64-bit hashes instead of exact integer ranks.
+EXACT_KEY_LIMIT = 2**62
 # Below one predicate per this many rows, a group is counted by testing every row.
 SMALL_GROUP_ROWS = 64
 
@@ -305,6 +307,7 @@ def _count_matches(
     pattern = np.zeros(len(preds), dtype=np.int64)
     for j in range(preds.columns.shape[1]):
         pattern = pattern * base + (preds.columns[:, j] + 1) * 2 + is_range[:, j]
+    cache = sorted_cache if sorted_cache is not None else {}
     order = np.argsort(pattern, kind="stable")
     bounds = np.flatnonzero(np.r_[True, pattern[order][1:] != pattern[order][:-1], True])
     for start, stop in pairwise(bounds):
@@ -314,7 +317,7 @@ def _count_matches(
             # A few predicates: testing every row costs less than sorting the frame.
             counts[rows] = _count_direct(frame, group)
         else:
-            counts[rows] = _count_group(frame, group, sorted_cache)
+            counts[rows] = _count_group(frame, group, cache)
     return counts
 
 
@@ -359,21 +362,18 @@ def _sorted_frame(frame: np.ndarray, key_columns: list, first: int | None):
     return groups, levels, composite[order], order
 
 
-def _count_group(frame: np.ndarray, preds: _Predicates, sorted_cache: dict | None) -> np.ndarray:
+def _count_group_hashed(frame: np.ndarray, preds: _Predicates, sorted_cache: dict) -> np.ndarray:
+    """As ``_count_group`` with hashed keys, for keys too wide for exact integers."""
     cols = preds.columns[0]
     ranged = (preds.ops[0] == GE) | (preds.ops[0] == LE)
     key_slots = [j for j in range(len(cols)) if cols[j] >= 0 and not ranged[j]]
     range_slots = [j for j in range(len(cols)) if cols[j] >= 0 and ranged[j]]
     query_keys = _keys(preds.values[:, key_slots])
     first = int(cols[range_slots[0]]) if range_slots else None
-    cache_key = (tuple(int(c) for c in cols[key_slots]), first)
-    if sorted_cache is not None and cache_key in sorted_cache:
-        prepared = sorted_cache[cache_key]
-    else:
-        prepared = _sorted_frame(frame, list(cols[key_slots]), first)
-        if sorted_cache is not None:
-            sorted_cache[cache_key] = prepared
-    groups, levels, composite, order = prepared
+    cache_key = ("hashed", tuple(int(c) for c in cols[key_slots]), first)
+    if cache_key not in sorted_cache:
+        sorted_cache[cache_key] = _sorted_frame(frame, list(cols[key_slots]), first)
+    groups, levels, composite, order = sorted_cache[cache_key]
     if first is None:
         return np.searchsorted(groups, query_keys, "right") - np.searchsorted(
             groups, query_keys, "left"
@@ -390,6 +390,72 @@ def _count_group(frame: np.ndarray, preds: _Predicates, sorted_cache: dict | Non
     start = np.searchsorted(composite, base + low, "left")
     stop = np.searchsorted(composite, base + high, "left")
     runs = np.where(known, stop - start, 0)
+    return _check_other_ranges(frame, preds, range_slots, order, start, runs)
+
+
+def _column_ranks(frame: np.ndarray, column: int, cache: dict):
+    """(distinct present values, each row's rank among them; missing = their count)."""
+    key = ("rank", column)
+    if key not in cache:
+        values = frame[:, column]
+        present = ~np.isnan(values)
+        levels = np.unique(values[present])
+        cache[key] = levels, np.where(present, np.searchsorted(levels, values), len(levels))
+    return cache[key]
+
+
+def _count_group(frame: np.ndarray, preds: _Predicates, sorted_cache: dict) -> np.ndarray:
+    cols = preds.columns[0]
+    ranged = (preds.ops[0] == GE) | (preds.ops[0] == LE)
+    key_slots = [j for j in range(len(cols)) if cols[j] >= 0 and not ranged[j]]
+    range_slots = [j for j in range(len(cols)) if cols[j] >= 0 and ranged[j]]
+    first = int(cols[range_slots[0]]) if range_slots else None
+    # Rows are keyed by the ranks of their values in the equality columns (exact integer
+    # arithmetic), then by the rank in the first range column, and sorted once per
+    # pattern; a predicate's matches on those columns are one run of that order.
+    spans = [len(_column_ranks(frame, int(cols[j]), sorted_cache)[0]) + 1 for j in key_slots]
+    first_span = len(_column_ranks(frame, first, sorted_cache)[0]) + 1 if first is not None else 1
+    if math.prod(spans) * first_span >= EXACT_KEY_LIMIT:
+        return _count_group_hashed(frame, preds, sorted_cache)
+    frame_key = np.zeros(len(frame), dtype=np.int64)
+    query_key = np.zeros(len(preds), dtype=np.int64)
+    known = np.ones(len(preds), dtype=bool)
+    for j, span in zip(key_slots, spans, strict=True):
+        levels, rank = _column_ranks(frame, int(cols[j]), sorted_cache)
+        wanted = preds.values[:, j]
+        at = np.searchsorted(levels, wanted)
+        hit = (at < len(levels)) & (levels[np.minimum(at, len(levels) - 1)] == wanted)
+        missing = np.isnan(wanted)
+        known &= hit | missing
+        frame_key = frame_key * span + rank
+        query_key = query_key * span + np.where(missing, len(levels), at)
+    cache_key = ("sorted", tuple(int(cols[j]) for j in key_slots), first)
+    if cache_key not in sorted_cache:
+        composite = frame_key * first_span
+        if first is not None:
+            composite = composite + _column_ranks(frame, first, sorted_cache)[1]
+        order = np.argsort(composite)  # rows with equal keys may come in any order
+        sorted_cache[cache_key] = composite[order], order
+    composite, order = sorted_cache[cache_key]
+    if first is None:
+        runs = np.searchsorted(composite, query_key, "right")
+        return np.where(known, runs - np.searchsorted(composite, query_key, "left"), 0)
+    levels = _column_ranks(frame, first, sorted_cache)[0]
+    first = range_slots[0]
+    wanted = preds.values[:, first]
+    ge = preds.ops[:, first] == GE
+    low = np.where(ge, np.searchsorted(levels, wanted, "left"), 0)
+    high = np.where(ge, len(levels), np.searchsorted(levels, wanted, "right"))
+    base = query_key * first_span
+    start = np.searchsorted(composite, base + low, "left")
+    stop = np.searchsorted(composite, base + high, "left")
+    runs = np.where(known, stop - start, 0)
+    return _check_other_ranges(frame, preds, range_slots, order, start, runs)
+
+
+def _check_other_ranges(frame, preds, range_slots, order, start, runs) -> np.ndarray:
+    """Counts after testing the runs' rows against the further range conditions."""
+    cols = preds.columns[0]
     if len(range_slots) == 1:
         return runs
     counts = np.zeros(len(preds), dtype=np.int64)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.checks import AuditConfig, ColumnSpec
+from audits.checks import AuditConfig, ColumnSpec, attacks
 from audits.checks.attacks import (
     DEFAULT_THRESHOLDS,
     EQ,
@@ -199,6 +199,9 @@ def test_predicate_counts_equal_a_row_by_row_count(n_cols):
         expected.append(ok.sum())
     np.testing.assert_array_equal(_count_matches(frame, preds), expected)
     np.testing.assert_array_equal(_count_matches(frame, preds, {}), expected)
+    with pytest.MonkeyPatch.context() as patch:  # keys too wide for integers: hashed
+        patch.setattr(attacks, "EXACT_KEY_LIMIT", 0)
+        np.testing.assert_array_equal(_count_matches(frame, preds, {}), expected)
 
 
 def test_linkability_by_hand():
