@@ -2,6 +2,8 @@
 process and stores every attack key with a value; without a holdout they are stored as
 skipped with the reason, never as 0."""
 
+import re
+
 from rest_framework.test import APIClient
 
 from audits.checks.attacks import NO_HOLDOUT
@@ -82,3 +84,27 @@ def test_the_api_lists_the_attack_figures_and_runs_them_on_request(
     figures = {m["key"]: m for m in api.get(f"/api/v1/audits/{run.pk}/metrics/").json()}
     for key in ATTACK_KEYS:
         assert figures[key]["status"] == "ok" and figures[key]["value"] is not None, key
+
+
+def test_the_report_says_what_an_attacker_could_learn(client, placements_world):
+    pw = placements_world
+    run = _run(request_placements_audit(pw, holdout=True))
+    client.force_login(pw["world"].curator_a)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "What an attacker could learn" in page
+    # The inference sentence names what the attacker knows and what they infer.
+    assert re.search(
+        r"An attacker who knows (degree_type, high_spec|high_spec, degree_type) of a person", page
+    )
+    assert "could infer their salary" in page
+    assert "95% interval" in page
+    for chart in ("privacy.singling_out", "privacy.linkability", "privacy.inference.salary",
+                  "privacy.membership"):  # fmt: skip
+        assert f'data-chart-key="{chart}"' in page, chart
+    standalone = client.get(f"/audits/{run.pk}/report.html")
+    assert standalone.status_code == 200
+    assert "What an attacker could learn" in standalone.content.decode()
+    # Without a holdout the section says why nothing was measured, never a 0.
+    bare = _run(request_placements_audit(pw, holdout=False))
+    page = client.get(bare.get_absolute_url()).content.decode()
+    assert "Not measured: needs a real holdout dataset (the control)" in page
