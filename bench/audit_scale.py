@@ -5,7 +5,9 @@ protected attributes, a sensitive diagnosis and a binary outcome), runs
 ``audits.checks.runner.run_audit`` with the default configuration in a child process per
 size (so ``ru_maxrss`` is that run's peak memory) and prints wall time per check family
 and peak memory. ``--sdmetrics`` also times SDMetrics' own privacy metrics on 50k rows
-against ours.
+against ours. The full audit includes the attack figures (``audits.checks.attacks``);
+``bench/privacy_attacks.py`` times them against anonymeter at 50k rows and measures their
+false-alarm and miss rates.
 
     .venv/bin/python bench/audit_scale.py --quick
     .venv/bin/python bench/audit_scale.py --sizes 10000 100000 1000000 --json out.json

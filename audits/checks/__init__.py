@@ -27,7 +27,8 @@ Public interface (the audit service calls exactly this)::
   text; role in identifier, quasi_identifier, sensitive, protected, target, other.
 - ``AuditConfig``: see ``base.AuditConfig`` (sample limits: ``sdmetrics_sample_rows``,
   ``detection_sample_rows``, ``utility_sample_rows``, ``distance_sample_rows``;
-  ``min_group_count``; ``max_intersections``). Families: integrity, quality, fairness,
+  ``min_group_count``; ``max_intersections``; ``attack_count``, the records of each of
+  training and holdout the privacy attacks target). Families: integrity, quality, fairness,
   privacy, provenance. When ``positive_outcome`` is None the fairness checks pick a value
   that reads as favourable ("true", "1", "yes", "approved", …) or else the least frequent
   real class, and record which in the details.
@@ -39,6 +40,9 @@ Public interface (the audit service calls exactly this)::
   frame is empty, the reference or holdout lacks a schema column, a named protected /
   quasi-identifier / sensitive / target column is missing or is an identifier, or the
   positive outcome does not occur in the reference.
+- The privacy family includes attacks against a holdout control (``attacks``: singling
+  out, linkability, inference, membership, near copies, the epsilon a membership attack
+  proves); without a holdout they are skipped with the reason.
 - ``catalogue.METRICS``: key -> ``MetricSpec`` (family, title, description, direction,
   value range, what it needs). Keys are stable; standards refer to them.
 - ``RealAncestor``: the collapse family's input, the audited version's nearest real

@@ -79,6 +79,7 @@ class AuditConfig:
     utility_sample_rows: int = 50_000
     distance_sample_rows: int = 100_000
     max_intersections: int = 10
+    attack_count: int = 2_000
 
     def column(self, name: str) -> ColumnSpec:
         for spec in self.columns:
@@ -106,6 +107,7 @@ class AuditConfig:
             "utility_sample_rows": self.utility_sample_rows,
             "distance_sample_rows": self.distance_sample_rows,
             "max_intersections": self.max_intersections,
+            "attack_count": self.attack_count,
         }
 
 

@@ -20,6 +20,22 @@ DISTANCE_SAMPLE = (
     "full reference."
 )
 
+ATTACK_RISK = (
+    "Risk = (main - control) / (1 - control), each success rate being the Wilson score "
+    "estimate (successes + z²/2) / (attacks + z²) with z = 1.96; the 95% interval "
+    "propagates both rates' Wilson half-widths; value and interval are clipped to 0..1. "
+    "0 means the synthetic data lets an attacker do nothing to the people it was trained "
+    "on that it does not equally do to anyone."
+)
+ATTACK_SAMPLE = (
+    "Seeded samples: the attacker sees up to 100,000 synthetic rows (the distance sample, "
+    "in a seeded random order, so equally near records are picked at random); the training "
+    "and holdout records come from equal-size seeded samples (the holdout's distance "
+    "sample and as many reference rows); up to 2,000 records of each are attacked "
+    "(configurable). Details state every sample size. Skipped without a holdout, never "
+    "reported as 0."
+)
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -274,6 +290,126 @@ _SPECS = [
         "protected.",
         "higher",
         needs="quasi-identifier and sensitive columns",
+    ),
+    _spec(
+        "privacy.singling_out_risk",
+        "privacy",
+        "Singling-out risk (attack, against a control)",
+        "How much more often predicates built from the synthetic data single out exactly one "
+        "real training record than one unseen holdout record (Giomi et al. 2022, as the "
+        "anonymeter package). Predicates come from a seeded synthetic sample and must match "
+        "exactly one of its records. Univariate: each quasi-identifier's minimum and maximum "
+        "(x <= min, x >= max), a value that is missing exactly once, and every value "
+        "occurring exactly once. Multivariate: a random synthetic record and 3 random "
+        "quasi-identifiers (fewer when fewer are named): categories equal to the record's; a "
+        "number >= the record's value when that is above the column's synthetic median, else "
+        "<= it; missing stays missing; up to 50 candidates per attack are tried. Success on "
+        "the training sample (main) and on an equal-size holdout sample (control) means "
+        "exactly one matching record. "
+        + ATTACK_RISK
+        + " The value is the worse of the two variants; details hold both, with example "
+        "predicates. Unlike privacy.linkage_risk it checks that the predicate singles out a "
+        "real person and subtracts what it does on people the generator never saw. "
+        + ATTACK_SAMPLE,
+        "lower",
+        needs="a real holdout and quasi-identifier columns",
+    ),
+    _spec(
+        "privacy.linkability_risk",
+        "privacy",
+        "Linkability risk (attack, against a control)",
+        "An attacker holds two disjoint sets of columns of a real person (the quasi-"
+        "identifiers and all other columns; without quasi-identifiers, the first and the "
+        "second half of the columns) and finds, for each set, the nearest synthetic record "
+        "on those columns alone. The attack succeeds when both are the same synthetic "
+        "record, which links the two parts. Run on training records (main) and holdout "
+        "records (control). " + ATTACK_RISK + " " + ATTACK_SAMPLE,
+        "lower",
+        needs="a real holdout",
+    ),
+    _spec(
+        "privacy.inference_risk",
+        "privacy",
+        "Inference risk (attack, against a control)",
+        "For each sensitive column: an attacker who knows a real person's quasi-identifiers "
+        "takes the nearest synthetic record on those columns and guesses its sensitive "
+        "value; a category must be equal, a number within 5% of the guess (|guess - truth| "
+        "<= 0.05 x |guess|), missing matches missing. Run on training records (main) and "
+        "holdout records (control). "
+        + ATTACK_RISK
+        + " The value is the worst sensitive column; details hold each. Unlike "
+        "privacy.attribute_disclosure it subtracts what the same guess achieves on people "
+        "the generator never saw, so what is learnt from the population does not count. "
+        + ATTACK_SAMPLE,
+        "lower",
+        needs="a real holdout, quasi-identifier and sensitive columns",
+    ),
+    _spec(
+        "privacy.membership_auc",
+        "privacy",
+        "Membership inference (ROC AUC)",
+        "How well an attacker who sees only the synthetic data tells training records "
+        "(members) from holdout records (non-members). The holdout sample is split in two "
+        "at random: one half are the non-member targets, the other the attacker's "
+        "population reference; as many training records are the member targets (up to the "
+        "attack count). Two scores: the distance to the nearest synthetic record (closer = "
+        "member), and a density ratio in the manner of DOMIAS, log(d_ref + 1e-6) - "
+        "log(d_syn + 1e-6) with d the distance to the nearest record of the population "
+        "reference and of the synthetic sample (a nearest-neighbour density estimate). The "
+        "value is the better score's ROC AUC (ties count half); the interval is Hanley and "
+        "McNeil's. 0.5 is ideal: no better than chance. Unlike "
+        "privacy.dcr_closer_to_training_share it measures what a classifier of records "
+        "achieves, not an average share that dilutes memorisation. "
+        + DISTANCE
+        + " "
+        + ATTACK_SAMPLE,
+        "closer_to",
+        needs="a real holdout",
+        target=0.5,
+    ),
+    _spec(
+        "privacy.membership_tpr_at_1pct_fpr",
+        "privacy",
+        "Membership inference: true positives at 1% false positives",
+        "The share of training records the membership attack (see Membership inference) "
+        "finds when its threshold is set so that at most 1% of holdout records are wrongly "
+        "called members: the lowest threshold whose false-positive rate on the non-member "
+        "targets is at most 1%; the better of the two scores. About 0.01 when nothing is "
+        "memorised; the membership-inference literature reads privacy from this corner of "
+        "the ROC curve. The interval is the binomial one on the member targets (the "
+        "threshold's own noise is not included). " + ATTACK_SAMPLE,
+        "lower",
+        needs="a real holdout",
+    ),
+    _spec(
+        "privacy.dp_epsilon_lower_bound",
+        "privacy",
+        "Differential-privacy epsilon proven by attack (lower bound)",
+        "The epsilon that the membership attack proves at 95% confidence: at the threshold "
+        "of Membership inference: true positives at 1% false positives, with TPR and FPR "
+        "bounded by exact 95% Clopper-Pearson intervals, epsilon >= max(0, ln(TPR_low / "
+        "FPR_high), ln((1 - FPR_high) / (1 - TPR_low))) (pure differential privacy, delta "
+        "= 0). Data released under an epsilon-DP mechanism cannot give a bound above its "
+        "epsilon (up to the 5% chance of each interval), so a bound above a claimed epsilon "
+        "contradicts the claim; 0 proves nothing. The threshold is chosen on the same "
+        "records, so the bound is slightly optimistic for the attacker. " + ATTACK_SAMPLE,
+        "lower",
+        (0.0, None),
+        "a real holdout",
+    ),
+    _spec(
+        "privacy.near_copy_rate",
+        "privacy",
+        "Near copies of training records",
+        "Share of synthetic records closer to their nearest training record than the 1st "
+        "percentile of holdout-to-training distances, so about 1% when nothing is memorised "
+        "(details give the expected value: the share of holdout records below the same "
+        "distance). When that percentile is 0, records at distance 0 are counted instead. "
+        "It flags records copied with a field nudged, which privacy.exact_match_rate "
+        "misses, and it does not dilute them as privacy.dcr_closer_to_training_share "
+        "does. " + DISTANCE + " " + DISTANCE_SAMPLE,
+        "lower",
+        needs="a real holdout",
     ),
     _spec(
         "integrity.hash_verified",

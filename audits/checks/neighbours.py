@@ -52,6 +52,10 @@ class Neighbours:
     floor: np.ndarray
     exact: np.ndarray
     pairs_evaluated: int
+    index: np.ndarray | None = None
+    """With ``with_index``: ``index[i, j]`` is the reference row at ``dist[i, j]`` (-1 when
+    none was found). Among equally near references the lowest row number is kept, except
+    that a reference met at a later mismatch level may tie with one met earlier."""
 
 
 def nearest(
@@ -63,24 +67,27 @@ def nearest(
     pair_budget: int = 400_000_000,
     fallback_budget: int = 300_000_000,
     brute_force_below: int = BRUTE_FORCE_PAIRS,
+    with_index: bool = False,
 ) -> Neighbours:
     """The k nearest reference records of every query record under the mixed distance.
 
     Small problems are solved by brute force. Otherwise the level search runs, and the
     records it leaves open are finished by brute force while that costs at most
     ``fallback_budget`` pair comparisons; any left after that stay censored.
+    ``with_index`` also returns which reference record each distance belongs to.
     """
     if len(reference) < k:
         raise ValueError("reference has fewer records than neighbours requested")
     n = len(query)
     if n * len(reference) <= brute_force_below:
-        return _brute_force(query, reference, np.arange(n), k=k, into=None)
+        return _brute_force(query, reference, np.arange(n), k=k, into=None, with_index=with_index)
     if query.codes.shape[1] == 0:
         return _nearest_numeric(query, reference, k=k)
-    found = _LevelSearch(query, reference, k=k).run(max_level=max_level, budget=pair_budget)
+    search = _LevelSearch(query, reference, k=k, with_index=with_index)
+    found = search.run(max_level=max_level, budget=pair_budget)
     still_open = np.flatnonzero(~found.exact)
     if 0 < len(still_open) * len(reference) <= fallback_budget:
-        return _brute_force(query, reference, still_open, k=k, into=found)
+        return _brute_force(query, reference, still_open, k=k, into=found, with_index=with_index)
     return found
 
 
@@ -91,15 +98,18 @@ def _brute_force(
     *,
     k: int,
     into: Neighbours | None,
+    with_index: bool = False,
 ) -> Neighbours:
     """Exact distances from the query ``rows`` to every reference record."""
     n = len(query)
     if into is None:
         dist, floor = np.full((n, k), np.inf), np.zeros(n)
         exact, pairs = np.zeros(n, dtype=bool), 0
+        index = np.full((n, k), -1, dtype=np.int64) if with_index else None
     else:
         dist, floor = into.dist.copy(), into.floor.copy()
         exact, pairs = into.exact.copy(), into.pairs_evaluated
+        index = None if into.index is None else into.index.copy()
     # Column by column, so no (queries x references x columns) temporary is built.
     ref_codes = np.ascontiguousarray(reference.codes.T)
     ref_numbers = np.ascontiguousarray(reference.numbers.T)
@@ -111,21 +121,30 @@ def _brute_force(
             total += query.codes[chunk, j, None] != column[None, :]
         for j, column in enumerate(ref_numbers):
             total += np.abs(query.numbers[chunk, j, None] - column[None, :])
-        dist[chunk] = np.sort(np.partition(total, k - 1, axis=1)[:, :k], axis=1)
+        if index is None:
+            dist[chunk] = np.sort(np.partition(total, k - 1, axis=1)[:, :k], axis=1)
+        else:
+            # argmin keeps the lowest row number among equally near references.
+            for j in range(k):
+                best = np.argmin(total, axis=1)
+                index[chunk, j] = best
+                dist[chunk, j] = total[np.arange(len(chunk)), best]
+                total[np.arange(len(chunk)), best] = np.inf
         pairs += total.size
     exact[rows] = True
     floor[rows] = dist[rows, k - 1]
-    return Neighbours(dist, floor, exact, pairs)
+    return Neighbours(dist, floor, exact, pairs, index)
 
 
 def _nearest_numeric(query: EncodedTable, reference: EncodedTable, *, k: int) -> Neighbours:
     # Without categories the distance is plain L1 on a handful of coordinates, where a
     # KD-tree is exact and fast.
     tree = cKDTree(reference.numbers.astype(np.float64), balanced_tree=False)
-    dist, _ = tree.query(query.numbers.astype(np.float64), k=k, p=1, workers=-1)
+    dist, index = tree.query(query.numbers.astype(np.float64), k=k, p=1, workers=-1)
     dist = np.asarray(dist, dtype=np.float64).reshape(len(query), k)
+    index = np.asarray(index, dtype=np.int64).reshape(len(query), k)
     n = len(query)
-    return Neighbours(dist, np.full(n, np.inf), np.ones(n, dtype=bool), n * k)
+    return Neighbours(dist, np.full(n, np.inf), np.ones(n, dtype=bool), n * k, index)
 
 
 def _column_hashes(codes: np.ndarray) -> np.ndarray:
@@ -144,12 +163,15 @@ def _column_hashes(codes: np.ndarray) -> np.ndarray:
 
 
 class _LevelSearch:
-    def __init__(self, query: EncodedTable, reference: EncodedTable, *, k: int) -> None:
+    def __init__(
+        self, query: EncodedTable, reference: EncodedTable, *, k: int, with_index: bool = False
+    ) -> None:
         self.query = query
         self.reference = reference
         self.k = k
         n = len(query)
         self.best = np.full((n, k), np.inf)
+        self.best_index = np.full((n, k), -1, dtype=np.int64) if with_index else None
         self.floor = np.zeros(n)
         self.open = np.arange(n)
         self.pairs = 0
@@ -175,7 +197,7 @@ class _LevelSearch:
             self.open = self.open[still_open]
         exact = np.ones(len(self.query), dtype=bool)
         exact[self.open] = False
-        return Neighbours(self.best, self.floor, exact, self.pairs)
+        return Neighbours(self.best, self.floor, exact, self.pairs, self.best_index)
 
     def _search_level(self, level: int, budget: int) -> bool:
         n_cat = self.query.codes.shape[1]
@@ -237,7 +259,32 @@ class _LevelSearch:
         ref_idx, q_idx = ref_idx[keep], q_idx[keep]
         numeric = np.abs(self.reference.numbers[ref_idx] - self.query.numbers[q_idx])
         dist = level + numeric.sum(axis=1, dtype=np.float64)
-        self._merge(q_idx, dist)
+        if self.best_index is not None:
+            self._merge_indexed(q_idx, dist, ref_idx)
+        else:
+            self._merge(q_idx, dist)
+
+    def _merge_indexed(self, q_idx: np.ndarray, dist: np.ndarray, ref_idx: np.ndarray) -> None:
+        """Fold candidates into each query's k best, keeping which reference each is;
+        equal distances keep the lower reference row."""
+        if len(q_idx) == 0:
+            return
+        order = np.lexsort((ref_idx, dist, q_idx))
+        q_sorted, d_sorted, r_sorted = q_idx[order], dist[order], ref_idx[order]
+        starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
+        ends = np.r_[starts[1:], len(q_sorted)]
+        touched = q_sorted[starts]
+        never = np.iinfo(np.int64).max
+        dists, refs = [self.best[touched]], [self.best_index[touched]]
+        for j in range(self.k):
+            pos = np.minimum(starts + j, len(q_sorted) - 1)
+            inside = starts + j < ends
+            dists.append(np.where(inside, d_sorted[pos], np.inf)[:, None])
+            refs.append(np.where(inside, r_sorted[pos], -1)[:, None])
+        all_d, all_r = np.hstack(dists), np.hstack(refs)
+        rank = np.lexsort((np.where(all_r < 0, never, all_r), all_d), axis=-1)[:, : self.k]
+        self.best[touched] = np.take_along_axis(all_d, rank, axis=1)
+        self.best_index[touched] = np.take_along_axis(all_r, rank, axis=1)
 
     def _merge(self, q_idx: np.ndarray, dist: np.ndarray) -> None:
         """Fold candidate distances into each query's k best (k <= 2)."""

@@ -10,6 +10,7 @@ bound of its distance is known, and figures say how many there were.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,62 @@ def _histogram(series: dict[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class DistanceSample:
+    """The full reference, a seeded sample of synthetic rows and one of holdout rows,
+    encoded alike for distances (cached in the audit context; shared with the attacks)."""
+
+    encoding: DistanceEncoding
+    synthetic_rows: np.ndarray
+    holdout_rows: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ClosestRecords:
+    """The distance sample's nearest reference records, shared by the distance figures
+    and ``privacy.near_copy_rate`` (cached in the audit context)."""
+
+    encoding: DistanceEncoding
+    synthetic_rows: int
+    synthetic_to_reference: Neighbours
+    holdout_to_reference: Neighbours | None
+
+
+def distance_sample(ctx: AuditContext) -> DistanceSample:
+    if "distance_sample" not in ctx.cache:
+        cfg = ctx.config
+        syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
+        hold_rows = None
+        if ctx.holdout is not None:
+            hold_rows = seeded_rows(
+                ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold"
+            )
+        enc = encode_for_distance(ctx.data, syn_rows, hold_rows)
+        ctx.cache["distance_sample"] = DistanceSample(enc, syn_rows, hold_rows)
+    return ctx.cache["distance_sample"]
+
+
+def closest_records(ctx: AuditContext) -> ClosestRecords:
+    """Distances from the sampled synthetic rows (and holdout rows) to the full
+    reference: the two nearest for synthetic rows, the nearest for holdout rows."""
+    if "closest_records" not in ctx.cache:
+        sample = distance_sample(ctx)
+        enc = sample.encoding
+        to_real = nearest(enc.synthetic, enc.reference, k=min(2, len(enc.reference)))
+        holdout_to_real = None
+        if enc.holdout is not None and len(enc.holdout):
+            holdout_to_real = nearest(enc.holdout, enc.reference, k=1)
+        ctx.cache["closest_records"] = ClosestRecords(
+            enc, len(sample.synthetic_rows), to_real, holdout_to_real
+        )
+    return ctx.cache["closest_records"]
+
+
+def lower_bounds(nb: Neighbours, column: int = 0) -> np.ndarray:
+    """The exact distance where known, else the proven lower bound."""
+    return _lower_bounds(nb, column)
+
+
 def distances(ctx: AuditContext) -> list[MetricResult]:
     if not ctx.audited_columns:
         reason = "no columns usable for distances"
@@ -63,14 +120,9 @@ def distances(ctx: AuditContext) -> list[MetricResult]:
             skipped("privacy.dcr_p05_ratio", "higher", reason),
             skipped("privacy.nndr_p05", "higher", reason),
         ]
-    cfg = ctx.config
-    syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
-    hold_rows = None
-    if ctx.holdout is not None:
-        hold_rows = seeded_rows(ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold")
-    enc = encode_for_distance(ctx.data, syn_rows, hold_rows)
-    to_real = nearest(enc.synthetic, enc.reference, k=min(2, len(enc.reference)))
-    common = {"sample_size": len(syn_rows), "population": ctx.data.n_synthetic}
+    found = closest_records(ctx)
+    enc, to_real = found.encoding, found.synthetic_to_reference
+    common = {"sample_size": found.synthetic_rows, "population": ctx.data.n_synthetic}
     results = [_nndr(to_real, enc, common)]
     if enc.holdout is None or len(enc.holdout) == 0:
         reason = "needs a real holdout dataset"
@@ -82,7 +134,7 @@ def distances(ctx: AuditContext) -> list[MetricResult]:
             ),
         )
         return results
-    holdout_to_real = nearest(enc.holdout, enc.reference, k=1)
+    holdout_to_real = found.holdout_to_reference
     share = _closer_to_training(ctx, enc, common)
     ratio = _p05_ratio(to_real, holdout_to_real, enc, common)
     return [share, ratio, *results]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from audits.checks import collapse, fairness, integrity, privacy, provenance, quality
+from audits.checks import attacks, collapse, fairness, integrity, privacy, provenance, quality
 from audits.checks.base import (
     FAMILIES,
     AuditConfig,
@@ -29,7 +29,7 @@ FAMILY_STEPS: dict[str, list[Step]] = {
     "integrity": integrity.STEPS,
     "quality": quality.STEPS,
     "fairness": fairness.STEPS,
-    "privacy": privacy.STEPS,
+    "privacy": privacy.STEPS + attacks.STEPS,
     "provenance": provenance.STEPS,
     collapse.FAMILY: collapse.STEPS,
 }

@@ -404,6 +404,88 @@ def distance_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return charts
 
 
+def _success_chart(key: str, title: str, caption: str, rates: dict[str, Any]) -> dict:
+    """Main vs control success of one attack, with their 95% half-widths."""
+    fig = go.Figure()
+    for label, side, colour in (
+        ("people in the training data", "main", REAL),
+        ("people the generator never saw", "control", HOLDOUT),
+    ):
+        rate = rates[side]
+        fig.add_bar(
+            x=[label],
+            y=[rate["rate"]],
+            name=label,
+            marker_color=colour,
+            error_y={"type": "data", "array": [rate["half_width"]], "visible": True},
+            hovertemplate=f"{label}: %{{y:.1%}} of {rate['attacks']} attacks<extra></extra>",
+        )
+    _layout(fig, y="attack success rate")
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _chart(key, title, caption, fig)
+
+
+def attack_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One chart per attack: how often it succeeds on training people and on unseen
+    people (the control); the risk is the gap. Membership: the ROC curve."""
+    charts = []
+    singling = _metric(results, "privacy.singling_out_risk")
+    if singling and singling["details"].get("variants"):
+        variant = singling["details"]["headline_variant"]
+        rates = singling["details"]["variants"][variant]
+        charts.append(
+            _success_chart(
+                "privacy.singling_out",
+                f"Singling out ({variant} predicates)",
+                "Share of predicates built from the synthetic data that single out exactly "
+                "one person; the gap between the bars is the risk.",
+                rates,
+            )
+        )
+    link = _metric(results, "privacy.linkability_risk")
+    if link and "main" in link["details"]:
+        charts.append(
+            _success_chart(
+                "privacy.linkability",
+                "Linkability",
+                "Share of people whose two separate column sets lead to the same synthetic record.",
+                link["details"],
+            )
+        )
+    inference = _metric(results, "privacy.inference_risk")
+    for name, rates in (inference or {}).get("details", {}).get("attributes", {}).items():
+        if "main" in rates:
+            charts.append(
+                _success_chart(
+                    f"privacy.inference.{name}",
+                    f"Inference of {name}",
+                    f"Share of people whose {name} the nearest synthetic record on the "
+                    "known columns gives correctly.",
+                    rates,
+                )
+            )
+    auc = _metric(results, "privacy.membership_auc")
+    if auc and auc["details"].get("roc"):
+        roc = auc["details"]["roc"]
+        fig = go.Figure()
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                        line={"color": "#999", "dash": "dot"})  # fmt: skip
+        fig.add_scatter(x=roc["fpr"], y=roc["tpr"], mode="lines+markers", name="attack",
+                        line={"color": SYNTHETIC})  # fmt: skip
+        _layout(fig, x="unseen people called members", y="training people found")
+        charts.append(
+            _chart(
+                "privacy.membership",
+                "Membership inference (ROC)",
+                "The closer the curve to the dotted diagonal, the less the synthetic data "
+                "tells who was in the training data.",
+                fig,
+            )
+        )
+    return charts
+
+
 COLLAPSE_COLOURS = ("#b5651d", "#2f6fa8", "#2f7d4f", "#7a4fa0")
 
 
@@ -443,6 +525,7 @@ def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
         *pair_trend_chart(results),
         *group_charts(results),
         *distance_charts(results),
+        *attack_charts(results),
     ]
     for number, chart in enumerate(charts, start=1):
         chart["json_id"] = f"chart-data-{number}"

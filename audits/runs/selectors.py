@@ -248,3 +248,84 @@ def report_summary(*, user: Any, run: AuditRun, results: dict[str, Any]) -> dict
         "findings": top_findings(results, outcomes),
         "finding_count": len(results.get("findings", [])),
     }
+
+
+ATTACK_ORDER = (
+    "privacy.inference_risk",
+    "privacy.singling_out_risk",
+    "privacy.linkability_risk",
+    "privacy.membership_auc",
+    "privacy.near_copy_rate",
+)
+
+
+def _pct(value: float) -> str:
+    return "under 0.1%" if 0 < value < 0.001 else f"{value:.1%}"
+
+
+def _interval_text(details: dict[str, Any]) -> str:
+    interval = details.get("interval")
+    if not interval:
+        return ""
+    return f" (95% interval {_pct(interval[0])}–{_pct(interval[1])})"
+
+
+def _attack_sentence(key: str, metric: dict[str, Any]) -> str:
+    """One plain-words sentence for an attack figure that was computed."""
+    value, details = metric["value"], metric.get("details") or {}
+    if key == "privacy.inference_risk":
+        attribute = details.get("headline_attribute")
+        known = (details.get("attributes", {}).get(attribute) or {}).get("known_columns")
+        who = f"knows {', '.join(known)} of" if known else "knows the quasi-identifiers of"
+        what = f"their {attribute}" if attribute else "a sensitive value"
+        return (
+            f"An attacker who {who} a person in the training data could infer {what} "
+            f"{_pct(value)} more often than from population data alone"
+            f"{_interval_text(details)}."
+        )
+    if key == "privacy.singling_out_risk":
+        return (
+            "Predicates built from the synthetic data single out one person of the training "
+            f"data {_pct(value)} more often than one person the generator never saw"
+            f"{_interval_text(details)}."
+        )
+    if key == "privacy.linkability_risk":
+        return (
+            "An attacker holding two separate parts of a person's record links them through "
+            f"the synthetic data {_pct(value)} more often for people in the training data "
+            f"than for others{_interval_text(details)}."
+        )
+    if key == "privacy.membership_auc":
+        return (
+            "Told apart from unseen people by the synthetic data alone, training records are "
+            f"recognised with ROC AUC {value:.2f} (0.50 means no better than chance)."
+        )
+    return (
+        f"{_pct(value)} of synthetic records sit nearer a training record than 99% of "
+        "unseen real people do"
+        + (
+            f" (about {_pct(details['expected_without_memorisation'])} expected)."
+            if "expected_without_memorisation" in details
+            else "."
+        )
+    )
+
+
+def attacker_view(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's "What an attacker could learn": per attack figure present in the
+    results, its catalogue title, a sentence in plain words (or why it is missing) and
+    the main and control success rates when the reader may see them."""
+    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    rows = []
+    for key in ATTACK_ORDER:
+        metric = metrics.get(key)
+        if metric is None:
+            continue
+        spec = METRICS.get(key)
+        row = {"key": key, "title": spec.title if spec else key, "metric": metric}
+        if metric["status"] == "ok" and metric["value"] is not None:
+            row["sentence"] = _attack_sentence(key, metric)
+        else:
+            row["sentence"] = f"Not measured: {metric.get('skip_reason') or 'no value'}."
+        rows.append(row)
+    return rows

@@ -150,3 +150,24 @@ def test_values_compare_alike_across_dtypes():
     assert as_text[0] == as_dates[0] == aware[0] == pytest.approx(1704153600.0)
     assert np.isnan(as_text[1]) and np.isnan(as_dates[1])
     assert np.isnan(numeric_values(pd.Series(["3.5", "n/a"]), "numerical")[1])
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_search_with_index_names_the_nearest_reference(k):
+    # The level search and the brute force both say which reference record is nearest,
+    # the lowest row among equally near ones, as a brute-force argsort does.
+    rng = np.random.default_rng(k)
+    query = EncodedTable(
+        rng.integers(0, 4, (400, 5)).astype(np.int32), (rng.random((400, 4)) / 2).astype(np.float32)
+    )
+    reference = EncodedTable(
+        rng.integers(0, 4, (3000, 5)).astype(np.int32),
+        (rng.random((3000, 4)) / 2).astype(np.float32),
+    )
+    full = _brute(query, reference)
+    expected = np.argsort(full, axis=1, kind="stable")[:, :k]
+    for below in (0, 10**9):  # level search, then brute force
+        found = nearest(query, reference, k=k, with_index=True, brute_force_below=below)
+        assert found.exact.all()
+        np.testing.assert_array_equal(found.index, expected)
+        np.testing.assert_allclose(found.dist, np.take_along_axis(full, expected, 1), atol=1e-5)
