@@ -22,6 +22,18 @@ from audits.standards.engine import (
 )
 
 FILES = sorted(SHIPPED_DIR.glob("*.yaml"))
+# Versions published before the current ones, kept word for word: certificates issued
+# under them name their spec_sha256.
+SUPERSEDED = sorted((SHIPPED_DIR / "superseded").glob("*.yaml"))
+ATTACK_KEYS = {
+    "privacy.singling_out_risk",
+    "privacy.linkability_risk",
+    "privacy.inference_risk",
+    "privacy.membership_auc",
+    "privacy.membership_tpr_at_1pct_fpr",
+    "privacy.near_copy_rate",
+    "privacy.dp_epsilon_lower_bound",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +48,7 @@ def known(shipped) -> dict[str, StandardSpec]:
 
 def test_shipped_standards_load_parents_first():
     refs = [spec.ref for spec in load_shipped()]
-    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.0", "UK-HEALTH@1.0"]
+    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.1", "UK-HEALTH@1.1"]
     assert len(FILES) == 3
 
 
@@ -49,7 +61,7 @@ def test_shipped_standards_validate_cleanly_against_each_other(shipped, known):
         assert shipped[code].parent == "GLOBAL-BASELINE@1.0"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FILES + SUPERSEDED, ids=lambda p: p.name)
 def test_round_trip_of_each_shipped_standard(path):
     spec, problems = parse_yaml(path.read_text(encoding="utf-8"))
     assert problems == []
@@ -135,6 +147,14 @@ def good_figures() -> dict[str, FigureValue]:
         "provenance.generator_documented": 1.0,
         "provenance.compute_disclosed": 1.0,
         "collapse.tail_coverage": 0.9,
+        # Attack figures of clean data (seed 0 of tests/audits/checks/test_attacks.py).
+        "privacy.singling_out_risk": 0.001,
+        "privacy.linkability_risk": 0.0,
+        "privacy.inference_risk": 0.003,
+        "privacy.membership_auc": 0.51,
+        "privacy.membership_tpr_at_1pct_fpr": 0.012,
+        "privacy.near_copy_rate": 0.011,
+        "privacy.dp_epsilon_lower_bound": 0.0,
     }
     figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
     figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
@@ -150,16 +170,15 @@ def test_a_good_dataset_complies_with_every_shipped_standard(code, shipped, know
 
 def test_without_a_holdout_the_eu_profile_is_incomplete_and_says_why(shipped, known):
     figures = good_figures()
-    for key in ("privacy.dcr_closer_to_training_share", "privacy.dcr_p05_ratio"):
+    needs_holdout = {"privacy.dcr_closer_to_training_share", "privacy.dcr_p05_ratio"}
+    needs_holdout |= ATTACK_KEYS
+    for key in needs_holdout:
         del figures[key]
     rules = resolve_effective_rules(shipped["EU-STRICT-PRIVACY"], known_parents=known)
     result = evaluate(rules, figures)
     assert result.status == "incomplete"
     missing = result.by_status("missing")
-    assert {r.key for r in missing} == {
-        "privacy.dcr_closer_to_training_share",
-        "privacy.dcr_p05_ratio",
-    }
+    assert {r.key for r in missing} == needs_holdout
     assert all("with a real holdout" in r.sentence for r in missing)
     baseline = resolve_effective_rules(shipped["GLOBAL-BASELINE"], known_parents=known)
     assert evaluate(baseline, figures).status == "compliant"
@@ -187,3 +206,68 @@ def test_uk_health_fails_without_a_holdout_audit(shipped, known):
     assert result.results[0].sentence == (
         "registry.has_holdout_audit is false, not the required true."
     )
+
+
+@pytest.mark.parametrize("path", SUPERSEDED, ids=lambda p: p.name)
+def test_a_superseded_version_is_an_older_version_whose_rules_the_current_one_keeps(
+    path, shipped, known
+):
+    old, problems = parse_yaml(path.read_text(encoding="utf-8"))
+    assert problems == [] and validate_standard(old, known_parents=known) == []
+    current = shipped[old.code]
+    assert path.name == f"{old.code.lower()}-{old.version}.yaml"
+    assert (old.version, current.version) == ("1.0", "1.1")
+    assert old.parent == current.parent
+    # 1.1 only adds rules: every 1.0 rule stands unchanged.
+    assert all(rule in current.rules for rule in old.rules)
+    added = [r for r in current.rules if r not in old.rules]
+    assert {r.key for r in added} == ATTACK_KEYS
+    assert not {r.key for r in old.rules} & ATTACK_KEYS
+
+
+def test_strict_profiles_block_on_every_attack_figure_and_the_baseline_does_not(shipped):
+    for code in ("EU-STRICT-PRIVACY", "UK-HEALTH"):
+        rules = {r.identity: r for r in shipped[code].rules if r.key in ATTACK_KEYS}
+        assert {key for key, _ in rules} == ATTACK_KEYS
+        # Membership AUC is closer-to-0.5: bounded on both sides.
+        low, high = rules[("privacy.membership_auc", ">=")], rules[("privacy.membership_auc", "<=")]
+        assert low.threshold < 0.5 < high.threshold
+        for identity, rule in rules.items():
+            expected = (
+                Severity.MAJOR
+                if rule.key == "privacy.dp_epsilon_lower_bound"
+                else (Severity.BLOCKING)
+            )
+            assert rule.severity == expected, (code, identity)
+            assert "measured" in rule.rationale.lower() or "reads" in rule.rationale, identity
+    # Every attack figure needs a holdout; a rule on one in the baseline, even advisory,
+    # would leave each audit without a holdout incomplete and so unapprovable.
+    assert not {r.key for r in shipped["GLOBAL-BASELINE"].rules} & ATTACK_KEYS
+
+
+def _attack_outcomes(scenario: str, code: str, shipped, known) -> dict[tuple[str, str], str]:
+    from tests.audits.checks.test_attacks import figures, plant
+
+    values = figures(*plant(scenario, 3_000, 1))
+    given = good_figures()
+    given.update({k: FigureValue(values[k], {"audit": 1}) for k in ATTACK_KEYS})
+    result = evaluate(resolve_effective_rules(shipped[code], known_parents=known), given)
+    return {(r.key, r.operator): r.status for r in result.results if r.key in ATTACK_KEYS}
+
+
+@pytest.mark.parametrize("code", ["EU-STRICT-PRIVACY", "UK-HEALTH"])
+def test_planted_leaks_fail_the_strict_profiles_and_clean_data_passes(code, shipped, known):
+    """On seed 1 of the planted leaks (the 20-seed study is in bench/privacy_attacks.py)."""
+    clean = _attack_outcomes("clean", code, shipped, known)
+    assert set(clean.values()) == {"pass"}, clean
+    for scenario in ("exact", "near"):
+        leak = _attack_outcomes(scenario, code, shipped, known)
+        assert leak[("privacy.near_copy_rate", "<=")] == "fail", scenario
+        assert leak[("privacy.membership_tpr_at_1pct_fpr", "<=")] == "fail", scenario
+    # Synthetic data that copies the holdout: nothing learnt about training people, but
+    # real people copied, which the lower bound on membership AUC catches.
+    holdout = _attack_outcomes("holdout", code, shipped, known)
+    assert holdout[("privacy.membership_auc", ">=")] == "fail"
+    assert holdout[("privacy.singling_out_risk", "<=")] == "pass"
+    subgroup = _attack_outcomes("subgroup", code, shipped, known)
+    assert subgroup[("privacy.near_copy_rate", "<=")] == "fail"
