@@ -223,7 +223,7 @@ def seeds(count: int, rows: int) -> dict:
     from audits.checks.attacks import DEFAULT_THRESHOLDS
     from tests.audits.checks.test_attacks import figures, plant
 
-    keys = [*DEFAULT_THRESHOLDS, "privacy.exact_match_rate"]
+    keys = [*DEFAULT_THRESHOLDS, "privacy.dp_epsilon_lower_bound", "privacy.exact_match_rate"]
     out: dict = {"rows": rows, "seeds": count, "thresholds": DEFAULT_THRESHOLDS, "scenarios": {}}
     for scenario in EXPECTED:
         flags = {key: 0 for key in keys}
@@ -238,6 +238,8 @@ def seeds(count: int, rows: int) -> dict:
         out["scenarios"][scenario] = {
             "flag_rate": {k: v / count for k, v in flags.items()},
             "median": {k: float(np.median([x or 0 for x in v])) for k, v in values.items()},
+            "min": {k: float(min(x or 0 for x in v)) for k, v in values.items()},
+            "max": {k: float(max(x or 0 for x in v)) for k, v in values.items()},
             "seconds_per_seed": (time.perf_counter() - started) / count,
         }
         print(f"  {scenario}: {out['scenarios'][scenario]['flag_rate']}", flush=True)
@@ -246,7 +248,7 @@ def seeds(count: int, rows: int) -> dict:
 
 def print_seeds(result: dict) -> None:
     print(f"\nFlag rates over {result['seeds']} seeds, {result['rows']:,} rows per table")
-    keys = [*result["thresholds"], "privacy.exact_match_rate"]
+    keys = [*result["thresholds"], "privacy.dp_epsilon_lower_bound", "privacy.exact_match_rate"]
     short = [k.removeprefix("privacy.") for k in keys]
     print("| scenario | " + " | ".join(short) + " |")
     print("| --- |" + " --- |" * len(keys))
@@ -262,6 +264,12 @@ def print_seeds(result: dict) -> None:
             cells.append(f"{rate:.0%}{mark} · {data['median'][key]:.3f}")
         print(f"| {scenario} | " + " | ".join(cells) + " |")
     print("Cells: share of seeds over the default threshold · median value.")
+    print("\nRange over the seeds (min–max), which standards' thresholds must clear:")
+    print("| scenario | " + " | ".join(short) + " |")
+    print("| --- |" + " --- |" * len(keys))
+    for scenario, data in result["scenarios"].items():
+        cells = [f"{data['min'][k]:.3f}–{data['max'][k]:.3f}" for k in keys]
+        print(f"| {scenario} | " + " | ".join(cells) + " |")
     print("Thresholds: " + ", ".join(f"{k} > {v}" for k, v in result["thresholds"].items()))
 
 
