@@ -158,7 +158,12 @@ def eu_certificate(world, registry_storage, signing_keys):
     synthetic = make_version(
         make_dataset(world, name="Synthetic"), world.curator_a, placements_csv(seed=2)
     )
-    metrics = {k: f.value for k, f in good_figures().items() if not k.startswith("registry.")}
+    # An audit from before the attack figures: everything 1.0 asks for, nothing more.
+    metrics = {
+        k: f.value
+        for k, f in good_figures().items()
+        if not k.startswith("registry.") and k not in ATTACK_KEYS
+    }
     run = record_audit(synthetic, real, world.curator_a, metrics)
     evaluation = evaluate(synthetic, eu_old)
     assert evaluation.status == "compliant", evaluation.results
