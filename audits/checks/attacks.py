@@ -315,24 +315,31 @@ def _count_matches(
         group = preds.take(rows)
         if sorted_cache is None and len(rows) * SMALL_GROUP_ROWS <= len(frame):
             # A few predicates: testing every row costs less than sorting the frame.
-            counts[rows] = _count_direct(frame, group)
+            counts[rows] = _count_direct(frame, group, cache)
         else:
             counts[rows] = _count_group(frame, group, cache)
     return counts
 
 
-def _count_direct(frame: np.ndarray, preds: _Predicates) -> np.ndarray:
+def _count_direct(frame: np.ndarray, preds: _Predicates, cache: dict) -> np.ndarray:
+    """Every row tested against every predicate (for small groups). Ranges as in
+    ``_check_other_ranges``: "x <= v" is tested as "-x >= -v"."""
     ok = np.ones((len(preds), len(frame)), dtype=bool)
     for j in range(preds.columns.shape[1]):
-        column, ops = preds.columns[0, j], preds.ops[:, j][:, None]
+        column, ops = int(preds.columns[0, j]), preds.ops[:, j]
         if column < 0:
             continue
-        have, wanted = frame[:, column][None, :], preds.values[:, j][:, None]
+        have, wanted = _column(frame, column, cache), preds.values[:, j]
         with np.errstate(invalid="ignore"):
-            if ops[0, 0] in (EQ, MISSING):  # the group's slot is an equality or "missing"
-                ok &= (have == wanted) | ((ops == MISSING) & np.isnan(have))
+            if ops[0] in (EQ, MISSING):  # the group's slot is an equality or "missing"
+                equal = have[None, :] == wanted[:, None]
+                missing = np.flatnonzero(ops == MISSING)
+                if len(missing):  # NaN equals nothing: "missing" rows test isnan instead
+                    equal[missing] = np.isnan(have)[None, :]
+                ok &= equal
             else:
-                ok &= np.where(ops == GE, have >= wanted, have <= wanted)
+                sign = np.where(ops == GE, 1.0, -1.0)
+                ok &= have[None, :] * sign[:, None] >= (sign * wanted)[:, None]
     return ok.sum(axis=1)
 
 
@@ -390,7 +397,7 @@ def _count_group_hashed(frame: np.ndarray, preds: _Predicates, sorted_cache: dic
     start = np.searchsorted(composite, base + low, "left")
     stop = np.searchsorted(composite, base + high, "left")
     runs = np.where(known, stop - start, 0)
-    return _check_other_ranges(frame, preds, range_slots, order, start, runs)
+    return _check_other_ranges(frame, preds, range_slots, order, start, runs, sorted_cache)
 
 
 def _column_ranks(frame: np.ndarray, column: int, cache: dict):
@@ -417,20 +424,23 @@ def _count_group(frame: np.ndarray, preds: _Predicates, sorted_cache: dict) -> n
     first_span = len(_column_ranks(frame, first, sorted_cache)[0]) + 1 if first is not None else 1
     if math.prod(spans) * first_span >= EXACT_KEY_LIMIT:
         return _count_group_hashed(frame, preds, sorted_cache)
-    frame_key = np.zeros(len(frame), dtype=np.int64)
     query_key = np.zeros(len(preds), dtype=np.int64)
     known = np.ones(len(preds), dtype=bool)
     for j, span in zip(key_slots, spans, strict=True):
-        levels, rank = _column_ranks(frame, int(cols[j]), sorted_cache)
+        levels, _ = _column_ranks(frame, int(cols[j]), sorted_cache)
         wanted = preds.values[:, j]
         at = np.searchsorted(levels, wanted)
         hit = (at < len(levels)) & (levels[np.minimum(at, len(levels) - 1)] == wanted)
         missing = np.isnan(wanted)
         known &= hit | missing
-        frame_key = frame_key * span + rank
         query_key = query_key * span + np.where(missing, len(levels), at)
     cache_key = ("sorted", tuple(int(cols[j]) for j in key_slots), first)
     if cache_key not in sorted_cache:
+        # The frame's keys only when this pattern's order is not cached yet: building them
+        # costs a pass over every row per equality column.
+        frame_key = np.zeros(len(frame), dtype=np.int64)
+        for j, span in zip(key_slots, spans, strict=True):
+            frame_key = frame_key * span + _column_ranks(frame, int(cols[j]), sorted_cache)[1]
         composite = frame_key * first_span
         if first is not None:
             composite = composite + _column_ranks(frame, first, sorted_cache)[1]
@@ -450,14 +460,27 @@ def _count_group(frame: np.ndarray, preds: _Predicates, sorted_cache: dict) -> n
     start = np.searchsorted(composite, base + low, "left")
     stop = np.searchsorted(composite, base + high, "left")
     runs = np.where(known, stop - start, 0)
-    return _check_other_ranges(frame, preds, range_slots, order, start, runs)
+    return _check_other_ranges(frame, preds, range_slots, order, start, runs, sorted_cache)
 
 
-def _check_other_ranges(frame, preds, range_slots, order, start, runs) -> np.ndarray:
-    """Counts after testing the runs' rows against the further range conditions."""
+def _column(frame: np.ndarray, column: int, cache: dict) -> np.ndarray:
+    """One column of the frame as a contiguous array (gathers from it are faster)."""
+    key = ("column", column)
+    if key not in cache:
+        cache[key] = np.ascontiguousarray(frame[:, column])
+    return cache[key]
+
+
+def _check_other_ranges(frame, preds, range_slots, order, start, runs, cache) -> np.ndarray:
+    """Counts after testing the runs' rows against the further range conditions. A
+    condition "x <= v" is tested as "-x >= -v" (negation is exact, and missing values
+    fail both), so each row costs one multiplication and one comparison."""
     cols = preds.columns[0]
     if len(range_slots) == 1:
         return runs
+    signs = {j: np.where(preds.ops[:, j] == GE, 1.0, -1.0) for j in range_slots[1:]}
+    limits = {j: signs[j] * preds.values[:, j] for j in range_slots[1:]}
+    columns = {j: _column(frame, int(cols[j]), cache) for j in range_slots[1:]}
     counts = np.zeros(len(preds), dtype=np.int64)
     cum = np.cumsum(runs)
     begin = 0
@@ -471,9 +494,8 @@ def _check_other_ranges(frame, preds, range_slots, order, start, runs) -> np.nda
         rows = order[np.repeat(start[part], sizes) + within]
         ok = np.ones(len(rows), dtype=bool)
         for j in range_slots[1:]:
-            have, limit = frame[rows, cols[j]], preds.values[query, j]
             with np.errstate(invalid="ignore"):
-                ok &= np.where(preds.ops[query, j] == GE, have >= limit, have <= limit)
+                ok &= columns[j][rows] * signs[j][query] >= limits[j][query]
         counts += np.bincount(query, weights=ok, minlength=len(preds)).astype(np.int64)
         begin = end
     return counts
