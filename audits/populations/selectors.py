@@ -1,0 +1,40 @@
+"""Reading population profiles: which one applies to an audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audits.models import JurisdictionProfile, PopulationProfile
+from registry.models import DatasetVersion
+
+
+def visible_profiles(user: Any):
+    return PopulationProfile.objects.visible_to(user).select_related("owner")
+
+
+def usable_in_audits():
+    """Profiles an audit may use: published ones only. An audit is shown to everyone who
+    may read the audited version, so a draft (readable only by its owner) never enters
+    one: its owner publishes it first."""
+    return PopulationProfile.objects.published().select_related("owner")
+
+
+def jurisdiction_default(version: DatasetVersion) -> PopulationProfile | None:
+    """The default profile of the first jurisdiction (by code) where the version's
+    organisation is established that has one."""
+    row = (
+        JurisdictionProfile.objects.filter(
+            jurisdiction__in=version.dataset.organisation.jurisdictions.all(),
+            profile__status=PopulationProfile.Status.PUBLISHED,
+        )
+        .select_related("profile__owner")
+        .order_by("jurisdiction__code")
+        .first()
+    )
+    return row.profile if row else None
+
+
+def applicable_profile(
+    version: DatasetVersion, chosen: PopulationProfile | None
+) -> PopulationProfile | None:
+    return chosen if chosen is not None else jurisdiction_default(version)
