@@ -6,50 +6,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('audits', '0006_auditrun_dispatch_integrity'),
+        ("accounts", "0001_initial"),
+        ("audits", "0006_auditrun_dispatch_integrity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PopulationProfile',
+            name="PopulationProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('number', models.PositiveIntegerField(default=1)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=16)),
-                ('source', models.TextField(help_text='Where the shares come from, as one would cite it.')),
-                ('source_url', models.URLField(max_length=500)),
-                ('groupings', models.JSONField(default=list)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('published', models.DateTimeField(blank=True, null=True)),
-                ('content_sha256', models.CharField(blank=True, max_length=64)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='population_profiles', to='accounts.organisation')),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("number", models.PositiveIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.TextField(help_text="Where the shares come from, as one would cite it."),
+                ),
+                ("source_url", models.URLField(max_length=500)),
+                ("groupings", models.JSONField(default=list)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("published", models.DateTimeField(blank=True, null=True)),
+                ("content_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="population_profiles",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', '-number'],
+                "ordering": ["name", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='JurisdictionProfile',
+            name="JurisdictionProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('set_at', models.DateTimeField(auto_now=True)),
-                ('jurisdiction', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='default_population_profile', to='accounts.jurisdiction')),
-                ('set_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jurisdiction_defaults', to='audits.populationprofile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("set_at", models.DateTimeField(auto_now=True)),
+                (
+                    "jurisdiction",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="default_population_profile",
+                        to="accounts.jurisdiction",
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jurisdiction_defaults",
+                        to="audits.populationprofile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['jurisdiction__code'],
+                "ordering": ["jurisdiction__code"],
             },
         ),
         migrations.AddConstraint(
-            model_name='populationprofile',
-            constraint=models.UniqueConstraint(fields=('owner', 'name', 'number'), name='unique_population_profile_version'),
+            model_name="populationprofile",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "name", "number"), name="unique_population_profile_version"
+            ),
         ),
     ]

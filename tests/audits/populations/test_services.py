@@ -75,7 +75,7 @@ def test_draft_publish_new_version_and_trail(world):
                 }
             ],
             "outside 0 to 1",
-        ),  # fmt: skip
+        ),
         ([{"attributes": ["sex"], "groups": [{"values": ["F"], "share": "nan"}]}], "outside"),
         ([{"attributes": ["sex"], "groups": [{"values": ["F"], "share": True}]}], "number"),
         (
@@ -86,11 +86,11 @@ def test_draft_publish_new_version_and_trail(world):
                 }
             ],
             "twice",
-        ),  # fmt: skip
+        ),
         (
             [{"attributes": ["sex", "age"], "groups": [{"values": ["F"], "share": 1}]}],
             "one value per attribute",
-        ),  # fmt: skip
+        ),
         ([{"attributes": [], "groups": []}], "one to three attributes"),
         ("not a list", "at least one attribute"),
     ],
