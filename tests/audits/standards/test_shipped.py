@@ -22,6 +22,9 @@ from audits.standards.engine import (
 )
 
 FILES = sorted(SHIPPED_DIR.glob("*.yaml"))
+# Versions published before the current ones, kept word for word: certificates issued
+# under them name their spec_sha256.
+SUPERSEDED = sorted((SHIPPED_DIR / "superseded").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def known(shipped) -> dict[str, StandardSpec]:
 
 def test_shipped_standards_load_parents_first():
     refs = [spec.ref for spec in load_shipped()]
-    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.0", "UK-HEALTH@1.0"]
+    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.0", "UK-HEALTH@1.1"]
     assert len(FILES) == 3
 
 
@@ -49,7 +52,7 @@ def test_shipped_standards_validate_cleanly_against_each_other(shipped, known):
         assert shipped[code].parent == "GLOBAL-BASELINE@1.0"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FILES + SUPERSEDED, ids=lambda p: p.name)
 def test_round_trip_of_each_shipped_standard(path):
     spec, problems = parse_yaml(path.read_text(encoding="utf-8"))
     assert problems == []
@@ -135,6 +138,8 @@ def good_figures() -> dict[str, FigureValue]:
         "provenance.generator_documented": 1.0,
         "provenance.compute_disclosed": 1.0,
         "collapse.tail_coverage": 0.9,
+        # Compared with the population profile that applies (UK-HEALTH 1.1).
+        "fairness.population_representation_gap": 0.01,
     }
     figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
     figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
@@ -187,3 +192,16 @@ def test_uk_health_fails_without_a_holdout_audit(shipped, known):
     assert result.results[0].sentence == (
         "registry.has_holdout_audit is false, not the required true."
     )
+
+
+def test_uk_health_1_1_adds_only_the_population_rule(shipped, known):
+    path = SHIPPED_DIR / "superseded" / "uk-health-1.0.yaml"
+    old, problems = parse_yaml(path.read_text(encoding="utf-8"))
+    assert problems == [] and validate_standard(old, known_parents=known) == []
+    current = shipped["UK-HEALTH"]
+    assert (old.version, current.version) == ("1.0", "1.1")
+    assert all(rule in current.rules for rule in old.rules)
+    added = [r for r in current.rules if r not in old.rules]
+    assert [(r.key, r.operator.value, r.threshold) for r in added] == [
+        ("fairness.population_representation_gap", "<=", 0.05)
+    ]
