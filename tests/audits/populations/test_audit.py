@@ -124,3 +124,27 @@ def test_api_request_with_a_chosen_profile_and_declared_rebalancing(placements_w
     assert answer.json()["config"]["population"]["intended"] is True
     refused = client.post("/api/v1/audits/", {**body, "population_profile": 0}, format="json")
     assert refused.status_code == 400 and "population_profile" in refused.json()
+
+
+@pytest.mark.django_db
+def test_report_shows_the_profile_and_the_population_chart(client, placements_world):
+    world = placements_world["world"]
+    profile = _published(world)
+    run = _run_now(
+        services.audit_run_request(
+            version=placements_world["synthetic"],
+            reference=placements_world["real"],
+            holdout=None,
+            config={
+                **services.default_config(placements_world["synthetic"]),
+                "population_profile": profile.pk,
+                "population_intended": True,
+            },
+            user=world.curator_a,
+        )
+    )
+    client.force_login(world.curator_a)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "Gender (version 1)" in page and "deliberately rebalanced" in page
+    assert 'data-chart-key="fairness.population.gender"' in page
+    assert "real vs synthetic vs the population profile" in page
