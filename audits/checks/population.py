@@ -142,6 +142,7 @@ def _profile_details(population: dict[str, Any]) -> dict[str, Any]:
         "source": population.get("source", ""),
         "source_url": population.get("source_url", ""),
         "intended_rebalancing": bool(population.get("intended")),
+        "applied_as": population.get("applied_as", ""),
     }
 
 

@@ -88,7 +88,7 @@ class PopulationProfile(models.Model):
     def attributes(self) -> list[str]:
         return sorted({a for g in self.groupings for a in g["attributes"]})
 
-    def audit_snapshot(self, *, intended: bool = False) -> dict[str, Any]:
+    def audit_snapshot(self, *, intended: bool = False, applied_as: str = "") -> dict[str, Any]:
         """What an audit's configuration records of it (plain data for the checks)."""
         return {
             "profile_id": self.pk,
@@ -99,6 +99,7 @@ class PopulationProfile(models.Model):
             "source_url": self.source_url,
             "content_sha256": self.content_sha256,
             "intended": intended,
+            "applied_as": applied_as,
             "groupings": self.groupings,
         }
 

@@ -19,22 +19,28 @@ def usable_in_audits():
     return PopulationProfile.objects.published().select_related("owner")
 
 
-def jurisdiction_default(version: DatasetVersion) -> PopulationProfile | None:
+def jurisdiction_default(version: DatasetVersion) -> JurisdictionProfile | None:
     """The default profile of the first jurisdiction (by code) where the version's
     organisation is established that has one."""
-    row = (
+    return (
         JurisdictionProfile.objects.filter(
             jurisdiction__in=version.dataset.organisation.jurisdictions.all(),
             profile__status=PopulationProfile.Status.PUBLISHED,
         )
-        .select_related("profile__owner")
+        .select_related("profile__owner", "jurisdiction")
         .order_by("jurisdiction__code")
         .first()
     )
-    return row.profile if row else None
 
 
 def applicable_profile(
     version: DatasetVersion, chosen: PopulationProfile | None
-) -> PopulationProfile | None:
-    return chosen if chosen is not None else jurisdiction_default(version)
+) -> tuple[PopulationProfile | None, str]:
+    """The profile an audit of ``version`` compares with, and how it was chosen (recorded
+    in the audit's evidence: a standard's reader sees whether it was the jurisdiction's)."""
+    if chosen is not None:
+        return chosen, "chosen in the audit request"
+    row = jurisdiction_default(version)
+    if row is None:
+        return None, ""
+    return row.profile, f"default of {row.jurisdiction.code}"

@@ -159,7 +159,7 @@ def _population_config(
                     "choose a published one (drafts are not used in audits)."
                 ]
             }
-    profile = applicable_profile(version, chosen)
+    profile, applied_as = applicable_profile(version, chosen)
     if profile is None:
         if intended:
             return None, {
@@ -168,7 +168,7 @@ def _population_config(
                 ]
             }
         return None, {}
-    return profile.audit_snapshot(intended=intended), {}
+    return profile.audit_snapshot(intended=intended, applied_as=applied_as), {}
 
 
 def audit_run_request(

@@ -52,6 +52,7 @@ def test_jurisdiction_default_applies_and_is_recorded_as_evidence(placements_wor
     assert run.config["population"]["profile_id"] == profile.pk
     assert run.config["population"]["version"] == 1
     assert run.config["population"]["content_sha256"] == profile.content_sha256
+    assert run.config["population"]["applied_as"] == "default of EU"
     figures = _figures(run)
     real, synthetic = placements_world["real"], placements_world["synthetic"]
     assert figures["fairness.population_representation_gap"] is not None
