@@ -149,3 +149,39 @@ def test_report_shows_the_profile_and_the_population_chart(client, placements_wo
     assert "Gender (version 1)" in page and "deliberately rebalanced" in page
     assert 'data-chart-key="fairness.population.gender"' in page
     assert "real vs synthetic vs the population profile" in page
+
+
+@pytest.mark.django_db
+def test_request_form_offers_published_profiles_and_records_the_choice(client, placements_world):
+    world = placements_world["world"]
+    profile = _published(world)
+    draft = profiles.profile_save_draft(
+        user=world.curator_a,
+        owner=world.org_a,
+        name="Unpublished",
+        source="x",
+        source_url="https://example.org",
+        groupings=GENDER,
+    )
+    client.force_login(world.curator_a)
+    url = f"/versions/{placements_world['synthetic'].pk}/audit/"
+    form = client.get(url).content.decode()
+    assert "Gender (version 1)" in form and "Unpublished" not in form
+    base = {
+        "reference": placements_world["real"].pk,
+        "families": ["fairness"],
+        "protected": ["gender"],
+        "seed": 0,
+    }
+    refused = client.post(url, {**base, "population_profile": draft.pk})
+    # A draft is not among the choices: refused, nothing queued.
+    assert "valid choice" in refused.content.decode()
+    assert not placements_world["synthetic"].audits.exists()
+    answer = client.post(
+        url, {**base, "population_profile": profile.pk, "population_intended": "on"}
+    )
+    assert answer.status_code == 302
+    run = placements_world["synthetic"].audits.get()
+    assert run.config["population"]["profile_id"] == profile.pk
+    assert run.config["population"]["intended"] is True
+    assert run.config["population"]["applied_as"] == "chosen in the audit request"
