@@ -11,6 +11,7 @@ from audits.certification.api import (
 )
 from audits.compliance.api import EvaluationViewSet
 from audits.dashboard.api import DashboardView
+from audits.populations.api import PopulationProfileViewSet
 from audits.provenance.api import (
     CheckOriginView,
     OrganisationManifestKeyView,
@@ -27,6 +28,7 @@ router.register("audits", AuditRunViewSet, basename="api-audit")
 router.register("standards", StandardViewSet, basename="api-standard")
 router.register("evaluations", EvaluationViewSet, basename="api-evaluation")
 router.register("certificates", CertificateViewSet, basename="api-certificate")
+router.register("population-profiles", PopulationProfileViewSet, basename="api-population-profile")
 urlpatterns = [
     path("metrics/", MetricCatalogueView.as_view(), name="api-metrics"),
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),

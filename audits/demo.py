@@ -4,6 +4,7 @@ published and evaluated, and certificates for what can be approved."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,12 +12,22 @@ from django.contrib.auth import get_user_model
 from audits.certification import rules as certification_rules
 from audits.certification import signoffs
 from audits.compliance import services as compliance
-from audits.models import AuditRun, AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
+from audits.models import (
+    AuditRun,
+    AuditStatus,
+    Certificate,
+    ComplianceEvaluation,
+    JurisdictionProfile,
+    PopulationProfile,
+    StandardVersion,
+)
+from audits.populations import services as population_services
 from audits.provenance import services as provenance
 from audits.runs import services
 from audits.standards import engine
 from audits.standards import services as standard_services
 from registry.models import Dataset, DatasetKind, DatasetVersion
+from synthgov.accounts.models import Jurisdiction, Organisation
 
 
 def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
@@ -115,3 +126,32 @@ def load_watermark_demo(datasets: list[Dataset]) -> DatasetVersion:
         tolerances=defaults["tolerances"],
         categorical=dict.fromkeys(defaults["categorical"], 0.1),
     )
+
+
+SHIPPED_PROFILES = Path(__file__).resolve().parent / "populations" / "shipped"
+
+
+def load_populations_demo() -> list[PopulationProfile]:
+    """Publish the shipped population profiles as the UK regulator and make the first
+    the UK's default (idempotent: an existing profile of the same name is kept)."""
+    user = get_user_model().objects.get(username="regulator-uk")
+    owner = Organisation.objects.get(slug="uk-ico")
+    profiles = []
+    for path in sorted(SHIPPED_PROFILES.glob("*.yaml")):
+        content = population_services.parse_import(
+            text=path.read_text(encoding="utf-8"), fmt="yaml"
+        )
+        profile = PopulationProfile.objects.filter(owner=owner, name=content.name).first()
+        if profile is None:
+            profile = population_services.profile_import(
+                text=path.read_text(encoding="utf-8"), fmt="yaml", user=user, owner=owner
+            )
+        if not profile.is_published:
+            profile = population_services.profile_publish(profile=profile, user=user)
+        profiles.append(profile)
+    uk = Jurisdiction.objects.get(code="UK")
+    if profiles and not JurisdictionProfile.objects.filter(jurisdiction=uk).exists():
+        population_services.jurisdiction_set_default(
+            jurisdiction=uk, profile=profiles[0], user=user
+        )
+    return profiles

@@ -6,6 +6,7 @@ app_name = "audits"
 urlpatterns = [
     path("", include("audits.runs.urls")),
     path("", include("audits.standards.urls")),
+    path("", include("audits.populations.urls")),
     path("", include("audits.compliance.urls")),
     path("", include("audits.certification.urls")),
     path("", include("audits.provenance.urls")),

@@ -299,6 +299,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Standards and population profiles share the draft/published choice set.
+    "ENUM_NAME_OVERRIDES": {
+        "DraftPublishedStatusEnum": "audits.models.populations.PopulationProfile.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------

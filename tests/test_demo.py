@@ -10,7 +10,14 @@ from django.core.management import call_command
 from django.test import Client
 
 from audits.collapse.selectors import collapse_panel
-from audits.models import AuditMetric, AuditStatus, Certificate, ComplianceEvaluation
+from audits.models import (
+    AuditMetric,
+    AuditStatus,
+    Certificate,
+    ComplianceEvaluation,
+    JurisdictionProfile,
+    PopulationProfile,
+)
 from registry.models import DatasetVersion, LineageEdge
 from synthgov.trail.models import TrailHead
 from tests.audits.certification.helpers import signing_keys  # noqa: F401  (fixture)
@@ -42,6 +49,12 @@ def test_demo_loads_once_and_shows_every_feature(registry_storage, signing_keys)
     assert latest.status_code == 200
     assert latest.json()["checkpoint"]["seq"] == TrailHead.objects.get().last_seq
 
+    # The shipped population profile is published and is the UK's default.
+    shipped = PopulationProfile.objects.published().get()
+    assert shipped.source_url.startswith("https://www.ons.gov.uk/")
+    assert JurisdictionProfile.objects.get(jurisdiction__code="UK").profile == shipped
+
     counts = (DatasetVersion.objects.count(), Certificate.objects.count())
     call_command("load_demo", stdout=io.StringIO())
     assert (DatasetVersion.objects.count(), Certificate.objects.count()) == counts
+    assert PopulationProfile.objects.count() == 1

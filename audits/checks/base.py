@@ -80,6 +80,9 @@ class AuditConfig:
     distance_sample_rows: int = 100_000
     max_intersections: int = 10
     attack_count: int = 2_000
+    # The population profile the audit compares group shares with (plain data: see
+    # audits.checks.population); None when no profile applies.
+    population: dict[str, Any] | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for spec in self.columns:
@@ -108,6 +111,7 @@ class AuditConfig:
             "distance_sample_rows": self.distance_sample_rows,
             "max_intersections": self.max_intersections,
             "attack_count": self.attack_count,
+            "population": to_jsonable(self.population),
         }
 
 

@@ -574,6 +574,71 @@ _SPECS = [
     ),
 ]
 
+# Representation against a target population (audits.checks.population): reported after
+# the other fairness figures.
+POPULATION = (
+    "Compared with the population profile chosen in the audit request (else the default "
+    "profile of the jurisdiction where the dataset's organisation is established): each "
+    "group's share is counted among the rows where the profile's attributes are present, "
+    "values compared as categories. Intersections count when the profile gives them. All "
+    "rows. Details name the profile's id, version and cited source. When the curator "
+    "declared the data deliberately rebalanced towards the profile, the report says so and "
+    "fairness.representation_gap_max measures the gap to the profile instead of the real "
+    "data."
+)
+_POPULATION_SPECS = [
+    _spec(
+        "fairness.population_representation_gap",
+        "fairness",
+        "Gap to the population",
+        "Largest absolute difference between a group's share of the synthetic rows and its "
+        "expected share in the population profile. " + POPULATION,
+        "lower",
+        needs="a population profile",
+    ),
+    _spec(
+        "fairness.population_representation_gap_real",
+        "fairness",
+        "Gap to the population (real)",
+        "The same for the real reference data, for comparison: is the synthetic data closer "
+        "to the population than the data it learned from? " + POPULATION,
+        "lower",
+        needs="a population profile",
+    ),
+    _spec(
+        "fairness.underrepresented_groups",
+        "fairness",
+        "Under-represented groups",
+        "Number of the profile's groups whose share of the synthetic rows is below 0.8 times "
+        "their population share. Details list them. " + POPULATION,
+        "lower",
+        (0.0, None),
+        "a population profile",
+    ),
+    _spec(
+        "fairness.underrepresented_groups_real",
+        "fairness",
+        "Under-represented groups (real)",
+        "The same count for the real reference data. " + POPULATION,
+        "lower",
+        (0.0, None),
+        "a population profile",
+    ),
+    _spec(
+        "fairness.population_shift",
+        "fairness",
+        "Shift relative to the population",
+        "Synthetic gap to the population minus the real data's gap. Negative: the synthetic "
+        "data moved towards the population; positive: away from it. " + POPULATION,
+        "lower",
+        (-1.0, 1.0),
+        "a population profile",
+    ),
+]
+_after = [s.key for s in _SPECS].index("fairness.subgroup_fidelity_gap") + 1
+_SPECS[_after:_after] = _POPULATION_SPECS
+
+
 METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}
 
 

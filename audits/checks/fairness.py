@@ -18,6 +18,7 @@ import pandas as pd
 from audits.checks.base import AuditInputError, Direction, MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings
+from audits.checks.population import judge_against_intent
 from audits.checks.shapes import shape_score
 
 POSITIVE_WORDS = (
@@ -287,6 +288,7 @@ def fairness(ctx: AuditContext) -> list[MetricResult]:
         )
     )
     by_key = {result.key: result for result in results}
+    judge_against_intent(ctx, by_key)
     return [by_key[key] for key in DIRECTIONS]
 
 

@@ -10,7 +10,16 @@ from typing import Any
 
 import pandas as pd
 
-from audits.checks import attacks, collapse, fairness, integrity, privacy, provenance, quality
+from audits.checks import (
+    attacks,
+    collapse,
+    fairness,
+    integrity,
+    population,
+    privacy,
+    provenance,
+    quality,
+)
 from audits.checks.base import (
     FAMILIES,
     AuditConfig,
@@ -28,7 +37,7 @@ Progress = Callable[[str, float], None]
 FAMILY_STEPS: dict[str, list[Step]] = {
     "integrity": integrity.STEPS,
     "quality": quality.STEPS,
-    "fairness": fairness.STEPS,
+    "fairness": fairness.STEPS + population.STEPS,
     "privacy": privacy.STEPS + attacks.STEPS,
     "provenance": provenance.STEPS,
     collapse.FAMILY: collapse.STEPS,

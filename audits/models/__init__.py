@@ -5,7 +5,8 @@ types are unchanged):
 - ``runs``: audit runs and their figures;
 - ``standards``: standards, their versions and rules;
 - ``compliance``: evaluations of a dataset version against a standard;
-- ``certification``: sign-offs, certificates and notifications.
+- ``certification``: sign-offs, certificates and notifications;
+- ``populations``: population profiles and jurisdictions' default profiles.
 """
 
 from audits.models.certification import (
@@ -27,6 +28,11 @@ from audits.models.compliance import (
     EvaluationQuerySet,
     EvaluationStatus,
     RuleOutcome,
+)
+from audits.models.populations import (
+    JurisdictionProfile,
+    PopulationProfile,
+    PopulationProfileQuerySet,
 )
 from audits.models.runs import (
     FINISHED_STATUSES,
@@ -59,8 +65,11 @@ __all__ = [
     "EvaluationQuerySet",
     "EvaluationStatus",
     "Integrity",
+    "JurisdictionProfile",
     "Notification",
     "NotificationQuerySet",
+    "PopulationProfile",
+    "PopulationProfileQuerySet",
     "Rule",
     "RuleOutcome",
     "SignOff",

@@ -519,11 +519,56 @@ def collapse_chart(
     return chart
 
 
+# The population profile's bars (a neutral grey, distinct from real and synthetic).
+POPULATION = "#6b6b6b"
+
+
+def population_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each profile grouping's shares: real, synthetic and the population's."""
+    metric = _metric(results, "fairness.population_representation_gap")
+    if not metric:
+        return []
+    details = metric["details"]
+    profile = f"{details.get('profile_name', '')} (version {details.get('profile_version')})"
+    intended = details.get("intended_rebalancing")
+    charts = []
+    for grouping in details.get("groupings", []):
+        name = grouping["grouping"]
+        fig = go.Figure()
+        height = _category_bars(
+            fig,
+            [group_label(g) for g in grouping["groups"]],
+            [
+                ("real", grouping["real_share"], REAL),
+                ("synthetic", grouping["synthetic_share"], SYNTHETIC),
+                ("population", grouping["population_share"], POPULATION),
+            ],
+            axis="share of rows",
+        )
+        _finish(fig, height=height)
+        caption = (
+            f"Each group's share of the rows, real vs synthetic vs the population profile "
+            f"{profile}. Largest gap to the population: synthetic "
+            f"{grouping['gap_synthetic']:.1%}, real {grouping['gap_real']:.1%}."
+        )
+        if intended:
+            caption += (
+                " The data was declared deliberately rebalanced towards this profile: it is "
+                "judged against the profile, not the real data."
+            )
+        charts.append(
+            _chart(f"fairness.population.{name}", f"Shares against the population: {name}",
+                   caption, fig)
+        )  # fmt: skip
+    return charts
+
+
 def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     charts = [
         *distribution_charts(results),
         *pair_trend_chart(results),
         *group_charts(results),
+        *population_charts(results),
         *distance_charts(results),
         *attack_charts(results),
     ]

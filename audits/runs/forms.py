@@ -50,8 +50,28 @@ class AuditRequestForm(forms.Form):
         initial=0, min_value=0, max_value=MAX_SEED, help_text="Same seed, same figures."
     )
 
+    population_profile = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Population profile",
+        help_text="Compare group shares with this population; left empty, the default "
+        "profile of your organisation's jurisdiction applies, if it has one.",
+    )
+    population_intended = forms.BooleanField(
+        required=False,
+        label="The data was deliberately rebalanced towards this profile",
+        help_text="Representation is then judged against the profile, not the real data, "
+        "and the report says so.",
+    )
+
     def __init__(
-        self, *args: Any, columns: list[str], references: list[tuple[int, str]], **kwargs: Any
+        self,
+        *args: Any,
+        columns: list[str],
+        references: list[tuple[int, str]],
+        profiles: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         column_choices = [(c, c) for c in columns]
@@ -60,3 +80,7 @@ class AuditRequestForm(forms.Form):
         self.fields["target"].choices = [("", "— none —"), *column_choices]
         self.fields["reference"].choices = references
         self.fields["holdout"].choices = [("", "— none —"), *references]
+        self.fields["population_profile"].choices = [
+            ("", "— the jurisdiction's default —"),
+            *(profiles or []),
+        ]

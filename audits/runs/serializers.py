@@ -78,6 +78,22 @@ class AuditRequestSerializer(serializers.Serializer):
         "`requestable`. " + NOT_REQUESTABLE,
     )
     seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
+    population_profile = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A published population profile to compare group shares with; left "
+        "out, the default profile of the jurisdiction where the dataset's organisation is "
+        "established applies (if any).",
+    )
+    population_intended = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Declare that the data was deliberately rebalanced towards the profile: "
+        "representation is then judged against the profile, not the real data.",
+    )
 
 
 class AuditMetricSerializer(ModelSerializer):

@@ -21,6 +21,7 @@ from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run
 from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.runner import library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
+from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
 from audits.runs.inputs import real_ancestor_load
 from registry import ingest
@@ -85,8 +86,9 @@ def _check_request(
     reference: DatasetVersion,
     holdout: DatasetVersion | None,
     config: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
 ) -> None:
-    errors: dict[str, list[str]] = {}
+    errors = dict(errors or {})
     if reference.pk == version.pk:
         errors["reference"] = ["The reference must be the real data, not the audited version."]
     elif reference.dataset.kind != DatasetKind.REAL:
@@ -135,6 +137,40 @@ def _check_request(
         raise ValidationError(errors)
 
 
+def _population_config(
+    version: DatasetVersion, config: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """The snapshot of the population profile the audit compares with (the one chosen,
+    else the default of the organisation's jurisdiction; published profiles only), and
+    any error. The snapshot is the evidence: the profile's id, version, content hash,
+    source and shares, recorded in the run's configuration."""
+    chosen_id = config.get("population_profile")
+    intended = config.get("population_intended") is True
+    chosen = None
+    if chosen_id not in (None, ""):
+        if isinstance(chosen_id, str) and chosen_id.isdigit():
+            chosen_id = int(chosen_id)
+        if isinstance(chosen_id, int) and not isinstance(chosen_id, bool) and chosen_id > 0:
+            chosen = usable_in_audits().filter(pk=chosen_id).first()
+        if chosen is None:
+            return None, {
+                "population_profile": [
+                    f"No published population profile has the id {str(chosen_id)[:20]}: "
+                    "choose a published one (drafts are not used in audits)."
+                ]
+            }
+    profile, applied_as = applicable_profile(version, chosen)
+    if profile is None:
+        if intended:
+            return None, {
+                "population_intended": [
+                    "A deliberate rebalancing is declared towards a profile: choose it."
+                ]
+            }
+        return None, {}
+    return profile.audit_snapshot(intended=intended, applied_as=applied_as), {}
+
+
 def audit_run_request(
     *,
     version: DatasetVersion,
@@ -149,6 +185,7 @@ def audit_run_request(
     ``enqueue=False`` leaves the run queued for the caller to execute itself
     (the demo loader runs its audits in-process).
     """
+    population, population_errors = _population_config(version, config)
     config = {
         "protected": list(config.get("protected", [])),
         "quasi_identifiers": list(config.get("quasi_identifiers", [])),
@@ -158,7 +195,8 @@ def audit_run_request(
         "families": sorted(config.get("families") or FAMILIES),
         "seed": config.get("seed") or 0,
     }
-    _check_request(version, reference, holdout, config)
+    config["population"] = population
+    _check_request(version, reference, holdout, config, population_errors)
     with transaction.atomic():
         run = AuditRun.objects.create(
             version=version,
@@ -505,6 +543,7 @@ def _audit_config(run: AuditRun) -> AuditConfig:
         positive_outcome=config.get("positive_outcome") or None,
         families=set(config.get("families", FAMILIES)),
         seed=int(config.get("seed", 0)),
+        population=config.get("population") or None,
     )
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audits.checks import METRICS
 from audits.models import AuditRun
+from audits.populations.selectors import usable_in_audits
 from audits.runs import charts, disclosure, selectors, services
 from audits.runs.forms import AuditRequestForm
 from registry.models import DatasetVersion
@@ -64,6 +65,7 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
         initial={**defaults, "reference": selectors.default_reference(version)},
         columns=[c["name"] for c in version.schema],
         references=references,
+        profiles=[(p.pk, f"{p.label} — {p.owner.name}") for p in usable_in_audits()],
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -83,6 +85,8 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
                         "positive_outcome",
                         "families",
                         "seed",
+                        "population_profile",
+                        "population_intended",
                     )
                 },
                 user=request.user,

@@ -38,6 +38,7 @@ NAV_ENTRIES: list[tuple[str, str, str | None]] = [
     ("Datasets", "registry:datasets", permissions.DATASET_VIEW),
     ("Audits", "audits:list", permissions.DATASET_VIEW),
     ("Standards", "audits:standards", None),
+    ("Populations", "audits:populations", permissions.POPULATION_PROFILE_EDIT),
     ("Evaluations", "audits:evaluations", permissions.DATASET_VIEW),
     ("Certificates", "audits:certificates", permissions.DATASET_VIEW),
     ("Check origin", "audits:check_origin", permissions.DATASET_VIEW),

@@ -33,6 +33,9 @@ SIGNOFF_PRODUCER = "audits.signoff.producer"
 SIGNOFF_REGULATOR = "audits.signoff.regulator"
 CERTIFICATE_ISSUE = "audits.certificate.issue"
 EVIDENCE_EXPORT = "audits.evidence.export"
+# Population profiles: regulators write them for their jurisdictions, curators for their
+# datasets (published ones are public statistics: every signed-in user reads them).
+POPULATION_PROFILE_EDIT = "audits.population_profile.edit"
 # Organisation and trail
 TRAIL_VIEW = "trail.event.view"
 ORGANISATION_MANAGE = "accounts.organisation.manage"
@@ -54,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             SIGNOFF_PRODUCER,
             EVIDENCE_EXPORT,
             CERTIFICATE_SHARE,
+            POPULATION_PROFILE_EDIT,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -68,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             EVIDENCE_EXPORT,
             TRAIL_VIEW,
             CERTIFICATE_SHARE,
+            POPULATION_PROFILE_EDIT,
         }
     ),
     Role.ADMINISTRATOR: frozenset(

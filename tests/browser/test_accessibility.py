@@ -26,6 +26,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
+from audits.populations import services as population_services
 from audits.runs import services as run_services
 from registry.models import DatasetVersion
 from tests.audits.certification import helpers
@@ -188,6 +189,20 @@ def test_main_pages_have_no_serious_accessibility_violation(
     axe.check(officer)
     for username in ("regulator", "admin_a"):
         axe.check(role_page(open_page, viewport, username))
+    # Population profiles: the list, a profile, and the pages that define and import one.
+    profile = population_services.profile_import(
+        text="attribute,group,share\ngender,F,0.51\ngender,M,0.49\n",
+        fmt="csv",
+        user=world.regulator,
+        owner=world.regulator_org,
+        name="Gender",
+        source="A census",
+        source_url="https://example.org/census",
+    )
+    regulator = role_page(open_page, viewport, "regulator")
+    for path in ("/populations/", f"/populations/{profile.pk}/", "/populations/new/",
+                 "/populations/import/"):  # fmt: skip
+        axe.check(regulator, path)
     visitor = role_page(open_page, viewport, None)
     axe.check(visitor, "/certificates/verify/")
     axe.check(visitor, f"{verify.path}?{verify.query}")  # what the QR code opens
@@ -199,7 +214,7 @@ def test_main_pages_have_no_serious_accessibility_violation(
     axe.check(visitor, f"/open/versions/{synthetic.pk}/")
     expect(visitor.get_by_test_id("open-certificates")).to_contain_text(number)
 
-    assert len(axe.checked) == 15, axe.checked
+    assert len(axe.checked) == 19, axe.checked
     axe.assert_clean()
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from audits.demo import (
     load_audits_demo,
     load_certificates_demo,
+    load_populations_demo,
     load_standards_demo,
     load_watermark_demo,
 )
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         datasets = load_registry_demo(orgs)
         self.stdout.write("Watermarking the synthetic dataset (its version 2)…")
         load_watermark_demo(datasets)
+        self.stdout.write("Publishing the shipped population profiles (UK default)…")
+        load_populations_demo()
         self.stdout.write("Running the demo audits…")
         officer = get_user_model().objects.get(username="officer")
         runs = load_audits_demo(datasets, user=officer)

@@ -97,7 +97,19 @@ def test_catalogue_has_every_issue_key_with_a_description():
 
 def test_full_audit_reports_every_catalogue_key_once_as_strict_json(frames):
     steps = []
-    outcome = _run(frames, progress=lambda label, fraction: steps.append((label, fraction)))
+    config = census_config()
+    # Every figure is measured: the representation figures need a population profile.
+    config.population = {
+        "profile_id": 1,
+        "version": 1,
+        "name": "Even sexes",
+        "groupings": [
+            {"attributes": ["sex"], "groups": [{"values": [s], "share": 0.5} for s in "FM"]}
+        ],
+    }
+    outcome = _run(
+        frames, config=config, progress=lambda label, fraction: steps.append((label, fraction))
+    )
     keys = [m.key for m in outcome.metrics]
     assert sorted(keys) == sorted(k for k, spec in METRICS.items() if spec.family in FAMILIES)
     assert all(m.status == "ok" for m in outcome.metrics), [

@@ -34,6 +34,8 @@ ATTACK_KEYS = {
     "privacy.near_copy_rate",
     "privacy.dp_epsilon_lower_bound",
 }
+# What else a 1.1 adds beside the attack rules: UK-HEALTH compares with a population.
+ADDED_BESIDE_ATTACKS = {"UK-HEALTH": {"fairness.population_representation_gap"}}
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +157,8 @@ def good_figures() -> dict[str, FigureValue]:
         "privacy.membership_tpr_at_1pct_fpr": 0.012,
         "privacy.near_copy_rate": 0.011,
         "privacy.dp_epsilon_lower_bound": 0.0,
+        # Compared with the population profile that applies (UK-HEALTH 1.1).
+        "fairness.population_representation_gap": 0.01,
     }
     figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
     figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
@@ -221,7 +225,7 @@ def test_a_superseded_version_is_an_older_version_whose_rules_the_current_one_ke
     # 1.1 only adds rules: every 1.0 rule stands unchanged.
     assert all(rule in current.rules for rule in old.rules)
     added = [r for r in current.rules if r not in old.rules]
-    assert {r.key for r in added} == ATTACK_KEYS
+    assert {r.key for r in added} == ATTACK_KEYS | ADDED_BESIDE_ATTACKS.get(old.code, set())
     assert not {r.key for r in old.rules} & ATTACK_KEYS
 
 
@@ -271,3 +275,10 @@ def test_planted_leaks_fail_the_strict_profiles_and_clean_data_passes(code, ship
     assert holdout[("privacy.singling_out_risk", "<=")] == "pass"
     subgroup = _attack_outcomes("subgroup", code, shipped, known)
     assert subgroup[("privacy.near_copy_rate", "<=")] == "fail"
+
+
+def test_uk_health_1_1_compares_with_the_population_within_five_points(shipped):
+    (rule,) = [
+        r for r in shipped["UK-HEALTH"].rules if r.key == "fairness.population_representation_gap"
+    ]
+    assert (rule.operator.value, rule.threshold, rule.severity) == ("<=", 0.05, Severity.MAJOR)
