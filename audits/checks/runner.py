@@ -10,7 +10,16 @@ from typing import Any
 
 import pandas as pd
 
-from audits.checks import attacks, collapse, fairness, integrity, privacy, provenance, quality
+from audits.checks import (
+    attacks,
+    collapse,
+    fairness,
+    integrity,
+    model_validation,
+    privacy,
+    provenance,
+    quality,
+)
 from audits.checks.base import (
     FAMILIES,
     AuditConfig,
@@ -27,13 +36,13 @@ from synthgov.signing.canonical import canonical_json, sha256_hex
 Progress = Callable[[str, float], None]
 FAMILY_STEPS: dict[str, list[Step]] = {
     "integrity": integrity.STEPS,
-    "quality": quality.STEPS,
-    "fairness": fairness.STEPS,
+    "quality": quality.STEPS + model_validation.UTILITY_STEPS,
+    "fairness": fairness.STEPS + model_validation.FAIRNESS_STEPS,
     "privacy": privacy.STEPS + attacks.STEPS,
     "provenance": provenance.STEPS,
     collapse.FAMILY: collapse.STEPS,
 }
-LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
+LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy", "fairlearn")
 
 
 @dataclass
@@ -121,6 +130,9 @@ def run_audit(
         metrics.extend(check(ctx))
         timings[family] = timings.get(family, 0.0) + time.perf_counter() - started
     report("Finished", 1.0)
+    # Checks may time their parts (for example each model trained): reported after the
+    # families, outside the figures.
+    timings.update(ctx.cache.get("timings", {}))
     return _outcome(metrics, timings)
 
 
