@@ -42,7 +42,7 @@ FAMILY_STEPS: dict[str, list[Step]] = {
     "provenance": provenance.STEPS,
     collapse.FAMILY: collapse.STEPS,
 }
-LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy", "fairlearn")
+LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
 
 
 @dataclass
