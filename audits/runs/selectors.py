@@ -388,10 +388,17 @@ def _model_sentence(key: str, metric: dict[str, Any]) -> str | None:
             f"{_points(value)}{tail} (equalized-odds difference)."
         )
     if key == "fairness.model_amplification":
+        if value > 0.005 and half is not None and value - half <= 0:
+            return (
+                f"The gap between groups is {_points(value)} wider than with a model trained "
+                f"on the real data, within the uncertainty (± {_points(half)}): no clear "
+                "amplification."
+            )
         if value > 0.005:
             return (
                 f"So the synthetic data makes a model treat groups less equally: the gap is "
-                f"{_points(value)} wider than with the real data{plus}."
+                f"{_points(value)} wider than with the real data"
+                + (f" (± {_points(half)})." if half is not None else ".")
             )
         if value < -0.005:
             return (
@@ -413,8 +420,9 @@ def _model_sentence(key: str, metric: dict[str, Any]) -> str | None:
     if key == "utility.feature_importance_agreement":
         top = details.get("features", [])[:3]
         return (
-            f"It relies on the features in {'much the same' if value >= 0.7 else 'a different'} "
-            f"order as a model trained on the real data (rank correlation {value:.2f}"
+            "It relies on the features in "
+            + ("much the same order as" if value >= 0.7 else "a different order from")
+            + f" a model trained on the real data (rank correlation {value:.2f}"
             + (f"; the real-trained model's top features: {', '.join(top)}" if top else "")
             + ")."
         )
