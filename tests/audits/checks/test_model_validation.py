@@ -288,3 +288,26 @@ def test_same_seed_same_figures():
         return {k: (m.value, m.uncertainty) for k, m in _figures(ctx).items()}
 
     assert run() == run()
+
+
+# --- standards ---------------------------------------------------------------------------
+
+
+def test_a_standard_rule_on_model_amplification_catches_the_flipped_group(clean):
+    from audits.standards.engine.evaluate import FigureValue, evaluate
+    from audits.standards.engine.rules import RuleSpec, key_info
+
+    rule = RuleSpec("fairness.model_amplification", "<=", 0.1, "blocking")
+    assert key_info(rule.key) is not None  # a known catalogue key
+
+    def judged(figures) -> str:
+        m = figures["fairness.model_amplification"]
+        figure = FigureValue(m.value, uncertainty=m.uncertainty)
+        return evaluate([rule], {rule.key: figure}).results[0].status
+
+    _, clean_figures = clean
+    flipped = _figures(
+        _context(population(3000, 1), population(3000, 2, flip_group="F"), population(3000, 3))
+    )
+    assert judged(clean_figures) == "pass"
+    assert judged(flipped) == "fail"
