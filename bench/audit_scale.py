@@ -7,7 +7,8 @@ size (so ``ru_maxrss`` is that run's peak memory) and prints wall time per check
 and peak memory. ``--sdmetrics`` also times SDMetrics' own privacy metrics on 50k rows
 against ours. The full audit includes the attack figures (``audits.checks.attacks``);
 ``bench/privacy_attacks.py`` times them against anonymeter at 50k rows and measures their
-false-alarm and miss rates.
+false-alarm and miss rates. Model validation (``audits.checks.model_validation``) is timed
+per model fit, bootstrap and permutation importances under the family table.
 
     .venv/bin/python bench/audit_scale.py --quick
     .venv/bin/python bench/audit_scale.py --sizes 10000 100000 1000000 --json out.json
@@ -209,6 +210,7 @@ def child_audit(spec: dict) -> dict:
         "rss_after_load_mib": rss_loaded,
         "figures": {m.key: m.value for m in outcome.metrics},
         "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
+        "uncertainty": {m.key: m.uncertainty for m in outcome.metrics},
     }
 
 
@@ -425,10 +427,36 @@ def print_size(result: dict) -> None:
         f"{full['rss_after_load_mib'] / 1024:.2f} GiB)"
     )
     print(f"{'step':<12}{'seconds (full run)':>20}{'peak GiB (family alone)':>26}")
+    models = {k: v for k, v in full["timings"].items() if k.startswith("model ")}
     for name, seconds in full["timings"].items():
+        if name in models:
+            continue
         alone = result["families"].get(name)
         peak = f"{alone['peak_rss_mib'] / 1024:.2f}" if alone else "-"
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
+    print_models(full, models)
+
+
+def print_models(full: dict, models: dict[str, float]) -> None:
+    """Model validation's share of the quality and fairness times: each model's fit (and
+    prediction on the holdout test rows), the bootstrap and the permutation importances."""
+    if not models:
+        return
+    samples = full["samples"].get("utility.tstr_auc", [0, 0])
+    print(
+        f"model validation (inside quality/fairness): {sum(models.values()):.1f} s; "
+        f"trained on {samples[0]:,} of {samples[1]:,} synthetic rows and as many real rows"
+    )
+    for name, seconds in models.items():
+        print(f"  {name[len('model ') :]:<44}{seconds:>8.1f} s")
+    for key in ("utility.tstr_auc", "utility.trtr_auc", "utility.tstr_ratio",
+                "utility.group_performance_gap", "fairness.model_equalized_odds_difference",
+                "fairness.model_amplification", "utility.feature_importance_agreement",
+                "utility.calibration_gap"):  # fmt: skip
+        value = full["figures"].get(key)
+        shown = "skipped" if value is None else f"{value:.3f}"
+        half = full.get("uncertainty", {}).get(key)
+        print(f"  {key:<44}{shown:>8}" + (f" ± {half:.3f}" if half is not None else ""))
 
 
 def print_sdmetrics(result: dict) -> None:

@@ -20,7 +20,8 @@ Public interface (the audit service calls exactly this)::
     )
     outcome.metrics          # list[MetricResult], in family order (collapse last)
     outcome.findings         # plain-words sentences for the summary
-    outcome.timings          # seconds per family (and "prepare")
+    outcome.timings          # seconds per family (and "prepare", and "model <name> on
+                             # <synthetic|real>" per model validation fit)
     outcome.to_json()        # JSON-ready dict; canonical_json()/results_sha256() omit timings
 
 - ``ColumnSpec(name, type, role)``: type in numerical, categorical, boolean, datetime, id,
@@ -43,6 +44,9 @@ Public interface (the audit service calls exactly this)::
 - The privacy family includes attacks against a holdout control (``attacks``: singling
   out, linkability, inference, membership, near copies, the epsilon a membership attack
   proves); without a holdout they are skipped with the reason.
+- Model validation (``model_validation``): with a target and a holdout, gradient-boosted
+  trees and a regularised logistic regression are trained on synthetic and on real data
+  and tested on the holdout (``utility.tstr_auc`` … ``fairness.model_amplification``).
 - ``catalogue.METRICS``: key -> ``MetricSpec`` (family, title, description, direction,
   value range, what it needs). Keys are stable; standards refer to them.
 - ``RealAncestor``: the collapse family's input, the audited version's nearest real

@@ -15,6 +15,7 @@ from audits.checks import (
     collapse,
     fairness,
     integrity,
+    model_validation,
     population,
     privacy,
     provenance,
@@ -36,8 +37,8 @@ from synthgov.signing.canonical import canonical_json, sha256_hex
 Progress = Callable[[str, float], None]
 FAMILY_STEPS: dict[str, list[Step]] = {
     "integrity": integrity.STEPS,
-    "quality": quality.STEPS,
-    "fairness": fairness.STEPS + population.STEPS,
+    "quality": quality.STEPS + model_validation.UTILITY_STEPS,
+    "fairness": fairness.STEPS + population.STEPS + model_validation.FAIRNESS_STEPS,
     "privacy": privacy.STEPS + attacks.STEPS,
     "provenance": provenance.STEPS,
     collapse.FAMILY: collapse.STEPS,
@@ -130,6 +131,9 @@ def run_audit(
         metrics.extend(check(ctx))
         timings[family] = timings.get(family, 0.0) + time.perf_counter() - started
     report("Finished", 1.0)
+    # Checks may time their parts (for example each model trained): reported after the
+    # families, outside the figures.
+    timings.update(ctx.cache.get("timings", {}))
     return _outcome(metrics, timings)
 
 

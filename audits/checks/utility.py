@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from audits.checks.base import MetricResult, rng_for, seeded_rows, skipped
+from audits.checks.base import MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext
 from audits.checks.encoding import MISSING_CODE
+from audits.checks.model_validation import split_real as _split_real
+from audits.checks.model_validation import trained
 from audits.checks.models import feature_matrix, train_and_evaluate
 
 KEY = "utility.tstr_ratio"
 MIN_ROWS = 20
 
 
-def _split_real(ctx: AuditContext, limit: int) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Real rows to train on, and the real rows to test on (from the holdout when there
-    is one, else a disjoint 30% of the reference)."""
-    seed = ctx.config.seed
-    if ctx.holdout is not None and ctx.data.n_holdout >= MIN_ROWS:
-        train = seeded_rows(ctx.data.n_real, limit, seed, "utility.real")
-        test = seeded_rows(ctx.data.n_holdout, limit, seed, "utility.holdout")
-        return train, test, "holdout"
-    rows = rng_for(seed, "utility.split").permutation(ctx.data.n_real)
-    rows = rows[: min(len(rows), int(limit / 0.7))]
-    cut = int(len(rows) * 0.7)
-    return np.sort(rows[:cut]), np.sort(rows[cut:]), "reference"
+def _score(task: str, y: np.ndarray, predicted: np.ndarray) -> float:
+    from sklearn.metrics import f1_score, r2_score
+
+    if task == "regression":
+        return float(r2_score(y, predicted))
+    return float(f1_score(y, predicted, average="macro", zero_division=0))
 
 
 def tstr_ratio(ctx: AuditContext) -> list[MetricResult]:
@@ -46,18 +42,28 @@ def tstr_ratio(ctx: AuditContext) -> list[MetricResult]:
         keep = ~np.isnan(y) if task == "regression" else y != MISSING_CODE
         return x[keep], y[keep]
 
-    _, categorical = feature_matrix(features, "real", real_train[:1])
-    test = xy(test_frame, test_rows)
-    options = {"task": task, "seed": ctx.config.seed}
-    real_score = train_and_evaluate(xy("real", real_train), test, categorical, **options)
-    syn_score = train_and_evaluate(xy("synthetic", syn_rows), test, categorical, **options)
+    shared = trained(ctx) if test_source == "holdout" else None
+    if shared is not None and shared.reason is None:
+        # The model validation figures trained this same model on the same rows: reuse
+        # its predictions, so the ratio and the AUC / R² figures come from one model.
+        real_score, syn_score = (
+            _score(task, shared.y_test, shared.fits[("hist_gradient_boosting", source)].predicted)
+            for source in ("real", "synthetic")
+        )
+    else:
+        _, categorical = feature_matrix(features, "real", real_train[:1])
+        test = xy(test_frame, test_rows)
+        options = {"task": task, "seed": ctx.config.seed}
+        real_score = train_and_evaluate(xy("real", real_train), test, categorical, **options)
+        syn_score = train_and_evaluate(xy("synthetic", syn_rows), test, categorical, **options)
+        shared = None
     details = {
         "task": task,
         "score": "macro F1" if task == "classification" else "R²",
         "model": "HistGradientBoosting",
         "train_on_real": real_score,
         "train_on_synthetic": syn_score,
-        "test_rows": len(test[1]),
+        "test_rows": len(shared.y_test) if shared else len(test[1]),
         "test_data": test_source,
         "train_rows": len(real_train),
     }

@@ -486,6 +486,78 @@ def attack_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return charts
 
 
+# --- Models trained on this data (model validation, issue 16) ---------------------------
+
+MAX_MODEL_GROUPINGS = 6
+LIGHT_SYNTHETIC, LIGHT_REAL = "#8fb8dc", "#8cc7a3"
+
+
+def model_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per grouping (at most six): each group's accuracy (or mean absolute error) of the
+    model trained on synthetic data next to the one trained on real data, both tested on
+    the real holdout; and, for a categorical target, their true- and false-positive rates."""
+    metric = _metric(results, "utility.group_performance_gap")
+    if not metric:
+        return []
+    details = metric["details"]
+    measure = details.get("metric", "accuracy")
+    charts = []
+    for table in details.get("groupings", [])[:MAX_MODEL_GROUPINGS]:
+        if len(table["groups"]) < 2:
+            continue
+        name, labels = table["grouping"], [group_label(g) for g in table["groups"]]
+        fig = go.Figure()
+        height = _category_bars(
+            fig,
+            labels,
+            [
+                ("trained on synthetic", table["synthetic_performance"], SYNTHETIC),
+                ("trained on real", table["real_performance"], REAL),
+            ],
+            axis=measure,
+        )
+        _finish(fig, height=height)
+        charts.append(
+            _chart(
+                f"models.performance.{name}",
+                f"Model accuracy by group: {name}" if measure == "accuracy"
+                else f"Model error by group: {name}",
+                f"The same model trained on synthetic and on real data, tested on the real "
+                f"holdout: its {measure} in each group (groups with at least "
+                f"{details.get('min_group_rows', 30)} holdout rows).",
+                fig,
+            )
+        )  # fmt: skip
+        if "synthetic_tpr" not in table:
+            continue
+        fig = go.Figure()
+        height = _category_bars(
+            fig,
+            labels,
+            [
+                ("true-positive rate, trained on synthetic", table["synthetic_tpr"], SYNTHETIC),
+                ("true-positive rate, trained on real", table["real_tpr"], REAL),
+                ("false-positive rate, trained on synthetic", table["synthetic_fpr"],
+                 LIGHT_SYNTHETIC),
+                ("false-positive rate, trained on real", table["real_fpr"], LIGHT_REAL),
+            ],
+            axis="rate",
+        )  # fmt: skip
+        _finish(fig, height=height)
+        charts.append(
+            _chart(
+                f"models.error_rates.{name}",
+                f"Model error rates by group: {name}",
+                "How often each group's positive cases are found (true-positive rate) and "
+                "negative cases wrongly flagged (false-positive rate), by the model trained "
+                "on synthetic and on real data; equalized odds asks both to be equal across "
+                "groups.",
+                fig,
+            )
+        )
+    return charts
+
+
 COLLAPSE_COLOURS = ("#b5651d", "#2f6fa8", "#2f7d4f", "#7a4fa0")
 
 
@@ -571,6 +643,7 @@ def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
         *population_charts(results),
         *distance_charts(results),
         *attack_charts(results),
+        *model_charts(results),
     ]
     for number, chart in enumerate(charts, start=1):
         chart["json_id"] = f"chart-data-{number}"

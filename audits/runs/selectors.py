@@ -329,3 +329,126 @@ def attacker_view(results: dict[str, Any]) -> list[dict[str, Any]]:
             row["sentence"] = f"Not measured: {metric.get('skip_reason') or 'no value'}."
         rows.append(row)
     return rows
+
+
+# --- "Models trained on this data" (model validation, issue 16) -------------------------
+
+MODEL_KEYS = (
+    "utility.tstr_auc",
+    "utility.tstr_r2",
+    "utility.group_performance_gap",
+    "fairness.model_equalized_odds_difference",
+    "fairness.model_amplification",
+    "utility.calibration_gap",
+    "utility.feature_importance_agreement",
+)
+
+
+def plain_group(label: str) -> str:
+    """ "sex=F & age in bin 5 of 5" reads "sex F and age in bin 5 of 5"."""
+    return " and ".join(part.replace("=", " ", 1) for part in label.split(" & "))
+
+
+def _points(value: float) -> str:
+    return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
+
+
+def _model_sentence(key: str, metric: dict[str, Any]) -> str | None:
+    value, details = metric["value"], metric.get("details") or {}
+    half = metric.get("uncertainty")
+    plus = f" (± {half:.2f})" if half is not None else ""
+    if key in ("utility.tstr_auc", "utility.tstr_r2"):
+        name = "ROC AUC" if key.endswith("auc") else "R²"
+        real = details.get("other_source")
+        against = f", against {real:.2f} when trained on the real data" if real is not None else ""
+        return (
+            f"Trained on this data, the model scores {name} {value:.2f}{plus} on real people "
+            f"it never saw{against}."
+        )
+    if key == "utility.group_performance_gap":
+        worst = details.get("largest_shortfall")
+        if not worst or details.get("metric") != "accuracy":
+            return f"Its performance differs by up to {value:.2f} between groups."
+        if worst["points"] <= 0.005:
+            return (
+                "In no group is a model trained on this data less accurate than one trained "
+                "on the real data."
+            )
+        return (
+            f"A model trained on this data is {_points(worst['points'])} less accurate for "
+            f"{plain_group(worst['group'])} than one trained on the real data "
+            f"({_pct(worst['synthetic'])} against {_pct(worst['real'])}, "
+            f"{worst['test_rows']} people in the holdout)."
+        )
+    if key == "fairness.model_equalized_odds_difference":
+        real = details.get("trained_on_real")
+        tail = f"; trained on the real data, {_points(real)}" if real is not None else ""
+        return (
+            f"Its true- or false-positive rates differ between groups by up to "
+            f"{_points(value)}{tail} (equalized-odds difference)."
+        )
+    if key == "fairness.model_amplification":
+        if value > 0.005 and half is not None and value - half <= 0:
+            return (
+                f"The gap between groups is {_points(value)} wider than with a model trained "
+                f"on the real data, within the uncertainty (± {_points(half)}): no clear "
+                "amplification."
+            )
+        if value > 0.005:
+            return (
+                f"So the synthetic data makes a model treat groups less equally: the gap is "
+                f"{_points(value)} wider than with the real data"
+                + (f" (± {_points(half)})." if half is not None else ".")
+            )
+        if value < -0.005:
+            return (
+                f"The synthetic data does not widen the gap between groups: it is "
+                f"{_points(value)} narrower than with the real data."
+            )
+        return "The gap between groups is the same as with a model trained on the real data."
+    if key == "utility.calibration_gap":
+        worst = None
+        for table in details.get("groupings", []):
+            for group, error in zip(table["groups"], table["synthetic_calibration"], strict=False):
+                if error is not None and (worst is None or error > worst[1]):
+                    worst = (group, error)
+        where = f" (for {plain_group(worst[0])})" if worst else ""
+        return (
+            f"Its predicted probabilities are off from the observed rates by up to "
+            f"{_points(value)} in a group{where}."
+        )
+    if key == "utility.feature_importance_agreement":
+        top = details.get("features", [])[:3]
+        return (
+            "It relies on the features in "
+            + ("much the same order as" if value >= 0.7 else "a different order from")
+            + f" a model trained on the real data (rank correlation {value:.2f}"
+            + (f"; the real-trained model's top features: {', '.join(top)}" if top else "")
+            + ")."
+        )
+    return None
+
+
+def models_view(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's "Models trained on this data": per model-validation figure present,
+    its catalogue title and a sentence in plain words (or why it is missing). Only the
+    figure of the target's kind (AUC or R²) is shown; nothing when no figure is present."""
+    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    if not any(k in metrics for k in MODEL_KEYS):
+        return []
+    rows = []
+    for key in MODEL_KEYS:
+        metric = metrics.get(key)
+        if metric is None:
+            continue
+        reason = metric.get("skip_reason") or ""
+        if key in ("utility.tstr_auc", "utility.tstr_r2") and reason.startswith("the target is"):
+            continue  # the other kind of target
+        spec = METRICS.get(key)
+        row = {"key": key, "title": spec.title if spec else key, "metric": metric}
+        if metric["status"] == "ok" and metric["value"] is not None:
+            row["sentence"] = _model_sentence(key, metric)
+        else:
+            row["sentence"] = f"Not measured: {reason or 'no value'}."
+        rows.append(row)
+    return rows

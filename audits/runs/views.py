@@ -148,6 +148,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["summary"] = selectors.report_summary(user=request.user, run=run, results=results)
         context["groups"] = selectors.grouped_metrics(results)
         context["attacker"] = selectors.attacker_view(results)
+        context["models"] = selectors.models_view(results)
         context["charts"] = report_charts(results)
     return render(request, "audits/audit_detail.html", context)
 
@@ -261,6 +262,7 @@ def audit_report_html(request: HttpRequest, pk: int) -> HttpResponse:
             "standalone": True,
             "groups": selectors.grouped_metrics(results),
             "attacker": selectors.attacker_view(results),
+            "models": selectors.models_view(results),
             "charts": report_charts(results),
             "plotly_js": charts.plotly_js(),
             "draw_js": REPORT_DRAW_JS,
