@@ -54,6 +54,18 @@ NO_HOLDOUT = (
 )
 # Multivariate singling-out predicates combine this many quasi-identifiers (anonymeter's
 # default n_cols) and the search stops after this many candidate predicates per attack.
+# The figures this module reports (standards and tests name them).
+ATTACK_KEYS = frozenset(
+    {
+        "privacy.singling_out_risk",
+        "privacy.linkability_risk",
+        "privacy.inference_risk",
+        "privacy.membership_auc",
+        "privacy.membership_tpr_at_1pct_fpr",
+        "privacy.near_copy_rate",
+        "privacy.dp_epsilon_lower_bound",
+    }
+)
 SINGLING_OUT_COLUMNS = 3
 SINGLING_OUT_ATTEMPTS_PER_ATTACK = 500
 SINGLING_OUT_BATCH = 10_000

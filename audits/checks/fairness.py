@@ -88,6 +88,15 @@ def _single_grouping(col: PreparedColumn) -> Grouping:
             np.where(col.real == MISSING_CODE, missing, col.real),
             np.where(col.synthetic == MISSING_CODE, missing, col.synthetic),
         )
+    labels, bins = quantile_bins(col)
+    return Grouping(name, labels, bins(col.real), bins(col.synthetic))
+
+
+def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]]:
+    """A numeric protected attribute as groups: the real data's quintiles (fewer when
+    values repeat), plus one group for missing values. Returns the labels and the
+    function that gives any array of the column's values its group codes."""
+    name = col.spec.name
     present = col.real[~np.isnan(col.real)]
     edges = (
         np.unique(np.quantile(present, np.linspace(0, 1, QUANTILE_BINS + 1)))
@@ -102,7 +111,7 @@ def _single_grouping(col: PreparedColumn) -> Grouping:
         out = np.searchsorted(inner, values, side="right")
         return np.where(np.isnan(values), len(inner) + 1, out)
 
-    return Grouping(name, labels, bins(col.real), bins(col.synthetic))
+    return labels, bins
 
 
 def _intersection(a: Grouping, b: Grouping) -> Grouping:

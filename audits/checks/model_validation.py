@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from audits.checks.base import MetricResult, rng_for, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn
-from audits.checks.fairness import QUANTILE_BINS, positive_outcome
+from audits.checks.fairness import positive_outcome, quantile_bins
 from audits.checks.models import _model, feature_matrix
 
 MIN_ROWS = 20
@@ -302,17 +302,8 @@ def _holdout_grouping(col: PreparedColumn, rows: np.ndarray) -> TestGrouping:
         return TestGrouping(
             name, labels, np.where(values == MISSING_CODE, len(col.categories), values)
         )
-    present = col.real[~np.isnan(col.real)]
-    edges = (
-        np.unique(np.quantile(present, np.linspace(0, 1, QUANTILE_BINS + 1)))
-        if len(present)
-        else np.array([0.0])
-    )
-    inner = edges[1:-1]
-    labels = [f"{name} in bin {i + 1} of {len(inner) + 1}" for i in range(len(inner) + 1)]
-    labels.append(f"{name}=(missing)")
-    codes = np.searchsorted(inner, values, side="right")
-    return TestGrouping(name, labels, np.where(np.isnan(values), len(inner) + 1, codes))
+    labels, bins = quantile_bins(col)
+    return TestGrouping(name, labels, bins(values))
 
 
 def test_groupings(ctx: AuditContext, rows: np.ndarray) -> list[TestGrouping]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audits.certification import certificates as certification
 from audits.certification import signoffs
+from audits.checks.attacks import ATTACK_KEYS
 from audits.compliance.tasks import evaluations_for_standard_task
 from audits.models import AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
 from audits.runs import services as audit_services
@@ -28,15 +29,6 @@ from tests.audits.checks.test_attacks import plant
 from tests.audits.standards.test_shipped import good_figures
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
-ATTACK_KEYS = {
-    "privacy.singling_out_risk",
-    "privacy.linkability_risk",
-    "privacy.inference_risk",
-    "privacy.membership_auc",
-    "privacy.membership_tpr_at_1pct_fpr",
-    "privacy.near_copy_rate",
-    "privacy.dp_epsilon_lower_bound",
-}
 ROLES = {
     "id": "identifier",
     "sex": "quasi_identifier",

@@ -6,20 +6,10 @@ import re
 
 from rest_framework.test import APIClient
 
-from audits.checks.attacks import NO_HOLDOUT
+from audits.checks.attacks import ATTACK_KEYS, NO_HOLDOUT
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs import services
 from tests.audits.conftest import request_placements_audit
-
-ATTACK_KEYS = {
-    "privacy.singling_out_risk",
-    "privacy.linkability_risk",
-    "privacy.inference_risk",
-    "privacy.membership_auc",
-    "privacy.membership_tpr_at_1pct_fpr",
-    "privacy.near_copy_rate",
-    "privacy.dp_epsilon_lower_bound",
-}
 
 
 def _run(run):

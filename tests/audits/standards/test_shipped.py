@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from audits.checks.attacks import ATTACK_KEYS
 from audits.checks.catalogue import METRICS
 from audits.standards.engine import (
     REGISTRY_FACTS,
@@ -25,15 +26,6 @@ FILES = sorted(SHIPPED_DIR.glob("*.yaml"))
 # Versions published before the current ones, kept word for word: certificates issued
 # under them name their spec_sha256.
 SUPERSEDED = sorted((SHIPPED_DIR / "superseded").glob("*.yaml"))
-ATTACK_KEYS = {
-    "privacy.singling_out_risk",
-    "privacy.linkability_risk",
-    "privacy.inference_risk",
-    "privacy.membership_auc",
-    "privacy.membership_tpr_at_1pct_fpr",
-    "privacy.near_copy_rate",
-    "privacy.dp_epsilon_lower_bound",
-}
 # What else a 1.1 adds beside the attack rules: UK-HEALTH compares with a population.
 ADDED_BESIDE_ATTACKS = {"UK-HEALTH": {"fairness.population_representation_gap"}}
 
