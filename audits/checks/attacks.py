@@ -81,6 +81,8 @@ PAIR_CHUNK = 4_000_000
 EXACT_KEY_LIMIT = 2**62
 # Below one predicate per this many rows, a group is counted by testing every row.
 SMALL_GROUP_ROWS = 64
+# Rows of each predicate's run read in the first round of a capped count (4x per round).
+CAPPED_FIRST_WINDOW = 16
 
 # Thresholds the checks' findings use; the shipped standards set their own.
 DEFAULT_THRESHOLDS = {
@@ -305,12 +307,15 @@ def _value_matrix(ctx: AuditContext, names: list[str], frame: str, rows: np.ndar
 
 
 def _count_matches(
-    frame: np.ndarray, preds: _Predicates, sorted_cache: dict | None = None
+    frame: np.ndarray, preds: _Predicates, sorted_cache: dict | None = None, cap: int | None = None
 ) -> np.ndarray:
-    """How many rows of ``frame`` satisfy each predicate (exact). Predicates sharing
+    """How many rows of ``frame`` satisfy each predicate (exact; with ``cap``, the count or
+    ``cap`` when at least that many match, see ``_count_capped``). Predicates sharing
     their columns and kinds of condition are counted together: rows are sorted by the
     equality columns and then by the first range column, so each predicate's matches on
     those are one contiguous run; further range conditions are checked on that run."""
+    if cap is not None:
+        return _count_capped(frame, preds, cap, sorted_cache if sorted_cache is not None else {})
     counts = np.zeros(len(preds), dtype=np.int64)
     if len(preds) == 0:
         return counts
@@ -331,6 +336,84 @@ def _count_matches(
         else:
             counts[rows] = _count_group(frame, group, cache)
     return counts
+
+
+def _column_orders(frame: np.ndarray, cache: dict):
+    """Per column of the frame: its rows in order of value (missing last, tied rows in
+    any order), each row's position in that order, the sorted present values, and how many
+    are present. Orders and positions are stacked into (columns x rows) int32 arrays, so
+    a gather can take each predicate's column from a flat index."""
+    if "orders" not in cache:
+        n, m = frame.shape
+        orders = np.empty((m, n), dtype=np.int32)
+        positions = np.empty((m, n), dtype=np.int32)
+        values, present = [], np.empty(m, dtype=np.int64)
+        for c in range(m):
+            column = frame[:, c]
+            order = np.argsort(column)  # NaN sorts last; tied rows in any order
+            orders[c] = order
+            positions[c, order] = np.arange(n, dtype=np.int32)
+            present[c] = n - int(np.isnan(column).sum())
+            values.append(column[order[: present[c]]])
+        cache["orders"] = orders.ravel(), positions.ravel(), values, present
+    return cache["orders"]
+
+
+def _count_capped(frame: np.ndarray, preds: _Predicates, cap: int, cache: dict) -> np.ndarray:
+    """``min(count, cap)`` per predicate, for every predicate at once. Each condition is a
+    run of positions in its column's order (``= v``: the positions holding v; ``>= v``:
+    from the first v on; ``<= v``: up to the last v; "missing": the missing rows at the
+    end; a missing v matches nothing, as ``x == nan`` does), so a row satisfies a
+    predicate when its position in every column lies in that column's run. The rows of
+    each predicate's shortest run are read in windows growing fourfold per round, and a
+    predicate stops once ``cap`` rows matched or its run is read to the end (so counts
+    under ``cap`` are exact); a round reads at most ``PAIR_CHUNK`` rows."""
+    n_preds, width_k = preds.columns.shape
+    counts = np.zeros(n_preds, dtype=np.int64)
+    n = len(frame)
+    if n_preds == 0 or n == 0:
+        return counts
+    orders, positions, values, present = _column_orders(frame, cache)
+    used = preds.columns >= 0
+    lo = np.zeros((n_preds, width_k), dtype=np.int64)
+    hi = np.full((n_preds, width_k), n, dtype=np.int64)  # unused slots: every position
+    for c in np.unique(preds.columns[used]):
+        at = preds.columns == c
+        wanted, ops, m = preds.values[at], preds.ops[at], int(present[c])
+        left = np.searchsorted(values[c], wanted, "left")
+        right = np.searchsorted(values[c], wanted, "right")
+        start = np.where(ops == LE, 0, left)
+        stop = np.where(ops == GE, m, right)
+        nothing = np.isnan(wanted) & (ops != MISSING)
+        start = np.where(ops == MISSING, m, np.where(nothing, 0, start))
+        stop = np.where(ops == MISSING, n, np.where(nothing, 0, stop))
+        lo[at], hi[at] = start, stop
+    columns = np.where(used, preds.columns, 0).astype(np.int64) * n
+    lengths = hi - lo
+    shortest = np.argmin(lengths, axis=1)
+    every = np.arange(n_preds)
+    first = columns[every, shortest] + lo[every, shortest]
+    size = lengths[every, shortest]
+    if used.sum(axis=1).max() <= 1:  # one condition: the run is the count
+        return np.minimum(size, cap)
+    read = np.zeros(n_preds, dtype=np.int64)
+    active = np.flatnonzero(size > 0)
+    width = CAPPED_FIRST_WINDOW
+    while len(active):
+        part = active[: max(PAIR_CHUNK // (width * width_k), 1)]
+        sizes = np.minimum(size[part] - read[part], width)
+        query = np.repeat(part, sizes)
+        within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        rows = orders[np.repeat(first[part] + read[part], sizes) + within].astype(np.int64)
+        ok = np.ones(len(rows), dtype=bool)
+        for j in range(width_k):
+            at = positions[columns[query, j] + rows]
+            ok &= (at >= lo[query, j]) & (at < hi[query, j])
+        counts += np.bincount(query, weights=ok, minlength=n_preds).astype(np.int64)
+        read[part] += sizes
+        active = active[(counts[active] < cap) & (read[active] < size[active])]
+        width = min(width * 4, PAIR_CHUNK)
+    return np.minimum(counts, cap)
 
 
 def _count_direct(frame: np.ndarray, preds: _Predicates, cache: dict) -> np.ndarray:
@@ -581,7 +664,11 @@ def singling_out_risk(ctx: AuditContext) -> list[MetricResult]:
 
     # Univariate: every candidate must single out exactly one synthetic record.
     candidates = _univariate_predicates(syn, numeric, rng_for(seed, "attacks.so.uni"))
-    singles = candidates.take(np.flatnonzero(_count_matches(syn, candidates) == 1)[:n_attacks])
+    # Singling out asks only whether a predicate matches 0, 1 or more rows: counts stop at 2.
+    syn_sorted: dict = {}
+    singles = candidates.take(
+        np.flatnonzero(_count_matches(syn, candidates, syn_sorted, cap=2) == 1)[:n_attacks]
+    )
     variants["univariate"] = _so_variant(singles, train, hold, names, columns=1, attacks=n_attacks)
 
     n_cols = min(SINGLING_OUT_COLUMNS, len(names))
@@ -590,11 +677,10 @@ def singling_out_risk(ctx: AuditContext) -> list[MetricResult]:
         medians = np.nanmedian(syn, axis=0)
     found = _Predicates(*(np.empty((0, n_cols), dtype=t) for t in (np.int64, np.int64, float)))
     attempts, budget = 0, SINGLING_OUT_ATTEMPTS_PER_ATTACK * n_attacks
-    syn_sorted: dict = {}
     while len(found) < n_attacks and attempts < budget:
         batch = _multivariate_candidates(syn, numeric, medians, n_cols, SINGLING_OUT_BATCH, rng)
         attempts += SINGLING_OUT_BATCH
-        batch = batch.take(np.flatnonzero(_count_matches(syn, batch, syn_sorted) == 1))
+        batch = batch.take(np.flatnonzero(_count_matches(syn, batch, syn_sorted, cap=2) == 1))
         merged = _Predicates(
             *(np.concatenate([a, b]) for a, b in zip(
                 (found.columns, found.ops, found.values),
@@ -640,8 +726,8 @@ def _so_variant(preds: _Predicates, train, hold, names, *, columns: int, attacks
         main = control = 0
         out["note"] = "no predicate singles out exactly one synthetic record"
     else:
-        main = int((_count_matches(train, preds) == 1).sum())
-        control = int((_count_matches(hold, preds) == 1).sum())
+        main = int((_count_matches(train, preds, cap=2) == 1).sum())
+        control = int((_count_matches(hold, preds, cap=2) == 1).sum())
     risk = Risk.of(Rate.of(main, attacks), Rate.of(control, attacks))
     out.update(risk.to_json())
     out["risk_object"] = risk

@@ -366,3 +366,74 @@ def test_a_memorised_rare_subgroup_is_flagged(seed):
     values = figures(*plant("subgroup", N, seed))
     assert "privacy.near_copy_rate" in flagged(values), values
     assert values["privacy.near_copy_rate"] > 0.025
+
+
+def _brute_force_counts(frame, preds):
+    """Row-by-row count of each predicate: "x = nan", "x >= nan" and "x <= nan" match
+    nothing, "missing" matches NaN, an unused slot (column -1) matches everything."""
+    out = []
+    for columns, ops, values in zip(preds.columns, preds.ops, preds.values, strict=True):
+        ok = np.ones(len(frame), dtype=bool)
+        for column, op, value in zip(columns, ops, values, strict=True):
+            if column < 0:
+                continue
+            x = frame[:, column]
+            with np.errstate(invalid="ignore"):
+                ok &= {EQ: x == value, GE: x >= value, LE: x <= value, MISSING: np.isnan(x)}[op]
+        out.append(int(ok.sum()))
+    return np.array(out, dtype=np.int64)
+
+
+def _random_predicates(frame, count, width, rng):
+    """Predicates on random distinct columns with random kinds; values taken from the
+    frame (so ties are hit), plus NaN, values outside the range and unused slots."""
+    n, m = frame.shape
+    columns = np.argsort(rng.random((count, m)), axis=1)[:, :width].astype(np.int64)
+    ops = rng.integers(0, 4, (count, width)).astype(np.int64)
+    values = frame[rng.integers(0, n, (count, width)), columns]
+    odd = rng.random((count, width))
+    values = np.where(odd < 0.05, np.nan, values)
+    values = np.where((odd >= 0.05) & (odd < 0.1), rng.choice([-1e9, 1e9], (count, width)), values)
+    if width > 1:
+        columns[rng.random(count) < 0.1, -1] = -1  # an unused slot
+    return attacks._Predicates(columns, ops, values)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 3_000])
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_capped_counts_equal_a_brute_force_count(n, width):
+    # Integers with many ties, a rounded number, a constant column and missing values,
+    # counted with a cap of 1, 2 and 3 against a brute-force count; the same frame cache
+    # is reused across calls (as the multivariate search does) and a tiny read budget
+    # forces many rounds.
+    rng = np.random.default_rng(n * 10 + width)
+    frame = np.column_stack(
+        [
+            rng.integers(0, 3, n),
+            rng.integers(0, 40, n),
+            rng.normal(size=n).round(1),
+            np.full(n, 5.0),
+        ]
+    ).astype(float)
+    frame[rng.random((n, 4)) < 0.05] = np.nan
+    if n:
+        frame[0] = np.nan  # a row missing everywhere
+    preds = _random_predicates(frame if n else np.zeros((1, 4)), 600, width, rng)
+    expected = _brute_force_counts(frame, preds)
+    cache: dict = {}
+    for cap in (1, 2, 3):
+        np.testing.assert_array_equal(
+            _count_matches(frame, preds, cache, cap=cap), np.minimum(expected, cap)
+        )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(attacks, "PAIR_CHUNK", 5)
+        np.testing.assert_array_equal(_count_matches(frame, preds, cap=2), np.minimum(expected, 2))
+    # Generated predicates (no NaN values): the exact counter agrees too.
+    if n > 2:
+        numeric = [False, True, True, True]
+        generated = _multivariate_candidates(
+            frame, numeric, np.nanmedian(frame, 0), width, 400, rng
+        )
+        exact = _count_matches(frame, generated)
+        np.testing.assert_array_equal(exact, _brute_force_counts(frame, generated))
+        np.testing.assert_array_equal(_count_matches(frame, generated, cap=2), np.minimum(exact, 2))
