@@ -180,6 +180,11 @@ class _LevelSearch:
         self.ref_full = np.bitwise_xor.reduce(self.ref_hash, axis=1)
         self.query_full = np.bitwise_xor.reduce(self.query_hash, axis=1)
         self.query_order = self.open
+        self.ref_codes_t = np.ascontiguousarray(reference.codes.T)
+        self.query_codes_t = np.ascontiguousarray(query.codes.T)
+        self.ref_numbers_t = np.ascontiguousarray(reference.numbers.T)
+        self.query_numbers_t = np.ascontiguousarray(query.numbers.T)
+        self.numbers_dtype = np.result_type(reference.numbers, query.numbers)
 
     def run(self, *, max_level: int, budget: int) -> Neighbours:
         n_cat = self.query.codes.shape[1]
@@ -254,10 +259,19 @@ class _LevelSearch:
         offsets = np.repeat(np.cumsum(counts) - counts, counts)
         q_idx = self.query_order[np.repeat(lo, counts) + (np.arange(total) - offsets)]
         ref_idx = np.repeat(refs, counts)
-        mismatches = (self.reference.codes[ref_idx] != self.query.codes[q_idx]).sum(axis=1)
+        # Column by column over transposed copies: gathering one value per pair from a
+        # contiguous column is cheaper than gathering short rows.
+        mismatches = np.zeros(total, dtype=np.int64)
+        for ref_col, query_col in zip(self.ref_codes_t, self.query_codes_t, strict=True):
+            mismatches += ref_col.take(ref_idx) != query_col.take(q_idx)
         keep = mismatches == level
         ref_idx, q_idx = ref_idx[keep], q_idx[keep]
-        numeric = np.abs(self.reference.numbers[ref_idx] - self.query.numbers[q_idx])
+        # The same (pairs x coordinates) array as before, so its row sums are unchanged.
+        numeric = np.empty((len(ref_idx), len(self.ref_numbers_t)), self.numbers_dtype)
+        for j, (ref_col, query_col) in enumerate(
+            zip(self.ref_numbers_t, self.query_numbers_t, strict=True)
+        ):
+            np.abs(ref_col.take(ref_idx) - query_col.take(q_idx), out=numeric[:, j])
         dist = level + numeric.sum(axis=1, dtype=np.float64)
         if self.best_index is not None:
             self._merge_indexed(q_idx, dist, ref_idx)
@@ -269,6 +283,12 @@ class _LevelSearch:
         equal distances keep the lower reference row."""
         if len(q_idx) == 0:
             return
+        if self.k == 1:
+            self._merge_indexed_one(q_idx, dist, ref_idx)
+        else:
+            self._merge_indexed_sorted(q_idx, dist, ref_idx)
+
+    def _merge_indexed_sorted(self, q_idx: np.ndarray, dist: np.ndarray, ref_idx: np.ndarray):
         order = np.lexsort((ref_idx, dist, q_idx))
         q_sorted, d_sorted, r_sorted = q_idx[order], dist[order], ref_idx[order]
         starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
@@ -285,6 +305,27 @@ class _LevelSearch:
         rank = np.lexsort((np.where(all_r < 0, never, all_r), all_d), axis=-1)[:, : self.k]
         self.best[touched] = np.take_along_axis(all_d, rank, axis=1)
         self.best_index[touched] = np.take_along_axis(all_r, rank, axis=1)
+
+    def _merge_indexed_one(self, q_idx: np.ndarray, dist: np.ndarray, ref_idx: np.ndarray) -> None:
+        """``_merge_indexed`` for k = 1 without sorting the candidates: each query's
+        smallest distance (NaN never wins, as it sorts last), then the lowest reference
+        row at that distance, then the same choice between it and the kept best."""
+        never = np.iinfo(np.int64).max
+        seen = np.zeros(len(self.best), dtype=bool)
+        seen[q_idx] = True
+        touched = np.flatnonzero(seen)
+        new_d = np.full(len(self.best), np.inf)
+        np.fmin.at(new_d, q_idx, dist)
+        at_best = dist == new_d[q_idx]
+        new_r = np.full(len(self.best), never, dtype=np.int64)
+        np.minimum.at(new_r, q_idx[at_best], ref_idx[at_best])
+        new_d, new_r = new_d[touched], new_r[touched]
+        old_d, old_r = self.best[touched, 0], self.best_index[touched, 0]
+        old_key = np.where(old_r < 0, never, old_r)
+        found = new_r != never  # else every candidate of the query was NaN
+        wins = found & ((new_d < old_d) | ((new_d == old_d) & (new_r < old_key)))
+        self.best[touched[wins], 0] = new_d[wins]
+        self.best_index[touched[wins], 0] = new_r[wins]
 
     def _merge(self, q_idx: np.ndarray, dist: np.ndarray) -> None:
         """Fold candidate distances into each query's k best (k <= 2)."""

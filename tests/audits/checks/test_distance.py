@@ -8,7 +8,7 @@ import pytest
 
 from audits.checks import ColumnSpec
 from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
-from audits.checks.neighbours import nearest
+from audits.checks.neighbours import _LevelSearch, nearest
 
 COLUMNS = [
     ColumnSpec("colour", "categorical"),
@@ -171,3 +171,22 @@ def test_search_with_index_names_the_nearest_reference(k):
         assert found.exact.all()
         np.testing.assert_array_equal(found.index, expected)
         np.testing.assert_allclose(found.dist, np.take_along_axis(full, expected, 1), atol=1e-5)
+
+
+def test_unsorted_k1_merge_keeps_what_the_sorted_merge_keeps():
+    # The k = 1 fold (no sort) must keep the same distance and reference row as the
+    # general sorted fold, over rounds with heavy ties, NaN and infinite distances.
+    rng = np.random.default_rng(7)
+    table = EncodedTable(np.zeros((60, 1), np.int32), np.zeros((60, 1), np.float32))
+    unsorted = _LevelSearch(table, table, k=1, with_index=True)
+    by_sort = _LevelSearch(table, table, k=1, with_index=True)
+    for _ in range(40):
+        size = int(rng.integers(1, 200))
+        q_idx = rng.integers(0, 60, size)
+        dist = rng.choice([0.0, 0.5, 1.0, 1.5, np.nan, np.inf], size)
+        ref_idx = rng.integers(0, 1000, size)
+        unsorted._merge_indexed(q_idx, dist, ref_idx)
+        by_sort._merge_indexed_sorted(q_idx, dist, ref_idx)
+        np.testing.assert_array_equal(unsorted.best, by_sort.best)
+        np.testing.assert_array_equal(unsorted.best_index, by_sort.best_index)
+    assert (unsorted.best_index >= 0).all()
