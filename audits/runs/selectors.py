@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -316,17 +317,32 @@ def attacker_view(results: dict[str, Any]) -> list[dict[str, Any]]:
     results, its catalogue title, a sentence in plain words (or why it is missing) and
     the main and control success rates when the reader may see them."""
     metrics = {m["key"]: m for m in results.get("metrics", [])}
+    return _sentence_rows(metrics, ATTACK_ORDER, _attack_sentence)
+
+
+def _sentence_rows(
+    metrics: dict[str, dict[str, Any]],
+    keys: tuple[str, ...] | list[str],
+    sentence: Callable[[str, dict[str, Any]], str | None],
+    *,
+    hidden: Callable[[str, str], bool] = lambda key, reason: False,
+) -> list[dict[str, Any]]:
+    """Per key present in ``metrics`` (in ``keys``' order, unless ``hidden(key, skip
+    reason)``): its catalogue title and a sentence in plain words, or why it is missing."""
     rows = []
-    for key in ATTACK_ORDER:
+    for key in keys:
         metric = metrics.get(key)
         if metric is None:
+            continue
+        reason = metric.get("skip_reason") or ""
+        if hidden(key, reason):
             continue
         spec = METRICS.get(key)
         row = {"key": key, "title": spec.title if spec else key, "metric": metric}
         if metric["status"] == "ok" and metric["value"] is not None:
-            row["sentence"] = _attack_sentence(key, metric)
+            row["sentence"] = sentence(key, metric)
         else:
-            row["sentence"] = f"Not measured: {metric.get('skip_reason') or 'no value'}."
+            row["sentence"] = f"Not measured: {reason or 'no value'}."
         rows.append(row)
     return rows
 
@@ -436,19 +452,12 @@ def models_view(results: dict[str, Any]) -> list[dict[str, Any]]:
     metrics = {m["key"]: m for m in results.get("metrics", [])}
     if not any(k in metrics for k in MODEL_KEYS):
         return []
-    rows = []
-    for key in MODEL_KEYS:
-        metric = metrics.get(key)
-        if metric is None:
-            continue
-        reason = metric.get("skip_reason") or ""
-        if key in ("utility.tstr_auc", "utility.tstr_r2") and reason.startswith("the target is"):
-            continue  # the other kind of target
-        spec = METRICS.get(key)
-        row = {"key": key, "title": spec.title if spec else key, "metric": metric}
-        if metric["status"] == "ok" and metric["value"] is not None:
-            row["sentence"] = _model_sentence(key, metric)
-        else:
-            row["sentence"] = f"Not measured: {reason or 'no value'}."
-        rows.append(row)
-    return rows
+    return _sentence_rows(
+        metrics,
+        MODEL_KEYS,
+        _model_sentence,
+        # The headline of the other kind of target (AUC for a number, R² for a class).
+        hidden=lambda key, reason: (
+            key in ("utility.tstr_auc", "utility.tstr_r2") and reason.startswith("the target is")
+        ),
+    )
