@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
-from rest_framework.test import APIClient
 
 from audits.populations import services as population_services
 from audits.runs import services as run_services
 from registry.models import DatasetVersion
 from tests.audits.certification import helpers
+from tests.audits.certification.helpers import api_sign
 from tests.audits.conftest import placements, register, scaled
 from tests.browser.conftest import VIEWPORTS, sign_in
 from tests.factories import PASSWORD
@@ -142,18 +142,6 @@ def world_to_check(cert_world, placements_world):
         run_id=run.pk, token=run_services.audit_run_claim(run_id=run.pk)
     )
     return {**cert_world, "audited_run": run}
-
-
-def api_sign(user: Any, evaluation: Any) -> dict[str, Any]:
-    client = APIClient()
-    client.force_authenticate(user)
-    response = client.post(
-        f"/api/v1/evaluations/{evaluation.pk}/signoffs/",
-        {"decision": "approve", "comment": "Reviewed.", "password": PASSWORD},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def role_page(open_page: Any, viewport: str, username: str | None) -> Any:

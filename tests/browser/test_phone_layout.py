@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
-from rest_framework.test import APIClient
 
 from tests.audits.certification import helpers
 from tests.browser.conftest import assert_no_page_scroll, sign_in
@@ -55,18 +54,6 @@ def assert_fits(page: Any, url: str) -> None:
     assert_tables_scroll_in_their_box(page)
 
 
-def sign(user: Any, evaluation: Any) -> dict[str, Any]:
-    client = APIClient()
-    client.force_authenticate(user)
-    response = client.post(
-        f"/api/v1/evaluations/{evaluation.pk}/signoffs/",
-        {"decision": "approve", "comment": "Reviewed.", "password": PASSWORD},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
 def test_pages_opened_on_a_phone_do_not_scroll_sideways(sized_page, open_page, cert_world):
     page, world = sized_page, cert_world["world"]
     evaluation = cert_world["evaluation"]
@@ -78,8 +65,8 @@ def test_pages_opened_on_a_phone_do_not_scroll_sideways(sized_page, open_page, c
     assert_fits(page, f"/evaluations/{evaluation.pk}/signoff/")
     expect(page.get_by_label("Your password")).to_be_visible()
 
-    sign(world.curator_a, evaluation)
-    number = sign(world.regulator, evaluation)["certificate"]
+    helpers.api_sign(world.curator_a, evaluation)
+    number = helpers.api_sign(world.regulator, evaluation)["certificate"]
     page.goto(f"/certificates/{number}/")
     link = urlsplit(page.get_by_test_id("verify-link").get_attribute("href"))
 

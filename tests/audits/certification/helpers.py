@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from audits.checks.runner import library_versions
 from audits.compliance import services as compliance
@@ -19,6 +20,7 @@ from audits.standards import services as standard_services
 from registry import services as registry_services
 from synthgov import __version__ as synthgov_version
 from synthgov.signing.canonical import canonical_json, sha256_hex
+from tests.factories import PASSWORD
 from tests.registry.conftest import make_dataset, make_version, placements_csv
 
 STANDARD_YAML = """\
@@ -152,3 +154,16 @@ def cert_world(world, registry_storage, signing_keys):
         "run": run,
         "evaluation": evaluation,
     }
+
+
+def api_sign(user: Any, evaluation: Any) -> dict[str, Any]:
+    """``user`` approves ``evaluation`` through the API (201); the answer's JSON."""
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.post(
+        f"/api/v1/evaluations/{evaluation.pk}/signoffs/",
+        {"decision": "approve", "comment": "Reviewed.", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
