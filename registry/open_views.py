@@ -8,14 +8,14 @@ registry)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from registry.documents.for_models import public_croissant_for_version
 from registry.models import DatasetVersion
-from registry.views import download_or_gone
-from synthgov.downloads import PUBLIC_CACHE_CONTROL, as_attachment
+from registry.views import croissant_response, download_or_gone
+from synthgov.downloads import PUBLIC_CACHE_CONTROL
 
 
 def published_version(pk: int) -> DatasetVersion:
@@ -35,9 +35,8 @@ def open_croissant(request: HttpRequest, pk: int) -> HttpResponse:
     version = published_version(pk)
     # The same document for everyone, signed in or not (shared caches keep it): it
     # names only what an anonymous reader may see, whoever asks.
-    doc = public_croissant_for_version(version=version, request=request)
-    response = JsonResponse(
-        doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
+    response = croissant_response(
+        public_croissant_for_version(version=version, request=request), version
     )
     response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    return as_attachment(response, f"croissant-version-{version.pk}.json")
+    return response

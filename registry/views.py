@@ -518,7 +518,13 @@ def download_or_gone(
 @token_or_login_required
 def version_croissant(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk)
-    doc = croissant_for_version(user=request.user, version=version, request=request)
+    return croissant_response(
+        croissant_for_version(user=request.user, version=version, request=request), version
+    )
+
+
+def croissant_response(doc: dict[str, Any], version: DatasetVersion) -> HttpResponse:
+    """A version's Croissant JSON-LD, downloaded as ``croissant-version-N.json``."""
     response = JsonResponse(
         doc, json_dumps_params={"indent": 2}, content_type="application/ld+json"
     )
