@@ -5,6 +5,7 @@ applies, and record the outcome. A new evaluation may suspend a certificate."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +19,8 @@ from audits.models import (
     AuditStatus,
     ComplianceEvaluation,
     Integrity,
+    JurisdictionProfile,
+    PopulationProfile,
     RuleOutcome,
     StandardVersion,
 )
@@ -32,7 +35,13 @@ INTEGRITY_FAILURES = (Integrity.ALTERED, Integrity.MISSING)
 
 
 def figures_for(version: DatasetVersion) -> dict[str, Any]:
-    """The latest finished audit's figure for each key, plus registry facts."""
+    """The latest finished audit's figure for each key, plus registry facts.
+
+    A key no audit measured, but whose latest audit reported it as not measurable,
+    comes with that audit's reason (``FigureValue.not_measured``): a rule that applies
+    only when measured then does not apply. A population figure carries the profile
+    its audit compared with (``FigureValue.profile``), from the audit's configuration.
+    """
     figures: dict[str, Any] = {}
     metrics = (
         AuditMetric.objects.filter(
@@ -53,9 +62,139 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
                 source={"audit": metric["run_id"]},
                 uncertainty=metric["uncertainty"],
             )
+    figures.update(_not_measured(version, exclude=set(figures)))
+    _attach_profiles(figures)
     for key, value in registry_facts(version).items():
         figures[key] = engine.FigureValue(value=value, source={"registry": key})
     return figures
+
+
+def _not_measured(version: DatasetVersion, *, exclude: set[str]) -> dict[str, Any]:
+    """Keys the latest succeeded audit reporting them could not measure, with its
+    reason, for keys no audit measured."""
+    latest: dict[str, int] = {}
+    rows = (
+        AuditMetric.objects.filter(
+            run__status=AuditStatus.SUCCEEDED, run__version=version, status="skipped"
+        )
+        .exclude(key__in=exclude)
+        .order_by("key", "-run__finished")
+        .values_list("key", "run_id")
+    )
+    for key, run_id in rows:
+        latest.setdefault(key, run_id)
+    reasons: dict[tuple[int, str], str] = {}
+    for run_id, results in AuditRun.objects.filter(pk__in=set(latest.values())).values_list(
+        "pk", "results"
+    ):
+        for metric in (results or {}).get("metrics", []):
+            reasons[(run_id, metric.get("key"))] = metric.get("skip_reason") or ""
+    return {
+        key: engine.FigureValue(
+            value=None,
+            source={"audit": run_id},
+            not_measured=reasons.get((run_id, key)) or "the audit could not measure it",
+        )
+        for key, run_id in latest.items()
+    }
+
+
+def _attach_profiles(figures: dict[str, Any]) -> None:
+    """Give each population figure the profile its audit compared with."""
+    runs = {
+        figure.source["audit"]
+        for key, figure in figures.items()
+        if key in engine.POPULATION_KEYS and figure.not_measured is None
+    }
+    if not runs:
+        return
+    snapshots = dict(AuditRun.objects.filter(pk__in=runs).values_list("pk", "config"))
+    for key in engine.POPULATION_KEYS & set(figures):
+        figure = figures[key]
+        if figure.not_measured is not None:
+            continue
+        population = (snapshots.get(figure.source["audit"]) or {}).get("population") or {}
+        profile = {k: population.get(k) for k in ("profile_id", "name", "version", "applied_as")}
+        figures[key] = dataclasses.replace(figure, profile=profile if population else None)
+
+
+def population_requirements(
+    *, rules: list[Any], standard_version: StandardVersion, dataset: Dataset
+) -> dict[str, engine.ProfileRequirement]:
+    """The population profile the standard requires for each of its rules on a
+    population figure, keyed by the rule's ``population_profile`` ("" for the
+    jurisdiction's default): the profile the rule names, else the default profile of
+    the standard's jurisdiction (where the dataset's organisation is established, when
+    the standard covers several; the organisation's own for a global standard) at
+    evaluation time. Never the profile an audit request happened to choose."""
+    wanted = {
+        rule.rule.population_profile
+        for rule in rules
+        if rule.rule.key in engine.POPULATION_KEYS and not rule.rule.waived
+    }
+    return {
+        text: _named_profile(text) if text else _default_profile(standard_version, dataset)
+        for text in wanted
+    }
+
+
+def _named_profile(text: str) -> engine.ProfileRequirement:
+    reference = engine.profile_reference(text)
+    if reference is None:
+        return engine.ProfileRequirement(text, unresolved=f"{text} is not NAME@VERSION")
+    name, number = reference
+    found = list(
+        PopulationProfile.objects.published()
+        .filter(name=name, number=number)
+        .values_list("pk", "content_sha256")
+    )
+    label = f"{name} (version {number})"
+    if not found:
+        return engine.ProfileRequirement(
+            label,
+            why="named by the rule",
+            unresolved=f"the standard names the population profile {label}, and no such "
+            "profile is published",
+        )
+    if len({sha for _, sha in found}) > 1:
+        return engine.ProfileRequirement(
+            label,
+            why="named by the rule",
+            unresolved=f"the standard names the population profile {label}, and "
+            "organisations publish different profiles under that name",
+        )
+    return engine.ProfileRequirement(
+        label, profile_ids=frozenset(pk for pk, _ in found), why="named by the rule"
+    )
+
+
+def _default_profile(
+    standard_version: StandardVersion, dataset: Dataset
+) -> engine.ProfileRequirement:
+    own = set(dataset.organisation.jurisdictions.values_list("code", flat=True))
+    covered = set(standard_version.jurisdictions or [])
+    codes = sorted((covered & own) or covered or own)
+    default = (
+        JurisdictionProfile.objects.filter(
+            jurisdiction__code__in=codes, profile__status=PopulationProfile.Status.PUBLISHED
+        )
+        .select_related("profile", "jurisdiction")
+        .order_by("jurisdiction__code")
+        .first()
+    )
+    where = ", ".join(codes) or "its jurisdiction"
+    if default is None:
+        return engine.ProfileRequirement(
+            f"the default population profile of {where}",
+            why="the jurisdiction's default",
+            unresolved=f"the standard requires the default population profile of {where}, "
+            f"and none is set: a regulator of {where} sets one, or the rule names a profile",
+        )
+    return engine.ProfileRequirement(
+        default.profile.label,
+        profile_ids=frozenset({default.profile_id}),
+        why=f"the {default.jurisdiction.code} default",
+    )
 
 
 # The scheme name a version watermarked by SynthGov reports (audits.provenance).
@@ -95,9 +234,14 @@ def evaluation_compute(
     """Evaluate and store; a new row only when the evidence changed."""
     rules = effective(standard_version)
     figures = figures_for(dataset_version)
-    result = engine.evaluate(rules, figures)
+    requirements = population_requirements(
+        rules=rules, standard_version=standard_version, dataset=dataset_version.dataset
+    )
+    result = engine.evaluate(rules, figures, population_profiles=requirements)
     results = result.to_json()
-    sources = {key: fig.source for key, fig in sorted(figures.items())}
+    # The figures measured; one the audit could not measure shows in the rule that
+    # names it (so the evidence of standards without such rules stays as it was).
+    sources = {key: fig.source for key, fig in sorted(figures.items()) if fig.not_measured is None}
     evidence = sha256_hex(
         canonical_json(
             {

@@ -134,6 +134,12 @@ class Rule(models.Model):
     clause = models.CharField(max_length=200, blank=True)
     waived = models.BooleanField(default=False)
     waiver_rationale = models.TextField(blank=True)
+    # "always", or "when_measured" (advisory rules only: not applicable when the audit
+    # reports the figure as not measurable, with the reason).
+    applies = models.CharField(max_length=16, default="always")
+    # A population figure's rule: the published profile (NAME@VERSION) it is judged
+    # against; blank means the default profile of the standard's jurisdiction.
+    population_profile = models.CharField(max_length=260, blank=True)
 
     class Meta:
         ordering = ["position", "id"]

@@ -201,6 +201,8 @@ def evaluation_rules_for(
                 "sentence": f"{rule.get('rule') or rule.get('key')}: {rule.get('status')} "
                 f"({reason}).",
                 "source": source,
+                # Why a figure was not measurable is the hidden audit's to tell.
+                **({"reason": ""} if "reason" in rule else {}),
             }
         )
     return shown

@@ -182,6 +182,7 @@ def standard_outcomes(*, user: Any, version: DatasetVersion) -> list[dict[str, A
                 "failed": failed,
                 "passed": sum(r.get("status") == "pass" for r in rules),
                 "missing": sum(r.get("status") == "missing" for r in rules),
+                "not_applicable": sum(r.get("status") == "not_applicable" for r in rules),
                 "waived": sum(r.get("status") == "waived" for r in rules),
             }
         )

@@ -20,7 +20,20 @@ SEVERITY_CHOICES = [(s.value, s.value.capitalize()) for s in engine.Severity]
 def key_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     metrics = [(k, f"{k} — {spec.title}") for k, spec in sorted(METRICS.items())]
     facts = [(k, f"{k} — {fact.description}") for k, fact in sorted(engine.REGISTRY_FACTS.items())]
-    return [("Audit figures", metrics), ("Registry facts", facts)]
+    derived = [
+        (k, f"{k} — {fact.description}") for k, fact in sorted(engine.DERIVED_FIGURES.items())
+    ]
+    return [
+        ("Audit figures", metrics),
+        ("Registry facts", facts),
+        ("Worked out by the evaluation", derived),
+    ]
+
+
+APPLIES_CHOICES = [
+    (engine.ALWAYS, "Always"),
+    (engine.WHEN_MEASURED, "Only when measured (advisory rules)"),
+]
 
 
 def _codes(text: str) -> list[str]:
@@ -80,6 +93,20 @@ class RuleForm(forms.Form):
     clause = forms.CharField(max_length=200, required=False)
     waived = forms.BooleanField(required=False)
     waiver_rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    # Not required: a form posted without it (an older page, a script) means "always".
+    applies = forms.ChoiceField(
+        choices=APPLIES_CHOICES,
+        required=False,
+        initial=engine.ALWAYS,
+        help_text="“Only when measured”: an advisory rule that does not apply when the audit "
+        "reports its figure as not measurable (no holdout, no target), with the reason.",
+    )
+    population_profile = forms.CharField(
+        max_length=260,
+        required=False,
+        help_text="Population figures only: the published profile, NAME@VERSION; empty "
+        "means the default profile of the standard's jurisdiction.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

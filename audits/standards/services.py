@@ -49,8 +49,7 @@ def _write(version: StandardVersion, spec: engine.StandardSpec) -> None:
 
 
 def _rule_row(rule: engine.RuleSpec) -> dict[str, Any]:
-    data = rule.to_json()
-    return {f: data[f] for f in engine.RULE_FIELDS}
+    return {f: rule.field_value(f) for f in engine.RULE_FIELDS}
 
 
 def _parent_row(label: str | None) -> StandardVersion | None:

@@ -79,6 +79,7 @@ def _detail(request: HttpRequest, version: StandardVersion, status: int = 200) -
         {
             "version": version,
             "effective": engine.effective_rules(spec, parent_rules),
+            "population_keys": engine.POPULATION_KEYS,
             "diff": engine.diff_from_parent(spec, parent_rules) if parent_rules is not None else [],
             "can_edit": may_edit(request.user, version),
             "can_publish": _may_publish(request.user, version),

@@ -29,8 +29,13 @@ Vocabulary
 
 Data
 - ``RuleSpec`` (frozen): key, operator, threshold (float | str | bool | list | None),
-  severity, rationale="", clause="", waived=False, waiver_rationale="", line=None,
-  field_lines={}. Valid operator/severity text becomes the enum; ints become floats;
+  severity, rationale="", clause="", waived=False, waiver_rationale="",
+  applies="always" (or "when_measured": advisory rules only; the rule does not apply
+  when the audit reports its figure as not measurable, with the reason),
+  population_profile="" (a population figure's rule judged against this published
+  profile, NAME@VERSION, instead of the jurisdiction's default), line=None,
+  field_lines={}. ``to_json`` writes applies and population_profile only when set.
+  Valid operator/severity text becomes the enum; ints become floats;
   ``line``/``field_lines`` (1-based YAML lines) are left out of equality.
   A waiver needs only key, operator, ``waived: true`` and ``waiver_rationale``.
 - ``StandardSpec``: code, name, version, scope ("global" | "local"), jurisdictions,
@@ -56,11 +61,16 @@ Data
   fail for ``present`` — so pass registry facts that are unset as None, not absent.
 - ``Evaluation``: status ("compliant" | "non_compliant" | "incomplete"), results
   (``RuleResult``: key, operator, threshold, severity, status "pass" | "fail" |
-  "missing" | "waived", sentence, value, source, uncertainty, margin (positive =
+  "missing" | "not_applicable" | "waived", sentence, value, source, uncertainty, margin (positive =
   shortfall), within_uncertainty, origin, rationale, clause, waiver_rationale,
   produced_by (audit family | "registry" | "future"), needs), fails first by worst
   severity then margin. ``summary()`` -> {"status", "pass", "fail", "missing",
-  "waived", "total", "worst_failing_severity"}; ``sources()``; ``to_json()``.
+  "waived", "total", "worst_failing_severity"} (and "not_applicable" when a rule did
+  not apply); ``sources()``; ``to_json()``. ``FigureValue.not_measured`` (the audit's
+  reason a figure could not be measured) makes when-measured rules not applicable and
+  others missing; ``derive_figures`` adds ``privacy.dp_claim_consistent`` (claimed
+  epsilon vs the attack's proven bound); ``evaluate(..., population_profiles=)`` judges
+  population figures only against the profile the standard requires.
 
 Statuses as people read them (``status.py``; every page, the API and the public
 verify page take their words, CSS class and colour from here)
@@ -84,11 +94,15 @@ in force (own value, else the nearest ancestor's).
 
 from audits.standards.engine.evaluate import (
     COMPLIANT,
+    DP_CLAIM,
     INCOMPLETE,
     NON_COMPLIANT,
+    NOT_APPLICABLE_RESULT,
     Evaluation,
     FigureValue,
+    ProfileRequirement,
     RuleResult,
+    derive_figures,
     evaluate,
 )
 from audits.standards.engine.inheritance import (
@@ -104,13 +118,18 @@ from audits.standards.engine.inheritance import (
     validate_standard,
 )
 from audits.standards.engine.rules import (
+    ALWAYS,
+    APPLIES,
     DATASET_KINDS,
+    DERIVED_FIGURES,
     FUTURE_METRICS,
     FUTURE_PREFIXES,
+    POPULATION_KEYS,
     REGISTRY_FACTS,
     REQUIRED_FIELDS,
     RULE_FIELDS,
     STANDARD_FIELDS,
+    WHEN_MEASURED,
     FactSpec,
     KeyInfo,
     Operator,
@@ -123,6 +142,7 @@ from audits.standards.engine.rules import (
     key_info,
     known_keys,
     operator_label,
+    profile_reference,
     standard_fields,
 )
 from audits.standards.engine.status import (
@@ -147,22 +167,29 @@ from audits.standards.engine.yaml_io import (
     dump_yaml,
     dump_yaml_many,
     load_shipped,
+    load_shipped_version,
     parent_first,
     parse_yaml,
     parse_yaml_many,
 )
 
 __all__ = [
+    "ALWAYS",
+    "APPLIES",
     "COMPLIANT",
     "COMPLIANT_WITH_FINDINGS",
     "DATASET_KINDS",
+    "DERIVED_FIGURES",
+    "DP_CLAIM",
     "FUTURE_METRICS",
     "FUTURE_PREFIXES",
     "INCOMPLETE",
     "NON_COMPLIANT",
     "NOT_APPLICABLE",
+    "NOT_APPLICABLE_RESULT",
     "NOT_AUDITED",
     "ORIGINS",
+    "POPULATION_KEYS",
     "REGISTRY_FACTS",
     "REQUIRED_FIELDS",
     "RULE_FIELDS",
@@ -171,6 +198,7 @@ __all__ = [
     "STANDARD_FIELDS",
     "STATUS_KINDS",
     "STATUS_ORDER",
+    "WHEN_MEASURED",
     "EffectiveRule",
     "Evaluation",
     "FactSpec",
@@ -179,6 +207,7 @@ __all__ = [
     "KeyInfo",
     "Operator",
     "Problem",
+    "ProfileRequirement",
     "RuleDiff",
     "RuleResult",
     "RuleSpec",
@@ -189,6 +218,7 @@ __all__ = [
     "StatusView",
     "certificate_status_view",
     "check_yaml",
+    "derive_figures",
     "describe_rule",
     "diff_from_parent",
     "dump_yaml",
@@ -200,10 +230,12 @@ __all__ = [
     "key_info",
     "known_keys",
     "load_shipped",
+    "load_shipped_version",
     "operator_label",
     "parent_first",
     "parse_yaml",
     "parse_yaml_many",
+    "profile_reference",
     "resolve_chain",
     "resolve_effective_rules",
     "rule_status_view",

@@ -1,8 +1,12 @@
 """Evaluate a standard's rules against a dataset version's figures.
 
 Figures come from the latest finished audits and from the registry. A rule passes,
-fails, is missing its figure, or is waived; the evaluation is compliant (no fail, no
-missing), non-compliant (any fail) or incomplete (no fail, something missing).
+fails, is missing its figure, does not apply, or is waived; the evaluation is compliant
+(no fail, no missing), non-compliant (any fail) or incomplete (no fail, something
+missing). A rule does not apply ("not_applicable") when it applies only when measured
+(advisory rules with ``applies: when_measured``) and the audit reported its figure as
+not measurable with the reason, or when a derived figure has nothing to judge (no
+differential-privacy claim to test). A figure absent because no audit ran is missing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from audits.standards.engine.inheritance import EffectiveRule
 from audits.standards.engine.rules import (
+    POPULATION_KEYS,
     KeyInfo,
     Operator,
     RuleSpec,
@@ -26,7 +31,9 @@ from audits.standards.engine.rules import (
     severity_rank,
 )
 
-STATUSES = ("fail", "missing", "pass", "waived")  # the order results are listed in
+# The order results are listed in.
+STATUSES = ("fail", "missing", "pass", "not_applicable", "waived")
+NOT_APPLICABLE_RESULT = "not_applicable"
 COMPLIANT = "compliant"
 NON_COMPLIANT = "non_compliant"
 INCOMPLETE = "incomplete"
@@ -45,11 +52,37 @@ class FigureValue:
     from the figures means nobody supplied it: "missing" for every operator.
     ``source`` says where it came from, e.g. {"audit": 12} or {"registry": "dataset"}.
     ``uncertainty`` is the 95% half-width when the figure was computed on a sample.
+
+    ``not_measured``: the audit ran but reported the figure as not measurable, and why
+    ("needs a real holdout …"); a rule that applies when measured does not apply, any
+    other rule finds the figure missing. ``not_applicable``: there is nothing to judge
+    (a derived figure without the claim it tests), and why: every rule on it does not
+    apply. ``note``: words a derived figure adds to the rule's sentence. ``profile``:
+    for a population figure, the profile the audit compared with (its id, name and
+    version, from the audit's configuration).
     """
 
     value: float | str | bool | None
     source: Mapping[str, Any] = field(default_factory=dict)
     uncertainty: float | None = None
+    not_measured: str | None = None
+    not_applicable: str | None = None
+    note: str = ""
+    profile: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRequirement:
+    """The population profile a standard requires for its rules on a population
+    figure. ``label``: how it reads ("England and Wales population by sex (Census
+    2021) (version 1)"); ``profile_ids``: the published profiles that are it (empty
+    when none is: ``unresolved`` then says why); ``why``: "named by the rule" or "the
+    default of UK"."""
+
+    label: str
+    profile_ids: frozenset[int] = frozenset()
+    why: str = ""
+    unresolved: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +113,9 @@ class RuleResult:
     waiver_rationale: str = ""
     produced_by: str | None = None
     needs: str = ""
+    applies: str = "always"
+    population_profile: str = ""
+    reason: str = ""
 
     @property
     def rule_text(self) -> str:
@@ -105,6 +141,11 @@ class RuleResult:
             "waiver_rationale": self.waiver_rationale,
             "produced_by": self.produced_by,
             "needs": self.needs,
+            # Only when set, so that evaluations under rules written before these
+            # existed keep their evidence byte for byte.
+            **({"applies": self.applies} if self.applies != "always" else {}),
+            **({"population_profile": self.population_profile} if self.population_profile else {}),
+            **({"reason": self.reason} if self.reason else {}),
         }
 
 
@@ -130,11 +171,12 @@ class Evaluation:
         return [r for r in self.results if r.status == status]
 
     def summary(self) -> dict[str, Any]:
-        """Counts per status ("pass", "fail", "missing", "waived", "total") and
-        ``worst_failing_severity`` (None when nothing fails)."""
+        """Counts per status ("pass", "fail", "missing", "waived", "total"; and
+        "not_applicable" when a rule did not apply) and ``worst_failing_severity``
+        (None when nothing fails)."""
         counts = {status: 0 for status in ("pass", "fail", "missing", "waived")}
         for result in self.results:
-            counts[result.status] += 1
+            counts[result.status] = counts.get(result.status, 0) + 1
         failing = [r.severity for r in self.results if r.status == "fail"]
         worst = max(failing, key=severity_rank) if failing else None
         return {
@@ -157,12 +199,26 @@ class Evaluation:
 
 
 def evaluate(
-    rules: Sequence[EffectiveRule | RuleSpec], figures: Mapping[str, FigureValue | Any]
+    rules: Sequence[EffectiveRule | RuleSpec],
+    figures: Mapping[str, FigureValue | Any],
+    *,
+    population_profiles: Mapping[str, ProfileRequirement] | None = None,
 ) -> Evaluation:
     """Evaluate ``rules`` (effective rules of a standard, or bare rules) against
     ``figures`` (key → FigureValue; a bare number, text or bool is taken as a
-    FigureValue without source). Deterministic for the same input."""
-    results = [_result(rule, origin, _figure(figures, rule.key)) for rule, origin in _rules(rules)]
+    FigureValue without source). Derived figures (``DERIVED_FIGURES``) are worked out
+    from the others unless given. Deterministic for the same input.
+
+    ``population_profiles`` maps a rule's ``population_profile`` ("" for rules that
+    name none: the jurisdiction's default) to the profile the standard requires; a
+    rule on a population figure whose audit compared with another profile is then
+    missing. Without it (the engine on its own) population figures are judged as
+    given."""
+    figures = {**derive_figures(figures), **figures}
+    results = [
+        _result(rule, origin, _figure(figures, rule.key), population_profiles)
+        for rule, origin in _rules(rules)
+    ]
     results.sort(key=_order)
     statuses = {r.status for r in results}
     if "fail" in statuses:
@@ -172,6 +228,76 @@ def evaluate(
     else:
         status = COMPLIANT
     return Evaluation(status=status, results=results)
+
+
+DP_CLAIM = "privacy.dp_claim_consistent"
+DP_BOUND = "privacy.dp_epsilon_lower_bound"
+DP_MECHANISM = "differential_privacy"
+
+
+def derive_figures(figures: Mapping[str, FigureValue | Any]) -> dict[str, FigureValue]:
+    """The figures the evaluation works out from others (``DERIVED_FIGURES``).
+
+    ``privacy.dp_claim_consistent``: whether the epsilon the generation claims
+    (``registry.epsilon``, under ``registry.privacy_mechanism`` differential_privacy or
+    unset) is at least the epsilon the membership attack proves at 95% confidence
+    (``privacy.dp_epsilon_lower_bound``). Not applicable without a claim; no value
+    (missing) with a claim but no bound. Only worked out when the registry's facts are
+    among the figures (they always are in a compliance evaluation).
+    """
+    if "registry.epsilon" not in figures:
+        return {}
+    epsilon = _figure(figures, "registry.epsilon")
+    mechanism = _figure(figures, "registry.privacy_mechanism")
+    claimed = epsilon.value if epsilon is not None else None
+    named = mechanism.value if mechanism is not None else None
+    if named not in (None, "", DP_MECHANISM):
+        return {
+            DP_CLAIM: FigureValue(
+                None,
+                source={"derived": ["registry.privacy_mechanism"]},
+                not_applicable=f"the generation claims {named}, not differential privacy",
+            )
+        }
+    if not is_number(claimed) or not math.isfinite(float(claimed)):
+        reason = "the generation claims no differential-privacy epsilon (registry.epsilon)"
+        if named == DP_MECHANISM:
+            reason = "the generation names differential privacy but records no epsilon"
+        return {
+            DP_CLAIM: FigureValue(
+                None, source={"derived": ["registry.epsilon"]}, not_applicable=reason
+            )
+        }
+    claim = f"the generation claims ε = {format_number(float(claimed))}"
+    bound = _figure(figures, DP_BOUND)
+    derived_from = ["registry.epsilon", DP_BOUND]
+    if bound is None or not is_number(bound.value) or not math.isfinite(float(bound.value)):
+        why = (bound.not_measured if bound is not None else None) or "no audit reports it"
+        return {
+            DP_CLAIM: FigureValue(
+                None,
+                source={"derived": derived_from, **_audit_of(bound)},
+                not_measured=why,
+                note=f"{claim}, and the attack's bound ({DP_BOUND}) is not measured: {why}",
+            )
+        }
+    proven = float(bound.value)
+    consistent = proven <= float(claimed) + TOLERANCE
+    verdict = "the claim is not contradicted" if consistent else "the claim is contradicted"
+    return {
+        DP_CLAIM: FigureValue(
+            consistent,
+            source={"derived": derived_from, **_audit_of(bound)},
+            note=f"the attack proves ε ≥ {format_number(proven)} at 95% confidence; "
+            f"{claim}: {verdict}",
+        )
+    }
+
+
+def _audit_of(figure: FigureValue | None) -> dict[str, Any]:
+    if figure is None or "audit" not in figure.source:
+        return {}
+    return {"audit": figure.source["audit"]}
 
 
 def _rules(rules: Sequence[EffectiveRule | RuleSpec]) -> list[tuple[RuleSpec, str]]:
@@ -219,7 +345,12 @@ def _is_absent(value: Any) -> bool:
     )
 
 
-def _result(rule: RuleSpec, origin: str, figure: FigureValue | None) -> RuleResult:
+def _result(
+    rule: RuleSpec,
+    origin: str,
+    figure: FigureValue | None,
+    population_profiles: Mapping[str, ProfileRequirement] | None,
+) -> RuleResult:
     info = key_info(rule.key)
     base = {
         "key": rule.key,
@@ -232,7 +363,24 @@ def _result(rule: RuleSpec, origin: str, figure: FigureValue | None) -> RuleResu
         "waiver_rationale": rule.waiver_rationale,
         "produced_by": info.produced_by if info else None,
         "needs": info.needs if info and info.kind == "metric" else "",
+        "applies": str(rule.applies),
+        "population_profile": rule.population_profile,
     }
+    if figure is not None and figure.not_measured and _is_absent(figure.value):
+        if rule.when_measured and not (rule.waived or origin == "waived"):
+            reason = figure.not_measured
+            return RuleResult(
+                status=NOT_APPLICABLE_RESULT,
+                sentence=f"{rule.describe()} does not apply: the audit could not measure "
+                f"{rule.key} ({reason}); the rule applies only when it is measured.",
+                source=dict(figure.source),
+                reason=reason,
+                **base,
+            )
+        if info is None or info.kind != "derived":
+            # Any other rule reads a figure the audit could not measure as one nobody
+            # supplied: "missing", in the words it always had.
+            figure = None
     if figure is not None:
         base.update(value=figure.value, source=dict(figure.source), uncertainty=figure.uncertainty)
     if rule.waived or origin == "waived":
@@ -240,9 +388,22 @@ def _result(rule: RuleSpec, origin: str, figure: FigureValue | None) -> RuleResu
         return RuleResult(
             status="waived", sentence=f"{rule.describe()} is waived: {reason}", **base
         )
+    if figure is not None and figure.not_applicable:
+        return RuleResult(
+            status=NOT_APPLICABLE_RESULT,
+            sentence=f"{rule.describe()} does not apply: {figure.not_applicable}.",
+            reason=figure.not_applicable,
+            **base,
+        )
     if figure is None or (_is_absent(figure.value) and rule.operator != Operator.PRESENT):
         return RuleResult(status="missing", sentence=_missing_sentence(rule, info, figure), **base)
+    if population_profiles is not None and rule.key in POPULATION_KEYS:
+        other = _other_profile(rule, figure, population_profiles)
+        if other:
+            return RuleResult(status="missing", sentence=other, **base)
     status, sentence, margin = _judge(rule, figure.value)
+    if figure.note:
+        sentence += f": {figure.note}"
     within = (
         status == "fail"
         and margin is not None
@@ -257,7 +418,33 @@ def _result(rule: RuleSpec, origin: str, figure: FigureValue | None) -> RuleResu
     )
 
 
+def _other_profile(
+    rule: RuleSpec, figure: FigureValue, requirements: Mapping[str, ProfileRequirement]
+) -> str:
+    """Why a population figure cannot be judged by this rule ("" when it can): the
+    audit compared with a profile other than the one the standard requires."""
+    required = requirements.get(rule.population_profile)
+    if required is None or not required.profile_ids:
+        why = required.unresolved if required else "no profile requirement was supplied"
+        return f"{rule.key} cannot be judged: {why}."
+    compared = figure.profile or {}
+    if compared.get("profile_id") in required.profile_ids:
+        return ""
+    if compared:
+        shown = f"{compared.get('name')} (version {compared.get('version')})"
+        what = f"this audit compared with the population profile {shown}"
+    else:
+        what = "this audit does not record which population profile it compared with"
+    return (
+        f"{rule.key} is not judged: {what}; the standard requires {required.label} "
+        f"({required.why}): re-run the audit with {required.label}."
+    )
+
+
 def _missing_sentence(rule: RuleSpec, info: KeyInfo | None, figure: FigureValue | None) -> str:
+    if info is not None and info.kind == "derived":
+        note = f": {figure.note}" if figure is not None and figure.note else ""
+        return f"{rule.key} is missing{note}."
     what = "has no value" if figure is not None else "is missing"
     if info is None:
         return f"{rule.key} {what}: no audit or registry fact produces this key."

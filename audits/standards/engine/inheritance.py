@@ -21,8 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audits.standards.engine.rules import (
+    ALWAYS,
+    APPLIES,
     DATASET_KINDS,
     OPERATOR_HINTS,
+    POPULATION_KEYS,
+    WHEN_MEASURED,
     KeyInfo,
     Operator,
     Problem,
@@ -36,6 +40,7 @@ from audits.standards.engine.rules import (
     is_number,
     key_info,
     operator_label,
+    profile_reference,
     severity_rank,
     sort_problems,
     standard_fields,
@@ -273,6 +278,7 @@ def _compare(
         )
     elif verdict == "stricter":
         changes.append(detail)
+    _compare_applies(name, parent, child, parent_label, refusals, changes, checked=checked)
     p_rank, c_rank = severity_rank(parent.severity), severity_rank(child.severity)
     if "severity" in checked:
         return refusals, changes
@@ -288,6 +294,46 @@ def _compare(
     elif c_rank > p_rank:
         changes.append(f"severity {parent.severity} → {child.severity}")
     return refusals, changes
+
+
+def _compare_applies(
+    name: str,
+    parent: RuleSpec,
+    child: RuleSpec,
+    parent_label: str,
+    refusals: list[Problem],
+    changes: list[str],
+    *,
+    checked: set[str],
+) -> None:
+    """A child may make a rule apply always where the parent applied it when measured,
+    never the reverse; it may name a population profile where the parent relied on the
+    jurisdiction's default, never name another than the parent's."""
+    if "applies" not in checked and child.applies in APPLIES and parent.applies in APPLIES:
+        if child.when_measured and not parent.when_measured:
+            refusals.append(
+                Problem(
+                    child.line_of("applies"),
+                    f"{name}.applies",
+                    f"{child.key}: {parent_label} applies this rule always; a local standard "
+                    f"may not limit it to when the figure is measured.",
+                )
+            )
+        elif parent.when_measured and not child.when_measured:
+            changes.append(f"applies {WHEN_MEASURED} → {ALWAYS}")
+    if "population_profile" in checked or child.population_profile == parent.population_profile:
+        return
+    if parent.population_profile:
+        refusals.append(
+            Problem(
+                child.line_of("population_profile"),
+                f"{name}.population_profile",
+                f"{child.key}: {parent_label} judges this rule against the population profile "
+                f"{parent.population_profile}; a local standard keeps it.",
+            )
+        )
+    else:
+        changes.append(f"population profile: {child.population_profile}")
 
 
 def _fold(value: Any) -> Any:
@@ -385,6 +431,59 @@ def rule_problems(rule: RuleSpec, index: int) -> list[Problem]:
             f"{rule.key}: waiver_rationale is given but the rule is not waived; "
             "set waived: true or remove the rationale.",
         )
+    if not rule.waived:
+        for field_name, message in applies_problems(rule, info):
+            add(field_name, f"{rule.key}: {message}")
+    return problems
+
+
+def applies_problems(rule: RuleSpec, info: KeyInfo | None) -> list[tuple[str, str]]:
+    """(field, message) for an ``applies`` or ``population_profile`` that does not suit
+    the rule: when_measured only on an advisory rule on an audit figure, a profile only
+    on a population figure and written NAME@VERSION."""
+    problems: list[tuple[str, str]] = []
+    if rule.applies not in APPLIES:
+        problems.append(
+            ("applies", f"unknown applies '{rule.applies}'; use {ALWAYS} or {WHEN_MEASURED}.")
+        )
+    elif rule.when_measured:
+        if isinstance(rule.severity, Severity) and rule.severity != Severity.ADVISORY:
+            problems.append(
+                (
+                    "applies",
+                    f"applies: {WHEN_MEASURED} is allowed on advisory rules only; a "
+                    f"{rule.severity} rule applies always, so that leaving out a holdout or "
+                    "a target cannot dodge it (its figure is then missing). Make the rule "
+                    f"advisory or remove applies: {WHEN_MEASURED}.",
+                )
+            )
+        if info is not None and info.kind != "metric":
+            problems.append(
+                (
+                    "applies",
+                    f"applies: {WHEN_MEASURED} suits figures an audit measures; "
+                    f"{rule.key} is {'a registry fact' if info.kind == 'fact' else 'not one'}.",
+                )
+            )
+    if rule.population_profile:
+        if rule.key not in POPULATION_KEYS:
+            problems.append(
+                (
+                    "population_profile",
+                    "population_profile is for rules on a population figure ("
+                    + ", ".join(sorted(POPULATION_KEYS))
+                    + ").",
+                )
+            )
+        elif profile_reference(rule.population_profile) is None:
+            problems.append(
+                (
+                    "population_profile",
+                    f"population_profile '{rule.population_profile}' must name a published "
+                    "profile as NAME@VERSION, e.g. 'England and Wales population by sex "
+                    "(Census 2021)@1'.",
+                )
+            )
     return problems
 
 

@@ -204,6 +204,23 @@ REGISTRY_FACTS: dict[str, FactSpec] = {
     ]
 }
 
+# Figures the evaluation derives from others (no audit or registry field holds them).
+# ``derive_figures`` in ``evaluate`` computes them; they are boolean.
+DERIVED_FIGURES: dict[str, FactSpec] = {
+    spec.key: spec
+    for spec in [
+        FactSpec(
+            "privacy.dp_claim_consistent",
+            "True when the differential-privacy epsilon the generation claims "
+            "(registry.epsilon, with registry.privacy_mechanism differential_privacy) is at "
+            "least the epsilon the membership attack proves at 95% confidence "
+            "(privacy.dp_epsilon_lower_bound): the claim is not contradicted by attack. "
+            "Not applicable without a claim; missing without the bound (no holdout).",
+            "boolean",
+        ),
+    ]
+}
+
 # Figures that later issues will produce. A standard may name them (it is not a
 # typo), but no audit produces them yet, so an evaluation reports them missing.
 # Shipped standards do not use them. (The ``collapse.*`` and the watermark and
@@ -222,10 +239,11 @@ def is_future_key(key: str) -> bool:
 class KeyInfo:
     """What a rule's key refers to.
 
-    ``kind`` is "metric" (audit catalogue), "fact" (registry) or "future" (reserved,
-    not produced yet). ``value_type`` is "number", "text", "boolean", "choice" or
-    "any" (future keys). ``produced_by`` is the audit family for metrics, "registry"
-    for facts, "future" for reserved keys.
+    ``kind`` is "metric" (audit catalogue), "fact" (registry), "derived" (worked out
+    by the evaluation from other figures) or "future" (reserved, not produced yet).
+    ``value_type`` is "number", "text", "boolean", "choice" or "any" (future keys).
+    ``produced_by`` is the audit family for metrics, "registry" for facts,
+    "evaluation" for derived figures, "future" for reserved keys.
     """
 
     key: str
@@ -255,6 +273,15 @@ def key_info(key: str) -> KeyInfo | None:
             target=metric.target,
             value_range=tuple(metric.value_range),  # type: ignore[arg-type]
         )
+    derived = DERIVED_FIGURES.get(key)
+    if derived is not None:
+        return KeyInfo(
+            key=key,
+            kind="derived",
+            value_type=derived.value_type,
+            produced_by="evaluation",
+            title=derived.description,
+        )
     fact = REGISTRY_FACTS.get(key)
     if fact is not None:
         return KeyInfo(
@@ -279,7 +306,7 @@ def key_info(key: str) -> KeyInfo | None:
 
 def known_keys() -> list[str]:
     """Every key a rule may name today (metrics, facts, reserved), sorted."""
-    return sorted({*METRICS, *REGISTRY_FACTS, *FUTURE_METRICS})
+    return sorted({*METRICS, *REGISTRY_FACTS, *DERIVED_FIGURES, *FUTURE_METRICS})
 
 
 def closest_key(key: str) -> str | None:
@@ -295,6 +322,15 @@ def closest_key(key: str) -> str | None:
 
 
 # --- Rules and standards -----------------------------------------------------
+
+
+def profile_reference(text: str) -> tuple[str, int] | None:
+    """("England and Wales population by sex (Census 2021)", 1) from a rule's
+    ``population_profile`` written NAME@VERSION; None when it is not written so."""
+    name, at, number = text.rpartition("@")
+    if not at or not name.strip() or not number.isdigit() or int(number) < 1:
+        return None
+    return name.strip(), int(number)
 
 
 def is_number(value: object) -> bool:
@@ -341,6 +377,30 @@ RULE_FIELDS = (
     "clause",
     "waived",
     "waiver_rationale",
+    "applies",
+    "population_profile",
+)
+
+# When a rule applies. "always": a figure the audit could not measure leaves the rule
+# missing (the evaluation is incomplete). "when_measured": the rule does not apply
+# when the audit reports the figure as not measurable and says why (no holdout, no
+# target); allowed on advisory rules only, so omitting a holdout never dodges a rule
+# that matters.
+ALWAYS = "always"
+WHEN_MEASURED = "when_measured"
+APPLIES = (ALWAYS, WHEN_MEASURED)
+
+# Figures compared with a population profile: a rule on one is judged against the
+# profile the standard requires (the rule's ``population_profile``, else the default
+# of the standard's jurisdiction), never against whichever the audit request chose.
+POPULATION_KEYS = frozenset(
+    {
+        "fairness.population_representation_gap",
+        "fairness.population_representation_gap_real",
+        "fairness.underrepresented_groups",
+        "fairness.underrepresented_groups_real",
+        "fairness.population_shift",
+    }
 )
 
 
@@ -362,6 +422,8 @@ class RuleSpec:
     clause: str = ""
     waived: bool = False
     waiver_rationale: str = ""
+    applies: str = ALWAYS
+    population_profile: str = ""
     line: int | None = field(default=None, compare=False)
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -374,10 +436,23 @@ class RuleSpec:
         set_(self, "rationale", self.rationale or "")
         set_(self, "clause", self.clause or "")
         set_(self, "waiver_rationale", self.waiver_rationale or "")
+        applies = self.applies.strip() if isinstance(self.applies, str) else self.applies
+        set_(self, "applies", applies or ALWAYS)
+        profile = self.population_profile
+        set_(self, "population_profile", profile.strip() if isinstance(profile, str) else "")
 
     def __hash__(self) -> int:
-        data = self.to_json()
-        return hash(tuple(_freeze(data[name]) for name in RULE_FIELDS))
+        return hash(tuple(_freeze(self.field_value(name)) for name in RULE_FIELDS))
+
+    @property
+    def when_measured(self) -> bool:
+        """True when the rule does not apply to a figure the audit could not measure."""
+        return self.applies == WHEN_MEASURED
+
+    def field_value(self, name: str) -> Any:
+        """One of ``RULE_FIELDS`` as stored: operator and severity as text."""
+        value = getattr(self, name)
+        return str(value) if name in ("operator", "severity") else value
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -393,8 +468,15 @@ class RuleSpec:
         return describe_rule(self.key, self.operator, self.threshold)
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in RULE_FIELDS}
-        return {**data, "operator": str(self.operator), "severity": str(self.severity)}
+        """The rule as plain data. ``applies`` and ``population_profile`` appear only
+        when set (not "always", not empty): a rule written before they existed reads,
+        hashes and signs exactly as it did."""
+        data = {name: self.field_value(name) for name in RULE_FIELDS}
+        if data["applies"] == ALWAYS:
+            del data["applies"]
+        if not data["population_profile"]:
+            del data["population_profile"]
+        return data
 
 
 # A standard's top-level fields besides its rules, in the order YAML writes them, and

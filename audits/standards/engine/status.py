@@ -269,7 +269,8 @@ def status_view_of_row(
 
 
 def rule_status_view(status: str, severity: str) -> RuleStatusView:
-    """A rule result ("pass", "fail", "missing", "waived") with its severity."""
+    """A rule result ("pass", "fail", "missing", "not_applicable", "waived") with its
+    severity."""
     if status == "pass":
         return RuleStatusView("Passes", "green", STATUS_KINDS[COMPLIANT].css)
     if status == "fail":
@@ -278,6 +279,8 @@ def rule_status_view(status: str, severity: str) -> RuleStatusView:
         return RuleStatusView(f"Fails ({severity})", colour, _COLOUR_CSS[colour])
     if status == "missing":
         return RuleStatusView("Figure missing", "amber", STATUS_KINDS[INCOMPLETE].css)
+    if status == NOT_APPLICABLE:
+        return RuleStatusView("Not applicable", "grey", STATUS_KINDS[NOT_APPLICABLE].css)
     return RuleStatusView("Waived", "grey", STATUS_KINDS[NOT_APPLICABLE].css)
 
 

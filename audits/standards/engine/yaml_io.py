@@ -20,6 +20,7 @@ import yaml
 
 from audits.standards.engine.inheritance import validate_standard
 from audits.standards.engine.rules import (
+    ALWAYS,
     REQUIRED_FIELDS,
     RULE_FIELDS,
     STANDARD_FIELDS,
@@ -407,6 +408,8 @@ def _rule_from_node(reader: _Reader, node: yaml.MappingNode, prefix: str) -> Rul
         clause=text("clause"),
         waived=reader.flag(values.get("waived"), f"{prefix}.waived", lines.get("waived", 0)),
         waiver_rationale=text("waiver_rationale"),
+        applies=text("applies") or ALWAYS,
+        population_profile=text("population_profile"),
         line=_line(node),
         field_lines=lines,
     )
@@ -461,6 +464,12 @@ def _rule_data(rule: RuleSpec) -> dict[str, Any]:
         data["waived"] = True
     if rule.waived or rule.waiver_rationale:
         data["waiver_rationale"] = rule.waiver_rationale
+    # Written only when set: a standard written before they existed dumps (and so
+    # hashes, spec_sha256) as it did.
+    if rule.applies != ALWAYS:
+        data["applies"] = rule.applies
+    if rule.population_profile:
+        data["population_profile"] = rule.population_profile
     return data
 
 
@@ -530,3 +539,17 @@ def load_shipped() -> list[StandardSpec]:
         if problems:
             raise ValueError(f"{spec.ref}: " + "; ".join(str(p) for p in problems))
     return parent_first(specs)
+
+
+def load_shipped_version(code: str, version: str) -> StandardSpec:
+    """One shipped standard by ``code`` and ``version``: the current text in
+    ``shipped/``, or a superseded one kept word for word in ``shipped/superseded/``
+    (certificates issued under it keep their evidence). Raises LookupError when
+    SynthGov never shipped it, ValueError when its text does not parse."""
+    for path in sorted(SHIPPED_DIR.glob("*.yaml")) + sorted(SHIPPED_DIR.glob("superseded/*.yaml")):
+        spec, problems = parse_yaml(path.read_text(encoding="utf-8"))
+        if spec is None or problems:
+            raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in problems))
+        if (spec.code, spec.version) == (code, version):
+            return spec
+    raise LookupError(f"SynthGov ships no {code}@{version}.")
