@@ -35,7 +35,7 @@ rules:
 @pytest.fixture
 def standard(placements_world):
     world = placements_world["world"]
-    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    spec = engine.load_shipped_version("GLOBAL-BASELINE", "1.0")
     standard_services.standard_publish(
         version=standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None),
         user=world.admin_a,

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 @pytest.fixture
 def evaluated(placements_world):
     world = placements_world["world"]
-    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    spec = engine.load_shipped_version("GLOBAL-BASELINE", "1.0")
     baseline = standard_services.standard_publish(
         version=standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None),
         user=world.admin_a,

@@ -39,7 +39,7 @@ rules:
 
 @pytest.fixture
 def baseline(world):
-    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    spec = engine.load_shipped_version("GLOBAL-BASELINE", "1.0")
     draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
     return standard_services.standard_publish(version=draft, user=world.admin_a)
 

@@ -1,7 +1,8 @@
 """The shipped standards' rules on the attack figures (issue 15), through the real path:
 audits with a holdout run in process, their figures are evaluated against the published
-EU-STRICT-PRIVACY@1.1 and UK-HEALTH@1.1; and a certificate issued under
-EU-STRICT-PRIVACY@1.0 keeps its evidence and keeps verifying when 1.1 is published."""
+EU-STRICT-PRIVACY@1.1 and UK-HEALTH@1.1 (kept in shipped/superseded since 1.2); and a
+certificate issued under EU-STRICT-PRIVACY@1.0 keeps its evidence and keeps verifying when
+1.1 is published."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ ROLES = {
 SUPERSEDED = engine.SHIPPED_DIR / "superseded"
 
 
-def shipped(code: str) -> engine.StandardSpec:
-    return next(s for s in engine.load_shipped() if s.code == code)
+def shipped(code: str, version: str) -> engine.StandardSpec:
+    return engine.load_shipped_version(code, version)
 
 
 def superseded(name: str) -> engine.StandardSpec:
@@ -96,9 +97,9 @@ def attack_world(world, registry_storage):
         run = audit_services.audit_run_execute(run_id=run.pk, token=token)
         assert run.status == AuditStatus.SUCCEEDED, run.error
         runs[name] = synth_v
-    baseline = publish(shipped("GLOBAL-BASELINE"), world.admin_a)
-    eu = publish(shipped("EU-STRICT-PRIVACY"), world.admin_a)
-    uk = publish(shipped("UK-HEALTH"), world.admin_a)
+    baseline = publish(shipped("GLOBAL-BASELINE", "1.0"), world.admin_a)
+    eu = publish(shipped("EU-STRICT-PRIVACY", "1.1"), world.admin_a)
+    uk = publish(shipped("UK-HEALTH", "1.1"), world.admin_a)
     assert (eu.label, uk.label, eu.parent) == ("EU-STRICT-PRIVACY@1.1", "UK-HEALTH@1.1", baseline)
     return {"world": world, "versions": runs, "eu": eu, "uk": uk, "baseline": baseline}
 
@@ -127,9 +128,9 @@ def test_clean_data_passes_every_attack_rule_and_near_copies_fail_the_strict_pro
         assert evaluation.worst_severity == "blocking"
 
 
-def test_the_global_baseline_does_not_require_a_holdout(attack_world):
-    """The baseline stays at 1.0: a rule on a figure that needs a holdout would make every
-    audit without one incomplete (and so unapprovable), whatever its severity."""
+def test_the_global_baseline_1_0_has_no_attack_rule(attack_world):
+    """Baseline 1.0 has no rule on a figure that needs a holdout (1.1 adds them as advisory
+    rules that apply only when measured: tests/audits/compliance/test_when_measured.py)."""
     rules = {
         r["key"]
         for r in evaluate(attack_world["versions"]["near"], attack_world["baseline"]).results[
@@ -143,7 +144,7 @@ def test_the_global_baseline_does_not_require_a_holdout(attack_world):
 def eu_certificate(world, registry_storage, signing_keys):
     """A synthetic version certified against EU-STRICT-PRIVACY@1.0 (the version shipped
     before the attack figures), by the curator and the EU regulator."""
-    baseline = publish(shipped("GLOBAL-BASELINE"), world.admin_a)
+    baseline = publish(shipped("GLOBAL-BASELINE", "1.0"), world.admin_a)
     eu_old = publish(superseded("eu-strict-privacy-1.0.yaml"), world.admin_a)
     assert eu_old.label == "EU-STRICT-PRIVACY@1.0" and eu_old.parent == baseline
     real = make_version(make_dataset(world, name="Real", kind="real"), world.curator_a)
@@ -186,7 +187,7 @@ def test_a_certificate_under_1_0_keeps_its_evidence_when_1_1_is_published(eu_cer
     spec_text = (SUPERSEDED / "eu-strict-privacy-1.0.yaml").read_text(encoding="utf-8")
     assert ec["eu_old"].spec_sha256 == sha256_hex(spec_text.encode())
 
-    new = publish(shipped("EU-STRICT-PRIVACY"), ec["world"].admin_a)
+    new = publish(shipped("EU-STRICT-PRIVACY", "1.1"), ec["world"].admin_a)
     assert new.label == "EU-STRICT-PRIVACY@1.1" and new.parent == ec["eu_old"].parent
     assert evaluations_for_standard_task(new.pk) >= 1
 

@@ -62,7 +62,7 @@ def test_representation_rule_passes_or_fails_on_the_jurisdiction_profile(
     profiles.jurisdiction_set_default(
         jurisdiction=Jurisdiction.objects.get(code="EU"), profile=profile, user=world.regulator
     )
-    baseline = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    baseline = engine.load_shipped_version("GLOBAL-BASELINE", "1.0")
     standard_services.standard_publish(
         version=standard_services.standard_save_draft(
             spec=baseline, user=world.admin_a, owner=None

@@ -35,7 +35,7 @@ LOCAL_YAML = GLOBAL_YAML.replace("code: EVERYONE", "code: EU-ONLY").replace(
 @pytest.fixture
 def baseline(world):
     """The shipped global baseline, published by a superuser."""
-    spec = next(s for s in engine.load_shipped() if s.code == "GLOBAL-BASELINE")
+    spec = engine.load_shipped_version("GLOBAL-BASELINE", "1.0")
     draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
     return standard_services.standard_publish(version=draft, user=world.admin_a)
 

@@ -7,6 +7,7 @@ import pytest
 from audits.checks.attacks import ATTACK_KEYS
 from audits.checks.catalogue import METRICS
 from audits.standards.engine import (
+    DERIVED_FIGURES,
     REGISTRY_FACTS,
     SHIPPED_DIR,
     FigureValue,
@@ -42,7 +43,7 @@ def known(shipped) -> dict[str, StandardSpec]:
 
 def test_shipped_standards_load_parents_first():
     refs = [spec.ref for spec in load_shipped()]
-    assert refs == ["GLOBAL-BASELINE@1.0", "EU-STRICT-PRIVACY@1.1", "UK-HEALTH@1.1"]
+    assert refs == ["GLOBAL-BASELINE@1.1", "EU-STRICT-PRIVACY@1.2", "UK-HEALTH@1.2"]
     assert len(FILES) == 3
 
 
@@ -52,7 +53,7 @@ def test_shipped_standards_validate_cleanly_against_each_other(shipped, known):
     assert shipped["GLOBAL-BASELINE"].scope == "global"
     for code in ("EU-STRICT-PRIVACY", "UK-HEALTH"):
         assert shipped[code].scope == "local"
-        assert shipped[code].parent == "GLOBAL-BASELINE@1.0"
+        assert shipped[code].parent == "GLOBAL-BASELINE@1.1"
 
 
 @pytest.mark.parametrize("path", FILES + SUPERSEDED, ids=lambda p: p.name)
@@ -69,7 +70,7 @@ def test_round_trip_of_each_shipped_standard(path):
 def test_shipped_rules_name_only_figures_that_exist_now(shipped):
     for spec in shipped.values():
         for rule in spec.rules:
-            assert rule.key in METRICS or rule.key in REGISTRY_FACTS, rule.key
+            assert rule.key in METRICS.keys() | REGISTRY_FACTS.keys() | DERIVED_FIGURES.keys()
             assert rule.key != "provenance.watermark"  # only watermarked versions have it
             if not rule.waived:
                 assert rule.rationale.strip() and rule.clause.strip(), rule.key
@@ -151,10 +152,16 @@ def good_figures() -> dict[str, FigureValue]:
         "privacy.dp_epsilon_lower_bound": 0.0,
         # Compared with the population profile that applies (UK-HEALTH 1.1).
         "fairness.population_representation_gap": 0.01,
+        # A model trained on it, with a target (GLOBAL-BASELINE 1.1, UK-HEALTH 1.2).
+        "fairness.model_amplification": 0.01,
+        "utility.calibration_gap": 0.04,
     }
     figures = {key: FigureValue(value, {"audit": 1}) for key, value in values.items()}
     figures["registry.licence"] = FigureValue("CC-BY-4.0", {"registry": "registry.licence"})
     figures["registry.has_holdout_audit"] = FigureValue(True, {"registry": "audit"})
+    # No differential-privacy claim: EU-STRICT-PRIVACY 1.2's claim rule does not apply.
+    figures["registry.privacy_mechanism"] = FigureValue(None, {"registry": "registry.epsilon"})
+    figures["registry.epsilon"] = FigureValue(None, {"registry": "registry.epsilon"})
     return figures
 
 
@@ -169,15 +176,22 @@ def test_without_a_holdout_the_eu_profile_is_incomplete_and_says_why(shipped, kn
     needs_holdout = {"privacy.dcr_closer_to_training_share", "privacy.dcr_p05_ratio"}
     needs_holdout |= ATTACK_KEYS
     for key in needs_holdout:
-        del figures[key]
+        # As an audit without a holdout reports them: not measurable, with the reason.
+        figures[key] = FigureValue(None, {"audit": 1}, not_measured="needs a real holdout")
     rules = resolve_effective_rules(shipped["EU-STRICT-PRIVACY"], known_parents=known)
     result = evaluate(rules, figures)
     assert result.status == "incomplete"
     missing = result.by_status("missing")
     assert {r.key for r in missing} == needs_holdout
     assert all("with a real holdout" in r.sentence for r in missing)
+    # The baseline's attack rules are advisory and apply only when measured.
     baseline = resolve_effective_rules(shipped["GLOBAL-BASELINE"], known_parents=known)
-    assert evaluate(baseline, figures).status == "compliant"
+    outcome = evaluate(baseline, figures)
+    assert outcome.status == "compliant"
+    assert {r.key for r in outcome.by_status("not_applicable")} == ATTACK_KEYS - {
+        "privacy.dp_epsilon_lower_bound"
+    }
+    assert outcome.summary()["not_applicable"] == len(ATTACK_KEYS) - 1
 
 
 def test_one_exact_copy_is_a_blocking_failure_in_the_eu_only(shipped, known):
@@ -204,21 +218,37 @@ def test_uk_health_fails_without_a_holdout_audit(shipped, known):
     )
 
 
+# What each version added to the one before it.
+ADDED = {
+    ("GLOBAL-BASELINE", "1.0"): (ATTACK_KEYS - {"privacy.dp_epsilon_lower_bound"})
+    | {"fairness.model_amplification"},
+    ("EU-STRICT-PRIVACY", "1.0"): ATTACK_KEYS,
+    ("EU-STRICT-PRIVACY", "1.1"): {"privacy.dp_claim_consistent"},
+    ("UK-HEALTH", "1.0"): ATTACK_KEYS | ADDED_BESIDE_ATTACKS["UK-HEALTH"],
+    ("UK-HEALTH", "1.1"): {"fairness.model_amplification", "utility.calibration_gap"},
+}
+NEXT = {"1.0": "1.1", "1.1": "1.2"}
+
+
 @pytest.mark.parametrize("path", SUPERSEDED, ids=lambda p: p.name)
-def test_a_superseded_version_is_an_older_version_whose_rules_the_current_one_keeps(
-    path, shipped, known
-):
+def test_a_superseded_version_is_an_older_version_whose_rules_the_next_one_keeps(path):
     old, problems = parse_yaml(path.read_text(encoding="utf-8"))
-    assert problems == [] and validate_standard(old, known_parents=known) == []
-    current = shipped[old.code]
+    assert problems == []
     assert path.name == f"{old.code.lower()}-{old.version}.yaml"
-    assert (old.version, current.version) == ("1.0", "1.1")
-    assert old.parent == current.parent
-    # 1.1 only adds rules: every 1.0 rule stands unchanged.
-    assert all(rule in current.rules for rule in old.rules)
-    added = [r for r in current.rules if r not in old.rules]
-    assert {r.key for r in added} == ATTACK_KEYS | ADDED_BESIDE_ATTACKS.get(old.code, set())
-    assert not {r.key for r in old.rules} & ATTACK_KEYS
+    following = [
+        parse_yaml(p.read_text(encoding="utf-8"))[0] for p in [*SUPERSEDED, *FILES]
+    ]
+    (new,) = [s for s in following if (s.code, s.version) == (old.code, NEXT[old.version])]
+    known = {s.ref: s for s in following + [old]}
+    assert validate_standard(old, known_parents=known) == []
+    # The next version keeps every rule: same threshold, the same or a higher severity.
+    kept = {r.identity: r for r in new.rules}
+    for rule in old.rules:
+        again = kept[rule.identity]
+        assert (again.threshold, again.waived) == (rule.threshold, rule.waived), rule.key
+        assert again.severity == rule.severity or rule.waived, rule.key
+    added = {r.key for r in new.rules if r.identity not in {o.identity for o in old.rules}}
+    assert added == ADDED[(old.code, old.version)]
 
 
 def test_strict_profiles_block_on_every_attack_figure_and_the_baseline_does_not(shipped):
@@ -236,9 +266,11 @@ def test_strict_profiles_block_on_every_attack_figure_and_the_baseline_does_not(
             )
             assert rule.severity == expected, (code, identity)
             assert "measured" in rule.rationale.lower() or "reads" in rule.rationale, identity
-    # Every attack figure needs a holdout; a rule on one in the baseline, even advisory,
-    # would leave each audit without a holdout incomplete and so unapprovable.
-    assert not {r.key for r in shipped["GLOBAL-BASELINE"].rules} & ATTACK_KEYS
+    # Every attack figure needs a holdout: the baseline's rules on them are advisory and
+    # apply only when measured, so an audit without a holdout is not left incomplete.
+    baseline = [r for r in shipped["GLOBAL-BASELINE"].rules if r.key in ATTACK_KEYS]
+    assert len(baseline) == len(ATTACK_KEYS) - 1  # no rule on the epsilon bound
+    assert all(r.severity == Severity.ADVISORY and r.when_measured for r in baseline)
 
 
 def _attack_outcomes(scenario: str, code: str, shipped, known) -> dict[tuple[str, str], str]:
