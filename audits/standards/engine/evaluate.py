@@ -371,8 +371,8 @@ def _result(
             reason = figure.not_measured
             return RuleResult(
                 status=NOT_APPLICABLE_RESULT,
-                sentence=f"{rule.describe()} does not apply: the audit could not measure "
-                f"{rule.key} ({reason}); the rule applies only when it is measured.",
+                sentence=f"{rule.describe()} does not apply (it applies only when measured): "
+                f"the audit could not measure {rule.key}: {reason}.",
                 source=dict(figure.source),
                 reason=reason,
                 **base,

@@ -53,7 +53,10 @@ def test_without_a_holdout_the_attack_rules_do_not_apply_and_say_why(unheld):
         assert rule["applies"] == "when_measured" and rule["severity"] == "advisory"
         assert rule["reason"] == NO_HOLDOUT or "holdout" in rule["reason"], rule["reason"]
         assert rule["source"] == {"audit": unheld["run"].pk}
-        assert "does not apply: the audit could not measure" in rule["sentence"]
+        assert (
+            "does not apply (it applies only when measured): the audit could not"
+            in (rule["sentence"])
+        )
     # Not applicable is not missing: the version's status is what the other rules make it.
     assert after.missing_count == unheld["before"].missing_count
     assert after.status == unheld["before"].status

@@ -59,8 +59,8 @@ def test_a_figure_the_audit_could_not_measure_makes_a_when_measured_rule_not_app
     assert outcome.status == "not_applicable"
     assert outcome.reason == NO_HOLDOUT
     assert outcome.sentence == (
-        "privacy.near_copy_rate ≤ 0.03 does not apply: the audit could not measure "
-        f"privacy.near_copy_rate ({NO_HOLDOUT}); the rule applies only when it is measured."
+        "privacy.near_copy_rate ≤ 0.03 does not apply (it applies only when measured): the "
+        f"audit could not measure privacy.near_copy_rate: {NO_HOLDOUT}."
     )
     assert outcome.source == {"audit": 7}
     assert result.summary()["not_applicable"] == 1
