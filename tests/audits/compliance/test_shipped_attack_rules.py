@@ -18,7 +18,7 @@ from audits.certification import certificates as certification
 from audits.certification import signoffs
 from audits.checks.attacks import ATTACK_KEYS
 from audits.compliance.tasks import evaluations_for_standard_task
-from audits.models import AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
+from audits.models import AuditRun, AuditStatus, Certificate, ComplianceEvaluation, StandardVersion
 from audits.runs import services as audit_services
 from audits.standards import engine
 from audits.standards import services as standard_services
@@ -126,6 +126,29 @@ def test_clean_data_passes_every_attack_rule_and_near_copies_fail_the_strict_pro
             assert near[(key, "<=")]["severity"] == "blocking"
         assert evaluation.status == "non_compliant"
         assert evaluation.worst_severity == "blocking"
+
+    # EU-STRICT-PRIVACY 1.2 on the same audits: the near copies were published under a
+    # claim of differential privacy with epsilon 0.1, which the membership attack refutes.
+    near = attack_world["versions"]["near"]
+    real = AuditRun.objects.get(version=near).reference
+    registry_services.version_lineage_set(
+        version=near,
+        user=attack_world["world"].curator_a,
+        parents=[registry_services.ParentLink(real.pk, "trained_on")],
+        generation={"privacy_mechanism": "differential_privacy", "epsilon": 0.1},
+    )
+    publish(shipped("GLOBAL-BASELINE", "1.1"), attack_world["world"].admin_a)
+    eu_12 = publish(shipped("EU-STRICT-PRIVACY", "1.2"), attack_world["world"].admin_a)
+    claim = outcomes(evaluate(near, eu_12))[("privacy.dp_claim_consistent", "=")]
+    assert (claim["status"], claim["value"], claim["severity"]) == ("fail", False, "blocking")
+    assert claim["sentence"].startswith(
+        "privacy.dp_claim_consistent is false, not the required true: the attack proves ε ≥ "
+    )
+    assert claim["sentence"].endswith(
+        "at 95% confidence; the generation claims ε = 0.10: the claim is contradicted."
+    )
+    unclaimed = outcomes(evaluate(attack_world["versions"]["clean"], eu_12))
+    assert unclaimed[("privacy.dp_claim_consistent", "=")]["status"] == "not_applicable"
 
 
 def test_the_global_baseline_1_0_has_no_attack_rule(attack_world):
