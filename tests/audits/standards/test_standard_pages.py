@@ -182,6 +182,22 @@ def test_the_editor_offers_an_empty_row_to_copy_and_saves_a_copied_row(world, dr
     assert rules["quality.detection"].severity == "minor"
     assert rules["quality.detection"].rationale == "Added without a save."
 
+    # A rule that applies only when measured must be advisory: the editor says why.
+    data["rules-5-applies"] = "when_measured"
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    assert "allowed on advisory rules only" in html.unescape(refused.content.decode())
+    # Nor may a local standard limit an inherited rule to when it is measured.
+    data["rules-5-severity"] = "advisory"
+    loosened = html.unescape(client.post(url, data).content.decode())
+    assert "may not limit it to when the figure is measured" in loosened
+    data.update({"rules-5-key": "privacy.near_copy_rate", "rules-5-operator": "<="})
+    assert client.post(url, data).status_code == 302
+    added = StandardVersion.objects.get(pk=draft.pk).rules.get(key="privacy.near_copy_rate")
+    assert (added.applies, added.severity) == ("when_measured", "advisory")
+    edited = client.get(url).content.decode()
+    assert '<option value="when_measured" selected>' in edited
+
 
 def test_thresholds_and_dates_read_one_way(world, draft):
     page = client_for(world.regulator).get(draft.get_absolute_url()).content.decode()
