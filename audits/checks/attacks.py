@@ -27,7 +27,7 @@ restricted to the columns the attacker knows; nearest neighbours come from ``nei
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -43,9 +43,14 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.context import AuditContext, Step
-from audits.checks.encoding import DistanceEncoding, EncodedTable, combine_hashes
-from audits.checks.neighbours import nearest
-from audits.checks.privacy_distance import closest_records, distance_sample, lower_bounds
+from audits.checks.encoding import EncodedTable, PreparedData, combine_hashes, encode_rows
+from audits.checks.neighbours import (
+    DistinctRecords,
+    distinct_records,
+    nearest,
+    nearest_distinct,
+)
+from audits.checks.privacy_distance import closest_records, distance_rows, lower_bounds
 
 Z95 = 1.959963984540054
 NO_HOLDOUT = (
@@ -185,27 +190,23 @@ def _risk_result(key: str, risk: Risk, details: dict, frames: AttackFrames, find
 
 @dataclass
 class AttackFrames:
-    """What every attack reads: the encoded synthetic sample (the attacker's view, in a
-    seeded random order) and equal-size seeded samples of training and holdout records."""
+    """What every attack reads: a seeded sample of synthetic rows (the attacker's view, in
+    a seeded random order) and equal-size seeded samples of training and holdout records.
+    Each attack encodes only the columns it uses, and only the rows it attacks; the
+    synthetic sample's encoding is kept per column list (main and control share it)."""
 
-    encoding: DistanceEncoding
-    synthetic_index: np.ndarray  # row of the synthetic frame for each encoded row
+    data: PreparedData
+    synthetic_index: np.ndarray  # row of the synthetic frame for each sampled row
     training_index: np.ndarray  # rows of the reference frame
     holdout_index: np.ndarray  # rows of the holdout frame
     synthetic_population: int
     attack_count: int
+    _synthetic: dict[tuple[str, ...], EncodedTable] = field(default_factory=dict)
+    _distinct: dict[tuple[str, ...], DistinctRecords] = field(default_factory=dict)
 
     @property
     def synthetic_rows(self) -> int:
         return len(self.synthetic_index)
-
-    @property
-    def training(self) -> EncodedTable:
-        return self.encoding.reference
-
-    @property
-    def holdout(self) -> EncodedTable:
-        return self.encoding.holdout
 
     def sample_details(self) -> dict[str, Any]:
         return {
@@ -223,53 +224,62 @@ class AttackFrames:
         control = rng.choice(len(self.holdout_index), size=count, replace=False)
         return main, control
 
+    def encode(self, sample: str, positions: np.ndarray, names: list[str]) -> EncodedTable:
+        """Records at ``positions`` of the "training", "holdout" or "synthetic" sample,
+        encoded for the distance on ``names`` (categories first, each kind in the order
+        given)."""
+        frame, index = {
+            "training": ("real", self.training_index),
+            "holdout": ("holdout", self.holdout_index),
+            "synthetic": ("synthetic", self.synthetic_index),
+        }[sample]
+        numeric = [n for n in names if self.data.columns.spec(n).is_numeric]
+        categorical = [n for n in names if n not in numeric]
+        return encode_rows(self.data, frame, index[positions], categorical, numeric)
+
+    def synthetic(self, names: list[str]) -> EncodedTable:
+        """The whole synthetic sample encoded on ``names`` (cached)."""
+        key = tuple(names)
+        if key not in self._synthetic:
+            self._synthetic[key] = self.encode("synthetic", slice(None), names)
+        return self._synthetic[key]
+
+    def synthetic_records(self, names: list[str]) -> DistinctRecords:
+        """The synthetic sample on ``names`` grouped into distinct records (cached), for
+        the nearest-record searches: each distinct record is compared once."""
+        key = tuple(names)
+        if key not in self._distinct:
+            self._distinct[key] = distinct_records(self.synthetic(names))
+        return self._distinct[key]
+
 
 def attack_frames(ctx: AuditContext) -> AttackFrames | None:
-    """The shared samples (cached); None without a holdout. They reuse the distance
-    figures' encoded samples: the synthetic sample in a seeded random order, the holdout
-    sample and an equal-size seeded sample of the reference."""
+    """The shared samples (cached); None without a holdout. They start from the distance
+    figures' samples: the synthetic sample in a seeded random order, the holdout sample
+    and an equal-size seeded sample of the reference."""
     if ctx.holdout is None or ctx.data.n_holdout == 0:
         return None
     if "attack_frames" not in ctx.cache:
         cfg = ctx.config
-        sample = distance_sample(ctx)
-        enc = sample.encoding
-        syn_order = rng_for(cfg.seed, "attacks.syn_order").permutation(len(sample.synthetic_rows))
-        size = min(ctx.data.n_real, len(sample.holdout_rows))
-        hold = seeded_rows(len(sample.holdout_rows), size, cfg.seed, "attacks.hold")
+        syn_rows, hold_rows = distance_rows(ctx)
+        syn_order = rng_for(cfg.seed, "attacks.syn_order").permutation(len(syn_rows))
+        size = min(ctx.data.n_real, len(hold_rows))
+        hold = seeded_rows(len(hold_rows), size, cfg.seed, "attacks.hold")
         train = seeded_rows(ctx.data.n_real, size, cfg.seed, "attacks.train")
-        frames = DistanceEncoding(
-            reference=enc.reference.take(train),
-            synthetic=enc.synthetic.take(syn_order),
-            holdout=enc.holdout.take(hold),
-            categorical=enc.categorical,
-            numeric=enc.numeric,
-        )
         ctx.cache["attack_frames"] = AttackFrames(
-            frames,
-            sample.synthetic_rows[syn_order],
+            ctx.data,
+            syn_rows[syn_order],
             train,
-            sample.holdout_rows[hold],
+            hold_rows[hold],
             ctx.data.n_synthetic,
             cfg.attack_count,
         )
     return ctx.cache["attack_frames"]
 
 
-def _columns(enc: DistanceEncoding, table: EncodedTable, names: list[str]) -> EncodedTable:
-    """The table restricted to the distance columns ``names``."""
-    cat = [enc.categorical.index(n) for n in names if n in enc.categorical]
-    num = [enc.numeric.index(n) for n in names if n in enc.numeric]
-    coords = [c for j in num for c in (2 * j, 2 * j + 1)]
-    return EncodedTable(
-        np.ascontiguousarray(table.codes[:, cat]), np.ascontiguousarray(table.numbers[:, coords])
-    )
-
-
 def _distance_columns(ctx: AuditContext, names: list[str]) -> list[str]:
-    return [
-        n for n in names if n in ctx.data.columns and not ctx.column(n).spec.excluded_from_distances
-    ]
+    usable = set(ctx.data.distance_names())
+    return [n for n in names if n in usable]
 
 
 # --- singling out ------------------------------------------------------------------------
@@ -749,7 +759,7 @@ def _describe(pred: _Predicates, names: list[str]) -> str:
 
 
 def _link_sets(ctx: AuditContext) -> tuple[list[str], list[str]] | None:
-    audited = [c.spec.name for c in ctx.audited_columns]
+    audited = ctx.data.distance_names()
     qis = [n for n in ctx.config.quasi_identifiers if n in audited]
     if qis:
         rest = [n for n in audited if n not in qis]
@@ -760,9 +770,10 @@ def _link_sets(ctx: AuditContext) -> tuple[list[str], list[str]] | None:
     return audited[:half], audited[half:]
 
 
-def _nearest_index(query: EncodedTable, reference: EncodedTable) -> np.ndarray:
-    found = nearest(query, reference, k=1, with_index=True)
-    return found.index[:, 0]
+def _nearest_index(query: EncodedTable, reference: DistinctRecords) -> np.ndarray:
+    """The row of ``reference`` nearest each query record (the lowest row among equally
+    near ones; -1 when none was found)."""
+    return nearest_distinct(query, reference).index[:, 0]
 
 
 def linkability_risk(ctx: AuditContext) -> list[MetricResult]:
@@ -773,21 +784,19 @@ def linkability_risk(ctx: AuditContext) -> list[MetricResult]:
     sets = _link_sets(ctx)
     if sets is None:
         return [skipped(key, "lower", "needs at least two columns usable for distances")]
-    enc = frames.encoding
     main_rows, control_rows = frames.targets("link", ctx.config.seed)
     links = {}
     # Each half searches the synthetic records in its own seeded order, so a tie between
     # equally near records is broken independently (a shared order would link by accident).
-    second_order = rng_for(ctx.config.seed, "attacks.link.order").permutation(len(enc.synthetic))
-    first_syn = _columns(enc, enc.synthetic, sets[0])
-    second_syn = _columns(enc, enc.synthetic.take(second_order), sets[1])
-    for label, table, rows in (
-        ("main", frames.training, main_rows),
-        ("control", frames.holdout, control_rows),
+    second_order = rng_for(ctx.config.seed, "attacks.link.order").permutation(frames.synthetic_rows)
+    first_syn = frames.synthetic_records(sets[0])
+    second_syn = distinct_records(frames.encode("synthetic", second_order, sets[1]))
+    for label, sample, rows in (
+        ("main", "training", main_rows),
+        ("control", "holdout", control_rows),
     ):
-        targets = table.take(rows)
-        first = _nearest_index(_columns(enc, targets, sets[0]), first_syn)
-        second = _nearest_index(_columns(enc, targets, sets[1]), second_syn)
+        first = _nearest_index(frames.encode(sample, rows, sets[0]), first_syn)
+        second = _nearest_index(frames.encode(sample, rows, sets[1]), second_syn)
         second = np.where(second >= 0, second_order[np.maximum(second, 0)], -1)
         links[label] = int(((first == second) & (first >= 0)).sum())
     n = len(main_rows)
@@ -822,7 +831,6 @@ def inference_risk(ctx: AuditContext) -> list[MetricResult]:
         return [
             skipped(key, "lower", "no quasi-identifier columns are named (what the attacker knows)")
         ]
-    enc = frames.encoding
     main_rows, control_rows = frames.targets("inference", ctx.config.seed)
     per_attribute: dict[str, Any] = {}
     risks: dict[str, Risk] = {}
@@ -836,12 +844,12 @@ def inference_risk(ctx: AuditContext) -> list[MetricResult]:
         successes = {}
         main_truth = col.real[frames.training_index[main_rows]]
         control_truth = col.holdout[frames.holdout_index[control_rows]]
-        for label, table, rows, truth in (
-            ("main", frames.training, main_rows, main_truth),
-            ("control", frames.holdout, control_rows, control_truth),
+        for label, sample, rows, truth in (
+            ("main", "training", main_rows, main_truth),
+            ("control", "holdout", control_rows, control_truth),
         ):
             idx = _nearest_index(
-                _columns(enc, table.take(rows), known), _columns(enc, enc.synthetic, known)
+                frames.encode(sample, rows, known), frames.synthetic_records(known)
             )
             guesses = guesses_from[np.maximum(idx, 0)]
             successes[label] = int((_guessed(guesses, truth, col.is_numeric) & (idx >= 0)).sum())
@@ -950,8 +958,8 @@ def membership(ctx: AuditContext) -> list[MetricResult]:
             skipped(keys[1], "lower", NO_HOLDOUT),
             skipped(keys[2], "lower", NO_HOLDOUT),
         ]
-    holdout = frames.holdout
-    if len(holdout) < 4:
+    names = ctx.data.distance_names()
+    if len(frames.holdout_index) < 4:
         reason = "the holdout has too few rows to split into reference and targets"
         return [
             skipped(keys[0], "closer_to", reason, target=0.5),
@@ -959,14 +967,17 @@ def membership(ctx: AuditContext) -> list[MetricResult]:
             skipped(keys[2], "lower", reason),
         ]
     rng = rng_for(ctx.config.seed, "attacks.membership")
-    order = rng.permutation(len(holdout))
+    order = rng.permutation(len(frames.holdout_index))
     half = len(order) // 2
     count = min(frames.attack_count, half, len(frames.training_index))
     others = order[:count]
-    density_reference = holdout.take(np.sort(order[half:]))
+    density_reference = frames.encode("holdout", np.sort(order[half:]), names)
     members = rng.choice(len(frames.training_index), size=count, replace=False)
-    targets = {"members": frames.training.take(members), "others": holdout.take(others)}
-    synthetic = frames.encoding.synthetic
+    targets = {
+        "members": frames.encode("training", members, names),
+        "others": frames.encode("holdout", others, names),
+    }
+    synthetic = frames.synthetic(names)
     scores: dict[str, dict[str, np.ndarray]] = {"distance": {}, "density_ratio": {}}
     for label, table in targets.items():
         to_syn = lower_bounds(nearest(table, synthetic, k=1))
@@ -1072,7 +1083,7 @@ def near_copy_rate(ctx: AuditContext) -> list[MetricResult]:
     key = "privacy.near_copy_rate"
     if ctx.holdout is None or ctx.data.n_holdout == 0:
         return [skipped(key, "lower", "needs a real holdout dataset (its distances set the bar)")]
-    if not ctx.audited_columns:
+    if not ctx.data.distance_names():
         return [skipped(key, "lower", "no columns usable for distances")]
     found = closest_records(ctx)
     p = found.encoding.n_columns

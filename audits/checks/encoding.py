@@ -16,8 +16,9 @@ so the search needs no special case for missing values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -93,15 +94,64 @@ class PreparedColumn:
     def is_numeric(self) -> bool:
         return self.categories is None
 
+    @cached_property
+    def reference_range(self) -> tuple[float, float]:
+        """(min, max) of the reference's present values: the distance's scaling."""
+        return _range(self.real)
+
+
+class PreparedColumns(Mapping[str, PreparedColumn]):
+    """The audited columns by name, each converted on first use and kept: a check that
+    reads a few columns (an attack on the quasi-identifiers) pays for those alone.
+    Iterating names converts nothing; ``values()`` and ``items()`` convert every column."""
+
+    def __init__(
+        self, specs: Sequence[ColumnSpec], convert: Callable[[ColumnSpec], PreparedColumn]
+    ) -> None:
+        self._specs = {spec.name: spec for spec in specs}
+        self._convert = convert
+        self._done: dict[str, PreparedColumn] = {}
+
+    def __getitem__(self, name: str) -> PreparedColumn:
+        column = self._done.get(name)
+        if column is None:
+            column = self._done[name] = self._convert(self._specs[name])
+        return column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def spec(self, name: str) -> ColumnSpec:
+        return self._specs[name]
+
+    def converted(self) -> list[str]:
+        """Names of the columns converted so far."""
+        return list(self._done)
+
+    def convert_all(self) -> None:
+        for name in self._specs:
+            self[name]
+
 
 @dataclass(frozen=True)
 class PreparedData:
     """The audited columns of the three frames in comparable form (identifiers left out)."""
 
-    columns: dict[str, PreparedColumn]
+    columns: PreparedColumns
     n_real: int
     n_synthetic: int
     n_holdout: int
+
+    def distance_names(self) -> list[str]:
+        """Columns the mixed-type distance uses (no identifiers, no free text), in schema
+        order, without converting any."""
+        return [n for n in self.columns if not self.columns.spec(n).excluded_from_distances]
 
 
 def prepare(
@@ -111,21 +161,29 @@ def prepare(
     holdout: pd.DataFrame | None,
     *,
     include_identifiers: bool = False,
+    eager: bool = False,
 ) -> PreparedData:
-    """Convert every audited column once; all checks read these arrays."""
-    prepared = {}
-    for spec in columns:
-        if spec.excluded_from_distances and spec.type != "text" and not include_identifiers:
-            continue
+    """The audited columns, each converted once, on first use (all of them now with
+    ``eager``); all checks read these arrays."""
+
+    def convert(spec: ColumnSpec) -> PreparedColumn:
         if spec.is_numeric:
-            prepared[spec.name] = PreparedColumn(
+            return PreparedColumn(
                 spec=spec,
                 real=numeric_values(real[spec.name], spec.type),
                 synthetic=numeric_values(synthetic[spec.name], spec.type),
                 holdout=None if holdout is None else numeric_values(holdout[spec.name], spec.type),
             )
-        else:
-            prepared[spec.name] = _prepare_categories(spec, real, synthetic, holdout)
+        return _prepare_categories(spec, real, synthetic, holdout)
+
+    specs = [
+        spec
+        for spec in columns
+        if include_identifiers or not spec.excluded_from_distances or spec.type == "text"
+    ]
+    prepared = PreparedColumns(specs, convert)
+    if eager:
+        prepared.convert_all()
     return PreparedData(
         columns=prepared,
         n_real=len(real),
@@ -208,38 +266,44 @@ def encode_for_distance(
     A category seen only in the synthetic data gets its own code, so it matches no real
     record (categories seen only in the holdout still match each other).
     """
-    used = [c for c in data.columns.values() if not c.spec.excluded_from_distances]
-    categorical = [c for c in used if not c.is_numeric]
-    numeric = [c for c in used if c.is_numeric]
-
-    def codes(frame: str, rows: np.ndarray | None) -> np.ndarray:
-        out = np.empty((_size(data, frame, rows), len(categorical)), dtype=np.int32)
-        for j, col in enumerate(categorical):
-            values = getattr(col, frame)
-            out[:, j] = values if rows is None else values[rows]
-        return out
-
-    def numbers(frame: str, rows: np.ndarray | None) -> np.ndarray:
-        out = np.empty((_size(data, frame, rows), 2 * len(numeric)), dtype=np.float32)
-        for j, col in enumerate(numeric):
-            low, high = _range(col.real)
-            values = getattr(col, frame)
-            values = values if rows is None else values[rows]
-            out[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
-        return out
-
+    names = data.distance_names()
+    categorical = [n for n in names if not data.columns.spec(n).is_numeric]
+    numeric = [n for n in names if data.columns.spec(n).is_numeric]
     holdout = None
     if holdout_rows is not None:
-        holdout = EncodedTable(codes("holdout", holdout_rows), numbers("holdout", holdout_rows))
+        holdout = encode_rows(data, "holdout", holdout_rows, categorical, numeric)
     return DistanceEncoding(
-        reference=EncodedTable(codes("real", None), numbers("real", None)),
-        synthetic=EncodedTable(
-            codes("synthetic", synthetic_rows), numbers("synthetic", synthetic_rows)
-        ),
+        reference=encode_rows(data, "real", None, categorical, numeric),
+        synthetic=encode_rows(data, "synthetic", synthetic_rows, categorical, numeric),
         holdout=holdout,
-        categorical=[c.spec.name for c in categorical],
-        numeric=[c.spec.name for c in numeric],
+        categorical=categorical,
+        numeric=numeric,
     )
+
+
+def encode_rows(
+    data: PreparedData,
+    frame: str,
+    rows: np.ndarray | None,
+    categorical: Sequence[str],
+    numeric: Sequence[str],
+) -> EncodedTable:
+    """``rows`` of ``frame`` ("real", "synthetic" or "holdout"; None: every row) encoded
+    on the given columns, in that order: the same values as the matching rows and
+    columns of ``encode_for_distance``'s tables."""
+    size = _size(data, frame, rows)
+    codes = np.empty((size, len(categorical)), dtype=np.int32)
+    for j, name in enumerate(categorical):
+        values = getattr(data.columns[name], frame)
+        codes[:, j] = values if rows is None else values[rows]
+    numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32)
+    for j, name in enumerate(numeric):
+        col = data.columns[name]
+        low, high = col.reference_range
+        values = getattr(col, frame)
+        values = values if rows is None else values[rows]
+        numbers[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
+    return EncodedTable(codes, numbers)
 
 
 def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:

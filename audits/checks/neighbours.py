@@ -24,6 +24,7 @@ from itertools import combinations
 from math import comb
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 from audits.checks.encoding import EncodedTable
@@ -68,6 +69,7 @@ def nearest(
     fallback_budget: int = 300_000_000,
     brute_force_below: int = BRUTE_FORCE_PAIRS,
     with_index: bool = False,
+    weights: np.ndarray | None = None,
 ) -> Neighbours:
     """The k nearest reference records of every query record under the mixed distance.
 
@@ -75,20 +77,85 @@ def nearest(
     records it leaves open are finished by brute force while that costs at most
     ``fallback_budget`` pair comparisons; any left after that stay censored.
     ``with_index`` also returns which reference record each distance belongs to.
+    ``weights`` (k = 1 only; see ``nearest_distinct``): reference record i stands for
+    ``weights[i]`` equal records, and every size, budget and pair count is reckoned as
+    for the table with those copies, so each choice of method is the same as for it.
     """
-    if len(reference) < k:
+    if weights is not None and k != 1:
+        raise ValueError("weights need k = 1: copies of a record are its second nearest")
+    n_ref = len(reference) if weights is None else int(weights.sum())
+    if n_ref < k:
         raise ValueError("reference has fewer records than neighbours requested")
     n = len(query)
-    if n * len(reference) <= brute_force_below:
-        return _brute_force(query, reference, np.arange(n), k=k, into=None, with_index=with_index)
+    if n * n_ref <= brute_force_below:
+        return _brute_force(
+            query, reference, np.arange(n), k=k, into=None, with_index=with_index, n_ref=n_ref
+        )
     if query.codes.shape[1] == 0:
+        if weights is not None:
+            raise ValueError("the numeric-only search takes the full table (see nearest_distinct)")
         return _nearest_numeric(query, reference, k=k)
-    search = _LevelSearch(query, reference, k=k, with_index=with_index)
+    search = _LevelSearch(query, reference, k=k, with_index=with_index, weights=weights)
     found = search.run(max_level=max_level, budget=pair_budget)
     still_open = np.flatnonzero(~found.exact)
-    if 0 < len(still_open) * len(reference) <= fallback_budget:
-        return _brute_force(query, reference, still_open, k=k, into=found, with_index=with_index)
+    if 0 < len(still_open) * n_ref <= fallback_budget:
+        return _brute_force(
+            query, reference, still_open, k=k, into=found, with_index=with_index, n_ref=n_ref
+        )
     return found
+
+
+@dataclass(frozen=True)
+class DistinctRecords:
+    """A table's distinct records in order of first occurrence: ``table`` holds one of
+    each, ``first_row[i]`` is the row where record i first occurs and ``counts[i]`` how
+    many rows hold it; ``full`` is the table itself."""
+
+    table: EncodedTable
+    first_row: np.ndarray
+    counts: np.ndarray
+    full: EncodedTable
+
+
+def distinct_records(table: EncodedTable, *, worth: float = 0.5) -> DistinctRecords:
+    """Group equal records (equal codes and equal coordinates): each column is factorised
+    and the codes are combined in mixed radix, re-factorised before they could overflow,
+    so the grouping is exact. When one column alone has more than ``worth`` x rows
+    distinct values, grouping would save little: every row is then its own record."""
+    n = len(table)
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    # Numbers first: a continuous column shows soonest that grouping would not pay.
+    for column in [*table.numbers.T, *table.codes.T]:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        if len(uniques) > worth * n:
+            return DistinctRecords(table, np.arange(n), np.ones(n, dtype=np.int64), table)
+        if span * len(uniques) >= 2**62:
+            key, seen = pd.factorize(key)
+            span = len(seen)
+        key = key * len(uniques) + codes
+        span *= len(uniques)
+    labels, _ = pd.factorize(key)  # numbered in order of first occurrence
+    labels = labels.astype(np.int64)
+    if n:
+        first = np.flatnonzero(np.r_[True, labels[1:] > np.maximum.accumulate(labels)[:-1]])
+    else:
+        first = np.zeros(0, dtype=np.int64)
+    return DistinctRecords(
+        table.take(first), first, np.bincount(labels, minlength=len(first)), table
+    )
+
+
+def nearest_distinct(query: EncodedTable, records: DistinctRecords, **options) -> Neighbours:
+    """``nearest(query, records.full, k=1, with_index=True, **options)``, searching each
+    distinct record once. Equal records lie at equal distances and the search keeps the
+    lowest row among equally near records; numbering distinct records by first
+    occurrence keeps that order, so the distances and rows found are the same."""
+    if query.codes.shape[1] == 0 or records.table is records.full:
+        return nearest(query, records.full, k=1, with_index=True, **options)
+    found = nearest(query, records.table, k=1, with_index=True, weights=records.counts, **options)
+    index = np.where(found.index >= 0, records.first_row[np.maximum(found.index, 0)], -1)
+    return Neighbours(found.dist, found.floor, found.exact, found.pairs_evaluated, index)
 
 
 def _brute_force(
@@ -99,8 +166,10 @@ def _brute_force(
     k: int,
     into: Neighbours | None,
     with_index: bool = False,
+    n_ref: int | None = None,
 ) -> Neighbours:
-    """Exact distances from the query ``rows`` to every reference record."""
+    """Exact distances from the query ``rows`` to every reference record (``n_ref``: the
+    number of records the reference stands for, counted in the pairs)."""
     n = len(query)
     if into is None:
         dist, floor = np.full((n, k), np.inf), np.zeros(n)
@@ -130,7 +199,7 @@ def _brute_force(
                 index[chunk, j] = best
                 dist[chunk, j] = total[np.arange(len(chunk)), best]
                 total[np.arange(len(chunk)), best] = np.inf
-        pairs += total.size
+        pairs += len(chunk) * (len(reference) if n_ref is None else n_ref)
     exact[rows] = True
     floor[rows] = dist[rows, k - 1]
     return Neighbours(dist, floor, exact, pairs, index)
@@ -164,10 +233,18 @@ def _column_hashes(codes: np.ndarray) -> np.ndarray:
 
 class _LevelSearch:
     def __init__(
-        self, query: EncodedTable, reference: EncodedTable, *, k: int, with_index: bool = False
+        self,
+        query: EncodedTable,
+        reference: EncodedTable,
+        *,
+        k: int,
+        with_index: bool = False,
+        weights: np.ndarray | None = None,
     ) -> None:
         self.query = query
         self.reference = reference
+        self.weights = weights
+        self.n_reference = len(reference) if weights is None else int(weights.sum())
         self.k = k
         n = len(query)
         self.best = np.full((n, k), np.inf)
@@ -191,7 +268,7 @@ class _LevelSearch:
         width = n_cat + self.query.numbers.shape[1]
         for level in range(min(max_level, n_cat) + 1):
             scans = comb(n_cat, level)
-            if len(self.open) == 0 or scans * len(self.reference) > SCAN_BUDGET:
+            if len(self.open) == 0 or scans * self.n_reference > SCAN_BUDGET:
                 break
             if level > 0 and len(self.open) * width < scans * SCAN_COST:
                 break  # comparing the few open records with everything is cheaper
@@ -208,10 +285,17 @@ class _LevelSearch:
         n_cat = self.query.codes.shape[1]
         for dropped in combinations(range(n_cat), level):
             plan = self._plan(dropped)
-            if level > 0 and self.pairs + int(plan[2].sum()) > budget:
+            if level > 0 and self.pairs + self._pairs(plan[0], plan[2]) > budget:
                 return False
             self._evaluate(plan, level)
         return True
+
+    def _pairs(self, refs: np.ndarray, counts: np.ndarray) -> int:
+        """Pairs of these references and query counts, each reference counted for the
+        records it stands for."""
+        if self.weights is None:
+            return int(counts.sum())
+        return int((counts * self.weights[refs]).sum())
 
     def _plan(self, dropped: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs to examine: (reference rows, start and count of their queries in
@@ -255,7 +339,7 @@ class _LevelSearch:
         self, refs: np.ndarray, lo: np.ndarray, counts: np.ndarray, level: int
     ) -> None:
         total = int(counts.sum())
-        self.pairs += total
+        self.pairs += self._pairs(refs, counts)
         offsets = np.repeat(np.cumsum(counts) - counts, counts)
         q_idx = self.query_order[np.repeat(lo, counts) + (np.arange(total) - offsets)]
         ref_idx = np.repeat(refs, counts)

@@ -77,8 +77,10 @@ class ClosestRecords:
     holdout_to_reference: Neighbours | None
 
 
-def distance_sample(ctx: AuditContext) -> DistanceSample:
-    if "distance_sample" not in ctx.cache:
+def distance_rows(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray | None]:
+    """The seeded samples of synthetic and holdout rows (cached): the distance figures
+    encode them whole, the attacks encode only the columns each reads."""
+    if "distance_rows" not in ctx.cache:
         cfg = ctx.config
         syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
         hold_rows = None
@@ -86,6 +88,13 @@ def distance_sample(ctx: AuditContext) -> DistanceSample:
             hold_rows = seeded_rows(
                 ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold"
             )
+        ctx.cache["distance_rows"] = syn_rows, hold_rows
+    return ctx.cache["distance_rows"]
+
+
+def distance_sample(ctx: AuditContext) -> DistanceSample:
+    if "distance_sample" not in ctx.cache:
+        syn_rows, hold_rows = distance_rows(ctx)
         enc = encode_for_distance(ctx.data, syn_rows, hold_rows)
         ctx.cache["distance_sample"] = DistanceSample(enc, syn_rows, hold_rows)
     return ctx.cache["distance_sample"]

@@ -8,7 +8,12 @@ import pytest
 
 from audits.checks import ColumnSpec
 from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
-from audits.checks.neighbours import _LevelSearch, nearest
+from audits.checks.neighbours import (
+    _LevelSearch,
+    distinct_records,
+    nearest,
+    nearest_distinct,
+)
 
 COLUMNS = [
     ColumnSpec("colour", "categorical"),
@@ -190,3 +195,61 @@ def test_unsorted_k1_merge_keeps_what_the_sorted_merge_keeps():
         np.testing.assert_array_equal(unsorted.best, by_sort.best)
         np.testing.assert_array_equal(unsorted.best_index, by_sort.best_index)
     assert (unsorted.best_index >= 0).all()
+
+
+def _repetitive(rows: int, seed: int, *, codes: int, steps: int) -> EncodedTable:
+    """Records drawn from few values (many equal records, many equally near ones), with
+    missing numbers (the missing point) among them."""
+    rng = np.random.default_rng(seed)
+    numbers = (rng.integers(0, steps, (rows, 2)) / (2 * (steps - 1))).astype(np.float32)
+    numbers = np.repeat(numbers, 2, axis=1)
+    numbers[:, 1::2] = 0.5 - numbers[:, ::2]
+    numbers[rng.random(rows) < 0.1, 0:2] = -0.25
+    return EncodedTable(rng.integers(0, codes, (rows, 4)).astype(np.int32), numbers)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"brute_force_below": 10**9},  # brute force
+        {"brute_force_below": 0},  # level search
+        {"brute_force_below": 0, "max_level": 1},  # level search, open records brute-forced
+        {"brute_force_below": 0, "max_level": 1, "fallback_budget": 0},  # left censored
+        {"brute_force_below": 0, "pair_budget": 20_000},  # a level abandoned on its budget
+    ],
+)
+def test_search_over_distinct_records_finds_what_the_full_search_finds(options):
+    # Each distinct record is searched once, standing for its copies: the distances, the
+    # reference rows (lowest among equally near), the bounds and the pairs counted are
+    # those of the search over every row.
+    # Queries take category values and numbers the reference lacks: their nearest records
+    # lie at several mismatch levels.
+    reference = _repetitive(3_000, 1, codes=2, steps=3)
+    query = _repetitive(300, 2, codes=3, steps=5)
+    records = distinct_records(reference)
+    assert len(records.table) < len(reference) // 5
+    assert records.counts.sum() == len(reference)
+    np.testing.assert_array_equal(np.diff(records.first_row) > 0, True)
+    full = nearest(query, reference, k=1, with_index=True, **options)
+    found = nearest_distinct(query, records, **options)
+    np.testing.assert_array_equal(found.index, full.index)
+    np.testing.assert_array_equal(found.dist, full.dist)
+    np.testing.assert_array_equal(found.floor, full.floor)
+    np.testing.assert_array_equal(found.exact, full.exact)
+    assert found.pairs_evaluated == full.pairs_evaluated
+    if "fallback_budget" in options:
+        assert not found.exact.all()  # the censored case is exercised
+
+
+def test_distinct_records_group_equal_records_only():
+    table = EncodedTable(
+        np.array([[0], [1], [0], [0], [1]], dtype=np.int32),
+        np.array([[0.1, 0.4], [0.1, 0.4], [0.1, 0.4], [0.2, 0.3], [0.1, 0.4]], np.float32),
+    )
+    records = distinct_records(table)
+    np.testing.assert_array_equal(records.first_row, [0, 1, 3])
+    np.testing.assert_array_equal(records.counts, [2, 2, 1])
+    np.testing.assert_array_equal(records.table.codes, table.codes[[0, 1, 3]])
+    # A column with mostly distinct values: grouping would not pay, every row stays.
+    spread = EncodedTable(np.zeros((100, 1), np.int32), np.linspace(0, 0.5, 200).reshape(100, 2))
+    assert distinct_records(spread).table is spread
