@@ -157,6 +157,26 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _StepClock:
+    """A progress callback that times each step (the runner calls it before each step)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._label: str | None = None
+        self._started = 0.0
+
+    def __call__(self, label: str, fraction: float) -> None:
+        now = time.perf_counter()
+        if self._label is not None:
+            self.seconds[self._label] = self.seconds.get(self._label, 0.0) + now - self._started
+        self._label, self._started = label, now
+
+
 # --- child processes -----------------------------------------------------------------
 
 
@@ -193,18 +213,22 @@ def child_audit(spec: dict) -> dict:
     load_seconds = time.perf_counter() - started
     rss_loaded = _maxrss_mib()
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
-    started = time.perf_counter()
+    clock = _StepClock()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     outcome = run_audit(
         config=config,
         synthetic=synthetic,
         real=real,
         holdout=holdout,
         registry_facts=FACTS,
-        progress=None,
+        progress=clock,
     )
     return {
         "load_seconds": load_seconds,
         "audit_seconds": time.perf_counter() - started,
+        "audit_cpu_seconds": _cpu_seconds() - cpu_started,
+        "steps": clock.seconds,
+        "details": {m.key: _small_details(m.details) for m in outcome.metrics},
         "timings": outcome.timings,
         "peak_rss_mib": _maxrss_mib(),
         "rss_after_load_mib": rss_loaded,
@@ -212,6 +236,11 @@ def child_audit(spec: dict) -> dict:
         "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
         "uncertainty": {m.key: m.uncertainty for m in outcome.metrics},
     }
+
+
+def _small_details(details: dict) -> dict:
+    """The scalar details of a figure (counts, bounds), for the report and comparisons."""
+    return {k: v for k, v in (details or {}).items() if isinstance(v, int | float | bool)}
 
 
 def _sdmetrics_metadata(config) -> dict:
@@ -422,7 +451,8 @@ def print_size(result: dict) -> None:
     )
     print(f"read Parquet files: {full['load_seconds']:.1f} s (not part of the audit time)")
     print(
-        f"full default audit: {full['audit_seconds']:.1f} s wall, peak memory "
+        f"full default audit: {full['audit_seconds']:.1f} s wall, "
+        f"{full.get('audit_cpu_seconds', 0.0):.1f} s CPU, peak memory "
         f"{full['peak_rss_mib'] / 1024:.2f} GiB (after loading the frames: "
         f"{full['rss_after_load_mib'] / 1024:.2f} GiB)"
     )
@@ -435,6 +465,9 @@ def print_size(result: dict) -> None:
         peak = f"{alone['peak_rss_mib'] / 1024:.2f}" if alone else "-"
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
+    print("slowest steps (full run):")
+    for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:8]:
+        print(f"  {label:<60}{seconds:>8.1f} s")
 
 
 def print_models(full: dict, models: dict[str, float]) -> None:

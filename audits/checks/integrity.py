@@ -11,6 +11,7 @@ import pandas as pd
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, numeric_values
+from audits.checks.hashcount import distinct_count
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
@@ -37,8 +38,8 @@ def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
     synthetic = ctx.row_hashes("synthetic")
     real = ctx.row_hashes("real")
     n = len(synthetic)
-    duplicates = n - len(np.unique(synthetic))
-    real_rate = (len(real) - len(np.unique(real))) / max(len(real), 1)
+    duplicates = n - distinct_count(synthetic)
+    real_rate = (len(real) - distinct_count(real)) / max(len(real), 1)
     rate = duplicates / n
     finding = None
     if rate > real_rate + 0.01:
