@@ -205,6 +205,7 @@ def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def child_audit(spec: dict) -> dict:
     """Read the files as the worker does and run ``run_audit``; report time and memory."""
+    from audits.checks import AuditFrames
     from audits.checks.runner import run_audit
 
     folder = Path(spec["folder"])
@@ -215,11 +216,12 @@ def child_audit(spec: dict) -> dict:
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
     clock = _StepClock()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
+    # As the worker does: the frames are handed over, so the audit can free them.
+    frames = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
+    del real, synthetic, holdout
     outcome = run_audit(
         config=config,
-        synthetic=synthetic,
-        real=real,
-        holdout=holdout,
+        frames=frames,
         registry_facts=FACTS,
         progress=clock,
     )

@@ -82,7 +82,7 @@ def distance_sample(ctx: AuditContext) -> DistanceSample:
         cfg = ctx.config
         syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
         hold_rows = None
-        if ctx.holdout is not None:
+        if ctx.has_holdout:
             hold_rows = seeded_rows(
                 ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold"
             )
