@@ -396,7 +396,53 @@ def child_sdmetrics(spec: dict) -> dict:
     }
 
 
-CHILDREN = {"generate": child_generate, "audit": child_audit, "sdmetrics": child_sdmetrics}
+def child_stream(spec: dict) -> dict:
+    """The duplicate, copy and linkage figures from the Parquet files read in column
+    batches into mergeable partial states (``audits.checks.streaming``): time and peak
+    memory of that path alone."""
+    from audits.checks import streaming
+
+    folder, batch_rows = Path(spec["folder"]), spec["batch_rows"]
+    config = bench_config()
+    every = streaming.hashed_columns(config.columns)
+    keys = [config.column(name) for name in config.quasi_identifiers]
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+
+    def state(frame: str, columns) -> streaming.HashCounts:
+        names = [c.name for c in columns]
+        path = folder / f"{frame}.parquet"
+        return streaming.count_batches(streaming.parquet_batches(path, names, batch_rows), columns)
+
+    syn, real = state("synthetic", every), state("real", every)
+    duplicates, real_rate = streaming.finish_duplicates(syn, real)
+    copies = streaming.finish_copies(syn, real)
+    del syn, real
+    linked, people, _ = streaming.finish_linkage(state("synthetic", keys), state("real", keys))
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
+        "peak_rss_mib": _maxrss_mib(),
+        "batch_rows": batch_rows,
+        "figures": {
+            "integrity.duplicate_rate": {
+                "duplicates": duplicates,
+                "real_duplicate_rate": real_rate,
+            },
+            "privacy.exact_match_rate": {"copies": copies},
+            "privacy.linkage_risk": {
+                "linked_synthetic_rows": linked,
+                "real_people_singled_out": people,
+            },
+        },
+    }
+
+
+CHILDREN = {
+    "generate": child_generate,
+    "audit": child_audit,
+    "sdmetrics": child_sdmetrics,
+    "stream": child_stream,
+}
 
 
 # --- parent ------------------------------------------------------------------------------
@@ -414,7 +460,14 @@ def _child(mode: str, spec: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: float) -> dict:
+def run_size(
+    rows: int,
+    *,
+    holdout_ratio: float,
+    per_family: bool,
+    copy_share: float,
+    stream_batch_rows: int = 0,
+) -> dict:
     from audits.checks.base import FAMILIES
 
     holdout_rows = max(int(rows * holdout_ratio), 100)
@@ -427,6 +480,9 @@ def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: f
         }
         generated = _child("generate", spec)
         full = _child("audit", spec)
+        streamed = None
+        if stream_batch_rows:
+            streamed = _child("stream", {**spec, "batch_rows": stream_batch_rows})
         families = {}
         if per_family:
             for family in FAMILIES:
@@ -442,6 +498,7 @@ def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: f
         "generate_seconds": generated["seconds"],
         "full": full,
         "families": families,
+        "streamed": streamed,
     }
 
 
@@ -467,9 +524,27 @@ def print_size(result: dict) -> None:
         peak = f"{alone['peak_rss_mib'] / 1024:.2f}" if alone else "-"
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
+    print_streamed(result)
     print("slowest steps (full run):")
     for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:8]:
         print(f"  {label:<60}{seconds:>8.1f} s")
+
+
+def print_streamed(result: dict) -> None:
+    streamed = result.get("streamed")
+    if not streamed:
+        return
+    same = all(
+        result["full"]["details"].get(key, {}).get(name) == value
+        for key, values in streamed["figures"].items()
+        for name, value in values.items()
+    )
+    print(
+        f"duplicates, copies, linkage streamed from Parquet in batches of "
+        f"{streamed['batch_rows']:,} rows: {streamed['seconds']:.1f} s wall, "
+        f"{streamed['cpu_seconds']:.1f} s CPU, peak {streamed['peak_rss_mib'] / 1024:.2f} GiB; "
+        f"counts {'equal' if same else 'DIFFER from'} the in-memory audit's"
+    )
 
 
 def print_models(full: dict, models: dict[str, float]) -> None:
@@ -586,6 +661,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sdmetrics-budget", type=float, default=180.0, help="seconds allowed per SDMetrics metric"
     )
+    parser.add_argument(
+        "--stream-batch-rows",
+        type=int,
+        default=0,
+        help="also compute the duplicate, copy and linkage figures by streaming the Parquet "
+        "files in batches of this many rows (0: not)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -602,6 +684,7 @@ def main(argv: list[str] | None = None) -> None:
             holdout_ratio=args.holdout_ratio,
             per_family=not args.no_per_family,
             copy_share=args.copy_share,
+            stream_batch_rows=args.stream_batch_rows,
         )
         report["sizes"].append(result)
         print_size(result)
