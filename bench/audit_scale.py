@@ -167,14 +167,17 @@ class _StepClock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self._label: str | None = None
-        self._started = 0.0
+        self._started = self._cpu_started = 0.0
 
     def __call__(self, label: str, fraction: float) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), _cpu_seconds()
         if self._label is not None:
-            self.seconds[self._label] = self.seconds.get(self._label, 0.0) + now - self._started
-        self._label, self._started = label, now
+            name = self._label
+            self.seconds[name] = self.seconds.get(name, 0.0) + now - self._started
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu - self._cpu_started
+        self._label, self._started, self._cpu_started = label, now, cpu
 
 
 # --- child processes -----------------------------------------------------------------
@@ -230,6 +233,7 @@ def child_audit(spec: dict) -> dict:
         "audit_seconds": time.perf_counter() - started,
         "audit_cpu_seconds": _cpu_seconds() - cpu_started,
         "steps": clock.seconds,
+        "step_cpu_seconds": clock.cpu_seconds,
         "details": {m.key: _small_details(m.details) for m in outcome.metrics},
         "timings": outcome.timings,
         "peak_rss_mib": _maxrss_mib(),
@@ -525,9 +529,10 @@ def print_size(result: dict) -> None:
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
     print_streamed(result)
-    print("slowest steps (full run):")
-    for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:8]:
-        print(f"  {label:<60}{seconds:>8.1f} s")
+    print("slowest steps (full run): wall, CPU")
+    cpu = full.get("step_cpu_seconds", {})
+    for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:10]:
+        print(f"  {label:<56}{seconds:>8.1f} s{cpu.get(label, float('nan')):>8.1f} s")
 
 
 def print_streamed(result: dict) -> None:
