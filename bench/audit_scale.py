@@ -168,6 +168,7 @@ class _StepClock:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
+        self.peak_after: dict[str, float] = {}
         self._label: str | None = None
         self._started = self._cpu_started = 0.0
 
@@ -177,6 +178,8 @@ class _StepClock:
             name = self._label
             self.seconds[name] = self.seconds.get(name, 0.0) + now - self._started
             self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu - self._cpu_started
+            # Peak memory so far when the step ends: the step where it jumps set the peak.
+            self.peak_after[name] = _maxrss_mib()
         self._label, self._started, self._cpu_started = label, now, cpu
 
 
@@ -234,6 +237,7 @@ def child_audit(spec: dict) -> dict:
         "audit_cpu_seconds": _cpu_seconds() - cpu_started,
         "steps": clock.seconds,
         "step_cpu_seconds": clock.cpu_seconds,
+        "step_peak_after_mib": clock.peak_after,
         "details": {m.key: _small_details(m.details) for m in outcome.metrics},
         "timings": outcome.timings,
         "peak_rss_mib": _maxrss_mib(),
@@ -529,10 +533,22 @@ def print_size(result: dict) -> None:
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
     print_streamed(result)
-    print("slowest steps (full run): wall, CPU")
+    print("slowest steps (full run): wall, CPU, peak GiB so far at the step's end")
     cpu = full.get("step_cpu_seconds", {})
+    peak = full.get("step_peak_after_mib", {})
     for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:10]:
-        print(f"  {label:<56}{seconds:>8.1f} s{cpu.get(label, float('nan')):>8.1f} s")
+        print(
+            f"  {label:<56}{seconds:>8.1f} s{cpu.get(label, float('nan')):>8.1f} s"
+            f"{peak.get(label, float('nan')) / 1024:>7.2f}"
+        )
+    rises = [(label, mib) for label, mib in peak.items()]
+    steps_up = [
+        f"{label} ({mib / 1024:.2f})"
+        for (label, mib), (_, before) in zip(rises[1:], rises[:-1], strict=True)
+        if mib > before + 50
+    ]
+    if steps_up:
+        print("peak memory rose in: " + "; ".join(steps_up))
 
 
 def print_streamed(result: dict) -> None:
