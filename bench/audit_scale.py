@@ -211,8 +211,12 @@ def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def child_audit(spec: dict) -> dict:
     """Read the files as the worker does and run ``run_audit``; report time and memory."""
-    from audits.checks import AuditFrames
     from audits.checks.runner import run_audit
+
+    try:
+        from audits.checks import AuditFrames
+    except ImportError:  # an earlier commit, measured for comparison
+        AuditFrames = None
 
     folder = Path(spec["folder"])
     started = time.perf_counter()
@@ -223,11 +227,14 @@ def child_audit(spec: dict) -> dict:
     clock = _StepClock()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     # As the worker does: the frames are handed over, so the audit can free them.
-    frames = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
+    if AuditFrames is None:
+        inputs = {"real": real, "synthetic": synthetic, "holdout": holdout}
+    else:
+        inputs = {"frames": AuditFrames(real=real, synthetic=synthetic, holdout=holdout)}
     del real, synthetic, holdout
     outcome = run_audit(
         config=config,
-        frames=frames,
+        **inputs,
         registry_facts=FACTS,
         progress=clock,
     )
