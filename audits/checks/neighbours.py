@@ -94,8 +94,15 @@ def nearest(
         return found
     if len(still_open) * len(reference) <= fallback_budget:
         return _brute_force(query, reference, still_open, k=k, into=found, with_index=with_index)
+    # The search's transposed copies are reused, not copied again.
     return _finish_by_match_counts(
-        query, reference, still_open, k=k, into=found, matches=search.match_counter()
+        query,
+        reference,
+        still_open,
+        k=k,
+        into=found,
+        matches=_MatchCounter(reference, search.ref_codes_t),
+        ref_numbers_t=search.ref_numbers_t,
     )
 
 
@@ -151,8 +158,9 @@ class _MatchCounter:
     Costs about ``n_columns * 2 * planes / 64`` word operations per reference record,
     against ``SCAN_COST`` per record for each of a level's bucket scans."""
 
-    def __init__(self, reference: EncodedTable) -> None:
-        self.codes_t = np.ascontiguousarray(reference.codes.T)
+    def __init__(self, reference: EncodedTable, codes_t: np.ndarray | None = None) -> None:
+        # ``codes_t``: the reference's codes transposed, when the caller has them already.
+        self.codes_t = np.ascontiguousarray(reference.codes.T) if codes_t is None else codes_t
         self.n = len(reference)
         self.n_cat = reference.codes.shape[1]
         self.planes = max(self.n_cat.bit_length(), 1)
@@ -216,6 +224,7 @@ def _finish_by_match_counts(
     k: int,
     into: Neighbours,
     matches: _MatchCounter,
+    ref_numbers_t: np.ndarray | None = None,
 ) -> Neighbours:
     """Exact k nearest references of the query ``rows``, from scratch, without comparing
     each query with every reference.
@@ -231,7 +240,8 @@ def _finish_by_match_counts(
     exact, pairs = into.exact.copy(), into.pairs_evaluated
     index = None if into.index is None else into.index.copy()
     ref_codes_t = matches.codes_t
-    ref_numbers_t = np.ascontiguousarray(reference.numbers.T)
+    if ref_numbers_t is None:
+        ref_numbers_t = np.ascontiguousarray(reference.numbers.T)
     n_cat = matches.n_cat
     for row in rows:
         planes = matches.count(query.codes[row])
@@ -336,9 +346,6 @@ class _LevelSearch:
         exact = np.ones(len(self.query), dtype=bool)
         exact[self.open] = False
         return Neighbours(self.best, self.floor, exact, self.pairs, self.best_index)
-
-    def match_counter(self) -> _MatchCounter:
-        return _MatchCounter(self.reference)
 
     def _search_level(self, level: int, budget: int) -> bool:
         n_cat = self.query.codes.shape[1]
