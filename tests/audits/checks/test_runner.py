@@ -238,7 +238,7 @@ def test_figures_are_identical_across_processes():
     assert len(digests) == 1
 
 
-def test_handed_over_frames_are_freed_after_preparing_with_the_same_figures(frames):
+def test_handed_over_frames_are_freed_after_preparing_with_the_same_figures():
     import gc
     import weakref
 
@@ -247,6 +247,7 @@ def test_handed_over_frames_are_freed_after_preparing_with_the_same_figures(fram
     # Integrity reads the raw reference (schema) and provenance the raw synthetic frame
     # (watermark): both before the frames are released.
     config = census_config(families={"integrity", "provenance"})
+    frames = census(400, 1), census(400, 2), census(200, 3)
     real, synthetic, holdout = (frame.copy() for frame in frames)
     refs = [weakref.ref(frame) for frame in (real, synthetic, holdout)]
     handed = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
