@@ -157,6 +157,32 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _StepClock:
+    """A progress callback that times each step (the runner calls it before each step)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
+        self.peak_after: dict[str, float] = {}
+        self._label: str | None = None
+        self._started = self._cpu_started = 0.0
+
+    def __call__(self, label: str, fraction: float) -> None:
+        now, cpu = time.perf_counter(), _cpu_seconds()
+        if self._label is not None:
+            name = self._label
+            self.seconds[name] = self.seconds.get(name, 0.0) + now - self._started
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu - self._cpu_started
+            # Peak memory so far when the step ends: the step where it jumps set the peak.
+            self.peak_after[name] = _maxrss_mib()
+        self._label, self._started, self._cpu_started = label, now, cpu
+
+
 # --- child processes -----------------------------------------------------------------
 
 
@@ -187,24 +213,39 @@ def child_audit(spec: dict) -> dict:
     """Read the files as the worker does and run ``run_audit``; report time and memory."""
     from audits.checks.runner import run_audit
 
+    try:
+        from audits.checks import AuditFrames
+    except ImportError:  # an earlier commit, measured for comparison
+        AuditFrames = None
+
     folder = Path(spec["folder"])
     started = time.perf_counter()
     real, synthetic, holdout = _load(folder)
     load_seconds = time.perf_counter() - started
     rss_loaded = _maxrss_mib()
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
-    started = time.perf_counter()
+    clock = _StepClock()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    # As the worker does: the frames are handed over, so the audit can free them.
+    if AuditFrames is None:
+        inputs = {"real": real, "synthetic": synthetic, "holdout": holdout}
+    else:
+        inputs = {"frames": AuditFrames(real=real, synthetic=synthetic, holdout=holdout)}
+    del real, synthetic, holdout
     outcome = run_audit(
         config=config,
-        synthetic=synthetic,
-        real=real,
-        holdout=holdout,
+        **inputs,
         registry_facts=FACTS,
-        progress=None,
+        progress=clock,
     )
     return {
         "load_seconds": load_seconds,
         "audit_seconds": time.perf_counter() - started,
+        "audit_cpu_seconds": _cpu_seconds() - cpu_started,
+        "steps": clock.seconds,
+        "step_cpu_seconds": clock.cpu_seconds,
+        "step_peak_after_mib": clock.peak_after,
+        "details": {m.key: _small_details(m.details) for m in outcome.metrics},
         "timings": outcome.timings,
         "peak_rss_mib": _maxrss_mib(),
         "rss_after_load_mib": rss_loaded,
@@ -212,6 +253,11 @@ def child_audit(spec: dict) -> dict:
         "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
         "uncertainty": {m.key: m.uncertainty for m in outcome.metrics},
     }
+
+
+def _small_details(details: dict) -> dict:
+    """The scalar details of a figure (counts, bounds), for the report and comparisons."""
+    return {k: v for k, v in (details or {}).items() if isinstance(v, int | float | bool)}
 
 
 def _sdmetrics_metadata(config) -> dict:
@@ -365,7 +411,53 @@ def child_sdmetrics(spec: dict) -> dict:
     }
 
 
-CHILDREN = {"generate": child_generate, "audit": child_audit, "sdmetrics": child_sdmetrics}
+def child_stream(spec: dict) -> dict:
+    """The duplicate, copy and linkage figures from the Parquet files read in column
+    batches into mergeable partial states (``audits.checks.streaming``): time and peak
+    memory of that path alone."""
+    from audits.checks import streaming
+
+    folder, batch_rows = Path(spec["folder"]), spec["batch_rows"]
+    config = bench_config()
+    every = streaming.hashed_columns(config.columns)
+    keys = [config.column(name) for name in config.quasi_identifiers]
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+
+    def state(frame: str, columns) -> streaming.HashCounts:
+        names = [c.name for c in columns]
+        path = folder / f"{frame}.parquet"
+        return streaming.count_batches(streaming.parquet_batches(path, names, batch_rows), columns)
+
+    syn, real = state("synthetic", every), state("real", every)
+    duplicates, real_rate = streaming.finish_duplicates(syn, real)
+    copies = streaming.finish_copies(syn, real)
+    del syn, real
+    linked, people, _ = streaming.finish_linkage(state("synthetic", keys), state("real", keys))
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
+        "peak_rss_mib": _maxrss_mib(),
+        "batch_rows": batch_rows,
+        "figures": {
+            "integrity.duplicate_rate": {
+                "duplicates": duplicates,
+                "real_duplicate_rate": real_rate,
+            },
+            "privacy.exact_match_rate": {"copies": copies},
+            "privacy.linkage_risk": {
+                "linked_synthetic_rows": linked,
+                "real_people_singled_out": people,
+            },
+        },
+    }
+
+
+CHILDREN = {
+    "generate": child_generate,
+    "audit": child_audit,
+    "sdmetrics": child_sdmetrics,
+    "stream": child_stream,
+}
 
 
 # --- parent ------------------------------------------------------------------------------
@@ -383,7 +475,14 @@ def _child(mode: str, spec: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: float) -> dict:
+def run_size(
+    rows: int,
+    *,
+    holdout_ratio: float,
+    per_family: bool,
+    copy_share: float,
+    stream_batch_rows: int = 0,
+) -> dict:
     from audits.checks.base import FAMILIES
 
     holdout_rows = max(int(rows * holdout_ratio), 100)
@@ -396,6 +495,9 @@ def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: f
         }
         generated = _child("generate", spec)
         full = _child("audit", spec)
+        streamed = None
+        if stream_batch_rows:
+            streamed = _child("stream", {**spec, "batch_rows": stream_batch_rows})
         families = {}
         if per_family:
             for family in FAMILIES:
@@ -411,6 +513,7 @@ def run_size(rows: int, *, holdout_ratio: float, per_family: bool, copy_share: f
         "generate_seconds": generated["seconds"],
         "full": full,
         "families": families,
+        "streamed": streamed,
     }
 
 
@@ -422,7 +525,8 @@ def print_size(result: dict) -> None:
     )
     print(f"read Parquet files: {full['load_seconds']:.1f} s (not part of the audit time)")
     print(
-        f"full default audit: {full['audit_seconds']:.1f} s wall, peak memory "
+        f"full default audit: {full['audit_seconds']:.1f} s wall, "
+        f"{full.get('audit_cpu_seconds', 0.0):.1f} s CPU, peak memory "
         f"{full['peak_rss_mib'] / 1024:.2f} GiB (after loading the frames: "
         f"{full['rss_after_load_mib'] / 1024:.2f} GiB)"
     )
@@ -435,6 +539,40 @@ def print_size(result: dict) -> None:
         peak = f"{alone['peak_rss_mib'] / 1024:.2f}" if alone else "-"
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
+    print_streamed(result)
+    print("slowest steps (full run): wall, CPU, peak GiB so far at the step's end")
+    cpu = full.get("step_cpu_seconds", {})
+    peak = full.get("step_peak_after_mib", {})
+    for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:10]:
+        print(
+            f"  {label:<56}{seconds:>8.1f} s{cpu.get(label, float('nan')):>8.1f} s"
+            f"{peak.get(label, float('nan')) / 1024:>7.2f}"
+        )
+    rises = [(label, mib) for label, mib in peak.items()]
+    steps_up = [
+        f"{label} ({mib / 1024:.2f})"
+        for (label, mib), (_, before) in zip(rises[1:], rises[:-1], strict=True)
+        if mib > before + 50
+    ]
+    if steps_up:
+        print("peak memory rose in: " + "; ".join(steps_up))
+
+
+def print_streamed(result: dict) -> None:
+    streamed = result.get("streamed")
+    if not streamed:
+        return
+    same = all(
+        result["full"]["details"].get(key, {}).get(name) == value
+        for key, values in streamed["figures"].items()
+        for name, value in values.items()
+    )
+    print(
+        f"duplicates, copies, linkage streamed from Parquet in batches of "
+        f"{streamed['batch_rows']:,} rows: {streamed['seconds']:.1f} s wall, "
+        f"{streamed['cpu_seconds']:.1f} s CPU, peak {streamed['peak_rss_mib'] / 1024:.2f} GiB; "
+        f"counts {'equal' if same else 'DIFFER from'} the in-memory audit's"
+    )
 
 
 def print_models(full: dict, models: dict[str, float]) -> None:
@@ -551,6 +689,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sdmetrics-budget", type=float, default=180.0, help="seconds allowed per SDMetrics metric"
     )
+    parser.add_argument(
+        "--stream-batch-rows",
+        type=int,
+        default=0,
+        help="also compute the duplicate, copy and linkage figures by streaming the Parquet "
+        "files in batches of this many rows (0: not)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -567,6 +712,7 @@ def main(argv: list[str] | None = None) -> None:
             holdout_ratio=args.holdout_ratio,
             per_family=not args.no_per_family,
             copy_share=args.copy_share,
+            stream_batch_rows=args.stream_batch_rows,
         )
         report["sizes"].append(result)
         print_size(result)

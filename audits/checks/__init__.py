@@ -55,6 +55,10 @@ Public interface (the audit service calls exactly this)::
   Collapse is not a family the user chooses: it runs, after the chosen families, whenever
   ``ancestor`` is given; without it no ``collapse.*`` figure is reported.
 
+Memory: instead of the three frames, pass ``frames=AuditFrames(real=..., synthetic=...,
+holdout=...)`` and keep no other reference to them; ``run_audit`` empties it once the
+columns are prepared, so the raw tables are freed for the rest of the audit.
+
 A registry fact ``hash_verified`` of False stops the audit: only
 ``integrity.hash_verified`` is reported and every other figure is skipped.
 The same inputs and seed give the same figures.
@@ -68,11 +72,13 @@ from audits.checks.base import (
     RealAncestor,
 )
 from audits.checks.catalogue import METRICS, MetricSpec
+from audits.checks.context import AuditFrames
 from audits.checks.runner import AuditOutcome, run_audit
 
 __all__ = [
     "METRICS",
     "AuditConfig",
+    "AuditFrames",
     "AuditInputError",
     "AuditOutcome",
     "ColumnSpec",

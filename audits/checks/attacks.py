@@ -257,7 +257,7 @@ def attack_frames(ctx: AuditContext) -> AttackFrames | None:
     """The shared samples (cached); None without a holdout. They start from the distance
     figures' samples: the synthetic sample in a seeded random order, the holdout sample
     and an equal-size seeded sample of the reference."""
-    if ctx.holdout is None or ctx.data.n_holdout == 0:
+    if not ctx.has_holdout:
         return None
     if "attack_frames" not in ctx.cache:
         cfg = ctx.config
@@ -1081,7 +1081,7 @@ def _roc(members: np.ndarray, others: np.ndarray, points: int = 50) -> dict[str,
 
 def near_copy_rate(ctx: AuditContext) -> list[MetricResult]:
     key = "privacy.near_copy_rate"
-    if ctx.holdout is None or ctx.data.n_holdout == 0:
+    if not ctx.has_holdout:
         return [skipped(key, "lower", "needs a real holdout dataset (its distances set the bar)")]
     if not ctx.data.distance_names():
         return [skipped(key, "lower", "no columns usable for distances")]

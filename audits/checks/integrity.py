@@ -11,6 +11,7 @@ import pandas as pd
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, numeric_values
+from audits.checks.hashcount import distinct_count
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
@@ -37,8 +38,8 @@ def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
     synthetic = ctx.row_hashes("synthetic")
     real = ctx.row_hashes("real")
     n = len(synthetic)
-    duplicates = n - len(np.unique(synthetic))
-    real_rate = (len(real) - len(np.unique(real))) / max(len(real), 1)
+    duplicates = n - distinct_count(synthetic)
+    real_rate = (len(real) - distinct_count(real)) / max(len(real), 1)
     rate = duplicates / n
     finding = None
     if rate > real_rate + 0.01:
@@ -106,15 +107,27 @@ def _fits_type(series: pd.Series, spec: ColumnSpec) -> bool:
     return bool(np.mean(~np.isnan(values)) >= PARSEABLE_SHARE)
 
 
+def schema_facts(ctx: AuditContext) -> tuple[list[str], list[str], int]:
+    """(extra reference columns, columns whose reference values do not fit their type,
+    reference rows checked), read from the raw reference once (the runner calls this
+    before it releases the frames) and cached."""
+    if "schema_facts" not in ctx.cache:
+        specs = ctx.config.columns
+        extra = sorted(set(ctx.real.columns) - {s.name for s in specs}, key=str)
+        rows = seeded_rows(len(ctx.real), SCHEMA_SAMPLE_ROWS, ctx.config.seed, "schema")
+        sample = ctx.real.iloc[rows]
+        mismatched = [s.name for s in specs if not _fits_type(sample[s.name], s)]
+        ctx.cache["schema_facts"] = (extra, mismatched, len(rows))
+    extra, mismatched, rows_checked = ctx.cache["schema_facts"]
+    return list(extra), list(mismatched), rows_checked
+
+
 def schema_matches_reference(ctx: AuditContext) -> list[MetricResult]:
     """1 when the reference has exactly the synthetic data's columns and every column's
     reference values fit its declared type; otherwise the share of columns that do.
     Types are checked on a seeded sample of up to 100,000 reference rows."""
     specs = ctx.config.columns
-    extra = sorted(set(ctx.real.columns) - {s.name for s in specs}, key=str)
-    rows = seeded_rows(len(ctx.real), SCHEMA_SAMPLE_ROWS, ctx.config.seed, "schema")
-    sample = ctx.real.iloc[rows]
-    mismatched = [s.name for s in specs if not _fits_type(sample[s.name], s)]
+    extra, mismatched, rows_checked = schema_facts(ctx)
     total = len(specs) + len(extra)
     value = (len(specs) - len(mismatched)) / total if total else 1.0
     finding = None
@@ -131,7 +144,7 @@ def schema_matches_reference(ctx: AuditContext) -> list[MetricResult]:
             details={
                 "type_mismatches": mismatched,
                 "extra_reference_columns": extra,
-                "reference_rows_checked": len(rows),
+                "reference_rows_checked": rows_checked,
             },
             finding=finding,
         )

@@ -71,7 +71,7 @@ def split_real(ctx: AuditContext, limit: int) -> tuple[np.ndarray, np.ndarray, s
     """Real rows to train on, and the real rows to test on (from the holdout when there
     is one, else a disjoint 30% of the reference)."""
     seed = ctx.config.seed
-    if ctx.holdout is not None and ctx.data.n_holdout >= MIN_ROWS:
+    if ctx.has_holdout and ctx.data.n_holdout >= MIN_ROWS:
         train = seeded_rows(ctx.data.n_real, limit, seed, "utility.real")
         test = seeded_rows(ctx.data.n_holdout, limit, seed, "utility.holdout")
         return train, test, "holdout"
@@ -187,7 +187,7 @@ def _train(ctx: AuditContext) -> Trained:
     target = ctx.config.target
     if target is None:
         return Trained("no target column is set")
-    if ctx.holdout is None or ctx.data.n_holdout < MIN_ROWS:
+    if not ctx.has_holdout or ctx.data.n_holdout < MIN_ROWS:
         return Trained(
             "no real holdout to test on (models are tested on real rows no model was trained on)"
         )

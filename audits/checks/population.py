@@ -19,6 +19,7 @@ this profile: the synthetic data is then judged against the profile, not the rea
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,16 @@ def _table(ctx: AuditContext, target: Target) -> dict[str, Any]:
 
 def population_tables(ctx: AuditContext) -> tuple[list[dict[str, Any]], list[str]]:
     """Comparison tables of the profile's groupings whose attributes are all columns of
-    the data, and the names of the groupings left out (a column the data lacks)."""
+    the data, and the names of the groupings left out (a column the data lacks).
+
+    Read from the raw frames once (the runner calls this before it releases them) and
+    cached; each call returns its own copy."""
+    if "population_tables" not in ctx.cache:
+        ctx.cache["population_tables"] = _population_tables(ctx)
+    return copy.deepcopy(ctx.cache["population_tables"])
+
+
+def _population_tables(ctx: AuditContext) -> tuple[list[dict[str, Any]], list[str]]:
     population = ctx.config.population
     if not population:
         return [], []

@@ -9,6 +9,7 @@ import numpy as np
 from audits.checks.base import MetricResult, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn, combine_hashes, row_hashes
+from audits.checks.hashcount import count_members, distinct_count, member_mask_sorted, sorted_counts
 from audits.checks.privacy_distance import distances
 
 DISCLOSURE_BINS = 10
@@ -17,9 +18,8 @@ DISCLOSURE_BINS = 10
 def exact_match_rate(ctx: AuditContext) -> list[MetricResult]:
     """Share of synthetic rows equal to some real row on every non-identifier column."""
     columns = list(ctx.data.columns.values())
-    real = np.unique(ctx.row_hashes("real"))
     synthetic = ctx.row_hashes("synthetic")
-    copies = int(np.isin(synthetic, real, assume_unique=False).sum())
+    copies = count_members(synthetic, ctx.row_hashes("real"))
     n = len(synthetic)
     rate = copies / n
     finding = None
@@ -51,13 +51,13 @@ def linkage_risk(ctx: AuditContext) -> list[MetricResult]:
     if not ctx.config.quasi_identifiers:
         return [skipped(key, "lower", "no quasi-identifier columns are named")]
     columns = [ctx.column(name) for name in ctx.config.quasi_identifiers]
-    real_keys, real_counts = np.unique(_key_hashes(columns, "real"), return_counts=True)
+    real_keys, real_counts = sorted_counts(_key_hashes(columns, "real"))
     unique_real = real_keys[real_counts == 1]
-    synthetic = _key_hashes(columns, "synthetic")
-    linked = np.isin(synthetic, unique_real)
+    synthetic = np.sort(_key_hashes(columns, "synthetic"))
+    linked = synthetic[member_mask_sorted(synthetic, unique_real)]
     n = len(synthetic)
-    count = int(linked.sum())
-    people = len(np.unique(synthetic[linked]))
+    count = len(linked)
+    people = distinct_count(linked)
     rate = count / n
     finding = None
     if count:
@@ -110,12 +110,12 @@ def _cap_protection(ctx: AuditContext, sensitive: str) -> tuple[float | None, fl
     syn_s = _disclosure_codes(target, "synthetic").astype(np.uint64)
     real_pair = combine_hashes([real_key, real_s], ctx.data.n_real)
     syn_pair = combine_hashes([syn_key, syn_s], ctx.data.n_synthetic)
-    key_values, key_counts = np.unique(syn_key, return_counts=True)
-    pair_values, pair_counts = np.unique(syn_pair, return_counts=True)
+    key_values, key_counts = sorted_counts(syn_key)
+    pair_values, pair_counts = sorted_counts(syn_pair)
     matched = _lookup(key_values, key_counts, real_key)
     attacked = matched > 0
     correct = _lookup(pair_values, pair_counts, real_pair)
-    baseline = 1.0 - 1.0 / len(np.unique(real_s))
+    baseline = 1.0 - 1.0 / distinct_count(real_s)
     if not attacked.any():
         return None, baseline, 0
     score = (correct[attacked] / matched[attacked]).mean()

@@ -2,9 +2,8 @@
 
 Distances use the mixed-type distance of ``encoding`` (0..1: the average per-column
 difference). A seeded sample of up to ``distance_sample_rows`` synthetic rows is compared
-with the *full* reference; holdout rows likewise. A record so far from every reference
-record that the search budget runs out may be *censored* (see ``neighbours``): only a lower
-bound of its distance is known, and figures say how many there were.
+with the *full* reference; holdout rows likewise. The search is exact for every record (see
+``neighbours``); the details' ``censored`` counts stay in the evidence and are 0.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ def distance_rows(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray | None]:
         cfg = ctx.config
         syn_rows = seeded_rows(ctx.data.n_synthetic, cfg.distance_sample_rows, cfg.seed, "dcr.syn")
         hold_rows = None
-        if ctx.holdout is not None:
+        if ctx.has_holdout:
             hold_rows = seeded_rows(
                 ctx.data.n_holdout, cfg.distance_sample_rows, cfg.seed, "dcr.hold"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from audits.checks.base import MetricResult, skipped
@@ -76,8 +77,16 @@ def _step(ctx: AuditContext) -> list[MetricResult]:
     return provenance_metrics(ctx.registry_facts)
 
 
+def watermark_results(ctx: AuditContext) -> list[MetricResult]:
+    """The watermark figures, looked for in the raw synthetic frame once (the runner
+    calls this before it releases the frames) and cached."""
+    if "watermark_results" not in ctx.cache:
+        ctx.cache["watermark_results"] = watermark_metrics(ctx.registry_facts, ctx.synthetic)
+    return copy.deepcopy(ctx.cache["watermark_results"])
+
+
 def _watermark_step(ctx: AuditContext) -> list[MetricResult]:
-    return watermark_metrics(ctx.registry_facts, ctx.synthetic)
+    return watermark_results(ctx)
 
 
 STEPS: list[Step] = [

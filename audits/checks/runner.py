@@ -30,7 +30,7 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.catalogue import METRICS
-from audits.checks.context import AuditContext, Step
+from audits.checks.context import AuditContext, AuditFrames, Step
 from audits.checks.encoding import category_strings, prepare
 from synthgov.signing.canonical import canonical_json, sha256_hex
 
@@ -93,12 +93,24 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _frame_reads(ctx: AuditContext, families: list[str]) -> None:
+    """What the checks read from the raw frames rather than the prepared columns,
+    computed (and cached in ``ctx``) before the frames are released."""
+    if "integrity" in families:
+        integrity.schema_facts(ctx)
+    if "fairness" in families:
+        population.population_tables(ctx)
+    if "provenance" in families:
+        provenance.watermark_results(ctx)
+
+
 def run_audit(
     *,
     config: AuditConfig,
-    synthetic: pd.DataFrame,
-    real: pd.DataFrame,
+    synthetic: pd.DataFrame | None = None,
+    real: pd.DataFrame | None = None,
     holdout: pd.DataFrame | None = None,
+    frames: AuditFrames | None = None,
     registry_facts: dict[str, Any] | None = None,
     ancestor: RealAncestor | None = None,
     progress: Progress | None = None,
@@ -108,22 +120,40 @@ def run_audit(
     is called before each step and at the end; an exception it raises (for example to
     cancel) propagates.
 
+    The frames come either as the three arguments or in ``frames``, which is emptied once
+    the columns are prepared: a caller that keeps no other reference (the worker, the
+    benchmark) then frees the raw tables for the rest of the audit.
+
     The collapse family is not among the families a user chooses: it runs whenever
     ``ancestor`` is given, after the chosen families, so its figures come last."""
+    if frames is None:
+        frames = AuditFrames(real, synthetic, holdout)
+    del real, synthetic, holdout
     facts = dict(registry_facts or {})
-    validate_inputs(config=config, synthetic=synthetic, real=real, holdout=holdout)
+    validate_inputs(
+        config=config, synthetic=frames.synthetic, real=frames.real, holdout=frames.holdout
+    )
     report = progress or (lambda label, fraction: None)
     if facts.get("hash_verified") is False:
+        frames.release()
         return _stopped_on_hash(facts, report)
     report("Preparing columns", 0.0)
     started = time.perf_counter()
     # Every column now: the families read nearly all of them, and this keeps the
     # preparation's time (and any conversion error) in this step.
-    data = prepare(config.columns, real, synthetic, holdout, eager=True)
-    ctx = AuditContext(config, real, synthetic, holdout, data, facts, ancestor=ancestor)
+    data = prepare(config.columns, frames.real, frames.synthetic, frames.holdout, eager=True)
+    ctx = AuditContext(
+        config, frames.real, frames.synthetic, frames.holdout, data, facts, ancestor=ancestor
+    )
     families = [family for family in FAMILIES if family in config.families]
     if ancestor is not None:
         families.append(collapse.FAMILY)
+    _frame_reads(ctx, families)
+    # Only the collapse family reads a raw frame after this point.
+    ctx.real = ctx.holdout = None
+    if ancestor is None:
+        ctx.synthetic = None
+    frames.release()
     steps = [(family, step) for family in families for step in FAMILY_STEPS[family]]
     timings = {"prepare": time.perf_counter() - started}
     metrics: list[MetricResult] = []

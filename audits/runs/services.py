@@ -17,7 +17,14 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from audits.checks import METRICS, AuditConfig, AuditInputError, ColumnSpec, run_audit
+from audits.checks import (
+    METRICS,
+    AuditConfig,
+    AuditFrames,
+    AuditInputError,
+    ColumnSpec,
+    run_audit,
+)
 from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.runner import library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
@@ -610,11 +617,13 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             if hash_verified
             else None
         )
+        # Handed over without other references: run_audit frees the raw tables once
+        # their columns are prepared (the ancestor keeps its own frame for collapse).
+        frames = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
+        del real, synthetic, holdout
         outcome = run_audit(
             config=_audit_config(run),
-            synthetic=synthetic,
-            real=real,
-            holdout=holdout,
+            frames=frames,
             registry_facts=registry_facts(run.version, hash_verified=hash_verified),
             ancestor=ancestor,
             progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),

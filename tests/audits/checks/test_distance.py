@@ -9,7 +9,10 @@ import pytest
 from audits.checks import ColumnSpec
 from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
 from audits.checks.neighbours import (
+    Neighbours,
+    _finish_by_match_counts,
     _LevelSearch,
+    _MatchCounter,
     distinct_records,
     nearest,
     nearest_distinct,
@@ -105,27 +108,57 @@ def test_search_matches_brute_force_with_ties_and_missing_values(k):
     np.testing.assert_allclose(found.dist, expected, atol=1e-5)
 
 
-def test_censored_records_keep_a_true_lower_and_upper_bound():
-    rng = np.random.default_rng(3)
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("max_level", [0, 1])
+def test_records_the_levels_leave_open_are_finished_exactly(k, max_level):
+    # With the brute-force fallback out of budget, the records the level search leaves
+    # open are finished by counting equal columns: exact distances and the lowest
+    # reference row among ties, as a brute-force argsort gives; nothing censored.
+    rng = np.random.default_rng(3 + k)
     n_cat = 6
     codes_ref = rng.integers(0, 4, size=(400, n_cat)).astype(np.int32)
     codes_q = rng.integers(0, 4, size=(150, n_cat)).astype(np.int32)
-    numbers_ref = rng.random((400, 2)).astype(np.float32)
-    numbers_q = rng.random((150, 2)).astype(np.float32)
+    # Few numeric values, so many references tie at the same distance.
+    numbers_ref = rng.choice([0.0, 0.25, 0.5], size=(400, 2)).astype(np.float32)
+    numbers_q = rng.choice([0.0, 0.25, 0.5], size=(150, 2)).astype(np.float32)
+    codes_ref[:5] = codes_q[:5]  # some queries with an exact categorical match
     reference = EncodedTable(codes_ref, numbers_ref)
     query = EncodedTable(codes_q, numbers_q)
-    options = {"k": 2, "max_level": 1, "brute_force_below": 0}
-    found = nearest(query, reference, fallback_budget=0, **options)
-    truth = np.sort(_brute(query, reference), axis=1)[:, :2]
-    assert (~found.exact).any(), "max_level=1 must leave far records open"
-    finished = nearest(query, reference, **options)
-    assert finished.exact.all()
-    np.testing.assert_allclose(finished.dist, truth, atol=1e-5)
-    for j in range(2):
-        known = found.dist[:, j] <= found.floor
-        np.testing.assert_allclose(found.dist[known, j], truth[known, j], atol=1e-5)
-        assert np.all(truth[~known, j] >= found.floor[~known] - 1e-9)
-        assert np.all(truth[~known, j] <= found.dist[~known, j] + 1e-5)
+    full = _brute(query, reference)
+    expected = np.argsort(full, axis=1, kind="stable")[:, :k]
+    options = {"k": k, "max_level": max_level, "brute_force_below": 0, "fallback_budget": 0}
+    found = nearest(query, reference, with_index=True, **options)
+    assert found.exact.all()
+    np.testing.assert_allclose(found.dist, np.take_along_axis(full, expected, 1), atol=1e-5)
+    # Each named reference is at its distance (the level search may keep a reference
+    # met at a later level on a tie, see ``Neighbours.index``), and distinct.
+    np.testing.assert_allclose(np.take_along_axis(full, found.index, 1), found.dist, atol=1e-5)
+    assert (found.index[:, 0] != found.index[:, -1]).all() or k == 1
+    # The finisher alone, on every record, names exactly what the argsort names.
+    n = len(query)
+    empty = Neighbours(
+        np.full((n, k), np.inf), np.zeros(n), np.zeros(n, bool), 0, np.full((n, k), -1)
+    )
+    finished = _finish_by_match_counts(
+        query, reference, np.arange(n), k=k, into=empty, matches=_MatchCounter(reference)
+    )
+    np.testing.assert_array_equal(finished.index, expected)
+    np.testing.assert_array_equal(finished.dist, found.dist)
+    values_only = nearest(query, reference, **options)
+    np.testing.assert_array_equal(values_only.dist, found.dist)
+
+
+def test_match_counts_equal_column_by_column_counts():
+    rng = np.random.default_rng(11)
+    for n, n_cat in ((1, 1), (63, 3), (64, 7), (130, 16)):  # word edges, 5 bit planes
+        codes = rng.integers(0, 3, size=(n, n_cat)).astype(np.int32)
+        counter = _MatchCounter(EncodedTable(codes, np.zeros((n, 0), np.float32)))
+        for probe in codes[:3]:
+            equal = (codes == probe).sum(axis=1)
+            planes = counter.count(probe)
+            for wanted in range(n_cat + 2):
+                rows = counter.rows(counter.at_least(planes, wanted))
+                np.testing.assert_array_equal(rows, np.flatnonzero(equal >= wanted))
 
 
 def test_numeric_only_data_uses_exact_tree_search():

@@ -236,3 +236,30 @@ def test_figures_are_identical_across_processes():
         assert done.returncode == 0, done.stderr
         digests.add(done.stdout.strip().splitlines()[-1])
     assert len(digests) == 1
+
+
+def test_handed_over_frames_are_freed_after_preparing_with_the_same_figures():
+    import gc
+    import weakref
+
+    from audits.checks import AuditFrames
+
+    # Integrity reads the raw reference (schema) and provenance the raw synthetic frame
+    # (watermark): both before the frames are released.
+    config = census_config(families={"integrity", "provenance"})
+    frames = census(400, 1), census(400, 2), census(200, 3)
+    real, synthetic, holdout = (frame.copy() for frame in frames)
+    refs = [weakref.ref(frame) for frame in (real, synthetic, holdout)]
+    handed = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
+    del real, synthetic, holdout
+    alive: list[int] = []
+
+    def progress(label, fraction):
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in refs))
+
+    outcome = run_audit(config=config, frames=handed, registry_facts=FACTS, progress=progress)
+    assert handed.real is handed.synthetic is handed.holdout is None
+    assert alive[0] == 3  # "Preparing columns"
+    assert set(alive[1:]) == {0}  # every check step and "Finished"
+    assert outcome.canonical_json() == _run(frames, config=config).canonical_json()
