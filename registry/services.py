@@ -195,8 +195,11 @@ def _store(ingested: ingest.IngestedFile) -> tuple[str, bool]:
     return name, True
 
 
-def _infer(path: Path, info: ingest.TableInfo) -> tuple[list[dict], dict]:
-    sample = ingest.sample_frame(path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0)
+def _infer(ingested: ingest.IngestedFile) -> tuple[list[dict], dict]:
+    info = ingested.info
+    sample = ingest.sample_frame(
+        ingested.path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0, index=ingested.index
+    )
     schema = ingest.infer_schema(sample)
     profile = ingest.profile_frame(sample, schema, total_rows=info.row_count)
     return [c.to_dict() for c in schema], profile
@@ -236,7 +239,7 @@ def dataset_version_create(
         existing = dataset.versions.filter(sha256=ingested.sha256).first()
         if existing is not None:
             raise _duplicate(existing)
-        schema, profile = _infer(ingested.path, ingested.info)
+        schema, profile = _infer(ingested)
         name, created = _store(ingested)
         created_file = name if created else ""
         version = _version_insert(
