@@ -24,7 +24,8 @@ import codecs
 import csv
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,6 +43,10 @@ MAX_HEADER_BYTES = 4 * 1024 * 1024
 
 MAX_SKIPPED_RECORDS = 1_000_000
 """Blank lines the index remembers at most (beyond that no index is kept)."""
+
+MAX_INDEXED_RECORD_BYTES = 2**16 - 1
+"""The index keeps each record's length in two bytes: with a longer record no index
+is kept (and the sample is read by streaming the whole file)."""
 
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 
@@ -61,8 +66,9 @@ class Segment:
     length: int
     first_row: int
     rows: int
-    records: int
     skipped: tuple[int, ...]
+    lengths: np.ndarray = field(compare=False, repr=False)
+    """Each record's length in bytes, with its line end (uint16: 2 bytes a row)."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,7 @@ class _Scanner:
         self.bom = 0
         self.segments: list[Segment] = []
         self.skipped_total = 0
+        self.indexable = True
 
     def _parse(self, data: memoryview) -> list[str]:
         try:
@@ -321,7 +328,15 @@ class _Scanner:
                 raise Unsure("a row of the wrong width")
         data_rows = records - len(skipped)
         self.skipped_total += len(skipped)
-        self.segments.append(Segment(offset, cut, self.rows, data_rows, records, tuple(skipped)))
+        if self.indexable and int(lengths.max()) > MAX_INDEXED_RECORD_BYTES:
+            self.indexable = False
+            self.segments = []
+        if self.indexable:
+            self.segments.append(
+                Segment(
+                    offset, cut, self.rows, data_rows, tuple(skipped), lengths.astype(np.uint16)
+                )
+            )
         self.rows += data_rows
         return cut
 
@@ -357,7 +372,8 @@ def scan_csv(
     if scanner.header is None or scanner.rows == 0:
         raise Unsure("no header or no data rows")
     keep = (
-        scanner.header_end - scanner.header_start <= MAX_HEADER_BYTES
+        scanner.indexable
+        and scanner.header_end - scanner.header_start <= MAX_HEADER_BYTES
         and scanner.skipped_total <= MAX_SKIPPED_RECORDS
     )
     index = None
@@ -380,28 +396,40 @@ def _scan_blocks(handle: BinaryIO, scanner: _Scanner, encoding: str, digest: Any
             carry, offset = b"", len(carry)
             scanner.bom = offset
     buffer = bytearray(CHUNK_BYTES)
-    while True:
-        if len(buffer) < len(carry) + CHUNK_BYTES:
-            buffer = bytearray(len(carry) + CHUNK_BYTES)
-        buffer[: len(carry)] = carry
-        view = memoryview(buffer)
-        read = handle.readinto(view[len(carry) : len(carry) + CHUNK_BYTES])
-        if read and update is not None:
-            update(view[len(carry) : len(carry) + read])
-        filled = len(carry) + read
-        final = read == 0
-        if filled == 0:
-            return
-        used = scanner.block(view[:filled], offset, final=final)
-        carry = bytes(view[used:filled])
-        view.release()
-        offset += used
-        if final:
-            if carry:
-                raise Unsure("bytes left after the last record")
-            return
-        if len(carry) > MAX_CARRY_BYTES:
-            raise Unsure("a record longer than the carry limit")
+    # hashlib lets go of the GIL, as NumPy does: a block is hashed in a second
+    # thread while it is scanned.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-hash") as hasher:
+        while True:
+            if len(buffer) < len(carry) + CHUNK_BYTES:
+                buffer = bytearray(len(carry) + CHUNK_BYTES)
+            buffer[: len(carry)] = carry
+            view = memoryview(buffer)
+            read = handle.readinto(view[len(carry) : len(carry) + CHUNK_BYTES])
+            hashing = None
+            if read and update is not None:
+                hashing = hasher.submit(update, view[len(carry) : len(carry) + read])
+            filled = len(carry) + read
+            try:
+                used = scanner.block(view[:filled], offset, final=read == 0) if filled else 0
+            finally:
+                if hashing is not None:
+                    hashing.result()  # before the buffer is read into again
+            if not _carry_on(view, used, filled, read):
+                return
+            carry = bytes(view[used:filled])
+            view.release()
+            offset += used
+
+
+def _carry_on(view: memoryview, used: int, filled: int, read: int) -> bool:
+    """Whether another block is to be read after ``used`` of ``filled`` bytes."""
+    if read == 0:
+        if used != filled:
+            raise Unsure("bytes left after the last record")
+        return False
+    if filled - used > MAX_CARRY_BYTES:
+        raise Unsure("a record longer than the carry limit")
+    return True
 
 
 def gather_rows(path: Path, index: RowIndex, wanted: np.ndarray, out: BinaryIO) -> None:
@@ -420,17 +448,14 @@ def gather_rows(path: Path, index: RowIndex, wanted: np.ndarray, out: BinaryIO) 
                 continue
             handle.seek(segment.offset)
             buf = handle.read(segment.length)
-            a = np.frombuffer(buf, dtype=np.uint8)
-            is_quote = a == _QUOTE
-            inside = _inside_quotes(is_quote) if is_quote.any() else None
-            starts, ends, ending, _ = _records(a, final=True, inside=inside)
-            del a, is_quote, inside
-            if len(starts) != segment.records:
+            ends = np.cumsum(segment.lengths, dtype=np.int64)
+            if len(buf) != segment.length or int(ends[-1]) != segment.length:
                 raise RuntimeError("the file changed since it was scanned")
-            data = np.delete(np.arange(segment.records), list(segment.skipped))
+            data = np.delete(np.arange(len(ends)), list(segment.skipped))
             chosen = data[wanted[lo:hi] - segment.first_row]
-            spans = zip(starts[chosen].tolist(), ends[chosen].tolist(), strict=True)
-            parts = [buf[start:end] for start, end in spans]
-            if ending[chosen[-1]] == 0:
-                parts[-1] += b"\n"
+            last = ends[chosen]
+            first = last - segment.lengths[chosen]
+            parts = [buf[a:b] for a, b in zip(first.tolist(), last.tolist(), strict=True)]
+            if not parts[-1].endswith((b"\n", b"\r")):
+                parts[-1] += b"\n"  # the last line of the file, without a line end
             out.write(b"".join(parts))
