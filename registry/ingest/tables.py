@@ -180,7 +180,10 @@ def sample_frame(
     if info.format == TableFormat.PARQUET:
         return mark_missing(_sample_parquet(path, wanted, columns=columns), info.missing_markers)
     if index is not None:
-        return _sample_indexed_csv(path, info, index, wanted, columns=columns)
+        frame = _sample_indexed_csv(path, info, index, wanted, columns=columns)
+        del wanted, rng
+        gc.collect()  # as below: the reader's garbage goes before the frame is used
+        return frame
     frame = read_csv_frame(
         path,
         header=info.columns,
