@@ -578,8 +578,9 @@ def phases(
     samples: list[Sample], pid: int, upload: UploadResult, size: int
 ) -> list[dict[str, Any]]:
     """Split the request where the upload's files were complete and where the worker
-    had read the stored copy once more (the CSV scan), then again (pandas reading the
-    whole file to draw the sample). A mark not seen folds into the next phase."""
+    had read the stored copy once more (the CSV scan), then again (before the row
+    index, pandas read the whole file to draw the sample; now only the sample's rows
+    are read, within the last phase). A mark not seen folds into the next phase."""
     received = next((s.t for s in samples if s.django_tmp_bytes >= size), None)
     copied = next((s.t for s in samples if s.ingest_bytes >= size), None)
     reads: list[float | None] = [None, None]
@@ -601,10 +602,10 @@ def phases(
             )
     marks = [
         ("receive: multipart to Django temp file", received),
-        ("copy + SHA-256 to the service's copy", copied),
-        ("validate: csv module scans the file", reads[0]),
-        ("sample: pandas reads the whole file", reads[1]),
-        ("infer, profile, move, DB rows", upload.finished),
+        ("copy (or link) to the service's copy", copied),
+        ("validate (+ SHA-256): a read of the file", reads[0]),
+        ("sample: a second read of the file", reads[1]),
+        ("sample rows, infer, profile, move, DB", upload.finished),
     ]
     result = []
     start = upload.started
@@ -785,6 +786,7 @@ def summarise(
         "vmhwm_before_mib": mib(hwm_before),
         "vmhwm_after_mib": mib(hwm_after),
         "peak_minus_idle_mib": mib(peak - idle_rss),
+        "worker_cpu_seconds": _cpu_seconds(during, pid),
         "within_target": (peak - idle_rss) / 1024 < TARGET_GROWTH_MIB,
         "client_peak_rss_mib": mib(client),
         "client_upload_peak_rss_mib": mib(max(s.client_rss_kib for s in during)),
@@ -793,6 +795,12 @@ def summarise(
         "response": upload.body if upload.status != 201 else None,
         "server_log_tail": server_log if upload.status != 201 else "",
     }
+
+
+def _cpu_seconds(samples: list[Sample], pid: int) -> float | None:
+    """CPU time (user + system) the worker used while the request was sampled."""
+    cpus = [s.cpu[pid] for s in samples if s.cpu.get(pid) is not None]
+    return round(cpus[-1] - cpus[0], 2) if len(cpus) > 1 else None
 
 
 def _git_revision() -> str:
@@ -825,6 +833,11 @@ def report(r: dict[str, Any]) -> None:
         f"the body, {r['after_body_seconds']:.1f} s more until the response)"
     )
     print(f"throughput {r['throughput_mb_s']:.1f} MB/s")
+    if r.get("worker_cpu_seconds") is not None:
+        print(
+            f"worker CPU {r['worker_cpu_seconds']:.1f} s during the request "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        )
     match = "match" if r["sha256_match"] else "MISMATCH"
     print(f"sha256    {match}: server {r['server_sha256']}, local {r['local_sha256']}")
     print(f"worker    pid {r['worker_pid']}, RSS after boot {r['boot_rss_mib']:.1f} MiB")
@@ -862,6 +875,7 @@ COMPARED = [
     "peak_rss_mib",
     "peak_minus_idle_mib",
     "client_peak_rss_mib",
+    "worker_cpu_seconds",
 ]
 
 

@@ -27,7 +27,7 @@ from registry.serializers import (
     VersionSerializer,
     VersionUploadSerializer,
 )
-from registry.uploads import sent_name, upload_refusal
+from registry.uploads import sent_name, upload_chunks, upload_refusal
 from registry.views import missing_file_message, stored_file_response
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.api_parsers import JSONParser
@@ -144,7 +144,7 @@ class DatasetViewSet(
             version = services.dataset_version_create(
                 dataset=dataset,
                 user=request.user,
-                chunks=file.chunks(),
+                chunks=upload_chunks(file),
                 original_name=sent_name(file),
                 encoding=upload.validated_data["encoding"],
                 note=upload.validated_data["note"],

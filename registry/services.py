@@ -195,8 +195,19 @@ def _store(ingested: ingest.IngestedFile) -> tuple[str, bool]:
     return name, True
 
 
-def _infer(path: Path, info: ingest.TableInfo) -> tuple[list[dict], dict]:
-    sample = ingest.sample_frame(path, info, rows=ingest.DEFAULT_SAMPLE_ROWS, seed=0)
+def _sample(ingested: ingest.IngestedFile) -> Any:
+    """The rows schema and profile are inferred from (``ingest.sample_frame``), cut
+    out of the file by the validation's row index when there is one."""
+    return ingest.sample_frame(
+        ingested.path,
+        ingested.info,
+        rows=ingest.DEFAULT_SAMPLE_ROWS,
+        seed=0,
+        index=ingested.index,
+    )
+
+
+def _infer(sample: Any, info: ingest.TableInfo) -> tuple[list[dict], dict]:
     schema = ingest.infer_schema(sample)
     profile = ingest.profile_frame(sample, schema, total_rows=info.row_count)
     return [c.to_dict() for c in schema], profile
@@ -236,7 +247,10 @@ def dataset_version_create(
         existing = dataset.versions.filter(sha256=ingested.sha256).first()
         if existing is not None:
             raise _duplicate(existing)
-        schema, profile = _infer(ingested.path, ingested.info)
+        sample = _sample(ingested)
+        ingested = dataclasses.replace(ingested, index=None)  # free the index (2 bytes a row)
+        schema, profile = _infer(sample, ingested.info)
+        del sample
         name, created = _store(ingested)
         created_file = name if created else ""
         version = _version_insert(

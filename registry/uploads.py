@@ -17,6 +17,8 @@ sent, for pages and API alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +27,7 @@ from django.http.multipartparser import MultiPartParser
 
 from registry.ingest import IngestError
 from registry.ingest.errors import ErrorCode, human_size
+from registry.ingest.stream import FileChunks
 
 REFUSAL_ATTRIBUTE = "synthgov_upload_refusal"
 # Multipart framing and the form's other fields ride along with the file.
@@ -45,6 +48,17 @@ def sent_name(upload: Any) -> str:
     """The file name as the client sent it, before Django stripped any path or
     unprintable character (``upload.name`` when it went through no parser here)."""
     return getattr(upload, "sent_name", None) or upload.name
+
+
+def upload_chunks(upload: Any) -> Iterable[bytes]:
+    """An uploaded file's bytes for ``dataset_version_create``: the file itself when
+    Django wrote it to disk (``ingest_upload`` then links it instead of copying it
+    and hashes it while validating it), else its chunks."""
+    temporary_file_path = getattr(upload, "temporary_file_path", None)
+    if temporary_file_path is None:
+        return upload.chunks()
+    upload.file.flush()
+    return FileChunks(Path(temporary_file_path()))
 
 
 def upload_refusal(request: Any) -> IngestError | None:

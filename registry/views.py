@@ -37,7 +37,7 @@ from registry.models import (
     datasheet_sections_for,
 )
 from registry.signals import lineage_view_badges, version_page_context
-from registry.uploads import sent_name, upload_refusal
+from registry.uploads import sent_name, upload_chunks, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.downloads import StoredFile, as_attachment, file_response, token_or_login_required
 
@@ -253,7 +253,7 @@ def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
             version = services.dataset_version_create(
                 dataset=dataset,
                 user=request.user,
-                chunks=upload.chunks(),
+                chunks=upload_chunks(upload),
                 original_name=sent_name(upload),
                 encoding=form.cleaned_data["encoding"],
                 note=form.cleaned_data["note"],

@@ -20,7 +20,13 @@ from registry.ingest.pipeline import IngestedFile, ingest_upload, validate_table
 from registry.ingest.profile import DEFAULT_PROFILE_ROWS, profile_frame
 from registry.ingest.schema import ColumnRole, ColumnSchema, ColumnType, infer_schema
 from registry.ingest.sniff import ContentKind, decompress_to_file, detect_content
-from registry.ingest.stream import StreamResult, iter_chunks, safe_original_name, stream_to_file
+from registry.ingest.stream import (
+    FileChunks,
+    StreamResult,
+    iter_chunks,
+    safe_original_name,
+    stream_to_file,
+)
 from registry.ingest.tables import (
     DEFAULT_SAMPLE_ROWS,
     TableFormat,
@@ -41,6 +47,7 @@ __all__ = [
     "ColumnType",
     "ContentKind",
     "ErrorCode",
+    "FileChunks",
     "IngestError",
     "IngestedFile",
     "MarkerError",

@@ -5,6 +5,11 @@ parsed with the standard ``csv`` module (quoted fields may hold delimiters and
 newlines), and every record is checked against the header. Memory is bounded by
 the longest line (``max_line_chars``) and the ``csv`` module's field size limit,
 never by the file size.
+
+That scan is the reference, and it is slow (about 35 MB/s). ``csv_scan`` first
+tries to reach the same answer from the bytes with NumPy (and hashes the file
+and indexes its rows on the way); when it cannot vouch for the file, the
+reference scan reads it and accepts it or words the error.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from registry.ingest import charset
+from registry.ingest import charset, csv_scan
 from registry.ingest.errors import ErrorCode, IngestError
 from registry.ingest.sniff import bom_less_utf16
 from registry.ingest.tables import TableFormat, TableInfo
@@ -46,21 +52,60 @@ def validate_csv(
     byte-order mark is fine). Raises ``IngestError`` for every problem, naming
     the first bad line as an editor numbers lines (from 1).
     """
+    info, _, _ = validate_csv_indexed(
+        path, head=head, max_columns=max_columns, encoding=encoding, max_line_chars=max_line_chars
+    )
+    return info
+
+
+def validate_csv_indexed(
+    path: Path,
+    *,
+    head: bytes,
+    max_columns: int,
+    encoding: str | None = None,
+    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+    digest: Any = None,
+) -> tuple[TableInfo, csv_scan.RowIndex | None, bool]:
+    """``validate_csv``, also returning where the rows are (``csv_scan.RowIndex``, or
+    None when the reference scan read the file) and whether ``digest`` (a hashlib
+    object, optional) was updated with every byte of the file."""
     chosen = _choose_encoding(head, encoding)
     head_text = _decode_head(head, chosen)
     _refuse_other_text_formats(head_text)
     delimiter = sniff_delimiter(head_text)
+    index = None
+    hashed = False
     try:
-        header, row_count = _scan(path, chosen, delimiter, max_columns, max_line_chars)
-    except UnicodeDecodeError:
-        raise _encoding_error(path, head, chosen, explicit=encoding is not None) from None
-    return TableInfo(
+        found = csv_scan.scan_csv(
+            path,
+            encoding=chosen,
+            delimiter=delimiter,
+            max_line_chars=max_line_chars,
+            check_header=lambda record: _header_or_unsure(record, max_columns, delimiter),
+            digest=digest,
+        )
+        header, row_count, index, hashed = found.header, found.rows, found.index, True
+    except csv_scan.Unsure:
+        try:
+            header, row_count = _scan(path, chosen, delimiter, max_columns, max_line_chars)
+        except UnicodeDecodeError:
+            raise _encoding_error(path, head, chosen, explicit=encoding is not None) from None
+    info = TableInfo(
         format=TableFormat.CSV,
         row_count=row_count,
         columns=tuple(header),
         encoding=chosen,
         delimiter=delimiter,
     )
+    return info, index, hashed and digest is not None
+
+
+def _header_or_unsure(record: list[str], max_columns: int, delimiter: str) -> list[str]:
+    try:
+        return _check_header(record, 0, max_columns, delimiter)
+    except IngestError:
+        raise csv_scan.Unsure("the header is refused") from None
 
 
 def _choose_encoding(head: bytes, encoding: str | None) -> str:

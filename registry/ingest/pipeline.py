@@ -9,13 +9,16 @@ On any refusal the files it made are removed, so nothing is half stored.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.ingest.csv_table import validate_csv
+from registry.ingest.csv_scan import RowIndex
+from registry.ingest.csv_table import validate_csv_indexed
 from registry.ingest.errors import ErrorCode, IngestError, too_many_rows
 from registry.ingest.parquet_table import validate_parquet
 from registry.ingest.sniff import (
@@ -25,7 +28,14 @@ from registry.ingest.sniff import (
     detect_content,
     refuse_binary,
 )
-from registry.ingest.stream import stream_to_file
+from registry.ingest.stream import (
+    FileChunks,
+    empty_file,
+    file_ends,
+    hash_file,
+    stream_to_file,
+    too_large,
+)
 from registry.ingest.tables import TableInfo
 
 
@@ -45,6 +55,9 @@ class IngestedFile:
     upload_sha256: str
     upload_size: int
     info: TableInfo
+    index: RowIndex | None = field(default=None, compare=False, repr=False)
+    """Where a CSV table's rows are, from its validation: lets ``sample_frame`` cut a
+    sample's rows out of the file instead of parsing all of it (None: not known)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,16 +86,20 @@ def ingest_upload(
     that is not UTF-8. The caller owns ``work_dir`` (typically a temporary
     directory next to the final storage) and moves ``path`` into storage.
     Raises ``IngestError``; on error no file made here is left behind.
+
+    ``chunks`` may be a ``FileChunks`` (an upload already complete on disk): the
+    file is then hard-linked into ``work_dir`` instead of copied (when the file
+    system allows it) and hashed while it is validated, in the same read.
     """
     token = uuid.uuid4().hex
     upload_path = work_dir / f"upload-{token}"
     table_path = work_dir / f"table-{token}"
     try:
-        with upload_path.open("xb") as dest:
-            upload = stream_to_file(chunks, dest, max_bytes=max_bytes)
+        upload = _receive(chunks, upload_path, max_bytes)
         kind = detect_content(upload.head, upload.tail)
         if kind not in COMPRESSED_KINDS:
-            info = validate_table(
+            digest = hashlib.sha256() if upload.sha256 is None else None
+            info, index, hashed = _validate(
                 upload_path,
                 head=upload.head,
                 tail=upload.tail,
@@ -90,19 +107,25 @@ def ingest_upload(
                 max_rows=max_rows,
                 max_table_bytes=max_bytes,
                 encoding=encoding,
+                digest=digest,
             )
+            sha256 = upload.sha256
+            if sha256 is None:
+                sha256 = digest.hexdigest() if hashed and digest else hash_file(upload_path)
             return IngestedFile(
                 path=upload_path,
-                sha256=upload.sha256,
+                sha256=sha256,
                 size=upload.size,
-                upload_sha256=upload.sha256,
+                upload_sha256=sha256,
                 upload_size=upload.size,
                 info=info,
+                index=index,
             )
+        upload_sha256 = upload.sha256 or hash_file(upload_path)
         with table_path.open("xb") as dest:
             table = decompress_to_file(upload_path, kind, dest, max_bytes=max_bytes)
         upload_path.unlink()
-        info = validate_table(
+        info, index, _ = _validate(
             table_path,
             head=table.head,
             tail=table.tail,
@@ -115,14 +138,45 @@ def ingest_upload(
             path=table_path,
             sha256=table.sha256,
             size=table.size,
-            upload_sha256=upload.sha256,
+            upload_sha256=upload_sha256,
             upload_size=upload.size,
             info=dataclasses.replace(info, compressed=True, compression=str(kind)),
+            index=index,
         )
     except BaseException:
         upload_path.unlink(missing_ok=True)
         table_path.unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class _Received:
+    size: int
+    head: bytes
+    tail: bytes
+    sha256: str | None
+    """None when the upload was linked rather than copied: not hashed yet."""
+
+
+def _receive(chunks: Iterable[bytes], dest: Path, max_bytes: int) -> _Received:
+    if isinstance(chunks, FileChunks):
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        try:
+            os.link(chunks.path, dest)
+        except OSError:
+            pass  # another file system, or links not allowed: copy it
+        else:
+            size = dest.stat().st_size
+            if size > max_bytes:
+                raise too_large(max_bytes)
+            if size == 0:
+                raise empty_file()
+            head, tail = file_ends(dest, size)
+            return _Received(size, head, tail, None)
+    with dest.open("xb") as out:
+        stream = stream_to_file(chunks, out, max_bytes=max_bytes)
+    return _Received(stream.size, stream.head, stream.tail, stream.sha256)
 
 
 def validate_table(
@@ -140,11 +194,36 @@ def validate_table(
     ``max_rows`` and ``max_table_bytes`` (None: no limit) bound the table. A Parquet
     file is checked against them from its metadata, before any row is read: a small
     file can declare millions of rows of one repeated value."""
+    info, _, _ = _validate(
+        path,
+        head=head,
+        tail=tail,
+        max_columns=max_columns,
+        max_rows=max_rows,
+        max_table_bytes=max_table_bytes,
+        encoding=encoding,
+    )
+    return info
+
+
+def _validate(
+    path: Path,
+    *,
+    head: bytes,
+    tail: bytes,
+    max_columns: int,
+    max_rows: int | None = None,
+    max_table_bytes: int | None = None,
+    encoding: str | None = None,
+    digest: Any = None,
+) -> tuple[TableInfo, RowIndex | None, bool]:
+    """``validate_table``, also returning where a CSV file's rows are (or None) and
+    whether ``digest`` was updated with every byte of the file."""
     if max_columns <= 0:
         raise ValueError("max_columns must be positive")
     kind = detect_content(head, tail)
     if kind == ContentKind.PARQUET:
-        return validate_parquet(
+        info = validate_parquet(
             path,
             head=head,
             tail=tail,
@@ -152,6 +231,7 @@ def validate_table(
             max_rows=max_rows,
             max_table_bytes=max_table_bytes,
         )
+        return info, None, False
     if kind in COMPRESSED_KINDS:
         raise IngestError(
             ErrorCode.NOT_TABULAR,
@@ -160,7 +240,9 @@ def validate_table(
         )
     if kind == ContentKind.BINARY:
         raise refuse_binary(head)
-    info = validate_csv(path, head=head, max_columns=max_columns, encoding=encoding)
+    info, index, hashed = validate_csv_indexed(
+        path, head=head, max_columns=max_columns, encoding=encoding, digest=digest
+    )
     if max_rows is not None and info.row_count > max_rows:
         raise too_many_rows(info.row_count, max_rows, "The CSV file has")
-    return info
+    return info, index, hashed

@@ -11,6 +11,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from registry.ingest.errors import ErrorCode, IngestError, human_size
@@ -65,24 +66,64 @@ def stream_to_file(chunks: Iterable[bytes], dest: BinaryIO, *, max_bytes: int) -
             continue
         size += len(chunk)
         if size > max_bytes:
-            raise IngestError(
-                ErrorCode.TOO_LARGE,
-                f"The file is larger than the limit of {human_size(max_bytes)}.",
-                "Upload a smaller file: remove rows or columns you do not need, "
-                "or split the table into several datasets.",
-            )
+            raise too_large(max_bytes)
         digest.update(chunk)
         dest.write(chunk)
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
         tail = (tail + bytes(chunk[-TAIL_BYTES:]))[-TAIL_BYTES:]
     if size == 0:
-        raise IngestError(
-            ErrorCode.EMPTY_FILE,
-            "The file is empty (0 bytes).",
-            "Check that you picked the right file and that it was saved, then upload it again.",
-        )
+        raise empty_file()
     return StreamResult(sha256=digest.hexdigest(), size=size, head=bytes(head), tail=tail)
+
+
+def too_large(max_bytes: int) -> IngestError:
+    return IngestError(
+        ErrorCode.TOO_LARGE,
+        f"The file is larger than the limit of {human_size(max_bytes)}.",
+        "Upload a smaller file: remove rows or columns you do not need, "
+        "or split the table into several datasets.",
+    )
+
+
+def empty_file() -> IngestError:
+    return IngestError(
+        ErrorCode.EMPTY_FILE,
+        "The file is empty (0 bytes).",
+        "Check that you picked the right file and that it was saved, then upload it again.",
+    )
+
+
+class FileChunks:
+    """An upload that is already a complete file on disk (Django's temporary upload).
+
+    Iterating it gives its bytes in blocks, like any other chunks; ``ingest_upload``
+    instead links the file into its working folder (no copy) and hashes it while it
+    validates it. The file must not change afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as source:
+            yield from iter_chunks(source)
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter_chunks(source, 8 * READ_CHUNK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_ends(path: Path, size: int) -> tuple[bytes, bytes]:
+    """The first ``HEAD_BYTES`` and the last ``TAIL_BYTES`` of a file of ``size`` bytes."""
+    with path.open("rb") as source:
+        head = source.read(HEAD_BYTES)
+        source.seek(max(0, size - TAIL_BYTES))
+        tail = source.read(TAIL_BYTES)
+    return head, tail
 
 
 def iter_chunks(source: BinaryIO, chunk_size: int = READ_CHUNK_BYTES) -> Iterator[bytes]:

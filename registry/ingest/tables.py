@@ -12,6 +12,7 @@ dates are recognised by ``infer_schema``.
 from __future__ import annotations
 
 import gc
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from registry.ingest.csv_frame import read_csv_frame
+from registry.ingest.csv_scan import RowIndex, gather_rows
 from registry.ingest.numbers import numbers_from_strings
 
 DEFAULT_SAMPLE_ROWS = 100_000
@@ -154,6 +156,7 @@ def sample_frame(
     rows: int = DEFAULT_SAMPLE_ROWS,
     seed: int = 0,
     columns: Sequence[str] | None = None,
+    index: RowIndex | None = None,
 ) -> pd.DataFrame:
     """The whole table if it fits the sample, else a uniform random sample of
     rows (same seed, same rows), in file order.
@@ -162,6 +165,11 @@ def sample_frame(
     tables so that rows x columns stays near ``SAMPLE_MAX_CELLS`` (memory
     follows cells, not rows). The file is streamed and only the sampled rows
     are kept, so memory is bounded by the sample, not the file.
+
+    ``index`` (a CSV file's ``RowIndex`` from its validation, as
+    ``IngestedFile.index``) lets the sampled rows be cut out of the file as bytes
+    into a small CSV file next to it, which is then read instead of the whole
+    file: the same rows, read by the same reader, so the same frame.
     """
     path = Path(path)
     size = sample_rows(info, rows, columns=columns)
@@ -171,6 +179,11 @@ def sample_frame(
     wanted = np.sort(rng.choice(info.row_count, size=size, replace=False))
     if info.format == TableFormat.PARQUET:
         return mark_missing(_sample_parquet(path, wanted, columns=columns), info.missing_markers)
+    if index is not None:
+        frame = _sample_indexed_csv(path, info, index, wanted, columns=columns)
+        del wanted, rng
+        gc.collect()  # as below: the reader's garbage goes before the frame is used
+        return frame
     frame = read_csv_frame(
         path,
         header=info.columns,
@@ -184,6 +197,37 @@ def sample_frame(
     del wanted, rng
     gc.collect()
     return frame
+
+
+def _sample_indexed_csv(
+    path: Path,
+    info: TableInfo,
+    index: RowIndex,
+    wanted: np.ndarray,
+    *,
+    columns: Sequence[str] | None,
+) -> pd.DataFrame:
+    with tempfile.NamedTemporaryFile(
+        prefix="sample-", suffix=".csv", dir=path.parent, delete=False
+    ) as out:
+        rows_path = Path(out.name)
+        try:
+            gather_rows(path, index, wanted, out)
+        except BaseException:
+            rows_path.unlink(missing_ok=True)
+            raise
+    try:
+        return read_csv_frame(
+            rows_path,
+            header=info.columns,
+            encoding=info.encoding,
+            delimiter=info.delimiter,
+            columns=columns,
+            expected_rows=len(wanted),
+            missing_markers=info.missing_markers,
+        )
+    finally:
+        rows_path.unlink(missing_ok=True)
 
 
 def coerce_numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
