@@ -246,7 +246,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
         return self._get(DATASET_VIEW)
 
     @extend_schema(responses=VersionTableSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="tables")
+    @action(detail=True, methods=["get"], url_path="tables", pagination_class=None)
     def table_list(self, request: Request, pk: str | None = None) -> Response:
         """The version's tables in order: hash, size, schema, profile, primary key and
         the key candidates inference found."""

@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     # Standards and population profiles share the draft/published choice set.
     "ENUM_NAME_OVERRIDES": {
         "DraftPublishedStatusEnum": "audits.models.populations.PopulationProfile.Status",
+        "VersionFormatEnum": "registry.models.DatasetVersion.Format",
     },
 }
 

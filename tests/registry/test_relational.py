@@ -537,3 +537,26 @@ def test_audit_of_a_relational_version_is_refused_with_the_reason(world):
     )
     assert response.status_code == 400
     assert "3 linked tables" in json.dumps(response.json())
+
+
+def test_audit_page_of_a_relational_version_says_why_it_cannot_be_audited(client, world):
+    _, version = _register_demo(world)
+    real = make_dataset(world, kind="real", name="Real placements")
+    reference = make_version(real, world.curator_a)
+    client.force_login(world.curator_a)
+    url = reverse("audits:request", args=[version.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "relational audits" in html.unescape(page.content.decode())
+    posted = client.post(url, {"reference": reference.pk, "families": ["quality"], "seed": 0})
+    assert "3 linked tables" in html.unescape(posted.content.decode())
+    assert not version.audits.exists()
+
+
+def test_schema_correction_of_a_relational_version_is_refused_not_crashed(world):
+    _, version = _register_demo(world)
+    response = _api(world.curator_a).patch(
+        f"/api/v1/versions/{version.pk}/schema/", {"columns": []}, format="json"
+    )
+    assert response.status_code == 400
+    assert "3 tables" in json.dumps(response.json())
