@@ -560,3 +560,36 @@ def test_schema_correction_of_a_relational_version_is_refused_not_crashed(world)
     )
     assert response.status_code == 400
     assert "3 tables" in json.dumps(response.json())
+
+
+def test_the_migration_gives_every_existing_version_its_one_table(world):
+    """Versions stored before relational versions existed each get one table, named
+    after the file's stem (or "table"), with the version's own hash. (The backfill
+    function of migration 0008, run on versions whose table rows are removed: running
+    the migration executor itself takes seconds.)"""
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("registry.migrations.0008_version_tables_backfill")
+    dataset = make_dataset(world)
+    first = make_version(dataset, world.curator_a)
+    second = make_version(dataset, world.curator_a, placements_csv(rows=12))
+    DatasetVersion.objects.filter(pk=second.pk).update(original_name="my data (2).csv.gz")
+    VersionTable.objects.all().delete()
+    backfill.forwards(apps, None)
+    backfill.forwards(apps, None)  # twice: versions with a table are left alone
+
+    tables = {t.version_id: t for t in VersionTable.objects.filter(version__in=[first, second])}
+    assert VersionTable.objects.count() == 2
+    assert (tables[first.pk].name, tables[second.pk].name) == ("placements", "table")
+    for version in (first, second):
+        version.refresh_from_db()
+        table = tables[version.pk]
+        assert version.table_count == 1 and not version.is_relational
+        assert (table.sha256, table.file.name, table.schema, table.row_count) == (
+            version.sha256,
+            version.file.name,
+            version.schema,
+            version.row_count,
+        )
