@@ -189,8 +189,11 @@ class DatasetViewSet(
             version = table_services.relational_version_create(
                 dataset=dataset,
                 user=request.user,
-                tables=table_services.table_uploads(files, data["names"], sent_name),
+                tables=table_services.table_uploads(
+                    files, "" if archive else data["names"], sent_name
+                ),
                 archive=(sent_name(archive), archive.chunks()) if archive else None,
+                archive_names=data["names"] if archive else "",
                 metadata=data["metadata"],
                 keys=data["keys"],
                 encoding=data["encoding"],

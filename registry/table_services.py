@@ -215,6 +215,7 @@ def relational_version_create(
     user: Any,
     tables: Sequence[TableUpload] = (),
     archive: tuple[str, Iterable[bytes]] | None = None,
+    archive_names: str = "",
     metadata: Any = None,
     keys: Any = None,
     note: str = "",
@@ -222,7 +223,8 @@ def relational_version_create(
     encoding: str | None = None,
 ) -> DatasetVersion:
     """Register the dataset's next version as the named ``tables`` (or the tables of
-    one zip, ``archive``: its name and chunks).
+    one zip, ``archive``: its name and chunks, its members named by ``archive_names``
+    as ``parse_names`` reads them, else by their file names).
 
     Keys come from SDMetrics ``metadata``, or ``keys`` ({"primary_keys",
     "foreign_keys"}), or, when neither is given, from inference: then the version is
@@ -246,6 +248,10 @@ def relational_version_create(
             if archive is not None:
                 archive_name = ingest.safe_original_name(archive[0])
                 tables = _archive_tables(archive_name, archive[1], work_dir)
+                chosen = parse_names(archive_names, [t.original_name for t in tables])
+                tables = [
+                    dataclasses.replace(t, name=chosen.get(t.original_name, t.name)) for t in tables
+                ]
             if len(tables) > max_tables():
                 raise RelationalError(
                     f"{len(tables)} tables were sent; a version may have at most "

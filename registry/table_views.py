@@ -35,8 +35,11 @@ def tables_upload(request: HttpRequest, pk: int) -> HttpResponse:
             version = table_services.relational_version_create(
                 dataset=dataset,
                 user=request.user,
-                tables=table_services.table_uploads(data["tables"], data["names"], sent_name),
+                tables=table_services.table_uploads(
+                    data["tables"], "" if archive else data["names"], sent_name
+                ),
                 archive=(sent_name(archive), archive.chunks()) if archive else None,
+                archive_names=data["names"] if archive else "",
                 metadata=data["metadata"],
                 encoding=data["encoding"],
                 note=data["note"],

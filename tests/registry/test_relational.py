@@ -593,3 +593,32 @@ def test_the_migration_gives_every_existing_version_its_one_table(world):
             version.schema,
             version.row_count,
         )
+
+
+def test_a_zip_with_names_and_keys_declared_in_the_api(world):
+    dataset = make_dataset(world)
+    keys = {
+        "primary_keys": {"parents": "pid", "children": "cid"},
+        "foreign_keys": [
+            {
+                "parent_table": "parents",
+                "parent_key": "pid",
+                "child_table": "children",
+                "child_key": "pid",
+            }
+        ],
+    }
+    response = _api(world.curator_a).post(
+        f"/api/v1/datasets/{dataset.pk}/tables/",
+        {
+            "archive": upload(zip_of({"p.csv": PARENTS, "c.csv": CHILDREN}), "pc.zip"),
+            "names": "p.csv = parents\nc.csv = children",
+            "keys": json.dumps(keys),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["keys_confirmed"] is True
+    assert {t["name"]: t["primary_key"] for t in body["tables"]} == keys["primary_keys"]
+    assert body["original_name"] == "pc.zip"
