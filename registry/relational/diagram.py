@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from registry.relational.keys import ForeignKey
 
 BOX_W, BOX_H = 190.0, 58.0
-GAP_X, GAP_Y = 90.0, 26.0
+GAP_X, GAP_Y = 160.0, 26.0
+LABEL_CHARS = 26  # what fits in the gap between two columns at 10px
 MARGIN = 16.0
 NAME_CHARS = 24
 
@@ -89,11 +90,14 @@ def render_relationships_svg(
         x2, y2 = cx, cy + BOX_H / 2
         if x2 <= x1:  # same column (not expected): go round below
             x1, y1, x2, y2 = px + BOX_W / 2, py + BOX_H, cx + BOX_W / 2, cy
-        label = _clip(f"{fk.child_key} → {fk.parent_key}", 30)
+        label = _clip(f"{fk.child_key} → {fk.parent_key}", LABEL_CHARS)
+        # In the gap just left of the child, so a label never sits on a box.
+        lx = max(x1, x2 - GAP_X / 2) if x2 > x1 else (x1 + x2) / 2
+        ly = y1 + (y2 - y1) * ((lx - x1) / (x2 - x1)) if x2 != x1 else (y1 + y2) / 2
         parts.append(
             f'<g class="fk"><line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
             f'stroke="#57606a" stroke-width="1.5" marker-start="url(#rel-arrow)"/>'
-            f'<text x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2 - 5:.1f}" font-size="10" '
+            f'<text x="{lx:.1f}" y="{ly - 5:.1f}" font-size="10" '
             f'text-anchor="middle" fill="#24292f">{_esc(label)}</text></g>'
         )
     for table in tables:
