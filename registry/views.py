@@ -355,6 +355,9 @@ def _panels(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk, DATASET_CHANGE)
+    if version.is_relational:
+        # Its columns belong to its tables; the curator's step here is the keys.
+        return redirect("registry:keys", pk=version.pk)
     form = SchemaForm(request.POST or None, schema=version.schema)
     if request.method == "POST" and form.is_valid():
         try:

@@ -622,3 +622,28 @@ def test_a_zip_with_names_and_keys_declared_in_the_api(world):
     assert body["keys_confirmed"] is True
     assert {t["name"]: t["primary_key"] for t in body["tables"]} == keys["primary_keys"]
     assert body["original_name"] == "pc.zip"
+
+
+def test_collapse_skips_a_relational_real_ancestor_with_the_reason(world):
+    from audits.runs.inputs import ANCESTOR_RELATIONAL, real_ancestor_load
+
+    real = make_dataset(world, kind="real", name="Real sessions")
+    _, real_version = _register_demo(world, dataset=real)
+    synthetic = make_version(make_dataset(world, name="Synthetic placements"), world.curator_a)
+    services.version_lineage_set(
+        version=synthetic,
+        user=world.curator_a,
+        parents=[services.ParentLink(real_version.pk, "trained_on")],
+        generation={},
+    )
+    ancestor = real_ancestor_load(version=synthetic, loaded={})
+    assert ancestor.frame is None
+    assert ancestor.reason == ANCESTOR_RELATIONAL
+
+
+def test_the_schema_step_of_a_relational_version_leads_to_its_keys(client, world):
+    _, version = _register_demo(world)
+    client.force_login(world.curator_a)
+    response = client.get(reverse("registry:schema", args=[version.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("registry:keys", args=[version.pk])
