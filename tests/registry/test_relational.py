@@ -521,6 +521,12 @@ def test_prov_names_every_table_as_a_member_of_the_version(world):
     assert members == {f"synthgov:versions/{version.pk}/#table-{t}" for t in DEMO_TABLES}
     sha = {doc["entity"][m]["synthgov:sha256"] for m in members}
     assert sha == set(version.tables.values_list("sha256", flat=True))
+    # The W3C prov package reads the memberships (a third-party check).
+    from prov.model import ProvDocument, ProvMembership
+
+    parsed = ProvDocument.deserialize(content=json.dumps(doc), format="json")
+    memberships = [r for r in parsed.get_records() if isinstance(r, ProvMembership)]
+    assert len(memberships) == len(DEMO_TABLES)
 
 
 def test_audit_of_a_relational_version_is_refused_with_the_reason(world):
