@@ -653,3 +653,19 @@ def test_the_schema_step_of_a_relational_version_leads_to_its_keys(client, world
     response = client.get(reverse("registry:schema", args=[version.pk]))
     assert response.status_code == 302
     assert response.url == reverse("registry:keys", args=[version.pk])
+
+
+def test_upload_and_keys_pages_are_for_the_curator(client, world):
+    dataset, version = _register_demo(world)
+    client.force_login(world.curator_a)
+    page = client.get(reverse("registry:upload_tables", args=[dataset.pk]))
+    assert page.status_code == 200
+    assert b'type="file" name="tables"' in page.content and b"multiple" in page.content
+    assert client.get(reverse("registry:keys", args=[version.pk])).status_code == 200
+    client.force_login(world.officer_a)  # may read the version, not change it
+    assert client.get(reverse("registry:keys", args=[version.pk])).status_code == 403
+    assert client.get(reverse("registry:upload_tables", args=[dataset.pk])).status_code == 403
+    put = _api(world.officer_a).put(
+        f"/api/v1/versions/{version.pk}/keys/", {"primary_keys": {}}, format="json"
+    )
+    assert put.status_code == 403
