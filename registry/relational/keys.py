@@ -219,7 +219,7 @@ def _pk_rank(table: str, column: str, position: int) -> tuple[int, int]:
     named = {"id", f"{table.lower()}_id", f"{_singular(table)}_id"}
     if lowered in named:
         return (0, position)
-    if lowered.endswith("_id") or lowered.endswith("id"):
+    if lowered.endswith("_id") or column.endswith(("Id", "ID")):  # not "paid", "valid"
         return (1, position)
     return (2, position)
 
@@ -241,7 +241,8 @@ def infer_keys(frames: Mapping[str, pd.DataFrame]) -> KeyCandidates:
     Primary key candidates: columns with no empty cell and no repeated value (floats
     only when every value is whole; free text longer than 64 characters never). The
     proposed primary key is the candidate named ``id``, ``<table>_id`` or
-    ``<singular table>_id``, else one ending in ``id``, else the first candidate.
+    ``<singular table>_id``, else one ending in ``_id``/``Id``/``ID``, else the first
+    candidate.
     Foreign key candidates: a column of another table (not its own proposed primary
     key) whose non-empty values all occur in a parent's proposed primary key; those
     whose name matches the key (``user_id``, ``users_user_id``, ``user_<key>``) are
