@@ -669,3 +669,28 @@ def test_upload_and_keys_pages_are_for_the_curator(client, world):
         f"/api/v1/versions/{version.pk}/keys/", {"primary_keys": {}}, format="json"
     )
     assert put.status_code == 403
+
+
+def test_parquet_and_csv_tables_mix_and_download_as_stored(world):
+    import io
+
+    import pandas as pd
+
+    from tests.registry.conftest import parquet_bytes
+
+    parents = parquet_bytes(pd.read_csv(io.BytesIO(PARENTS)))
+    dataset = make_dataset(world)
+    version = table_services.relational_version_create(
+        dataset=dataset,
+        user=world.curator_a,
+        tables=[
+            TableUpload(None, "parents.parquet", iter([parents])),
+            TableUpload(None, "children.csv", iter([CHILDREN])),
+        ],
+    )
+    formats = dict(version.tables.values_list("name", "format"))
+    assert formats == {"parents": "parquet", "children": "csv"}
+    assert table_services.version_keys(version).foreign_keys[0].parent_table == "parents"
+    got = _api(world.curator_a).get(f"/api/v1/versions/{version.pk}/tables/parents/download/")
+    assert got["Content-Type"] == "application/vnd.apache.parquet"
+    assert b"".join(got.streaming_content) == parents
