@@ -9,12 +9,12 @@ from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import selectors, services
+from registry import selectors, services, table_services
 from registry.documents.for_models import croissant_for_version, prov_for_dataset
 from registry.filters import DatasetFilter
 from registry.models import Dataset, DatasetVersion, Datasheet
@@ -22,13 +22,21 @@ from registry.serializers import (
     DatasetSerializer,
     DatasetWriteSerializer,
     DatasheetSerializer,
+    KeysSerializer,
     LineageSerializer,
     SchemaUpdateSerializer,
+    TablesUploadSerializer,
     VersionSerializer,
+    VersionTableSerializer,
     VersionUploadSerializer,
 )
 from registry.uploads import sent_name, upload_chunks, upload_refusal
-from registry.views import missing_file_message, stored_file_response
+from registry.views import (
+    missing_file_message,
+    relational_download_message,
+    stored_file_response,
+    stored_table_response,
+)
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.api_parsers import JSONParser
 
@@ -129,7 +137,9 @@ class DatasetViewSet(
     def versions(self, request: Request, pk: str | None = None) -> Response:
         if request.method == "GET":
             dataset = self.get_object()
-            versions = dataset.versions.select_related("uploaded_by", "generation", "datasheet")
+            versions = dataset.versions.select_related(
+                "uploaded_by", "generation", "datasheet"
+            ).prefetch_related("tables")
             page = self.paginate_queryset(versions.order_by("-number"))
             data = VersionSerializer(page, many=True, context={"request": request}).data
             return self.get_paginated_response(data)
@@ -149,6 +159,46 @@ class DatasetViewSet(
                 encoding=upload.validated_data["encoding"],
                 note=upload.validated_data["note"],
                 missing_markers=upload.validated_data["missing_markers"],
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(
+            VersionSerializer(version, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": TablesUploadSerializer},
+        responses={201: VersionSerializer},
+        description="Upload a new version made of several named tables (multipart): files "
+        "in `tables` or one zip in `archive`, with optional `names`, and the keys as "
+        "SDMetrics `metadata` or `keys` (inferred when neither is sent).",
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def tables(self, request: Request, pk: str | None = None) -> Response:
+        dataset = self.get_object()
+        upload = TablesUploadSerializer(data=request.data)
+        refusal = upload_refusal(request)
+        if refusal is not None:
+            raise ValidationError({"tables": [refusal.message], **refusal.to_dict()})
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        files = request.FILES.getlist("tables")
+        archive = data.get("archive")
+        try:
+            version = table_services.relational_version_create(
+                dataset=dataset,
+                user=request.user,
+                tables=table_services.table_uploads(
+                    files, "" if archive else data["names"], sent_name
+                ),
+                archive=(sent_name(archive), archive.chunks()) if archive else None,
+                archive_names=data["names"] if archive else "",
+                metadata=data["metadata"],
+                keys=data["keys"],
+                encoding=data["encoding"],
+                note=data["note"],
+                missing_markers=data["missing_markers"],
             )
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
@@ -183,6 +233,7 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             DatasetVersion.objects.visible_to(self.request.user)
             .select_related("dataset", "uploaded_by", "generation", "datasheet")
+            .prefetch_related("tables")
             .order_by("-created", "-id")
         )
 
@@ -196,6 +247,92 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> DatasetVersion:
         return self._get(DATASET_VIEW)
+
+    @extend_schema(responses=VersionTableSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="tables", pagination_class=None)
+    def table_list(self, request: Request, pk: str | None = None) -> Response:
+        """The version's tables in order: hash, size, schema, profile, primary key and
+        the key candidates inference found."""
+        version = self._get(DATASET_VIEW)
+        return Response(VersionTableSerializer(version.tables.all(), many=True).data)
+
+    def _keys_answer(self, version: DatasetVersion) -> dict[str, Any]:
+        return {
+            "keys_confirmed": version.keys_confirmed,
+            **table_services.keys_payload(table_services.version_keys(version)),
+        }
+
+    @extend_schema(methods=["GET", "PUT"], request=KeysSerializer, responses=KeysSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def keys(self, request: Request, pk: str | None = None) -> Response:
+        """The primary and foreign keys. PUT confirms or corrects them: send back what
+        GET returned (edited), or `{"metadata": <SDMetrics metadata>}`."""
+        if request.method == "GET":
+            return Response(self._keys_answer(self._get(DATASET_VIEW)))
+        version = self._get(DATASET_CHANGE)
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None:
+            raise ValidationError({"keys": ["Send a JSON object."]})
+        try:
+            if "metadata" in body:
+                table_services.version_keys_set(
+                    version=version, user=request.user, metadata=body["metadata"]
+                )
+            else:
+                table_services.version_keys_set(
+                    version=version,
+                    user=request.user,
+                    keys={k: body.get(k) for k in ("primary_keys", "foreign_keys") if k in body},
+                )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        version.refresh_from_db()
+        return Response(self._keys_answer(version))
+
+    @extend_schema(
+        methods=["GET", "PUT"],
+        request=OpenApiTypes.OBJECT,
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get", "put"])
+    def metadata(self, request: Request, pk: str | None = None) -> Response:
+        """The tables and keys as SDMetrics / SDV multi-table metadata; PUT the same
+        format to confirm or correct the keys (and columns' sdtypes)."""
+        if request.method == "GET":
+            return Response(table_services.version_metadata(self._get(DATASET_VIEW)))
+        version = self._get(DATASET_CHANGE)
+        try:
+            table_services.version_keys_set(
+                version=version, user=request.user, metadata=request.data
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(table_services.version_metadata(version))
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (410, "application/json"): OpenApiTypes.OBJECT,
+        },
+        description="One table's stored file (ranges, ETag and digests as `download/`).",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"tables/(?P<table>[A-Za-z][A-Za-z0-9_]{0,62})/download",
+    )
+    def table_download(
+        self, request: Request, pk: str | None = None, table: str = ""
+    ) -> HttpResponseBase | Response:
+        version = self._get(DATASET_VIEW)
+        row = version.tables.filter(name=table).first()
+        if row is None:
+            raise NotFound(f"{version} has no table named {table!r}.")
+        response = stored_table_response(request, version, row)
+        if response is None:
+            return Response({"detail": missing_file_message(version)}, status=status.HTTP_410_GONE)
+        return response
 
     @extend_schema(request=SchemaUpdateSerializer, responses=VersionSerializer)
     @action(detail=True, methods=["patch"], url_path="schema")
@@ -274,6 +411,10 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> HttpResponseBase | Response:
         version = self._get(DATASET_VIEW)
+        if version.is_relational:
+            return Response(
+                {"detail": relational_download_message(version)}, status=status.HTTP_409_CONFLICT
+            )
         response = stored_file_response(request, version)
         if response is None:
             return Response({"detail": missing_file_message(version)}, status=status.HTTP_410_GONE)

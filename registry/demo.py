@@ -8,14 +8,18 @@ generations and a hybrid. Nothing is fetched from the internet.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from registry import services
+from registry import services, table_services
 from registry.demo_generator import copula_sample
 from registry.models import Dataset, DatasetVersion
+from registry.relational import version_sha256
 from synthgov.accounts.models import Organisation
 
 LATER_GENERATIONS = 3
@@ -43,8 +47,6 @@ def _version(
     dataset: Dataset, user: Any, frame: pd.DataFrame, name: str, note: str = ""
 ) -> DatasetVersion:
     content = _csv(frame)
-    import hashlib
-
     digest = hashlib.sha256(content).hexdigest()
     existing = dataset.versions.filter(sha256=digest).first()
     if existing:
@@ -255,3 +257,113 @@ def load_registry_demo(orgs: dict[str, Organisation]) -> list[Dataset]:
         },
     )
     return [real, synthetic, chain, hybrid]
+
+
+# --- A relational dataset: SDMetrics' multi-table demo --------------------
+
+RELATIONAL_TABLES = ("users", "sessions", "transactions")
+
+
+def _multi_table_demo_files() -> tuple[Path, dict[str, Any]]:
+    """The folder of SDMetrics' multi-table demo (users, sessions, transactions; real
+    and HMA1-synthetic CSV files installed with the package, read without a network)
+    and its metadata, exactly as ``sdmetrics.demos.load_multi_table_demo`` reads them."""
+    import sdmetrics
+
+    folder = Path(sdmetrics.__file__).parent / "demos" / "multi_table"
+    return folder, json.loads((folder / "metadata.json").read_text())
+
+
+def _relational_version(
+    dataset: Dataset, user: Any, folder: Path, suffix: str, metadata: dict[str, Any]
+) -> DatasetVersion:
+    contents = {t: (folder / f"{t}_{suffix}.csv").read_bytes() for t in RELATIONAL_TABLES}
+    digest = version_sha256({t: hashlib.sha256(c).hexdigest() for t, c in contents.items()})
+    existing = dataset.versions.filter(sha256=digest).first()
+    if existing:
+        return existing
+    return table_services.relational_version_create(
+        dataset=dataset,
+        user=user,
+        tables=[
+            table_services.TableUpload(t, f"{t}_{suffix}.csv", iter([c]))
+            for t, c in contents.items()
+        ],
+        metadata=metadata,
+        note="SDMetrics multi-table demo: users, their browsing sessions and transactions.",
+    )
+
+
+def load_relational_demo(orgs: dict[str, Organisation]) -> list[Dataset]:
+    """Two relational datasets from SDMetrics' multi-table demo: the real users,
+    sessions and transactions, and the synthetic copy SDV's HMA1 made of them."""
+    from django.contrib.auth import get_user_model
+
+    curator = get_user_model().objects.get(username="curator")
+    northwind = orgs["northwind"]
+    folder, metadata = _multi_table_demo_files()
+    sheet = {
+        "composition": "Three linked tables: users (one row per user), sessions (each refers "
+        "to its user) and transactions (each refers to its session). 10 rows each.",
+        "collection": "Simulated browsing data published as the SDV / SDMetrics multi-table demo.",
+        "distribution": "Within Northwind and its regulators; the synthetic copy is open.",
+        "maintenance": "Maintained by the Northwind data team; report issues to the curator.",
+    }
+    real = _dataset(
+        northwind,
+        curator,
+        name="Web sessions — real",
+        kind="real",
+        domain="retail",
+        licence="MIT",
+        access="restricted",
+        description="Users, their browsing sessions and the transactions made in them.",
+        intended_uses="Reference for audits of the synthetic copy.",
+        prohibited_uses="Profiling individual users.",
+        tags=["relational", "sessions", "reference"],
+    )
+    real_v1 = _relational_version(real, curator, folder, "real", metadata)
+    services.version_datasheet_update(
+        version=real_v1,
+        user=curator,
+        sections={
+            **sheet,
+            "motivation": "A small relational reference to show linked tables in SynthGov.",
+        },
+    )
+    synthetic = _dataset(
+        northwind,
+        curator,
+        name="Web sessions — synthetic",
+        kind="fully_synthetic",
+        domain="retail",
+        licence="MIT",
+        access="open",
+        description="A synthetic copy of the three linked tables, made by SDV's HMA1.",
+        intended_uses="Prototyping session analytics without real users.",
+        prohibited_uses="Decisions about real users.",
+        tags=["relational", "sessions", "synthetic"],
+    )
+    synthetic_v1 = _relational_version(synthetic, curator, folder, "synthetic", metadata)
+    services.version_lineage_set(
+        version=synthetic_v1,
+        user=curator,
+        parents=[services.ParentLink(real_v1.pk, "trained_on")],
+        generation={
+            "generator_type": "bayesian_network",
+            "generator_library": "sdv",
+            "parameters": {"model": "HMA1", "note": "SDMetrics multi-table demo"},
+        },
+    )
+    services.version_datasheet_update(
+        version=synthetic_v1,
+        user=curator,
+        sections={
+            **sheet,
+            "motivation": "Let analysts prototype on linked tables without real users.",
+            "generation_method": "SDV's hierarchical modelling algorithm (HMA1) fitted on the "
+            "real tables, as shipped with SDMetrics.",
+            "real_sources": "Web sessions — real, version 1.",
+        },
+    )
+    return [real, synthetic]

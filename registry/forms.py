@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -162,3 +163,146 @@ class DatasheetForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 3, "data-datasheet-section": key}),
             )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (``<input type=file multiple>``)."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class TablesUploadForm(forms.Form):
+    """A version made of several named tables, with optional keys."""
+
+    tables = MultipleFileField(
+        allow_empty_file=True,
+        label="Table files",
+        help_text="One CSV or Parquet file per table; choose several files at once.",
+    )
+    archive = forms.FileField(
+        required=False,
+        allow_empty_file=True,
+        label="Or one zip of the tables",
+        help_text="A .zip holding one CSV or Parquet file per table, with no folders.",
+    )
+    names = forms.CharField(
+        required=False,
+        max_length=20_000,
+        label="Table names",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=(
+            "Optional, one line per file: “users_2024.csv = users”. A file not named here "
+            "takes its name without extensions. A table name is 1 to 63 ASCII letters, "
+            "digits and underscores, starting with a letter."
+        ),
+    )
+    metadata = forms.CharField(
+        required=False,
+        max_length=1_000_000,
+        label="SDMetrics metadata (optional)",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=(
+            "Paste SDMetrics / SDV multi-table metadata (JSON) to declare the primary keys, "
+            "relationships and column sdtypes. Leave empty and SynthGov proposes keys from "
+            "the data for you to confirm."
+        ),
+    )
+    encoding = forms.ChoiceField(
+        required=False,
+        choices=[("", "UTF-8 (detect problems)"), *ENCODING_LABELS.items()],
+        help_text="Only needed for CSV files that are not UTF-8.",
+    )
+    missing_markers = forms.CharField(
+        required=False,
+        max_length=MAX_MISSING_MARKERS * (MAX_MARKER_LENGTH + 2),
+        label="Missing-value markers",
+        help_text="Cell values that mean “no value” in these files, separated by commas.",
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What changed"
+    )
+
+    def clean_metadata(self) -> Any:
+        text = self.cleaned_data["metadata"].strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise forms.ValidationError(
+                f"The SDMetrics metadata is not valid JSON ({exc})."
+            ) from None
+
+
+def parse_foreign_key_lines(text: str) -> list[dict[str, str]]:
+    """Foreign keys written one per line as ``child.column -> parent.column``."""
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        child, sep, parent = line.replace("→", "->").partition("->")
+        child_table, dot1, child_key = child.strip().partition(".")
+        parent_table, dot2, parent_key = parent.strip().partition(".")
+        if not (sep and dot1 and dot2 and child_key and parent_key):
+            raise forms.ValidationError(
+                f"Line {number} is not “child_table.column -> parent_table.column”."
+            )
+        out.append(
+            {
+                "child_table": child_table,
+                "child_key": child_key,
+                "parent_table": parent_table,
+                "parent_key": parent_key,
+            }
+        )
+    return out
+
+
+class KeysForm(forms.Form):
+    """One primary-key select per table, and the foreign keys one per line."""
+
+    foreign_keys = forms.CharField(
+        required=False,
+        max_length=20_000,
+        label="Foreign keys",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="One per line: “sessions.user_id -> users.user_id” (the child's column "
+        "refers to the parent's primary key).",
+    )
+
+    def __init__(self, *args: Any, tables: list[Any], foreign_keys: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tables = tables
+        for table in tables:
+            self.fields[f"pk_{table.name}"] = forms.ChoiceField(
+                required=False,
+                label=f"Primary key of {table.name}",
+                choices=[("", "(none)"), *[(c["name"], c["name"]) for c in table.schema]],
+                initial=table.primary_key,
+            )
+        self.fields["foreign_keys"].initial = foreign_keys
+
+    def clean_foreign_keys(self) -> list[dict[str, str]]:
+        return parse_foreign_key_lines(self.cleaned_data["foreign_keys"])
+
+    def keys(self) -> dict[str, Any]:
+        return {
+            "primary_keys": {
+                t.name: self.cleaned_data.get(f"pk_{t.name}") or None for t in self.tables
+            },
+            "foreign_keys": self.cleaned_data["foreign_keys"],
+        }

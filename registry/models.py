@@ -134,11 +134,15 @@ class DatasetVersion(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         PARQUET = "parquet", "Parquet"
+        TABLES = "tables", "Several tables"
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    # Stored under its content hash; the original name is metadata only.
-    file = models.FileField(max_length=200)
+    # Stored under its content hash; the original name is metadata only. A version of
+    # several tables has no file of its own (blank): each of its ``tables`` has one.
+    file = models.FileField(max_length=200, blank=True)
+    # One table: the stored file's SHA-256. Several: registry.relational.version_sha256
+    # over the tables' names and SHA-256s (the version's hash covers every table).
     sha256 = models.CharField(max_length=64, db_index=True)
     size_bytes = models.PositiveBigIntegerField()
     row_count = models.PositiveBigIntegerField()
@@ -157,6 +161,13 @@ class DatasetVersion(models.Model):
         default=list, blank=True, help_text='Values read as missing, e.g. ["?"].'
     )
     note = models.TextField(blank=True, help_text="What changed in this version.")
+    # How many tables (``tables``) the version holds; 1 for every single-table version.
+    # With several, the file facts above are totals (size, rows, columns) and the
+    # schema and profile live on each table.
+    table_count = models.PositiveIntegerField(default=1)
+    # False while the keys are SynthGov's inferred proposal that the curator has not
+    # yet confirmed or corrected; True once declared or confirmed.
+    keys_confirmed = models.BooleanField(default=True)
     # Set on versions SynthGov watermarked: which organisation key marked it (never the
     # key itself) and the parameters and measurements of the embedding.
     watermark_key_id = models.CharField(max_length=32, blank=True, db_index=True)
@@ -204,6 +215,82 @@ class DatasetVersion(models.Model):
 
     def column(self, name: str) -> dict[str, Any] | None:
         return next((c for c in self.schema if c["name"] == name), None)
+
+    @property
+    def is_relational(self) -> bool:
+        """Whether the version holds several linked tables."""
+        return self.table_count > 1
+
+
+class VersionTable(models.Model):
+    """One named table of a version, stored, hashed and profiled like a single-table
+    version's file. A single-table version has exactly one, mirroring its own file
+    facts (kept equal by the registry services)."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="tables")
+    name = models.CharField(max_length=63)
+    position = models.PositiveIntegerField()
+    file = models.FileField(max_length=200)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.PositiveBigIntegerField()
+    row_count = models.PositiveBigIntegerField()
+    column_count = models.PositiveIntegerField()
+    format = models.CharField(max_length=16, choices=DatasetVersion.Format.choices)
+    encoding = models.CharField(max_length=32, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    compressed = models.CharField(max_length=16, blank=True)
+    original_name = models.CharField(max_length=255)
+    schema = models.JSONField(default=list)
+    profile = models.JSONField(default=dict)
+    # The column whose values identify each row (blank: none declared).
+    primary_key = models.CharField(max_length=255, blank=True)
+    # What key inference found at upload, offered when the curator confirms or
+    # corrects the keys: {"primary_keys": [column, ...], "foreign_keys": [{parent_table,
+    # parent_key, child_table, child_key}, ...]} (this table as the child).
+    key_candidates = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="unique_table_name"),
+            models.UniqueConstraint(fields=["version", "position"], name="unique_table_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} · {self.name}"
+
+    def column(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.schema if c["name"] == name), None)
+
+
+class TableRelationship(models.Model):
+    """A foreign key: ``child_table.child_key`` refers to ``parent_table.parent_key``
+    (the parent's primary key), as SDMetrics' relationships say."""
+
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="relationships"
+    )
+    parent_table = models.ForeignKey(
+        VersionTable, on_delete=models.CASCADE, related_name="child_links"
+    )
+    parent_key = models.CharField(max_length=255)
+    child_table = models.ForeignKey(
+        VersionTable, on_delete=models.CASCADE, related_name="parent_links"
+    )
+    child_key = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["version", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child_table", "child_key"], name="unique_foreign_key_column"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.child_table.name}.{self.child_key} → {self.parent_table.name}.{self.parent_key}"
+        )
 
 
 class Relation(models.TextChoices):

@@ -107,7 +107,7 @@ def lineage_graph(
     versions = (
         DatasetVersion.objects.filter(pk__in=ids)
         .select_related("dataset__organisation", "uploaded_by")
-        .prefetch_related(Prefetch("generation", queryset=Generation.objects.all()))
+        .prefetch_related(Prefetch("generation", queryset=Generation.objects.all()), "tables")
     )
     nodes = [_node(v, v.pk in visible_ids) for v in versions]
     nodes.sort(key=lambda n: n.id)
@@ -155,6 +155,9 @@ def _node(version: DatasetVersion, visible: bool) -> LineageNode:
         row_count=version.row_count,
         column_count=version.column_count,
         uploaded_by=version.uploaded_by.get_username(),
+        tables=tuple((t.name, t.sha256, t.row_count) for t in version.tables.all())
+        if version.is_relational
+        else (),
     )
 
 

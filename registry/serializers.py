@@ -18,6 +18,7 @@ from registry.models import (
     GeneratorType,
     PrivacyMechanism,
     Relation,
+    VersionTable,
 )
 from registry.selectors import parents_for
 from synthgov.api_fields import ChoiceField, ModelSerializer
@@ -117,6 +118,10 @@ class VersionSerializer(ModelSerializer):
     public_url = serializers.SerializerMethodField(
         help_text="The public landing page while the version is published openly, else null."
     )
+    tables = serializers.SerializerMethodField(
+        help_text="The version's named tables (one for a single-table version), in order; "
+        "each table's schema and profile are at `tables/`."
+    )
 
     class Meta:
         model = DatasetVersion
@@ -145,8 +150,24 @@ class VersionSerializer(ModelSerializer):
             "datasheet_completeness",
             "published_at",
             "public_url",
+            "table_count",
+            "tables",
+            "keys_confirmed",
         ]
-        read_only_fields = ["published_at"]
+        read_only_fields = ["published_at", "table_count", "keys_confirmed"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_tables(self, obj: DatasetVersion) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": t.name,
+                "sha256": t.sha256,
+                "row_count": t.row_count,
+                "column_count": t.column_count,
+                "primary_key": t.primary_key or None,
+            }
+            for t in obj.tables.all()
+        ]
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_public_url(self, obj: DatasetVersion) -> str | None:
@@ -193,6 +214,81 @@ class VersionUploadSerializer(serializers.Serializer):
             "Blank cells and NA/null/NaN are missing already."
         ),
     )
+
+
+class TablesUploadSerializer(serializers.Serializer):
+    """A version made of several tables: files in `tables` (repeat the field), or one zip
+    of them in `archive`."""
+
+    tables = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        default=list,
+        help_text="One CSV or Parquet file per table (repeat the field).",
+    )
+    archive = serializers.FileField(
+        required=False, allow_empty_file=True, help_text="Or: one zip holding a file per table."
+    )
+    names = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=20_000,
+        help_text="Table names, one line per file: `<file name> = <table name>`. A file not "
+        "named here takes its name without extensions (`users.csv` → `users`).",
+    )
+    metadata = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text="SDMetrics multi-table metadata (tables, primary keys, relationships).",
+    )
+    keys = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='Or the keys alone: {"primary_keys": {table: column}, "foreign_keys": '
+        "[{parent_table, parent_key, child_table, child_key}]}. With neither, SynthGov "
+        "infers them and `keys_confirmed` is false until you confirm them (PUT `keys/`).",
+    )
+    encoding = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    missing_markers = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_MISSING_MARKERS * (MAX_MARKER_LENGTH + 2),
+    )
+
+
+class VersionTableSerializer(ModelSerializer):
+    class Meta:
+        model = VersionTable
+        fields = [
+            "name",
+            "position",
+            "sha256",
+            "size_bytes",
+            "row_count",
+            "column_count",
+            "format",
+            "encoding",
+            "delimiter",
+            "compressed",
+            "original_name",
+            "primary_key",
+            "schema",
+            "profile",
+            "key_candidates",
+        ]
+
+
+class KeysSerializer(serializers.Serializer):
+    """The keys as PUT takes them (and GET shows them); or `metadata` instead."""
+
+    primary_keys = serializers.DictField(
+        child=serializers.CharField(allow_null=True), required=False
+    )
+    foreign_keys = serializers.ListField(child=serializers.DictField(), required=False)
+    metadata = serializers.JSONField(required=False)
 
 
 class ColumnSerializer(serializers.Serializer):

@@ -40,7 +40,9 @@ from registry.models import (
     LineageEdge,
     Relation,
     Tag,
+    VersionTable,
 )
+from registry.relational import RelationalError, table_name_from_file, version_sha256
 from synthgov.accounts.models import Organisation
 from synthgov.downloads import has_control_characters
 from synthgov.signing.strict_json import nesting_depth
@@ -341,6 +343,23 @@ def _version_insert(
                 note=note,
                 uploaded_by=user,
             )
+            VersionTable.objects.create(
+                version=version,
+                name=single_table_name(original_name),
+                position=0,
+                file=name,
+                sha256=version.sha256,
+                size_bytes=version.size_bytes,
+                row_count=version.row_count,
+                column_count=version.column_count,
+                format=version.format,
+                encoding=version.encoding,
+                delimiter=version.delimiter,
+                compressed=version.compressed,
+                original_name=original_name,
+                schema=schema,
+                profile=profile,
+            )
             Generation.objects.create(version=version)
             Datasheet.objects.create(version=version)
             Dataset.objects.filter(pk=dataset.pk).update(latest_version=version)
@@ -371,10 +390,38 @@ def _version_insert(
     return version
 
 
+def single_table_name(original_name: str) -> str:
+    """The name of a single-table version's one table: its file's stem when that
+    follows the table-name rule (``registry.relational.names``), else "table"."""
+    try:
+        return table_name_from_file(original_name)
+    except RelationalError:
+        return "table"
+
+
+def refuse_relational(version: DatasetVersion, what: str) -> None:
+    """ValidationError when ``version`` holds several tables and ``what`` (e.g. "audited")
+    works on one table only, for now."""
+    if version.is_relational:
+        names = ", ".join(version.tables.values_list("name", flat=True))
+        raise ValidationError(
+            f"{version} holds {version.table_count} linked tables ({names}); it cannot be "
+            f"{what} yet: SynthGov does this for single-table versions only until relational "
+            "audits arrive (referential integrity, cardinality and inter-table trends). "
+            "Choose a single-table version.",
+            code="relational_version",
+        )
+
+
 def version_schema_update(
     *, version: DatasetVersion, user: Any, columns: Sequence[dict[str, str]]
 ) -> DatasetVersion:
     """Correct column types and roles. Column names and order cannot change."""
+    if version.is_relational:
+        raise ValidationError(
+            f"{version} holds {version.table_count} tables; their column types and roles are "
+            "set per table at upload (or by SDMetrics metadata) and cannot be corrected here yet."
+        )
     by_name = {c["name"]: c for c in columns}
     if sorted(by_name) != sorted(c["name"] for c in version.schema):
         raise ValidationError(
@@ -407,6 +454,7 @@ def version_schema_update(
         version.schema = new_schema
         version.profile = profile
         version.save(update_fields=["schema", "profile"])
+        version.tables.update(schema=new_schema, profile=profile)
         trail_record(
             actor=user,
             action="registry.version.schema_corrected",
@@ -435,7 +483,10 @@ def stored_file(version: DatasetVersion) -> Iterator[Path]:
     """A path on this machine to the version's stored file, for the readers that
     need one (``ingest.read_frame``, Arrow): the file itself on local storage, a
     temporary copy streamed from the bucket on S3 (``synthgov.storage.local_copy``).
-    FileNotFoundError when the file is gone."""
+    FileNotFoundError when the file is gone. A version of several tables has no one
+    file: ValueError (callers refuse such versions first, ``refuse_relational``)."""
+    if version.is_relational:
+        raise ValueError(f"{version} holds several tables; read each table's file instead")
     with local_copy(version.file.name) as path:
         yield path
 
@@ -444,7 +495,18 @@ def stored_sha256(version: DatasetVersion) -> str | None:
     """The SHA-256 of the version's stored file as it is now, streamed from
     storage, or None when the file is missing: a file gone from storage is an
     integrity failure, never a transient error worth retrying (other storage
-    errors, such as ``StorageUnavailable``, propagate)."""
+    errors, such as ``StorageUnavailable``, propagate).
+
+    For a version of several tables: the version hash (``relational.version_sha256``)
+    over each table's stored file as it is now, None when any of them is missing."""
+    if version.is_relational:
+        found = {}
+        for table in version.tables.all():
+            try:
+                found[table.name] = stored_hash(table.file.name)
+            except FileNotFoundError:
+                return None
+        return version_sha256(found)
     try:
         return stored_hash(version.file.name)
     except FileNotFoundError:

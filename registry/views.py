@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_safe
 
 from registry import selectors, services
@@ -34,9 +35,12 @@ from registry.models import (
     SYNTHETIC_ONLY_SECTIONS,
     Dataset,
     DatasetVersion,
+    VersionTable,
     datasheet_sections_for,
 )
+from registry.relational.diagram import TableBox, render_relationships_svg
 from registry.signals import lineage_view_badges, version_page_context
+from registry.table_services import version_keys
 from registry.uploads import sent_name, upload_chunks, upload_refusal
 from synthgov.accounts.permissions import DATASET_CHANGE, DATASET_VIEW, get_object_for_user
 from synthgov.downloads import StoredFile, as_attachment, file_response, token_or_login_required
@@ -310,9 +314,31 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for key, label, _ in datasheet_sections_for(version.dataset.kind)
             ],
             "can_change": selectors.can_change(request.user, version.dataset),
+            **relational_context(version),
             **_panels(request, version),
         },
     )
+
+
+def relational_context(version: DatasetVersion) -> dict[str, Any]:
+    """What the version page shows of a version of several tables: each table with its
+    schema and profile rows, the foreign keys, and the relationship diagram."""
+    if not version.is_relational:
+        return {"relational": None}
+    tables = list(version.tables.all())
+    keys = version_keys(version)
+    svg = render_relationships_svg(
+        [TableBox(t.name, t.row_count, t.primary_key or None) for t in tables],
+        keys.foreign_keys,
+        title=f"Tables of {version} and their foreign keys",
+    )
+    return {
+        "relational": {
+            "tables": [{"table": t, "columns": selectors.profile_rows(t)} for t in tables],
+            "foreign_keys": keys.foreign_keys,
+            "diagram": mark_safe(svg),  # noqa: S308 - built from escaped text only
+        }
+    }
 
 
 def _panels(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
@@ -329,6 +355,9 @@ def _panels(request: HttpRequest, version: DatasetVersion) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def version_schema(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk, DATASET_CHANGE)
+    if version.is_relational:
+        # Its columns belong to its tables; the curator's step here is the keys.
+        return redirect("registry:keys", pk=version.pk)
     form = SchemaForm(request.POST or None, schema=version.schema)
     if request.method == "POST" and form.is_valid():
         try:
@@ -471,6 +500,33 @@ def missing_file_message(version: DatasetVersion) -> str:
     )
 
 
+def relational_download_message(version: DatasetVersion) -> str:
+    names = ", ".join(version.tables.values_list("name", flat=True))
+    return (
+        f"{version} holds {version.table_count} tables ({names}) and has no single file: "
+        "download each table from tables/<name>/download/."
+    )
+
+
+def stored_table_response(
+    request: HttpRequest, version: DatasetVersion, table: VersionTable
+) -> HttpResponseBase | None:
+    """One table's stored file as a download (as ``stored_file_response``), or None
+    when it is missing."""
+    suffix = "parquet" if table.format == "parquet" else "csv"
+    return file_response(
+        request,
+        StoredFile(
+            name=table.file.name,
+            sha256=table.sha256,
+            modified=version.created,
+            content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
+            filename=f"{version.dataset.name}-v{version.number}-{table.name}.{suffix}",
+        ),
+        public=False,
+    )
+
+
 def stored_file_response(
     request: HttpRequest, version: DatasetVersion, *, public: bool = False
 ) -> HttpResponseBase | None:
@@ -501,7 +557,19 @@ def download_or_gone(
     request: HttpRequest, version: DatasetVersion, *, public: bool = False
 ) -> HttpResponseBase:
     """The version's file (see ``stored_file_response``), or the 410 page that says
-    its bytes are missing from storage."""
+    its bytes are missing from storage (409 for a version of several tables, which has
+    one file per table)."""
+    if version.is_relational:
+        return render(
+            request,
+            "registry/file_missing.html",
+            {
+                "version": version,
+                "heading": "Download each table",
+                "message": relational_download_message(version),
+            },
+            status=409,
+        )
     response = stored_file_response(request, version, public=public)
     if response is None:
         # 410 Gone: the version exists, its bytes do not any more.

@@ -171,6 +171,9 @@ SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
 # Tables with more rows are refused at upload (a Parquet file from its metadata, before
 # reading it): an audit holds the whole table in a worker's memory.
 SYNTHGOV_MAX_ROWS = env_int("SYNTHGOV_MAX_ROWS", 10_000_000, minimum=1)
+# The most tables one (relational) version may hold; each table is also held to the
+# limits above, and the tables together to SYNTHGOV_MAX_UPLOAD_BYTES.
+SYNTHGOV_MAX_TABLES = env_int("SYNTHGOV_MAX_TABLES", 20, minimum=1)
 # A running audit whose worker has not refreshed its heartbeat for this long is
 # taken over by the next delivery of its task (the first worker died).
 SYNTHGOV_AUDIT_LEASE_SECONDS = env_int("SYNTHGOV_AUDIT_LEASE_SECONDS", 30, minimum=6)
@@ -302,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     # Standards and population profiles share the draft/published choice set.
     "ENUM_NAME_OVERRIDES": {
         "DraftPublishedStatusEnum": "audits.models.populations.PopulationProfile.Status",
+        "VersionFormatEnum": "registry.models.DatasetVersion.Format",
     },
 }
 
@@ -408,6 +412,7 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_MAX_UPLOAD_BYTES",
     "SYNTHGOV_MAX_COLUMNS",
     "SYNTHGOV_MAX_ROWS",
+    "SYNTHGOV_MAX_TABLES",
     "SYNTHGOV_AUDIT_LEASE_SECONDS",
     "SYNTHGOV_ORG_KEYS_DIR",
     "SYNTHGOV_SIGNING_KEYS_FILE",

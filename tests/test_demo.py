@@ -54,6 +54,21 @@ def test_demo_loads_once_and_shows_every_feature(registry_storage, signing_keys)
     assert shipped.source_url.startswith("https://www.ons.gov.uk/")
     assert JurisdictionProfile.objects.get(jurisdiction__code="UK").profile == shipped
 
+    # The relational demo: SDMetrics' users, sessions and transactions, real and synthetic,
+    # with the keys its metadata declares.
+    relational = DatasetVersion.objects.filter(table_count=3).select_related("dataset")
+    assert sorted(v.dataset.name for v in relational) == [
+        "Web sessions — real",
+        "Web sessions — synthetic",
+    ]
+    for version in relational:
+        assert list(version.tables.values_list("name", flat=True)) == [
+            "users",
+            "sessions",
+            "transactions",
+        ]
+        assert version.keys_confirmed and version.relationships.count() == 2
+
     counts = (DatasetVersion.objects.count(), Certificate.objects.count())
     call_command("load_demo", stdout=io.StringIO())
     assert (DatasetVersion.objects.count(), Certificate.objects.count()) == counts

@@ -50,6 +50,7 @@ from registry.models import (
 from registry.services import (
     UploadRefused,
     dataset_version_create,
+    refuse_relational,
     stored_file,
     stored_sha256,
     upload_ingest,
@@ -230,6 +231,7 @@ def _validate_request(
             "Only synthetic versions are watermarked: a watermark says “made by a "
             "generator”, which would be false on real data."
         )
+    refuse_relational(version, "watermarked")
     if version.watermark_key_id:
         raise ValidationError(
             f"{version} is already watermarked (key {version.watermark_key_id}); "

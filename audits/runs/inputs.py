@@ -43,6 +43,10 @@ NO_REAL_ANCESTOR = (
 ANCESTOR_MISSING = "the real ancestor's stored file is missing from storage"
 ANCESTOR_ALTERED = "the real ancestor's stored file no longer matches the hash recorded at upload"
 ANCESTOR_UNREADABLE = "the real ancestor's stored file could not be read as a table"
+ANCESTOR_RELATIONAL = (
+    "the nearest real ancestor holds several linked tables; collapse figures compare one "
+    "table with one table until relational audits arrive"
+)
 RESTRICTED_ANCESTOR = (
     "the nearest real ancestor is restricted: collapse figures are computed only against "
     "data the requesting organisation may read"
@@ -164,6 +168,8 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
     unreadable ancestor leaves the collapse figures skipped rather than failing the
     whole audit: the curator did not choose it, the lineage did. Other storage errors
     propagate for the task to retry."""
+    if version.is_relational:
+        return ANCESTOR_RELATIONAL
     found = stored_sha256(version)
     if found is None:
         return ANCESTOR_MISSING

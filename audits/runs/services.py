@@ -34,7 +34,12 @@ from audits.runs.inputs import real_ancestor_load
 from registry import ingest
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
-from registry.services import stored_file, stored_sha256, version_table_info
+from registry.services import (
+    refuse_relational,
+    stored_file,
+    stored_sha256,
+    version_table_info,
+)
 from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
@@ -178,6 +183,24 @@ def _population_config(
     return profile.audit_snapshot(intended=intended, applied_as=applied_as), {}
 
 
+def _refuse_relational(
+    version: DatasetVersion, reference: DatasetVersion, holdout: DatasetVersion | None
+) -> None:
+    """Audits compare one table with one table: a version of several linked tables is
+    refused (as the audited version, the reference or the holdout) with the reason,
+    until relational audits exist."""
+    errors: dict[str, list[str]] = {}
+    for field, chosen in (("version", version), ("reference", reference), ("holdout", holdout)):
+        if chosen is None:
+            continue
+        try:
+            refuse_relational(chosen, "audited")
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if errors:
+        raise ValidationError(errors, code="relational_version")
+
+
 def audit_run_request(
     *,
     version: DatasetVersion,
@@ -192,6 +215,7 @@ def audit_run_request(
     ``enqueue=False`` leaves the run queued for the caller to execute itself
     (the demo loader runs its audits in-process).
     """
+    _refuse_relational(version, reference, holdout)
     population, population_errors = _population_config(version, config)
     config = {
         "protected": list(config.get("protected", [])),

@@ -27,6 +27,7 @@ from audits.populations.selectors import usable_in_audits
 from audits.runs import charts, disclosure, selectors, services
 from audits.runs.forms import AuditRequestForm
 from registry.models import DatasetVersion
+from registry.services import refuse_relational
 from synthgov.accounts.permissions import (
     AUDIT_REQUEST,
     DATASET_VIEW,
@@ -100,8 +101,22 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "audits/audit_request.html",
-        {"version": version, "form": form, "has_references": bool(references)},
+        {
+            "version": version,
+            "form": form,
+            "has_references": bool(references),
+            "relational_refusal": _relational_refusal(version),
+        },
     )
+
+
+def _relational_refusal(version: DatasetVersion) -> str:
+    """Why a version of several tables cannot be audited yet ("" for one table)."""
+    try:
+        refuse_relational(version, "audited")
+    except ValidationError as exc:
+        return exc.messages[0]
+    return ""
 
 
 @login_required

@@ -131,6 +131,21 @@ LOADER_BOOLEANS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class TableInfo:
+    """One table of a version of several tables: its file and columns, its primary
+    key, and its foreign keys (column → (parent table, parent column))."""
+
+    name: str
+    columns: list[ColumnInfo]
+    download_url: str
+    file_format: str
+    file_size: int
+    sha256: str
+    primary_key: str | None = None
+    references: dict[str, tuple[str, str]] | None = None
+
+
 def data_type(column: ColumnInfo) -> str:
     """The Croissant dataType a loader reads ``column`` correctly with."""
     if column.type == "boolean" and not set(column.spellings) <= LOADER_BOOLEANS:
@@ -157,6 +172,7 @@ def croissant_jsonld(
     page_url: str,
     file_format: str,
     file_size: int,
+    tables: list[TableInfo] | None = None,
 ) -> dict[str, Any]:
     """A version's documentation as Croissant 1.0 JSON-LD with RAI fields.
 
@@ -164,11 +180,31 @@ def croissant_jsonld(
     Field per column, RAI properties from the datasheet and the lineage, and
     ``prov:wasDerivedFrom`` / ``prov:wasGeneratedBy`` for the parents and
     generator. Empty datasheet sections are left out rather than sent blank.
+
+    A version of several ``tables`` has one FileObject and one RecordSet per table
+    (the RecordSet's ``@id`` is the table name, its ``key`` the primary key), and each
+    foreign key's Field ``references`` the parent's primary-key Field.
     """
     sheet = {k: (v or "").strip() for k, v in datasheet.items()}
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(page_url)) if page_url else ""
     extension = file_format if file_format in ENCODING_FORMATS else "csv"
     file_id = f"{slug(dataset.name)}-v{version.version_number}.{extension}"
+    distribution = [
+        {
+            "@type": "cr:FileObject",
+            "@id": file_id,
+            "name": file_id,
+            "description": f"{version.title} as uploaded; check it against sha256.",
+            "contentUrl": download_url,
+            "encodingFormat": ENCODING_FORMATS[extension],
+            "contentSize": f"{file_size} B",
+            "sha256": version.sha256,
+        }
+    ]
+    record_sets = [_record_set(columns, file_id, sheet.get("composition", ""))]
+    if tables:
+        distribution, record_sets = _tables(dataset, version, tables)
+        columns = [c for t in tables for c in t.columns]
     doc: dict[str, Any] = {
         "@context": json.loads(json.dumps(CROISSANT_CONTEXT)),  # a copy callers may edit
         "@type": "sc:Dataset",
@@ -183,26 +219,59 @@ def croissant_jsonld(
         "creator": {"@type": "sc:Organization", "name": dataset.organisation},
         "keywords": list(dataset.tags),
         "citeAs": f"{dataset.organisation}. {version.title}. SynthGov registry. {page_url}",
-        "distribution": [
-            {
-                "@type": "cr:FileObject",
-                "@id": file_id,
-                "name": file_id,
-                "description": f"{version.title} as uploaded; check it against sha256.",
-                "contentUrl": download_url,
-                "encodingFormat": ENCODING_FORMATS[extension],
-                "contentSize": f"{file_size} B",
-                "sha256": version.sha256,
-            }
-        ],
-        "recordSet": [_record_set(columns, file_id, sheet.get("composition", ""))],
+        "distribution": distribution,
+        "recordSet": record_sets,
         **_rai(dataset, version, columns, sheet),
         **_provenance(version, parents, origin),
     }
     return compact(doc)
 
 
-def _record_set(columns: list[ColumnInfo], file_id: str, composition: str) -> dict[str, Any]:
+def _tables(
+    dataset: DatasetInfo, version: LineageNode, tables: list[TableInfo]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One FileObject and one RecordSet per table, with keys and references."""
+    distribution, record_sets = [], []
+    for table in tables:
+        extension = table.file_format if table.file_format in ENCODING_FORMATS else "csv"
+        file_id = f"{slug(dataset.name)}-v{version.version_number}-{table.name}.{extension}"
+        distribution.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": file_id,
+                "name": file_id,
+                "description": f"Table {table.name} of {version.title} as uploaded; check it "
+                "against sha256.",
+                "contentUrl": table.download_url,
+                "encodingFormat": ENCODING_FORMATS[extension],
+                "contentSize": f"{table.file_size} B",
+                "sha256": table.sha256,
+            }
+        )
+        record_set = _record_set(
+            table.columns,
+            file_id,
+            f"One record per row of table {table.name}.",
+            record_set_id=table.name,
+        )
+        references = table.references or {}
+        for field in record_set["field"]:
+            parent = references.get(field["name"])
+            if parent is not None:
+                field["references"] = {"field": {"@id": f"{parent[0]}/{quote(parent[1], safe='')}"}}
+        if table.primary_key:
+            record_set["key"] = {"@id": f"{table.name}/{quote(table.primary_key, safe='')}"}
+        record_sets.append(record_set)
+    return distribution, record_sets
+
+
+def _record_set(
+    columns: list[ColumnInfo],
+    file_id: str,
+    composition: str,
+    *,
+    record_set_id: str = RECORD_SET_ID,
+) -> dict[str, Any]:
     fields = []
     for column in columns:
         role = ROLE_LABELS.get(column.role, column.role)
@@ -214,7 +283,7 @@ def _record_set(columns: list[ColumnInfo], file_id: str, composition: str) -> di
         fields.append(
             {
                 "@type": "cr:Field",
-                "@id": f"{RECORD_SET_ID}/{quote(column.name, safe='')}",
+                "@id": f"{record_set_id}/{quote(column.name, safe='')}",
                 "name": column.name,
                 "description": f"{described} (role: {role})" if described else f"Role: {role}.",
                 "dataType": kind,
@@ -223,8 +292,8 @@ def _record_set(columns: list[ColumnInfo], file_id: str, composition: str) -> di
         )
     return {
         "@type": "cr:RecordSet",
-        "@id": RECORD_SET_ID,
-        "name": RECORD_SET_ID,
+        "@id": record_set_id,
+        "name": record_set_id,
         "description": composition or "One record per row of the file.",
         "field": fields,
     }

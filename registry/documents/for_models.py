@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from registry import selectors
-from registry.documents.croissant import ColumnInfo, DatasetInfo, croissant_jsonld
+from registry.documents.croissant import ColumnInfo, DatasetInfo, TableInfo, croissant_jsonld
 from registry.documents.prov import prov_json
 from registry.lineage.graph import LineageNode
 from registry.models import Dataset, DatasetVersion
@@ -91,6 +91,7 @@ def _croissant(
     ]
     sheet = getattr(version, "datasheet", None)
     spellings = _written_values(version.profile)
+    tables = _table_infos(version, request) if version.is_relational else None
     return croissant_jsonld(
         dataset=DatasetInfo(
             name=dataset.name,
@@ -120,7 +121,47 @@ def _croissant(
         page_url=page_url,
         file_format=version.format,
         file_size=version.size_bytes,
+        tables=tables,
     )
+
+
+def _columns(schema: list[dict[str, Any]], profile: Any) -> list[ColumnInfo]:
+    spellings = _written_values(profile)
+    return [
+        ColumnInfo(
+            name=c["name"],
+            type=c["type"],
+            role=c["role"],
+            spellings=spellings.get(c["name"], ()) if c["type"] == "boolean" else (),
+        )
+        for c in schema
+    ]
+
+
+def _table_infos(version: DatasetVersion, request: HttpRequest) -> list[TableInfo]:
+    """Each table of a version of several tables, with its download (the API's, which
+    takes a token) and keys."""
+    references: dict[int, dict[str, tuple[str, str]]] = {}
+    for link in version.relationships.select_related("parent_table"):
+        references.setdefault(link.child_table_id, {})[link.child_key] = (
+            link.parent_table.name,
+            link.parent_key,
+        )
+    return [
+        TableInfo(
+            name=t.name,
+            columns=_columns(t.schema, t.profile),
+            download_url=request.build_absolute_uri(
+                reverse("api-version-table-download", args=[version.pk, t.name])
+            ),
+            file_format=t.format,
+            file_size=t.size_bytes,
+            sha256=t.sha256,
+            primary_key=t.primary_key or None,
+            references=references.get(t.pk),
+        )
+        for t in version.tables.all()
+    ]
 
 
 def _written_values(profile: Any) -> dict[str, tuple[str, ...]]:

@@ -145,7 +145,9 @@ def prov_json(
     version with parents or a generator has a generation activity
     (``synthgov:versions/<id>/#generation``) that used its parents and is
     associated with the generator software; versions are attributed to their
-    organisation.
+    organisation. A version of several tables is also a collection whose members
+    (``hadMember``) are its tables, each an entity ``<version>#table-<name>`` (the
+    table's part of the version page) with its SHA-256 and rows.
     """
     base = base_uri.rstrip("/")
     build = _ProvBuilder()
@@ -158,6 +160,21 @@ def prov_json(
             # A version always has a page; without one it is still named, in this document.
             name = _page_name(base, node.url) or f"lineage:version-{node.id}"
             entity_ids[node.id] = build.add("entity", name, _entity(node, base))
+            for table, sha256, rows in node.tables:
+                member = build.add(
+                    "entity",
+                    f"{name}#table-{table}",
+                    {
+                        "prov:type": _qname("synthgov:Table"),
+                        "prov:label": f"{node.title} · {table}",
+                        "synthgov:tableName": table,
+                        "synthgov:sha256": sha256,
+                        "synthgov:rows": rows,
+                    },
+                )
+                build.relation(
+                    "hadMember", {"prov:collection": entity_ids[node.id], "prov:entity": member}
+                )
             if node.organisation:
                 build.relation(
                     "wasAttributedTo",

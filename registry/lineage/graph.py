@@ -82,6 +82,9 @@ class LineageNode:
     row_count: int | None = None
     column_count: int | None = None
     uploaded_by: str = ""
+    # A version of several tables: (name, SHA-256, rows) of each, in order; empty for
+    # a single-table version (its one table is the version's file).
+    tables: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def title(self) -> str:

@@ -14,7 +14,7 @@ from audits.demo import (
     load_standards_demo,
     load_watermark_demo,
 )
-from registry.demo import load_registry_demo
+from registry.demo import load_registry_demo, load_relational_demo
 from synthgov.access.demo import load_accounts_demo
 from synthgov.trail.services import checkpoint_create
 
@@ -26,6 +26,8 @@ class Command(BaseCommand):
         orgs = load_accounts_demo()
         self.stdout.write("Loading datasets (SDMetrics student placements and generations)…")
         datasets = load_registry_demo(orgs)
+        self.stdout.write("Loading a relational dataset (SDMetrics users, sessions, transactions)…")
+        relational = load_relational_demo(orgs)
         self.stdout.write("Watermarking the synthetic dataset (its version 2)…")
         load_watermark_demo(datasets)
         self.stdout.write("Publishing the shipped population profiles (UK default)…")
@@ -44,7 +46,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: {len(orgs)} organisations, {len(datasets)} datasets with "
-                f"lineage, {len(runs)} finished audits, {len(standards)} published standards, "
+                f"lineage, {len(relational)} relational datasets, {len(runs)} finished "
+                f"audits, {len(standards)} published standards, "
                 f"{len(certificates)} certificates."
             )
         )
