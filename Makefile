@@ -19,9 +19,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py run_local
 
-## make test: install with test extras and run the whole suite
+## make test: install with test extras and run the whole suite, in TEST_PROCESSES processes
+## (pytest-xdist; whole files go to one process, so module fixtures are built once)
+TEST_PROCESSES ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ two regulators, and one user per role, used across permission tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,35 @@ from tests.factories import JurisdictionFactory, OrganisationFactory, UserFactor
 # Playwright's sync API runs an event loop in the test thread; Django refuses
 # ORM calls there unless told the caller is synchronous (it is).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test database, and before it is dropped (PostgreSQL refuses to
+    drop a database anyone is connected to), the sessions still connected to it closed.
+
+    A process a test started and stopped (a Celery worker, a live server's thread) can
+    leave its session open a moment after it exits; with two test processes the last
+    test of one of them may end inside that moment. Each such session is reported.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, application_name, state, left(query, 120),"
+                " pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            for pid, application, state, query, _ in cursor.fetchall():
+                print(
+                    f"\nclosed a session left on the test database: pid {pid} "
+                    f"{application!r} {state} {query!r}"
+                )
+        connection.close()
 
 
 @pytest.fixture(autouse=True)
