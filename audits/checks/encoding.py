@@ -100,6 +100,10 @@ class PreparedColumn:
         return _range(self.real)
 
 
+def _all_converted(spec: ColumnSpec) -> PreparedColumn:
+    raise AssertionError(f"column {spec.name!r} asked for after every column was converted")
+
+
 class PreparedColumns(Mapping[str, PreparedColumn]):
     """The audited columns by name, each converted on first use and kept: a check that
     reads a few columns (an attack on the quasi-identifiers) pays for those alone.
@@ -116,6 +120,10 @@ class PreparedColumns(Mapping[str, PreparedColumn]):
         column = self._done.get(name)
         if column is None:
             column = self._done[name] = self._convert(self._specs[name])
+            if len(self._done) == len(self._specs):
+                # Every column is converted: let go of the converter and, with it, the
+                # raw frames it reads (the runner releases them after preparing).
+                self._convert = _all_converted
         return column
 
     def __iter__(self) -> Iterator[str]:
