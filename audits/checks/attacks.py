@@ -460,7 +460,10 @@ def _count_capped(frame: np.ndarray, preds: _Predicates, cap: int, cache: dict) 
                 )
             )
     read = np.zeros(n_preds, dtype=np.int64)
-    active = np.flatnonzero(size > 0)
+    # A predicate without conditions matches every row (and reads no column's order).
+    unconditional = ~used.any(axis=1)
+    counts[unconditional] = n
+    active = np.flatnonzero((size > 0) & ~unconditional)
     width = CAPPED_FIRST_WINDOW
     while len(active):
         part = active[: max(PAIR_CHUNK // (width * width_k), 1)]
