@@ -475,6 +475,92 @@ def test_distance_attack_figures_are_pinned_on_a_fixed_seed():
     assert got["privacy.dp_epsilon_lower_bound"].value == pytest.approx(0.8311025997072721)
 
 
+def _singling_out_case(name: str):
+    if name == "near, every column":
+        config, real, synthetic, holdout = plant("near", 2_000, 5)
+        config.attack_count = 300
+        rng = np.random.default_rng(9)
+        for frame in (real, synthetic, holdout):
+            frame.loc[rng.random(len(frame)) < 0.03, "income"] = np.nan
+            frame.loc[rng.random(len(frame)) < 0.02, "region"] = None
+            frame.loc[rng.random(len(frame)) < 0.01, "age"] = np.nan
+        config.quasi_identifiers = [c.name for c in config.columns if c.type != "id"]
+    elif name == "subgroup, default":
+        config, real, synthetic, holdout = plant("subgroup", 2_000, 3)
+        config.attack_count = 200
+    else:
+        config, real, synthetic, holdout = plant("exact", 1_500, 7)
+        config.attack_count = 200
+        config.quasi_identifiers = [c.name for c in config.columns if c.type != "id"]
+    return make_context(config, real, synthetic, holdout)
+
+
+# (value, headline, per variant: predicates, main and control successes, candidates tried,
+# the first examples), recorded from the implementation before the capped counts shared
+# each frame's column orders across variants and read doubling windows.
+SINGLING_OUT_PINNED = {
+    "near, every column": (
+        0.026095950614751205,
+        "multivariate",
+        (300, 32, 33, None, ["score = 747", "income = 21784.5", "income = 28166.1"]),
+        (
+            300, 78, 72, 20_000,
+            [
+                "sex = 0 and region = 7 and age <= 29",
+                "region = 7 and age >= 61 and diagnosis = 2",
+                "age >= 77 and score >= 912.6 and smoker = 1",
+            ],
+        ),
+    ),
+    "subgroup, default": (
+        0.0,
+        "multivariate",
+        (0, 0, 0, None, []),
+        (
+            14, 2, 2, 100_000,
+            [
+                "age <= 31 and sex = 1 and region = 7",
+                "age >= 92 and sex = 0 and region = 2",
+                "age <= 28 and sex = 0 and region = 3",
+            ],
+        ),
+    ),
+    "exact, every column": (
+        0.04920164067250273,
+        "univariate",
+        (200, 28, 19, None, ["income = 25314.3", "income = 10499.2", "income = 22576.2"]),
+        (
+            200, 50, 52, 10_000,
+            [
+                "region = 2 and income <= 11152.4 and score >= 801.7",
+                "region = 6 and score >= 820.8 and smoker = 1",
+                "region = 6 and score >= 641.7 and diagnosis = 0",
+            ],
+        ),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SINGLING_OUT_PINNED)
+def test_singling_out_figures_are_pinned_on_a_fixed_seed(name):
+    # Every column as a quasi-identifier (univariate predicates on each, multivariate
+    # ones with ranges, missing values in a number and a category), and the default
+    # three on a memorised subgroup, where the search spends its whole budget.
+    value, headline, *expected = SINGLING_OUT_PINNED[name]
+    result = singling_out_risk(_singling_out_case(name))[0]
+    assert result.value == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert result.details["headline_variant"] == headline
+    for variant, pinned in zip(("univariate", "multivariate"), expected, strict=True):
+        got = result.details["variants"][variant]
+        assert (
+            got["predicates"],
+            got["main"]["successes"],
+            got["control"]["successes"],
+            got.get("candidate_predicates_tried"),
+            got["examples"],
+        ) == pinned
+
+
 def test_an_attack_prepares_only_the_columns_it_reads():
     # Columns are converted on first use: inference reads the quasi-identifiers and the
     # secret, not income, score or smoker (the bench times each attack alone this way).
