@@ -458,7 +458,7 @@ def relational_quality(
                 else None,
             }
         )
-        intertable += _intertable(real, synthetic, schema, rel)
+        intertable += _intertable(real, synthetic, encoded, rel)
     return RelationalQuality(shapes, pairs, cardinality, intertable)
 
 
@@ -472,19 +472,20 @@ def _joined(tables: dict[str, pd.DataFrame], rel: Relationship) -> tuple[np.ndar
     return merged["c"].to_numpy(), merged["p"].to_numpy()
 
 
-def _intertable(real, synthetic, schema: RelationalSchema, rel: Relationship) -> list[dict]:
+def _rows_of(col: _Column, real_rows: np.ndarray, synthetic_rows: np.ndarray) -> _Column:
+    """The column on the joined rows; a number's pair bins are recut on the joined values,
+    as SDMetrics cuts them on the denormalised table."""
+    real, synthetic = col.real[real_rows], col.synthetic[synthetic_rows]
+    if col.sdtype in CONTINUOUS:
+        return _Column(col.sdtype, real, synthetic, _pair_bins(real), _pair_bins(synthetic))
+    return _Column(col.sdtype, real, synthetic)
+
+
+def _intertable(real, synthetic, encoded: dict[str, dict[str, _Column]], rel: Relationship):
     rc, rp = _joined(real, rel)
     sc, sp = _joined(synthetic, rel)
-
-    def side(table: str, real_rows, syn_rows) -> dict[str, _Column]:
-        columns = schema.columns[table]
-        formats = {c: f for (t, c), f in schema.datetime_formats.items() if t == table}
-        return _encoded_table(
-            real[table].iloc[real_rows], synthetic[table].iloc[syn_rows], columns, formats
-        )
-
-    parent_cols = side(rel.parent_table, rp, sp)
-    child_cols = side(rel.child_table, rc, sc)
+    parent_cols = {n: _rows_of(c, rp, sp) for n, c in encoded[rel.parent_table].items()}
+    child_cols = {n: _rows_of(c, rc, sc) for n, c in encoded[rel.child_table].items()}
     return [
         {
             **rel.to_json(),
