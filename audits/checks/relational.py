@@ -258,6 +258,7 @@ class _Column:
     synthetic: np.ndarray
     real_bins: np.ndarray | None = None  # continuous only: codes of SDMetrics' pair bins
     synthetic_bins: np.ndarray | None = None
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # discrete codes, once
 
 
 def _continuous(series: pd.Series, sdtype: str, fmt: str | None) -> np.ndarray:
@@ -314,7 +315,10 @@ def _shape(col: _Column) -> float | None:
 def _discrete_codes(col: _Column, which: str) -> np.ndarray:
     if col.sdtype in CONTINUOUS:
         return getattr(col, f"{which}_bins")
-    return getattr(col, which) + 1  # missing (-1) becomes its own category 0
+    # Missing (-1) becomes its own category 0; kept, as every pair of the column needs it.
+    if which not in col.codes:
+        col.codes[which] = getattr(col, which) + 1
+    return col.codes[which]
 
 
 def _cramers_v(table: np.ndarray) -> float:
@@ -466,6 +470,11 @@ def _joined(tables: dict[str, pd.DataFrame], rel: Relationship) -> tuple[np.ndar
     """Row numbers of the child and of its parent for each row of the inner join."""
     parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
     child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
+    index = pd.Index(parent)
+    if index.is_unique:  # the usual case: one parent row per key, no join table needed
+        position = index.get_indexer(child)
+        matched = np.flatnonzero(position >= 0)
+        return matched, position[matched]
     left = pd.DataFrame({"k": child, "c": np.arange(len(child))})
     right = pd.DataFrame({"k": parent, "p": np.arange(len(parent))})
     merged = left.merge(right, on="k", how="inner")

@@ -285,3 +285,18 @@ def test_relational_keys_are_in_the_catalogue():
     produced = {m.key for m in relational_quality_metrics(_tables(), _tables(), _schema())}
     produced |= {orphan_rate(_tables(), _schema()).key, key_violations(_tables(), _schema()).key}
     assert produced == RELATIONAL_KEYS
+
+
+def test_ks_complement_equals_scipy_with_ties_and_gaps():
+    from scipy.stats import ks_2samp
+
+    from audits.checks.shapes import ks_complement
+
+    rng = np.random.default_rng(5)
+    for real, synthetic in [
+        (rng.integers(0, 6, 300).astype(float), rng.integers(0, 9, 200).astype(float)),
+        (rng.normal(0, 1, 500), rng.normal(0.3, 1.2, 400)),
+        (np.array([1.0, 1, 1, 2]), np.array([1.0, 2, 2, 2, 3])),
+    ]:
+        expected = 1 - ks_2samp(real, synthetic).statistic
+        assert ks_complement(real, synthetic) == pytest.approx(expected, abs=1e-12)
