@@ -446,6 +446,75 @@ _SPECS = [
         "higher",
     ),
     _spec(
+        "integrity.orphan_rate",
+        "integrity",
+        "Orphan child rows",
+        "Per foreign key of a version made of linked tables: the child rows whose key is "
+        "filled in but matches no primary key of the parent table, divided by all the child "
+        "table's rows (rows with an empty key are not orphans; they are counted apart). The "
+        "value is the worst relationship's share; details list every relationship with its "
+        "orphan rows, distinct dangling key values and up to 5 of them as examples, plus the "
+        "reference's share when a reference is given (its values are never shown). All rows.",
+        "lower",
+        needs="a version of linked tables with foreign keys",
+    ),
+    _spec(
+        "integrity.key_violations",
+        "integrity",
+        "Primary-key violations",
+        "Per table of a version made of linked tables that declares a primary key: the rows "
+        "whose key is empty plus the rows repeating a key value an earlier row already holds "
+        "(the first holder is not counted), divided by the table's rows. The value is the "
+        "worst table's share; details give each table's empty and repeated counts and up to "
+        "5 repeated values. All rows.",
+        "lower",
+        needs="a version of linked tables with primary keys",
+    ),
+    _spec(
+        "quality.cardinality_shapes",
+        "quality",
+        "Children per parent",
+        "Per foreign key, as SDMetrics' CardinalityShapeSimilarity: 1 minus the two-sample "
+        "Kolmogorov-Smirnov statistic between the real and synthetic distributions of the "
+        "number of child rows per parent row (a parent with no child counts 0; orphan child "
+        "rows count for no parent), averaged over foreign keys. Details hold each "
+        "relationship's score. All rows.",
+        "higher",
+        needs="synthetic and reference versions of linked tables with foreign keys",
+    ),
+    _spec(
+        "quality.intertable_trends",
+        "quality",
+        "Inter-table trends",
+        "As SDMetrics' multi-table Intertable Trends property: each child table is joined to "
+        "its parent on the foreign key (inner join) and every pair of one parent column and "
+        "one child column is compared as in Column Pair Trends: two numbers or dates by "
+        "correlation similarity 1 - |r_real - r_synthetic| / 2 (Pearson, rows where both are "
+        "present), counted only when the real |r| exceeds 0.5; otherwise by contingency "
+        "similarity 1 - total variation distance of the joint frequencies (a missing value "
+        "is a category; a number or date beside a category is cut into 10 equal-width bins "
+        "whose edges each dataset takes from its own values, as SDMetrics does), counted only "
+        "when the real Cramér's V exceeds 0.3. The mean over counted pairs of every "
+        "relationship; identifiers and free text are left out. All rows (SDMetrics samples "
+        "50,000 rows per contingency pair on larger tables).",
+        "higher",
+        needs="synthetic and reference versions of linked tables with foreign keys",
+    ),
+    _spec(
+        "quality.relational_overall",
+        "quality",
+        "Overall multi-table quality",
+        "SDMetrics' multi-table Quality Report score: the mean of four properties, each "
+        "computed on every row of every table: Column Shapes (KSComplement or TVComplement "
+        "per column, averaged over all columns of all tables), Column Pair Trends (pairs "
+        "inside each table, same rule and thresholds as quality.intertable_trends), "
+        "Cardinality (quality.cardinality_shapes) and Intertable Trends "
+        "(quality.intertable_trends). A property with nothing to score is left out of the "
+        "mean. Details hold each property's score and every column and pair score.",
+        "higher",
+        needs="synthetic and reference versions of linked tables",
+    ),
+    _spec(
         "documentation.datasheet_completeness",
         "provenance",
         "Datasheet completeness",
@@ -797,6 +866,17 @@ _SPECS += [
 ]
 
 METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}
+# Figures of a version made of linked tables (audits.checks.relational): a single-table
+# audit never reports them.
+RELATIONAL_KEYS = frozenset(
+    {
+        "integrity.orphan_rate",
+        "integrity.key_violations",
+        "quality.cardinality_shapes",
+        "quality.intertable_trends",
+        "quality.relational_overall",
+    }
+)
 
 
 def catalogue_json() -> list[dict[str, Any]]:

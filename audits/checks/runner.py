@@ -29,7 +29,7 @@ from audits.checks.base import (
     RealAncestor,
     skipped,
 )
-from audits.checks.catalogue import METRICS
+from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
 from audits.checks.context import AuditContext, AuditFrames, Step
 from audits.checks.encoding import category_strings, prepare
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -183,7 +183,8 @@ def _stopped_on_hash(facts: dict[str, Any], report: Progress) -> AuditOutcome:
     result = integrity.hash_verified(facts)
     reason = "the stored file does not match its hash"
     others = [skipped(key, spec.direction, reason, target=spec.target)
-              for key, spec in METRICS.items() if key != result.key]  # fmt: skip
+              for key, spec in METRICS.items()
+              if key != result.key and key not in RELATIONAL_KEYS]  # fmt: skip
     report("Finished", 1.0)
     return _outcome([result, *others], {})
 

@@ -11,7 +11,7 @@ import pytest
 
 from audits.checks import METRICS, AuditInputError, run_audit
 from audits.checks.base import FAMILIES
-from audits.checks.catalogue import catalogue_json
+from audits.checks.catalogue import RELATIONAL_KEYS, catalogue_json
 from audits.checks.model_validation import MODELS
 from tests.audits.checks.conftest import census, census_config
 
@@ -112,7 +112,9 @@ def test_full_audit_reports_every_catalogue_key_once_as_strict_json(frames):
         frames, config=config, progress=lambda label, fraction: steps.append((label, fraction))
     )
     keys = [m.key for m in outcome.metrics]
-    assert sorted(keys) == sorted(k for k, spec in METRICS.items() if spec.family in FAMILIES)
+    assert sorted(keys) == sorted(
+        k for k, spec in METRICS.items() if spec.family in FAMILIES and k not in RELATIONAL_KEYS
+    )
     # A categorical target: the R² figures (for a numerical one) say so, everything else
     # is measured.
     numeric_only = {"utility.tstr_r2", "utility.trtr_r2"}
@@ -167,6 +169,8 @@ def test_tampered_file_stops_with_that_finding(frames):
     assert outcome.findings == [hashed.finding]
     others = [m for m in outcome.metrics if m.key != "integrity.hash_verified"]
     assert others and all(m.status == "skipped" for m in others)
+    # A single-table audit never lists the linked-tables figures, even as skipped.
+    assert not RELATIONAL_KEYS & {m.key for m in outcome.metrics}
 
 
 def test_families_can_be_chosen(frames):

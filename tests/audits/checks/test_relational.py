@@ -1,0 +1,302 @@
+"""Relational figures: integrity by hand, quality against SDMetrics' multi-table report."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audits.checks.base import AuditInputError
+from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
+from audits.checks.relational import (
+    RelationalSchema,
+    Relationship,
+    key_violations,
+    orphan_rate,
+    relational_quality,
+    relational_quality_metrics,
+)
+
+PROPERTIES = ("Column Shapes", "Column Pair Trends", "Cardinality", "Intertable Trends")
+
+
+def _schema(**extra) -> RelationalSchema:
+    return RelationalSchema(
+        columns={
+            "people": {"pid": "id", "age": "numerical"},
+            "visits": {"vid": "id", "pid": "id", "kind": "categorical"},
+            "notes": {"nid": "id", "pid": "id"},
+        },
+        primary_keys={"people": "pid", "visits": "vid", "notes": "nid"},
+        relationships=[
+            Relationship("people", "pid", "visits", "pid"),
+            Relationship("people", "pid", "notes", "pid"),
+        ],
+        **extra,
+    )
+
+
+def _tables():
+    return {
+        "people": pd.DataFrame({"pid": [1, 2, 3], "age": [30, 40, 50]}),
+        # Rows 3 (4), 5 (5) and 6 (4) point at nobody; row 4 has no key at all.
+        "visits": pd.DataFrame(
+            {
+                "vid": [10, 11, 12, 13, 14, 15],
+                "pid": [1, 1, 4, None, 5, 4],
+                "kind": list("abcabc"),
+            }
+        ),
+        "notes": pd.DataFrame({"nid": [1, 1, 2, None, 2, 3], "pid": [1, 2, 3, 3, 2, 9]}),
+    }
+
+
+def test_orphan_rate_by_hand():
+    result = orphan_rate(_tables(), _schema())
+    visits, notes = result.details["relationships"]
+    assert visits["orphan_rows"] == 3 and visits["child_rows"] == 6
+    assert visits["orphan_rate"] == pytest.approx(0.5)
+    assert visits["empty_key_rows"] == 1
+    assert visits["dangling_keys"] == 2
+    assert visits["examples"] == [4, 5]
+    assert notes["orphan_rows"] == 1 and notes["examples"] == [9]
+    # The worst relationship is the value.
+    assert result.value == pytest.approx(0.5)
+    assert result.details["worst"] == "visits.pid -> people.pid"
+    assert "visits" in result.finding and "4, 5" in result.finding
+    json.dumps(result.to_json())
+
+
+def test_orphan_rate_reference_gives_its_rate_never_its_values():
+    reference = _tables()
+    reference["visits"] = reference["visits"].assign(pid=[1, 2, 3, 3, 2, 777])
+    result = orphan_rate(_tables(), _schema(), reference=reference)
+    visits = result.details["relationships"][0]
+    assert visits["reference_orphan_rate"] == pytest.approx(1 / 6)
+    assert "777" not in json.dumps(result.to_json())
+
+
+def test_no_orphans_is_zero_without_finding():
+    tables = _tables()
+    tables["visits"]["pid"] = [1, 1, 2, None, 3, 3]
+    tables["notes"]["pid"] = [1, 2, 3, 3, 2, 1]
+    result = orphan_rate(tables, _schema())
+    assert result.value == 0.0 and result.finding is None
+    assert result.details["relationships"][0]["empty_key_rows"] == 1
+
+
+def test_key_violations_by_hand():
+    result = key_violations(_tables(), _schema())
+    notes = result.details["tables"]["notes"]
+    # nid 1, 1, 2, None, 2, 3: one empty key, two rows repeating an earlier key.
+    assert notes["empty_key_rows"] == 1
+    assert notes["duplicate_key_rows"] == 2
+    assert notes["violation_rate"] == pytest.approx(3 / 6)
+    assert notes["examples"] == [1, 2]
+    assert result.details["tables"]["people"]["violation_rate"] == 0.0
+    assert result.value == pytest.approx(0.5) and result.details["worst"] == "notes"
+    assert "notes" in result.finding and "repeat a key" in result.finding
+
+
+def test_without_keys_the_figures_are_skipped():
+    schema = RelationalSchema({"people": {"pid": "id"}}, {"people": None})
+    tables = {"people": pd.DataFrame({"pid": [1]})}
+    assert orphan_rate(tables, schema).status == "skipped"
+    assert key_violations(tables, schema).status == "skipped"
+
+
+def test_cardinality_counts_parents_without_children_by_hand():
+    schema = RelationalSchema(
+        {"p": {"id": "id"}, "c": {"pid": "id"}},
+        {"p": "id", "c": None},
+        [Relationship("p", "id", "c", "pid")],
+    )
+    real = {"p": pd.DataFrame({"id": [1, 2, 3, 4]}), "c": pd.DataFrame({"pid": [1, 1, 2, 2]})}
+    # Children per parent: real 2, 2, 0, 0; synthetic 4, 0, 0, 0 (orphan 9 counts nowhere).
+    synthetic = {
+        "p": pd.DataFrame({"id": [1, 2, 3, 4]}),
+        "c": pd.DataFrame({"pid": [1, 1, 1, 1, 9]}),
+    }
+    quality = relational_quality(real, synthetic, schema)
+    # ECDFs: real 0.5 at 0, 1 at 2; synthetic 0.75 at 0, 1 at 4: largest gap 0.25.
+    assert quality.cardinality[0]["score"] == pytest.approx(0.75)
+    from sdmetrics.multi_table import CardinalityShapeSimilarity
+
+    metadata = {
+        "tables": {
+            "p": {"primary_key": "id", "columns": {"id": {"sdtype": "id"}}},
+            "c": {"columns": {"pid": {"sdtype": "id"}}},
+        },
+        "relationships": [
+            {
+                "parent_table_name": "p",
+                "parent_primary_key": "id",
+                "child_table_name": "c",
+                "child_foreign_key": "pid",
+            }
+        ],
+    }
+    assert CardinalityShapeSimilarity.compute(real, synthetic, metadata) == pytest.approx(0.75)
+
+
+def test_tables_not_matching_the_schema_are_refused():
+    tables = _tables()
+    with pytest.raises(AuditInputError, match="no table notes"):
+        relational_quality(tables, {k: v for k, v in tables.items() if k != "notes"}, _schema())
+    broken = {**tables, "people": tables["people"].drop(columns="age")}
+    with pytest.raises(AuditInputError, match="'people' of the synthetic data has no column age"):
+        relational_quality(tables, broken, _schema())
+
+
+def _sdmetrics_report(real, synthetic, metadata):
+    with warnings.catch_warnings():
+        # The class warns, on import, that it is deprecated in favour of QualityReport.
+        warnings.simplefilter("ignore")
+        from sdmetrics.reports import MultiTableQualityReport
+
+        report = MultiTableQualityReport()
+        report.generate(real, synthetic, metadata, verbose=False)
+    table = report.get_properties()
+    return report.get_score(), dict(zip(table["Property"], table["Score"], strict=True))
+
+
+def _assert_agrees(real, synthetic, metadata):
+    overall, properties = _sdmetrics_report(real, synthetic, metadata)
+    schema = RelationalSchema.from_sdmetrics(metadata)
+    results = {m.key: m for m in relational_quality_metrics(real, synthetic, schema)}
+    ours = {
+        p["property"]: p["score"]
+        for p in results["quality.relational_overall"].details["properties"]
+    }
+    for name in PROPERTIES:
+        if np.isnan(properties[name]):
+            assert ours[name] is None, name
+        else:
+            assert ours[name] == pytest.approx(properties[name], abs=0.02), name
+    assert results["quality.relational_overall"].value == pytest.approx(overall, abs=0.02)
+    assert results["quality.cardinality_shapes"].value == pytest.approx(
+        properties["Cardinality"], abs=0.02
+    )
+    assert results["quality.intertable_trends"].value == pytest.approx(
+        properties["Intertable Trends"], abs=0.02
+    )
+    for result in results.values():
+        json.dumps(result.to_json())
+    return results
+
+
+def test_agrees_with_sdmetrics_on_its_multi_table_demo():
+    from sdmetrics.demos import load_multi_table_demo
+
+    real, synthetic, metadata = load_multi_table_demo()
+    _assert_agrees(real, synthetic, metadata)
+
+
+def _family_tables(seed: int, parents: int, *, planted: int = 0):
+    """Parents with an age and a region; children whose count, amount and channel follow
+    their parent's. ``planted`` parents get 40 children each (the defect)."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, parents)
+    region = rng.choice(["north", "south", "east", "west"], parents)
+    kids = rng.poisson(1 + age / 30)
+    kids[:planted] = 40
+    pid = np.repeat(np.arange(parents), kids)
+    amount = age[pid] * 3 + rng.normal(0, 10, pid.size)
+    urban = np.isin(region[pid], ["north", "east"])
+    channel = np.where(rng.random(pid.size) < np.where(urban, 0.8, 0.2), "web", "shop")
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(amount * 3600, unit="s")
+    when = pd.Series(when.strftime("%Y-%m-%d %H:%M:%S"))
+    return {
+        "people": pd.DataFrame({"pid": np.arange(parents), "age": age, "region": region}),
+        "orders": pd.DataFrame(
+            {
+                "oid": np.arange(pid.size),
+                "pid": pid,
+                "amount": amount,
+                "channel": channel,
+                "at": when,
+            }
+        ),
+    }
+
+
+FAMILY_METADATA = {
+    "tables": {
+        "people": {
+            "primary_key": "pid",
+            "columns": {
+                "pid": {"sdtype": "id"},
+                "age": {"sdtype": "numerical"},
+                "region": {"sdtype": "categorical"},
+            },
+        },
+        "orders": {
+            "primary_key": "oid",
+            "columns": {
+                "oid": {"sdtype": "id"},
+                "pid": {"sdtype": "id"},
+                "amount": {"sdtype": "numerical"},
+                "channel": {"sdtype": "categorical"},
+                "at": {"sdtype": "datetime", "datetime_format": "%Y-%m-%d %H:%M:%S"},
+            },
+        },
+    },
+    "relationships": [
+        {
+            "parent_table_name": "people",
+            "parent_primary_key": "pid",
+            "child_table_name": "orders",
+            "child_foreign_key": "pid",
+        }
+    ],
+}
+
+
+def test_agrees_with_sdmetrics_on_generated_families_and_sees_the_planted_defect():
+    real = _family_tables(1, 400)
+    clean = _family_tables(2, 400)
+    defective = _family_tables(3, 400, planted=40)
+    clean_results = _assert_agrees(real, clean, FAMILY_METADATA)
+    defect_results = _assert_agrees(real, defective, FAMILY_METADATA)
+    clean_card = clean_results["quality.cardinality_shapes"].value
+    defect_card = defect_results["quality.cardinality_shapes"].value
+    assert clean_card > 0.85
+    assert defect_card < clean_card - 0.05
+    card = defect_results["quality.cardinality_shapes"]
+    assert card.details["relationships"][0]["synthetic_max_children"] == 40
+    assert card.details["relationships"][0]["synthetic_parents_above_real_max"] == 40
+    assert "40 synthetic people rows have more orders rows (up to 40)" in card.finding
+    assert clean_results["quality.cardinality_shapes"].finding is None
+    # The parent-child trends are strong and kept by the generator: counted, and high.
+    trends = clean_results["quality.intertable_trends"]
+    counted = [p for p in trends.details["pairs"] if p["meets_threshold"]]
+    assert {(p["parent_column"], p["child_column"]) for p in counted} >= {
+        ("age", "amount"),
+        ("region", "channel"),
+    }
+    assert trends.value > 0.9
+
+
+def test_relational_keys_are_in_the_catalogue():
+    assert set(METRICS) >= RELATIONAL_KEYS
+    produced = {m.key for m in relational_quality_metrics(_tables(), _tables(), _schema())}
+    produced |= {orphan_rate(_tables(), _schema()).key, key_violations(_tables(), _schema()).key}
+    assert produced == RELATIONAL_KEYS
+
+
+def test_ks_complement_equals_scipy_with_ties_and_gaps():
+    from scipy.stats import ks_2samp
+
+    from audits.checks.shapes import ks_complement
+
+    rng = np.random.default_rng(5)
+    for real, synthetic in [
+        (rng.integers(0, 6, 300).astype(float), rng.integers(0, 9, 200).astype(float)),
+        (rng.normal(0, 1, 500), rng.normal(0.3, 1.2, 400)),
+        (np.array([1.0, 1, 1, 2]), np.array([1.0, 2, 2, 2, 3])),
+    ]:
+        expected = 1 - ks_2samp(real, synthetic).statistic
+        assert ks_complement(real, synthetic) == pytest.approx(expected, abs=1e-12)
