@@ -4,24 +4,28 @@ Creates its own PostgreSQL database, migrates it and fills it with bulk inserts:
 organisations in 5 jurisdictions, 10,000 datasets with 2 versions each (datasheets,
 generations, schemas and profiles from the registry's own inference), 30 published
 standards (the 3 shipped ones and 27 local ones extending the global baseline, saved
-and validated by ``audits.compliance.services``), one finished audit of 20 figures per dataset
-(200,000 figures) plus a few queued and running ones, and the compliance evaluations
-and rule outcomes the app computes from them with ``audits.standards.engine.evaluate``: every
+and validated by ``audits.compliance.services``), one finished audit of 30 figures per
+dataset (300,000 figures, the attack figures of the shipped EU and UK profiles among
+them) plus a few queued and running ones, and the compliance evaluations and rule
+outcomes the app computes from them with ``audits.standards.engine.evaluate``: every
 version evaluated at upload, the latest again when its audit finished (superseding the
 first), spread over the last months so the 30-day trend has history.
 
-It then starts ``gunicorn synthgov.wsgi:application --workers 2`` with ``DEBUG=0``,
-signs in through the login form and measures each page with a plain HTTP client:
-median, p95 and max latency over N sequential requests, then requests per second with
-several concurrent clients. SQL queries per page are counted with
-``django.test.Client`` and ``CaptureQueriesContext`` against the same database, once
-after filling a tenth of the datasets and once at full size, on full and filtered
-views and on deep pages, to show the count does not grow with the data.
+It then starts gunicorn as ``deploy/Dockerfile`` does (``--config deploy/gunicorn.conf.py``:
+2 workers of 4 threads) with ``DEBUG=0``, signs in through the login form and measures
+each page with a plain HTTP client: median (p50), p95 and max latency over N sequential
+requests, then the same over N requests from ``--clients`` concurrent clients. SQL
+queries per page are counted with ``django.test.Client`` and ``CaptureQueriesContext``
+against the same database, once after filling a tenth of the datasets and once at full
+size, on full and filtered views and on deep pages, to show the count does not grow
+with the data.
 
     .venv/bin/python bench/dashboard_load.py
     .venv/bin/python bench/dashboard_load.py --datasets 2000 --requests 50 --json out.json
     .venv/bin/python bench/dashboard_load.py --compare out.json --explain
     .venv/bin/python bench/dashboard_load.py --keep   # leave the database for poking at
+    .venv/bin/python bench/dashboard_load.py --name h_dash --keep --only dashboard
+    .venv/bin/python bench/dashboard_load.py --reuse h_dash --var DIR --clients 4 --only dashboard
 
 Target: p95 under 300 ms on every page. The database is dropped at the end unless
 ``--keep``. Needs PostgreSQL on 127.0.0.1:5432 (``--pg``) that user postgres may use.
@@ -100,7 +104,7 @@ LICENCES = ["CC-BY-4.0", "CC-BY-NC-4.0", "ODbL-1.0", "LicenseRef-Internal"]
 TAGS = ["tabular", "gdpr", "dp", "benchmark", "training", "validation", "sdv", "ctgan"]
 GENERATORS = [("gan", "ctgan"), ("copula", "sdv"), ("vae", "synthcity"), ("llm", "gretel")]
 
-# The 20 figures each audit stores: (mean, sd) of a plausible value, clipped at 0 and at
+# The 30 figures each audit stores: (mean, sd) of a plausible value, clipped at 0 and at
 # 1 (3 for the ratio); None: follows from the version's registry facts. Two need a
 # real holdout and are "skipped" without one, as the audit does.
 FIGURES: dict[str, tuple[float, float] | None] = {
@@ -124,8 +128,37 @@ FIGURES: dict[str, tuple[float, float] | None] = {
     "provenance.lineage_complete": None,
     "provenance.generator_documented": None,
     "provenance.compute_disclosed": None,
+    # The attack figures the shipped EU-STRICT-PRIVACY and UK-HEALTH profiles ask for
+    # (without them every EU and UK evaluation would read "incomplete").
+    "privacy.singling_out_risk": (0.012, 0.012),
+    "privacy.linkability_risk": (0.01, 0.01),
+    "privacy.inference_risk": (0.018, 0.014),
+    "privacy.membership_auc": (0.51, 0.02),
+    "privacy.membership_tpr_at_1pct_fpr": (0.012, 0.007),
+    "privacy.near_copy_rate": (0.004, 0.005),
+    "privacy.dp_epsilon_lower_bound": (0.25, 0.3),
+    "utility.tstr_ratio": (0.9, 0.06),
+    "collapse.tail_coverage": (0.72, 0.15),
+    "fairness.population_representation_gap": (0.025, 0.015),
 }
-NEEDS_HOLDOUT = {"privacy.dcr_closer_to_training_share", "privacy.dcr_p05_ratio"}
+NEEDS_HOLDOUT = {
+    "privacy.dcr_closer_to_training_share",
+    "privacy.dcr_p05_ratio",
+    "privacy.singling_out_risk",
+    "privacy.linkability_risk",
+    "privacy.inference_risk",
+    "privacy.membership_auc",
+    "privacy.membership_tpr_at_1pct_fpr",
+    "privacy.near_copy_rate",
+    "privacy.dp_epsilon_lower_bound",
+}
+# Figures that need something besides a holdout, and how often an audit has it:
+# a target column (TSTR), lineage back to real data, a population profile.
+SOMETIMES = {
+    "utility.tstr_ratio": 0.7,
+    "collapse.tail_coverage": 0.9,
+    "fairness.population_representation_gap": 0.4,
+}
 
 # Local standards extending the shipped global baseline, one per jurisdiction and
 # profile (EU-STRICT-PRIVACY and UK-HEALTH are shipped): (code suffix, sectors, rules
@@ -221,6 +254,17 @@ QUERY_ONLY_PAGES = [
     ("dashboard one org, health", "regulator", "/?organisation=kestrel-synthetics&domain=health"),
     ("api evaluations", "regulator", "/api/v1/evaluations/"),
 ]
+
+
+def measured_pages(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The pages timed over HTTP: all, or with ``--only dashboard`` the dashboard's."""
+    if args.only == "dashboard":
+        return [p for p in PAGES if p[0].startswith(("dashboard", "api dashboard"))]
+    return PAGES
+
+
+def cache_backend(env: dict[str, str]) -> str:
+    return env.get("CACHE_URL") or "local memory (per process)"
 
 
 def _slug(text: str) -> str:
@@ -435,7 +479,7 @@ def _profiles() -> list[tuple[list[dict], dict]]:
 
 
 def _measure(rng: random.Random, holdout: bool, facts: dict[str, Any]) -> dict[str, Any]:
-    """The 20 figures of one audit (None: skipped, it needs a holdout)."""
+    """The 30 figures of one audit (None: skipped, it needs a holdout or another input)."""
     derived = {
         "integrity.hash_verified": float(rng.random() > 0.002),
         "fairness.missing_groups": float(rng.random() > 0.96),
@@ -446,7 +490,7 @@ def _measure(rng: random.Random, holdout: bool, facts: dict[str, Any]) -> dict[s
     }
     figures = {}
     for key, shape in FIGURES.items():
-        if key in NEEDS_HOLDOUT and not holdout:
+        if (key in NEEDS_HOLDOUT and not holdout) or rng.random() >= SOMETIMES.get(key, 1.0):
             figures[key] = None
         elif shape is None:
             figures[key] = derived[key]
@@ -629,7 +673,7 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
                 population=run.version.row_count,
                 uncertainty=None if value is None else 0.004,
                 status="skipped" if value is None else "ok",
-                finding="Needs a real holdout." if value is None else "",
+                finding=f"Needs {metrics[key].needs}." if value is None else "",
             )
             for run, figures in audits.values()
             for key, value in figures.items()
@@ -828,6 +872,11 @@ def child_fill(spec: dict) -> dict:
         _in_progress(now, spec["start"])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # as autovacuum would have by then
+    # The rows went in by bulk insert, not through the services, so no trail event
+    # moved the dashboard's cache key: a shared cache (--cache) must forget them.
+    from django.core.cache import cache
+
+    cache.clear()
     return {"seconds": time.perf_counter() - started, **totals, "counts": _counts()}
 
 
@@ -933,14 +982,16 @@ def drop_database(pg: str, name: str) -> None:
         conn.execute(query.format(sql.Identifier(name)))
 
 
-def server_environment(var_dir: Path, database_url: str) -> dict[str, str]:
+def server_environment(var_dir: Path, database_url: str, cache_url: str = "") -> dict[str, str]:
     """Production settings (DEBUG off) on plain HTTP, everything else under ``var_dir``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SYNTHGOV_", "GUNICORN_"))
-        and k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT", "STATIC_ROOT"}
+        and k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "MEDIA_ROOT", "STATIC_ROOT"}
     }
+    if cache_url:
+        env["CACHE_URL"] = cache_url
     env.update(
         SYNTHGOV_VAR_DIR=str(var_dir),
         DATABASE_URL=database_url,
@@ -976,7 +1027,7 @@ def _free_port() -> int:
 
 
 def fetch(port: int, path: str, headers: dict[str, str], method: str = "GET", body: Any = None):
-    """One request on a new connection (gunicorn's sync workers close each one):
+    """One request on a new connection, as a browser opening the page would:
     (seconds, status, response headers, body)."""
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -989,20 +1040,25 @@ def fetch(port: int, path: str, headers: dict[str, str], method: str = "GET", bo
     return time.perf_counter() - started, response.status, response.msg, data
 
 
-def start_server(env: dict[str, str], var_dir: Path, workers: int) -> tuple[Any, int]:
+def start_server(env: dict[str, str], var_dir: Path, workers: int, threads: int) -> tuple[Any, int]:
     port = _free_port()
     log = (var_dir / "gunicorn.log").open("wb")
     process = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
+            "--config=deploy/gunicorn.conf.py",
             "synthgov.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            "--timeout=120",
             "--log-level=warning",
         ],
         cwd=ROOT,
-        env=env,
+        # The deployment's own settings (deploy/Dockerfile), on a free local port.
+        env=env
+        | {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": "120",
+        },
         stdout=log,
         stderr=log,
     )
@@ -1147,7 +1203,8 @@ def print_data(report: dict) -> None:
 def print_latency(report: dict) -> None:
     m = report["machine"]
     print(
-        f"\n== latency: gunicorn {report['workers']} sync workers, PostgreSQL "
+        f"\n== latency: gunicorn {report['workers']} workers x {report.get('threads', 1)} "
+        f"threads, cache {report.get('cache', 'local memory')}, PostgreSQL "
         f"{m.get('postgres', '(version not recorded)')}, {m['cpus']} CPUs shared with the "
         f"client; {report['requests']} "
         f"sequential requests per page, then {report['requests']} from "
@@ -1246,9 +1303,9 @@ def _git_revision() -> str:
 def run(args: argparse.Namespace) -> dict:
     if args.reuse:
         return run_reused(args)
-    name = f"synthgov_bench_{os.getpid()}"
+    name = args.name or f"synthgov_bench_{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="synthgov-dashboard-"))
-    env = server_environment(work, f"{args.pg}/{name}")
+    env = server_environment(work, f"{args.pg}/{name}", args.cache)
     small = args.small or max(args.datasets // 10, 100)
     now = datetime.now(UTC).isoformat()
     pages = [list(p) for p in PAGES + QUERY_ONLY_PAGES]
@@ -1256,6 +1313,8 @@ def run(args: argparse.Namespace) -> dict:
         "git": _git_revision(),
         "datasets": args.datasets,
         "workers": args.workers,
+        "threads": args.threads,
+        "cache": cache_backend(env),
         "requests": args.requests,
         "concurrency": args.concurrency,
         "machine": {"cpus": len(os.sched_getaffinity(0))},
@@ -1277,11 +1336,11 @@ def run(args: argparse.Namespace) -> dict:
             "small": {"datasets": first["counts"]["datasets"], **queries_small},
             "large": {"datasets": second["counts"]["datasets"], **queries_large},
         }
-        process, port = start_server(env, work, args.workers)
+        process, port = start_server(env, work, args.workers, args.threads)
         try:
             cookies = {user: login(port, user) for user in ("regulator", "officer")}
             report["latency"] = {}
-            for label, user, path in PAGES:
+            for label, user, path in measured_pages(args):
                 _log(f"measuring {label}: {path}")
                 report["latency"][label] = measure_page(
                     port, cookies[user], path, args.requests, args.concurrency
@@ -1304,12 +1363,14 @@ def run_reused(args: argparse.Namespace) -> dict:
     """Measure again on a database an earlier ``--keep`` run filled (migrated to
     this code first): query counts at its size only, then latency. The database
     is kept."""
-    env = server_environment(args.var, f"{args.pg}/{args.reuse}")
+    env = server_environment(args.var, f"{args.pg}/{args.reuse}", args.cache)
     pages = [list(p) for p in PAGES + QUERY_ONLY_PAGES]
     report: dict[str, Any] = {
         "git": _git_revision(),
         "reused": args.reuse,
         "workers": args.workers,
+        "threads": args.threads,
+        "cache": cache_backend(env),
         "requests": args.requests,
         "concurrency": args.concurrency,
         "machine": {"cpus": len(os.sched_getaffinity(0))},
@@ -1322,11 +1383,11 @@ def run_reused(args: argparse.Namespace) -> dict:
     report["queries"] = {
         "large": {"datasets": counts["datasets"], **_child("queries", {"pages": pages}, env)}
     }
-    process, port = start_server(env, args.var, args.workers)
+    process, port = start_server(env, args.var, args.workers, args.threads)
     try:
         cookies = {user: login(port, user) for user in ("regulator", "officer")}
         report["latency"] = {}
-        for label, user, path in PAGES:
+        for label, user, path in measured_pages(args):
             _log(f"measuring {label}: {path}")
             report["latency"][label] = measure_page(
                 port, cookies[user], path, args.requests, args.concurrency
@@ -1343,8 +1404,27 @@ def main(argv: list[str] | None = None) -> int:
         "--small", type=int, help="datasets at the first query count (default: a tenth)"
     )
     parser.add_argument("--requests", type=int, default=200, help="per page and per mode")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--clients",
+        "--concurrency",
+        dest="concurrency",
+        type=int,
+        default=4,
+        help="concurrent clients in the second measurement of each page",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers (deploy default: 2)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker (deploy default: 4)"
+    )
+    parser.add_argument(
+        "--cache", default="", help="CACHE_URL for the server, e.g. redis://127.0.0.1:6379/5"
+    )
+    parser.add_argument("--name", help="the database to create (default: synthgov_bench_<pid>)")
+    parser.add_argument(
+        "--only", choices=["dashboard"], help="measure only the dashboard pages and its API"
+    )
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--explain", action="store_true", help="print the slowest query's plan")
     parser.add_argument("--keep", action="store_true", help="keep the database and var folder")

@@ -110,6 +110,23 @@ def env_database(
     return config
 
 
+def env_cache(
+    name: str, default: str, *, environ: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """Parse a cache URL into Django's form: ``redis://HOST:PORT/DB`` (or
+    ``rediss://``), a cache every web process shares; ``locmem://``, one per process."""
+    url = env_str(name, default, environ=environ) or default
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"{name}={url!r} is not a supported cache URL: use redis://HOST:PORT/DB "
+        "(shared by every web process) or locmem:// (one cache per process)."
+    )
+
+
 def env_choice(
     name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None
 ) -> str:

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from synthgov.env import (
     env_bool,
     env_bytes,
+    env_cache,
     env_choice,
     env_database,
     env_int,
@@ -308,6 +309,13 @@ SPECTACULAR_SETTINGS = {
         "VersionFormatEnum": "registry.models.DatasetVersion.Format",
     },
 }
+
+# --- Cache ----------------------------------------------------------------
+# The dashboard's summary figures and the report's charts. Entries are keyed on
+# the data's state, so any backend is correct; a shared one (Redis, as in
+# deploy/production.env.example) computes each figure once for every gunicorn
+# worker instead of once per worker. Local memory by default (`make run`).
+CACHES = {"default": env_cache("CACHE_URL", "locmem://")}
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")

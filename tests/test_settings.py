@@ -81,6 +81,7 @@ def test_time_limits_must_stay_under_visibility_timeout():
         (lambda e: env.env_int("DEBUG", 1, environ=e), "ten", "is not a whole number"),
         (lambda e: env.env_int("DEBUG", 1, minimum=5, environ=e), "2", "must be at least 5"),
         (lambda e: env.env_bytes("DEBUG", 1, environ=e), "5 parsecs", "is not a size"),
+        (lambda e: env.env_cache("DEBUG", "locmem://", environ=e), "memcached://x", "redis://"),
     ],
 )
 def test_typed_readers_fail_loudly(reader, value, message):
@@ -96,6 +97,12 @@ def test_typed_readers_parse_good_values():
     assert env.env_bytes("D", 0, environ=e) == 500 * 1024**2
     assert env.env_bytes("E", 0, environ=e) == 2 * 1024**3
     assert env.env_bool("MISSING", True, environ=e) is True
+    redis = env.env_cache("F", "locmem://", environ={"F": "redis://127.0.0.1:6379/1"})
+    assert redis == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/1",
+    }
+    assert env.env_cache("MISSING", "locmem://", environ=e)["BACKEND"].endswith("LocMemCache")
 
 
 def production_env() -> dict[str, str]:

@@ -7,15 +7,19 @@ number of datasets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +31,6 @@ from audits.models import (
     CertificateStatus,
     ComplianceEvaluation,
     RuleOutcome,
-    StandardVersion,
 )
 from audits.runs.selectors import in_progress_for
 from audits.standards import engine
@@ -35,12 +38,17 @@ from audits.standards.selectors import applies, current_standards
 from registry.models import Dataset
 from synthgov.accounts.models import Jurisdiction, Organisation
 from synthgov.accounts.permissions import DATASET_VIEW, organisations_where
+from synthgov.trail.models import Event
+
+logger = logging.getLogger(__name__)
 
 MATRIX_PAGE = 40
 TREND_DAYS = 30
-# Summaries are keyed on the data's state (see summary_cache_key), so this only
+# Summaries are keyed on the data's state (see data_state), so this only
 # bounds how long an unused entry lingers.
 SUMMARY_CACHE_SECONDS = 600
+# Part of the key: a deployment whose figures are computed differently starts afresh.
+SUMMARY_VERSION = 2
 # The stored statuses (``counts`` in the API) and what the trend draws.
 STATUS_ORDER = ["compliant", "non_compliant", "incomplete"]
 TREND_ORDER = [
@@ -106,7 +114,7 @@ class Cell:
 
     ``status``: what is shown (the newest version's evaluation; when the newest
     version has none, the certified or last evaluated version's, with ``note``
-    saying so). ``evaluation``: the shown evaluation's id, or None for "not
+    saying so). ``evaluation``: the shown evaluation's id (``url``: its page), or None for "not
     audited yet" and "not applicable". ``action_url`` / ``action_label``: what
     to do next (request an audit, read the standard's scope).
     """
@@ -114,6 +122,7 @@ class Cell:
     standard_id: int
     status: engine.StatusView
     evaluation: int | None = None
+    url: str = ""
     stored_status: str = ""
     version_number: int | None = None
     latest_number: int | None = None
@@ -123,10 +132,6 @@ class Cell:
     note_url: str = ""
     action_url: str = ""
     action_label: str = ""
-
-    @property
-    def url(self) -> str:
-        return reverse("audits:evaluation", args=[self.evaluation]) if self.evaluation else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,34 +163,25 @@ class Dashboard:
 
 
 def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:
+    """The dashboard as ``user`` may see it. The matrix page, the summary and the
+    filter options are cached under the data's state (``data_state``); only the
+    live audit progress is read afresh on every request."""
     datasets = filters.apply(Dataset.objects.visible_to(user)).order_by("name", "id")
-    page = Paginator(
-        _matrix_datasets(datasets).select_related("organisation", "latest_version"),
-        MATRIX_PAGE,
-    ).get_page(page_number)
-    standards = current_standards()
-    grid = _grid(list(page.object_list), standards)
-    columns = [
-        {"id": s.pk, "label": f"{s.standard.code} {s.version}", "url": s.get_absolute_url()}
-        for s in standards
-        if any(grid[d.pk][s.pk].status.code != engine.NOT_APPLICABLE for d in page.object_list)
-    ]
-    rows = [
-        {"dataset": dataset, "cells": [grid[dataset.pk][c["id"]] for c in columns]}
-        for dataset in page.object_list
-    ]
     state = data_state(user, filters)
-    summary = cache.get_or_set(
-        _cache_key("summary", state, filters),
-        lambda: _summary(datasets, standards),
-        SUMMARY_CACHE_SECONDS,
+    matrix = _cached(
+        _cache_key("matrix", state, filters, str(page_number or 1)),
+        lambda: _matrix(datasets, page_number),
     )
-    options = cache.get_or_set(
-        _cache_key("options", state), lambda: filter_options(user), SUMMARY_CACHE_SECONDS
+    summary = _cached(
+        _cache_key("summary", state, filters), lambda: _summary(datasets, current_standards())
     )
+    options = _cached(_cache_key("options", state), lambda: filter_options(user))
+    # A page over the counted rows, without the queryset (which a cache must not hold).
+    paginator = Paginator(range(matrix["count"]), MATRIX_PAGE)
+    page = Page([row["dataset"] for row in matrix["rows"]], matrix["number"], paginator)
     return Dashboard(
-        standards=columns,
-        rows=rows,
+        standards=matrix["columns"],
+        rows=matrix["rows"],
         page=page,
         counts=summary["counts"],
         failing_rules=summary["failing_rules"],
@@ -197,6 +193,32 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
             for code, n in summary["status_counts"].items()
         ],
     )
+
+
+def _matrix(datasets: Any, page_number: Any) -> dict[str, Any]:
+    """One page of the matrix: the datasets, the columns of the standards that
+    apply to at least one of them, and each dataset's cells."""
+    page = Paginator(
+        _matrix_datasets(datasets).select_related("organisation", "latest_version"),
+        MATRIX_PAGE,
+    ).get_page(page_number)
+    shown = list(page.object_list)
+    standards = current_standards()
+    grid = _grid(shown, standards)
+    columns = [
+        {"id": s.pk, "label": f"{s.standard.code} {s.version}", "url": s.get_absolute_url()}
+        for s in standards
+        if any(grid[d.pk][s.pk].status.code != engine.NOT_APPLICABLE for d in shown)
+    ]
+    return {
+        "count": page.paginator.count,
+        "number": page.number,
+        "columns": columns,
+        "rows": [
+            {"dataset": dataset, "cells": [grid[dataset.pk][c["id"]] for c in columns]}
+            for dataset in shown
+        ],
+    }
 
 
 def _matrix_datasets(datasets: Any) -> Any:
@@ -218,6 +240,9 @@ def _grid(datasets: list[Dataset], standards: list[Any]) -> dict[int, dict[int, 
     """Every dataset's cell for every current standard: three queries however
     many datasets (evaluations, their failing rules, certificates)."""
     ids = [d.pk for d in datasets]
+    # Many cells link to the same page (a dataset's audit request, a standard's
+    # scope): each link is reversed once per page, not once per cell.
+    url = functools.cache(lambda name, arg: reverse(name, args=[arg]))
     evaluations: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
     rows = (
         ComplianceEvaluation.objects.current()
@@ -255,7 +280,12 @@ def _grid(datasets: list[Dataset], standards: list[Any]) -> dict[int, dict[int, 
     return {
         d.pk: {
             s.pk: _cell(
-                d, s, evaluations[(d.pk, s.standard_id)], certificates[(d.pk, s.standard_id)], fails
+                d,
+                s,
+                evaluations[(d.pk, s.standard_id)],
+                certificates[(d.pk, s.standard_id)],
+                fails,
+                url,
             )
             for s in standards
         }
@@ -269,6 +299,7 @@ def _cell(
     evaluations: list[dict[str, Any]],
     certificates: list[dict[str, Any]],
     fails: dict[int, dict[str, int]],
+    url: Callable[[str, Any], str],
 ) -> Cell:
     latest = dataset.latest_version
     latest_number = latest.number if latest else None
@@ -278,7 +309,7 @@ def _cell(
         shown, note, note_url = newest, "", ""
         if valid and valid["dataset_version_id"] != newest["dataset_version_id"]:
             note = f"v{valid['dataset_version__number']} certified"
-            note_url = reverse("audits:certificate", args=[valid["number"]])
+            note_url = url("audits:certificate", valid["number"])
     elif newest is not None:
         # The newest version is not evaluated yet: show the certified one, or
         # else the last evaluated one, and say so.
@@ -297,15 +328,15 @@ def _cell(
             else status.kind.label.lower()
         )
         note = f"v{latest_number} not yet audited — v{shown['dataset_version__number']} {held}"
-        note_url = reverse("audits:request", args=[dataset.latest_version_id])
+        note_url = url("audits:request", dataset.latest_version_id)
     elif applies(standard, dataset):
         return Cell(
             standard_id=standard.pk,
             status=engine.status_view(engine.NOT_AUDITED),
             latest_number=latest_number,
-            action_url=reverse("audits:request", args=[dataset.latest_version_id])
+            action_url=url("audits:request", dataset.latest_version_id)
             if dataset.latest_version_id
-            else reverse("registry:upload", args=[dataset.pk]),
+            else url("registry:upload", dataset.pk),
             action_label="Request an audit" if dataset.latest_version_id else "Upload a version",
         )
     else:
@@ -313,7 +344,7 @@ def _cell(
             standard_id=standard.pk,
             status=engine.status_view(engine.NOT_APPLICABLE),
             latest_number=latest_number,
-            action_url=standard.get_absolute_url(),
+            action_url=url("audits:standard", standard.pk),
             action_label="See the standard's scope",
         )
     status = engine.status_view_of_row(shown, fails.get(shown["pk"]))
@@ -325,6 +356,7 @@ def _cell(
         status=status,
         stored_status=shown["status"],
         evaluation=shown["pk"],
+        url=url("audits:evaluation", shown["pk"]),
         version_number=shown["dataset_version__number"],
         latest_number=latest_number,
         certificate_number=certificate["number"] if certificate else "",
@@ -333,7 +365,7 @@ def _cell(
         note_url=note_url,
     )
     if status.code == "incomplete" and not note:
-        cell.action_url = reverse("audits:request", args=[shown["dataset_version_id"]])
+        cell.action_url = url("audits:request", shown["dataset_version_id"])
         cell.action_label = "Request an audit for the missing figures"
     return cell
 
@@ -450,18 +482,30 @@ def _applicable_cells(datasets: Any, standards: list[Any]) -> int:
     return total
 
 
-def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
-    """What the cached figures depend on; it changes whenever they could: the
-    organisations the user sees (memberships and jurisdiction reach), those in
-    the filtered jurisdiction, the registry's and the evaluations' newest state,
-    and the day (for the trend).
+# Trail events that change nothing the dashboard counts: signing in and out, and
+# lockouts. Every other event may, so it moves the cached figures' key.
+SESSION_EVENTS = Q(action__startswith="accounts.login.") | Q(action="accounts.logout")
 
-    Evaluations are never edited: new evidence writes a new row (superseding the
-    old one in the same transaction), so the newest evaluation id moves on every
-    change. A new version moves the newest ``latest_version``; creating or
-    editing a dataset (its access, domain or kind) moves the newest ``updated``.
-    So a cached figure is never stale and the cache needs no invalidation, which
-    keeps it correct with one cache per process.
+
+def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
+    """What the cached figures depend on; it changes whenever they could.
+
+    - Whom the user may see: the organisations whose restricted datasets they
+      read (their roles' organisations and a regulator's jurisdiction reach; open
+      datasets are everyone's), so two users with the same reach share figures
+      and users with different reach never do; and the organisations in the
+      filtered jurisdiction.
+    - The data's state: the trail's newest event other than a sign-in. Every
+      service writes one in the transaction that makes its change (an
+      evaluation, audit, sign-off, certificate, standard, dataset, version,
+      role or organisation), so it moves exactly when the change commits,
+      whatever process made it; its hash chains the whole history, so two
+      histories never share a state (nor two databases sharing one cache: the
+      database is named too). The head is read before any figure, so a figure
+      cached under a state is never older than that state. Rows written outside
+      the services (bulk loads such as bench/dashboard_load.py) write no event:
+      clear the cache after one.
+    - The day: the trend's window, certificate expiry, standards coming into force.
     """
     orgs = list(organisations_where(user, DATASET_VIEW).order_by("id").values_list("id", flat=True))
     in_jurisdiction = (
@@ -473,28 +517,41 @@ def data_state(user: Any, filters: Filters) -> tuple[Any, ...]:
         if filters.jurisdiction
         else []
     )
-    registry = Dataset.objects.aggregate(updated=Max("updated"), latest=Max("latest_version_id"))
-    evaluations = ComplianceEvaluation.objects.aggregate(newest=Max("id"))
-    # Which standards apply ("not audited yet") and which older version is
-    # certified (shown when the newest is not audited) move the counts too.
-    standards = StandardVersion.objects.aggregate(published=Max("published"))
-    certified = Certificate.objects.aggregate(newest=Max("id"), changed=Max("status_changed"))
+    head = Event.objects.exclude(SESSION_EVENTS).order_by("-seq").values_list("seq", "hash")
+    database = connection.settings_dict
     return (
+        (database["HOST"], database["PORT"], database["NAME"]),
         orgs,
         in_jurisdiction,
-        registry["updated"].isoformat() if registry["updated"] else None,
-        registry["latest"],
-        evaluations["newest"],
-        standards["published"].isoformat() if standards["published"] else None,
-        certified["newest"],
-        certified["changed"].isoformat() if certified["changed"] else None,
+        head.first(),
         timezone.localdate().isoformat(),
     )
 
 
-def _cache_key(kind: str, state: tuple[Any, ...], filters: Filters | None = None) -> str:
-    identity = repr((state, asdict(filters) if filters else None))
+def _cache_key(
+    kind: str, state: tuple[Any, ...], filters: Filters | None = None, *more: str
+) -> str:
+    identity = repr((SUMMARY_VERSION, state, asdict(filters) if filters else None, more))
     return f"dashboard-{kind}:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept in the cache under ``key``. The cache only saves
+    work: an entry that is missing, evicted or unreadable (the cache server is
+    down) is computed again from the database, never answered wrongly."""
+    try:
+        value = cache.get(key)
+    except Exception:  # any backend's failure; the figures do not need the cache
+        logger.warning("dashboard cache unreadable; computing %s", key, exc_info=True)
+        return compute()
+    if value is not None:
+        return value
+    value = compute()
+    try:
+        cache.set(key, value, SUMMARY_CACHE_SECONDS)
+    except Exception:
+        logger.warning("dashboard cache not written: %s", key, exc_info=True)
+    return value
 
 
 def trend_for(evaluations: Any) -> dict[str, Any]:
