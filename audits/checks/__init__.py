@@ -73,7 +73,7 @@ from audits.checks.base import (
 )
 from audits.checks.catalogue import METRICS, MetricSpec
 from audits.checks.context import AuditFrames
-from audits.checks.runner import AuditOutcome, run_audit
+from audits.checks.runner import AuditOutcome, run_audit, run_relational_audit
 
 __all__ = [
     "METRICS",
@@ -86,4 +86,5 @@ __all__ = [
     "MetricSpec",
     "RealAncestor",
     "run_audit",
+    "run_relational_audit",
 ]
