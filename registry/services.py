@@ -400,14 +400,13 @@ def single_table_name(original_name: str) -> str:
 
 
 def refuse_relational(version: DatasetVersion, what: str) -> None:
-    """ValidationError when ``version`` holds several tables and ``what`` (e.g. "audited")
-    works on one table only, for now."""
+    """ValidationError when ``version`` holds several tables and ``what`` (e.g.
+    "watermarked") works on one table only, for now."""
     if version.is_relational:
         names = ", ".join(version.tables.values_list("name", flat=True))
         raise ValidationError(
             f"{version} holds {version.table_count} linked tables ({names}); it cannot be "
-            f"{what} yet: SynthGov does this for single-table versions only until relational "
-            "audits arrive (referential integrity, cardinality and inter-table trends). "
+            f"{what} yet: SynthGov does this for single-table versions only for now. "
             "Choose a single-table version.",
             code="relational_version",
         )

@@ -55,6 +55,20 @@ Public interface (the audit service calls exactly this)::
   Collapse is not a family the user chooses: it runs, after the chosen families, whenever
   ``ancestor`` is given; without it no ``collapse.*`` figure is reported.
 
+Linked tables (a version of several tables with keys)::
+
+    outcome = run_relational_audit(
+        families={"integrity", "quality"},
+        real={"users": df, "sessions": df, ...}, synthetic={...},
+        schema=RelationalSchema.from_sdmetrics(metadata),  # audits.checks.relational
+        hash_verified=True, progress=...,
+    )
+
+  gives ``integrity.hash_verified``, ``integrity.orphan_rate``, ``integrity.key_violations``
+  (integrity family) and ``quality.relational_overall``, ``quality.cardinality_shapes``,
+  ``quality.intertable_trends`` (quality family); other families have no relational
+  figures yet, and each table's single-table figures are not computed.
+
 Memory: instead of the three frames, pass ``frames=AuditFrames(real=..., synthetic=...,
 holdout=...)`` and keep no other reference to them; ``run_audit`` empties it once the
 columns are prepared, so the raw tables are freed for the rest of the audit.
@@ -73,7 +87,7 @@ from audits.checks.base import (
 )
 from audits.checks.catalogue import METRICS, MetricSpec
 from audits.checks.context import AuditFrames
-from audits.checks.runner import AuditOutcome, run_audit
+from audits.checks.runner import AuditOutcome, run_audit, run_relational_audit
 
 __all__ = [
     "METRICS",
@@ -86,4 +100,5 @@ __all__ = [
     "MetricSpec",
     "RealAncestor",
     "run_audit",
+    "run_relational_audit",
 ]

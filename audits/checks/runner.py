@@ -20,6 +20,7 @@ from audits.checks import (
     privacy,
     provenance,
     quality,
+    relational,
 )
 from audits.checks.base import (
     FAMILIES,
@@ -166,6 +167,56 @@ def run_audit(
     # Checks may time their parts (for example each model trained): reported after the
     # families, outside the figures.
     timings.update(ctx.cache.get("timings", {}))
+    return _outcome(metrics, timings)
+
+
+# The families a version of linked tables is audited for, and their figures in order.
+RELATIONAL_FAMILIES = ("integrity", "quality")
+
+
+def run_relational_audit(
+    *,
+    families: set[str] | list[str],
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    schema: relational.RelationalSchema,
+    hash_verified: bool | None,
+    progress: Progress | None = None,
+) -> AuditOutcome:
+    """Audit a version of linked tables (``synthetic``, ``{table: frame}``) against its
+    reference's tables (``real``) under the synthetic version's keys and column types
+    (``schema``): the integrity family gives ``integrity.hash_verified``,
+    ``integrity.orphan_rate`` and ``integrity.key_violations``; the quality family
+    ``quality.relational_overall``, ``quality.cardinality_shapes`` and
+    ``quality.intertable_trends``. Other families have no relational figures yet (each
+    table's single-table figures arrive later). Orphan and key examples come from
+    ``synthetic`` only. ``AuditInputError`` when a table or column is missing."""
+    report = progress or (lambda label, fraction: None)
+    chosen = [family for family in RELATIONAL_FAMILIES if family in families]
+    facts = {"hash_verified": hash_verified}
+    if hash_verified is False:
+        report("Integrity: stored file hash", 0.0)
+        reason = "the stored file does not match its hash"
+        result = integrity.hash_verified(facts)
+        others = [skipped(key, METRICS[key].direction, reason) for key in sorted(RELATIONAL_KEYS)]
+        report("Finished", 1.0)
+        return _outcome([result, *others], {})
+    schema.check(synthetic, "synthetic")
+    schema.check(real, "reference")
+    metrics: list[MetricResult] = []
+    timings: dict[str, float] = {}
+    for i, family in enumerate(chosen):
+        started = time.perf_counter()
+        if family == "integrity":
+            report("Integrity: referential integrity and primary keys", i / len(chosen))
+            metrics.append(integrity.hash_verified(facts))
+            metrics.append(relational.orphan_rate(synthetic, schema, reference=real))
+            metrics.append(relational.key_violations(synthetic, schema))
+        else:
+            report("Quality: column shapes, cardinality and inter-table trends", i / len(chosen))
+            metrics.extend(relational.relational_quality_metrics(real, synthetic, schema))
+        timings[family] = time.perf_counter() - started
+    report("Finished", 1.0)
     return _outcome(metrics, timings)
 
 

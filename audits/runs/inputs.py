@@ -45,7 +45,7 @@ ANCESTOR_ALTERED = "the real ancestor's stored file no longer matches the hash r
 ANCESTOR_UNREADABLE = "the real ancestor's stored file could not be read as a table"
 ANCESTOR_RELATIONAL = (
     "the nearest real ancestor holds several linked tables; collapse figures compare one "
-    "table with one table until relational audits arrive"
+    "table with one table for now"
 )
 RESTRICTED_ANCESTOR = (
     "the nearest real ancestor is restricted: collapse figures are computed only against "

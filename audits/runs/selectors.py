@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from audits.checks import METRICS
+from audits.checks.catalogue import RELATIONAL_KEYS
 from audits.models import AuditRun, AuditStatus, ComplianceEvaluation
 from audits.runs import disclosure
 from registry.models import DatasetKind, DatasetVersion
@@ -36,6 +37,14 @@ FAMILY_HEADLINES = {
     "provenance": "provenance.lineage_complete",
     "collapse": "collapse.tail_coverage",
 }
+# A run of linked tables has no single-table overall quality score: its quality headline
+# is the multi-table one.
+RELATIONAL_HEADLINES = {"quality": "quality.relational_overall"}
+RELATIONAL_NOTE = (
+    "This audit compares linked tables: referential integrity, primary keys, cardinality "
+    "and inter-table trends, under the audited version's keys. Per-table figures arrive "
+    "later (each table's own quality, fairness and privacy figures are not part of this audit yet)."
+)
 # Worst first; the words are the standards engine's severities (rules arrive as JSON).
 SEVERITIES = ("blocking", "major", "minor", "advisory")
 TOP_FINDINGS = 3
@@ -147,6 +156,8 @@ def family_scores(results: dict[str, Any]) -> list[dict[str, Any]]:
         key = FAMILY_HEADLINES[family]
         if family not in families:
             continue
+        if key not in metrics and RELATIONAL_HEADLINES.get(family) in metrics:
+            key = RELATIONAL_HEADLINES[family]
         metric, spec = metrics.get(key), METRICS.get(key)
         scores.append(
             {
@@ -246,6 +257,7 @@ def report_summary(*, user: Any, run: AuditRun, results: dict[str, Any]) -> dict
         outcome["failed"] = [{**r, "in_report": r["key"] in in_report} for r in outcome["failed"]]
     return {
         "scores": family_scores(results),
+        "relational": relational_view(results),
         "standards": outcomes,
         "findings": top_findings(results, outcomes),
         "finding_count": len(results.get("findings", [])),
@@ -462,3 +474,33 @@ def models_view(results: dict[str, Any]) -> list[dict[str, Any]]:
             key in ("utility.tstr_auc", "utility.tstr_r2") and reason.startswith("the target is")
         ),
     )
+
+
+def relational_view(results: dict[str, Any]) -> dict[str, Any] | None:
+    """A run of linked tables, per relationship and per table, as the report's "Linked
+    tables" section shows it (None for a single-table run). Reads the figures' details
+    as the reader may see them (a withheld figure has none)."""
+    metrics = {m["key"]: m for m in results.get("metrics", []) if isinstance(m, dict)}
+    if not RELATIONAL_KEYS & set(metrics):
+        return None
+
+    def details(key: str) -> dict[str, Any]:
+        metric = metrics.get(key) or {}
+        return metric.get("details") or {} if metric.get("status") == "ok" else {}
+
+    label = "{child_table}.{child_key} → {parent_table}.{parent_key}".format
+    relationships: dict[str, dict[str, Any]] = {}
+    for item in details("integrity.orphan_rate").get("relationships", []):
+        relationships.setdefault(label(**_key_fields(item)), {})["orphans"] = item
+    for item in details("quality.cardinality_shapes").get("relationships", []):
+        relationships.setdefault(label(**_key_fields(item)), {})["cardinality"] = item
+    tables = details("integrity.key_violations").get("tables", {})
+    return {
+        "note": RELATIONAL_NOTE,
+        "relationships": [{"label": k, **v} for k, v in relationships.items()],
+        "tables": [{"name": k, **v} for k, v in tables.items()],
+    }
+
+
+def _key_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item.get(k, "") for k in ("parent_table", "parent_key", "child_table", "child_key")}

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -24,18 +25,19 @@ from audits.checks import (
     AuditInputError,
     ColumnSpec,
     run_audit,
+    run_relational_audit,
 )
 from audits.checks.base import FAMILIES, MAX_SEED
-from audits.checks.runner import library_versions
+from audits.checks.relational import RelationalSchema
+from audits.checks.runner import RELATIONAL_FAMILIES, library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
 from audits.runs.inputs import real_ancestor_load
-from registry import ingest
+from registry import ingest, table_services
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
 from registry.services import (
-    refuse_relational,
     stored_file,
     stored_sha256,
     version_table_info,
@@ -44,6 +46,7 @@ from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
 from synthgov.signing.canonical import canonical_json, sha256_hex
+from synthgov.storage import local_copy
 from synthgov.trail.services import trail_record
 
 log = logging.getLogger(__name__)
@@ -183,22 +186,107 @@ def _population_config(
     return profile.audit_snapshot(intended=intended, applied_as=applied_as), {}
 
 
-def _refuse_relational(
-    version: DatasetVersion, reference: DatasetVersion, holdout: DatasetVersion | None
-) -> None:
-    """Audits compare one table with one table: a version of several linked tables is
-    refused (as the audited version, the reference or the holdout) with the reason,
-    until relational audits exist."""
+def _table_names(version: DatasetVersion) -> list[str]:
+    return sorted(version.tables.values_list("name", flat=True))
+
+
+def _keys_json(version: DatasetVersion) -> dict[str, Any]:
+    """The version's keys as recorded in an audit's configuration."""
+    keys = table_services.version_keys(version)
+    return {
+        "primary_keys": dict(sorted(keys.primary_keys.items())),
+        "relationships": sorted(
+            (fk.to_dict() for fk in keys.foreign_keys),
+            key=lambda r: (r["child_table"], r["child_key"]),
+        ),
+    }
+
+
+def _mismatch(names: list[str], expected: list[str], whose: str) -> str:
+    missing = [n for n in expected if n not in names]
+    extra = [n for n in names if n not in expected]
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(missing)}")
+    if extra:
+        parts.append(f"extra {', '.join(extra)}")
+    return f"The tables do not match {whose} tables: {'; '.join(parts)}."
+
+
+def _key_mismatch(keys: dict[str, Any], expected: dict[str, Any], whose: str) -> str | None:
+    differences = []
+    for table, pk in expected["primary_keys"].items():
+        if keys["primary_keys"].get(table) != pk:
+            differences.append(
+                f"primary key of {table}: {keys['primary_keys'].get(table) or 'none'} here, "
+                f"{pk or 'none'} in {whose}"
+            )
+    label = "{child_table}.{child_key} -> {parent_table}.{parent_key}".format
+    ours = {label(**r) for r in keys["relationships"]}
+    theirs = {label(**r) for r in expected["relationships"]}
+    differences += [f"foreign key {fk} only in {whose}" for fk in sorted(theirs - ours)]
+    differences += [f"foreign key {fk} not in {whose}" for fk in sorted(ours - theirs)]
+    if not differences:
+        return None
+    return (
+        f"The keys do not match {whose} keys ({'; '.join(differences)}): declare the same "
+        "keys on both versions (Confirm/Correct keys)."
+    )
+
+
+def _relational_check(
+    version: DatasetVersion,
+    reference: DatasetVersion,
+    holdout: DatasetVersion | None,
+    config: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """For an audit involving a version of linked tables: the audited version, its
+    reference and any holdout must hold the same tables with the same keys. Returns what
+    the run's configuration records (keys and each table's SHA-256 per role) and any
+    errors; (None, {}) when every version is a single table."""
+    chosen = {"version": version, "reference": reference, "holdout": holdout}
+    if not any(v is not None and v.is_relational for v in chosen.values()):
+        return None, {}
     errors: dict[str, list[str]] = {}
-    for field, chosen in (("version", version), ("reference", reference), ("holdout", holdout)):
-        if chosen is None:
+    names = _table_names(version)
+    keys = _keys_json(version)
+    whose = {"reference": "the reference's", "holdout": "the audited version's"}
+    for field in ("reference", "holdout"):
+        other = chosen[field]
+        if other is None:
             continue
-        try:
-            refuse_relational(chosen, "audited")
-        except ValidationError as exc:
-            errors[field] = exc.messages
+        other_names = _table_names(other)
+        if field == "reference":
+            # Missing: the reference has it, the audited version does not.
+            problem = _mismatch(names, other_names, whose[field])
+            keys_problem = _key_mismatch(keys, _keys_json(other), whose[field])
+        else:
+            problem = _mismatch(other_names, names, whose[field])
+            keys_problem = _key_mismatch(_keys_json(other), keys, whose[field])
+        if other_names != names:
+            errors[field] = [problem]
+        elif keys_problem:
+            errors[field] = [keys_problem]
+    if version.is_relational and not version.keys_confirmed:
+        errors["version"] = [
+            f"The keys of {version} were proposed by SynthGov and not yet confirmed: "
+            "confirm or correct them (Confirm/Correct keys), then request the audit; its "
+            "figures depend on them."
+        ]
+    if not set(config.get("families") or FAMILIES) & set(RELATIONAL_FAMILIES):
+        errors["families"] = [
+            f"{version} holds linked tables: choose integrity or quality (referential "
+            "integrity, cardinality and inter-table trends). Fairness, privacy and provenance "
+            "figures of linked tables, and each table's own figures, arrive later."
+        ]
     if errors:
-        raise ValidationError(errors, code="relational_version")
+        return None, errors
+    tables = {
+        role: dict(v.tables.order_by("name").values_list("name", "sha256"))
+        for role, v in (("synthetic", version), ("reference", reference), ("holdout", holdout))
+        if v is not None
+    }
+    return {**keys, "tables": tables}, {}
 
 
 def audit_run_request(
@@ -215,8 +303,8 @@ def audit_run_request(
     ``enqueue=False`` leaves the run queued for the caller to execute itself
     (the demo loader runs its audits in-process).
     """
-    _refuse_relational(version, reference, holdout)
     population, population_errors = _population_config(version, config)
+    relational, relational_errors = _relational_check(version, reference, holdout, config)
     config = {
         "protected": list(config.get("protected", [])),
         "quasi_identifiers": list(config.get("quasi_identifiers", [])),
@@ -227,7 +315,9 @@ def audit_run_request(
         "seed": config.get("seed") or 0,
     }
     config["population"] = population
-    _check_request(version, reference, holdout, config, population_errors)
+    if relational is not None:
+        config["relational"] = relational
+    _check_request(version, reference, holdout, config, {**relational_errors, **population_errors})
     with transaction.atomic():
         run = AuditRun.objects.create(
             version=version,
@@ -546,6 +636,64 @@ def _load(version: DatasetVersion, role: str):
         ) from None
 
 
+def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
+    """Every table of ``version``, read as the single-table path reads one file (local
+    storage or a temporary copy from the bucket)."""
+    frames = {}
+    for table in version.tables.order_by("position"):
+        try:
+            with local_copy(table.file.name) as path:
+                frames[table.name] = ingest.read_frame(
+                    path, table_services.table_info(table, version)
+                )
+        except FileNotFoundError:
+            raise AuditInputError(
+                f"The stored file of table {table.name} of the {role} ({version}) is missing "
+                "from storage; ask an administrator to restore it, then run the audit again."
+            ) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise AuditInputError(
+                f"Table {table.name} of the {role} ({version}) could not be read as a table "
+                f"({exc}). Upload it again as a new version."
+            ) from None
+    return frames
+
+
+def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], hash_verified: bool):
+    """The figures of an audit of linked tables: every table of the audited version and
+    of its reference, under the audited version's keys (those recorded at request time;
+    keys corrected since then fail the run with the reason). The holdout's hash is
+    verified, but no relational figure reads it yet."""
+    recorded = run.config.get("relational") or {}
+    current = _keys_json(run.version)
+    if {k: recorded.get(k) for k in current} != current:
+        raise AuditInputError(
+            f"The keys of {run.version} changed after this audit was requested; request "
+            "the audit again so its figures use the keys it records."
+        )
+    schema = RelationalSchema.from_sdmetrics(table_services.version_metadata(run.version))
+    if not hash_verified:
+        return run_relational_audit(
+            families=set(run.config.get("families", FAMILIES)),
+            real={},
+            synthetic={},
+            schema=schema,
+            hash_verified=False,
+            progress=report,
+        )
+    report("Reading the tables", 0.03)
+    real = _load_tables(run.reference, "reference")
+    synthetic = _load_tables(run.version, "audited version")
+    return run_relational_audit(
+        families=set(run.config.get("families", FAMILIES)),
+        real=real,
+        synthetic=synthetic,
+        schema=schema,
+        hash_verified=True,
+        progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
+    )
+
+
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
     """The registry's facts as the provenance checks take them."""
     facts = version_facts(version)
@@ -627,6 +775,9 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             if found not in (None, Integrity.VERIFIED):
                 _suspend_certificates(version, found)
                 raise AuditInputError(_integrity_message(version, found, role))
+        if run.version.is_relational:
+            outcome = _relational_outcome(run, report, hash_verified)
+            return _record_success(run, token, outcome, hashes, integrity)
         report("Reading the data", 0.03)
         real = _load(run.reference, "reference")
         # A tampered file is not read at all: the checks report only the broken

@@ -27,7 +27,6 @@ from audits.populations.selectors import usable_in_audits
 from audits.runs import charts, disclosure, selectors, services
 from audits.runs.forms import AuditRequestForm
 from registry.models import DatasetVersion
-from registry.services import refuse_relational
 from synthgov.accounts.permissions import (
     AUDIT_REQUEST,
     DATASET_VIEW,
@@ -37,6 +36,13 @@ from synthgov.accounts.permissions import (
 from synthgov.downloads import as_attachment
 
 JAVASCRIPT = "text/javascript; charset=utf-8"
+RELATIONAL_NOTE = (
+    "This version holds linked tables. Its audit measures referential integrity (orphan "
+    "rows, primary-key violations) and multi-table quality (column shapes, cardinality, "
+    "inter-table trends) against a reference with the same tables and keys; choose the "
+    "integrity and quality families. Each table's own figures, and fairness, privacy and "
+    "provenance figures of linked tables, arrive later."
+)
 
 
 def _run(request: HttpRequest, pk: int, perm: str = DATASET_VIEW) -> AuditRun:
@@ -105,18 +111,9 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
             "version": version,
             "form": form,
             "has_references": bool(references),
-            "relational_refusal": _relational_refusal(version),
+            "relational_note": RELATIONAL_NOTE if version.is_relational else "",
         },
     )
-
-
-def _relational_refusal(version: DatasetVersion) -> str:
-    """Why a version of several tables cannot be audited yet ("" for one table)."""
-    try:
-        refuse_relational(version, "audited")
-    except ValidationError as exc:
-        return exc.messages[0]
-    return ""
 
 
 @login_required

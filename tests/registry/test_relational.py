@@ -1,6 +1,6 @@
 """Versions made of several linked tables (issue 17, phase 1): registration through the
 API and the form, key inference and confirmation, the SDMetrics metadata round trip,
-hashing, downloads, the version page, Croissant and PROV, and audits refused."""
+hashing, downloads, the version page, Croissant and PROV, and mismatched audits refused."""
 
 from __future__ import annotations
 
@@ -529,33 +529,47 @@ def test_prov_names_every_table_as_a_member_of_the_version(world):
     assert len(memberships) == len(DEMO_TABLES)
 
 
-def test_audit_of_a_relational_version_is_refused_with_the_reason(world):
-    _, version = _register_demo(world)
+def test_audit_of_linked_tables_against_one_table_is_refused_with_the_reason(world):
+    _, version = _register_demo(world, metadata=demo_metadata())
     real = make_dataset(world, kind="real", name="Real placements")
     reference = make_version(real, world.curator_a)
     with pytest.raises(Exception) as refused:
         audit_run_request(
             version=version, reference=reference, holdout=None, config={}, user=world.curator_a
         )
-    assert "relational audits" in str(refused.value)
+    assert "tables do not match the reference's tables" in str(refused.value)
     response = _api(world.curator_a).post(
         "/api/v1/audits/", {"version": version.pk, "reference": reference.pk}, format="json"
     )
     assert response.status_code == 400
-    assert "3 linked tables" in json.dumps(response.json())
+    assert "missing placements; extra sessions, transactions, users" in json.dumps(response.json())
+    assert not version.audits.exists()
 
 
-def test_audit_page_of_a_relational_version_says_why_it_cannot_be_audited(client, world):
-    _, version = _register_demo(world)
+def test_audit_page_of_linked_tables_says_what_is_measured_and_why_not(client, world):
+    _, version = _register_demo(world, metadata=demo_metadata())
     real = make_dataset(world, kind="real", name="Real placements")
     reference = make_version(real, world.curator_a)
     client.force_login(world.curator_a)
     url = reverse("audits:request", args=[version.pk])
     page = client.get(url)
     assert page.status_code == 200
-    assert "relational audits" in html.unescape(page.content.decode())
+    assert "referential integrity" in html.unescape(page.content.decode())
     posted = client.post(url, {"reference": reference.pk, "families": ["quality"], "seed": 0})
-    assert "3 linked tables" in html.unescape(posted.content.decode())
+    assert "tables do not match the reference" in html.unescape(posted.content.decode())
+    assert not version.audits.exists()
+
+
+def test_audit_of_linked_tables_with_keys_not_confirmed_is_refused(world):
+    _, version = _register_demo(world)
+    assert not version.keys_confirmed
+    real = make_dataset(world, kind="real", name="Real sessions")
+    _, reference = _register_demo(world, dataset=real, metadata=demo_metadata())
+    response = _api(world.curator_a).post(
+        "/api/v1/audits/", {"version": version.pk, "reference": reference.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert "confirm" in json.dumps(response.json()).lower()
     assert not version.audits.exists()
 
 

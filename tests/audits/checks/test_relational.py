@@ -300,3 +300,46 @@ def test_ks_complement_equals_scipy_with_ties_and_gaps():
     ]:
         expected = 1 - ks_2samp(real, synthetic).statistic
         assert ks_complement(real, synthetic) == pytest.approx(expected, abs=1e-12)
+
+
+def test_run_relational_audit_gives_the_chosen_families_figures_or_the_hash_alone():
+    from audits.checks import run_relational_audit
+
+    real, synthetic = _tables(), _tables()
+    steps = []
+    integrity_only = run_relational_audit(
+        families={"integrity", "privacy"},
+        real=real,
+        synthetic=synthetic,
+        schema=_schema(),
+        hash_verified=True,
+        progress=lambda label, fraction: steps.append(fraction),
+    )
+    assert [m.key for m in integrity_only.metrics] == [
+        "integrity.hash_verified",
+        "integrity.orphan_rate",
+        "integrity.key_violations",
+    ]
+    assert integrity_only.metric("integrity.orphan_rate").value == pytest.approx(0.5)
+    assert steps[-1] == 1.0
+    both = run_relational_audit(
+        families={"integrity", "quality"},
+        real=real,
+        synthetic=synthetic,
+        schema=_schema(),
+        hash_verified=True,
+    )
+    assert {m.key for m in both.metrics} == {"integrity.hash_verified", *RELATIONAL_KEYS}
+    altered = run_relational_audit(
+        families={"quality"}, real={}, synthetic={}, schema=_schema(), hash_verified=False
+    )
+    assert altered.metric("integrity.hash_verified").value == 0.0
+    assert all(altered.metric(k).status == "skipped" for k in RELATIONAL_KEYS)
+    with pytest.raises(AuditInputError, match="no table notes"):
+        run_relational_audit(
+            families={"integrity"},
+            real=real,
+            synthetic={k: v for k, v in synthetic.items() if k != "notes"},
+            schema=_schema(),
+            hash_verified=True,
+        )
