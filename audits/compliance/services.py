@@ -41,6 +41,8 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
     comes with that audit's reason (``FigureValue.not_measured``): a rule that applies
     only when measured then does not apply. A population figure carries the profile
     its audit compared with (``FigureValue.profile``), from the audit's configuration.
+    A version that is a single table has the figures of linked tables as not applicable
+    (``engine.single_table_figures``), whatever an audit reported.
     """
     figures: dict[str, Any] = {}
     metrics = (
@@ -64,6 +66,8 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
             )
     figures.update(_not_measured(version, exclude=set(figures)))
     _attach_profiles(figures)
+    if not version.is_relational:
+        figures.update(engine.single_table_figures())
     for key, value in registry_facts(version).items():
         figures[key] = engine.FigureValue(value=value, source={"registry": key})
     return figures
@@ -239,9 +243,14 @@ def evaluation_compute(
     )
     result = engine.evaluate(rules, figures, population_profiles=requirements)
     results = result.to_json()
-    # The figures measured; one the audit could not measure shows in the rule that
-    # names it (so the evidence of standards without such rules stays as it was).
-    sources = {key: fig.source for key, fig in sorted(figures.items()) if fig.not_measured is None}
+    # The figures measured; one the audit could not measure, or one that does not apply
+    # (a single table's relational figures), shows in the rule that names it (so the
+    # evidence of standards without such rules stays as it was).
+    sources = {
+        key: fig.source
+        for key, fig in sorted(figures.items())
+        if fig.not_measured is None and fig.not_applicable is None
+    }
     evidence = sha256_hex(
         canonical_json(
             {

@@ -104,6 +104,7 @@ from audits.standards.engine.evaluate import (
     RuleResult,
     derive_figures,
     evaluate,
+    single_table_figures,
 )
 from audits.standards.engine.inheritance import (
     ORIGINS,
@@ -240,6 +241,7 @@ __all__ = [
     "resolve_effective_rules",
     "rule_status_view",
     "severity_summary",
+    "single_table_figures",
     "standard_fields",
     "status_view",
     "status_view_of_row",

@@ -6,7 +6,10 @@ fails, is missing its figure, does not apply, or is waived; the evaluation is co
 missing). A rule does not apply ("not_applicable") when it applies only when measured
 (advisory rules with ``applies: when_measured``) and the audit reported its figure as
 not measurable with the reason, or when a derived figure has nothing to judge (no
-differential-privacy claim to test). A figure absent because no audit ran is missing.
+differential-privacy claim to test), and a figure of linked tables (orphans, key
+violations, cardinality, inter-table trends) on a version that is a single table
+(``single_table_figures``): any severity, as a single table truly has no relationships.
+A figure absent because no audit ran is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from audits.checks.catalogue import RELATIONAL_KEYS
 from audits.standards.engine.inheritance import EffectiveRule
 from audits.standards.engine.rules import (
     POPULATION_KEYS,
@@ -228,6 +232,21 @@ def evaluate(
     else:
         status = COMPLIANT
     return Evaluation(status=status, results=results)
+
+
+SINGLE_TABLE = "the version is a single table: it has no relationships"
+
+
+def single_table_figures() -> dict[str, FigureValue]:
+    """The relational figures (``RELATIONAL_KEYS``) of a version that is a single table:
+    not applicable, whatever the severity of a rule on them (a single table has no
+    orphans to hide, so nothing is dodged). Supplied in place of anything else for such a
+    version; a version of linked tables without a relational audit has none of them
+    (missing)."""
+    return {
+        key: FigureValue(None, source={"registry": "table_count"}, not_applicable=SINGLE_TABLE)
+        for key in sorted(RELATIONAL_KEYS)
+    }
 
 
 DP_CLAIM = "privacy.dp_claim_consistent"

@@ -93,7 +93,7 @@ def test_pages_and_api_show_not_applicable_with_the_reason(client, unheld):
     standard_page = html.unescape(client.get(unheld["new"].get_absolute_url()).content.decode())
     assert standard_page.count('data-testid="rule-applies"') == len(MEASURED_ONLY) + 1
     report = html.unescape(client.get(f"/audits/{unheld['run'].pk}/").content.decode())
-    assert "not applicable (figure not measurable)" in report
+    assert "not applicable (nothing to judge: each rule says why)" in report
     api = APIClient()
     api.force_authenticate(world.officer_a)
     data = api.get(f"/api/v1/evaluations/{after.pk}/").json()

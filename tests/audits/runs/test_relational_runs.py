@@ -339,3 +339,63 @@ def test_a_standard_evaluates_the_audit_of_linked_tables_and_pages_render(client
     client.force_login(world.curator_a)
     for url in (synthetic.get_absolute_url(), reverse("audits:run", args=[run.pk])):
         assert client.get(url).status_code == 200, url
+
+
+def test_relational_rules_do_not_apply_to_a_single_table_and_are_missing_without_an_audit(
+    world, demo_pair
+):
+    """Through figures_for and evaluation_compute: a blocking rule on orphans reads not
+    applicable for a single-table version, missing for linked tables not yet audited, and
+    is judged once a relational audit ran; the evidence's sources never list a figure that
+    does not apply."""
+    from audits.compliance import services as compliance
+    from audits.standards import engine
+    from audits.standards import services as standard_services
+    from tests.registry.conftest import make_version
+
+    spec = engine.StandardSpec(
+        code="LINKS",
+        name="Linked tables",
+        version="1.0",
+        scope="global",
+        rules=[
+            engine.RuleSpec(
+                "integrity.orphan_rate", "<=", 0.0, "blocking", rationale="r", clause="c"
+            ),
+            engine.RuleSpec(
+                "quality.cardinality_shapes", ">=", 0.8, "major", rationale="r", clause="c"
+            ),
+        ],
+    )
+    draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
+    standard = standard_services.standard_publish(version=draft, user=world.admin_a)
+    real, synthetic = demo_pair
+    single = make_version(make_dataset(world, name="One table"), world.curator_a)
+
+    one = compliance.evaluation_compute(dataset_version=single, standard_version=standard)
+    assert (one.status, one.missing_count, one.fail_count) == ("compliant", 0, 0)
+    assert {r["status"] for r in one.results["rules"]} == {"not_applicable"}
+    assert all(
+        r["reason"] == "the version is a single table: it has no relationships"
+        for r in one.results["rules"]
+    )
+    assert not set(one.sources) & set(RELATIONAL_KEYS)
+
+    before = compliance.evaluation_compute(dataset_version=synthetic, standard_version=standard)
+    assert before.status == "incomplete"
+    assert {r["status"] for r in before.results["rules"]} == {"missing"}
+
+    run = services.audit_run_request(
+        version=synthetic,
+        reference=real,
+        holdout=None,
+        config={"families": ["integrity", "quality"]},
+        user=world.curator_a,
+    )
+    assert _run_now(run.pk).status == AuditStatus.SUCCEEDED
+    after = compliance.evaluation_compute(dataset_version=synthetic, standard_version=standard)
+    judged = {r["key"]: r for r in after.results["rules"]}
+    assert judged["integrity.orphan_rate"]["status"] == "pass"
+    assert judged["quality.cardinality_shapes"]["status"] == "pass"
+    assert judged["quality.cardinality_shapes"]["value"] == pytest.approx(0.95)
+    assert after.sources["integrity.orphan_rate"] == {"audit": run.pk}
