@@ -20,6 +20,7 @@ from audits.standards.engine import (
     load_shipped,
     parse_yaml,
     resolve_effective_rules,
+    single_table_figures,
     validate_standard,
 )
 
@@ -43,7 +44,7 @@ def known(shipped) -> dict[str, StandardSpec]:
 
 def test_shipped_standards_load_parents_first():
     refs = [spec.ref for spec in load_shipped()]
-    assert refs == ["GLOBAL-BASELINE@1.1", "EU-STRICT-PRIVACY@1.2", "UK-HEALTH@1.2"]
+    assert refs == ["GLOBAL-BASELINE@1.1", "EU-STRICT-PRIVACY@1.2", "UK-HEALTH@1.3"]
     assert len(FILES) == 3
 
 
@@ -162,6 +163,8 @@ def good_figures() -> dict[str, FigureValue]:
     # No differential-privacy claim: EU-STRICT-PRIVACY 1.2's claim rule does not apply.
     figures["registry.privacy_mechanism"] = FigureValue(None, {"registry": "registry.epsilon"})
     figures["registry.epsilon"] = FigureValue(None, {"registry": "registry.epsilon"})
+    # One table: UK-HEALTH 1.3's rules on linked tables do not apply.
+    figures.update(single_table_figures())
     return figures
 
 
@@ -207,6 +210,39 @@ def test_one_exact_copy_is_a_blocking_failure_in_the_eu_only(shipped, known):
     assert evaluate(baseline, figures).status == "compliant"
 
 
+def test_uk_health_judges_linked_tables_and_leaves_a_single_table_alone(shipped, known):
+    rules = resolve_effective_rules(shipped["UK-HEALTH"], known_parents=known)
+    single = {r.key: r for r in evaluate(rules, good_figures()).results}
+    for key in ("integrity.orphan_rate", "quality.cardinality_shapes"):
+        assert single[key].status == "not_applicable", key
+        assert single[key].reason == "the version is a single table: it has no relationships"
+    assert single["integrity.orphan_rate"].severity == "blocking"
+    linked = good_figures()
+    linked.update(
+        {
+            "integrity.orphan_rate": FigureValue(0.0, {"audit": 1}),
+            "quality.cardinality_shapes": FigureValue(0.95, {"audit": 1}),
+        }
+    )
+    assert evaluate(rules, linked).status == "compliant"
+    linked["integrity.orphan_rate"] = FigureValue(0.2, {"audit": 1})
+    linked["quality.cardinality_shapes"] = FigureValue(0.7, {"audit": 1})
+    result = evaluate(rules, linked)
+    assert result.status == "non_compliant"
+    assert result.summary()["worst_failing_severity"] == "blocking"
+    failing = [(r.key, r.severity) for r in result.by_status("fail")]
+    assert failing == [
+        ("integrity.orphan_rate", "blocking"),
+        ("quality.cardinality_shapes", "major"),
+    ]
+    # Linked tables without a relational audit: missing, not waved through.
+    del linked["integrity.orphan_rate"], linked["quality.cardinality_shapes"]
+    assert {r.key for r in evaluate(rules, linked).by_status("missing")} == {
+        "integrity.orphan_rate",
+        "quality.cardinality_shapes",
+    }
+
+
 def test_uk_health_fails_without_a_holdout_audit(shipped, known):
     figures = good_figures()
     figures["registry.has_holdout_audit"] = FigureValue(False, {"registry": "audit"})
@@ -226,8 +262,9 @@ ADDED = {
     ("EU-STRICT-PRIVACY", "1.1"): {"privacy.dp_claim_consistent"},
     ("UK-HEALTH", "1.0"): ATTACK_KEYS | ADDED_BESIDE_ATTACKS["UK-HEALTH"],
     ("UK-HEALTH", "1.1"): {"fairness.model_amplification", "utility.calibration_gap"},
+    ("UK-HEALTH", "1.2"): {"integrity.orphan_rate", "quality.cardinality_shapes"},
 }
-NEXT = {"1.0": "1.1", "1.1": "1.2"}
+NEXT = {"1.0": "1.1", "1.1": "1.2", "1.2": "1.3"}
 
 
 @pytest.mark.parametrize("path", SUPERSEDED, ids=lambda p: p.name)
