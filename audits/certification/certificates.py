@@ -98,6 +98,13 @@ def _audits_behind(evaluation: ComplianceEvaluation) -> list[dict[str, Any]]:
     ]
 
 
+def version_tables(version: Any) -> list[dict[str, str]]:
+    """The tables of a version made of linked tables, by name, as a certificate
+    names them: ``[{"name", "sha256"}]``."""
+    rows = version.tables.order_by("name").values_list("name", "sha256")
+    return sorted(({"name": n, "sha256": s} for n, s in rows), key=lambda t: t["name"].encode())
+
+
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -138,6 +145,9 @@ def certificate_payload(
             "sha256": version.sha256,
             "rows": version.row_count,
             "size_bytes": version.size_bytes,
+            # Linked tables: every table with its hash, from which a verifier recomputes
+            # the version hash. Absent for one table, so those payloads are unchanged.
+            **({"tables": version_tables(version)} if version.is_relational else {}),
         },
         "standard": {
             "code": standard.standard.code,

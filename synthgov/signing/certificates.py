@@ -3,11 +3,19 @@
 A signed certificate file is ``{"certificate": {...payload...}, "signature":
 {...}}`` (see ``synthgov.signing.envelope``); ``python -m synthgov.verify``
 checks one offline.
+
+A certificate of a version made of linked tables names every table with its
+SHA-256 (``dataset_version.tables``: ``[{"name", "sha256"}]``, by name); the
+verifier recomputes the version's hash from them (``tables_sha256``, the rule
+``registry.relational.names.version_sha256`` implements) and refuses a
+certificate whose tables do not give its ``dataset_version.sha256``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,6 +30,53 @@ from synthgov.signing.strict_json import load_json_object
 
 class CertificateFormatError(ValueError):
     """A certificate file is not a well-formed signed certificate."""
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def tables_sha256(tables: Sequence[Mapping[str, str]]) -> str:
+    """A version's SHA-256 from its tables: one table's own hash; for several, the
+    SHA-256 of the UTF-8 text of one line ``<name>\t<table sha256>\n`` per table,
+    in ascending name (byte) order."""
+    if len(tables) == 1:
+        return tables[0]["sha256"]
+    ordered = sorted(tables, key=lambda t: t["name"].encode("utf-8"))
+    text = "".join(f"{t['name']}\t{t['sha256']}\n" for t in ordered)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tables_problem(payload: Mapping[str, Any]) -> str:
+    """Why the tables a certificate names do not give its version's hash ("" when
+    they do, or when it names none: a single-table version's certificate)."""
+    version = payload.get("dataset_version")
+    if not isinstance(version, Mapping) or "tables" not in version:
+        return ""
+    tables = version["tables"]
+    if not isinstance(tables, list) or not tables:
+        return "the certificate's dataset_version.tables is not a list of tables"
+    names = []
+    for table in tables:
+        if not (
+            isinstance(table, Mapping)
+            and isinstance(table.get("name"), str)
+            and isinstance(table.get("sha256"), str)
+            and _SHA256.match(table["sha256"])
+        ):
+            return (
+                "each of the certificate's dataset_version.tables must have a name and a "
+                "SHA-256 (64 lowercase hex digits)"
+            )
+        names.append(table["name"])
+    if len(set(names)) != len(names):
+        return "the certificate's dataset_version.tables names a table twice"
+    computed = tables_sha256(tables)
+    if computed != version.get("sha256"):
+        return (
+            f"the tables the certificate names give the version hash {computed}, not the "
+            f"certified {version.get('sha256')}: a table's hash was changed"
+        )
+    return ""
 
 
 def sign_certificate(payload: Mapping[str, Any], keyring: Keyring) -> dict[str, Any]:
@@ -49,7 +104,8 @@ def parse_certificate_file(data: bytes | str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """``signature_valid``: the payload is exactly what key ``kid`` signed.
+    """``signature_valid``: the payload is exactly what key ``kid`` signed (and the
+    tables it names, if any, give its version hash).
     ``expired``: the payload's ``expires`` date is on or before ``today``.
     ``expires``: that date, or None when the payload has no readable one.
     ``reason``: one sentence a person can act on."""
@@ -72,11 +128,16 @@ def verify_certificate(
     *,
     today: date | None = None,
 ) -> VerificationResult:
-    """Check the signature with the key named by the document's kid, then expiry."""
+    """Check the signature with the key named by the document's kid, then that the
+    tables it names (if any) give its version hash, then expiry. Tables that do not
+    give the hash make the certificate invalid, as a bad signature does."""
     problem, kid = signature_problem(document, public_keys, body="certificate", what="certificate")
     if problem:
         return VerificationResult(signature_valid=False, kid=kid, expired=False, reason=problem)
     payload = document["certificate"]
+    problem = tables_problem(payload)
+    if problem:
+        return VerificationResult(signature_valid=False, kid=kid, expired=False, reason=problem)
 
     try:
         expires = date.fromisoformat(payload["expires"])

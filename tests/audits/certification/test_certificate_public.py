@@ -32,7 +32,7 @@ from tests.factories import PASSWORD
 cert_world = helpers.cert_world
 signing_keys = helpers.signing_keys
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def api(user=None):

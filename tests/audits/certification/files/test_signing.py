@@ -294,7 +294,7 @@ def test_signing_layer_imports_no_django():
         text=True,
         check=False,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[3],
+        cwd=Path(__file__).resolve().parents[4],
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

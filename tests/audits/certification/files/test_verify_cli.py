@@ -16,7 +16,7 @@ from synthgov.signing.certificates import certificate_file_bytes, sign_certifica
 from synthgov.signing.keys import Keyring, generate_key_pem, public_key_pem
 from tests.audits.certification.files.conftest import make_payload
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def run_verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
