@@ -98,7 +98,11 @@ def test_a_certificate_of_linked_tables_names_each_table_and_verifies_offline(li
         assert "Version SHA-256" in text
         for table in tables:
             assert table["name"] in text and table["sha256"] in text
+    verified = APIClient().get(f"/api/v1/certificates/{number}/verify/", {"token": token})
+    assert verified.json()["certifies"]["dataset_version"]["tables"] == tables
     # The number alone tells whether it is in force, not what it certifies.
+    unnamed = APIClient().get(f"/api/v1/certificates/{number}/verify/").content.decode()
+    assert all(table["sha256"] not in unnamed for table in tables)
     alone = Client().get(f"/certificates/verify/{number}/").content.decode()
     assert 'data-testid="certificate-tables"' not in alone
     for table in tables:
