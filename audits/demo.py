@@ -31,6 +31,9 @@ from synthgov.accounts.models import Jurisdiction, Organisation
 
 
 def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
+    """Audit every version of the non-real datasets against the real dataset's latest
+    version, in-process, with the audit form's defaults (for linked tables: integrity
+    and quality). Idempotent: a version with a finished audit keeps it."""
     real = next(d for d in datasets if d.kind == DatasetKind.REAL)
     reference = real.versions.order_by("-number").first()
     runs = []

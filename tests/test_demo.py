@@ -12,6 +12,7 @@ from django.test import Client
 from audits.collapse.selectors import collapse_panel
 from audits.models import (
     AuditMetric,
+    AuditRun,
     AuditStatus,
     Certificate,
     ComplianceEvaluation,
@@ -68,8 +69,27 @@ def test_demo_loads_once_and_shows_every_feature(registry_storage, signing_keys)
             "transactions",
         ]
         assert version.keys_confirmed and version.relationships.count() == 2
+    # The synthetic linked tables are audited against the real ones: a relational report.
+    (run,) = AuditRun.objects.filter(version__table_count=3)
+    assert run.version.dataset.name == "Web sessions — synthetic"
+    assert run.reference.dataset.name == "Web sessions — real"
+    assert run.status == AuditStatus.SUCCEEDED and run.config["families"] == [
+        "integrity",
+        "quality",
+    ]
+    figures = {m.key: m.value for m in AuditMetric.objects.filter(run=run)}
+    assert figures["integrity.orphan_rate"] == 0.0
+    assert figures["quality.relational_overall"] == pytest.approx(0.62195, abs=1e-4)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="officer"))
+    report = client.get(f"/audits/{run.pk}/").content.decode()
+    assert 'data-testid="relational-section"' in report and "sessions.user_id" in report
 
-    counts = (DatasetVersion.objects.count(), Certificate.objects.count())
+    counts = (DatasetVersion.objects.count(), Certificate.objects.count(), AuditRun.objects.count())
     call_command("load_demo", stdout=io.StringIO())
-    assert (DatasetVersion.objects.count(), Certificate.objects.count()) == counts
+    assert (
+        DatasetVersion.objects.count(),
+        Certificate.objects.count(),
+        AuditRun.objects.count(),
+    ) == counts
     assert PopulationProfile.objects.count() == 1

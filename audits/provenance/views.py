@@ -122,7 +122,10 @@ def provenance_context(request: HttpRequest, version: DatasetVersion) -> dict[st
         "watermark_runs": list(version.watermark_runs.select_related("result")[:5]),
         "can_watermark": can_change
         and version.dataset.is_synthetic
-        and not version.watermark_key_id,
+        and not version.watermark_key_id
+        and not version.is_relational,
+        # Watermarking works on one table; say so rather than offer a button that refuses.
+        "watermark_relational": version.is_relational and not version.watermark_key_id,
     }
 
 

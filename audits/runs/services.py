@@ -80,7 +80,8 @@ class LeaseLost(Exception):
 
 
 def default_config(version: DatasetVersion) -> dict[str, Any]:
-    """The audit form's starting values, from the version's schema roles."""
+    """The audit form's starting values, from the version's schema roles. A version of
+    linked tables starts with the families its audit computes (integrity, quality)."""
     by_role: dict[str, list[str]] = {}
     for column in version.schema:
         by_role.setdefault(column["role"], []).append(column["name"])
@@ -91,7 +92,7 @@ def default_config(version: DatasetVersion) -> dict[str, Any]:
         "sensitive": by_role.get("sensitive", []),
         "target": targets[0] if targets else "",
         "positive_outcome": "",
-        "families": list(FAMILIES),
+        "families": list(RELATIONAL_FAMILIES if version.is_relational else FAMILIES),
         "seed": 0,
     }
 

@@ -497,6 +497,10 @@ def test_version_page_shows_tables_keys_and_the_diagram(client, world):
         assert f'data-table="{name}"' in page
     assert "transactions.session_id</code> refers to <code>sessions.session_id" in page
     assert reverse("registry:table_download", args=[version.pk, "transactions"]) in page
+    # Watermarking works on one table: a note, not a button leading to a refusal.
+    assert version.dataset.is_synthetic
+    assert "this one holds 3 linked tables" in page
+    assert reverse("audits:watermark", args=[version.pk]) not in page
 
 
 def test_croissant_has_a_file_and_record_set_per_table_with_references(client, world):
@@ -555,6 +559,8 @@ def test_audit_page_of_linked_tables_says_what_is_measured_and_why_not(client, w
     page = client.get(url)
     assert page.status_code == 200
     assert "referential integrity" in html.unescape(page.content.decode())
+    # The form starts with the two families a relational audit computes.
+    assert page.context["form"].initial["families"] == ["integrity", "quality"]
     posted = client.post(url, {"reference": reference.pk, "families": ["quality"], "seed": 0})
     assert "tables do not match the reference" in html.unescape(posted.content.decode())
     assert not version.audits.exists()

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         self.stdout.write("Running the demo audits…")
         officer = get_user_model().objects.get(username="officer")
         runs = load_audits_demo(datasets, user=officer)
+        self.stdout.write("Auditing the synthetic linked tables against the real ones…")
+        runs += load_audits_demo(relational, user=officer)
         self.stdout.write("Publishing the shipped standards and evaluating compliance…")
         standards = load_standards_demo(user=get_user_model().objects.get(username="admin"))
         self.stdout.write("Signing off approvable evaluations and issuing certificates…")
