@@ -115,7 +115,13 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-STATUS_WORDS = {"pass": "pass", "fail": "FAIL", "missing": "missing", "waived": "waived"}
+STATUS_WORDS = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "missing": "missing",
+    "waived": "waived",
+    "not_applicable": "n/a",
+}
 
 
 def report(
