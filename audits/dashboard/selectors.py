@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,8 +22,10 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from audits.certification import certificates, notifications, signoffs
 from audits.compliance import status as compliance_status
@@ -47,6 +50,11 @@ TREND_DAYS = 30
 # Summaries are keyed on the data's state (see data_state), so this only
 # bounds how long an unused entry lingers.
 SUMMARY_CACHE_SECONDS = 600
+# A miss computes once while concurrent requests for the same entry wait for it
+# (a miss costs ~1 s at 10,000 datasets); the lock outlives a crashed holder briefly.
+STAMPEDE_WAIT_SECONDS = 3.0
+STAMPEDE_POLL_SECONDS = 0.05
+STAMPEDE_LOCK_SECONDS = 30
 # Part of the key: a deployment whose figures are computed differently starts afresh.
 SUMMARY_VERSION = 2
 # The stored statuses (``counts`` in the API) and what the trend draws.
@@ -160,6 +168,10 @@ class Dashboard:
     trend: dict[str, Any]
     options: dict[str, list[Any]] = field(default_factory=dict)
     status_counts: list[dict[str, Any]] = field(default_factory=list)
+    # What the cached figures were read under (``data_state``), and the key of
+    # this matrix page's rendered table: the data's key, so the same users share it.
+    state: tuple[Any, ...] = ()
+    matrix_key: str = ""
 
 
 def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:
@@ -168,10 +180,8 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
     live audit progress is read afresh on every request."""
     datasets = filters.apply(Dataset.objects.visible_to(user)).order_by("name", "id")
     state = data_state(user, filters)
-    matrix = _cached(
-        _cache_key("matrix", state, filters, str(page_number or 1)),
-        lambda: _matrix(datasets, page_number),
-    )
+    matrix_key = _cache_key("matrix", state, filters, str(page_number or 1))
+    matrix = _cached(matrix_key, lambda: _matrix(datasets, page_number))
     summary = _cached(
         _cache_key("summary", state, filters), lambda: _summary(datasets, current_standards())
     )
@@ -192,6 +202,8 @@ def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboar
             {**asdict(engine.STATUS_KINDS[code]), "css": engine.STATUS_KINDS[code].css, "n": n}
             for code, n in summary["status_counts"].items()
         ],
+        state=state,
+        matrix_key=matrix_key,
     )
 
 
@@ -538,7 +550,13 @@ def _cache_key(
 def _cached(key: str, compute: Callable[[], Any]) -> Any:
     """``compute()``, kept in the cache under ``key``. The cache only saves
     work: an entry that is missing, evicted or unreadable (the cache server is
-    down) is computed again from the database, never answered wrongly."""
+    down) is computed again from the database, never answered wrongly.
+
+    After a change every concurrent request misses at once; one of them (the
+    one that adds ``key``'s lock) computes while the others poll for its result
+    for up to ``STAMPEDE_WAIT_SECONDS``, then compute it themselves (a lock
+    holder that died, or a computation slower than the wait). The key names
+    the data's state, so a waiter never receives older figures than it asked for."""
     try:
         value = cache.get(key)
     except Exception:  # any backend's failure; the figures do not need the cache
@@ -546,9 +564,26 @@ def _cached(key: str, compute: Callable[[], Any]) -> Any:
         return compute()
     if value is not None:
         return value
+    lock = f"{key}:computing"
+    try:
+        mine = cache.add(lock, 1, STAMPEDE_LOCK_SECONDS)
+    except Exception:
+        mine = True
+    if not mine:
+        deadline = time.monotonic() + STAMPEDE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(STAMPEDE_POLL_SECONDS)
+            try:
+                value = cache.get(key)
+            except Exception:
+                break
+            if value is not None:
+                return value
     value = compute()
     try:
         cache.set(key, value, SUMMARY_CACHE_SECONDS)
+        if mine:
+            cache.delete(lock)
     except Exception:
         logger.warning("dashboard cache not written: %s", key, exc_info=True)
     return value
@@ -638,11 +673,48 @@ def filter_options(user: Any) -> dict[str, list[Any]]:
     }
 
 
-def dashboard_panels(user: Any) -> dict[str, list[Any]]:
-    """The home page's sign-off and certificate panels: a few bounded queries."""
-    return {
-        "notifications": notifications.notifications_for(user),
-        "waiting": signoffs.signoffs_waiting_for(user),
-        "expiring": certificates.certificates_expiring(user),
-        "suspended": certificates.certificates_suspended(user),
-    }
+def dashboard_panels(user: Any, state: tuple[Any, ...] | None = None) -> dict[str, list[Any]]:
+    """The home page's sign-off and certificate panels: a few bounded queries.
+
+    With ``state`` (the ``data_state`` the dashboard was read under), the
+    sign-offs waiting and the certificates expiring or suspended are cached
+    under it and the user's own id: what waits for a user depends on their own
+    roles and sign-offs, so no two users share an entry; every sign-off,
+    certificate and role change writes a trail event, which moves the state.
+    Notifications are read afresh: dismissing one writes no trail event."""
+
+    def signoffs_and_certificates() -> dict[str, list[Any]]:
+        return {
+            "waiting": signoffs.signoffs_waiting_for(user),
+            "expiring": certificates.certificates_expiring(user),
+            "suspended": certificates.certificates_suspended(user),
+        }
+
+    panels = (
+        _cached(_cache_key("panels", state, None, f"user:{user.pk}"), signoffs_and_certificates)
+        if state is not None
+        else signoffs_and_certificates()
+    )
+    return {"notifications": notifications.notifications_for(user), **panels}
+
+
+MATRIX_TEMPLATE = "audits/_dashboard_matrix.html"
+
+
+@functools.cache
+def _template_digest(name: str) -> str:
+    """The fragment template's source, hashed: a deployment that changes the
+    template never serves a table rendered by the old one."""
+    source = get_template(name).template.source
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def matrix_html(board: Dashboard) -> str:
+    """The matrix table of ``board`` rendered, cached under the key of the
+    matrix data it shows (the user's reach, the filter, the page, the data's
+    state) and the template's digest: only users who see the same rows share it.
+    It holds nothing else of the user (no form, no CSRF token, no role)."""
+    return _cached(
+        f"{board.matrix_key}:html:{_template_digest(MATRIX_TEMPLATE)}",
+        lambda: mark_safe(render_to_string(MATRIX_TEMPLATE, {"board": board})),  # noqa: S308 our own rendering
+    )

@@ -22,6 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
             filters=filters,
             options=board.options,
             trend_figure=dashboard.trend_figure(board.trend),
-            certificate_panels=dashboard.dashboard_panels(request.user),
+            matrix_html=dashboard.matrix_html(board),
+            certificate_panels=dashboard.dashboard_panels(request.user, board.state),
         )
     return render(request, "home.html", context)

@@ -6,6 +6,9 @@ answered wrongly."""
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -14,6 +17,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audits.dashboard import selectors as dashboard
+from audits.models import Certificate
+from registry.models import Dataset
 from registry.services import dataset_update
 from synthgov.access.services import login_record, organisation_save
 from tests.audits.certification import helpers
@@ -154,3 +159,90 @@ def test_a_lost_or_unreachable_cache_is_computed_again(cert_world):
     ):
         assert counts(world.officer_a) == expected
         assert counts(world.curator_b) == {"compliant": 0, "non_compliant": 1, "incomplete": 0}
+
+
+def page_of(user: Any, query: str = "") -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("home") + query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def matrix_rows(html: str) -> set[str]:
+    """The datasets the page's matrix table shows."""
+    return set(re.findall(r'<tr data-dataset="([^"]*)"', html))
+
+
+def test_the_rendered_matrix_is_shared_only_by_users_and_filters_that_see_the_same_rows(
+    cert_world,
+):
+    """The matrix table is rendered once per key; a user with another reach, or
+    the same user with another filter or page, never receives it."""
+    world = cert_world["world"]
+    beta_failing(cert_world)
+    a_rows = {"Real placements", "Synthetic placements"}
+    for _ in range(2):  # the second from the cache, in the other users' presence
+        assert matrix_rows(page_of(world.officer_a)) == a_rows
+        assert matrix_rows(page_of(world.curator_a)) == a_rows  # same reach: shared
+        assert matrix_rows(page_of(world.curator_b)) == {"Beta admissions"}
+        assert matrix_rows(page_of(world.regulator)) == a_rows
+        assert matrix_rows(page_of(world.regulator_b)) == {"Beta admissions"}
+        assert matrix_rows(page_of(world.officer_a, "?kind=real")) == {"Real placements"}
+        assert matrix_rows(page_of(world.officer_a, "?kind=fully_synthetic")) == {
+            "Synthetic placements"
+        }
+        assert matrix_rows(page_of(world.officer_a, "?page=2")) == a_rows  # past the end: last
+    # The cached fragment is the page's HTML, not its escaped text.
+    assert 'data-testid="compliance-matrix"' in page_of(world.officer_a)
+    assert "&lt;table" not in page_of(world.officer_a)
+    # A change moves the table at once: B opens its dataset, A's members see it.
+    beta = Dataset.objects.get(name="Beta admissions")
+    dataset_update(dataset=beta, user=world.curator_b, tags=[], access="open")
+    assert matrix_rows(page_of(world.curator_a)) == a_rows | {"Beta admissions"}
+    assert matrix_rows(page_of(world.regulator)) == a_rows | {"Beta admissions"}
+
+
+def test_the_sign_off_panel_is_each_users_own_and_follows_a_sign_off_at_once(cert_world):
+    """The curator and the compliance officer of one organisation share the
+    matrix, but only the curator may sign: the cached sign-off panel is never
+    shown to the officer, and a sign-off moves it from curator to regulator."""
+    world, evaluation = cert_world["world"], cert_world["evaluation"]
+    sign_link = reverse("audits:signoff", args=[evaluation.pk])
+    for _ in range(2):  # the second from the cache
+        assert sign_link in page_of(world.curator_a)
+        assert sign_link not in page_of(world.officer_a)
+        assert sign_link not in page_of(world.regulator)  # waits for the producer first
+        assert sign_link not in page_of(world.curator_b)
+    helpers.api_sign(world.curator_a, evaluation)
+    assert sign_link not in page_of(world.curator_a)
+    assert sign_link in page_of(world.regulator)
+    assert sign_link not in page_of(world.regulator_b)  # UK: A is not in its reach
+    helpers.api_sign(world.regulator, evaluation)
+    assert sign_link not in page_of(world.regulator)
+    # The certificate the two approvals issued is in every panel reader's reach at once.
+    number = Certificate.objects.get(evaluation=evaluation).number
+    assert number in page_of(world.curator_a)  # the matrix badge and the certificate link
+    assert number not in page_of(world.curator_b)
+
+
+def test_concurrent_misses_compute_once(monkeypatch):
+    """While one request computes an entry, another waits for it instead of
+    computing the same figures again; a holder that never answers is not waited
+    for beyond the wait."""
+    monkeypatch.setattr(dashboard, "STAMPEDE_WAIT_SECONDS", 0.3)
+    key = "dashboard-test:stampede"
+    cache.add(f"{key}:computing", 1, 30)  # another request is computing it
+
+    def not_again() -> Any:
+        raise AssertionError("computed twice")
+
+    threading.Timer(0.1, lambda: cache.set(key, {"n": 1}, 30)).start()
+    assert dashboard._cached(key, not_again) == {"n": 1}
+
+    other = "dashboard-test:stuck"
+    cache.add(f"{other}:computing", 1, 30)
+    started = time.monotonic()
+    assert dashboard._cached(other, lambda: {"n": 2}) == {"n": 2}
+    assert time.monotonic() - started >= dashboard.STAMPEDE_WAIT_SECONDS
+    assert cache.get(other) == {"n": 2}
