@@ -1216,7 +1216,8 @@ def print_latency(report: dict) -> None:
     )
     for label, r in report["latency"].items():
         s, c = r["sequential"], r["concurrent"]
-        verdict = "ok" if s["p95_ms"] < TARGET_P95_MS else "MISSED"
+        # The target holds for one client and for the concurrent clients alike.
+        verdict = "ok" if max(s["p95_ms"], c["p95_ms"]) < TARGET_P95_MS else "MISSED"
         errors = f"  ({r['errors']} errors)" if r["errors"] else ""
         print(
             f"{label:<28}{r['kib']:>6.0f} |{s['median_ms']:>8.0f}{s['p95_ms']:>8.0f}"
@@ -1452,8 +1453,17 @@ def main(argv: list[str] | None = None) -> int:
     print_latency(report)
     if args.compare:
         compare(json.loads(args.compare.read_text()), report)
-    missed = [k for k, r in report["latency"].items() if r["sequential"]["p95_ms"] >= 300]
-    print(f"\np95 target missed on: {', '.join(missed)}" if missed else "\nall pages p95 < 300 ms")
+    missed = [
+        f"{k} ({mode}, {r[mode]['p95_ms']:.0f} ms)"
+        for k, r in report["latency"].items()
+        for mode in ("sequential", "concurrent")
+        if r[mode]["p95_ms"] >= TARGET_P95_MS
+    ]
+    print(
+        f"\np95 target missed on: {', '.join(missed)}"
+        if missed
+        else f"\nall pages p95 < {TARGET_P95_MS} ms, one client and {report['concurrency']} at once"
+    )
     return 0
 
 
