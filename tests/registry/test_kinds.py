@@ -21,6 +21,18 @@ def real_and_synthetic(world):
     return real, synthetic
 
 
+def test_a_single_table_version_page_shows_its_schema_with_distributions(
+    client, world, real_and_synthetic
+):
+    real, _ = real_and_synthetic
+    client.force_login(world.curator_a)
+    page = client.get(real.get_absolute_url()).content.decode()
+    assert 'data-testid="schema-table"' in page and "<th>Distribution</th>" in page
+    for column in real.schema:
+        assert f'<tr data-column="{column["name"]}">' in page
+    assert 'aria-label="Distribution of ' in page
+
+
 def test_real_version_pages_ask_for_no_generator_or_parents(client, world, real_and_synthetic):
     real, synthetic = real_and_synthetic
     client.force_login(world.curator_a)

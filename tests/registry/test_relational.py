@@ -497,6 +497,10 @@ def test_version_page_shows_tables_keys_and_the_diagram(client, world):
         assert f'data-table="{name}"' in page
     assert "transactions.session_id</code> refers to <code>sessions.session_id" in page
     assert reverse("registry:table_download", args=[version.pk, "transactions"]) in page
+    # Each table's schema through the shared schema table, without the single table's
+    # distribution column (tables carry no bars).
+    assert page.count('<tr data-column="user_id">') == 2  # users and sessions
+    assert "<th>Distribution</th>" not in page
     # Watermarking works on one table: a note, not a button leading to a refusal.
     assert version.dataset.is_synthetic
     assert "this one holds 3 linked tables" in page
