@@ -15,7 +15,7 @@ from registry.ingest.sniff import bom_less_utf16, looks_binary
     [
         (b"PAR1\x15\x04", b"\x00\x00PAR1", ContentKind.PARQUET),
         (b"PAR1 truncated", b"ncated", ContentKind.PARQUET),
-        (gzip.compress(b"a\n1\n"), b"", ContentKind.GZIP),
+        (gzip.compress(b"a\n1\n", mtime=0), b"", ContentKind.GZIP),
         (bz2.compress(b"a\n1\n"), b"", ContentKind.BZIP2),
         (lzma.compress(b"a\n1\n"), b"", ContentKind.XZ),
         (b"PK\x03\x04rest", b"", ContentKind.ZIP),
