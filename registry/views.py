@@ -508,21 +508,44 @@ def relational_download_message(version: DatasetVersion) -> str:
     )
 
 
+def _format_download(
+    request: HttpRequest,
+    version: DatasetVersion,
+    *,
+    name: str,
+    sha256: str,
+    file_format: str,
+    stem: str,
+    public: bool,
+) -> HttpResponseBase | None:
+    """A stored CSV or Parquet file as a download (``file_response``), or None when it
+    is missing."""
+    suffix = "parquet" if file_format == "parquet" else "csv"
+    return file_response(
+        request,
+        StoredFile(
+            name=name,
+            sha256=sha256,
+            modified=version.created,
+            content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
+            filename=f"{stem}.{suffix}",
+        ),
+        public=public,
+    )
+
+
 def stored_table_response(
     request: HttpRequest, version: DatasetVersion, table: VersionTable
 ) -> HttpResponseBase | None:
     """One table's stored file as a download (as ``stored_file_response``), or None
     when it is missing."""
-    suffix = "parquet" if table.format == "parquet" else "csv"
-    return file_response(
+    return _format_download(
         request,
-        StoredFile(
-            name=table.file.name,
-            sha256=table.sha256,
-            modified=version.created,
-            content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
-            filename=f"{version.dataset.name}-v{version.number}-{table.name}.{suffix}",
-        ),
+        version,
+        name=table.file.name,
+        sha256=table.sha256,
+        file_format=table.format,
+        stem=f"{version.dataset.name}-v{version.number}-{table.name}",
         public=False,
     )
 
@@ -533,16 +556,13 @@ def stored_file_response(
     """The version's stored file as a download (whole, or the byte range asked for,
     with its SHA-256 as ETag and digest headers), or None when it is missing.
     ``public``: the open download, which shared caches may keep for a while."""
-    suffix = "parquet" if version.format == "parquet" else "csv"
-    return file_response(
+    return _format_download(
         request,
-        StoredFile(
-            name=version.file.name,
-            sha256=version.sha256,
-            modified=version.created,
-            content_type="application/vnd.apache.parquet" if suffix == "parquet" else "text/csv",
-            filename=f"{version.dataset.name}-v{version.number}.{suffix}",
-        ),
+        version,
+        name=version.file.name,
+        sha256=version.sha256,
+        file_format=version.format,
+        stem=f"{version.dataset.name}-v{version.number}",
         public=public,
     )
 
