@@ -158,7 +158,10 @@ class MetricResult:
     ``"closer_to"``. ``details`` holds what charts are drawn from and is JSON-ready.
     ``sample_size`` is the number of synthetic rows the figure was computed on and
     ``population`` the number available; ``uncertainty`` is the half-width of a 95%
-    interval when the figure is estimated from a sample.
+    interval when the figure is estimated from a sample. ``table`` names the table of a
+    version of linked tables the figure was computed on (None: the whole version, or a
+    single-table version); it is written to JSON only when set, so the results of
+    single-table audits read as before.
     """
 
     key: str
@@ -172,9 +175,10 @@ class MetricResult:
     status: Status = "ok"
     skip_reason: str | None = None
     target: float | None = None
+    table: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "key": self.key,
             "value": _round(self.value),
             "direction": self.direction,
@@ -187,6 +191,9 @@ class MetricResult:
             "status": self.status,
             "skip_reason": self.skip_reason,
         }
+        if self.table is not None:
+            data["table"] = self.table
+        return data
 
 
 def skipped(key: str, direction: Direction, reason: str, **extra: Any) -> MetricResult:
