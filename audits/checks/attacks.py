@@ -1144,6 +1144,21 @@ def _roc(members: np.ndarray, others: np.ndarray, points: int = 50) -> dict[str,
 # --- near copies -------------------------------------------------------------------------
 
 
+def near_copy_yardstick(holdout_distances: np.ndarray) -> tuple[float, str]:
+    """The near-copy bar from unseen real records' distances to the reference (each
+    divided by the number of columns): the 1st percentile, and the rule in words. A
+    record is a near copy when closer than the bar, or at distance 0 when the bar is 0
+    (see ``is_near_copy``). The relational family copies use the same bar per table."""
+    threshold = float(np.percentile(holdout_distances, NEAR_COPY_PERCENTILE))
+    if threshold > 0:
+        return threshold, "closer than"
+    return threshold, "at distance 0 (the holdout's 1st percentile is 0)"
+
+
+def is_near_copy(distances: np.ndarray, threshold: float) -> np.ndarray:
+    return distances < threshold if threshold > 0 else distances <= 0
+
+
 def near_copy_rate(ctx: AuditContext) -> list[MetricResult]:
     key = "privacy.near_copy_rate"
     if not ctx.has_holdout:
@@ -1154,13 +1169,8 @@ def near_copy_rate(ctx: AuditContext) -> list[MetricResult]:
     p = found.encoding.n_columns
     syn = lower_bounds(found.synthetic_to_reference) / p
     hold = lower_bounds(found.holdout_to_reference) / p
-    threshold = float(np.percentile(hold, NEAR_COPY_PERCENTILE))
-    if threshold > 0:
-        syn_near, hold_near = syn < threshold, hold < threshold
-        rule = "closer than"
-    else:
-        syn_near, hold_near = syn <= 0, hold <= 0
-        rule = "at distance 0 (the holdout's 1st percentile is 0)"
+    threshold, rule = near_copy_yardstick(hold)
+    syn_near, hold_near = is_near_copy(syn, threshold), is_near_copy(hold, threshold)
     n = len(syn)
     rate = float(syn_near.mean())
     expected = float(hold_near.mean())

@@ -865,6 +865,135 @@ _SPECS += [
     ),
 ]
 
+FAMILY_MEMBERS = (
+    "A family is a parent row with all its child rows in every table whose foreign key points "
+    "at it (direct children). Rows are compared on every column but keys (the primary key "
+    "and the foreign keys a row holds), identifiers and free text. With several parent "
+    "tables the value is the worst parent table's, named as the figure's table; details "
+    "give every parent table. Counts only: no row is shown."
+)
+NEAR_BAR = (
+    "A row is a near copy when it is closer to its nearest real row than 99% of the "
+    "holdout's rows of that table are to theirs (the yardstick of privacy.near_copy_rate, "
+    "per table; at distance 0 when that 1st percentile is 0). " + DISTANCE
+)
+_SPECS += [
+    _spec(
+        "privacy.parent_exact_copy_rate",
+        "privacy",
+        "Parent rows copied",
+        "Share of synthetic parent rows (rows of a table some foreign key points at) equal "
+        "to some real parent row of that table. All rows. " + FAMILY_MEMBERS,
+        "lower",
+        needs="synthetic and reference versions of linked tables with foreign keys",
+    ),
+    _spec(
+        "privacy.family_exact_copy_rate",
+        "privacy",
+        "Whole families copied",
+        "Share of synthetic parent rows whose row and multiset of child rows (per child "
+        "table, in any order) equal a real family's: a rare family structure copied whole. "
+        "Compared by 64-bit hashes (a false match has a chance of about 2^-64 per pair). A "
+        "parent with no children is a family of one row; details count the copies with "
+        "children apart. All rows. " + FAMILY_MEMBERS,
+        "lower",
+        needs="synthetic and reference versions of linked tables with foreign keys",
+    ),
+    _spec(
+        "privacy.parent_near_copy_rate",
+        "privacy",
+        "Parent rows nearly copied",
+        "Share of synthetic parent rows that are near copies of a real parent row. "
+        + NEAR_BAR
+        + " Seeded sample of up to 100,000 synthetic parent rows (and holdout rows) against "
+        "every real parent row. " + FAMILY_MEMBERS,
+        "lower",
+        needs="linked tables with foreign keys and a real holdout of the same tables",
+    ),
+    _spec(
+        "privacy.family_near_copy_rate",
+        "privacy",
+        "Whole families nearly copied",
+        "Share of synthetic families that are near copies of a real family: the synthetic "
+        "parent row is a near copy of its nearest real parent row, that real parent has the "
+        "same number of children in every child table, and each synthetic child row is a "
+        "near copy (by its own table's yardstick) of one of that real parent's child rows. "
+        "Only the nearest real parent is tried (the lowest row among equally near ones). "
+        + NEAR_BAR
+        + " Same seeded sample of synthetic parent rows as privacy.parent_near_copy_rate. "
+        + FAMILY_MEMBERS,
+        "lower",
+        needs="linked tables with foreign keys and a real holdout of the same tables",
+    ),
+]
+_BY_KEY = {spec.key: spec for spec in _SPECS}
+INDIVIDUALS = (
+    "Computed on the table the curator marks as holding individuals, joined with "
+    "per-individual aggregates of its child tables: the number of children in each "
+    "(count(child)), the mean of each numerical child column (mean(child.column)) and the "
+    "most frequent value of each categorical or boolean child column (mode(child.column)); "
+    "an individual with no children counts 0 and has no mean or mode. The aggregates can be "
+    "named as quasi-identifiers or sensitive columns; without a choice the "
+    "quasi-identifiers are the table's columns declared as such plus every count. "
+    "Otherwise exactly as "
+)
+JOINED = (
+    "Computed on the child table the curator chooses, each row given the chosen columns of "
+    "its parent row through the foreign key (named parent.column; empty for a row whose "
+    "parent does not exist), so groups and outcome rates count child rows (for example "
+    "treatments by the patient's sex). Otherwise exactly as "
+)
+
+
+def _derived(key: str, base: str, title: str, preamble: str, needs: str) -> MetricSpec:
+    spec = _BY_KEY[base]
+    return MetricSpec(
+        key,
+        spec.family,
+        f"{spec.title} — {title}",
+        f"{preamble}{base}: {spec.description}",
+        spec.direction,
+        spec.value_range,
+        f"{spec.needs}, {needs}",
+        spec.target,
+    )
+
+
+# Figures on a frame built from linked tables: the single-table checks run on it.
+INDIVIDUALS_KEYS = {
+    f"privacy.individuals_{name}": f"privacy.{name}"
+    for name in (
+        "linkage_risk",
+        "attribute_disclosure",
+        "singling_out_risk",
+        "linkability_risk",
+        "inference_risk",
+    )
+}
+JOINED_FAIRNESS_KEYS = {
+    f"fairness.joined_{name}": f"fairness.{name}"
+    for name in (
+        "representation_gap_max",
+        "missing_groups",
+        "parity_difference_real",
+        "parity_difference_synthetic",
+        "disparate_impact_real",
+        "disparate_impact_synthetic",
+        "amplification",
+        "subgroup_fidelity_gap",
+    )
+}
+_SPECS += [
+    _derived(key, base, "individuals with child aggregates", INDIVIDUALS,
+             "a version of linked tables and a table marked as holding individuals")
+    for key, base in INDIVIDUALS_KEYS.items()
+]  # fmt: skip
+_SPECS += [
+    _derived(key, base, "child table joined to its parent", JOINED,
+             "a version of linked tables and a child table chosen for fairness")
+    for key, base in JOINED_FAIRNESS_KEYS.items()
+]  # fmt: skip
+
 METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}
 # Figures of a version made of linked tables (audits.checks.relational): a single-table
 # audit never reports them.
@@ -875,6 +1004,12 @@ RELATIONAL_KEYS = frozenset(
         "quality.cardinality_shapes",
         "quality.intertable_trends",
         "quality.relational_overall",
+        "privacy.parent_exact_copy_rate",
+        "privacy.family_exact_copy_rate",
+        "privacy.parent_near_copy_rate",
+        "privacy.family_near_copy_rate",
+        *INDIVIDUALS_KEYS,
+        *JOINED_FAIRNESS_KEYS,
     }
 )
 

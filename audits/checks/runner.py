@@ -21,6 +21,8 @@ from audits.checks import (
     provenance,
     quality,
     relational,
+    relational_fairness,
+    relational_privacy,
 )
 from audits.checks.base import (
     FAMILIES,
@@ -171,7 +173,7 @@ def run_audit(
 
 
 # The families a version of linked tables is audited for, and their figures in order.
-RELATIONAL_FAMILIES = ("integrity", "quality")
+RELATIONAL_FAMILIES = ("integrity", "quality", "fairness", "privacy")
 
 
 def run_relational_audit(
@@ -182,15 +184,20 @@ def run_relational_audit(
     schema: relational.RelationalSchema,
     hash_verified: bool | None,
     progress: Progress | None = None,
+    holdout: dict[str, pd.DataFrame] | None = None,
+    choices: relational_privacy.LinkedChoices | None = None,
 ) -> AuditOutcome:
     """Audit a version of linked tables (``synthetic``, ``{table: frame}``) against its
     reference's tables (``real``) under the synthetic version's keys and column types
     (``schema``): the integrity family gives ``integrity.hash_verified``,
     ``integrity.orphan_rate`` and ``integrity.key_violations``; the quality family
     ``quality.relational_overall``, ``quality.cardinality_shapes`` and
-    ``quality.intertable_trends``. Other families have no relational figures yet (each
-    table's single-table figures arrive later). Orphan and key examples come from
-    ``synthetic`` only. ``AuditInputError`` when a table or column is missing."""
+    ``quality.intertable_trends``; the fairness family the ``fairness.joined_*`` figures
+    (``relational_fairness``) and the privacy family the family copies and the
+    ``privacy.individuals_*`` figures (``relational_privacy``), for the curator's
+    ``choices``; the near copies and attacks read ``holdout`` (the same tables). Orphan
+    and key examples come from ``synthetic`` only. ``AuditInputError`` when a table or
+    column is missing or a choice does not fit the tables."""
     report = progress or (lambda label, fraction: None)
     chosen = [family for family in RELATIONAL_FAMILIES if family in families]
     facts = {"hash_verified": hash_verified}
@@ -212,12 +219,31 @@ def run_relational_audit(
             metrics.append(integrity.hash_verified(facts))
             metrics.append(relational.orphan_rate(synthetic, schema, reference=real))
             metrics.append(relational.key_violations(synthetic, schema))
-        else:
+        elif family == "quality":
             report("Quality: column shapes, cardinality and inter-table trends", i / len(chosen))
             metrics.extend(relational.relational_quality_metrics(real, synthetic, schema))
+        else:
+            report(LINKED_STEPS[family], i / len(chosen))
+            metrics.extend(_linked_family(family, real, synthetic, schema, holdout, choices))
         timings[family] = time.perf_counter() - started
     report("Finished", 1.0)
     return _outcome(metrics, timings)
+
+
+LINKED_STEPS = {
+    "fairness": "Fairness: groups and outcome rates on a child table joined to its parent",
+    "privacy": "Privacy: copied families and re-identification of individuals",
+}
+
+
+def _linked_family(family, real, synthetic, schema, holdout, choices) -> list[MetricResult]:
+    """The fairness or privacy figures of linked tables (``relational_fairness``,
+    ``relational_privacy``) for the curator's choices."""
+    if family == "fairness":
+        return relational_fairness.metrics(real, synthetic, schema, choices)
+    if holdout is not None:
+        schema.check(holdout, "holdout")
+    return relational_privacy.metrics(real, synthetic, schema, holdout, choices)
 
 
 def _outcome(metrics: list[MetricResult], timings: dict[str, float]) -> AuditOutcome:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from audits.checks.catalogue import RELATIONAL_KEYS
+from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
 from audits.standards.engine import FigureValue, evaluate, single_table_figures
 from tests.audits.standards.builders import rule
 
@@ -20,13 +20,22 @@ RULES = [
 ]
 
 
+# The privacy and fairness figures of linked tables (family copies, individuals, joined
+# fairness) are relational figures too: a single table has none.
+OTHER_RULES = [
+    rule(key, "<=" if METRICS[key].direction == "lower" else ">=", 0.1, "major")
+    for key in sorted(RELATIONAL_KEYS - {r.key for r in RULES})
+    if METRICS[key].direction != "closer_to"
+]
+
+
 def test_the_rules_cover_every_relational_figure():
-    assert {r.key for r in RULES} == RELATIONAL_KEYS
+    assert {r.key for r in RULES + OTHER_RULES} == RELATIONAL_KEYS
 
 
 @pytest.mark.parametrize("severity", ["advisory", "minor", "major", "blocking"])
 def test_a_single_table_makes_every_relational_rule_not_applicable_at_any_severity(severity):
-    rules = [rule(r.key, r.operator, r.threshold, severity) for r in RULES]
+    rules = [rule(r.key, r.operator, r.threshold, severity) for r in RULES + OTHER_RULES]
     result = evaluate(rules, {"quality.overall": 0.9, **single_table_figures()})
     assert result.status == "compliant"
     assert {r.status for r in result.results} == {"not_applicable"}

@@ -1,0 +1,307 @@
+"""Family copies, the individuals frame and fairness on joined tables (issue 17), on
+planted linked tables: plain frames in, figures out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audits.checks import relational_fairness, relational_privacy
+from audits.checks.base import AuditInputError
+from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
+from audits.checks.relational import RelationalSchema
+
+METADATA = {
+    "tables": {
+        "people": {
+            "primary_key": "pid",
+            "columns": {
+                "pid": {"sdtype": "id"},
+                "age": {"sdtype": "numerical"},
+                "region": {"sdtype": "categorical"},
+            },
+        },
+        "visits": {
+            "primary_key": "vid",
+            "columns": {
+                "vid": {"sdtype": "id"},
+                "pid": {"sdtype": "id"},
+                "cost": {"sdtype": "numerical"},
+                "ward": {"sdtype": "categorical"},
+            },
+        },
+    },
+    "relationships": [
+        {
+            "parent_table_name": "people",
+            "parent_primary_key": "pid",
+            "child_table_name": "visits",
+            "child_foreign_key": "pid",
+        }
+    ],
+}
+
+
+def _schema() -> RelationalSchema:
+    return RelationalSchema.from_sdmetrics(METADATA)
+
+
+def _families(rng, n: int, first_id: int, region=None) -> dict[str, pd.DataFrame]:
+    """n people with 0 to 4 visits each; continuous ages and costs, so no two rows agree
+    by chance."""
+    pids = np.arange(first_id, first_id + n)
+    people = pd.DataFrame(
+        {
+            "pid": pids,
+            "age": rng.uniform(18, 90, n).round(6),
+            "region": region or rng.choice(["north", "south", "east"], n),
+        }
+    )
+    counts = rng.integers(0, 5, n)
+    owner = np.repeat(pids, counts)
+    visits = pd.DataFrame(
+        {
+            "vid": np.arange(len(owner)) + 10 * first_id,
+            "pid": owner,
+            "cost": rng.uniform(10, 500, len(owner)).round(6),
+            "ward": rng.choice(["a", "b", "c"], len(owner)),
+        }
+    )
+    return {"people": people, "visits": visits}
+
+
+def _copy_family(source, pid: int, new_pid: int, first_vid: int, *, nudge=0.0, children=True):
+    person = source["people"][source["people"].pid == pid].copy()
+    person["pid"] = new_pid
+    person["age"] = person["age"] + nudge
+    visits = source["visits"][source["visits"].pid == pid].copy()
+    if not children:
+        visits = visits.assign(cost=visits["cost"] + 1000.0)
+    visits["pid"] = new_pid
+    visits["vid"] = np.arange(len(visits)) + first_vid
+    visits["cost"] = visits["cost"] + nudge
+    return person, visits
+
+
+def _planted(exact=5, parent_only=3, near=4):
+    """Real families, a holdout, and 100 synthetic families: ``exact`` real families copied
+    whole under new keys, ``parent_only`` real people copied with other visits, ``near``
+    families copied with every number moved by 0.001, and the rest from a region no real
+    person lives in (far from everyone)."""
+    rng = np.random.default_rng(7)
+    real = _families(rng, 300, 1)
+    holdout = _families(rng, 300, 1_000)
+    synthetic = _families(rng, 100 - exact - parent_only - near, 5_000, region="nowhere")
+    # Real people with at least one visit, in order: the planted families come from them.
+    donors = [p for p in real["people"].pid if (real["visits"].pid == p).any()]
+    people, visits = [synthetic["people"]], [synthetic["visits"]]
+    plan = [("exact", d) for d in donors[:exact]]
+    plan += [("parent_only", d) for d in donors[exact : exact + parent_only]]
+    plan += [("near", d) for d in donors[exact + parent_only : exact + parent_only + near]]
+    for i, (kind, donor) in enumerate(plan):
+        person, family = _copy_family(
+            real,
+            donor,
+            9_000 + i,
+            90_000 + 100 * i,
+            nudge=0.001 if kind == "near" else 0.0,
+            children=kind != "parent_only",
+        )
+        people.append(person)
+        visits.append(family)
+    synthetic = {
+        "people": pd.concat(people, ignore_index=True),
+        "visits": pd.concat(visits, ignore_index=True),
+    }
+    return real, synthetic, holdout
+
+
+def test_whole_families_copied_are_counted_exactly():
+    real, synthetic, holdout = _planted()
+    results = {
+        m.key: m for m in relational_privacy.copy_metrics(real, synthetic, _schema(), holdout)
+    }
+    assert list(results) == list(relational_privacy.COPY_KEYS)
+    family = results["privacy.family_exact_copy_rate"]
+    assert family.value == 5 / 100
+    assert family.details["copies"] == 5
+    assert family.details["copies_with_children"] == 5
+    assert family.table == "people"
+    assert family.sample_size == family.population == 100
+    # The parent rows of the 5 whole families and of the 3 copied without their visits.
+    assert results["privacy.parent_exact_copy_rate"].value == 8 / 100
+    assert "5.0% of synthetic people rows come with all their child rows" in family.finding
+    # Near copies: the 8 exact parent rows and the 4 nudged ones; whole families near:
+    # the 5 exact and the 4 nudged (the 3 with other visits are not).
+    assert results["privacy.parent_near_copy_rate"].value == 12 / 100
+    assert results["privacy.family_near_copy_rate"].value == 9 / 100
+    near = results["privacy.family_near_copy_rate"].details
+    assert near["parent_bar"]["threshold_distance"] > 0
+    assert near["child_bars"][0]["child_table"] == "visits"
+
+
+def test_nothing_copied_reads_zero_and_no_holdout_skips_near_copies():
+    real, synthetic, _ = _planted(exact=0, parent_only=0, near=0)
+    results = {m.key: m for m in relational_privacy.copy_metrics(real, synthetic, _schema())}
+    assert results["privacy.family_exact_copy_rate"].value == 0.0
+    assert results["privacy.family_exact_copy_rate"].finding is None
+    assert results["privacy.parent_exact_copy_rate"].value == 0.0
+    for key in ("privacy.parent_near_copy_rate", "privacy.family_near_copy_rate"):
+        assert results[key].status == "skipped"
+        assert "holdout" in results[key].skip_reason
+
+
+def test_a_family_with_one_child_changed_is_not_a_whole_copy():
+    real, synthetic, _ = _planted(exact=5, parent_only=0, near=0)
+    # Change one visit of the first planted family (pid 9000): 4 whole copies remain.
+    row = synthetic["visits"].index[synthetic["visits"].pid == 9_000][0]
+    synthetic["visits"].loc[row, "ward"] = "z"
+    results = {m.key: m for m in relational_privacy.copy_metrics(real, synthetic, _schema())}
+    assert results["privacy.family_exact_copy_rate"].value == 4 / 100
+    assert results["privacy.parent_exact_copy_rate"].value == 5 / 100
+    # Child rows in another order are the same family.
+    shuffled = {**synthetic, "visits": synthetic["visits"].sample(frac=1, random_state=3)}
+    again = {m.key: m for m in relational_privacy.copy_metrics(real, shuffled, _schema())}
+    assert again["privacy.family_exact_copy_rate"].value == 4 / 100
+
+
+def test_the_individuals_frame_holds_each_persons_aggregates():
+    tables = {
+        "people": pd.DataFrame({"pid": [1, 2, 3], "age": [30, 40, 50], "region": list("nsn")}),
+        "visits": pd.DataFrame(
+            {
+                "vid": [10, 11, 12, 13],
+                "pid": [1, 1, 3, 99],
+                "cost": [5.0, 7.0, 2.0, 1.0],
+                "ward": ["a", "a", "b", "c"],
+            }
+        ),
+    }
+    frame, specs, counts = relational_privacy.individuals_frame(tables, _schema(), "people")
+    assert counts == ["count(visits)"]
+    assert frame["count(visits)"].tolist() == [2.0, 0.0, 1.0]
+    assert frame["mean(visits.cost)"].tolist()[0] == 6.0
+    assert np.isnan(frame["mean(visits.cost)"].iloc[1])
+    assert frame["mode(visits.ward)"].tolist() == ["a", None, "b"]
+    assert {s.name: s.type for s in specs}["pid"] == "id"
+    assert {s.name: s.type for s in specs}["count(visits)"] == "numerical"
+
+
+def test_reidentification_runs_on_the_individuals_with_aggregates_as_quasi_identifiers():
+    real, synthetic, holdout = _planted()
+    results = relational_privacy.individuals_metrics(
+        real,
+        synthetic,
+        _schema(),
+        "people",
+        holdout,
+        quasi_identifiers=["region", "count(visits)"],
+        sensitive=["mode(visits.ward)"],
+    )
+    by_key = {m.key: m for m in results}
+    assert list(by_key) == list(relational_privacy.INDIVIDUAL_CHECKS)
+    assert all(m.table == "people" for m in results)
+    linkage = by_key["privacy.individuals_linkage_risk"]
+    assert linkage.status == "ok"
+    assert linkage.details["quasi_identifiers"] == ["region", "count(visits)"]
+    assert linkage.details["individuals"]["aggregates"] == [
+        "count(visits)",
+        "mean(visits.cost)",
+        "mode(visits.ward)",
+    ]
+    # The planted copies share region and number of visits with a real person; the far
+    # synthetic people live nowhere real. The figure is the plain linkage share.
+    real_frame, _, _ = relational_privacy.individuals_frame(real, _schema(), "people")
+    syn_frame, _, _ = relational_privacy.individuals_frame(synthetic, _schema(), "people")
+    key = ["region", "count(visits)"]
+    unique = real_frame.groupby(key).size()
+    unique = set(unique[unique == 1].index)
+    expected = sum(tuple(row) in unique for row in syn_frame[key].itertuples(index=False))
+    assert linkage.value == pytest.approx(expected / len(syn_frame))
+    for key in ("privacy.individuals_singling_out_risk", "privacy.individuals_inference_risk"):
+        assert by_key[key].status == "ok", by_key[key].skip_reason
+    with pytest.raises(AuditInputError, match="count\\(nothing\\)"):
+        relational_privacy.individuals_metrics(
+            real, synthetic, _schema(), "people", quasi_identifiers=["count(nothing)"]
+        )
+    skipped = relational_privacy.individuals_metrics(real, synthetic, _schema(), None)
+    assert {m.status for m in skipped} == {"skipped"}
+
+
+def _sex_tables(female_visits: int, male_visits: int, female_rate: float, male_rate: float):
+    """50 women and 50 men; each woman has ``female_visits`` visits, each man
+    ``male_visits``; the first share of each person's visits end well."""
+    pids = np.arange(1, 101)
+    people = pd.DataFrame(
+        {"pid": pids, "age": np.linspace(20, 80, 100), "region": ["F"] * 50 + ["M"] * 50}
+    )
+    rows = []
+    for pid in pids:
+        n = female_visits if pid <= 50 else male_visits
+        rate = female_rate if pid <= 50 else male_rate
+        good = round(n * rate)
+        rows += [(pid, "good" if i < good else "bad") for i in range(n)]
+    visits = pd.DataFrame(rows, columns=["pid", "ward"])
+    visits.insert(0, "vid", np.arange(len(visits)))
+    visits["cost"] = 1.0
+    return {"people": people, "visits": visits}
+
+
+def test_fairness_on_visits_joined_to_the_persons_group():
+    # Real: every person 2 visits, all good for women, half for men. Synthetic: women 4
+    # visits each, men 1: women's share of visits 200/250 = 0.8 against 0.5.
+    real = _sex_tables(2, 2, 1.0, 0.5)
+    synthetic = _sex_tables(4, 1, 1.0, 0.0)
+    results = relational_fairness.joined_metrics(
+        real,
+        synthetic,
+        _schema(),
+        "visits",
+        ["people.region"],
+        protected=["people.region"],
+        target="ward",
+        positive_outcome="good",
+    )
+    by_key = {m.key: m for m in results}
+    assert list(by_key) == list(relational_fairness.KEYS)
+    assert all(m.table == "visits" for m in results)
+    assert by_key["fairness.joined_representation_gap_max"].value == pytest.approx(0.3)
+    assert by_key["fairness.joined_parity_difference_real"].value == pytest.approx(0.5)
+    assert by_key["fairness.joined_parity_difference_synthetic"].value == pytest.approx(1.0)
+    assert by_key["fairness.joined_amplification"].value == pytest.approx(0.5)
+    groups = by_key["fairness.joined_representation_gap_max"].details["groupings"][0]
+    assert groups["groups"][:2] == ["people.region=F", "people.region=M"]
+    assert groups["synthetic_share"][:2] == pytest.approx([0.8, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "protected", "message"),
+    [
+        ("nowhere", [], [], "There is no table nowhere"),
+        ("visits", [], [], "Choose the parent column"),
+        ("people", ["people.region"], [], "people has no parent table"),
+        ("visits", ["region"], [], "<parent table>.<column>"),
+        ("visits", ["visits.cost"], [], "visits is not a parent of visits"),
+        ("visits", ["people.height"], [], "people has no column height"),
+        ("visits", ["people.pid"], [], "the key the tables are joined on"),
+        ("visits", ["people.age"], ["people.region"], "people.region is not a column of visits"),
+        ("visits", ["people.age"], ["vid"], "key, identifier or free-text"),
+    ],
+)
+def test_bad_joined_fairness_choices_say_what_to_fix(table, columns, protected, message):
+    real = _sex_tables(2, 2, 1.0, 0.5)
+    with pytest.raises(AuditInputError, match=message):
+        relational_fairness.joined_metrics(
+            real, real, _schema(), table, columns, protected=protected
+        )
+
+
+def test_the_new_figures_are_relational_catalogue_entries():
+    keys = {*relational_privacy.KEYS, *relational_fairness.KEYS}
+    assert keys <= set(METRICS)
+    assert keys <= RELATIONAL_KEYS
+    for key, base in relational_fairness.KEYS.items():
+        assert METRICS[key].direction == METRICS[base].direction
+    for key in relational_privacy.INDIVIDUAL_CHECKS:
+        assert METRICS[key].direction == METRICS[relational_privacy.base_key(key)].direction
