@@ -65,15 +65,46 @@ class AuditRequestForm(forms.Form):
         "and the report says so.",
     )
 
+    # Linked tables only (removed from a single-table version's form).
+    individuals_table = forms.ChoiceField(
+        required=False,
+        label="Table holding individuals",
+        help_text="Re-identification figures run on it, with its children's aggregates "
+        "(count(child), mean(child.column), mode(child.column)) usable as quasi-identifiers.",
+    )
+    fairness_table = forms.ChoiceField(
+        required=False,
+        label="Table for fairness",
+        help_text="A child table (treatments); group shares and outcome rates count its rows.",
+    )
+    fairness_parent_columns = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Parent columns joined to it",
+        help_text="For example patients.sex, then choose it as a protected attribute.",
+    )
+
     def __init__(
         self,
         *args: Any,
         columns: list[str],
         references: list[tuple[int, str]],
         profiles: list[tuple[int, str]] | None = None,
+        linked: dict[str, list[str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if linked is None:
+            for name in ("individuals_table", "fairness_table", "fairness_parent_columns"):
+                del self.fields[name]
+        else:
+            columns = linked["columns"]
+            tables = [("", "— none —"), *((t, t) for t in linked["tables"])]
+            self.fields["individuals_table"].choices = tables
+            self.fields["fairness_table"].choices = tables
+            self.fields["fairness_parent_columns"].choices = [
+                (c, c) for c in linked["parent_columns"]
+            ]
         column_choices = [(c, c) for c in columns]
         for name in ("protected", "quasi_identifiers", "sensitive"):
             self.fields[name].choices = column_choices

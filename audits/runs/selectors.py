@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from audits.checks import METRICS
+from audits.checks import METRICS, relational_fairness, relational_privacy
 from audits.checks.catalogue import RELATIONAL_KEYS
 from audits.models import AuditRun, AuditStatus, ComplianceEvaluation
 from audits.runs import disclosure
@@ -39,7 +39,13 @@ FAMILY_HEADLINES = {
 }
 # A run of linked tables has no single-table overall quality score: its quality headline
 # is the multi-table one.
-RELATIONAL_HEADLINES = {"quality": "quality.relational_overall"}
+RELATIONAL_HEADLINES = {
+    "quality": "quality.relational_overall",
+    "fairness": "fairness.joined_representation_gap_max",
+    "privacy": "privacy.family_exact_copy_rate",
+}
+# The privacy and fairness figures of linked tables, in the order the report lists them.
+LINKED_FIGURES = (*relational_privacy.KEYS, *relational_fairness.KEYS)
 RELATIONAL_NOTE = (
     "This audit compares linked tables: referential integrity, primary keys, cardinality "
     "and inter-table trends, under the audited version's keys. Per-table figures arrive "
@@ -499,6 +505,21 @@ def relational_view(results: dict[str, Any]) -> dict[str, Any] | None:
         "note": RELATIONAL_NOTE,
         "relationships": [{"label": k, **v} for k, v in relationships.items()],
         "tables": [{"name": k, **v} for k, v in tables.items()],
+        "figures": [_linked_figure(metrics[key]) for key in LINKED_FIGURES if key in metrics],
+    }
+
+
+def _linked_figure(metric: dict[str, Any]) -> dict[str, Any]:
+    """One privacy or fairness figure of linked tables as the section's sentence: its
+    title, the table it was computed on, its value and finding, or why it is missing."""
+    return {
+        "key": metric["key"],
+        "title": _title(metric["key"]),
+        "table": metric.get("table") or "",
+        "value": metric.get("value"),
+        "status": metric.get("status"),
+        "finding": metric.get("finding") or "",
+        "skip_reason": metric.get("skip_reason") or "",
     }
 
 

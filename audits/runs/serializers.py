@@ -78,6 +78,29 @@ class AuditRequestSerializer(serializers.Serializer):
         "`requestable`. " + NOT_REQUESTABLE,
     )
     seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)
+    individuals_table = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=63,
+        help_text="Linked tables only: the table whose rows are individuals (patients). The "
+        "re-identification figures (privacy.individuals_*) run on it with its children's "
+        "aggregates (count(child), mean(child.column), mode(child.column)), which "
+        "`quasi_identifiers` and `sensitive` may name; left out, those figures are skipped.",
+    )
+    fairness_table = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=63,
+        help_text="Linked tables only: the child table (treatments) on which the fairness "
+        "figures (fairness.joined_*) are computed, joined to `fairness_parent_columns`; "
+        "`protected` and `target` name columns of that joined table.",
+    )
+    fairness_parent_columns = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        help_text="Linked tables only: the parent columns joined to `fairness_table` through "
+        "its foreign key, as <parent table>.<column> (patients.sex).",
+    )
     population_profile = serializers.IntegerField(
         required=False,
         allow_null=True,

@@ -24,6 +24,8 @@ from audits.checks import (
     AuditFrames,
     AuditInputError,
     ColumnSpec,
+    relational_fairness,
+    relational_privacy,
     run_audit,
     run_relational_audit,
 )
@@ -81,7 +83,8 @@ class LeaseLost(Exception):
 
 def default_config(version: DatasetVersion) -> dict[str, Any]:
     """The audit form's starting values, from the version's schema roles. A version of
-    linked tables starts with the families its audit computes (integrity, quality)."""
+    linked tables starts with the families its audit computes (integrity, quality,
+    fairness, privacy) and no table chosen for fairness or as holding individuals."""
     by_role: dict[str, list[str]] = {}
     for column in version.schema:
         by_role.setdefault(column["role"], []).append(column["name"])
@@ -94,6 +97,11 @@ def default_config(version: DatasetVersion) -> dict[str, Any]:
         "positive_outcome": "",
         "families": list(RELATIONAL_FAMILIES if version.is_relational else FAMILIES),
         "seed": 0,
+        **(
+            {"individuals_table": "", "fairness_table": "", "fairness_parent_columns": []}
+            if version.is_relational
+            else {}
+        ),
     }
 
 
@@ -132,12 +140,14 @@ def _check_request(
                 f"organisation's own."
             ]
     names = {c["name"] for c in version.schema}
+    # A version of linked tables has its columns checked against the tables the curator
+    # chose (_linked_choices).
     for field in ("protected", "quasi_identifiers", "sensitive"):
         missing = [c for c in config.get(field, []) if c not in names]
-        if missing:
+        if missing and not version.is_relational:
             errors[field] = [f"{', '.join(missing)} is not a column of {version}."]
     target = config.get("target") or ""
-    if target and target not in names:
+    if target and target not in names and not version.is_relational:
         errors["target"] = [f"{target} is not a column of {version}."]
     seed = config.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
@@ -247,7 +257,11 @@ def _relational_check(
     errors; (None, {}) when every version is a single table."""
     chosen = {"version": version, "reference": reference, "holdout": holdout}
     if not any(v is not None and v.is_relational for v in chosen.values()):
-        return None, {}
+        return None, {
+            field: [f"{version} is a single table: {field} applies to linked tables only."]
+            for field in LINKED_FIELDS
+            if config.get(field)
+        }
     errors: dict[str, list[str]] = {}
     names = _table_names(version)
     keys = _keys_json(version)
@@ -276,10 +290,16 @@ def _relational_check(
         ]
     if not set(config.get("families") or FAMILIES) & set(RELATIONAL_FAMILIES):
         errors["families"] = [
-            f"{version} holds linked tables: choose integrity or quality (referential "
-            "integrity, cardinality and inter-table trends). Fairness, privacy and provenance "
-            "figures of linked tables, and each table's own figures, arrive later."
+            f"{version} holds linked tables: choose integrity, quality, fairness or privacy "
+            "(referential integrity, cardinality and inter-table trends; fairness on a "
+            "child table joined to its parent; copied families and re-identification of "
+            "individuals). Provenance figures of linked tables, and each table's own "
+            "figures, arrive later."
         ]
+    choices: dict[str, Any] = {}
+    if version.is_relational and "version" not in errors:
+        choices, choice_errors = _linked_choices(version, config)
+        errors.update(choice_errors)
     if errors:
         return None, errors
     tables = {
@@ -287,7 +307,119 @@ def _relational_check(
         for role, v in (("synthetic", version), ("reference", reference), ("holdout", holdout))
         if v is not None
     }
-    return {**keys, "tables": tables}, {}
+    return {**keys, "tables": tables, "choices": choices}, {}
+
+
+# The audit request's choices for the privacy and fairness figures of linked tables.
+LINKED_FIELDS = ("individuals_table", "fairness_table", "fairness_parent_columns")
+
+
+def declared_columns(version: DatasetVersion) -> dict[str, list[ColumnSpec]]:
+    """Each table's columns with the types and roles registered for them."""
+    return {
+        table.name: [ColumnSpec(c["name"], c["type"], c.get("role", "other")) for c in table.schema]
+        for table in version.tables.all()
+    }
+
+
+def _linked_choices(
+    version: DatasetVersion, config: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The curator's choices for a version of linked tables, checked against its tables
+    and keys: the table holding individuals with the quasi-identifiers and sensitive
+    columns of its individuals frame (defaults: the columns declared so, plus every
+    count of children), and the child table joined to its parents' columns with the
+    protected attributes and target of that joined table. Returns what the run records
+    and the errors, each naming what to fix."""
+    schema = RelationalSchema.from_sdmetrics(table_services.version_metadata(version))
+    declared = declared_columns(version)
+    errors: dict[str, list[str]] = {}
+    individuals = (config.get("individuals_table") or "").strip()
+    fairness_table = (config.get("fairness_table") or "").strip()
+    parent_columns = [str(c) for c in config.get("fairness_parent_columns") or []]
+    qis = list(config.get("quasi_identifiers") or [])
+    sensitive = list(config.get("sensitive") or [])
+    protected = list(config.get("protected") or [])
+    target = config.get("target") or ""
+    if individuals:
+        try:
+            specs, counts = relational_privacy.individuals_specs(schema, individuals, declared)
+        except AuditInputError as exc:
+            errors["individuals_table"] = [str(exc)]
+        else:
+            usable = [s.name for s in specs if not s.excluded_from_distances]
+            qis = qis or [s.name for s in specs if s.role == "quasi_identifier"] + counts
+            sensitive = sensitive or [s.name for s in specs if s.role == "sensitive"]
+            for field, names in (("quasi_identifiers", qis), ("sensitive", sensitive)):
+                unknown = [n for n in names if n not in usable]
+                if unknown:
+                    errors[field] = [
+                        f"{', '.join(unknown)} is not a column of {individuals} or one of "
+                        f"its children's aggregates; choose from {', '.join(usable)}."
+                    ]
+    elif qis or sensitive:
+        errors["individuals_table"] = [
+            "Quasi-identifiers and sensitive columns of linked tables are columns of the "
+            "table holding individuals (or its children's aggregates): choose that table."
+        ]
+    if fairness_table:
+        try:
+            specs = relational_fairness.joined_specs(
+                schema, fairness_table, parent_columns, declared
+            )
+        except AuditInputError as exc:
+            own_fault = fairness_table not in schema.columns or not any(
+                r.child_table == fairness_table for r in schema.relationships
+            )
+            errors["fairness_table" if own_fault else "fairness_parent_columns"] = [str(exc)]
+        else:
+            usable = [s.name for s in specs if not s.excluded_from_distances]
+            for field, names in (("protected", protected), ("target", [target] if target else [])):
+                unknown = [n for n in names if n not in usable]
+                if unknown:
+                    errors[field] = [
+                        f"{', '.join(unknown)} is not a column of {fairness_table} joined to "
+                        f"{', '.join(parent_columns)}; choose from {', '.join(usable)}."
+                    ]
+    elif protected or target or parent_columns:
+        errors["fairness_table"] = [
+            "Protected attributes and the target of linked tables are columns of the child "
+            "table chosen for fairness, joined to its parent's columns: choose that table "
+            "and the parent columns (as <parent table>.<column>)."
+        ]
+    return {
+        "individuals_table": individuals,
+        "quasi_identifiers": qis if individuals else [],
+        "sensitive": sensitive if individuals else [],
+        "fairness_table": fairness_table,
+        "fairness_parent_columns": parent_columns if fairness_table else [],
+    }, errors
+
+
+def linked_form_choices(version: DatasetVersion) -> dict[str, list[str]]:
+    """What the audit form offers for a version of linked tables: its tables, the
+    parent columns a child table can be joined to (``parent.column``), and every column
+    name a choice may refer to (each table's columns, those parent columns and each
+    table's children's aggregates)."""
+    schema = RelationalSchema.from_sdmetrics(table_services.version_metadata(version))
+    declared = declared_columns(version)
+    tables = sorted(schema.columns)
+    parents = sorted({r.parent_table for r in schema.relationships})
+    parent_columns = [
+        f"{parent}.{spec.name}"
+        for parent in parents
+        for spec in relational_privacy.column_specs(schema, parent, declared.get(parent))
+        if not spec.excluded_from_distances
+    ]
+    columns: list[str] = []
+    for table in tables:
+        specs, _ = relational_privacy.individuals_specs(schema, table, declared)
+        columns += [s.name for s in specs if not s.excluded_from_distances]
+    return {
+        "tables": tables,
+        "parent_columns": parent_columns,
+        "columns": list(dict.fromkeys(columns + parent_columns)),
+    }
 
 
 def audit_run_request(
@@ -317,6 +449,8 @@ def audit_run_request(
     }
     config["population"] = population
     if relational is not None:
+        # The curator's choices for linked tables, with the defaults filled in.
+        config.update(relational.pop("choices", None) or {})
         config["relational"] = relational
     _check_request(version, reference, holdout, config, {**relational_errors, **population_errors})
     with transaction.atomic():
@@ -663,8 +797,8 @@ def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
 def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], hash_verified: bool):
     """The figures of an audit of linked tables: every table of the audited version and
     of its reference, under the audited version's keys (those recorded at request time;
-    keys corrected since then fail the run with the reason). The holdout's hash is
-    verified, but no relational figure reads it yet."""
+    keys corrected since then fail the run with the reason). The holdout's tables are
+    read for the privacy family (near copies, attacks)."""
     recorded = run.config.get("relational") or {}
     current = _keys_json(run.version)
     if {k: recorded.get(k) for k in current} != current:
@@ -683,15 +817,40 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
             progress=report,
         )
     report("Reading the tables", 0.03)
+    families = set(run.config.get("families", FAMILIES))
     real = _load_tables(run.reference, "reference")
     synthetic = _load_tables(run.version, "audited version")
+    holdout = None
+    if run.holdout is not None and "privacy" in families:
+        holdout = _load_tables(run.holdout, "holdout")
     return run_relational_audit(
-        families=set(run.config.get("families", FAMILIES)),
+        families=families,
         real=real,
         synthetic=synthetic,
         schema=schema,
         hash_verified=True,
         progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
+        holdout=holdout,
+        choices=_recorded_choices(run),
+    )
+
+
+def _recorded_choices(run: AuditRun) -> relational_privacy.LinkedChoices:
+    """The choices recorded at request time (none in runs requested before they
+    existed: those figures are then skipped with the reason)."""
+    config = run.config
+    individuals = config.get("individuals_table") or None
+    return relational_privacy.LinkedChoices(
+        individuals_table=individuals,
+        quasi_identifiers=list(config.get("quasi_identifiers", [])) if individuals else None,
+        sensitive=list(config.get("sensitive", [])) if individuals else None,
+        fairness_table=config.get("fairness_table") or None,
+        fairness_parent_columns=list(config.get("fairness_parent_columns", [])),
+        protected=list(config.get("protected", [])),
+        target=config.get("target") or None,
+        positive_outcome=config.get("positive_outcome") or None,
+        seed=int(config.get("seed", 0)),
+        declared=declared_columns(run.version),
     )
 
 

@@ -38,10 +38,13 @@ from synthgov.downloads import as_attachment
 JAVASCRIPT = "text/javascript; charset=utf-8"
 RELATIONAL_NOTE = (
     "This version holds linked tables. Its audit measures referential integrity (orphan "
-    "rows, primary-key violations) and multi-table quality (column shapes, cardinality, "
-    "inter-table trends) against a reference with the same tables and keys; choose the "
-    "integrity and quality families. Each table's own figures, and fairness, privacy and "
-    "provenance figures of linked tables, arrive later."
+    "rows, primary-key violations), multi-table quality (column shapes, cardinality, "
+    "inter-table trends), copies of whole families and parent rows (near copies need a "
+    "holdout) against a reference with the same tables and keys. Choose the table holding "
+    "individuals for re-identification figures (quasi-identifiers and sensitive columns "
+    "are its columns or its children's aggregates), and a child table joined to parent "
+    "columns for fairness (protected attributes and target are columns of that joined "
+    "table). Each table's own figures and provenance figures of linked tables arrive later."
 )
 
 
@@ -73,6 +76,7 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
         columns=[c["name"] for c in version.schema],
         references=references,
         profiles=[(p.pk, f"{p.label} — {p.owner.name}") for p in usable_in_audits()],
+        linked=services.linked_form_choices(version) if version.is_relational else None,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -95,7 +99,8 @@ def audit_request(request: HttpRequest, pk: int) -> HttpResponse:
                         "population_profile",
                         "population_intended",
                     )
-                },
+                }
+                | {k: data[k] for k in services.LINKED_FIELDS if k in data},
                 user=request.user,
             )
         except ValidationError as exc:

@@ -84,7 +84,7 @@ def _copy_family(source, pid: int, new_pid: int, first_vid: int, *, nudge=0.0, c
     return person, visits
 
 
-def _planted(exact=5, parent_only=3, near=4):
+def planted_families(exact=5, parent_only=3, near=4):
     """Real families, a holdout, and 100 synthetic families: ``exact`` real families copied
     whole under new keys, ``parent_only`` real people copied with other visits, ``near``
     families copied with every number moved by 0.001, and the rest from a region no real
@@ -118,7 +118,7 @@ def _planted(exact=5, parent_only=3, near=4):
 
 
 def test_whole_families_copied_are_counted_exactly():
-    real, synthetic, holdout = _planted()
+    real, synthetic, holdout = planted_families()
     results = {
         m.key: m for m in relational_privacy.copy_metrics(real, synthetic, _schema(), holdout)
     }
@@ -142,7 +142,7 @@ def test_whole_families_copied_are_counted_exactly():
 
 
 def test_nothing_copied_reads_zero_and_no_holdout_skips_near_copies():
-    real, synthetic, _ = _planted(exact=0, parent_only=0, near=0)
+    real, synthetic, _ = planted_families(exact=0, parent_only=0, near=0)
     results = {m.key: m for m in relational_privacy.copy_metrics(real, synthetic, _schema())}
     assert results["privacy.family_exact_copy_rate"].value == 0.0
     assert results["privacy.family_exact_copy_rate"].finding is None
@@ -153,7 +153,7 @@ def test_nothing_copied_reads_zero_and_no_holdout_skips_near_copies():
 
 
 def test_a_family_with_one_child_changed_is_not_a_whole_copy():
-    real, synthetic, _ = _planted(exact=5, parent_only=0, near=0)
+    real, synthetic, _ = planted_families(exact=5, parent_only=0, near=0)
     # Change one visit of the first planted family (pid 9000): 4 whole copies remain.
     row = synthetic["visits"].index[synthetic["visits"].pid == 9_000][0]
     synthetic["visits"].loc[row, "ward"] = "z"
@@ -189,7 +189,7 @@ def test_the_individuals_frame_holds_each_persons_aggregates():
 
 
 def test_reidentification_runs_on_the_individuals_with_aggregates_as_quasi_identifiers():
-    real, synthetic, holdout = _planted()
+    real, synthetic, holdout = planted_families()
     results = relational_privacy.individuals_metrics(
         real,
         synthetic,

@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from audits.checks import relational
+from audits.checks import catalogue, relational
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs import services
 from registry import table_services
@@ -251,9 +251,9 @@ def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(wor
     )
     _refused(
         world,
-        {"version": synthetic.pk, "reference": real.pk, "families": ["privacy"]},
+        {"version": synthetic.pk, "reference": real.pk, "families": ["provenance"]},
         "families",
-        "choose integrity or quality",
+        "choose integrity, quality, fairness or privacy",
     )
 
 
@@ -291,8 +291,9 @@ def test_an_altered_table_stops_the_audit_with_only_that_finding(world, demo_pai
     assert "no longer matches" in run.error
     figures = {m.key: m for m in run.metrics.all()}
     assert figures["integrity.hash_verified"].value == 0.0
-    assert set(figures) == {"integrity.hash_verified", *RELATIONAL_KEYS}
-    assert all(figures[k].status == "skipped" for k in RELATIONAL_KEYS)
+    # Every figure of linked tables is skipped (the privacy and fairness ones too).
+    assert set(figures) == {"integrity.hash_verified", *catalogue.RELATIONAL_KEYS}
+    assert all(figures[k].status == "skipped" for k in catalogue.RELATIONAL_KEYS)
 
 
 def test_keys_corrected_after_the_request_fail_the_run_with_the_reason(world, demo_pair):
