@@ -15,6 +15,7 @@ from django.urls import reverse
 from audits.checks import relational_fairness, relational_privacy
 from audits.checks.relational import RelationalSchema
 from audits.models import AuditMetric, AuditRun, AuditStatus
+from audits.runs import services
 from tests.audits.checks.test_relational_privfair import METADATA, planted_families
 from tests.audits.runs.test_relational_runs import (
     PARENTS,
@@ -240,6 +241,13 @@ def test_a_single_table_version_refuses_linked_choices(world):
 
 def test_the_audit_form_offers_the_choices_and_refuses_bad_ones(client, world, planted):
     versions, _ = planted
+    # A version of linked tables starts with every family its audit computes.
+    assert services.default_config(versions["synthetic"])["families"] == [
+        "integrity",
+        "quality",
+        "fairness",
+        "privacy",
+    ]
     client.force_login(world.curator_a)
     url = reverse("audits:request", args=[versions["synthetic"].pk])
     page = html.unescape(client.get(url).content.decode())
