@@ -386,7 +386,7 @@ def copy_metrics(
     prepared = {
         t: _prepare_table(real, synthetic, holdout, schema, t, declared) for t in sorted(involved)
     }
-    found: dict[str, list[MetricResult]] = {key: [] for key in COPY_KEYS}
+    found: dict[str, list[MetricResult]] = {key: [] for key in (*COPY_KEYS, "unscored")}
     for parent in parents:
         prep = prepared[parent]
         n = prep.data.n_synthetic
@@ -396,7 +396,9 @@ def copy_metrics(
             "child_tables": [r.child_table for r in children],
         }
         copied_rows = count_members(prep.hashes("synthetic"), prep.hashes("real"))
-        found["privacy.parent_exact_copy_rate"].append(
+        # A parent table of keys alone has no row to copy (its families still differ by
+        # their children).
+        found["privacy.parent_exact_copy_rate" if prep.columns else "unscored"].append(
             _rate(
                 "privacy.parent_exact_copy_rate",
                 copied_rows,
@@ -472,6 +474,7 @@ def copy_metrics(
         )
     no_columns = "no parent table has columns usable for distances"
     reasons = {
+        "privacy.parent_exact_copy_rate": no_columns,
         "privacy.parent_near_copy_rate": NO_HOLDOUT if holdout is None else no_columns,
         "privacy.family_near_copy_rate": NO_HOLDOUT if holdout is None else no_columns,
     }

@@ -305,3 +305,26 @@ def test_the_new_figures_are_relational_catalogue_entries():
         assert METRICS[key].direction == METRICS[base].direction
     for key in relational_privacy.INDIVIDUAL_CHECKS:
         assert METRICS[key].direction == METRICS[relational_privacy.base_key(key)].direction
+
+
+def test_a_parent_table_of_keys_alone_has_no_parent_row_copies():
+    metadata = {
+        "tables": {
+            "people": {"primary_key": "pid", "columns": {"pid": {"sdtype": "id"}}},
+            "visits": METADATA["tables"]["visits"],
+        },
+        "relationships": METADATA["relationships"],
+    }
+    schema = RelationalSchema.from_sdmetrics(metadata)
+    real, synthetic, _ = planted_families(exact=5, parent_only=0, near=0)
+    real["people"] = real["people"][["pid"]]
+    synthetic["people"] = synthetic["people"][["pid"]]
+    results = {m.key: m for m in relational_privacy.copy_metrics(real, synthetic, schema)}
+    assert results["privacy.parent_exact_copy_rate"].status == "skipped"
+    assert "no parent table has columns" in results["privacy.parent_exact_copy_rate"].skip_reason
+    # Families still differ by their visits: the 5 planted ones, plus synthetic people
+    # with no visits, which equal real people with none.
+    childless = (~synthetic["people"].pid.isin(synthetic["visits"].pid)).sum()
+    family = results["privacy.family_exact_copy_rate"]
+    assert family.value == (5 + childless) / 100
+    assert family.details["copies_with_children"] == 5
