@@ -132,6 +132,9 @@ def joined_frame(
         rel = parent_relationship(schema, table, parent)
         position = parent_position(tables[parent][rel.parent_key], frame[rel.child_key])
         values = tables[parent][column].reset_index(drop=True)
+        if len(values) == 0:  # no parent row: every child row is an orphan
+            added[qualified] = pd.Series([None] * len(frame), dtype=object)
+            continue
         taken = values.iloc[np.maximum(position, 0)].reset_index(drop=True)
         added[qualified] = taken.where(pd.Series(position >= 0), None)
     if added:

@@ -275,6 +275,26 @@ def test_fairness_on_visits_joined_to_the_persons_group():
     assert groups["synthetic_share"][:2] == pytest.approx([0.8, 0.2])
 
 
+def test_a_child_row_without_its_parent_joins_as_a_missing_group():
+    real = _sex_tables(2, 2, 1.0, 0.5)
+    orphan = pd.DataFrame({"vid": [999], "pid": [4242], "ward": ["good"], "cost": [1.0]})
+    synthetic = _sex_tables(2, 2, 1.0, 0.5)
+    synthetic["visits"] = pd.concat([synthetic["visits"], orphan], ignore_index=True)
+    frame, _ = relational_fairness.joined_frame(synthetic, _schema(), "visits", ["people.region"])
+    assert frame["people.region"].isna().sum() == 1
+    results = relational_fairness.joined_metrics(
+        real, synthetic, _schema(), "visits", ["people.region"], protected=["people.region"]
+    )
+    gap = next(m for m in results if m.key == "fairness.joined_representation_gap_max")
+    groups = gap.details["groupings"][0]
+    assert "people.region=(missing)" in groups["groups"]
+    # Real: 100 and 100 of 200 visits; synthetic: 100, 100 and the orphan of 201.
+    assert gap.value == pytest.approx(1 / 201)
+    empty = {**synthetic, "people": synthetic["people"].iloc[:0]}
+    frame, _ = relational_fairness.joined_frame(empty, _schema(), "visits", ["people.region"])
+    assert frame["people.region"].isna().all()
+
+
 @pytest.mark.parametrize(
     ("table", "columns", "protected", "message"),
     [
