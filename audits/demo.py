@@ -29,11 +29,22 @@ from audits.standards import services as standard_services
 from registry.models import Dataset, DatasetKind, DatasetVersion
 from synthgov.accounts.models import Jurisdiction, Organisation
 
+# The demo's linked tables (SDMetrics' users, sessions, transactions): re-identification
+# on users with their sessions' aggregates, fairness on sessions by the user's gender.
+DEMO_LINKED_CHOICES = {
+    "individuals_table": "users",
+    "fairness_table": "sessions",
+    "fairness_parent_columns": ["users.gender"],
+    "protected": ["users.gender"],
+}
+
 
 def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
     """Audit every version of the non-real datasets against the real dataset's latest
-    version, in-process, with the audit form's defaults (for linked tables: integrity
-    and quality). Idempotent: a version with a finished audit keeps it."""
+    version, in-process, with the audit form's defaults (for linked tables: every
+    family, with users as the table holding individuals and fairness on sessions by the
+    user's gender, DEMO_LINKED_CHOICES). Idempotent: a version with a finished audit
+    keeps it."""
     real = next(d for d in datasets if d.kind == DatasetKind.REAL)
     reference = real.versions.order_by("-number").first()
     runs = []
@@ -49,7 +60,10 @@ def load_audits_demo(datasets: list[Dataset], *, user: Any) -> list[AuditRun]:
                 version=version,
                 reference=reference,
                 holdout=None,
-                config=services.default_config(version),
+                config={
+                    **services.default_config(version),
+                    **(DEMO_LINKED_CHOICES if version.is_relational else {}),
+                },
                 user=user,
                 enqueue=False,
             )

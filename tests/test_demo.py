@@ -74,10 +74,19 @@ def test_demo_loads_once_and_shows_every_feature(registry_storage, signing_keys)
     assert run.version.dataset.name == "Web sessions — synthetic"
     assert run.reference.dataset.name == "Web sessions — real"
     assert run.status == AuditStatus.SUCCEEDED and run.config["families"] == [
+        "fairness",
         "integrity",
+        "privacy",
         "quality",
     ]
+    assert run.config["individuals_table"] == "users"
+    assert run.config["fairness_parent_columns"] == ["users.gender"]
     figures = {m.key: m.value for m in AuditMetric.objects.filter(run=run)}
+    # Privacy and fairness of the linked tables: the demo's 10 synthetic sessions all
+    # repeat a real session's device and OS; 1 comes with its transactions as in the real.
+    assert figures["privacy.family_exact_copy_rate"] == pytest.approx(0.1)
+    assert figures["fairness.joined_representation_gap_max"] == pytest.approx(0.1)
+    assert figures["privacy.individuals_linkage_risk"] is not None
     assert figures["integrity.orphan_rate"] == 0.0
     assert figures["quality.relational_overall"] == pytest.approx(0.62195, abs=1e-4)
     client = Client()
