@@ -48,7 +48,10 @@ RELATIONAL_HEADLINES = {
 LINKED_FIGURES = (*relational_privacy.KEYS, *relational_fairness.KEYS)
 RELATIONAL_NOTE = (
     "This audit compares linked tables: referential integrity, primary keys, cardinality "
-    "and inter-table trends, under the audited version's keys. Per-table figures arrive "
+    "and inter-table trends, copied families and parent rows, and (when the curator chose "
+    "the tables) re-identification of individuals with their children's aggregates and "
+    "fairness on a child table joined to its parent, under the audited version's keys. "
+    "Per-table figures arrive "
     "later (each table's own quality, fairness and privacy figures are not part of this audit yet)."
 )
 # Worst first; the words are the standards engine's severities (rules arrive as JSON).
