@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from audits.models import AuditMetric, AuditRun, Certificate, ComplianceEvaluation
 from registry.models import DatasetVersion
 from tests.audits.certification import helpers
+from tests.audits.test_relational_api_journey import LINKED_STANDARD
 from tests.browser.conftest import VIEWPORTS, assert_no_page_scroll, sign_in
 from tests.factories import PASSWORD
 from tests.registry.conftest import make_dataset
@@ -39,41 +40,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("registry_storage"),
 ]
-
-# A local standard whose rules are all figures an audit of linked tables measures, so
-# the demo's synthetic tables can be approved and certified. (The shipped UK-HEALTH 1.3
-# has the same two relational rules, but also privacy rules that no audit of linked
-# tables measures yet: tests/audits/test_relational_api_journey.py shows it incomplete.)
-LINKED_STANDARD = """\
-code: LINKED-EU
-name: Linked tables in the EU
-version: '1.0'
-scope: global
-jurisdictions: [EU]
-certificate_validity_days: 365
-reaudit_interval_days: 180
-rules:
-  - key: integrity.orphan_rate
-    operator: <=
-    threshold: 0.0
-    severity: blocking
-    rationale: Every child row has its parent.
-  - key: integrity.key_violations
-    operator: <=
-    threshold: 0.0
-    severity: blocking
-    rationale: Primary keys are unique and never empty.
-  - key: quality.cardinality_shapes
-    operator: '>='
-    threshold: 0.8
-    severity: major
-    rationale: Children per parent keep their real shape.
-  - key: quality.relational_overall
-    operator: '>='
-    threshold: 0.6
-    severity: major
-    rationale: SDMetrics' multi-table quality score.
-"""
 
 
 @pytest.fixture
