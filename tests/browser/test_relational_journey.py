@@ -55,13 +55,24 @@ def linked_world(world, signing_keys):
 
 def _upload_real_tables(page, dataset, tmp_path) -> DatasetVersion:
     """One zip of the real tables with SDMetrics' metadata pasted: keys declared, so the
-    version page comes next."""
+    version page comes next. A zip with the tables in a folder first: refused with the
+    reason, nothing stored, the pasted metadata kept."""
+    nested = tmp_path / "nested.zip"
+    nested.write_bytes(zip_of({f"web/{t}.csv": demo_bytes(t) for t in DEMO_TABLES}))
     archive = tmp_path / "web-sessions-real.zip"
     archive.write_bytes(zip_of({f"{t}.csv": demo_bytes(t) for t in DEMO_TABLES}))
+    metadata = json.dumps(demo_metadata())
     page.goto(f"/datasets/{dataset.pk}/upload-tables/")
-    page.get_by_label("Or one zip of the tables").set_input_files(str(archive))
-    page.get_by_label("SDMetrics metadata (optional)").fill(json.dumps(demo_metadata()))
+    page.get_by_label("Or one zip of the tables").set_input_files(str(nested))
+    page.get_by_label("SDMetrics metadata (optional)").fill(metadata)
+    page.get_by_role("button", name="Upload tables").click()
+    error = page.locator(".error[role=alert]").first
+    expect(error).to_contain_text("folder")
+    expect(error).to_contain_text("web/users.csv")
+    expect(page.get_by_label("SDMetrics metadata (optional)")).to_have_value(metadata)
+    assert not DatasetVersion.objects.filter(dataset=dataset).exists()
     assert_no_page_scroll(page)
+    page.get_by_label("Or one zip of the tables").set_input_files(str(archive))
     page.get_by_role("button", name="Upload tables").click()
     expect(page.locator(".message.success")).to_contain_text("3 tables and the keys you declared")
     version = DatasetVersion.objects.get(dataset=dataset)
