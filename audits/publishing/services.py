@@ -39,6 +39,16 @@ NOT_WATERMARKED = (
 )
 
 
+def not_watermarked_relational(version: DatasetVersion) -> str:
+    """Why a version of linked tables carries no watermark: it cannot have one yet."""
+    names = ", ".join(version.tables.values_list("name", flat=True))
+    return (
+        f"This version holds {version.table_count} linked tables ({names}) and SynthGov "
+        "watermarks single-table versions only for now, so it cannot be published openly "
+        "yet."
+    )
+
+
 class PublicationForbidden(PermissionDenied):
     """The user may see the version but not change its dataset (403)."""
 
@@ -78,7 +88,8 @@ def publication_checklist(version: DatasetVersion, *, rehash: bool = True) -> li
         keys, keys_problem = None, " ".join(exc.messages)
     label = f"Carries {organisation.name}'s watermark"
     if not version.watermark_key_id:
-        conditions.append(Condition(label, False, NOT_WATERMARKED))
+        why = not_watermarked_relational(version) if version.is_relational else NOT_WATERMARKED
+        conditions.append(Condition(label, False, why))
     elif keys is None:
         conditions.append(Condition(label, False, keys_problem))
     elif keys.watermark_key_id != version.watermark_key_id:

@@ -1,5 +1,6 @@
-// A table wider than its box scrolls inside it (app.css, narrow screens). So
-// that a keyboard user can scroll it too, such a table joins the tab order
+// A table (or a version's diagram of linked tables) wider than its box scrolls
+// inside it (app.css, narrow screens). So that a keyboard user can scroll it
+// too, such a table joins the tab order
 // (tabindex=0) with a name taken from the nearest heading; it leaves the tab
 // order again when the window grows wide enough to show it whole.
 (function () {
@@ -9,10 +10,11 @@
     if (caption) { return null; }
     var section = table.closest("section, .card, main");
     var heading = section && section.querySelector("h1, h2, h3");
-    return (heading ? heading.textContent.trim() + ": " : "") + "table, scrolls sideways";
+    var kind = table.tagName === "TABLE" ? "table" : "diagram";
+    return (heading ? heading.textContent.trim() + ": " : "") + kind + ", scrolls sideways";
   }
   function update() {
-    document.querySelectorAll("main table").forEach(function (table) {
+    document.querySelectorAll("main table, main figure.diagram").forEach(function (table) {
       var scrolls = table.scrollWidth > table.clientWidth + 1 &&
         /auto|scroll/.test(getComputedStyle(table).overflowX);
       if (scrolls && !table.hasAttribute("tabindex")) {

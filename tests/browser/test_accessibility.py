@@ -216,6 +216,102 @@ def test_main_pages_have_no_serious_accessibility_violation(
     axe.assert_clean()
 
 
+@pytest.fixture
+def linked_to_check(world, registry_storage, signing_keys):
+    """SDMetrics' multi-table demo: the real tables with their metadata, the synthetic
+    ones with keys proposed (not yet confirmed), and a second synthetic version audited,
+    evaluated against a standard of relational rules and certified."""
+    from audits.compliance import services as compliance
+    from registry import table_services
+    from tests.audits.test_relational_api_journey import LINKED_STANDARD
+    from tests.registry.conftest import make_dataset
+    from tests.registry.relational_helpers import DEMO_TABLES, demo_bytes, demo_metadata
+
+    def tables(kind: str) -> list[Any]:
+        return [
+            table_services.TableUpload(t, f"{t}.csv", iter([demo_bytes(t, kind)]))
+            for t in DEMO_TABLES
+        ]
+
+    helpers.publish_standard(world.admin_a, LINKED_STANDARD)
+    real = table_services.relational_version_create(
+        dataset=make_dataset(world, kind="real", name="Web sessions real"),
+        user=world.curator_a,
+        tables=tables("real"),
+        metadata=demo_metadata(),
+    )
+    synthetic_ds = make_dataset(world, name="Web sessions synthetic")
+    certified = table_services.relational_version_create(
+        dataset=synthetic_ds, user=world.curator_a, tables=tables("synthetic")
+    )
+    table_services.version_keys_set(
+        version=certified, user=world.curator_a, metadata=demo_metadata()
+    )
+    run = run_services.audit_run_request(
+        version=certified,
+        reference=real,
+        holdout=None,
+        config=run_services.default_config(certified),
+        user=world.curator_a,
+        enqueue=False,
+    )
+    run = run_services.audit_run_execute(
+        run_id=run.pk, token=run_services.audit_run_claim(run_id=run.pk)
+    )
+    assert run.status == "succeeded", run.error
+    (evaluation,) = compliance.evaluations_recompute_for_version(dataset_version=certified)
+    api_sign(world.curator_a, evaluation)
+    number = api_sign(world.regulator, evaluation)["certificate"]
+    # The same synthetic files with one user fewer: a version whose keys wait for the curator.
+    users = demo_bytes("users", "synthetic").rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n"
+    proposed = table_services.relational_version_create(
+        dataset=synthetic_ds,
+        user=world.curator_a,
+        tables=[
+            table_services.TableUpload(
+                t, f"{t}.csv", iter([users if t == "users" else demo_bytes(t, "synthetic")])
+            )
+            for t in DEMO_TABLES
+        ],
+    )
+    assert not proposed.keys_confirmed
+    return {"run": run, "number": number, "certified": certified, "proposed": proposed}
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_linked_table_pages_have_no_serious_accessibility_violation(
+    open_page, axe_script, linked_to_check, viewport
+):
+    """The pages of a version made of linked tables: the upload form (empty and refused),
+    the keys page as SynthGov proposes them, the version page with its tables and
+    diagram, the report with its Linked tables section, and the certificate and its
+    public verification listing every table."""
+    axe = Axe(axe_script, viewport)
+    certified, proposed = linked_to_check["certified"], linked_to_check["proposed"]
+    curator = role_page(open_page, viewport, "curator_a")
+    axe.check(curator, f"/datasets/{certified.dataset_id}/upload-tables/")
+    curator.get_by_role("button", name="Upload tables").click()  # nothing chosen: refused
+    expect(curator.locator(".error[role=alert]").first).to_be_visible()
+    axe.check(curator)
+    axe.check(curator, f"/versions/{proposed.pk}/keys/")
+    expect(curator.get_by_test_id("keys-proposed")).to_be_visible()
+    axe.check(curator, f"/versions/{proposed.pk}/")
+    expect(curator.get_by_test_id("keys-unconfirmed")).to_be_visible()
+    axe.check(curator, f"/versions/{certified.pk}/")
+    expect(curator.locator("figure.diagram svg")).to_be_visible()
+    axe.check(curator, f"/audits/{linked_to_check['run'].pk}/")
+    expect(curator.get_by_test_id("relational-section")).to_be_visible()
+    number = linked_to_check["number"]
+    axe.check(curator, f"/certificates/{number}/")
+    expect(curator.get_by_test_id("certificate-tables")).to_be_visible()
+    verify = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
+    visitor = role_page(open_page, viewport, None)
+    axe.check(visitor, f"{verify.path}?{verify.query}")
+    expect(visitor.get_by_test_id("certificate-tables")).to_be_visible()
+    assert len(axe.checked) == 8, axe.checked
+    axe.assert_clean()
+
+
 def test_the_check_reports_a_serious_violation(open_page, axe_script, db):
     """The check is live: a control with no accessible name fails it."""
     axe = Axe(axe_script, "desktop")
