@@ -274,3 +274,52 @@ if __name__ == "__main__":
     PINNED.parent.mkdir(exist_ok=True)
     PINNED.write_text(json.dumps(figures(), indent=1, sort_keys=True) + "\n")
     sys.stdout.write(f"wrote {PINNED}\n")
+
+
+def _reversed_parents(tables_: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {name: frame.iloc[::-1] if name == "homes" else frame for name, frame in tables_.items()}
+
+
+@pytest.mark.parametrize("child_key", ["float", "int"])
+def test_consecutive_integer_keys_give_what_any_other_order_gives(child_key):
+    # Consecutive integer parent keys in order take a shortcut (subtraction, no hash
+    # table); the same parents in reverse order take the general path: same figures.
+    rng = np.random.default_rng(3)
+    schema = RelationalSchema.from_sdmetrics(METADATA)
+    real = tables(21, 300, broken=False)
+    synthetic = tables(22, 300, broken=False)
+    keys = synthetic["people"]["hid"].to_numpy(dtype=float)
+    odd = rng.random(keys.size)
+    keys[odd < 0.05] = 99_999  # past the last key
+    keys[(odd >= 0.05) & (odd < 0.08)] = 42  # before the first
+    keys[(odd >= 0.08) & (odd < 0.1)] = 150.5  # between two keys
+    if child_key == "float":
+        keys[(odd >= 0.1) & (odd < 0.12)] = np.nan
+    else:
+        keys = keys.astype(np.int64)
+    synthetic["people"] = synthetic["people"].assign(hid=keys)
+    for reference in (real, None):
+        straight = [
+            orphan_rate(synthetic, schema, reference=reference),
+            key_violations(synthetic, schema),
+        ]
+        turned = [
+            orphan_rate(
+                _reversed_parents(synthetic),
+                schema,
+                reference=None if reference is None else _reversed_parents(reference),
+            ),
+            key_violations(_reversed_parents(synthetic), schema),
+        ]
+        if reference is not None:
+            straight += relational_quality_metrics(reference, synthetic, schema)
+            turned += relational_quality_metrics(
+                _reversed_parents(reference), _reversed_parents(synthetic), schema
+            )
+        for a, b in zip(straight, turned, strict=True):
+            _same(
+                json.loads(json.dumps(a.to_json(), default=str)),
+                json.loads(json.dumps(b.to_json(), default=str)),
+                a.key,
+            )
+    assert straight[0].details["relationships"][0]["orphan_rows"] > 0
