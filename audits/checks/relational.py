@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from audits.checks.base import AuditInputError, MetricResult, share_text, skipped
-from audits.checks.shapes import ks_complement
 
 CONTINUOUS = frozenset({"numerical", "datetime"})
 DISCRETE = frozenset({"categorical", "boolean", "ordinal"})
@@ -436,7 +435,32 @@ def _ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     if real.size == 0 or synthetic.size == 0:
         return None
     counted = _whole_numbers_ks(real, synthetic)
-    return counted if counted is not None else ks_complement(real, synthetic)
+    return counted if counted is not None else _sorted_ks(real, synthetic)
+
+
+def _sorted_ks(real: np.ndarray, synthetic: np.ndarray) -> float:
+    """``ks_complement`` of two non-empty samples without missing values, with one binary
+    search where it makes two. Both ECDFs are evaluated at each distinct value of either
+    sample, as there. ``below[k]``, how many synthetic values are smaller than the k-th
+    distinct real value, gives both: the synthetic ECDF at that value (plus the synthetic
+    values equal to it), and the real ECDF at the j-th synthetic value (the real values
+    whose ``below`` is at most j)."""
+    real, synthetic = np.sort(real), np.sort(synthetic)
+    n, m = real.size, synthetic.size
+    last = np.flatnonzero(np.append(real[1:] != real[:-1], True))
+    distinct = real[last]
+    below = np.searchsorted(synthetic, distinct, side="left")
+    at_most = below.copy()
+    tied = below < m
+    tied[tied] = synthetic[below[tied]] == distinct[tied]
+    if tied.any():
+        at_most[tied] = np.searchsorted(synthetic, distinct[tied], side="right")
+    gap = float(np.max(np.abs((last + 1) / n - at_most / m)))
+    repeats = np.diff(last, prepend=-1)  # how many real values each distinct one stands for
+    real_upto = np.cumsum(np.bincount(below, weights=repeats, minlength=m + 1))[:m]
+    own = np.flatnonzero(np.append(synthetic[1:] != synthetic[:-1], True))
+    gap = max(gap, float(np.max(np.abs((own + 1) / m - real_upto[own] / n))))
+    return float(1.0 - gap)
 
 
 def _shape(col: _Column) -> float | None:

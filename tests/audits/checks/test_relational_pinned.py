@@ -323,3 +323,25 @@ def test_consecutive_integer_keys_give_what_any_other_order_gives(child_key):
                 a.key,
             )
     assert straight[0].details["relationships"][0]["orphan_rows"] > 0
+
+
+def test_the_relational_ks_shortcuts_equal_the_shapes_ks_exactly():
+    from audits.checks.relational import _ks
+    from audits.checks.shapes import ks_complement
+
+    rng = np.random.default_rng(9)
+    cases = [
+        (rng.normal(0, 1, 3000), rng.normal(0.1, 1.1, 2000)),  # no ties
+        (np.round(rng.normal(0, 1, 3000), 1), np.round(rng.normal(0, 1, 2500), 1)),  # ties
+        (rng.integers(0, 40, 900).astype(float), rng.integers(3, 60, 700).astype(float)),
+        (rng.integers(0, 9, 50) * 1e15, rng.integers(0, 9, 60) * 1e15),  # wide whole numbers
+        (np.array([1.0, 1, 1, 2]), np.array([1.0, 2, 2, 2, 3])),
+        (np.array([5.0]), np.array([5.0])),
+        (np.array([-np.inf, 0.0, np.inf]), np.array([np.inf, 1.0])),
+        (rng.exponential(1, 400) - 0.5, rng.exponential(1, 500) - 0.5),
+    ]
+    for real, synthetic in cases:
+        with_missing = np.append(real, np.nan)
+        assert _ks(with_missing, synthetic) == ks_complement(real, synthetic)
+        assert _ks(synthetic, real) == ks_complement(synthetic, real)
+    assert _ks(np.array([np.nan]), np.array([1.0])) is None
