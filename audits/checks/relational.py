@@ -316,6 +316,16 @@ class _Column:
     def has_missing(self, which: str) -> bool:
         return self._cached("has_missing", which, lambda: bool(np.isnan(self.values(which)).any()))
 
+    def centred(self, which: str) -> tuple[np.ndarray, float]:
+        """The values minus their mean, and the sum of their squares (no value missing)."""
+
+        def compute():
+            values = self.values(which)
+            centred = values - values.mean() if values.size else values
+            return centred, float(centred @ centred)
+
+        return self._cached("centred", which, compute)
+
     def value_range(self, which: str) -> tuple[float, float] | None:
         """The smallest and largest present value; None when no value is present."""
 
@@ -511,14 +521,21 @@ def _contingency(a: _Column, b: _Column) -> dict[str, Any]:
 
 
 def _pearson(a: _Column, b: _Column, which: str) -> float:
-    x, y = a.values(which), b.values(which)
     if a.has_missing(which) or b.has_missing(which):
+        x, y = a.values(which), b.values(which)
         both = ~(np.isnan(x) | np.isnan(y))
         x, y = x[both], y[both]
+        if x.size < 2:
+            return math.nan
+        x, y = x - x.mean(), y - y.mean()
+        denominator = math.sqrt(float(x @ x) * float(y @ y))
+        return float(x @ y) / denominator if denominator > 0 else math.nan
+    # Every row counts: each column's centred values and their square sum serve all of
+    # its pairs.
+    (x, xx), (y, yy) = a.centred(which), b.centred(which)
     if x.size < 2:
         return math.nan
-    x, y = x - x.mean(), y - y.mean()
-    denominator = math.sqrt(float(x @ x) * float(y @ y))
+    denominator = math.sqrt(xx * yy)
     return float(x @ y) / denominator if denominator > 0 else math.nan
 
 
