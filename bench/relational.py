@@ -24,7 +24,7 @@ Every line carries the load average (2-core machine shared with other sessions: 
 seconds are steadier than wall time under load). Ratios are SDMetrics' time over ours.
 
     .venv/bin/python bench/relational.py                       # full size, 10-minute budget
-    .venv/bin/python bench/relational.py --scales 0.1 1 --seed 7
+    .venv/bin/python bench/relational.py --scales 0.1 1 --seed 7 --repeat 3
     .venv/bin/python bench/relational.py --scales 1 --no-sdmetrics
 """
 
@@ -336,16 +336,39 @@ def _run(engine: str, folder: Path, scale: float, seed: int, budget: float | Non
     return out
 
 
+def _repeated(engine: str, folder: Path, scale: float, args) -> dict | None:
+    """``args.repeat`` runs of one engine (each in its own process): the median run's wall
+    and CPU seconds, the largest peak memory, and every run's seconds for the record.
+    SDMetrics stops at its first run over budget."""
+    budget = args.budget if engine == "sdmetrics" else None
+    runs = []
+    for _ in range(args.repeat):
+        run = _run(engine, folder, scale, args.seed, budget)
+        if run is None:
+            return None
+        runs.append(run)
+    middle = len(runs) // 2
+    out = dict(sorted(runs, key=lambda r: r["seconds"])[middle])
+    out["cpu_seconds"] = sorted(r["cpu_seconds"] for r in runs)[middle]
+    out["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    out["runs"] = [(r["seconds"], r["cpu_seconds"], r["load"]) for r in runs]
+    return out
+
+
 def _fmt(value) -> str:
     return "   -  " if value is None else f"{value:6.4f}"
 
 
 def _line(name: str, run: dict) -> str:
-    return (
+    line = (
         f"  {name:<34} {run['seconds']:8.2f} s wall  {run['cpu_seconds']:8.2f} s CPU  "
         f"peak {run['peak_rss_mib'] / 1024:5.2f} GiB  overall {_fmt(run['overall'])}  "
         f"({run['load']})"
     )
+    if len(run.get("runs", ())) > 1:
+        each = "; ".join(f"{w:.2f} s / {c:.2f} s CPU ({load})" for w, c, load in run["runs"])
+        line += f"\n    median of {len(run['runs'])} runs: {each}"
+    return line
 
 
 class _Sizes:
@@ -380,6 +403,9 @@ def main() -> None:
         default=[0.3, 0.1, 0.03, 0.01],
         help="smaller sizes for SDMetrics when it does not finish (largest first)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each engine; the median is reported"
+    )
     parser.add_argument("--no-sdmetrics", action="store_true")
     parser.add_argument(
         "--worker", choices=["write", "audit", "figures", "sdmetrics"], help=argparse.SUPPRESS
@@ -411,8 +437,8 @@ def _one_size(sizes: _Sizes, scale: float, args) -> None:
         )
         + " rows (customers / accounts / transactions)"
     )
-    audit = _run("audit", folder, scale, args.seed, None)
-    figures = _run("figures", folder, scale, args.seed, None)
+    audit = _repeated("audit", folder, scale, args)
+    figures = _repeated("figures", folder, scale, args)
     print(_line("SynthGov whole relational audit", audit))
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in audit["steps"].items())
     families = ", ".join(f"{k} {v:.2f} s" for k, v in audit["family_seconds"].items())
@@ -435,7 +461,7 @@ def _one_size(sizes: _Sizes, scale: float, args) -> None:
     )
     if args.no_sdmetrics:
         return
-    theirs = _run("sdmetrics", folder, scale, args.seed, args.budget)
+    theirs = _repeated("sdmetrics", folder, scale, args)
     if theirs is not None:
         print(_line("SDMetrics MultiTableQualityReport", theirs))
         _ratios(theirs, figures, audit)
@@ -444,13 +470,13 @@ def _one_size(sizes: _Sizes, scale: float, args) -> None:
     print(f"  SDMetrics did not finish within {args.budget:g} s at scale {scale:g}")
     for smaller in sorted((s for s in args.fallback if s < scale), reverse=True):
         small = sizes.folder(smaller)
-        theirs = _run("sdmetrics", small, smaller, args.seed, args.budget)
+        theirs = _repeated("sdmetrics", small, smaller, args)
         if theirs is None:
             print(f"  SDMetrics did not finish within {args.budget:g} s at scale {smaller:g}")
             continue
         print(f"  compared at scale {smaller:g}, the largest SDMetrics finished:")
-        audit = _run("audit", small, smaller, args.seed, None)
-        figures = _run("figures", small, smaller, args.seed, None)
+        audit = _repeated("audit", small, smaller, args)
+        figures = _repeated("figures", small, smaller, args)
         print(_line("SynthGov whole relational audit", audit))
         print(_line("SynthGov relational figures alone", figures))
         print(_line("SDMetrics MultiTableQualityReport", theirs))
