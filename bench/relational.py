@@ -1,29 +1,45 @@
-"""Benchmark: relational figures on customers / accounts / transactions vs SDMetrics.
+"""Benchmark: a whole relational audit of customers / accounts / transactions vs SDMetrics.
 
-Generates a seeded three-level relational set (default 100,000 customers, about 1M
-accounts and 3M transactions; ``--scale`` shrinks every table alike) twice: the "real"
-one and a "synthetic" one drawn from the same generator with another seed, a little
-noise and two planted defects (1% of customers get 40 accounts; 0.5% of transactions
-point at an account that does not exist). Each run happens in a child process, so
-``ru_maxrss`` is that run's peak memory:
+Generates a seeded three-level relational set (default 100,000 customers, about 1.1M
+accounts and 3.4M transactions; ``--scales`` shrinks every table alike) three times: the
+"real" reference (seed), a "synthetic" version drawn from the same generator with seed + 1,
+a little noise and two planted defects (1% of customers get 40 accounts; 0.5% of
+transactions point at an account that does not exist), and a holdout a tenth the size of
+the reference (seed + 2). The tables are written as Parquet files, as the registry stores
+them, by a process of their own. Then each run happens in a child process, so its
+``ru_maxrss`` is that run's peak memory and its CPU seconds are its own:
 
-* ours: ``audits.checks.relational`` (orphan rate, key violations, cardinality,
-  inter-table trends and the multi-table overall score) on every row;
-* SDMetrics' ``MultiTableQualityReport`` on the same tables, killed after ``--budget``
-  seconds; sizes are tried smallest first and SDMetrics stops at the first size it does
-  not finish, so its row is the largest size it finished.
+* audit: what the audit worker does for a version of linked tables: hash every stored
+  table file of the three versions, read every table (``registry.ingest.read_frame``) and
+  run ``audits.checks.run_relational_audit`` with the families a default relational audit
+  uses (``runner.RELATIONAL_FAMILIES``), the holdout's tables passed when that function
+  takes them. Timed from the first byte hashed to the last figure.
+* figures: the relational figures alone (orphan rate, key violations and
+  ``relational_quality_metrics``) on the tables once read.
+* sdmetrics: SDMetrics' ``MultiTableQualityReport`` on the same tables once read, killed
+  after ``--budget`` seconds. When it does not finish at a size, it is tried at the
+  ``--fallback`` sizes, largest first, and compared with ours at the largest it finishes.
 
-    .venv/bin/python bench/relational.py --scales 0.01 0.03 0.1 --budget 600
-    .venv/bin/python bench/relational.py --scales 1            # ours alone at full size
+Every line carries the load average (2-core machine shared with other sessions: CPU
+seconds are steadier than wall time under load). Ratios are SDMetrics' time over ours.
+
+    .venv/bin/python bench/relational.py                       # full size, 10-minute budget
+    .venv/bin/python bench/relational.py --scales 0.1 1 --seed 7 --repeat 3
+    .venv/bin/python bench/relational.py --scales 1 --no-sdmetrics
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
+import os
 import resource
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -151,12 +167,106 @@ def generate(parents: int, seed: int, *, synthetic: bool) -> dict[str, pd.DataFr
     }
 
 
-def _data(scale: float, seed: int):
+def _data(scale: float, seed: int) -> dict[str, dict[str, pd.DataFrame]]:
     parents = max(int(PARENTS * scale), 10)
-    return generate(parents, seed, synthetic=False), generate(parents, seed + 1, synthetic=True)
+    return {
+        "real": generate(parents, seed, synthetic=False),
+        "synthetic": generate(parents, seed + 1, synthetic=True),
+        "holdout": generate(max(parents // 10, 10), seed + 2, synthetic=False),
+    }
 
 
-def _ours(real, synthetic) -> dict:
+def _write(folder: Path, scale: float, seed: int) -> dict:
+    """Write the three versions' tables as Parquet under ``folder/<role>/<table>.parquet``."""
+    rows = {}
+    for role, tables in _data(scale, seed).items():
+        (folder / role).mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            frame.to_parquet(folder / role / f"{name}.parquet", index=False)
+        rows[role] = {name: len(frame) for name, frame in tables.items()}
+    return rows
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(folder: Path, role: str) -> dict[str, pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    from registry.ingest.tables import TableFormat, TableInfo, read_frame
+
+    frames = {}
+    for name in METADATA["tables"]:
+        path = folder / role / f"{name}.parquet"
+        meta = pq.ParquetFile(path).metadata
+        info = TableInfo(
+            format=TableFormat.PARQUET,
+            row_count=meta.num_rows,
+            columns=tuple(meta.schema.names),
+        )
+        frames[name] = read_frame(path, info)
+    return frames
+
+
+def _properties(metric) -> dict[str, float | None]:
+    return {p["property"]: p["score"] for p in metric.details["properties"]}
+
+
+def _audit(folder: Path) -> dict:
+    """As the worker: hash the stored tables, read them, run the relational audit."""
+    from audits.checks import run_relational_audit
+    from audits.checks.relational import RelationalSchema
+    from audits.checks.runner import RELATIONAL_FAMILIES
+    from registry.relational.names import version_sha256
+
+    schema = RelationalSchema.from_sdmetrics(METADATA)
+    takes_holdout = "holdout" in inspect.signature(run_relational_audit).parameters
+    steps = {}
+
+    def step(name: str, since: tuple[float, float]) -> tuple[float, float]:
+        now = time.perf_counter(), time.process_time()
+        steps[name] = (now[0] - since[0], now[1] - since[1])
+        return now
+
+    started, cpu = time.perf_counter(), time.process_time()
+    mark = started, cpu
+    for role in ("synthetic", "real", "holdout"):
+        version_sha256({n: _sha256(folder / role / f"{n}.parquet") for n in METADATA["tables"]})
+    mark = step("hash the stored tables", mark)
+    real, synthetic = _read(folder, "real"), _read(folder, "synthetic")
+    extra = {"holdout": _read(folder, "holdout")} if takes_holdout else {}
+    mark = step("read the tables", mark)
+    outcome = run_relational_audit(
+        families=set(RELATIONAL_FAMILIES),
+        real=real,
+        synthetic=synthetic,
+        schema=schema,
+        hash_verified=True,
+        **extra,
+    )
+    step("run_relational_audit", mark)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    overall = outcome.metric("quality.relational_overall")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "steps": steps,
+        "family_seconds": outcome.timings,
+        "families": list(RELATIONAL_FAMILIES),
+        "holdout_read": takes_holdout,
+        "metrics": len(outcome.metrics),
+        "computed": sum(1 for m in outcome.metrics if m.value is not None),
+        "overall": overall.value,
+        "properties": _properties(overall),
+    }
+
+
+def _figures(folder: Path) -> dict:
     from audits.checks.relational import (
         RelationalSchema,
         key_violations,
@@ -164,67 +274,126 @@ def _ours(real, synthetic) -> dict:
         relational_quality_metrics,
     )
 
+    real, synthetic = _read(folder, "real"), _read(folder, "synthetic")
     schema = RelationalSchema.from_sdmetrics(METADATA)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     metrics = [
         orphan_rate(synthetic, schema, reference=real),
         key_violations(synthetic, schema),
         *relational_quality_metrics(real, synthetic, schema),
     ]
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     by_key = {m.key: m for m in metrics}
-    properties = {
-        p["property"]: p["score"]
-        for p in by_key["quality.relational_overall"].details["properties"]
-    }
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "overall": by_key["quality.relational_overall"].value,
-        "properties": properties,
+        "properties": _properties(by_key["quality.relational_overall"]),
         "orphan_rate": by_key["integrity.orphan_rate"].value,
         "key_violations": by_key["integrity.key_violations"].value,
     }
 
 
-def _sdmetrics(real, synthetic) -> dict:
+def _sdmetrics(folder: Path) -> dict:
+    real, synthetic = _read(folder, "real"), _read(folder, "synthetic")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from sdmetrics.reports import MultiTableQualityReport
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = MultiTableQualityReport()
         report.generate(real, synthetic, METADATA, verbose=False)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     table = report.get_properties()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "overall": float(report.get_score()),
         "properties": {k: float(v) for k, v in zip(table["Property"], table["Score"], strict=True)},
     }
 
 
-def _worker(engine: str, scale: float, seed: int) -> None:
+def _worker(engine: str, folder: Path, scale: float, seed: int) -> None:
     sys.path.insert(0, str(ROOT))
-    real, synthetic = _data(scale, seed)
-    rows = {name: len(frame) for name, frame in synthetic.items()}
-    out = _ours(real, synthetic) if engine == "ours" else _sdmetrics(real, synthetic)
-    out["rows"] = rows
+    if engine == "write":
+        out = {"rows": _write(folder, scale, seed)}
+    else:
+        out = {"audit": _audit, "figures": _figures, "sdmetrics": _sdmetrics}[engine](folder)
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
 
-def _run(engine: str, scale: float, seed: int, budget: float | None) -> dict | None:
-    command = [sys.executable, __file__, "--worker", engine, "--scales", str(scale)]
-    command += ["--seed", str(seed)]
+def _load() -> str:
+    return "load " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _run(engine: str, folder: Path, scale: float, seed: int, budget: float | None) -> dict | None:
+    command = [sys.executable, __file__, "--worker", engine, "--folder", str(folder)]
+    command += ["--scales", str(scale), "--seed", str(seed)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=budget, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=budget)
     except subprocess.TimeoutExpired:
         return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise SystemExit(f"{engine} at scale {scale:g} failed:\n{done.stderr[-3000:]}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["load"] = _load()
+    return out
+
+
+def _repeated(engine: str, folder: Path, scale: float, args) -> dict | None:
+    """``args.repeat`` runs of one engine (each in its own process): the median run's wall
+    and CPU seconds, the largest peak memory, and every run's seconds for the record.
+    SDMetrics stops at its first run over budget."""
+    budget = args.budget if engine == "sdmetrics" else None
+    runs = []
+    for _ in range(args.repeat):
+        run = _run(engine, folder, scale, args.seed, budget)
+        if run is None:
+            return None
+        runs.append(run)
+    middle = len(runs) // 2
+    out = dict(sorted(runs, key=lambda r: r["seconds"])[middle])
+    out["cpu_seconds"] = sorted(r["cpu_seconds"] for r in runs)[middle]
+    out["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    out["runs"] = [(r["seconds"], r["cpu_seconds"], r["load"]) for r in runs]
+    return out
 
 
 def _fmt(value) -> str:
     return "   -  " if value is None else f"{value:6.4f}"
+
+
+def _line(name: str, run: dict) -> str:
+    line = (
+        f"  {name:<34} {run['seconds']:8.2f} s wall  {run['cpu_seconds']:8.2f} s CPU  "
+        f"peak {run['peak_rss_mib'] / 1024:5.2f} GiB  overall {_fmt(run['overall'])}  "
+        f"({run['load']})"
+    )
+    if len(run.get("runs", ())) > 1:
+        each = "; ".join(f"{w:.2f} s / {c:.2f} s CPU ({load})" for w, c, load in run["runs"])
+        line += f"\n    median of {len(run['runs'])} runs: {each}"
+    return line
+
+
+class _Sizes:
+    """The data of each size, written once into a temporary folder."""
+
+    def __init__(self, root: Path, seed: int):
+        self.root, self.seed, self.rows = root, seed, {}
+
+    def folder(self, scale: float) -> Path:
+        folder = self.root / f"scale-{scale:g}"
+        if scale not in self.rows:
+            self.rows[scale] = _run("write", folder, scale, self.seed, None)["rows"]
+        return folder
+
+
+def _compare(label: str, ours: dict, theirs: dict) -> None:
+    print(f"  scores ({label}): SynthGov / SDMetrics")
+    print(f"    {'Overall':<20} {_fmt(ours['overall'])} / {_fmt(theirs['overall'])}")
+    for name, score in ours["properties"].items():
+        print(f"    {name:<20} {_fmt(score)} / {_fmt(theirs['properties'].get(name))}")
 
 
 def main() -> None:
@@ -232,38 +401,102 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--budget", type=float, default=600.0, help="SDMetrics time limit (s)")
+    parser.add_argument(
+        "--fallback",
+        type=float,
+        nargs="+",
+        default=[0.3, 0.1, 0.03, 0.01],
+        help="smaller sizes for SDMetrics when it does not finish (largest first)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each engine; the median is reported"
+    )
     parser.add_argument("--no-sdmetrics", action="store_true")
-    parser.add_argument("--worker", choices=["ours", "sdmetrics"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["write", "audit", "figures", "sdmetrics"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.scales[0], args.seed)
+        _worker(args.worker, args.folder, args.scales[0], args.seed)
         return
-    sdmetrics_on = not args.no_sdmetrics
-    for scale in sorted(args.scales):
-        ours = _run("ours", scale, args.seed, None)
-        rows = ours["rows"]
-        print(
-            f"scale {scale:g}: customers {rows['customers']:,}, accounts {rows['accounts']:,}, "
-            f"transactions {rows['transactions']:,} (seed {args.seed})"
+    print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+    print(
+        f"seed {args.seed} (real), {args.seed + 1} (synthetic), {args.seed + 2} (holdout); "
+        f"{os.cpu_count()} CPUs; {_load()}"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-relational-") as tmp:
+        sizes = _Sizes(Path(tmp), args.seed)
+        for scale in sorted(args.scales):
+            _one_size(sizes, scale, args)
+
+
+def _one_size(sizes: _Sizes, scale: float, args) -> None:
+    folder = sizes.folder(scale)
+    rows = sizes.rows[scale]
+    print(
+        f"\nscale {scale:g}: "
+        + "; ".join(
+            f"{role} " + " / ".join(f"{n:,}" for n in tables.values())
+            for role, tables in rows.items()
         )
-        print(
-            f"  ours      {ours['seconds']:8.2f} s  peak {ours['peak_rss_mib']:7.0f} MiB  "
-            f"overall {_fmt(ours['overall'])}  orphan rate {ours['orphan_rate']:.4f}  "
-            f"key violations {ours['key_violations']:.4f}"
+        + " rows (customers / accounts / transactions)"
+    )
+    audit = _repeated("audit", folder, scale, args)
+    figures = _repeated("figures", folder, scale, args)
+    print(_line("SynthGov whole relational audit", audit))
+    steps = ", ".join(f"{k} {w:.2f} s ({c:.2f} s CPU)" for k, (w, c) in audit["steps"].items())
+    families = ", ".join(f"{k} {v:.2f} s" for k, v in audit["family_seconds"].items())
+    print(f"    {steps}; by family: {families}")
+    print(
+        f"    families {', '.join(audit['families'])}: {audit['computed']} of "
+        f"{audit['metrics']} figures computed; holdout "
+        + (
+            "read"
+            if audit["holdout_read"]
+            else "hashed, not read (run_relational_audit takes no holdout on this branch)"
         )
-        theirs = _run("sdmetrics", scale, args.seed, args.budget) if sdmetrics_on else None
-        if sdmetrics_on and theirs is None:
-            print(f"  sdmetrics did not finish within {args.budget:g} s; larger sizes skipped")
-            sdmetrics_on = False
-        if theirs:
-            ratio = theirs["seconds"] / ours["seconds"]
-            print(
-                f"  sdmetrics {theirs['seconds']:8.2f} s  peak {theirs['peak_rss_mib']:7.0f} MiB  "
-                f"overall {_fmt(theirs['overall'])}  SDMetrics time / ours {ratio:.1f}×"
-            )
-        for name, score in ours["properties"].items():
-            other = theirs["properties"].get(name) if theirs else None
-            print(f"    {name:<20} ours {_fmt(score)}  sdmetrics {_fmt(other)}")
+    )
+    within = audit["seconds"] < 300 and audit["peak_rss_mib"] < 6 * 1024
+    print(f"    under 5 minutes and 6 GiB: {'yes' if within else 'NO'}")
+    print(_line("SynthGov relational figures alone", figures))
+    print(
+        f"    orphan rate {figures['orphan_rate']:.4f}, key violations "
+        f"{figures['key_violations']:.4f}"
+    )
+    if args.no_sdmetrics:
+        return
+    theirs = _repeated("sdmetrics", folder, scale, args)
+    if theirs is not None:
+        print(_line("SDMetrics MultiTableQualityReport", theirs))
+        _ratios(theirs, figures, audit)
+        _compare(f"scale {scale:g}", figures, theirs)
+        return
+    print(f"  SDMetrics did not finish within {args.budget:g} s at scale {scale:g}")
+    for smaller in sorted((s for s in args.fallback if s < scale), reverse=True):
+        small = sizes.folder(smaller)
+        theirs = _repeated("sdmetrics", small, smaller, args)
+        if theirs is None:
+            print(f"  SDMetrics did not finish within {args.budget:g} s at scale {smaller:g}")
+            continue
+        print(f"  compared at scale {smaller:g}, the largest SDMetrics finished:")
+        audit = _repeated("audit", small, smaller, args)
+        figures = _repeated("figures", small, smaller, args)
+        print(_line("SynthGov whole relational audit", audit))
+        print(_line("SynthGov relational figures alone", figures))
+        print(_line("SDMetrics MultiTableQualityReport", theirs))
+        _ratios(theirs, figures, audit)
+        _compare(f"scale {smaller:g}", figures, theirs)
+        return
+    print("  SDMetrics finished at none of the sizes tried")
+
+
+def _ratios(theirs: dict, figures: dict, audit: dict) -> None:
+    for label, ours in (("(a) relational figures alone", figures), ("(b) whole audit", audit)):
+        wall = theirs["seconds"] / ours["seconds"]
+        cpu = theirs["cpu_seconds"] / ours["cpu_seconds"]
+        verdict = "reached" if min(wall, cpu) >= 20 else "NOT reached"
+        print(f"  SDMetrics time / ours, {label}: {wall:.1f}x wall, {cpu:.1f}x CPU (20x {verdict})")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from audits.checks.base import AuditInputError, MetricResult, share_text, skipped
-from audits.checks.shapes import ks_complement
 
 CONTINUOUS = frozenset({"numerical", "datetime"})
 DISCRETE = frozenset({"categorical", "boolean", "ordinal"})
@@ -136,7 +135,11 @@ def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, An
     child = tables[rel.child_table][rel.child_key]
     parent = tables[rel.parent_table][rel.parent_key]
     present = child.notna()
-    orphan = present & ~child.isin(parent.dropna())
+    position = _consecutive_positions(parent.reset_index(drop=True), child)
+    if position is not None:
+        orphan = present & (position < 0)
+    else:
+        orphan = present & ~child.isin(parent.dropna())
     rows = len(child)
     count = int(orphan.sum())
     return {
@@ -193,8 +196,24 @@ def orphan_rate(
     )
 
 
+def _increasing_integers(values: pd.Series) -> bool:
+    # Integer keys in increasing order (the usual generated ids): none empty, none repeated.
+    array = values.to_numpy()
+    return array.dtype.kind in "iu" and bool(np.all(array[1:] > array[:-1]))
+
+
 def _key_violations(frame: pd.DataFrame, column: str) -> dict[str, Any]:
     values = frame[column]
+    if _increasing_integers(values):
+        rows = len(values)
+        return {
+            "primary_key": column,
+            "rows": rows,
+            "empty_key_rows": 0,
+            "duplicate_key_rows": 0,
+            "violation_rate": 0.0,
+            "examples": [],
+        }
     empty = values.isna()
     repeated = values.duplicated(keep="first") & ~empty
     rows = len(values)
@@ -249,16 +268,121 @@ def key_violations(tables: dict[str, pd.DataFrame], schema: RelationalSchema) ->
 # ---------------------------------------------------------------------------- quality
 
 
-@dataclass
 class _Column:
-    """One scored column of a real/synthetic pair, encoded once."""
+    """One scored column of a real/synthetic pair, encoded once.
 
-    sdtype: str
-    real: np.ndarray  # float values (continuous) or int codes with -1 = missing (discrete)
-    synthetic: np.ndarray
-    real_bins: np.ndarray | None = None  # continuous only: codes of SDMetrics' pair bins
-    synthetic_bins: np.ndarray | None = None
-    codes: dict[str, np.ndarray] = field(default_factory=dict)  # discrete codes, once
+    Numbers and dates hold floats (NaN = missing); categories and booleans hold codes with
+    0 = missing and 1, 2, ... the categories (the codes every pair's contingency table
+    needs, so no pair recodes them). What the pairs ask of a side (whether it has missing
+    values, its range, its pair bins) is computed once, when first asked. A column taken on
+    the rows of a parent-child join keeps its table's column as ``base``; a side taken on
+    every row in order (``rows`` None) is the base's, facts included."""
+
+    def __init__(
+        self,
+        sdtype: str,
+        real: np.ndarray,
+        synthetic: np.ndarray,
+        base: _Column | None = None,
+        rows: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+        categories: int | None = None,
+    ):
+        self.sdtype = sdtype
+        self.categories = categories  # a table's category column: how many it has
+        self.continuous = sdtype in CONTINUOUS
+        self.real = real
+        self.synthetic = synthetic
+        self._base = base
+        self._rows = {"real": rows[0], "synthetic": rows[1]}
+        self._facts: dict[tuple[str, str], Any] = {}
+
+    def values(self, which: str) -> np.ndarray:
+        return self.real if which == "real" else self.synthetic
+
+    def taken(self, real_rows: np.ndarray | None, synthetic_rows: np.ndarray | None) -> _Column:
+        """The column on the joined rows (None: every row, in order)."""
+        real = self.real if real_rows is None else self.real[real_rows]
+        synthetic = self.synthetic if synthetic_rows is None else self.synthetic[synthetic_rows]
+        return _Column(self.sdtype, real, synthetic, self, (real_rows, synthetic_rows))
+
+    def _cached(self, name: str, which: str, compute):
+        if self._base is not None and self._rows[which] is None:
+            return getattr(self._base, name)(which)
+        key = (name, which)
+        if key not in self._facts:
+            self._facts[key] = compute()
+        return self._facts[key]
+
+    def has_missing(self, which: str) -> bool:
+        return self._cached("has_missing", which, lambda: bool(np.isnan(self.values(which)).any()))
+
+    def centred(self, which: str) -> tuple[np.ndarray, float]:
+        """The values minus their mean, and the sum of their squares (no value missing)."""
+
+        def compute():
+            values = self.values(which)
+            centred = values - values.mean() if values.size else values
+            return centred, float(centred @ centred)
+
+        return self._cached("centred", which, compute)
+
+    def value_range(self, which: str) -> tuple[float, float] | None:
+        """The smallest and largest present value; None when no value is present."""
+
+        def compute():
+            values = self.values(which)
+            low = np.fmin.reduce(values) if values.size else np.nan
+            return None if np.isnan(low) else (float(low), float(np.fmax.reduce(values)))
+
+        return self._cached("value_range", which, compute)
+
+    def constant(self, which: str) -> bool:
+        span = self.value_range(which)
+        return span is not None and span[0] == span[1]
+
+    def edges(self, which: str) -> np.ndarray | None:
+        # np.histogram_bin_edges reads only the smallest and largest value: the same edges
+        # as from every present value, without copying them.
+        def compute():
+            span = self.value_range(which)
+            return None if span is None else np.histogram_bin_edges(np.array(span), PAIR_BINS)
+
+        return self._cached("edges", which, compute)
+
+    def pair_codes(self, which: str) -> np.ndarray:
+        """Categories: the codes. Numbers and dates: SDMetrics' pair bins, np.digitize
+        against the 10 equal-width bin edges of the present values (cut on these rows); a
+        missing value lands past the last edge, code PAIR_BINS + 1."""
+        if not self.continuous:
+            return self.values(which)
+
+        def compute():
+            values, edges = self.values(which), self.edges(which)
+            if edges is None:
+                return np.full(values.shape, PAIR_BINS + 1, dtype=np.int64)
+            if self._base is not None:  # taken on joined rows: cut the base, then take
+                rows = self._rows[which]
+                if np.array_equal(edges, self._base.edges(which)):
+                    return self._base.pair_codes(which)[rows]
+                base = self._base.values(which)
+                if base.size < values.size:
+                    return _digitize(base, edges)[rows]
+            return _digitize(values, edges)
+
+        return self._cached("pair_codes", which, compute)
+
+    def code_max(self, which: str) -> int:
+        return self._cached("code_max", which, lambda: int(self.pair_codes(which).max(initial=0)))
+
+    def pair_width(self) -> int:
+        """One more than the largest pair code of either side."""
+        if self.categories is not None:  # codes 1..categories, both sides coded together
+            return self.categories + 1
+        return max(self.code_max("real"), self.code_max("synthetic")) + 1
+
+
+def _digitize(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.digitize(values, edges).astype(np.int64, copy=False)
 
 
 def _continuous(series: pd.Series, sdtype: str, fmt: str | None) -> np.ndarray:
@@ -271,23 +395,12 @@ def _continuous(series: pd.Series, sdtype: str, fmt: str | None) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _pair_bins(values: np.ndarray) -> np.ndarray:
-    # SDMetrics: np.digitize against np.histogram_bin_edges of the present values (10
-    # equal-width bins); a missing value lands past the last edge, code PAIR_BINS + 1.
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return np.full(values.shape, PAIR_BINS + 1, dtype=np.int64)
-    edges = np.histogram_bin_edges(present, bins=PAIR_BINS)
-    return np.digitize(values, edges).astype(np.int64)
-
-
 def _encode(real: pd.Series, synthetic: pd.Series, sdtype: str, fmt: str | None) -> _Column:
     if sdtype in CONTINUOUS:
-        r, s = _continuous(real, sdtype, fmt), _continuous(synthetic, sdtype, fmt)
-        return _Column(sdtype, r, s, _pair_bins(r), _pair_bins(s))
-    codes, _ = pd.factorize(pd.concat([real, synthetic], ignore_index=True), sort=False)
-    codes = codes.astype(np.int64)
-    return _Column(sdtype, codes[: len(real)], codes[len(real) :])
+        return _Column(sdtype, _continuous(real, sdtype, fmt), _continuous(synthetic, sdtype, fmt))
+    codes, uniques = pd.factorize(pd.concat([real, synthetic], ignore_index=True), sort=False)
+    codes = codes.astype(np.int64, copy=False) + 1  # missing (-1) becomes category 0
+    return _Column(sdtype, codes[: len(real)], codes[len(real) :], categories=len(uniques))
 
 
 def _encoded_table(
@@ -300,25 +413,78 @@ def _encoded_table(
     }
 
 
-def _shape(col: _Column) -> float | None:
-    if col.sdtype in CONTINUOUS:
-        return ks_complement(col.real, col.synthetic)
-    real, synthetic = col.real[col.real >= 0], col.synthetic[col.synthetic >= 0]
+def _whole_numbers_ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
+    """``ks_complement`` of two samples of whole numbers spanning a short range (children
+    per parent, ages), by counting instead of sorting: both ECDFs at every whole number
+    of the range, whose largest gap is the one at the observed values. None when the
+    samples are not such (the caller then sorts)."""
+    low = min(np.fmin.reduce(real), np.fmin.reduce(synthetic))
+    high = max(np.fmax.reduce(real), np.fmax.reduce(synthetic))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    span = high - low
+    if span > max(real.size + synthetic.size, 1 << 16) or low != math.floor(low):
+        return None
+    if not (
+        np.array_equal(real, np.floor(real)) and np.array_equal(synthetic, np.floor(synthetic))
+    ):
+        return None
+    width = int(span) + 1
+    real_cdf = np.cumsum(np.bincount((real - low).astype(np.int64), minlength=width)) / real.size
+    synthetic_cdf = (
+        np.cumsum(np.bincount((synthetic - low).astype(np.int64), minlength=width)) / synthetic.size
+    )
+    return float(1.0 - float(np.max(np.abs(real_cdf - synthetic_cdf))))
+
+
+def _ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
+    if np.isnan(real).any():
+        real = real[~np.isnan(real)]
+    if np.isnan(synthetic).any():
+        synthetic = synthetic[~np.isnan(synthetic)]
     if real.size == 0 or synthetic.size == 0:
         return None
-    size = int(max(real.max(), synthetic.max())) + 1
-    p = np.bincount(real, minlength=size) / real.size
-    q = np.bincount(synthetic, minlength=size) / synthetic.size
+    counted = _whole_numbers_ks(real, synthetic)
+    return counted if counted is not None else _sorted_ks(real, synthetic)
+
+
+def _sorted_ks(real: np.ndarray, synthetic: np.ndarray) -> float:
+    """``ks_complement`` of two non-empty samples without missing values, with one binary
+    search where it makes two. Both ECDFs are evaluated at each distinct value of either
+    sample, as there. ``below[k]``, how many synthetic values are smaller than the k-th
+    distinct real value, gives both: the synthetic ECDF at that value (plus the synthetic
+    values equal to it), and the real ECDF at the j-th synthetic value (the real values
+    whose ``below`` is at most j)."""
+    real, synthetic = np.sort(real), np.sort(synthetic)
+    n, m = real.size, synthetic.size
+    last = np.flatnonzero(np.append(real[1:] != real[:-1], True))
+    distinct = real[last]
+    below = np.searchsorted(synthetic, distinct, side="left")
+    at_most = below.copy()
+    tied = below < m
+    tied[tied] = synthetic[below[tied]] == distinct[tied]
+    if tied.any():
+        at_most[tied] = np.searchsorted(synthetic, distinct[tied], side="right")
+    gap = float(np.max(np.abs((last + 1) / n - at_most / m)))
+    repeats = np.diff(last, prepend=-1)  # how many real values each distinct one stands for
+    real_upto = np.cumsum(np.bincount(below, weights=repeats, minlength=m + 1))[:m]
+    own = np.flatnonzero(np.append(synthetic[1:] != synthetic[:-1], True))
+    gap = max(gap, float(np.max(np.abs((own + 1) / m - real_upto[own] / n))))
+    return float(1.0 - gap)
+
+
+def _shape(col: _Column) -> float | None:
+    if col.continuous:
+        return _ks(col.real, col.synthetic)
+    real, synthetic = np.bincount(col.real), np.bincount(col.synthetic)
+    real_present = col.real.size - (real[0] if real.size else 0)
+    synthetic_present = col.synthetic.size - (synthetic[0] if synthetic.size else 0)
+    if real_present == 0 or synthetic_present == 0:
+        return None
+    size = max(real.size, synthetic.size)
+    p = np.pad(real, (0, size - real.size))[1:] / real_present
+    q = np.pad(synthetic, (0, size - synthetic.size))[1:] / synthetic_present
     return float(1.0 - 0.5 * np.abs(p - q).sum())
-
-
-def _discrete_codes(col: _Column, which: str) -> np.ndarray:
-    if col.sdtype in CONTINUOUS:
-        return getattr(col, f"{which}_bins")
-    # Missing (-1) becomes its own category 0; kept, as every pair of the column needs it.
-    if which not in col.codes:
-        col.codes[which] = getattr(col, which) + 1
-    return col.codes[which]
 
 
 def _cramers_v(table: np.ndarray) -> float:
@@ -327,12 +493,17 @@ def _cramers_v(table: np.ndarray) -> float:
     return float(association(table, method="cramer"))
 
 
+def _combined(rows: np.ndarray, width: int, columns: np.ndarray) -> np.ndarray:
+    # rows * width + columns, with one temporary array instead of two
+    out = np.multiply(rows, width)
+    out += columns
+    return out
+
+
 def _contingency(a: _Column, b: _Column) -> dict[str, Any]:
-    ra, rb = _discrete_codes(a, "real"), _discrete_codes(b, "real")
-    sa, sb = _discrete_codes(a, "synthetic"), _discrete_codes(b, "synthetic")
-    width = int(max(rb.max(initial=0), sb.max(initial=0))) + 1
-    height = int(max(ra.max(initial=0), sa.max(initial=0))) + 1
-    real = np.bincount(ra * width + rb, minlength=width * height).reshape(height, width)
+    ra, rb = a.pair_codes("real"), b.pair_codes("real")
+    width, height = b.pair_width(), a.pair_width()
+    real = np.bincount(_combined(ra, width, rb), minlength=width * height).reshape(height, width)
     out = {"metric": "ContingencySimilarity", "real_association": None}
     # Cramér's V on the real table's observed categories only, as SDMetrics' unstack does.
     observed = real[real.sum(axis=1) > 0][:, real.sum(axis=0) > 0]
@@ -342,35 +513,40 @@ def _contingency(a: _Column, b: _Column) -> dict[str, Any]:
     out["real_association"] = association
     if not association > REAL_ASSOCIATION_THRESHOLD:
         return {**out, "score": None, "meets_threshold": False}
-    synthetic = np.bincount(sa * width + sb, minlength=width * height)
+    sa, sb = a.pair_codes("synthetic"), b.pair_codes("synthetic")
+    synthetic = np.bincount(_combined(sa, width, sb), minlength=width * height)
     p = real.ravel() / max(len(ra), 1)
     q = synthetic / max(len(sa), 1)
     return {**out, "score": float(1.0 - 0.5 * np.abs(p - q).sum()), "meets_threshold": True}
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    both = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[both], y[both]
+def _pearson(a: _Column, b: _Column, which: str) -> float:
+    if a.has_missing(which) or b.has_missing(which):
+        x, y = a.values(which), b.values(which)
+        both = ~(np.isnan(x) | np.isnan(y))
+        x, y = x[both], y[both]
+        if x.size < 2:
+            return math.nan
+        x, y = x - x.mean(), y - y.mean()
+        denominator = math.sqrt(float(x @ x) * float(y @ y))
+        return float(x @ y) / denominator if denominator > 0 else math.nan
+    # Every row counts: each column's centred values and their square sum serve all of
+    # its pairs.
+    (x, xx), (y, yy) = a.centred(which), b.centred(which)
     if x.size < 2:
         return math.nan
-    x, y = x - x.mean(), y - y.mean()
-    denominator = math.sqrt(float(x @ x) * float(y @ y))
+    denominator = math.sqrt(xx * yy)
     return float(x @ y) / denominator if denominator > 0 else math.nan
-
-
-def _constant(values: np.ndarray) -> bool:
-    present = values[~np.isnan(values)]
-    return present.size > 0 and bool(np.all(present == present[0]))
 
 
 def _correlation(a: _Column, b: _Column) -> dict[str, Any]:
     out = {"metric": "CorrelationSimilarity", "score": None, "meets_threshold": False}
-    if any(_constant(v) for v in (a.real, b.real, a.synthetic, b.synthetic)):
+    if any(c.constant(which) for which in ("real", "synthetic") for c in (a, b)):
         return {**out, "real_correlation": None, "synthetic_correlation": None}
-    real = _pearson(a.real, b.real)
+    real = _pearson(a, b, "real")
     if math.isnan(real) or abs(real) <= REAL_CORRELATION_THRESHOLD:
         return {**out, "real_correlation": None if math.isnan(real) else real}
-    synthetic = _pearson(a.synthetic, b.synthetic)
+    synthetic = _pearson(a, b, "synthetic")
     score = None if math.isnan(synthetic) else 1.0 - abs(real - synthetic) / 2.0
     return {
         **out,
@@ -382,7 +558,7 @@ def _correlation(a: _Column, b: _Column) -> dict[str, Any]:
 
 
 def _pair(a: _Column, b: _Column) -> dict[str, Any]:
-    if a.sdtype in CONTINUOUS and b.sdtype in CONTINUOUS:
+    if a.continuous and b.continuous:
         return _correlation(a, b)
     return _contingency(a, b)
 
@@ -400,6 +576,62 @@ def _children_per_parent(tables: dict[str, pd.DataFrame], rel: Relationship) -> 
     parent = tables[rel.parent_table][rel.parent_key]
     counts = tables[rel.child_table][rel.child_key].value_counts(dropna=False)
     return parent.map(counts).fillna(0).to_numpy(dtype=float)
+
+
+@dataclass
+class _Link:
+    """A relationship's inner join on one side: for each joined row, the child's row number
+    (None when every child row has its parent, in order) and the parent's; and the number
+    of children of each parent row, as floats (parents without children count 0)."""
+
+    child_rows: np.ndarray | None
+    parent_rows: np.ndarray
+    children: np.ndarray
+
+
+def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | None:
+    """Each child key's parent row number (-1: none) when the parent keys are consecutive
+    integers in order (the usual generated ids: k, k + 1, ...): a subtraction instead of
+    a hash table. None when the keys are not such."""
+    keys, wanted = parent.to_numpy(), child.to_numpy()
+    if keys.dtype.kind != "i" or keys.size == 0 or wanted.dtype.kind not in "if":
+        return None
+    first, last = int(keys[0]), int(keys[-1])
+    if last - first != keys.size - 1 or not bool(np.all(keys[1:] > keys[:-1])):
+        return None
+    if wanted.dtype.kind == "i":
+        position = wanted.astype(np.int64) - first
+        position[(position < 0) | (position >= keys.size)] = -1
+        return position
+    if max(abs(first), abs(last)) >= 2**53:
+        return None  # past 2**53 a float key no longer compares exactly with an integer
+    offset = wanted - first  # exact: both are whole numbers below 2**53 when they match
+    with np.errstate(invalid="ignore"):
+        found = (offset >= 0) & (offset < keys.size) & (offset == np.floor(offset))
+    return np.where(found, np.nan_to_num(offset), -1).astype(np.int64)
+
+
+def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
+    parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
+    child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
+    position = _consecutive_positions(parent, child)
+    if position is None:
+        index = pd.Index(parent)
+        if index.is_unique:  # one parent row per key: no join table needed
+            position = index.get_indexer(child)
+    if position is None:
+        left = pd.DataFrame({"k": child, "c": np.arange(len(child))})
+        right = pd.DataFrame({"k": parent, "p": np.arange(len(parent))})
+        merged = left.merge(right, on="k", how="inner")
+        child_rows, parent_rows = merged["c"].to_numpy(), merged["p"].to_numpy()
+        return _Link(child_rows, parent_rows, _children_per_parent(tables, rel))
+    child_rows = np.flatnonzero(position >= 0)
+    parent_rows = position[child_rows]
+    if parent.hasnans:  # a parent with an empty key counts the children with none
+        children = _children_per_parent(tables, rel)
+    else:
+        children = np.bincount(parent_rows, minlength=len(parent)).astype(float)
+    return _Link(None if child_rows.size == len(child) else child_rows, parent_rows, children)
 
 
 @dataclass
@@ -440,19 +672,19 @@ def relational_quality(
                     "table": table,
                     "column": name,
                     "score": _shape(col),
-                    "metric": "KSComplement" if col.sdtype in CONTINUOUS else "TVComplement",
+                    "metric": "KSComplement" if col.continuous else "TVComplement",
                 }
             )
         for a, b in itertools.combinations(cols, 2):
             pairs.append({"table": table, "column_1": a, "column_2": b, **_pair(cols[a], cols[b])})
     for rel in schema.relationships:
-        real_counts = _children_per_parent(real, rel)
-        synthetic_counts = _children_per_parent(synthetic, rel)
+        real_link, synthetic_link = _link(real, rel), _link(synthetic, rel)
+        real_counts, synthetic_counts = real_link.children, synthetic_link.children
         real_max = float(real_counts.max(initial=0))
         cardinality.append(
             {
                 **rel.to_json(),
-                "score": ks_complement(real_counts, synthetic_counts),
+                "score": _ks(real_counts, synthetic_counts),
                 "real_max_children": real_max,
                 "synthetic_max_children": float(synthetic_counts.max(initial=0)),
                 "synthetic_parents_above_real_max": int((synthetic_counts > real_max).sum()),
@@ -462,39 +694,23 @@ def relational_quality(
                 else None,
             }
         )
-        intertable += _intertable(real, synthetic, encoded, rel)
+        intertable += _intertable(encoded, rel, real_link, synthetic_link)
     return RelationalQuality(shapes, pairs, cardinality, intertable)
 
 
-def _joined(tables: dict[str, pd.DataFrame], rel: Relationship) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers of the child and of its parent for each row of the inner join."""
-    parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
-    child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
-    index = pd.Index(parent)
-    if index.is_unique:  # the usual case: one parent row per key, no join table needed
-        position = index.get_indexer(child)
-        matched = np.flatnonzero(position >= 0)
-        return matched, position[matched]
-    left = pd.DataFrame({"k": child, "c": np.arange(len(child))})
-    right = pd.DataFrame({"k": parent, "p": np.arange(len(parent))})
-    merged = left.merge(right, on="k", how="inner")
-    return merged["c"].to_numpy(), merged["p"].to_numpy()
-
-
-def _rows_of(col: _Column, real_rows: np.ndarray, synthetic_rows: np.ndarray) -> _Column:
-    """The column on the joined rows; a number's pair bins are recut on the joined values,
-    as SDMetrics cuts them on the denormalised table."""
-    real, synthetic = col.real[real_rows], col.synthetic[synthetic_rows]
-    if col.sdtype in CONTINUOUS:
-        return _Column(col.sdtype, real, synthetic, _pair_bins(real), _pair_bins(synthetic))
-    return _Column(col.sdtype, real, synthetic)
-
-
-def _intertable(real, synthetic, encoded: dict[str, dict[str, _Column]], rel: Relationship):
-    rc, rp = _joined(real, rel)
-    sc, sp = _joined(synthetic, rel)
-    parent_cols = {n: _rows_of(c, rp, sp) for n, c in encoded[rel.parent_table].items()}
-    child_cols = {n: _rows_of(c, rc, sc) for n, c in encoded[rel.child_table].items()}
+def _intertable(
+    encoded: dict[str, dict[str, _Column]], rel: Relationship, real: _Link, synthetic: _Link
+) -> list[dict[str, Any]]:
+    # A number's pair bins are recut on the joined values, as SDMetrics cuts them on the
+    # denormalised table (``_Column.pair_codes``).
+    parent_cols = {
+        n: c.taken(real.parent_rows, synthetic.parent_rows)
+        for n, c in encoded[rel.parent_table].items()
+    }
+    child_cols = {
+        n: c.taken(real.child_rows, synthetic.child_rows)
+        for n, c in encoded[rel.child_table].items()
+    }
     return [
         {
             **rel.to_json(),
