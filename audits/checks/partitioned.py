@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -224,8 +225,8 @@ def _raw(piece: Piece, names: Sequence[str]) -> dict[str, pa.Array | pd.Series]:
         frame = table.to_pandas(date_as_object=False)
         return {name: frame[name] for name in names}
     data = _read_bytes(source, 0, piece.header_end) + _read_bytes(source, piece.start, piece.stop)
-    folder = os.environ.get("SYNTHGOV_PIECE_TMP") or None
-    handle, temporary = tempfile.mkstemp(prefix="piece-", suffix=".csv", dir=folder)
+    # The piece, behind its header, in a temporary file (TMPDIR) for the CSV reader.
+    handle, temporary = tempfile.mkstemp(prefix="piece-", suffix=".csv")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -243,6 +244,9 @@ def _raw(piece: Piece, names: Sequence[str]) -> dict[str, pa.Array | pd.Series]:
 
 
 def _parquet_rows(parquet: pq.ParquetFile, start: int, stop: int, names: Sequence[str]) -> pa.Table:
+    """Rows ``start`` to ``stop`` of the named columns, streamed from the row groups that
+    hold them: memory is the piece and one batch, even when a row group is far larger
+    than a piece (its rows before ``start`` are decoded and dropped)."""
     groups, first, row = [], None, 0
     for i in range(parquet.num_row_groups):
         rows = parquet.metadata.row_group(i).num_rows
@@ -250,11 +254,24 @@ def _parquet_rows(parquet: pq.ParquetFile, start: int, stop: int, names: Sequenc
             groups.append(i)
             first = row if first is None else first
         row += rows
-    schema = parquet.schema_arrow
+    schema = pa.schema([parquet.schema_arrow.field(n) for n in names])
     if not groups:
-        return pa.schema([schema.field(n) for n in names]).empty_table()
-    table = parquet.read_row_groups(groups, columns=list(names))
-    return table.slice(start - first, stop - start)
+        return schema.empty_table()
+    kept, at = [], first
+    batches = parquet.iter_batches(
+        batch_size=_PARQUET_BATCH_ROWS, row_groups=groups, columns=list(names)
+    )
+    for batch in batches:
+        end = at + batch.num_rows
+        if end > start:
+            kept.append(batch.slice(max(0, start - at), min(end, stop) - max(at, start)))
+        at = end
+        if at >= stop:
+            break
+    return pa.Table.from_batches(kept, schema=schema)
+
+
+_PARQUET_BATCH_ROWS = 65_536
 
 
 def _marked(series: pd.Series, markers: Sequence[str]) -> np.ndarray:
@@ -517,8 +534,8 @@ def figures(
 
 class Executor(Protocol):
     """Runs calls of one function and yields their results as they finish (any order).
-    ``LocalExecutor`` runs them here one after another; ``audits.runs.distributed``
-    sends them to a Dask cluster. Closing the iterator early stops the calls not done."""
+    ``LocalExecutor`` runs them here one after another; ``DaskExecutor`` sends them to
+    a Dask cluster. Closing the iterator early stops the calls not done."""
 
     def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]: ...
 
@@ -533,6 +550,58 @@ class LocalExecutor:
         for call in calls:
             yield function(*call)
             self.done += 1
+
+
+WAIT_SECONDS = 0.5
+"""Longest wait for a piece on a Dask cluster before ``DaskExecutor`` calls ``tick``."""
+
+POLL_SECONDS = 0.02
+"""How often ``DaskExecutor`` collects finished pieces while none is ready."""
+
+
+class PieceFailed(Exception):
+    """A piece's task failed on the cluster (its error is the cause)."""
+
+
+class DaskExecutor:
+    """Runs the calls as tasks on a Dask cluster (``client``, a ``distributed.Client``;
+    task keys start with ``prefix``) and yields their results as they finish. While it
+    waits it calls ``tick`` every ``WAIT_SECONDS`` (the audit's progress writer, which
+    raises on a cancel or a lost lease); leaving early cancels the unfinished tasks.
+    Dask is imported here only, when a cluster is used."""
+
+    def __init__(self, client: Any, prefix: str, tick: Callable[[], None]) -> None:
+        self.client, self.prefix, self.tick = client, prefix, tick
+        self.submitted = 0
+
+    def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]:
+        from distributed import as_completed
+
+        futures = [
+            self.client.submit(function, *call, key=f"{self.prefix}-{label}-{i}", pure=False)
+            for i, call in enumerate(calls)
+        ]
+        self.submitted += len(futures)
+        finished = as_completed(futures, loop=self.client.loop)
+        ticked = time.monotonic()
+        try:
+            while not finished.is_empty():
+                done = finished.next_batch(block=False)
+                if time.monotonic() - ticked >= WAIT_SECONDS:
+                    self.tick()
+                    ticked = time.monotonic()
+                if not done:
+                    time.sleep(POLL_SECONDS)
+                for future in done:
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # raised by the task, or the cluster lost it
+                        raise PieceFailed(f"{type(exc).__name__}: {exc}") from exc
+                    yield result
+        finally:
+            unfinished = [f for f in futures if not f.done()]
+            if unfinished:
+                self.client.cancel(unfinished)
 
 
 def compute(

