@@ -93,6 +93,18 @@ def in_memory(paths: dict[str, Path], infos: dict[str, TableInfo]) -> dict[str, 
 STAGES = ("memory", "pieces", "dask")
 
 
+def generate(folder: Path, rows: int, seed: int) -> None:
+    """The reference (``rows`` rows) and a synthetic table holding 10% copies of it."""
+    rng = np.random.default_rng(seed)
+    real = table(rows, rng)
+    copies = real.sample(rows // 10, random_state=seed)
+    synthetic = pd.concat([copies, table(rows - len(copies), rng)])
+    for name, frame in (("real", real), ("synthetic", synthetic)):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    meta = {"real": len(real), "synthetic": len(synthetic), "columns": list(real.columns)}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
 def stage(name: str, folder: Path, piece_rows: int, workers: int) -> dict:
     """One way of computing the figures, in a fresh process (so its peak RSS is its own)."""
     meta = json.loads((folder / "meta.json").read_text())
@@ -141,23 +153,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--piece-rows", type=int, default=250_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=(*STAGES, "generate"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only == "generate":
+        generate(args.folder, args.rows, args.seed)
+        return
     if args.only:
         result = stage(args.only, args.folder, args.piece_rows, args.workers)
         print(json.dumps(result))
         return
-    rng = np.random.default_rng(args.seed)
     folder = Path(tempfile.mkdtemp(prefix="dask-rowhash-"))
-    real = table(args.rows, rng)
-    copies = real.sample(args.rows // 10, random_state=args.seed)
-    synthetic = pd.concat([copies, table(args.rows - len(copies), rng)])
-    for name, frame in (("real", real), ("synthetic", synthetic)):
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    meta = {"real": len(real), "synthetic": len(synthetic), "columns": list(real.columns)}
-    (folder / "meta.json").write_text(json.dumps(meta))
-    del real, synthetic, copies
+    # Every step in its own process: Linux keeps a process's peak RSS across fork and
+    # exec, so a parent that held the tables would lend its peak to every stage.
+    generator = ["--only", "generate", "--folder", str(folder), "--rows", str(args.rows)]
+    subprocess.run([sys.executable, __file__, *generator, "--seed", str(args.seed)], check=True)
     print(
         f"rows {args.rows:,} per table, seed {args.seed}, pieces of {args.piece_rows:,} rows, "
         f"{args.workers} Dask workers"

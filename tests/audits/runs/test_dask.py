@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import distributed as distributed_client  # the test extra: CI runs these, never skips
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,8 +33,6 @@ from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.registry.conftest import make_dataset
 from tests.s3server import S3Server, configured_server, seaweedfs, weed_binary
-
-distributed_client = pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
