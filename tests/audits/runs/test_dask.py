@@ -27,12 +27,14 @@ from django.db import connection
 
 from audits.models import AuditRun, AuditStatus
 from audits.runs import distributed, services
+from audits.runs.tasks import audit_run_task
 from registry import services as registry_services
 from synthgov.env import s3_storage_from_env
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
 from tests.registry.conftest import make_dataset
 from tests.s3server import S3Server, configured_server, seaweedfs, weed_binary
+from tests.worker import celery_worker, wait_for, worker_log
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -366,6 +368,36 @@ def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
         )
 
     assert _wait_for(lambda: cluster.client.run_on_scheduler(left) == 0, timeout=10)
+
+
+@pytest.mark.worker
+def test_a_celery_worker_process_uses_the_cluster(cluster, world, settings, tmp_path):
+    """The real worker path: a Celery worker process (prefork child) claims the run,
+    sends the pieces to the cluster and records the figures once."""
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    versions = census(world)
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions))
+    env = {
+        "MEDIA_ROOT": str(media),
+        "SYNTHGOV_DASK_SCHEDULER": cluster.address,
+        "SYNTHGOV_DASK_MIN_ROWS": "1000",
+        "SYNTHGOV_DASK_PIECE_ROWS": "1000",
+    }
+    with celery_worker(extra_env=env) as (_, queue):
+        run = request(versions)
+        audit_run_task.apply_async(args=[run.pk], queue=queue)
+        finished = wait_for(lambda: AuditRun.objects.get(pk=run.pk).is_finished, timeout=180)
+        assert finished, worker_log(queue)
+    run.refresh_from_db()
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    assert run.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed", object_id=str(run.pk))
+    assert event.payload["figures"] == ["integrity.duplicate_rate"]  # integrity alone
+    assert sum(cluster.executed(f"synthgov-run{run.pk}-").values()) == event.payload["tasks"]
+    assert actions(run).count("audits.run.finished") == 1
 
 
 def test_a_failing_task_leaves_the_work_to_the_worker(cluster, versions, settings):
