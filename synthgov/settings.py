@@ -178,6 +178,20 @@ SYNTHGOV_MAX_TABLES = env_int("SYNTHGOV_MAX_TABLES", 20, minimum=1)
 # A running audit whose worker has not refreshed its heartbeat for this long is
 # taken over by the next delivery of its task (the first worker died).
 SYNTHGOV_AUDIT_LEASE_SECONDS = env_int("SYNTHGOV_AUDIT_LEASE_SECONDS", 30, minimum=6)
+# A Dask distributed scheduler (tcp://host:8786): audits of tables with at least
+# SYNTHGOV_DASK_MIN_ROWS rows compute their row-hash figures (duplicates, exact copies,
+# linkage) as Dask tasks of SYNTHGOV_DASK_PIECE_ROWS rows on its workers, which read the
+# stored files themselves (README, "Audits on a Dask cluster"). Empty: everything runs in
+# the worker and Dask is never imported.
+SYNTHGOV_DASK_SCHEDULER = env_str("SYNTHGOV_DASK_SCHEDULER").strip()
+if SYNTHGOV_DASK_SCHEDULER and not SYNTHGOV_DASK_SCHEDULER.startswith(("tcp://", "tls://")):
+    raise ImproperlyConfigured(
+        f"SYNTHGOV_DASK_SCHEDULER={SYNTHGOV_DASK_SCHEDULER!r} is not a Dask scheduler "
+        "address: write tcp://host:8786 (or tls://...), or leave it empty to run audits "
+        "in the worker alone."
+    )
+SYNTHGOV_DASK_MIN_ROWS = env_int("SYNTHGOV_DASK_MIN_ROWS", 1_000_000, minimum=1)
+SYNTHGOV_DASK_PIECE_ROWS = env_int("SYNTHGOV_DASK_PIECE_ROWS", 1_000_000, minimum=1)
 # Watermark secrets and manifest signing keys, one JSON file per organisation
 # (<slug>.json), kept out of the database. A missing file is generated on first
 # use; production mounts this folder from a secret store (README, "Watermarking").
@@ -422,6 +436,9 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_MAX_ROWS",
     "SYNTHGOV_MAX_TABLES",
     "SYNTHGOV_AUDIT_LEASE_SECONDS",
+    "SYNTHGOV_DASK_SCHEDULER",
+    "SYNTHGOV_DASK_MIN_ROWS",
+    "SYNTHGOV_DASK_PIECE_ROWS",
     "SYNTHGOV_ORG_KEYS_DIR",
     "SYNTHGOV_SIGNING_KEYS_FILE",
     "SYNTHGOV_SIGNING_KEYS",

@@ -17,6 +17,8 @@ Public interface (the audit service calls exactly this)::
                         "compute_disclosed": False, "hash_verified": True},
         ancestor=RealAncestor.measured(df_ancestor, generation_depth=2, details={...}),
         progress=lambda label, fraction: ...,   # may raise to cancel; the error propagates
+        precomputed=None,   # or {key: MetricResult} of partitioned.KEYS_COMPUTED, computed
+                            # from the stored files in pieces (audits.checks.partitioned)
     )
     outcome.metrics          # list[MetricResult], in family order (collapse last)
     outcome.findings         # plain-words sentences for the summary

@@ -40,6 +40,12 @@ def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
     n = len(synthetic)
     duplicates = n - distinct_count(synthetic)
     real_rate = (len(real) - distinct_count(real)) / max(len(real), 1)
+    return duplicate_result(n, duplicates, real_rate)
+
+
+def duplicate_result(n: int, duplicates: int, real_rate: float) -> list[MetricResult]:
+    """``integrity.duplicate_rate`` from its counts (also computed from partial states,
+    ``audits.checks.partitioned``)."""
     rate = duplicates / n
     finding = None
     if rate > real_rate + 0.01:

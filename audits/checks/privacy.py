@@ -20,7 +20,12 @@ def exact_match_rate(ctx: AuditContext) -> list[MetricResult]:
     columns = list(ctx.data.columns.values())
     synthetic = ctx.row_hashes("synthetic")
     copies = count_members(synthetic, ctx.row_hashes("real"))
-    n = len(synthetic)
+    return exact_match_result(len(synthetic), copies, [c.spec.name for c in columns])
+
+
+def exact_match_result(n: int, copies: int, columns: list[str]) -> list[MetricResult]:
+    """``privacy.exact_match_rate`` from its counts (also computed from partial states,
+    ``audits.checks.partitioned``)."""
     rate = copies / n
     finding = None
     if copies:
@@ -32,7 +37,7 @@ def exact_match_rate(ctx: AuditContext) -> list[MetricResult]:
             key="privacy.exact_match_rate",
             value=rate,
             direction="lower",
-            details={"copies": copies, "columns": [c.spec.name for c in columns]},
+            details={"copies": copies, "columns": columns},
             sample_size=n,
             population=n,
             finding=finding,
@@ -55,9 +60,22 @@ def linkage_risk(ctx: AuditContext) -> list[MetricResult]:
     unique_real = real_keys[real_counts == 1]
     synthetic = np.sort(_key_hashes(columns, "synthetic"))
     linked = synthetic[member_mask_sorted(synthetic, unique_real)]
-    n = len(synthetic)
-    count = len(linked)
-    people = distinct_count(linked)
+    real_unique_share = float(len(unique_real) / max(ctx.data.n_real, 1))
+    return linkage_result(
+        list(ctx.config.quasi_identifiers),
+        len(synthetic),
+        len(linked),
+        distinct_count(linked),
+        real_unique_share,
+    )
+
+
+def linkage_result(
+    quasi_identifiers: list[str], n: int, count: int, people: int, real_unique_share: float
+) -> list[MetricResult]:
+    """``privacy.linkage_risk`` from its counts (also computed from partial states,
+    ``audits.checks.partitioned``)."""
+    key = "privacy.linkage_risk"
     rate = count / n
     finding = None
     if count:
@@ -71,10 +89,10 @@ def linkage_risk(ctx: AuditContext) -> list[MetricResult]:
             value=rate,
             direction="lower",
             details={
-                "quasi_identifiers": list(ctx.config.quasi_identifiers),
+                "quasi_identifiers": quasi_identifiers,
                 "linked_synthetic_rows": count,
                 "real_people_singled_out": people,
-                "real_unique_share": float(len(unique_real) / max(ctx.data.n_real, 1)),
+                "real_unique_share": real_unique_share,
             },
             sample_size=n,
             population=n,

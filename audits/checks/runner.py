@@ -47,6 +47,12 @@ FAMILY_STEPS: dict[str, list[Step]] = {
     collapse.FAMILY: collapse.STEPS,
 }
 LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
+# Steps whose one figure ``run_audit`` can take from ``precomputed``.
+PRECOMPUTABLE: dict[Callable, str] = {
+    integrity.duplicate_rate: "integrity.duplicate_rate",
+    privacy.exact_match_rate: "privacy.exact_match_rate",
+    privacy.linkage_risk: "privacy.linkage_risk",
+}
 
 
 @dataclass
@@ -117,6 +123,7 @@ def run_audit(
     registry_facts: dict[str, Any] | None = None,
     ancestor: RealAncestor | None = None,
     progress: Progress | None = None,
+    precomputed: dict[str, MetricResult] | None = None,
 ) -> AuditOutcome:
     """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
     before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
@@ -128,7 +135,11 @@ def run_audit(
     benchmark) then frees the raw tables for the rest of the audit.
 
     The collapse family is not among the families a user chooses: it runs whenever
-    ``ancestor`` is given, after the chosen families, so its figures come last."""
+    ``ancestor`` is given, after the chosen families, so its figures come last.
+
+    ``precomputed`` holds figures already computed elsewhere from the same stored files
+    (the row-hash figures of ``partitioned.KEYS_COMPUTED``, from pieces run on a Dask
+    cluster): their steps use them instead of computing them again."""
     if frames is None:
         frames = AuditFrames(real, synthetic, holdout)
     del real, synthetic, holdout
@@ -163,7 +174,8 @@ def run_audit(
     for i, (family, (label, check)) in enumerate(steps):
         report(label, i / len(steps))
         started = time.perf_counter()
-        metrics.extend(check(ctx))
+        given = precomputed.get(PRECOMPUTABLE.get(check, "")) if precomputed else None
+        metrics.extend([given] if given is not None else check(ctx))
         timings[family] = timings.get(family, 0.0) + time.perf_counter() - started
     report("Finished", 1.0)
     # Checks may time their parts (for example each model trained): reported after the

@@ -380,14 +380,45 @@ def _append(columns: list[TextColumn], parts: list[pa.RecordBatch]) -> None:
 # --- Text to pandas ------------------------------------------------------------
 
 
-def column_values(text: pa.Array, *, missing_markers: Sequence[str] = ()) -> np.ndarray:
-    """One column of raw cell text as a NumPy array for pandas.
+def read_csv_text(
+    path: Path,
+    *,
+    header: Sequence[str],
+    encoding: str | None,
+    delimiter: str | None,
+    columns: Sequence[str] | None = None,
+    missing_markers: Sequence[str] = (),
+) -> dict[str, pa.Array]:
+    """Each column of ``path`` as Arrow text, missing values (the tokens and
+    ``missing_markers``) as nulls: what ``read_csv_frame`` reads before it decides
+    whether a column is numeric. For readers of a file in parts (an audit's
+    partitioned work, ``audits.checks.partitioned``), which decide each column's type
+    over every part as ``read_csv_frame`` decides it over the whole file."""
+    options = _Options(
+        path,
+        list(header),
+        _selected(header, columns) if columns is not None else None,
+        encoding or "utf-8",
+        delimiter or ",",
+        0,
+    )
+    try:
+        names, texts = _collect(_arrow_batches(options), None, None, 0)
+    except (pa.ArrowException, _ArrowRefusedError) as error:
+        logger.warning("Arrow could not read %s (%s); reading it with pandas", path, error)
+        names, texts = _collect(_pandas_batches(options), None, None, 0)
+    if names is None:  # no data rows at all
+        names = options.names if options.names is not None else list(header)
+        texts = [TextColumn().finish() for _ in names]
+    return {
+        name: missing_as_null(text, missing_markers)
+        for name, text in zip(names, texts, strict=True)
+    }
 
-    Missing-value tokens become NaN, and so do cells that equal one of
-    ``missing_markers`` once surrounding whitespace is trimmed. A column whose
-    every present value is a number (and none a code) becomes int64 or float64;
-    any other column is an object array of ``str`` with NaN where a value is missing.
-    """
+
+def missing_as_null(text: pa.Array, missing_markers: Sequence[str] = ()) -> pa.Array:
+    """``text`` with the missing-value tokens, and cells equal to one of
+    ``missing_markers`` once surrounding whitespace is trimmed, as nulls."""
     missing = pc.is_in(text, value_set=_NA_SET.cast(text.type))
     if missing_markers:
         markers = pa.array(sorted(set(missing_markers)), type=text.type)
@@ -396,11 +427,28 @@ def column_values(text: pa.Array, *, missing_markers: Sequence[str] = ()) -> np.
         del trimmed
     if pc.any(missing).as_py():
         text = pc.if_else(missing, pa.scalar(None, text.type), text)
-    del missing
-    numbers = numbers_from_strings(text)
-    if numbers is not None:
-        return numbers.to_numpy(zero_copy_only=False, writable=True)
+    return text
+
+
+def text_values(text: pa.Array) -> np.ndarray:
+    """Arrow text (nulls for missing) as the object array of ``str`` pandas gets,
+    with NaN where a value is missing."""
     values = text.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
     if text.null_count:
         values[pc.is_null(text).to_numpy(zero_copy_only=False)] = np.nan
     return values
+
+
+def column_values(text: pa.Array, *, missing_markers: Sequence[str] = ()) -> np.ndarray:
+    """One column of raw cell text as a NumPy array for pandas.
+
+    Missing-value tokens become NaN, and so do cells that equal one of
+    ``missing_markers`` once surrounding whitespace is trimmed. A column whose
+    every present value is a number (and none a code) becomes int64 or float64;
+    any other column is an object array of ``str`` with NaN where a value is missing.
+    """
+    text = missing_as_null(text, missing_markers)
+    numbers = numbers_from_strings(text)
+    if numbers is not None:
+        return numbers.to_numpy(zero_copy_only=False, writable=True)
+    return text_values(text)

@@ -1,0 +1,651 @@
+"""The row-hash figures (duplicate rows, exact copies, quasi-identifier linkage) computed
+from the stored files in pieces, so the pieces can run anywhere (in this process, or as
+Dask tasks on other machines) and only small partial states travel.
+
+A *piece* is a range of one stored table: rows of a Parquet file, or bytes of a CSV file
+cut at record boundaries (``plan``). The work on a piece is a pure function of the piece
+and the column specs:
+
+1. ``piece_facts``: what decides each column's values over the *whole* file (a CSV column
+   is numeric only when every value in the file is a number; a numeric category column
+   prints as whole numbers only when every value is whole). Merged with ``merge_facts``,
+   then ``decide`` turns them into one ``ColumnKind`` per column.
+2. ``piece_counts``: each row's hash under those decisions, counted
+   (``streaming.partial``), for all hashed columns and for the quasi-identifiers.
+
+``merge_counts`` adds the pieces' states and ``figures`` gives the three figures from
+them, as ``integrity.duplicate_rate``, ``privacy.exact_match_rate`` and
+``privacy.linkage_risk`` give them from the frames in memory: values compare as they do
+there (the same reader, the same whole-column decisions, the same strings for
+categories), so the counts, and so the figures, are the same.
+
+``supported`` names what this path does not read exactly as the in-memory path (a
+category column of dates or times in a Parquet file, whose printed form pandas chooses
+over the whole column); the caller then computes those figures in memory.
+
+Nothing here imports Django: a Dask worker needs only this package on its path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audits.checks import streaming
+from audits.checks.base import ColumnSpec, MetricResult
+from audits.checks.encoding import combine_hashes, numeric_values
+from audits.checks.integrity import duplicate_result
+from audits.checks.privacy import exact_match_result, linkage_result
+from registry.ingest.csv_frame import read_csv_text, text_values
+from registry.ingest.csv_scan import ascii_safe
+from registry.ingest.numbers import numbers_from_strings
+
+PIECE_ROWS = 1_000_000
+"""Rows per piece unless told otherwise: a piece's frame and hashes stay well under a
+GiB on a worker for tables of up to a few dozen columns."""
+
+SCAN_CHUNK_BYTES = 8 * 1024 * 1024
+"""Bytes of a CSV file held at a time while looking for record boundaries."""
+
+ROWS = "rows"
+KEYS = "keys"
+FRAMES = ("synthetic", "real")
+
+
+# --- Where a table is and how it is cut -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A stored table: ``location`` is a path on the machine that reads it (a shared
+    folder mounted at the same path everywhere) or ``s3://bucket/key``; ``s3`` holds the
+    object store's endpoint and region (credentials come from the reader's own
+    environment, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, never from the task)."""
+
+    location: str
+    format: str
+    header: tuple[str, ...]
+    row_count: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    missing_markers: tuple[str, ...] = ()
+    s3: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Part of a table. Parquet: rows ``start`` to ``stop``. CSV: the bytes ``start`` to
+    ``stop`` after the header bytes ``0`` to ``header_end`` (a piece of the whole file
+    when the file cannot be cut: ``header_end`` 0, ``start`` 0)."""
+
+    source: Source
+    frame: str
+    start: int
+    stop: int
+    header_end: int = 0
+
+
+def _filesystem(source: Source):
+    from pyarrow import fs
+
+    if source.location.startswith("s3://"):
+        options = dict(source.s3)
+        return fs.S3FileSystem(**options), source.location[len("s3://") :]
+    return fs.LocalFileSystem(), os.fspath(source.location)
+
+
+def _size(source: Source) -> int:
+    filesystem, path = _filesystem(source)
+    return filesystem.get_file_info(path).size
+
+
+def _read_bytes(source: Source, start: int, stop: int) -> bytes:
+    filesystem, path = _filesystem(source)
+    with filesystem.open_input_file(path) as handle:
+        return handle.read_at(stop - start, start) if stop > start else b""
+
+
+def plan(source: Source, frame: str, rows_per_piece: int = PIECE_ROWS) -> list[Piece]:
+    """Cut ``source`` into pieces of about ``rows_per_piece`` rows."""
+    if source.format == "parquet":
+        count = source.row_count
+        bounds = [*range(0, count, max(1, rows_per_piece)), count]
+        return [Piece(source, frame, a, b) for a, b in pairwise(bounds)]
+    size = _size(source)
+    encoding = codecs.lookup(source.encoding or "utf-8").name
+    pieces = max(1, -(-source.row_count // max(1, rows_per_piece)))
+    if pieces == 1 or not ascii_safe(encoding):
+        # One piece: the file as the in-memory reader reads it.
+        return [Piece(source, frame, 0, size)]
+    header_end, cuts = _csv_cuts(source, size, encoding, pieces)
+    bounds = [header_end, *cuts, size]
+    bounds = sorted(set(bounds))
+    return [Piece(source, frame, a, b, header_end) for a, b in pairwise(bounds)]
+
+
+def _csv_cuts(source: Source, size: int, encoding: str, pieces: int) -> tuple[int, list[int]]:
+    """(the end of the header record, record boundaries near every ``size/pieces``
+    bytes). A record ends at a line feed outside quotes: before it the file holds an
+    even number of ``"`` (doubled quotes inside a value keep the count even). The
+    encodings allowed here write ``"`` and line feeds as those single bytes only."""
+    filesystem, path = _filesystem(source)
+    header_end = None
+    cuts: list[int] = []
+    targets: list[int] = []
+    quotes = 0
+    offset = 0
+    seen_content = False
+    with filesystem.open_input_file(path) as handle:
+        while offset < size:
+            chunk = np.frombuffer(
+                handle.read_at(min(SCAN_CHUNK_BYTES, size - offset), offset), np.uint8
+            )
+            if not len(chunk):
+                break
+            counted = np.cumsum(chunk == ord('"')) + quotes
+            feeds = np.flatnonzero(chunk == ord("\n"))
+            ends = feeds[counted[feeds] % 2 == 0] + offset + 1  # the next record starts here
+            if header_end is None:
+                body = chunk
+                if offset == 0 and bytes(chunk[:3]) == codecs.BOM_UTF8:
+                    body = chunk.copy()
+                    body[:3] = ord(" ")
+                content = np.flatnonzero(~np.isin(body, np.frombuffer(b" \t\r\n", np.uint8)))
+                if seen_content or len(content):
+                    first = offset if seen_content else offset + int(content[0])
+                    seen_content = True
+                    after = ends[ends > first]
+                    if len(after):
+                        header_end = int(after[0])
+                        step = (size - header_end) / pieces
+                        targets = [int(header_end + step * k) for k in range(1, pieces)]
+            if header_end is not None and targets:
+                at = np.searchsorted(ends, targets[0], side="left")
+                while targets and at < len(ends):
+                    cuts.append(int(ends[at]))
+                    targets.pop(0)
+                    if targets:
+                        at = np.searchsorted(ends, max(targets[0], cuts[-1] + 1), side="left")
+            quotes = int(counted[-1])
+            offset += len(chunk)
+            if header_end is not None and not targets:
+                break
+    if header_end is None:
+        return 0, []
+    return header_end, [c for c in cuts if header_end < c < size]
+
+
+# --- Reading a piece -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What a piece says about one column, merged over pieces with ``merge_facts``."""
+
+    present: bool = False  # some value is not missing
+    numeric: bool = True  # stored as numbers, or every present value is number text
+    integers: bool = True  # numbers: int64 in the whole frame (no missing, all integers)
+    whole: bool = True  # every present number is whole and below 2**53
+    text: bool = False  # read as text (CSV; Parquet text with missing markers hit)
+    strings: bool = True  # every present value of a text column is a str
+    marked: bool = False  # Parquet: a declared missing marker was found
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    """How every piece presents a column: ``numeric`` (float64, or int64 when
+    ``integers``) or as read; ``whole`` says how numbers print as categories."""
+
+    numeric: bool
+    integers: bool
+    whole: bool
+
+
+def _raw(piece: Piece, names: Sequence[str]) -> dict[str, pa.Array | pd.Series]:
+    """The piece's columns as read before any whole-column decision: Arrow text with
+    nulls (CSV), or pandas columns as the Parquet reader gives them."""
+    source = piece.source
+    if source.format == "parquet":
+        filesystem, path = _filesystem(source)
+        with filesystem.open_input_file(path) as handle:
+            table = _parquet_rows(pq.ParquetFile(handle), piece.start, piece.stop, names)
+        frame = table.to_pandas(date_as_object=False)
+        return {name: frame[name] for name in names}
+    data = _read_bytes(source, 0, piece.header_end) + _read_bytes(source, piece.start, piece.stop)
+    # The piece, behind its header, in a temporary file (TMPDIR) for the CSV reader.
+    handle, temporary = tempfile.mkstemp(prefix="piece-", suffix=".csv")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        del data
+        return read_csv_text(
+            Path(temporary),
+            header=source.header,
+            encoding=source.encoding,
+            delimiter=source.delimiter,
+            columns=list(names),
+            missing_markers=source.missing_markers,
+        )
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _parquet_rows(parquet: pq.ParquetFile, start: int, stop: int, names: Sequence[str]) -> pa.Table:
+    """Rows ``start`` to ``stop`` of the named columns, streamed from the row groups that
+    hold them: memory is the piece and one batch, even when a row group is far larger
+    than a piece (its rows before ``start`` are decoded and dropped)."""
+    groups, first, row = [], None, 0
+    for i in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(i).num_rows
+        if row + rows > start and row < stop:
+            groups.append(i)
+            first = row if first is None else first
+        row += rows
+    schema = pa.schema([parquet.schema_arrow.field(n) for n in names])
+    if not groups:
+        return schema.empty_table()
+    kept, at = [], first
+    batches = parquet.iter_batches(
+        batch_size=_PARQUET_BATCH_ROWS, row_groups=groups, columns=list(names)
+    )
+    for batch in batches:
+        end = at + batch.num_rows
+        if end > start:
+            kept.append(batch.slice(max(0, start - at), min(end, stop) - max(at, start)))
+        at = end
+        if at >= stop:
+            break
+    return pa.Table.from_batches(kept, schema=schema)
+
+
+_PARQUET_BATCH_ROWS = 65_536
+
+
+def _marked(series: pd.Series, markers: Sequence[str]) -> np.ndarray:
+    wanted = set(markers)
+    return series.map(lambda v: isinstance(v, str) and v.strip() in wanted).to_numpy(bool)
+
+
+def _number_facts(values: np.ndarray, integers: bool) -> tuple[bool, bool]:
+    present = values[~np.isnan(values)]
+    whole = bool(np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53))
+    return integers, whole
+
+
+def _text_facts(text: pa.Array) -> ColumnFacts:
+    present = len(text) > text.null_count
+    numbers = numbers_from_strings(text) if present else None
+    if not present:
+        # Only missing values: the frame's numbers, if any, are float64.
+        return ColumnFacts(present=False, integers=len(text) == 0, text=True)
+    if numbers is None:
+        return ColumnFacts(present=True, numeric=False, text=True)
+    integers, whole = _number_facts(
+        numbers.to_numpy(zero_copy_only=False).astype(np.float64),
+        pa.types.is_integer(numbers.type),
+    )
+    return ColumnFacts(present=True, numeric=True, integers=integers, whole=whole, text=True)
+
+
+def _series_facts(series: pd.Series, markers: Sequence[str]) -> ColumnFacts:
+    """Facts of a Parquet column (read typed)."""
+    if series.dtype == object:
+        hit = _marked(series, markers) if markers else np.zeros(len(series), bool)
+        values = series.copy()
+        values[hit] = np.nan
+        present = values.dropna()
+        strings = all(isinstance(v, str) for v in present)
+        facts = ColumnFacts(
+            present=len(present) > 0,
+            numeric=False,
+            text=True,
+            strings=strings,
+            marked=bool(hit.any()),
+        )
+        if facts.present and strings:
+            text = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+            numbers = numbers_from_strings(text)
+            if numbers is not None:
+                integers, whole = _number_facts(
+                    numbers.to_numpy(zero_copy_only=False).astype(np.float64),
+                    pa.types.is_integer(numbers.type),
+                )
+                facts = ColumnFacts(
+                    present=True,
+                    numeric=True,
+                    integers=integers,
+                    whole=whole,
+                    text=True,
+                    marked=bool(hit.any()),
+                )
+        return facts
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        _, whole = _number_facts(values, False)
+        return ColumnFacts(present=not missing.all(), numeric=True, whole=whole)
+    return ColumnFacts(present=not missing.all(), numeric=False)
+
+
+def piece_facts(piece: Piece, specs: Sequence[ColumnSpec]) -> dict[str, ColumnFacts]:
+    """Step 1: each hashed column's facts in this piece."""
+    columns = streaming.hashed_columns(specs)
+    raw = _raw(piece, [s.name for s in columns])
+    facts = {}
+    for spec in columns:
+        values = raw.pop(spec.name)
+        if isinstance(values, pd.Series):
+            facts[spec.name] = _series_facts(values, piece.source.missing_markers)
+        else:
+            facts[spec.name] = _text_facts(values)
+    return facts
+
+
+def merge_facts(a: dict[str, ColumnFacts], b: dict[str, ColumnFacts]) -> dict[str, ColumnFacts]:
+    merged = {}
+    for name in a.keys() | b.keys():
+        x, y = a.get(name), b.get(name)
+        if x is None or y is None:
+            merged[name] = x or y
+            continue
+        # A piece with no present value says nothing about numbers.
+        merged[name] = ColumnFacts(
+            present=x.present or y.present,
+            numeric=(x.numeric or not x.present) and (y.numeric or not y.present),
+            integers=x.integers and y.integers,
+            whole=x.whole and y.whole,
+            text=x.text or y.text,
+            strings=x.strings and y.strings,
+            marked=x.marked or y.marked,
+        )
+    return merged
+
+
+def decide(facts: dict[str, ColumnFacts], source: Source) -> dict[str, ColumnKind]:
+    """Each column's kind in the whole frame, as ``registry.ingest.read_frame`` decides
+    it (CSV: numbers when every present value is a number; Parquet: as stored, a text
+    column with a missing marker becoming numbers when the rest are)."""
+    kinds = {}
+    for name, f in facts.items():
+        if source.format == "parquet" and f.text:
+            numeric = f.marked and f.present and f.strings and f.numeric
+        elif f.text:
+            numeric = f.present and f.numeric
+        else:
+            numeric = f.numeric
+        integers = numeric and f.text and f.integers
+        kinds[name] = ColumnKind(numeric=numeric, integers=integers, whole=f.whole)
+    return kinds
+
+
+def _values(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str]) -> pd.Series:
+    """A piece's column as the whole-frame reader would give those rows."""
+    if isinstance(raw, pd.Series):
+        if raw.dtype != object or not markers:
+            return raw.reset_index(drop=True)
+        values = raw.copy().reset_index(drop=True)
+        values[_marked(values, markers)] = np.nan
+        if not kind.numeric:
+            return values
+        raw = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if not kind.numeric:
+        return pd.Series(text_values(raw))
+    numbers = numbers_from_strings(raw) if len(raw) > raw.null_count else None
+    if numbers is None:
+        return pd.Series(np.full(len(raw), np.nan))
+    values = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
+    return pd.Series(values.astype(np.int64) if kind.integers else values)
+
+
+def _category_strings(series: pd.Series, whole: bool) -> pd.Series:
+    """``encoding.category_strings`` with the whole-number decision made over the frame."""
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(series):
+        out = series.astype("object").map({True: "True", False: "False"})
+    elif pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if whole:
+            out = pd.Series(np.where(missing, 0, values).astype(np.int64), index=series.index)
+            out = out.astype(str)
+        else:
+            out = pd.Series(values, index=series.index).astype(str)
+    else:
+        out = series.astype(str)
+    return out.mask(pd.Series(missing, index=series.index))
+
+
+def _column_bits(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.ndarray:
+    if spec.is_numeric:
+        values = numeric_values(series, spec.type) + 0.0  # -0.0 is 0.0
+        bits = values.view(np.uint64).copy()
+        bits[np.isnan(values)] = streaming._NAN_BITS
+        return bits
+    strings = _category_strings(series, kind.whole)
+    missing = strings.isna().to_numpy()
+    bits = pd.util.hash_array(strings.fillna("").to_numpy(dtype=object))
+    bits[missing] = streaming._MISSING_CATEGORY
+    return bits
+
+
+def piece_counts(
+    piece: Piece,
+    specs: Sequence[ColumnSpec],
+    kinds: dict[str, ColumnKind],
+    keys: Sequence[str],
+    bits: int = streaming.PARTITION_BITS,
+) -> dict[str, streaming.HashCounts]:
+    """Step 2: the piece's row hashes counted, over every hashed column (``ROWS``) and
+    over the quasi-identifiers ``keys`` (``KEYS``, when named)."""
+    columns = streaming.hashed_columns(specs)
+    raw = _raw(piece, [s.name for s in columns])
+    parts = {}
+    n = 0
+    for spec in columns:
+        series = _values(raw.pop(spec.name), kinds[spec.name], piece.source.missing_markers)
+        n = len(series)
+        parts[spec.name] = _column_bits(spec, series, kinds[spec.name])
+    out = {ROWS: streaming.partial(combine_hashes([parts[s.name] for s in columns], n), bits)}
+    if keys:
+        out[KEYS] = streaming.partial(combine_hashes([parts[k] for k in keys], n), bits)
+    return out
+
+
+def merge_counts(
+    a: dict[str, streaming.HashCounts], b: dict[str, streaming.HashCounts]
+) -> dict[str, streaming.HashCounts]:
+    return {name: streaming.merge(a[name], b[name]) for name in a}
+
+
+# --- The figures ----------------------------------------------------------------------
+
+
+KEYS_COMPUTED = ("integrity.duplicate_rate", "privacy.exact_match_rate", "privacy.linkage_risk")
+
+
+def supported(specs: Sequence[ColumnSpec], sources: dict[str, Source]) -> str | None:
+    """Why this path cannot give the in-memory figures exactly (None: it can)."""
+    names = [s.name for s in streaming.hashed_columns(specs)]
+    if not names:
+        return "no column is hashed (every column is an identifier)"
+    for frame, source in sources.items():
+        missing = [n for n in names if n not in source.header]
+        if missing:
+            return f"the {frame} table has no column {', '.join(missing)}"
+        if source.row_count == 0:
+            return f"the {frame} table has no rows"
+        if source.format == "parquet":
+            filesystem, path = _filesystem(source)
+            with filesystem.open_input_file(path) as handle:
+                schema = pq.ParquetFile(handle).schema_arrow
+            for spec in streaming.hashed_columns(specs):
+                kind = schema.field(spec.name).type
+                temporal = pa.types.is_temporal(kind)
+                if not spec.is_numeric and temporal:
+                    return f"the category column {spec.name} holds dates or times"
+                if not (
+                    pa.types.is_string(kind)
+                    or pa.types.is_large_string(kind)
+                    or pa.types.is_integer(kind)
+                    or pa.types.is_floating(kind)
+                    or pa.types.is_boolean(kind)
+                    or temporal
+                ):
+                    return f"column {spec.name} is stored as {kind}"
+    return None
+
+
+def figures(
+    specs: Sequence[ColumnSpec],
+    quasi_identifiers: Sequence[str],
+    counts: dict[str, dict[str, streaming.HashCounts]],
+) -> dict[str, MetricResult]:
+    """The three figures from the merged states of the synthetic and real frames."""
+    synthetic, real = counts["synthetic"], counts["real"]
+    duplicates, real_rate = streaming.finish_duplicates(synthetic[ROWS], real[ROWS])
+    n = synthetic[ROWS].rows
+    out = {}
+    (out["integrity.duplicate_rate"],) = duplicate_result(n, duplicates, real_rate)
+    copies = streaming.finish_copies(synthetic[ROWS], real[ROWS])
+    names = [s.name for s in streaming.hashed_columns(specs)]
+    (out["privacy.exact_match_rate"],) = exact_match_result(n, copies, names)
+    if quasi_identifiers:
+        linked, people, unique_share = streaming.finish_linkage(synthetic[KEYS], real[KEYS])
+        (out["privacy.linkage_risk"],) = linkage_result(
+            list(quasi_identifiers), n, linked, people, float(unique_share)
+        )
+    return out
+
+
+# --- Running the pieces -------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Runs calls of one function and yields their results as they finish (any order).
+    ``LocalExecutor`` runs them here one after another; ``DaskExecutor`` sends them to
+    a Dask cluster. Closing the iterator early stops the calls not done."""
+
+    def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]: ...
+
+
+@dataclass
+class LocalExecutor:
+    """The pieces in this process, one at a time (memory: one piece)."""
+
+    done: int = field(default=0)
+
+    def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]:
+        for call in calls:
+            yield function(*call)
+            self.done += 1
+
+
+WAIT_SECONDS = 0.5
+"""Longest wait for a piece on a Dask cluster before ``DaskExecutor`` calls ``tick``."""
+
+POLL_SECONDS = 0.02
+"""How often ``DaskExecutor`` collects finished pieces while none is ready."""
+
+
+class PieceFailed(Exception):
+    """A piece's task failed on the cluster (its error is the cause)."""
+
+
+class DaskExecutor:
+    """Runs the calls as tasks on a Dask cluster (``client``, a ``distributed.Client``;
+    task keys start with ``prefix``) and yields their results as they finish. While it
+    waits it calls ``tick`` every ``WAIT_SECONDS`` (the audit's progress writer, which
+    raises on a cancel or a lost lease); leaving early cancels the unfinished tasks.
+    Dask is imported here only, when a cluster is used."""
+
+    def __init__(self, client: Any, prefix: str, tick: Callable[[], None]) -> None:
+        self.client, self.prefix, self.tick = client, prefix, tick
+        self.submitted = 0
+
+    def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]:
+        from distributed import as_completed
+
+        futures = [
+            self.client.submit(function, *call, key=f"{self.prefix}-{label}-{i}", pure=False)
+            for i, call in enumerate(calls)
+        ]
+        self.submitted += len(futures)
+        finished = as_completed(futures, loop=self.client.loop)
+        ticked = time.monotonic()
+        try:
+            while not finished.is_empty():
+                done = finished.next_batch(block=False)
+                if time.monotonic() - ticked >= WAIT_SECONDS:
+                    self.tick()
+                    ticked = time.monotonic()
+                if not done:
+                    time.sleep(POLL_SECONDS)
+                for future in done:
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # raised by the task, or the cluster lost it
+                        raise PieceFailed(f"{type(exc).__name__}: {exc}") from exc
+                    yield result
+        finally:
+            unfinished = [f for f in futures if not f.done()]
+            if unfinished:
+                self.client.cancel(unfinished)
+
+
+def compute(
+    executor: Executor,
+    specs: Sequence[ColumnSpec],
+    quasi_identifiers: Sequence[str],
+    sources: dict[str, Source],
+    *,
+    rows_per_piece: int = PIECE_ROWS,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, MetricResult]:
+    """The three figures through ``executor``: facts of every piece, then counts of
+    every piece, each merged as they arrive. ``progress(label, fraction)`` is called
+    after every piece (an exception it raises stops the work and propagates)."""
+    report = progress or (lambda label, fraction: None)
+    pieces = {frame: plan(sources[frame], frame, rows_per_piece) for frame in FRAMES}
+    everything = [p for frame in FRAMES for p in pieces[frame]]
+    total = 2 * len(everything)
+    done = 0
+    facts: dict[str, dict[str, ColumnFacts]] = {frame: {} for frame in FRAMES}
+    report("Row hashes: reading the column types", 0.0)
+    calls = [(p, tuple(specs)) for p in everything]
+    with closing(executor.map(_facts_call, calls, "facts")) as results:
+        for frame, result in results:
+            facts[frame] = merge_facts(facts[frame], result)
+            done += 1
+            report("Row hashes: reading the column types", done / total)
+    kinds = {frame: decide(facts[frame], sources[frame]) for frame in FRAMES}
+    keys = tuple(quasi_identifiers)
+    counts: dict[str, dict[str, streaming.HashCounts]] = {}
+    calls = [(p, tuple(specs), kinds[p.frame], keys) for p in everything]
+    with closing(executor.map(_counts_call, calls, "counts")) as results:
+        for frame, result in results:
+            counts[frame] = merge_counts(counts[frame], result) if frame in counts else result
+            done += 1
+            report("Row hashes: counting duplicates, copies and linkage", done / total)
+    return figures(specs, quasi_identifiers, counts)
+
+
+def _facts_call(piece: Piece, specs: tuple[ColumnSpec, ...]) -> tuple[str, dict]:
+    return piece.frame, piece_facts(piece, specs)
+
+
+def _counts_call(
+    piece: Piece, specs: tuple[ColumnSpec, ...], kinds: dict, keys: tuple[str, ...]
+) -> tuple[str, dict]:
+    return piece.frame, piece_counts(piece, specs, kinds, keys)
