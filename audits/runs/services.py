@@ -662,9 +662,11 @@ def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
 
 def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], hash_verified: bool):
     """The figures of an audit of linked tables: every table of the audited version and
-    of its reference, under the audited version's keys (those recorded at request time;
-    keys corrected since then fail the run with the reason). The holdout's hash is
-    verified, but no relational figure reads it yet."""
+    of its reference (and holdout), under the audited version's keys (those recorded at
+    request time; keys corrected since then fail the run with the reason). Besides the
+    relational figures, each table is audited on its own with its schema's column types
+    and roles (key columns as identifiers); the holdout's table of the same name feeds
+    that table's privacy figures."""
     recorded = run.config.get("relational") or {}
     current = _keys_json(run.version)
     if {k: recorded.get(k) for k in current} != current:
@@ -685,14 +687,26 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
     report("Reading the tables", 0.03)
     real = _load_tables(run.reference, "reference")
     synthetic = _load_tables(run.version, "audited version")
+    holdout = _load_tables(run.holdout, "holdout") if run.holdout else None
     return run_relational_audit(
         families=set(run.config.get("families", FAMILIES)),
         real=real,
         synthetic=synthetic,
+        holdout=holdout,
         schema=schema,
         hash_verified=True,
+        table_columns=_table_columns(run.version),
+        seed=int(run.config.get("seed", 0)),
         progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
     )
+
+
+def _table_columns(version: DatasetVersion) -> dict[str, list[ColumnSpec]]:
+    """Each table's columns as its schema declares them (type and role)."""
+    return {
+        table.name: [ColumnSpec(c["name"], c["type"], c["role"]) for c in table.schema]
+        for table in version.tables.order_by("name")
+    }
 
 
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
@@ -861,6 +875,7 @@ def _record_success(
                     uncertainty=m.uncertainty,
                     status=m.status,
                     finding=m.finding or "",
+                    table=m.table or "",
                 )
                 for m in outcome.metrics
             ]
