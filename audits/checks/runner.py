@@ -185,6 +185,7 @@ def run_relational_audit(
     progress: Progress | None = None,
     holdout: dict[str, pd.DataFrame] | None = None,
     table_columns: dict[str, list[ColumnSpec]] | None = None,
+    ancestors: dict[str, RealAncestor] | None = None,
     seed: int = 0,
 ) -> AuditOutcome:
     """Audit a version of linked tables (``synthetic``, ``{table: frame}``) against its
@@ -198,7 +199,9 @@ def run_relational_audit(
     With ``table_columns`` (``{table: [ColumnSpec, ...]}``, each table's schema) every
     table is then audited on its own by ``run_audit``, as a single-table version is
     (``_per_table_metrics``): its figures carry ``table``. ``holdout`` (``{table:
-    frame}``, the holdout version's tables) feeds the privacy figures that need one."""
+    frame}``, the holdout version's tables) feeds the privacy figures that need one;
+    ``ancestors`` (``{table: RealAncestor}``: the nearest real ancestor's table of the
+    same name, or why it cannot be compared) gives each table its collapse figures."""
     report = progress or (lambda label, fraction: None)
     chosen = [family for family in RELATIONAL_FAMILIES if family in families]
     facts = {"hash_verified": hash_verified}
@@ -237,6 +240,7 @@ def run_relational_audit(
                 holdout=holdout or {},
                 schema=schema,
                 table_columns={name: (table_columns or {})[name] for name in per_table},
+                ancestors=ancestors or {},
                 seed=seed,
                 timings=timings,
                 progress=lambda label, fraction: report(
@@ -278,9 +282,10 @@ def table_config(
     families: list[str],
     seed: int,
 ) -> AuditConfig:
-    """One table's audit configuration: its key columns are identifiers, and its
-    quasi-identifiers, sensitive attributes and target are those its schema marks."""
-    specs = [ColumnSpec(c.name, c.type, "identifier") if c.name in keys else c for c in columns]
+    """One table's audit configuration: its key columns are identifiers (type ``id``),
+    and its quasi-identifiers, sensitive attributes and target are those its schema
+    marks."""
+    specs = [ColumnSpec(c.name, "id", "identifier") if c.name in keys else c for c in columns]
     usable = [c for c in specs if not c.excluded_from_distances]
     targets = [c.name for c in usable if c.role == "target" and c.type != "datetime"]
     return AuditConfig(
@@ -301,13 +306,15 @@ def _per_table_metrics(
     holdout: dict[str, pd.DataFrame],
     schema: relational.RelationalSchema,
     table_columns: dict[str, list[ColumnSpec]],
+    ancestors: dict[str, RealAncestor],
     seed: int,
     timings: dict[str, float],
     progress: Progress,
 ) -> list[MetricResult]:
     """Each table's single-table figures (``run_audit`` on that table of the synthetic,
-    reference and holdout versions), tagged with the table's name; its findings start
-    with the table's name. ``progress`` moves from 0 to 1 over the tables."""
+    reference and holdout versions, and its collapse figures when ``ancestors`` has the
+    table), tagged with the table's name; its findings start with the table's name.
+    ``progress`` moves from 0 to 1 over the tables."""
     chosen = _table_families(families)
     metrics: list[MetricResult] = []
     names = list(table_columns)
@@ -323,6 +330,7 @@ def _per_table_metrics(
                 config=config,
                 frames=AuditFrames(real[name], synthetic[name], holdout.get(name)),
                 registry_facts={"hash_verified": True},
+                ancestor=ancestors.get(name),
                 progress=report,
             )
         except AuditInputError as exc:

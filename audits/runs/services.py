@@ -24,6 +24,7 @@ from audits.checks import (
     AuditFrames,
     AuditInputError,
     ColumnSpec,
+    RealAncestor,
     run_audit,
     run_relational_audit,
 )
@@ -33,6 +34,7 @@ from audits.checks.runner import RELATIONAL_FAMILIES, library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
+from audits.runs import inputs
 from audits.runs.inputs import real_ancestor_load
 from registry import ingest, table_services
 from registry.models import DatasetKind, DatasetVersion
@@ -277,8 +279,9 @@ def _relational_check(
     if not set(config.get("families") or FAMILIES) & set(RELATIONAL_FAMILIES):
         errors["families"] = [
             f"{version} holds linked tables: choose integrity or quality (referential "
-            "integrity, cardinality and inter-table trends). Fairness, privacy and provenance "
-            "figures of linked tables, and each table's own figures, arrive later."
+            "integrity, cardinality and inter-table trends); privacy can be added, and each "
+            "table is then also audited on its own for the families chosen. Fairness and "
+            "provenance figures of linked tables arrive later."
         ]
     if errors:
         return None, errors
@@ -688,6 +691,8 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
     real = _load_tables(run.reference, "reference")
     synthetic = _load_tables(run.version, "audited version")
     holdout = _load_tables(run.holdout, "holdout") if run.holdout else None
+    report("Model collapse: reading the nearest real ancestor's tables", 0.04)
+    ancestors = _table_ancestors(run.version, loaded={run.reference_id: real})
     return run_relational_audit(
         families=set(run.config.get("families", FAMILIES)),
         real=real,
@@ -696,9 +701,62 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
         schema=schema,
         hash_verified=True,
         table_columns=_table_columns(run.version),
+        ancestors=ancestors,
         seed=int(run.config.get("seed", 0)),
         progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
     )
+
+
+def _table_ancestors(
+    version: DatasetVersion, *, loaded: dict[int, dict[str, pd.DataFrame]]
+) -> dict[str, RealAncestor]:
+    """Each table's collapse input: the nearest real ancestor's table of the same name
+    (the lineage as ``real_ancestor_load`` walks it; ``loaded`` maps version ids to
+    tables already read and verified), or why its collapse figures are not measured."""
+    ancestor, reason, depth, details = None, "", None, {}
+    if version.dataset.kind == DatasetKind.REAL:
+        reason, depth = inputs.REAL_DATA, 0
+    elif (lineage := inputs.collapse_lineage(version)) is None:
+        reason = inputs.NO_REAL_ANCESTOR
+    else:
+        depth = lineage.depth
+        details = {"ancestor_version": lineage.ancestor_id, "chain": lineage.chain}
+        readable = DatasetVersion.objects.readable_by_organisation(version.dataset.organisation)
+        if not readable.filter(pk=lineage.ancestor_id).exists():
+            reason = inputs.RESTRICTED_ANCESTOR
+        elif lineage.ancestor_id in loaded:
+            ancestor = loaded[lineage.ancestor_id]
+        else:
+            ancestor, reason = _ancestor_tables(DatasetVersion.objects.get(pk=lineage.ancestor_id))
+    found: dict[str, RealAncestor] = {}
+    for name in _table_names(version):
+        if ancestor is not None and name in ancestor:
+            found[name] = RealAncestor.measured(
+                ancestor[name], generation_depth=depth, details=details
+            )
+        else:
+            why = reason or f"the nearest real ancestor has no table {name}"
+            found[name] = RealAncestor.not_measured(why, generation_depth=depth)
+    return found
+
+
+def _ancestor_tables(version: DatasetVersion) -> tuple[dict[str, pd.DataFrame] | None, str]:
+    """The real ancestor's tables, or why they cannot be compared: a missing, altered or
+    unreadable ancestor leaves the collapse figures skipped (the lineage chose it)."""
+    if not version.is_relational:
+        return None, (
+            "the nearest real ancestor is a single table, not linked tables: its table "
+            "cannot be matched with these"
+        )
+    found = stored_sha256(version)
+    if found is None:
+        return None, inputs.ANCESTOR_MISSING
+    if found != version.sha256:
+        return None, inputs.ANCESTOR_ALTERED
+    try:
+        return _load_tables(version, "real ancestor"), ""
+    except AuditInputError:
+        return None, inputs.ANCESTOR_UNREADABLE
 
 
 def _table_columns(version: DatasetVersion) -> dict[str, list[ColumnSpec]]:

@@ -282,3 +282,79 @@ def test_key_columns_of_registered_tables_are_identifiers_in_their_tables_audit(
         "parents": "pid",
         "children": "cid",
     }
+
+
+@pytest.mark.parametrize("reference_role", ["ancestor", "other real version"])
+def test_each_table_gets_its_collapse_figures_against_the_real_ancestors_table(
+    world, demo_trio, reference_role
+):
+    """The synthetic tables were trained on the real ones: each table is compared with
+    the real ancestor's table of the same name (read with the reference, or from
+    storage when the reference is another version), key columns left out."""
+    from audits.checks.collapse import KEYS, collapse_metrics
+    from registry import services as registry_services
+
+    real, holdout, synthetic = demo_trio
+    registry_services.version_lineage_set(
+        version=synthetic,
+        user=world.curator_a,
+        parents=[registry_services.ParentLink(real.pk, "trained_on")],
+        generation={"generator_type": "copula", "generator_library": "sdv"},
+    )
+    run = services.audit_run_request(
+        version=synthetic,
+        reference=real if reference_role == "ancestor" else holdout,
+        holdout=None,
+        config={"families": ["integrity"]},
+        user=world.curator_a,
+    )
+    run = _run_now(run.pk)
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    assert not run.metrics.filter(table="", key__startswith="collapse.").exists()
+    depth = {m.table: m.value for m in run.metrics.filter(key=KEYS["generation_depth"])}
+    assert depth == dict.fromkeys(DEMO_TABLES, 1.0)
+    retention = run.metrics.get(table="sessions", key=KEYS["category_retention"])
+    columns = {c.name: c.type for c in _demo_columns()["sessions"]}
+    columns.update(session_id="id", user_id="id")
+    expected = {
+        m.key: m
+        for m in collapse_metrics(
+            _demo_frames("real")["sessions"],
+            _demo_frames("synthetic")["sessions"],
+            columns,
+            generation_depth=1,
+        )
+    }
+    assert retention.status == "ok"
+    assert retention.value == expected[KEYS["category_retention"]].value
+    figure = next(
+        m
+        for m in run.results["metrics"]
+        if m.get("table") == "sessions" and m["key"] == KEYS["category_retention"]
+    )
+    assert figure["details"]["ancestor_version"] == real.pk
+
+
+def test_a_linked_version_without_a_real_ancestor_has_its_collapse_figures_skipped(
+    world, demo_trio
+):
+    from audits.checks.collapse import KEYS
+    from audits.runs.inputs import NO_REAL_ANCESTOR
+
+    real, _, synthetic = demo_trio
+    run = services.audit_run_request(
+        version=synthetic,
+        reference=real,
+        holdout=None,
+        config={"families": ["integrity"]},
+        user=world.curator_a,
+    )
+    run = _run_now(run.pk)
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    skipped = run.metrics.filter(key=KEYS["tail_coverage"])
+    assert {m.table for m in skipped} == set(DEMO_TABLES)
+    assert all(m.status == "skipped" for m in skipped)
+    reasons = {
+        m["skip_reason"] for m in run.results["metrics"] if m["key"] == KEYS["tail_coverage"]
+    }
+    assert reasons == {NO_REAL_ANCESTOR}
