@@ -255,13 +255,13 @@ def run_relational_audit(
 # The single-table families each table of linked tables is audited for on its own.
 # Fairness on linked tables reads a table joined to its parent and provenance is a fact
 # of the whole version: neither runs per table.
-TABLE_FAMILIES = ("integrity", "quality", "privacy")
+TABLE_AUDIT_FAMILIES = ("integrity", "quality", "privacy")
 # Figures of the whole version, not of one table: left out of each table's figures.
 WHOLE_VERSION_KEYS = frozenset({"integrity.hash_verified"})
 
 
 def _table_families(families: set[str] | list[str]) -> list[str]:
-    return [family for family in TABLE_FAMILIES if family in families]
+    return [family for family in TABLE_AUDIT_FAMILIES if family in families]
 
 
 def key_columns(schema: relational.RelationalSchema, table: str) -> set[str]:
