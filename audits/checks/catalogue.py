@@ -1014,6 +1014,22 @@ RELATIONAL_KEYS = frozenset(
 )
 
 
+# Figures each table of linked tables gets when the audit runs the single-table checks on
+# it (audits.checks.runner: integrity, quality with utility, privacy, and collapse against
+# the real ancestor's table of the same name); a standard's rule
+# may name one table's (``table: sessions``) or, without a table, is judged on every
+# table's. The stored hash, the figures of linked tables and the facts of the whole
+# version (documentation, provenance) are never per table.
+TABLE_FAMILIES = ("integrity", "quality", "utility", "privacy", "collapse")
+TABLE_KEYS = frozenset(
+    key
+    for key, spec in METRICS.items()
+    if spec.family in TABLE_FAMILIES
+    and key not in RELATIONAL_KEYS
+    and key != "integrity.hash_verified"
+)
+
+
 def catalogue_json() -> list[dict[str, Any]]:
     """The catalogue as plain data, in a stable order (for the API and the help page)."""
     return [spec.to_json() for spec in _SPECS]

@@ -28,6 +28,7 @@ from audits.checks.base import (
     FAMILIES,
     AuditConfig,
     AuditInputError,
+    ColumnSpec,
     MetricResult,
     RealAncestor,
     skipped,
@@ -198,6 +199,9 @@ def run_relational_audit(
     progress: Progress | None = None,
     holdout: dict[str, pd.DataFrame] | None = None,
     choices: relational_privacy.LinkedChoices | None = None,
+    table_columns: dict[str, list[ColumnSpec]] | None = None,
+    ancestors: dict[str, RealAncestor] | None = None,
+    seed: int = 0,
 ) -> AuditOutcome:
     """Audit a version of linked tables (``synthetic``, ``{table: frame}``) against its
     reference's tables (``real``) under the synthetic version's keys and column types
@@ -209,7 +213,14 @@ def run_relational_audit(
     ``privacy.individuals_*`` figures (``relational_privacy``), for the curator's
     ``choices``; the near copies and attacks read ``holdout`` (the same tables). Orphan
     and key examples come from ``synthetic`` only. ``AuditInputError`` when a table or
-    column is missing or a choice does not fit the tables."""
+    column is missing or a choice does not fit the tables.
+
+    With ``table_columns`` (``{table: [ColumnSpec, ...]}``, each table's schema) every
+    table is then audited on its own by ``run_audit``, as a single-table version is
+    (``_per_table_metrics``): its figures carry ``table``. ``holdout`` (``{table:
+    frame}``, the holdout version's tables) also feeds each table's privacy figures that
+    need one; ``ancestors`` (``{table: RealAncestor}``: the nearest real ancestor's table
+    of the same name, or why it cannot be compared) gives each table its collapse figures."""
     report = progress or (lambda label, fraction: None)
     chosen = [family for family in RELATIONAL_FAMILIES if family in families]
     facts = {"hash_verified": hash_verified}
@@ -222,22 +233,43 @@ def run_relational_audit(
         return _outcome([result, *others], {})
     schema.check(synthetic, "synthetic")
     schema.check(real, "reference")
+    if holdout:
+        schema.check(holdout, "holdout")
+    per_table = sorted(table_columns or {}) if _table_families(families) else []
+    steps = len(chosen) + len(per_table)
     metrics: list[MetricResult] = []
     timings: dict[str, float] = {}
     for i, family in enumerate(chosen):
         started = time.perf_counter()
         if family == "integrity":
-            report("Integrity: referential integrity and primary keys", i / len(chosen))
+            report("Integrity: referential integrity and primary keys", i / steps)
             metrics.append(integrity.hash_verified(facts))
             metrics.append(relational.orphan_rate(synthetic, schema, reference=real))
             metrics.append(relational.key_violations(synthetic, schema))
         elif family == "quality":
-            report("Quality: column shapes, cardinality and inter-table trends", i / len(chosen))
+            report("Quality: column shapes, cardinality and inter-table trends", i / steps)
             metrics.extend(relational.relational_quality_metrics(real, synthetic, schema))
         else:
-            report(LINKED_STEPS[family], i / len(chosen))
+            report(LINKED_STEPS[family], i / steps)
             metrics.extend(_linked_family(family, real, synthetic, schema, holdout, choices))
         timings[family] = time.perf_counter() - started
+    if per_table:
+        metrics.extend(
+            _per_table_metrics(
+                families=families,
+                real=real,
+                synthetic=synthetic,
+                holdout=holdout or {},
+                schema=schema,
+                table_columns={name: (table_columns or {})[name] for name in per_table},
+                ancestors=ancestors or {},
+                seed=seed,
+                timings=timings,
+                progress=lambda label, fraction: report(
+                    label, (len(chosen) + fraction * len(per_table)) / steps
+                ),
+            )
+        )
     report("Finished", 1.0)
     return _outcome(metrics, timings)
 
@@ -253,9 +285,101 @@ def _linked_family(family, real, synthetic, schema, holdout, choices) -> list[Me
     ``relational_privacy``) for the curator's choices."""
     if family == "fairness":
         return relational_fairness.metrics(real, synthetic, schema, choices)
-    if holdout is not None:
-        schema.check(holdout, "holdout")
     return relational_privacy.metrics(real, synthetic, schema, holdout, choices)
+
+
+# The single-table families each table of linked tables is audited for on its own.
+# Fairness on linked tables reads a table joined to its parent and provenance is a fact
+# of the whole version: neither runs per table.
+TABLE_AUDIT_FAMILIES = ("integrity", "quality", "privacy")
+# Figures of the whole version, not of one table: left out of each table's figures.
+WHOLE_VERSION_KEYS = frozenset({"integrity.hash_verified"})
+
+
+def _table_families(families: set[str] | list[str]) -> list[str]:
+    return [family for family in TABLE_AUDIT_FAMILIES if family in families]
+
+
+def key_columns(schema: relational.RelationalSchema, table: str) -> set[str]:
+    """The primary key of ``table`` and its foreign keys (and, as a parent, the key its
+    children point at): identifiers, kept out of shapes, distances and row copies."""
+    keys = {schema.primary_keys.get(table)}
+    for rel in schema.relationships:
+        if rel.child_table == table:
+            keys.add(rel.child_key)
+        if rel.parent_table == table:
+            keys.add(rel.parent_key)
+    return {k for k in keys if k}
+
+
+def table_config(
+    columns: list[ColumnSpec],
+    keys: set[str],
+    families: list[str],
+    seed: int,
+) -> AuditConfig:
+    """One table's audit configuration: its key columns are identifiers (type ``id``),
+    and its quasi-identifiers, sensitive attributes and target are those its schema
+    marks."""
+    specs = [ColumnSpec(c.name, "id", "identifier") if c.name in keys else c for c in columns]
+    usable = [c for c in specs if not c.excluded_from_distances]
+    targets = [c.name for c in usable if c.role == "target" and c.type != "datetime"]
+    return AuditConfig(
+        columns=specs,
+        quasi_identifiers=[c.name for c in usable if c.role == "quasi_identifier"],
+        sensitive=[c.name for c in usable if c.role == "sensitive"],
+        target=targets[0] if targets else None,
+        families=set(families),
+        seed=seed,
+    )
+
+
+def _per_table_metrics(
+    *,
+    families: set[str] | list[str],
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame],
+    schema: relational.RelationalSchema,
+    table_columns: dict[str, list[ColumnSpec]],
+    ancestors: dict[str, RealAncestor],
+    seed: int,
+    timings: dict[str, float],
+    progress: Progress,
+) -> list[MetricResult]:
+    """Each table's single-table figures (``run_audit`` on that table of the synthetic,
+    reference and holdout versions, and its collapse figures when ``ancestors`` has the
+    table), tagged with the table's name; its findings start with the table's name.
+    ``progress`` moves from 0 to 1 over the tables."""
+    chosen = _table_families(families)
+    metrics: list[MetricResult] = []
+    names = list(table_columns)
+    for i, name in enumerate(names):
+        config = table_config(table_columns[name], key_columns(schema, name), chosen, seed)
+
+        def report(label: str, fraction: float, i: int = i, name: str = name) -> None:
+            progress(f"Table {name}: {label}", (i + min(fraction, 1.0)) / len(names))
+
+        started = time.perf_counter()
+        try:
+            outcome = run_audit(
+                config=config,
+                frames=AuditFrames(real[name], synthetic[name], holdout.get(name)),
+                registry_facts={"hash_verified": True},
+                ancestor=ancestors.get(name),
+                progress=report,
+            )
+        except AuditInputError as exc:
+            raise AuditInputError(f"Table {name}: {exc}") from None
+        timings[f"table {name}"] = time.perf_counter() - started
+        for result in outcome.metrics:
+            if result.key in WHOLE_VERSION_KEYS:
+                continue
+            result.table = name
+            if result.finding:
+                result.finding = f"Table {name}: {result.finding}"
+            metrics.append(result)
+    return metrics
 
 
 def _outcome(metrics: list[MetricResult], timings: dict[str, float]) -> AuditOutcome:

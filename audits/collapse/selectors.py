@@ -101,8 +101,10 @@ def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
     withheld = lineage.ancestor_id not in visible
     latest = {} if withheld else _latest_collapse_runs(user, lineage.chain[1:])
     values: dict[int, dict[str, float | None]] = {}
+    # The figures of the whole version: a version of linked tables has them per table
+    # only (in its audit report), not in this panel.
     for run_id, key, value in AuditMetric.objects.filter(
-        run_id__in=latest.values(), key__in=KEYS.values()
+        run_id__in=latest.values(), key__in=KEYS.values(), table=""
     ).values_list("run_id", "key", "value"):
         values.setdefault(run_id, {})[key] = value
     rows = []
@@ -139,6 +141,7 @@ def _latest_collapse_runs(user: Any, version_ids: list[int]) -> dict[int, int]:
             version_id__in=version_ids,
             status=AuditStatus.SUCCEEDED,
             metrics__key=KEYS["generation_depth"],
+            metrics__table="",
         )
         .order_by("version_id", "-finished", "-pk")
         .values_list("version_id", "pk")

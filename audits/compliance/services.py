@@ -42,8 +42,38 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
     only when measured then does not apply. A population figure carries the profile
     its audit compared with (``FigureValue.profile``), from the audit's configuration.
     A version that is a single table has the figures of linked tables as not applicable
-    (``engine.single_table_figures``), whatever an audit reported.
+    (``engine.single_table_figures``), whatever an audit reported. Figures of one table
+    of linked tables are ``table_figures_for``'s.
     """
+    figures = _measured(version, table="")
+    figures.update(_not_measured(version, table="", exclude=set(figures)))
+    _attach_profiles(figures)
+    if not version.is_relational:
+        figures.update(engine.single_table_figures())
+    for key, value in registry_facts(version).items():
+        figures[key] = engine.FigureValue(value=value, source={"registry": key})
+    return figures
+
+
+def table_figures_for(version: DatasetVersion) -> dict[str, dict[str, Any]] | None:
+    """Each table's own figures (``{table: {key: FigureValue}}``) for a version of linked
+    tables, from the latest finished audit measuring each (as ``figures_for`` picks
+    them); every table of the version is listed, with no figures when no audit measured
+    it. None for a single-table version."""
+    if not version.is_relational:
+        return None
+    tables: dict[str, dict[str, Any]] = {
+        name: {} for name in version.tables.order_by("name").values_list("name", flat=True)
+    }
+    for name, figures in tables.items():
+        figures.update(_measured(version, table=name))
+        figures.update(_not_measured(version, table=name, exclude=set(figures)))
+    return tables
+
+
+def _measured(version: DatasetVersion, *, table: str) -> dict[str, Any]:
+    """The latest finished audit's figure for each key (of ``table``; "" for the whole
+    version)."""
     figures: dict[str, Any] = {}
     metrics = (
         AuditMetric.objects.filter(
@@ -52,6 +82,7 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
             Q(run__status=AuditStatus.SUCCEEDED)
             | Q(run__status=AuditStatus.FAILED, run__integrity__in=INTEGRITY_FAILURES),
             run__version=version,
+            table=table,
             status="ok",
         )
         .order_by("key", "-run__finished")
@@ -64,22 +95,16 @@ def figures_for(version: DatasetVersion) -> dict[str, Any]:
                 source={"audit": metric["run_id"]},
                 uncertainty=metric["uncertainty"],
             )
-    figures.update(_not_measured(version, exclude=set(figures)))
-    _attach_profiles(figures)
-    if not version.is_relational:
-        figures.update(engine.single_table_figures())
-    for key, value in registry_facts(version).items():
-        figures[key] = engine.FigureValue(value=value, source={"registry": key})
     return figures
 
 
-def _not_measured(version: DatasetVersion, *, exclude: set[str]) -> dict[str, Any]:
-    """Keys the latest succeeded audit reporting them could not measure, with its
-    reason, for keys no audit measured."""
+def _not_measured(version: DatasetVersion, *, table: str, exclude: set[str]) -> dict[str, Any]:
+    """Keys (of ``table``; "" for the whole version) the latest succeeded audit
+    reporting them could not measure, with its reason, for keys no audit measured."""
     latest: dict[str, int] = {}
     rows = (
         AuditMetric.objects.filter(
-            run__status=AuditStatus.SUCCEEDED, run__version=version, status="skipped"
+            run__status=AuditStatus.SUCCEEDED, run__version=version, table=table, status="skipped"
         )
         .exclude(key__in=exclude)
         .order_by("key", "-run__finished")
@@ -92,7 +117,8 @@ def _not_measured(version: DatasetVersion, *, exclude: set[str]) -> dict[str, An
         "pk", "results"
     ):
         for metric in (results or {}).get("metrics", []):
-            reasons[(run_id, metric.get("key"))] = metric.get("skip_reason") or ""
+            if (metric.get("table") or "") == table:
+                reasons[(run_id, metric.get("key"))] = metric.get("skip_reason") or ""
     return {
         key: engine.FigureValue(
             value=None,
@@ -238,17 +264,22 @@ def evaluation_compute(
     """Evaluate and store; a new row only when the evidence changed."""
     rules = effective(standard_version)
     figures = figures_for(dataset_version)
+    tables = table_figures_for(dataset_version)
     requirements = population_requirements(
         rules=rules, standard_version=standard_version, dataset=dataset_version.dataset
     )
-    result = engine.evaluate(rules, figures, population_profiles=requirements)
+    result = engine.evaluate(rules, figures, population_profiles=requirements, tables=tables)
     results = result.to_json()
     # The figures measured; one the audit could not measure, or one that does not apply
     # (a single table's relational figures), shows in the rule that names it (so the
-    # evidence of standards without such rules stays as it was).
+    # evidence of standards without such rules stays as it was). Each table's figures
+    # (linked tables) are listed as key@table.
+    measured = dict(figures)
+    for name, table_figures in (tables or {}).items():
+        measured.update({f"{key}@{name}": fig for key, fig in table_figures.items()})
     sources = {
         key: fig.source
-        for key, fig in sorted(figures.items())
+        for key, fig in sorted(measured.items())
         if fig.not_measured is None and fig.not_applicable is None
     }
     evidence = sha256_hex(

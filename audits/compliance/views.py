@@ -101,13 +101,17 @@ def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
     """A rule result with what the page adds: its name in words, its
     threshold as the standard's page writes it, and how its result reads."""
     info = engine.key_info(str(rule.get("key")))
+    key, table = str(rule.get("key")), rule.get("table") or ""
+    # The figure's row in the audit report: a table's own figure (linked tables) is under
+    # that table; a rule judged on every table links to the table that decided it.
+    shown_table = table or (rule.get("source") or {}).get("table") or ""
     return {
         **rule,
         "title": info.title if info else "",
-        "requirement": engine.describe_rule(
-            rule.get("key"), rule.get("operator"), rule.get("threshold")
-        )
-        .removeprefix(str(rule.get("key")))
+        "requirement": engine.describe_rule(key, rule.get("operator"), rule.get("threshold"), table)
+        .removeprefix(key)
         .strip(),
+        "row_key": f"{table}.{key}" if table else key,
+        "figure_key": f"{shown_table}.{key}" if shown_table else key,
         "result": engine.rule_status_view(str(rule.get("status")), str(rule.get("severity"))),
     }

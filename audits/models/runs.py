@@ -121,9 +121,12 @@ class AuditRun(models.Model):
 
 class AuditMetric(models.Model):
     """One figure of a finished run, for querying by key (standards, dashboards).
-    The chart details stay in the run's results."""
+    The chart details stay in the run's results. ``table`` names the table of a version
+    of linked tables the figure was computed on; blank for a figure of the whole version
+    (every figure of a single-table version)."""
 
     run = models.ForeignKey(AuditRun, on_delete=models.CASCADE, related_name="metrics")
+    table = models.CharField(max_length=63, blank=True, default="")
     key = models.CharField(max_length=100)
     value = models.FloatField(null=True)
     direction = models.CharField(max_length=16)
@@ -135,9 +138,12 @@ class AuditMetric(models.Model):
     finding = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["key"]
-        constraints = [models.UniqueConstraint(fields=["run", "key"], name="unique_run_metric")]
+        ordering = ["table", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "table", "key"], name="unique_run_table_metric")
+        ]
         indexes = [models.Index(fields=["key"])]
 
     def __str__(self) -> str:
-        return f"{self.key} = {self.value}"
+        where = f" ({self.table})" if self.table else ""
+        return f"{self.key}{where} = {self.value}"

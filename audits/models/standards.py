@@ -140,6 +140,9 @@ class Rule(models.Model):
     # A population figure's rule: the published profile (NAME@VERSION) it is judged
     # against; blank means the default profile of the standard's jurisdiction.
     population_profile = models.CharField(max_length=260, blank=True)
+    # The table of a version of linked tables the rule judges (blank: the whole version,
+    # or every table for a figure computed per table).
+    table = models.CharField(max_length=63, blank=True)
 
     class Meta:
         ordering = ["position", "id"]

@@ -143,12 +143,12 @@ def _figures(user: Any, run: AuditRun) -> list[AuditMetric]:
     metrics = disclosure.metrics_for(user=user, run=run)
     withheld = disclosure.withheld_keys(user=user, run=run)
     shown = {
-        m["key"]: m
+        (m.get("table") or "", m["key"]): m
         for m in disclosure.results_for(user=user, run=run).get("metrics", [])
         if isinstance(m, dict) and "key" in m
     }
     for metric in metrics:
-        result = shown.get(metric.key, {})
+        result = shown.get((metric.table, metric.key), {})
         metric.details = {} if metric.key in withheld else result.get("details") or {}
         metric.skip_reason = withheld.get(metric.key) or result.get("skip_reason")
     return metrics

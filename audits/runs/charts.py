@@ -636,6 +636,14 @@ def population_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    # Drawn from the figures of the whole version: a table's own figures (linked tables)
+    # are listed per table, without charts.
+    metrics = results.get("metrics", [])
+    if any(isinstance(m, dict) and m.get("table") for m in metrics):
+        results = {
+            **results,
+            "metrics": [m for m in metrics if not (isinstance(m, dict) and m.get("table"))],
+        }
     charts = [
         *distribution_charts(results),
         *pair_trend_chart(results),

@@ -51,8 +51,8 @@ RELATIONAL_NOTE = (
     "and inter-table trends, copied families and parent rows, and (when the curator chose "
     "the tables) re-identification of individuals with their children's aggregates and "
     "fairness on a child table joined to its parent, under the audited version's keys. "
-    "Per-table figures arrive "
-    "later (each table's own quality, fairness and privacy figures are not part of this audit yet)."
+    "Each table is also audited on its own (its integrity, quality and privacy figures, "
+    "key columns left out): see Figures per table below the figures of the whole version."
 )
 # Worst first; the words are the standards engine's severities (rules arrive as JSON).
 SEVERITIES = ("blocking", "major", "minor", "advisory")
@@ -124,11 +124,50 @@ def status_payload(run: AuditRun) -> dict[str, Any]:
     }
 
 
-def grouped_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """A run's figures (its results as the reader may see them:
-    ``audits.runs.disclosure.results_for``) with their catalogue entries, grouped by family."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+def whole_version(results: dict[str, Any]) -> dict[str, Any]:
+    """``results`` with only the figures of the whole version: a figure computed on one
+    table of linked tables (``table`` set) is shown under that table instead
+    (``table_groups``). A single-table run's results are returned as they are."""
+    metrics = results.get("metrics", [])
+    if not any(isinstance(m, dict) and m.get("table") for m in metrics):
+        return results
+    return {**results, "metrics": [m for m in metrics if not _table_of(m)]}
+
+
+def _table_of(metric: Any) -> str:
+    return (metric.get("table") or "") if isinstance(metric, dict) else ""
+
+
+def table_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figures computed on each table of linked tables, per table in ascending order
+    of name: ``{"table", "groups"}`` with ``groups`` as ``grouped_metrics`` gives them.
+    Empty for a single-table run."""
+    tables: dict[str, list[dict[str, Any]]] = {}
     for metric in results.get("metrics", []):
+        if _table_of(metric):
+            tables.setdefault(metric["table"], []).append(metric)
+    groups = []
+    for name in sorted(tables):
+        grouped = _grouped(tables[name])
+        for group in grouped:
+            for metric in group["metrics"]:
+                # The row's anchor: figure-<table>-<family>-<name>, unlike any figure of
+                # the whole version (two parts).
+                metric["anchor_key"] = f"{name}.{metric['key']}"
+        groups.append({"table": name, "groups": grouped})
+    return groups
+
+
+def grouped_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's figures of the whole version (its results as the reader may see them:
+    ``audits.runs.disclosure.results_for``) with their catalogue entries, grouped by
+    family. Figures of one table of linked tables are left to ``table_groups``."""
+    return _grouped(whole_version(results).get("metrics", []))
+
+
+def _grouped(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for metric in metrics:
         spec = METRICS.get(metric["key"])
         family = spec.family if spec else metric["key"].split(".", 1)[0]
         groups.setdefault(family, []).append(
@@ -158,6 +197,7 @@ def family_scores(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Per family in the report, its headline figure (FAMILY_HEADLINES) as shown to the
     reader: ``metric`` is the figure's result (None when the run did not compute it),
     ``spec`` its catalogue entry, ``verdict`` its direction in words."""
+    results = whole_version(results)
     metrics = {m["key"]: m for m in results.get("metrics", [])}
     families = {g["family"] for g in grouped_metrics(results)}
     scores = []
@@ -219,8 +259,9 @@ def top_findings(
 ) -> list[dict[str, Any]]:
     """The findings that matter most: first the figures behind failing rules of the
     applicable standards (worst severity first), then the report's other findings in
-    report order. Each is {key, title, text, why}; ``key`` names the figure's row."""
-    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    report order, then each table's findings (linked tables). Each is {key, title, text,
+    why}; ``key`` names the figure's row (``<table>.<key>`` for a table's figure)."""
+    metrics = {m["key"]: m for m in whole_version(results).get("metrics", [])}
     failing: dict[str, tuple[int, dict[str, Any], Any]] = {}
     for outcome in outcomes:
         for rule in outcome["failed"]:
@@ -249,6 +290,19 @@ def top_findings(
                         "why": "",
                     }
                 )
+    # Then each table's own findings (linked tables), table by table.
+    for table in table_groups(results):
+        for group in table["groups"]:
+            for metric in group["metrics"]:
+                if metric.get("finding"):
+                    chosen.append(
+                        {
+                            "key": metric["anchor_key"],
+                            "title": f"{_title(metric['key'])} ({table['table']})",
+                            "text": metric["finding"],
+                            "why": "",
+                        }
+                    )
     return chosen[:limit]
 
 
@@ -261,7 +315,7 @@ def report_summary(*, user: Any, run: AuditRun, results: dict[str, Any]) -> dict
     """What a report opens with: one score per family, the audited version's standing
     against each applicable standard, and the three findings that matter most."""
     outcomes = standard_outcomes(user=user, version=run.version)
-    in_report = {m["key"] for m in results.get("metrics", [])}
+    in_report = {m["key"] for m in whole_version(results).get("metrics", [])}
     for outcome in outcomes:  # a failing rule links to its figure's row when it has one
         outcome["failed"] = [{**r, "in_report": r["key"] in in_report} for r in outcome["failed"]]
     return {
@@ -270,6 +324,7 @@ def report_summary(*, user: Any, run: AuditRun, results: dict[str, Any]) -> dict
         "standards": outcomes,
         "findings": top_findings(results, outcomes),
         "finding_count": len(results.get("findings", [])),
+        "tables": table_groups(results),
     }
 
 
@@ -338,7 +393,7 @@ def attacker_view(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's "What an attacker could learn": per attack figure present in the
     results, its catalogue title, a sentence in plain words (or why it is missing) and
     the main and control success rates when the reader may see them."""
-    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    metrics = {m["key"]: m for m in whole_version(results).get("metrics", [])}
     return _sentence_rows(metrics, ATTACK_ORDER, _attack_sentence)
 
 
@@ -471,7 +526,7 @@ def models_view(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's "Models trained on this data": per model-validation figure present,
     its catalogue title and a sentence in plain words (or why it is missing). Only the
     figure of the target's kind (AUC or R²) is shown; nothing when no figure is present."""
-    metrics = {m["key"]: m for m in results.get("metrics", [])}
+    metrics = {m["key"]: m for m in whole_version(results).get("metrics", [])}
     if not any(k in metrics for k in MODEL_KEYS):
         return []
     return _sentence_rows(
@@ -489,7 +544,9 @@ def relational_view(results: dict[str, Any]) -> dict[str, Any] | None:
     """A run of linked tables, per relationship and per table, as the report's "Linked
     tables" section shows it (None for a single-table run). Reads the figures' details
     as the reader may see them (a withheld figure has none)."""
-    metrics = {m["key"]: m for m in results.get("metrics", []) if isinstance(m, dict)}
+    metrics = {
+        m["key"]: m for m in results.get("metrics", []) if isinstance(m, dict) and not _table_of(m)
+    }
     if not RELATIONAL_KEYS & set(metrics):
         return None
 

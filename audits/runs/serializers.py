@@ -131,9 +131,16 @@ class AuditMetricSerializer(ModelSerializer):
         help_text="Why the figure has no value, when `status` is `skipped`.",
     )
 
+    table = serializers.CharField(
+        read_only=True,
+        help_text="The table of a version of linked tables the figure was computed on; "
+        "empty for a figure of the whole version (every figure of a single-table version).",
+    )
+
     class Meta:
         model = AuditMetric
         fields = [
+            "table",
             "key",
             "value",
             "direction",

@@ -24,6 +24,7 @@ from audits.checks import (
     AuditFrames,
     AuditInputError,
     ColumnSpec,
+    RealAncestor,
     relational_fairness,
     relational_privacy,
     run_audit,
@@ -35,7 +36,7 @@ from audits.checks.runner import RELATIONAL_FAMILIES, library_versions
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
-from audits.runs import distributed
+from audits.runs import distributed, inputs
 from audits.runs.inputs import real_ancestor_load
 from registry import ingest, table_services
 from registry.models import DatasetKind, DatasetVersion
@@ -294,8 +295,8 @@ def _relational_check(
             f"{version} holds linked tables: choose integrity, quality, fairness or privacy "
             "(referential integrity, cardinality and inter-table trends; fairness on a "
             "child table joined to its parent; copied families and re-identification of "
-            "individuals). Provenance figures of linked tables, and each table's own "
-            "figures, arrive later."
+            "individuals). Each table is also audited on its own for the integrity, quality "
+            "and privacy families chosen."
         ]
     choices: dict[str, Any] = {}
     if version.is_relational and "version" not in errors:
@@ -797,9 +798,12 @@ def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
 
 def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], hash_verified: bool):
     """The figures of an audit of linked tables: every table of the audited version and
-    of its reference, under the audited version's keys (those recorded at request time;
-    keys corrected since then fail the run with the reason). The holdout's tables are
-    read for the privacy family (near copies, attacks)."""
+    of its reference (and holdout), under the audited version's keys (those recorded at
+    request time; keys corrected since then fail the run with the reason). Besides the
+    relational figures (copied families and attacks read the holdout's tables), each
+    table is audited on its own with its schema's column types and roles (key columns as
+    identifiers); the holdout's table of the same name feeds that table's privacy and
+    utility figures."""
     recorded = run.config.get("relational") or {}
     current = _keys_json(run.version)
     if {k: recorded.get(k) for k in current} != current:
@@ -821,17 +825,20 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
     families = set(run.config.get("families", FAMILIES))
     real = _load_tables(run.reference, "reference")
     synthetic = _load_tables(run.version, "audited version")
-    holdout = None
-    if run.holdout is not None and "privacy" in families:
-        holdout = _load_tables(run.holdout, "holdout")
+    holdout = _load_tables(run.holdout, "holdout") if run.holdout else None
+    report("Model collapse: reading the nearest real ancestor's tables", 0.04)
+    ancestors = _table_ancestors(run.version, loaded={run.reference_id: real})
     return run_relational_audit(
         families=families,
         real=real,
         synthetic=synthetic,
+        holdout=holdout,
         schema=schema,
         hash_verified=True,
+        table_columns=_table_columns(run.version),
+        ancestors=ancestors,
+        seed=int(run.config.get("seed", 0)),
         progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
-        holdout=holdout,
         choices=_recorded_choices(run),
     )
 
@@ -853,6 +860,66 @@ def _recorded_choices(run: AuditRun) -> relational_privacy.LinkedChoices:
         seed=int(config.get("seed", 0)),
         declared=declared_columns(run.version),
     )
+
+
+def _table_ancestors(
+    version: DatasetVersion, *, loaded: dict[int, dict[str, pd.DataFrame]]
+) -> dict[str, RealAncestor]:
+    """Each table's collapse input: the nearest real ancestor's table of the same name
+    (the lineage as ``real_ancestor_load`` walks it; ``loaded`` maps version ids to
+    tables already read and verified), or why its collapse figures are not measured."""
+    ancestor, reason, depth, details = None, "", None, {}
+    if version.dataset.kind == DatasetKind.REAL:
+        reason, depth = inputs.REAL_DATA, 0
+    elif (lineage := inputs.collapse_lineage(version)) is None:
+        reason = inputs.NO_REAL_ANCESTOR
+    else:
+        depth = lineage.depth
+        details = {"ancestor_version": lineage.ancestor_id, "chain": lineage.chain}
+        readable = DatasetVersion.objects.readable_by_organisation(version.dataset.organisation)
+        if not readable.filter(pk=lineage.ancestor_id).exists():
+            reason = inputs.RESTRICTED_ANCESTOR
+        elif lineage.ancestor_id in loaded:
+            ancestor = loaded[lineage.ancestor_id]
+        else:
+            ancestor, reason = _ancestor_tables(DatasetVersion.objects.get(pk=lineage.ancestor_id))
+    found: dict[str, RealAncestor] = {}
+    for name in _table_names(version):
+        if ancestor is not None and name in ancestor:
+            found[name] = RealAncestor.measured(
+                ancestor[name], generation_depth=depth, details=details
+            )
+        else:
+            why = reason or f"the nearest real ancestor has no table {name}"
+            found[name] = RealAncestor.not_measured(why, generation_depth=depth)
+    return found
+
+
+def _ancestor_tables(version: DatasetVersion) -> tuple[dict[str, pd.DataFrame] | None, str]:
+    """The real ancestor's tables, or why they cannot be compared: a missing, altered or
+    unreadable ancestor leaves the collapse figures skipped (the lineage chose it)."""
+    if not version.is_relational:
+        return None, (
+            "the nearest real ancestor is a single table, not linked tables: its table "
+            "cannot be matched with these"
+        )
+    found = stored_sha256(version)
+    if found is None:
+        return None, inputs.ANCESTOR_MISSING
+    if found != version.sha256:
+        return None, inputs.ANCESTOR_ALTERED
+    try:
+        return _load_tables(version, "real ancestor"), ""
+    except AuditInputError:
+        return None, inputs.ANCESTOR_UNREADABLE
+
+
+def _table_columns(version: DatasetVersion) -> dict[str, list[ColumnSpec]]:
+    """Each table's columns as its schema declares them (type and role)."""
+    return {
+        table.name: [ColumnSpec(c["name"], c["type"], c["role"]) for c in table.schema]
+        for table in version.tables.order_by("name")
+    }
 
 
 def registry_facts(version: DatasetVersion, *, hash_verified: bool) -> dict[str, Any]:
@@ -1037,6 +1104,7 @@ def _record_success(
                     uncertainty=m.uncertainty,
                     status=m.status,
                     finding=m.finding or "",
+                    table=m.table or "",
                 )
                 for m in outcome.metrics
             ]

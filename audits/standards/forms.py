@@ -107,6 +107,15 @@ class RuleForm(forms.Form):
         help_text="Population figures only: the published profile, NAME@VERSION; empty "
         "means the default profile of the standard's jurisdiction.",
     )
+    # Not required: empty means the whole version (every table, for a figure each table
+    # of linked tables gets).
+    table = forms.CharField(
+        max_length=63,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "table (linked tables)"}),
+        help_text="Linked tables only: the table whose figure the rule judges (e.g. "
+        "tumours); empty judges every table.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

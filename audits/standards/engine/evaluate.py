@@ -10,10 +10,19 @@ differential-privacy claim to test), and a figure of linked tables (orphans, key
 violations, cardinality, inter-table trends) on a version that is a single table
 (``single_table_figures``): any severity, as a single table truly has no relationships.
 A figure absent because no audit ran is missing.
+
+Linked tables (``evaluate(..., tables=)``, each table's figures): a rule with ``table``
+is judged on that table's figure (missing when the version has no such table; not
+applicable for a single-table version, which has no named tables to pick from). A rule
+without ``table`` on a figure measured per table (``per_table_key``) with no figure of
+the whole version is judged on every table: it fails when any table fails (its sentence
+names each failing table and value), is missing when a table lacks the figure, and
+passes when every table passes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +41,7 @@ from audits.standards.engine.rules import (
     format_value,
     is_number,
     key_info,
+    per_table_key,
     severity_rank,
 )
 
@@ -120,10 +130,12 @@ class RuleResult:
     applies: str = "always"
     population_profile: str = ""
     reason: str = ""
+    table: str = ""
+    tables: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rule_text(self) -> str:
-        return describe_rule(self.key, self.operator, self.threshold)
+        return describe_rule(self.key, self.operator, self.threshold, self.table)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +162,10 @@ class RuleResult:
             **({"applies": self.applies} if self.applies != "always" else {}),
             **({"population_profile": self.population_profile} if self.population_profile else {}),
             **({"reason": self.reason} if self.reason else {}),
+            # A rule on one table names it; a rule judged on every table of linked tables
+            # gives each table's status (their values are in the sentence).
+            **({"table": self.table} if self.table else {}),
+            **({"tables": dict(self.tables)} if self.tables else {}),
         }
 
 
@@ -191,8 +207,13 @@ class Evaluation:
         }
 
     def sources(self) -> dict[str, dict[str, Any]]:
-        """Which source supplied each figure the evaluation used, by key."""
-        return {r.key: dict(r.source) for r in self.results if r.source}
+        """Which source supplied each figure the evaluation used, by key
+        (``key@table`` for a rule on one table)."""
+        return {
+            f"{r.key}@{r.table}" if r.table else r.key: dict(r.source)
+            for r in self.results
+            if r.source
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +228,7 @@ def evaluate(
     figures: Mapping[str, FigureValue | Any],
     *,
     population_profiles: Mapping[str, ProfileRequirement] | None = None,
+    tables: Mapping[str, Mapping[str, FigureValue | Any]] | None = None,
 ) -> Evaluation:
     """Evaluate ``rules`` (effective rules of a standard, or bare rules) against
     ``figures`` (key → FigureValue; a bare number, text or bool is taken as a
@@ -217,10 +239,14 @@ def evaluate(
     name none: the jurisdiction's default) to the profile the standard requires; a
     rule on a population figure whose audit compared with another profile is then
     missing. Without it (the engine on its own) population figures are judged as
-    given."""
+    given.
+
+    ``tables`` maps each table of a version of linked tables to its own figures (key →
+    FigureValue); None for a single-table version. See the module's description for
+    how rules are judged on them."""
     figures = {**derive_figures(figures), **figures}
     results = [
-        _result(rule, origin, _figure(figures, rule.key), population_profiles)
+        _rule_result(rule, origin, figures, tables, population_profiles)
         for rule, origin in _rules(rules)
     ]
     results.sort(key=_order)
@@ -235,6 +261,128 @@ def evaluate(
 
 
 SINGLE_TABLE = "the version is a single table: it has no relationships"
+
+
+def _rule_result(
+    rule: RuleSpec,
+    origin: str,
+    figures: Mapping[str, Any],
+    tables: Mapping[str, Mapping[str, Any]] | None,
+    population_profiles: Mapping[str, ProfileRequirement] | None,
+) -> RuleResult:
+    """One rule's outcome: on the whole version's figure, on one table's, or on every
+    table's (linked tables)."""
+    if rule.table:
+        return _table_result(rule, origin, tables, population_profiles)
+    if tables and rule.key not in figures and per_table_key(rule.key):
+        return _every_table_result(rule, origin, tables, population_profiles)
+    return _result(rule, origin, _figure(figures, rule.key), population_profiles)
+
+
+def _table_list(tables: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(tables)) or "none"
+
+
+def _table_result(
+    rule: RuleSpec,
+    origin: str,
+    tables: Mapping[str, Mapping[str, Any]] | None,
+    population_profiles: Mapping[str, ProfileRequirement] | None,
+) -> RuleResult:
+    name = rule.table
+    if tables is None or name not in tables:
+        result = _result(rule, origin, None, population_profiles)
+        if result.status == "waived":
+            return dataclasses.replace(result, table=name)
+        if tables is None:
+            reason = f"the version is a single table: it has no linked table {name}"
+            return dataclasses.replace(
+                result,
+                status=NOT_APPLICABLE_RESULT,
+                sentence=f"{rule.describe()} does not apply: {reason}.",
+                reason=reason,
+                table=name,
+            )
+        return dataclasses.replace(
+            result,
+            sentence=f"{rule.describe()}: the version has no table {name} (its tables: "
+            f"{_table_list(tables)}), so {rule.key} is missing.",
+            table=name,
+        )
+    result = _result(rule, origin, _figure(tables[name], rule.key), population_profiles)
+    return dataclasses.replace(result, sentence=f"Table {name}: {result.sentence}", table=name)
+
+
+def _every_table_result(
+    rule: RuleSpec,
+    origin: str,
+    tables: Mapping[str, Mapping[str, Any]],
+    population_profiles: Mapping[str, ProfileRequirement] | None,
+) -> RuleResult:
+    """A rule without a table on a figure each table of linked tables has: judged on
+    every table. Its value, margin and source are those of the table that decides: the
+    worst failing one, else the first missing one, else the one with least headroom."""
+    each = {
+        name: _result(rule, origin, _figure(tables[name], rule.key), population_profiles)
+        for name in sorted(tables)
+    }
+    first = next(iter(each.values()))
+    if first.status == "waived":
+        return first
+    by_status: dict[str, list[str]] = {}
+    for name, result in each.items():
+        by_status.setdefault(result.status, []).append(name)
+    statuses = {name: result.status for name, result in each.items()}
+
+    def margin(name: str) -> float:
+        value = each[name].margin
+        return -math.inf if value is None or math.isnan(value) else value
+
+    def said(name: str) -> str:
+        return f"{name}: {each[name].sentence.removesuffix('.')}"
+
+    count = len(each)
+    if "fail" in by_status:
+        failing = sorted(by_status["fail"], key=lambda n: (-margin(n), n))
+        decides = failing[0]
+        sentence = (
+            f"{rule.describe()} fails on {len(failing)} of {count} tables ("
+            + "; ".join(said(n) for n in failing)
+            + ")"
+        )
+        if "missing" in by_status:
+            sentence += f"; no figure for {', '.join(by_status['missing'])}"
+    elif "missing" in by_status:
+        missing = by_status["missing"]
+        decides = missing[0]
+        sentence = (
+            f"{rule.describe()} is missing on {len(missing)} of {count} tables ("
+            + "; ".join(said(n) for n in missing)
+            + ")"
+        )
+    elif "pass" in by_status:
+        passing = sorted(by_status["pass"], key=lambda n: (-margin(n), n))
+        decides = passing[0]
+        which = "every table" if len(passing) == count else f"{len(passing)} of {count} tables"
+        sentence = (
+            f"{rule.describe()} passes on {which} ("
+            + "; ".join(said(n) for n in sorted(passing))
+            + ")"
+        )
+        if NOT_APPLICABLE_RESULT in by_status:
+            sentence += f"; does not apply to {', '.join(by_status[NOT_APPLICABLE_RESULT])}"
+    else:
+        decides = by_status[NOT_APPLICABLE_RESULT][0]
+        sentence = (
+            f"{rule.describe()} does not apply to any table ("
+            + "; ".join(said(n) for n in sorted(each))
+            + ")"
+        )
+    chosen = each[decides]
+    source = dict(chosen.source)
+    if source:
+        source["table"] = decides
+    return dataclasses.replace(chosen, sentence=sentence + ".", source=source, tables=statuses)
 
 
 def single_table_figures() -> dict[str, FigureValue]:

@@ -26,6 +26,7 @@ from audits.standards.engine.rules import (
     DATASET_KINDS,
     OPERATOR_HINTS,
     POPULATION_KEYS,
+    TABLE_NAME,
     WHEN_MEASURED,
     KeyInfo,
     Operator,
@@ -40,6 +41,7 @@ from audits.standards.engine.rules import (
     is_number,
     key_info,
     operator_label,
+    per_table_key,
     profile_reference,
     severity_rank,
     sort_problems,
@@ -161,11 +163,11 @@ def _merge(
     again."""
     parent_label = standard.parent or "the parent"
     parents = [r for r in _as_rules(parent_rules) if not r.waived]
-    by_identity: dict[tuple[str, str], tuple[int, RuleSpec]] = {}
+    by_identity: dict[tuple[str, ...], tuple[int, RuleSpec]] = {}
     for index, rule in enumerate(standard.rules):
         by_identity.setdefault(rule.identity, (index, rule))
     out = _Merged()
-    used: set[tuple[str, str]] = set()
+    used: set[tuple[str, ...]] = set()
     for parent in parents:
         found = by_identity.get(parent.identity)
         if found is None or parent.identity in used:
@@ -465,6 +467,8 @@ def applies_problems(rule: RuleSpec, info: KeyInfo | None) -> list[tuple[str, st
                     f"{rule.key} is {'a registry fact' if info.kind == 'fact' else 'not one'}.",
                 )
             )
+    if rule.table:
+        problems.extend(table_problems(rule, info))
     if rule.population_profile:
         if rule.key not in POPULATION_KEYS:
             problems.append(
@@ -484,6 +488,33 @@ def applies_problems(rule: RuleSpec, info: KeyInfo | None) -> list[tuple[str, st
                     "(Census 2021)@1'.",
                 )
             )
+    return problems
+
+
+def table_problems(rule: RuleSpec, info: KeyInfo | None) -> list[tuple[str, str]]:
+    """(field, message) for a ``table`` that does not suit the rule: a table name as the
+    registry writes them, on a figure an audit measures on each table of linked tables."""
+    problems: list[tuple[str, str]] = []
+    if not TABLE_NAME.match(rule.table):
+        problems.append(
+            (
+                "table",
+                f"table '{rule.table[:80]}' is not a table name: 1 to 63 ASCII letters, "
+                "digits and underscores, starting with a letter.",
+            )
+        )
+    if info is not None and not per_table_key(rule.key):
+        what = {"fact": "a registry fact", "derived": "worked out by the evaluation"}.get(
+            info.kind, "a figure of the whole version"
+        )
+        problems.append(
+            (
+                "table",
+                f"table: names one table of linked tables, for a figure each table gets "
+                f"(integrity, quality, utility and privacy figures); {rule.key} is {what}. "
+                "Remove table:.",
+            )
+        )
     return problems
 
 
@@ -643,7 +674,7 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
             add(name, f"{name} must be at most {MAX_PERIOD_DAYS:,} days (a century).")
     if spec.scope == "global" and not spec.rules:
         add("rules", "a global standard needs at least one rule.")
-    seen: dict[tuple[str, str], RuleSpec] = {}
+    seen: dict[tuple[str, ...], RuleSpec] = {}
     for index, rule in enumerate(spec.rules):
         problems.extend(rule_problems(rule, index))
         first = seen.setdefault(rule.identity, rule)
@@ -653,7 +684,8 @@ def standard_problems(spec: StandardSpec) -> list[Problem]:
                 Problem(
                     rule.line,
                     f"rules[{index}]",
-                    f"duplicate rule: {rule.key} {operator_label(rule.operator)} appears twice"
+                    f"duplicate rule: {rule.key} {operator_label(rule.operator)}"
+                    f"{f' on table {rule.table}' if rule.table else ''} appears twice"
                     f"{where}; keep one.",
                 )
             )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from audits.checks.catalogue import METRICS
+from audits.checks.catalogue import METRICS, TABLE_KEYS
 
 Threshold = float | str | bool | list[Any] | None
 
@@ -379,7 +380,11 @@ RULE_FIELDS = (
     "waiver_rationale",
     "applies",
     "population_profile",
+    "table",
 )
+
+# A table name as the registry allows it (registry.relational): the rule's ``table``.
+TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 
 # When a rule applies. "always": a figure the audit could not measure leaves the rule
 # missing (the evaluation is incomplete). "when_measured": the rule does not apply
@@ -424,6 +429,7 @@ class RuleSpec:
     waiver_rationale: str = ""
     applies: str = ALWAYS
     population_profile: str = ""
+    table: str = ""
     line: int | None = field(default=None, compare=False)
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -440,6 +446,7 @@ class RuleSpec:
         set_(self, "applies", applies or ALWAYS)
         profile = self.population_profile
         set_(self, "population_profile", profile.strip() if isinstance(profile, str) else "")
+        set_(self, "table", self.table.strip() if isinstance(self.table, str) else "")
 
     def __hash__(self) -> int:
         return hash(tuple(_freeze(self.field_value(name)) for name in RULE_FIELDS))
@@ -455,8 +462,12 @@ class RuleSpec:
         return str(value) if name in ("operator", "severity") else value
 
     @property
-    def identity(self) -> tuple[str, str]:
-        """(key, operator): a child rule with the same identity restates the parent's."""
+    def identity(self) -> tuple[str, ...]:
+        """(key, operator), and the table for a rule on one table: a child rule with the
+        same identity restates the parent's. A rule on one table (``table: tumours``) is
+        another rule than the one on every table."""
+        if self.table:
+            return (self.key, str(self.operator), self.table)
         return (self.key, str(self.operator))
 
     def line_of(self, name: str) -> int | None:
@@ -464,18 +475,20 @@ class RuleSpec:
         return self.field_lines.get(name, self.line)
 
     def describe(self) -> str:
-        """The rule as it reads on a page: ``quality.overall ≥ 0.80``."""
-        return describe_rule(self.key, self.operator, self.threshold)
+        """The rule as it reads on a page: ``quality.overall ≥ 0.80``, and
+        ``quality.overall ≥ 0.80 on table sessions`` for a rule on one table."""
+        return describe_rule(self.key, self.operator, self.threshold, self.table)
 
     def to_json(self) -> dict[str, Any]:
-        """The rule as plain data. ``applies`` and ``population_profile`` appear only
-        when set (not "always", not empty): a rule written before they existed reads,
-        hashes and signs exactly as it did."""
+        """The rule as plain data. ``applies``, ``population_profile`` and ``table``
+        appear only when set (not "always", not empty): a rule written before they
+        existed reads, hashes and signs exactly as it did."""
         data = {name: self.field_value(name) for name in RULE_FIELDS}
         if data["applies"] == ALWAYS:
             del data["applies"]
-        if not data["population_profile"]:
-            del data["population_profile"]
+        for name in ("population_profile", "table"):
+            if not data[name]:
+                del data[name]
         return data
 
 
@@ -621,9 +634,17 @@ def operator_label(operator: object) -> str:
         return str(operator)
 
 
-def describe_rule(key: str, operator: object, threshold: Any) -> str:
+def describe_rule(key: str, operator: object, threshold: Any, table: str = "") -> str:
     """A rule as it reads on a page: ``quality.overall ≥ 0.80``,
-    ``registry.licence is present``, ``registry.kind is one of ['real', 'hybrid']``."""
+    ``registry.licence is present``, ``registry.kind is one of ['real', 'hybrid']``; a
+    rule on one table of linked tables ends ``on table sessions``."""
+    where = f" on table {table}" if table else ""
     if operator == Operator.PRESENT:
-        return f"{key} {operator_label(operator)}"
-    return f"{key} {operator_label(operator)} {format_threshold(threshold)}"
+        return f"{key} {operator_label(operator)}{where}"
+    return f"{key} {operator_label(operator)} {format_threshold(threshold)}{where}"
+
+
+def per_table_key(key: str) -> bool:
+    """Whether an audit of linked tables measures ``key`` on each table
+    (``audits.checks.catalogue.TABLE_KEYS``)."""
+    return key in TABLE_KEYS

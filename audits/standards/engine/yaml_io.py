@@ -410,6 +410,7 @@ def _rule_from_node(reader: _Reader, node: yaml.MappingNode, prefix: str) -> Rul
         waiver_rationale=text("waiver_rationale"),
         applies=text("applies") or ALWAYS,
         population_profile=text("population_profile"),
+        table=text("table"),
         line=_line(node),
         field_lines=lines,
     )
@@ -452,7 +453,11 @@ def _plain(value: Any) -> Any:
 
 
 def _rule_data(rule: RuleSpec) -> dict[str, Any]:
-    data: dict[str, Any] = {"key": rule.key, "operator": _plain(rule.operator)}
+    data: dict[str, Any] = {"key": rule.key}
+    # Written only when set, like applies and population_profile below.
+    if rule.table:
+        data["table"] = rule.table
+    data["operator"] = _plain(rule.operator)
     quiet = rule.waived  # a waiver needs only key, operator and its rationale
     if rule.threshold is not None or not (quiet or rule.operator == Operator.PRESENT):
         data["threshold"] = _plain(rule.threshold)
