@@ -575,7 +575,7 @@ def _linked_figure(metric: dict[str, Any]) -> dict[str, Any]:
     return {
         "key": metric["key"],
         "title": _title(metric["key"]),
-        "table": metric.get("table") or "",
+        "table": (metric.get("details") or {}).get("table") or "",
         "value": metric.get("value"),
         "status": metric.get("status"),
         "finding": metric.get("finding") or "",
