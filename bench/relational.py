@@ -10,7 +10,8 @@ them, by a process of their own. Then each run happens in a child process, so it
 ``ru_maxrss`` is that run's peak memory and its CPU seconds are its own:
 
 * audit: what the audit worker does for a version of linked tables: hash every stored
-  table file of the three versions, read every table (``registry.ingest.read_frame``) and
+  table file of the three versions, read every table (``registry.ingest.read_frame``, the
+  category columns as pandas ``category`` as the worker reads linked tables) and
   run ``audits.checks.run_relational_audit`` with the families a default relational audit
   uses (``runner.RELATIONAL_FAMILIES``), the holdout's tables passed when that function
   takes them. Timed from the first byte hashed to the last figure.
@@ -195,7 +196,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(folder: Path, role: str) -> dict[str, pd.DataFrame]:
+def _read(folder: Path, role: str, *, categories: bool = True) -> dict[str, pd.DataFrame]:
+    """Every table of ``role`` as the relational audit reads it (``categories``: the
+    category columns as pandas ``category``, ``audits.runs.services._load_tables``), or
+    with every text column as Python strings (SDMetrics' input, as before)."""
     import pyarrow.parquet as pq
 
     from registry.ingest.tables import TableFormat, TableInfo, read_frame
@@ -209,7 +213,9 @@ def _read(folder: Path, role: str) -> dict[str, pd.DataFrame]:
             row_count=meta.num_rows,
             columns=tuple(meta.schema.names),
         )
-        frames[name] = read_frame(path, info)
+        columns = METADATA["tables"][name]["columns"]
+        wanted = [c for c, m in columns.items() if m["sdtype"] in ("categorical", "ordinal")]
+        frames[name] = read_frame(path, info, categories=wanted if categories else ())
     return frames
 
 
@@ -295,7 +301,8 @@ def _figures(folder: Path) -> dict:
 
 
 def _sdmetrics(folder: Path) -> dict:
-    real, synthetic = _read(folder, "real"), _read(folder, "synthetic")
+    real = _read(folder, "real", categories=False)
+    synthetic = _read(folder, "synthetic", categories=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from sdmetrics.reports import MultiTableQualityReport

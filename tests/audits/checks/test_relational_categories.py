@@ -104,6 +104,11 @@ def test_the_whole_linked_audit_reads_category_columns_as_strings():
     from tests.audits.checks.test_relational_privfair import planted_families
 
     real, synthetic, holdout = planted_families()
+    rng = np.random.default_rng(5)
+    for frames in (real, synthetic, holdout):  # missing text cells too
+        for table, column in (("people", "region"), ("visits", "ward")):
+            frame = frames[table]
+            frame.loc[rng.random(len(frame)) < 0.05, column] = None
     want = _whole_audit(real, synthetic, holdout)
     status = {m["key"]: m["status"] for m in want}
     assert {k for k, v in status.items() if v != "ok"} == {
@@ -114,3 +119,42 @@ def test_the_whole_linked_audit_reads_category_columns_as_strings():
         *(_as_categories(frames, keys=False) for frames in (real, synthetic, holdout))
     )
     assert got == want
+
+
+def test_parquet_text_columns_read_as_categories_hold_the_same_values(tmp_path):
+    from registry.ingest.tables import (
+        TableFormat,
+        TableInfo,
+        categories_as_strings,
+        read_frame,
+    )
+
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(6),
+            "ward": ["a", None, "b", "a", "NA", "c"],
+            "label": ["x", "y", "x", "y", "x", "y"],
+            "score": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0],
+        }
+    )
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path, index=False, row_group_size=2)  # a dictionary per row group
+    info = TableInfo(format=TableFormat.PARQUET, row_count=6, columns=tuple(frame.columns))
+    plain = read_frame(path, info)
+    read = read_frame(path, info, categories=["ward", "score", "missing"])
+    assert isinstance(read["ward"].dtype, pd.CategoricalDtype)
+    assert read["label"].dtype == object and read["score"].dtype == float  # not asked / not text
+    # The same values; a missing cell reads as NaN instead of None (both missing to pandas).
+    assert read["ward"].isna().tolist() == plain["ward"].isna().tolist() == [0, 1, 0, 0, 0, 0]
+    assert read["ward"].dropna().tolist() == plain["ward"].dropna().tolist()
+    pd.testing.assert_frame_equal(read.drop(columns="ward"), plain.drop(columns="ward"))
+    # Back to strings with None: exactly the plain read (for checks verified on those).
+    back = categories_as_strings(read)
+    pd.testing.assert_frame_equal(back, plain)
+    assert back["ward"].tolist() == plain["ward"].tolist() == ["a", None, "b", "a", "NA", "c"]
+    # Missing markers are matched on strings: then every column stays as before.
+    marked = TableInfo(
+        format=TableFormat.PARQUET, row_count=6, columns=info.columns, missing_markers=("NA",)
+    )
+    assert read_frame(path, marked, categories=["ward"])["ward"].dtype == object
+    assert read_frame(path, info, categories=["ward"], nrows=3)["ward"].dtype == object
