@@ -314,7 +314,12 @@ class _Column:
         return self._facts[key]
 
     def has_missing(self, which: str) -> bool:
-        return self._cached("has_missing", which, lambda: bool(np.isnan(self.values(which)).any()))
+        # np.min propagates NaN: one reduction, no array of flags.
+        def compute():
+            values = self.values(which)
+            return bool(values.size) and bool(np.isnan(np.min(values)))
+
+        return self._cached("has_missing", which, compute)
 
     def centred(self, which: str) -> tuple[np.ndarray, float]:
         """The values minus their mean, and the sum of their squares (no value missing)."""
@@ -417,11 +422,21 @@ def _category_codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, 
         codes = synthetic.cat.codes.to_numpy()
         synthetic_codes = np.where(codes >= 0, mapping[codes], -1)
     joined = np.concatenate([real.cat.codes.to_numpy(), synthetic_codes]).astype(np.int64)
-    present = joined >= 0
-    codes, uniques = pd.factorize(joined[present], sort=False)
-    out = np.full(joined.shape, -1, dtype=np.int64)
-    out[present] = codes
-    return out, len(uniques)
+    # Number the categories by first appearance: every category present appears within
+    # some prefix of the rows (usually the first few hundred), and pd.unique keeps the
+    # order of appearance; then one table lookup recodes every row.
+    shifted = joined + 1  # missing: 0
+    present = np.flatnonzero(np.bincount(shifted)[1:]) + 1
+    prefix = 1024
+    while True:
+        seen = pd.unique(shifted[:prefix])
+        seen = seen[seen > 0]
+        if seen.size == present.size or prefix >= shifted.size:
+            break
+        prefix *= 16
+    lookup = np.full(int(shifted.max(initial=0)) + 1, -1, dtype=np.int64)
+    lookup[seen] = np.arange(seen.size)
+    return lookup[shifted], int(seen.size)
 
 
 def _encode(real: pd.Series, synthetic: pd.Series, sdtype: str, fmt: str | None) -> _Column:

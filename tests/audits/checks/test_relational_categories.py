@@ -158,3 +158,26 @@ def test_parquet_text_columns_read_as_categories_hold_the_same_values(tmp_path):
     )
     assert read_frame(path, marked, categories=["ward"])["ward"].dtype == object
     assert read_frame(path, info, categories=["ward"], nrows=3)["ward"].dtype == object
+
+
+def test_categories_first_seen_late_keep_their_order_of_appearance():
+    # Categories first met past the first 1,024 and 16,384 rows, and only in the
+    # synthetic side: still numbered by first appearance, as the strings are.
+    real = pd.Series(["a"] * 2000 + ["b"] + [None] * 20000 + ["c"] + ["a"] * 10)
+    synthetic = pd.Series(["c"] * 30000 + ["e", "d", None, "b"])
+    want = _encode(real, synthetic, "categorical", None)
+    got = _encode(
+        real.astype(pd.CategoricalDtype(["d", "c", "b", "a"])),
+        synthetic.astype(pd.CategoricalDtype(["e", "d", "c", "b"])),
+        "categorical",
+        None,
+    )
+    assert got.categories == want.categories == 5
+    assert np.array_equal(got.real, want.real) and np.array_equal(got.synthetic, want.synthetic)
+    empty = _encode(
+        pd.Series([None, None], dtype="category"),
+        pd.Series([], dtype="category"),
+        "categorical",
+        None,
+    )
+    assert empty.categories == 0 and empty.real.tolist() == [0, 0]
