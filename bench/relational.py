@@ -10,10 +10,11 @@ them, by a process of their own. Then each run happens in a child process, so it
 ``ru_maxrss`` is that run's peak memory and its CPU seconds are its own:
 
 * audit: what the audit worker does for a version of linked tables: hash every stored
-  table file of the three versions, read every table (``registry.ingest.read_frame``) and
+  table file of the three versions, read every table (``registry.ingest.read_frame``, the
+  category columns as pandas ``category`` as the worker reads linked tables) and
   run ``audits.checks.run_relational_audit`` with the families a default relational audit
-  uses (``runner.RELATIONAL_FAMILIES``), the holdout's tables passed when that function
-  takes them. Timed from the first byte hashed to the last figure.
+  uses (``runner.RELATIONAL_FAMILIES``; ``--families`` to choose), the holdout's tables
+  passed when that function takes them. Timed from the first byte hashed to the last figure.
 * figures: the relational figures alone (orphan rate, key violations and
   ``relational_quality_metrics``) on the tables once read.
 * sdmetrics: SDMetrics' ``MultiTableQualityReport`` on the same tables once read, killed
@@ -195,7 +196,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(folder: Path, role: str) -> dict[str, pd.DataFrame]:
+def _read(folder: Path, role: str, *, categories: bool = True) -> dict[str, pd.DataFrame]:
+    """Every table of ``role`` as the relational audit reads it (``categories``: the
+    category columns as pandas ``category``, ``audits.runs.services._load_tables``), or
+    with every text column as Python strings (SDMetrics' input, as before)."""
     import pyarrow.parquet as pq
 
     from registry.ingest.tables import TableFormat, TableInfo, read_frame
@@ -209,7 +213,9 @@ def _read(folder: Path, role: str) -> dict[str, pd.DataFrame]:
             row_count=meta.num_rows,
             columns=tuple(meta.schema.names),
         )
-        frames[name] = read_frame(path, info)
+        columns = METADATA["tables"][name]["columns"]
+        wanted = [c for c, m in columns.items() if m["sdtype"] in ("categorical", "ordinal")]
+        frames[name] = read_frame(path, info, categories=wanted if categories else ())
     return frames
 
 
@@ -225,7 +231,9 @@ def _audit(folder: Path) -> dict:
     from registry.relational.names import version_sha256
 
     schema = RelationalSchema.from_sdmetrics(METADATA)
+    families = os.environ.get("BENCH_FAMILIES", ",".join(RELATIONAL_FAMILIES)).split(",")
     takes_holdout = "holdout" in inspect.signature(run_relational_audit).parameters
+    takes_holdout = takes_holdout and "privacy" in families  # as the worker reads it
     steps = {}
 
     def step(name: str, since: tuple[float, float]) -> tuple[float, float]:
@@ -242,7 +250,7 @@ def _audit(folder: Path) -> dict:
     extra = {"holdout": _read(folder, "holdout")} if takes_holdout else {}
     mark = step("read the tables", mark)
     outcome = run_relational_audit(
-        families=set(RELATIONAL_FAMILIES),
+        families=set(families),
         real=real,
         synthetic=synthetic,
         schema=schema,
@@ -257,7 +265,7 @@ def _audit(folder: Path) -> dict:
         "cpu_seconds": cpu,
         "steps": steps,
         "family_seconds": outcome.timings,
-        "families": list(RELATIONAL_FAMILIES),
+        "families": [f for f in RELATIONAL_FAMILIES if f in families],
         "holdout_read": takes_holdout,
         "metrics": len(outcome.metrics),
         "computed": sum(1 for m in outcome.metrics if m.value is not None),
@@ -295,7 +303,8 @@ def _figures(folder: Path) -> dict:
 
 
 def _sdmetrics(folder: Path) -> dict:
-    real, synthetic = _read(folder, "real"), _read(folder, "synthetic")
+    real = _read(folder, "real", categories=False)
+    synthetic = _read(folder, "synthetic", categories=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from sdmetrics.reports import MultiTableQualityReport
@@ -413,10 +422,18 @@ def main() -> None:
     )
     parser.add_argument("--no-sdmetrics", action="store_true")
     parser.add_argument(
+        "--families",
+        nargs="+",
+        choices=["integrity", "quality", "fairness", "privacy"],
+        help="the audit's families (default: all a relational audit runs)",
+    )
+    parser.add_argument(
         "--worker", choices=["write", "audit", "figures", "sdmetrics"], help=argparse.SUPPRESS
     )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.families:  # the audit worker reads them (children inherit the environment)
+        os.environ["BENCH_FAMILIES"] = ",".join(args.families)
     if args.worker:
         _worker(args.worker, args.folder, args.scales[0], args.seed)
         return
@@ -454,7 +471,7 @@ def _one_size(sizes: _Sizes, scale: float, args) -> None:
         + (
             "read"
             if audit["holdout_read"]
-            else "hashed, not read (run_relational_audit takes no holdout on this branch)"
+            else "hashed, not read (no privacy family, or run_relational_audit takes none)"
         )
     )
     within = audit["seconds"] < 300 and audit["peak_rss_mib"] < 6 * 1024

@@ -314,7 +314,12 @@ class _Column:
         return self._facts[key]
 
     def has_missing(self, which: str) -> bool:
-        return self._cached("has_missing", which, lambda: bool(np.isnan(self.values(which)).any()))
+        # np.min propagates NaN: one reduction, no array of flags.
+        def compute():
+            values = self.values(which)
+            return bool(values.size) and bool(np.isnan(np.min(values)))
+
+        return self._cached("has_missing", which, compute)
 
     def centred(self, which: str) -> tuple[np.ndarray, float]:
         """The values minus their mean, and the sum of their squares (no value missing)."""
@@ -395,9 +400,53 @@ def _continuous(series: pd.Series, sdtype: str, fmt: str | None) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
+def _category_codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, int] | None:
+    """Both sides' codes as ``pd.factorize`` gives them for the concatenated values (in
+    order of first appearance, -1 missing), from the category codes of two pandas
+    ``category`` columns: integers are hashed instead of strings. The synthetic side's
+    categories are first put on the real side's (the union: same value, same number), so
+    equal values share a number; factorizing those numbers then numbers each value by its
+    first appearance, exactly as factorizing the values does. None when a side is not a
+    category column."""
+    if not (
+        isinstance(real.dtype, pd.CategoricalDtype)
+        and isinstance(synthetic.dtype, pd.CategoricalDtype)
+    ):
+        return None
+    real_categories, synthetic_categories = real.cat.categories, synthetic.cat.categories
+    if real_categories.equals(synthetic_categories):
+        synthetic_codes = synthetic.cat.codes.to_numpy()
+    else:
+        union = real_categories.append(synthetic_categories.difference(real_categories, sort=False))
+        mapping = union.get_indexer(synthetic_categories)
+        codes = synthetic.cat.codes.to_numpy()
+        synthetic_codes = np.where(codes >= 0, mapping[codes], -1)
+    joined = np.concatenate([real.cat.codes.to_numpy(), synthetic_codes]).astype(np.int64)
+    # Number the categories by first appearance: every category present appears within
+    # some prefix of the rows (usually the first few hundred), and pd.unique keeps the
+    # order of appearance; then one table lookup recodes every row.
+    shifted = joined + 1  # missing: 0
+    present = np.flatnonzero(np.bincount(shifted)[1:]) + 1
+    prefix = 1024
+    while True:
+        seen = pd.unique(shifted[:prefix])
+        seen = seen[seen > 0]
+        if seen.size == present.size or prefix >= shifted.size:
+            break
+        prefix *= 16
+    lookup = np.full(int(shifted.max(initial=0)) + 1, -1, dtype=np.int64)
+    lookup[seen] = np.arange(seen.size)
+    return lookup[shifted], int(seen.size)
+
+
 def _encode(real: pd.Series, synthetic: pd.Series, sdtype: str, fmt: str | None) -> _Column:
     if sdtype in CONTINUOUS:
         return _Column(sdtype, _continuous(real, sdtype, fmt), _continuous(synthetic, sdtype, fmt))
+    coded = _category_codes(real, synthetic)
+    if coded is not None:
+        codes, count = coded
+        codes += 1  # missing (-1) becomes category 0
+        return _Column(sdtype, codes[: len(real)], codes[len(real) :], categories=count)
     codes, uniques = pd.factorize(pd.concat([real, synthetic], ignore_index=True), sort=False)
     codes = codes.astype(np.int64, copy=False) + 1  # missing (-1) becomes category 0
     return _Column(sdtype, codes[: len(real)], codes[len(real) :], categories=len(uniques))

@@ -773,15 +773,41 @@ def _load(version: DatasetVersion, role: str):
         ) from None
 
 
+def _category_columns(version: DatasetVersion) -> dict[str, list[str]]:
+    """Each table's category columns (SDMetrics ``categorical`` or ``ordinal``, keys
+    excluded): the text columns the relational audit reads as pandas ``category``."""
+    metadata = table_services.version_metadata(version)
+    keys = {(name, meta.get("primary_key")) for name, meta in metadata["tables"].items()}
+    for r in metadata["relationships"]:
+        keys |= {(r["child_table_name"], r["child_foreign_key"])}
+        keys |= {(r["parent_table_name"], r["parent_primary_key"])}
+    return {
+        name: [
+            c
+            for c, m in meta["columns"].items()
+            if m.get("sdtype") in _CATEGORY_SDTYPES and (name, c) not in keys
+        ]
+        for name, meta in metadata["tables"].items()
+    }
+
+
+_CATEGORY_SDTYPES = ("categorical", "ordinal")
+
+
 def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
     """Every table of ``version``, read as the single-table path reads one file (local
-    storage or a temporary copy from the bucket)."""
+    storage or a temporary copy from the bucket), except that a Parquet table's category
+    columns come as pandas ``category`` columns (the same values, read several times
+    faster; every relational figure gives the same values on them)."""
     frames = {}
+    categories = _category_columns(version)
     for table in version.tables.order_by("position"):
         try:
             with local_copy(table.file.name) as path:
                 frames[table.name] = ingest.read_frame(
-                    path, table_services.table_info(table, version)
+                    path,
+                    table_services.table_info(table, version),
+                    categories=categories.get(table.name, ()),
                 )
         except FileNotFoundError:
             raise AuditInputError(
