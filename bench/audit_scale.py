@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,10 +50,18 @@ def _zipf_probs(k: int, s: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def generate(n: int, seed: int, *, drift: float = 0.0) -> pd.DataFrame:
+BLOCK_ROWS = 1_000_000
+"""Rows per generated block. The data is defined block by block: block ``k`` of a table
+with seed ``s`` is drawn from ``numpy.random.default_rng(s)`` when ``k == 0`` and from
+``default_rng([s, k])`` after, so a table of at most ``BLOCK_ROWS`` rows is the same as
+``generate(n, s)`` and a larger one is the same whatever batch size writes it."""
+
+
+def generate(n: int, seed: int, *, drift: float = 0.0, block: int = 0) -> pd.DataFrame:
     """A census-like table; ``drift`` perturbs the generating process like an imperfect
-    generator would (0 = the same process as the real data)."""
-    rng = np.random.default_rng(seed)
+    generator would (0 = the same process as the real data). ``block`` k > 0 draws from
+    ``default_rng([seed, k])`` and numbers its people after the earlier blocks'."""
+    rng = np.random.default_rng(seed if block == 0 else [seed, block])
     sex = rng.choice(["F", "M", "X"], size=n, p=[0.5, 0.495, 0.005])
     ethnicity = rng.choice(ETHNICITY, size=n, p=_zipf_probs(6, 1.3))
     region_idx = rng.choice(12, size=n, p=_zipf_probs(12, 0.8))
@@ -84,7 +93,7 @@ def generate(n: int, seed: int, *, drift: float = 0.0) -> pd.DataFrame:
     salary = np.where(rng.random(n) < 0.1, np.nan, income)  # a column with missing values
     return pd.DataFrame(
         {
-            "person_id": rng.permutation(n) + seed * 10_000_000,
+            "person_id": rng.permutation(n) + seed * 10_000_000 + block * BLOCK_ROWS,
             "sex": sex,
             "ethnicity": ethnicity,
             "age": age,
@@ -186,19 +195,59 @@ class _StepClock:
 # --- child processes -----------------------------------------------------------------
 
 
+def generate_blocks(n: int, seed: int, *, drift: float = 0.0) -> Iterator[pd.DataFrame]:
+    """The table ``generate`` defines, ``BLOCK_ROWS`` rows at a time (see ``BLOCK_ROWS``)."""
+    for block, start in enumerate(range(0, n, BLOCK_ROWS)):
+        yield generate(min(BLOCK_ROWS, n - start), seed, drift=drift, block=block)
+
+
+def write_table(
+    path: Path, n: int, seed: int, *, drift: float = 0.0, copy_from: Path | None = None,
+    copy_share: float = 0.0,
+) -> None:  # fmt: skip
+    """Write the table block by block with a ParquetWriter: memory holds one block. With
+    ``copy_from``, block k's rows chosen by ``default_rng(5)`` (k = 0) or
+    ``default_rng([5, k])`` are replaced by the same rows of that file (copies of real
+    records)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(copy_from) if copy_from is not None else None
+    writer = None
+    try:
+        for block, frame in enumerate(generate_blocks(n, seed, drift=drift)):
+            if source is not None and copy_share > 0:
+                real = source.read_row_group(block).to_pandas()
+                rng = np.random.default_rng(5 if block == 0 else [5, block])
+                rows = rng.choice(len(frame), int(len(frame) * copy_share), replace=False)
+                frame.iloc[rows] = real.iloc[rows].to_numpy()
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            # One row group per block, so a copy can read the reference's matching block.
+            writer.write_table(table, row_group_size=BLOCK_ROWS)
+            del frame, table
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def child_generate(spec: dict) -> dict:
-    """Write reference, synthetic and holdout Parquet files for one size."""
+    """Write reference (seed 1), synthetic (seed 3, drift 0.1) and holdout (seed 2)
+    Parquet files for one size, block by block."""
     n, holdout_n, folder = spec["rows"], spec["holdout_rows"], Path(spec["folder"])
-    started = time.perf_counter()
-    generate(n, 1).to_parquet(folder / "real.parquet")
-    synthetic = generate(n, 3, drift=0.1)
-    if spec.get("copy_share", 0) > 0:
-        real = pd.read_parquet(folder / "real.parquet")
-        rows = np.random.default_rng(5).choice(n, int(n * spec["copy_share"]), replace=False)
-        synthetic.iloc[rows] = real.iloc[rows].to_numpy()
-    synthetic.to_parquet(folder / "synthetic.parquet")
-    generate(holdout_n, 2).to_parquet(folder / "holdout.parquet")
-    return {"seconds": time.perf_counter() - started}
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    write_table(folder / "real.parquet", n, 1)
+    write_table(
+        folder / "synthetic.parquet", n, 3, drift=0.1,
+        copy_from=folder / "real.parquet", copy_share=spec.get("copy_share", 0),
+    )  # fmt: skip
+    write_table(folder / "holdout.parquet", holdout_n, 2)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
+        "peak_rss_mib": _maxrss_mib(),
+    }
 
 
 def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
