@@ -239,7 +239,12 @@ def _factorise(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 @dataclass(frozen=True)
 class EncodedTable:
-    """Records encoded for the distance: category codes and two coordinates per number."""
+    """Records encoded for the distance: category codes and two coordinates per number.
+
+    ``encode_rows`` stores both arrays column by column (Fortran order), so the search's
+    column-major views of a large reference are not copies, and the codes in the
+    smallest signed integer type that holds every code of their columns (the search
+    only compares codes for equality and hashes them as int64)."""
 
     codes: np.ndarray
     numbers: np.ndarray
@@ -300,11 +305,12 @@ def encode_rows(
     on the given columns, in that order: the same values as the matching rows and
     columns of ``encode_for_distance``'s tables."""
     size = _size(data, frame, rows)
-    codes = np.empty((size, len(categorical)), dtype=np.int32)
+    dtype = code_dtype(max((len(data.columns[n].categories or ()) for n in categorical), default=0))
+    codes = np.empty((size, len(categorical)), dtype=dtype, order="F")
     for j, name in enumerate(categorical):
         values = getattr(data.columns[name], frame)
         codes[:, j] = values if rows is None else values[rows]
-    numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32)
+    numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32, order="F")
     for j, name in enumerate(numeric):
         col = data.columns[name]
         low, high = col.reference_range
@@ -312,6 +318,14 @@ def encode_rows(
         values = values if rows is None else values[rows]
         numbers[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
     return EncodedTable(codes, numbers)
+
+
+def code_dtype(n_categories: int) -> np.dtype:
+    """The smallest signed integer type holding codes ``MISSING_CODE .. n_categories - 1``."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:
