@@ -250,11 +250,24 @@ def child_generate(spec: dict) -> dict:
     }
 
 
-def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+LOADERS = ("categories", "pandas")
+"""How the audit child reads the files: "categories" (the default) reads text columns as
+categoricals from Arrow's dictionaries (``audits.checks.frames.read_parquet_frame``);
+"pandas" is ``pd.read_parquet`` (one Python string per text cell), as runs before the
+reader existed did."""
+
+
+def _load(
+    folder: Path, loader: str = "pandas"
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    if loader == "categories":
+        from audits.checks.frames import read_parquet_frame as read
+    else:
+        read = pd.read_parquet
     return (
-        pd.read_parquet(folder / "real.parquet"),
-        pd.read_parquet(folder / "synthetic.parquet"),
-        pd.read_parquet(folder / "holdout.parquet"),
+        read(folder / "real.parquet"),
+        read(folder / "synthetic.parquet"),
+        read(folder / "holdout.parquet"),
     )
 
 
@@ -269,7 +282,7 @@ def child_audit(spec: dict) -> dict:
 
     folder = Path(spec["folder"])
     started = time.perf_counter()
-    real, synthetic, holdout = _load(folder)
+    real, synthetic, holdout = _load(folder, spec.get("loader", "categories"))
     load_seconds = time.perf_counter() - started
     rss_loaded = _maxrss_mib()
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
@@ -531,6 +544,7 @@ def run_size(
     per_family: bool,
     copy_share: float,
     stream_batch_rows: int = 0,
+    loader: str = "categories",
 ) -> dict:
     from audits.checks.base import FAMILIES
 
@@ -541,6 +555,7 @@ def run_size(
             "holdout_rows": holdout_rows,
             "folder": folder,
             "copy_share": copy_share,
+            "loader": loader,
         }
         generated = _child("generate", spec)
         full = _child("audit", spec)
@@ -745,6 +760,13 @@ def main(argv: list[str] | None = None) -> None:
         help="also compute the duplicate, copy and linkage figures by streaming the Parquet "
         "files in batches of this many rows (0: not)",
     )
+    parser.add_argument(
+        "--loader",
+        choices=LOADERS,
+        default="categories",
+        help="how the audit child reads the files: text as categoricals from Arrow's "
+        "dictionaries (default) or pd.read_parquet's Python strings",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -762,6 +784,7 @@ def main(argv: list[str] | None = None) -> None:
             per_family=not args.no_per_family,
             copy_share=args.copy_share,
             stream_batch_rows=args.stream_batch_rows,
+            loader=args.loader,
         )
         report["sizes"].append(result)
         print_size(result)
