@@ -16,7 +16,7 @@ so the search needs no special case for missing values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -355,28 +355,32 @@ def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def row_hashes(columns: Sequence[PreparedColumn], frame: str) -> np.ndarray:
     """A 64-bit hash of each row of ``frame`` ("real", "synthetic" or "holdout") over
-    ``columns``: equal rows hash equal; unequal rows collide with chance 2**-64 per pair."""
-    parts = []
-    for col in columns:
-        values = getattr(col, frame)
-        if col.is_numeric:
-            values = values + 0.0  # -0.0 and 0.0 are the same number
-            bits = values.view(np.uint64).copy()
-            bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
-            parts.append(bits)
-        else:
-            parts.append(values.astype(np.int64).astype(np.uint64))
+    ``columns``: equal rows hash equal; unequal rows collide with chance 2**-64 per pair.
+    Each column is mixed in as soon as its 64-bit values are made, so one column's
+    values are held at a time, not every column's."""
     n = len(getattr(columns[0], frame)) if columns else 0
-    return combine_hashes(parts, n)
+    return combine_hashes((_hash_values(getattr(col, frame), col.is_numeric) for col in columns), n)
 
 
-def combine_hashes(parts: list, n: int) -> np.ndarray:
-    """Mix per-column uint64 values into one uint64 per row (splitmix64 finaliser)."""
+def _hash_values(values: np.ndarray, numeric: bool) -> np.ndarray:
+    """One column's values as uint64: a number's bits (one zero, one NaN), a code."""
+    if numeric:
+        values = values + 0.0  # -0.0 and 0.0 are the same number
+        bits = values.view(np.uint64).copy()
+        bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
+        return bits
+    return values.astype(np.int64).astype(np.uint64)
+
+
+def combine_hashes(parts: Iterable[np.ndarray], n: int) -> np.ndarray:
+    """Mix per-column uint64 values into one uint64 per row (splitmix64 finaliser), in
+    the order given (a generator's parts are made one at a time)."""
     h = np.full(n, 0x243F6A8885A308D3, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for part in parts:
-            h = (h ^ part) * np.uint64(0xBF58476D1CE4E5B9)
+            h ^= part
+            h *= np.uint64(0xBF58476D1CE4E5B9)
             h ^= h >> np.uint64(31)
-            h = h * np.uint64(0x94D049BB133111EB)
+            h *= np.uint64(0x94D049BB133111EB)
             h ^= h >> np.uint64(29)
     return h

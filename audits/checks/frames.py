@@ -29,4 +29,9 @@ def read_parquet_frame(path: Path | str, columns: Sequence[str] | None = None) -
         or pa.types.is_large_string(schema.field(name).type)
     ]
     table = pq.read_table(path, columns=names, read_dictionary=text)
-    return table.to_pandas(date_as_object=False)
+    # Each Arrow column is freed as soon as it is converted (so the file is not held
+    # twice), and the memory Arrow's allocator kept is handed back.
+    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
