@@ -257,9 +257,7 @@ categoricals from Arrow's dictionaries (``audits.checks.frames.read_parquet_fram
 reader existed did."""
 
 
-def _load(
-    folder: Path, loader: str = "pandas"
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if loader == "categories":
         from audits.checks.frames import read_parquet_frame as read
     else:
@@ -708,6 +706,48 @@ def print_sdmetrics(result: dict) -> None:
     )
 
 
+SEEDS = (
+    "data: reference seed 1, synthetic seed 3 (drift 0.1), holdout seed 2; each table in "
+    f"blocks of {BLOCK_ROWS:,} rows, block k > 0 drawn from default_rng([seed, k]); "
+    "audit: AuditConfig(seed=0)"
+)
+
+
+def _exponent(rows: list[float], values: list[float]) -> float | None:
+    """Least-squares slope of log(value) on log(rows): value grows as rows**slope."""
+    if len(rows) < 2 or min(values) <= 0:
+        return None
+    return float(np.polyfit(np.log(rows), np.log(values), 1)[0])
+
+
+def print_scaling(results: list[dict]) -> None:
+    """One line per size and the exponents of time and memory in rows, fitted over every
+    size given (two sizes: the slope between them)."""
+    results = sorted(results, key=lambda r: r["rows"])
+    print("\n== scaling ==")
+    print(
+        f"{'rows (syn / ref / holdout)':<36}{'wall s':>9}{'CPU s':>9}{'peak GiB':>10}"
+        f"{'after load GiB':>16}{'load avg':>10}"
+    )
+    for r in results:
+        full = r["full"]
+        size = f"{r['rows']:,} / {r['rows']:,} / {r['holdout_rows']:,}"
+        print(
+            f"{size:<36}{full['audit_seconds']:>9.1f}{full.get('audit_cpu_seconds', 0.0):>9.1f}"
+            f"{full['peak_rss_mib'] / 1024:>10.2f}{full['rss_after_load_mib'] / 1024:>16.2f}"
+            f"{r.get('load_average', '-'):>10}"
+        )
+    rows = [float(r["rows"]) for r in results]
+    fits = {
+        "wall": _exponent(rows, [r["full"]["audit_seconds"] for r in results]),
+        "CPU": _exponent(rows, [r["full"].get("audit_cpu_seconds", 0.0) for r in results]),
+        "peak memory": _exponent(rows, [r["full"]["peak_rss_mib"] for r in results]),
+    }
+    shown = [f"{name} rows^{value:.2f}" for name, value in fits.items() if value is not None]
+    if shown:
+        print(f"exponents over {len(results)} sizes: " + ", ".join(shown))
+
+
 def compare(old: dict, new: dict) -> None:
     print("\n== compared with the earlier run ==")
     before = {r["rows"]: r for r in old.get("sizes", [])}
@@ -768,6 +808,12 @@ def main(argv: list[str] | None = None) -> None:
         "dictionaries (default) or pd.read_parquet's Python strings",
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        help="print the scaling table (and exponents in rows) of earlier --json files, run nothing",
+    )
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -775,8 +821,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(CHILDREN[args.child](json.loads(args.spec))))
         return
+    if args.table:
+        print_scaling([r for path in args.table for r in json.loads(path.read_text())["sizes"]])
+        return
     sizes = [10_000] if args.quick else args.sizes
-    report: dict = {"sizes": [], "machine": {"cpus": len(os.sched_getaffinity(0))}}
+    report: dict = {
+        "sizes": [],
+        "machine": {"cpus": len(os.sched_getaffinity(0))},
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "seeds": SEEDS,
+    }
+    print(f"command: {report['command']}\nseeds: {SEEDS}")
     for rows in sizes:
         result = run_size(
             rows,
@@ -786,8 +841,12 @@ def main(argv: list[str] | None = None) -> None:
             stream_batch_rows=args.stream_batch_rows,
             loader=args.loader,
         )
+        result["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(result)
         print_size(result)
+        print(f"load average at the end (1, 5, 15 min): {result['load_average']}")
+    if len(report["sizes"]) > 1:
+        print_scaling(report["sizes"])
     if args.sdmetrics_rows and not args.quick:
         with tempfile.TemporaryDirectory(prefix="synthgov-bench-") as folder:
             spec = {
