@@ -727,7 +727,7 @@ def print_scaling(results: list[dict]) -> None:
     print("\n== scaling ==")
     print(
         f"{'rows (syn / ref / holdout)':<36}{'wall s':>9}{'CPU s':>9}{'peak GiB':>10}"
-        f"{'after load GiB':>16}{'load avg':>10}"
+        f"{'after load GiB':>16}  {'load avg (1, 5, 15 min)'}"
     )
     for r in results:
         full = r["full"]
@@ -735,7 +735,7 @@ def print_scaling(results: list[dict]) -> None:
         print(
             f"{size:<36}{full['audit_seconds']:>9.1f}{full.get('audit_cpu_seconds', 0.0):>9.1f}"
             f"{full['peak_rss_mib'] / 1024:>10.2f}{full['rss_after_load_mib'] / 1024:>16.2f}"
-            f"{r.get('load_average', '-'):>10}"
+            f"  {r.get('load_average', '-')}"
         )
     rows = [float(r["rows"]) for r in results]
     fits = {
