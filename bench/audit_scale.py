@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,10 +50,18 @@ def _zipf_probs(k: int, s: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def generate(n: int, seed: int, *, drift: float = 0.0) -> pd.DataFrame:
+BLOCK_ROWS = 1_000_000
+"""Rows per generated block. The data is defined block by block: block ``k`` of a table
+with seed ``s`` is drawn from ``numpy.random.default_rng(s)`` when ``k == 0`` and from
+``default_rng([s, k])`` after, so a table of at most ``BLOCK_ROWS`` rows is the same as
+``generate(n, s)`` and a larger one is the same whatever batch size writes it."""
+
+
+def generate(n: int, seed: int, *, drift: float = 0.0, block: int = 0) -> pd.DataFrame:
     """A census-like table; ``drift`` perturbs the generating process like an imperfect
-    generator would (0 = the same process as the real data)."""
-    rng = np.random.default_rng(seed)
+    generator would (0 = the same process as the real data). ``block`` k > 0 draws from
+    ``default_rng([seed, k])`` and numbers its people after the earlier blocks'."""
+    rng = np.random.default_rng(seed if block == 0 else [seed, block])
     sex = rng.choice(["F", "M", "X"], size=n, p=[0.5, 0.495, 0.005])
     ethnicity = rng.choice(ETHNICITY, size=n, p=_zipf_probs(6, 1.3))
     region_idx = rng.choice(12, size=n, p=_zipf_probs(12, 0.8))
@@ -84,7 +93,7 @@ def generate(n: int, seed: int, *, drift: float = 0.0) -> pd.DataFrame:
     salary = np.where(rng.random(n) < 0.1, np.nan, income)  # a column with missing values
     return pd.DataFrame(
         {
-            "person_id": rng.permutation(n) + seed * 10_000_000,
+            "person_id": rng.permutation(n) + seed * 10_000_000 + block * BLOCK_ROWS,
             "sex": sex,
             "ethnicity": ethnicity,
             "age": age,
@@ -186,26 +195,77 @@ class _StepClock:
 # --- child processes -----------------------------------------------------------------
 
 
+def generate_blocks(n: int, seed: int, *, drift: float = 0.0) -> Iterator[pd.DataFrame]:
+    """The table ``generate`` defines, ``BLOCK_ROWS`` rows at a time (see ``BLOCK_ROWS``)."""
+    for block, start in enumerate(range(0, n, BLOCK_ROWS)):
+        yield generate(min(BLOCK_ROWS, n - start), seed, drift=drift, block=block)
+
+
+def write_table(
+    path: Path, n: int, seed: int, *, drift: float = 0.0, copy_from: Path | None = None,
+    copy_share: float = 0.0,
+) -> None:  # fmt: skip
+    """Write the table block by block with a ParquetWriter: memory holds one block. With
+    ``copy_from``, block k's rows chosen by ``default_rng(5)`` (k = 0) or
+    ``default_rng([5, k])`` are replaced by the same rows of that file (copies of real
+    records)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(copy_from) if copy_from is not None else None
+    writer = None
+    try:
+        for block, frame in enumerate(generate_blocks(n, seed, drift=drift)):
+            if source is not None and copy_share > 0:
+                real = source.read_row_group(block).to_pandas()
+                rng = np.random.default_rng(5 if block == 0 else [5, block])
+                rows = rng.choice(len(frame), int(len(frame) * copy_share), replace=False)
+                frame.iloc[rows] = real.iloc[rows].to_numpy()
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            # One row group per block, so a copy can read the reference's matching block.
+            writer.write_table(table, row_group_size=BLOCK_ROWS)
+            del frame, table
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def child_generate(spec: dict) -> dict:
-    """Write reference, synthetic and holdout Parquet files for one size."""
+    """Write reference (seed 1), synthetic (seed 3, drift 0.1) and holdout (seed 2)
+    Parquet files for one size, block by block."""
     n, holdout_n, folder = spec["rows"], spec["holdout_rows"], Path(spec["folder"])
-    started = time.perf_counter()
-    generate(n, 1).to_parquet(folder / "real.parquet")
-    synthetic = generate(n, 3, drift=0.1)
-    if spec.get("copy_share", 0) > 0:
-        real = pd.read_parquet(folder / "real.parquet")
-        rows = np.random.default_rng(5).choice(n, int(n * spec["copy_share"]), replace=False)
-        synthetic.iloc[rows] = real.iloc[rows].to_numpy()
-    synthetic.to_parquet(folder / "synthetic.parquet")
-    generate(holdout_n, 2).to_parquet(folder / "holdout.parquet")
-    return {"seconds": time.perf_counter() - started}
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    write_table(folder / "real.parquet", n, 1)
+    write_table(
+        folder / "synthetic.parquet", n, 3, drift=0.1,
+        copy_from=folder / "real.parquet", copy_share=spec.get("copy_share", 0),
+    )  # fmt: skip
+    write_table(folder / "holdout.parquet", holdout_n, 2)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
+        "peak_rss_mib": _maxrss_mib(),
+    }
 
 
-def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+LOADERS = ("categories", "pandas")
+"""How the audit child reads the files: "categories" (the default) reads text columns as
+categoricals from Arrow's dictionaries (``audits.checks.frames.read_parquet_frame``);
+"pandas" is ``pd.read_parquet`` (one Python string per text cell), as runs before the
+reader existed did."""
+
+
+def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    if loader == "categories":
+        from audits.checks.frames import read_parquet_frame as read
+    else:
+        read = pd.read_parquet
     return (
-        pd.read_parquet(folder / "real.parquet"),
-        pd.read_parquet(folder / "synthetic.parquet"),
-        pd.read_parquet(folder / "holdout.parquet"),
+        read(folder / "real.parquet"),
+        read(folder / "synthetic.parquet"),
+        read(folder / "holdout.parquet"),
     )
 
 
@@ -220,7 +280,7 @@ def child_audit(spec: dict) -> dict:
 
     folder = Path(spec["folder"])
     started = time.perf_counter()
-    real, synthetic, holdout = _load(folder)
+    real, synthetic, holdout = _load(folder, spec.get("loader", "categories"))
     load_seconds = time.perf_counter() - started
     rss_loaded = _maxrss_mib()
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
@@ -482,6 +542,7 @@ def run_size(
     per_family: bool,
     copy_share: float,
     stream_batch_rows: int = 0,
+    loader: str = "categories",
 ) -> dict:
     from audits.checks.base import FAMILIES
 
@@ -492,6 +553,7 @@ def run_size(
             "holdout_rows": holdout_rows,
             "folder": folder,
             "copy_share": copy_share,
+            "loader": loader,
         }
         generated = _child("generate", spec)
         full = _child("audit", spec)
@@ -644,6 +706,48 @@ def print_sdmetrics(result: dict) -> None:
     )
 
 
+SEEDS = (
+    "data: reference seed 1, synthetic seed 3 (drift 0.1), holdout seed 2; each table in "
+    f"blocks of {BLOCK_ROWS:,} rows, block k > 0 drawn from default_rng([seed, k]); "
+    "audit: AuditConfig(seed=0)"
+)
+
+
+def _exponent(rows: list[float], values: list[float]) -> float | None:
+    """Least-squares slope of log(value) on log(rows): value grows as rows**slope."""
+    if len(rows) < 2 or min(values) <= 0:
+        return None
+    return float(np.polyfit(np.log(rows), np.log(values), 1)[0])
+
+
+def print_scaling(results: list[dict]) -> None:
+    """One line per size and the exponents of time and memory in rows, fitted over every
+    size given (two sizes: the slope between them)."""
+    results = sorted(results, key=lambda r: r["rows"])
+    print("\n== scaling ==")
+    print(
+        f"{'rows (syn / ref / holdout)':<36}{'wall s':>9}{'CPU s':>9}{'peak GiB':>10}"
+        f"{'after load GiB':>16}  {'load avg (1, 5, 15 min)'}"
+    )
+    for r in results:
+        full = r["full"]
+        size = f"{r['rows']:,} / {r['rows']:,} / {r['holdout_rows']:,}"
+        print(
+            f"{size:<36}{full['audit_seconds']:>9.1f}{full.get('audit_cpu_seconds', 0.0):>9.1f}"
+            f"{full['peak_rss_mib'] / 1024:>10.2f}{full['rss_after_load_mib'] / 1024:>16.2f}"
+            f"  {r.get('load_average', '-')}"
+        )
+    rows = [float(r["rows"]) for r in results]
+    fits = {
+        "wall": _exponent(rows, [r["full"]["audit_seconds"] for r in results]),
+        "CPU": _exponent(rows, [r["full"].get("audit_cpu_seconds", 0.0) for r in results]),
+        "peak memory": _exponent(rows, [r["full"]["peak_rss_mib"] for r in results]),
+    }
+    shown = [f"{name} rows^{value:.2f}" for name, value in fits.items() if value is not None]
+    if shown:
+        print(f"exponents over {len(results)} sizes: " + ", ".join(shown))
+
+
 def compare(old: dict, new: dict) -> None:
     print("\n== compared with the earlier run ==")
     before = {r["rows"]: r for r in old.get("sizes", [])}
@@ -696,7 +800,20 @@ def main(argv: list[str] | None = None) -> None:
         help="also compute the duplicate, copy and linkage figures by streaming the Parquet "
         "files in batches of this many rows (0: not)",
     )
+    parser.add_argument(
+        "--loader",
+        choices=LOADERS,
+        default="categories",
+        help="how the audit child reads the files: text as categoricals from Arrow's "
+        "dictionaries (default) or pd.read_parquet's Python strings",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        help="print the scaling table (and exponents in rows) of earlier --json files, run nothing",
+    )
     parser.add_argument("--compare", type=Path, help="an earlier --json file to compare with")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -704,8 +821,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(CHILDREN[args.child](json.loads(args.spec))))
         return
+    if args.table:
+        print_scaling([r for path in args.table for r in json.loads(path.read_text())["sizes"]])
+        return
     sizes = [10_000] if args.quick else args.sizes
-    report: dict = {"sizes": [], "machine": {"cpus": len(os.sched_getaffinity(0))}}
+    report: dict = {
+        "sizes": [],
+        "machine": {"cpus": len(os.sched_getaffinity(0))},
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "seeds": SEEDS,
+    }
+    print(f"command: {report['command']}\nseeds: {SEEDS}")
     for rows in sizes:
         result = run_size(
             rows,
@@ -713,9 +839,14 @@ def main(argv: list[str] | None = None) -> None:
             per_family=not args.no_per_family,
             copy_share=args.copy_share,
             stream_batch_rows=args.stream_batch_rows,
+            loader=args.loader,
         )
+        result["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(result)
         print_size(result)
+        print(f"load average at the end (1, 5, 15 min): {result['load_average']}")
+    if len(report["sizes"]) > 1:
+        print_scaling(report["sizes"])
     if args.sdmetrics_rows and not args.quick:
         with tempfile.TemporaryDirectory(prefix="synthgov-bench-") as folder:
             spec = {

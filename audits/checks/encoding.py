@@ -16,7 +16,7 @@ so the search needs no special case for missing values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -239,7 +239,12 @@ def _factorise(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 @dataclass(frozen=True)
 class EncodedTable:
-    """Records encoded for the distance: category codes and two coordinates per number."""
+    """Records encoded for the distance: category codes and two coordinates per number.
+
+    ``encode_rows`` stores both arrays column by column (Fortran order), so the search's
+    column-major views of a large reference are not copies, and the codes in the
+    smallest signed integer type that holds every code of their columns (the search
+    only compares codes for equality and hashes them as int64)."""
 
     codes: np.ndarray
     numbers: np.ndarray
@@ -300,11 +305,12 @@ def encode_rows(
     on the given columns, in that order: the same values as the matching rows and
     columns of ``encode_for_distance``'s tables."""
     size = _size(data, frame, rows)
-    codes = np.empty((size, len(categorical)), dtype=np.int32)
+    dtype = code_dtype(max((len(data.columns[n].categories or ()) for n in categorical), default=0))
+    codes = np.empty((size, len(categorical)), dtype=dtype, order="F")
     for j, name in enumerate(categorical):
         values = getattr(data.columns[name], frame)
         codes[:, j] = values if rows is None else values[rows]
-    numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32)
+    numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32, order="F")
     for j, name in enumerate(numeric):
         col = data.columns[name]
         low, high = col.reference_range
@@ -312,6 +318,14 @@ def encode_rows(
         values = values if rows is None else values[rows]
         numbers[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
     return EncodedTable(codes, numbers)
+
+
+def code_dtype(n_categories: int) -> np.dtype:
+    """The smallest signed integer type holding codes ``MISSING_CODE .. n_categories - 1``."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:
@@ -341,28 +355,32 @@ def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def row_hashes(columns: Sequence[PreparedColumn], frame: str) -> np.ndarray:
     """A 64-bit hash of each row of ``frame`` ("real", "synthetic" or "holdout") over
-    ``columns``: equal rows hash equal; unequal rows collide with chance 2**-64 per pair."""
-    parts = []
-    for col in columns:
-        values = getattr(col, frame)
-        if col.is_numeric:
-            values = values + 0.0  # -0.0 and 0.0 are the same number
-            bits = values.view(np.uint64).copy()
-            bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
-            parts.append(bits)
-        else:
-            parts.append(values.astype(np.int64).astype(np.uint64))
+    ``columns``: equal rows hash equal; unequal rows collide with chance 2**-64 per pair.
+    Each column is mixed in as soon as its 64-bit values are made, so one column's
+    values are held at a time, not every column's."""
     n = len(getattr(columns[0], frame)) if columns else 0
-    return combine_hashes(parts, n)
+    return combine_hashes((_hash_values(getattr(col, frame), col.is_numeric) for col in columns), n)
 
 
-def combine_hashes(parts: list, n: int) -> np.ndarray:
-    """Mix per-column uint64 values into one uint64 per row (splitmix64 finaliser)."""
+def _hash_values(values: np.ndarray, numeric: bool) -> np.ndarray:
+    """One column's values as uint64: a number's bits (one zero, one NaN), a code."""
+    if numeric:
+        values = values + 0.0  # -0.0 and 0.0 are the same number
+        bits = values.view(np.uint64).copy()
+        bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
+        return bits
+    return values.astype(np.int64).astype(np.uint64)
+
+
+def combine_hashes(parts: Iterable[np.ndarray], n: int) -> np.ndarray:
+    """Mix per-column uint64 values into one uint64 per row (splitmix64 finaliser), in
+    the order given (a generator's parts are made one at a time)."""
     h = np.full(n, 0x243F6A8885A308D3, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for part in parts:
-            h = (h ^ part) * np.uint64(0xBF58476D1CE4E5B9)
+            h ^= part
+            h *= np.uint64(0xBF58476D1CE4E5B9)
             h ^= h >> np.uint64(31)
-            h = h * np.uint64(0x94D049BB133111EB)
+            h *= np.uint64(0x94D049BB133111EB)
             h ^= h >> np.uint64(29)
     return h

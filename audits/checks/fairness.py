@@ -7,7 +7,7 @@ value is the worst over all groupings; details hold every grouping for the chart
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, NamedTuple
@@ -122,10 +122,14 @@ def _intersection(a: Grouping, b: Grouping) -> Grouping:
     )
 
 
-def groupings(ctx: AuditContext) -> list[Grouping]:
+def groupings(ctx: AuditContext) -> Iterator[Grouping]:
+    """The single groupings, then the intersections of pairs, each made when asked for
+    (an intersection's codes are two arrays the size of the data; a caller that is done
+    with one lets it go before the next is made)."""
     singles = [_single_grouping(ctx.column(name)) for name in ctx.config.protected]
-    pairs = list(combinations(singles, 2))[: ctx.config.max_intersections]
-    return singles + [_intersection(a, b) for a, b in pairs]
+    yield from singles
+    for a, b in list(combinations(singles, 2))[: ctx.config.max_intersections]:
+        yield _intersection(a, b)
 
 
 def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
@@ -271,9 +275,10 @@ def fairness(ctx: AuditContext) -> list[MetricResult]:
     if not ctx.config.protected:
         return [skipped(k, d, "no protected attribute is named") for k, d in DIRECTIONS.items()]
     outcome, outcome_info = _outcome(ctx)
-    groups = groupings(ctx)
-    tables = [_grouping_table(g, outcome, ctx.config.min_group_count) for g in groups]
-    fidelity = [_fidelity(ctx, g) for g in groups]
+    tables, fidelity = [], []
+    for g in groupings(ctx):
+        tables.append(_grouping_table(g, outcome, ctx.config.min_group_count))
+        fidelity.append(_fidelity(ctx, g))
     n = ctx.data.n_synthetic
     common = {"sample_size": n, "population": n}
     results = [_representation(tables, common), _missing(tables, common)]

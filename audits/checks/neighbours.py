@@ -373,6 +373,14 @@ def _column_hashes(codes: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(31))
 
 
+def _hash_table(column: int, max_code: int) -> np.ndarray:
+    """``_column_hashes`` of codes ``0 .. max_code`` in ``column``, then of code -1 last."""
+    codes = np.r_[np.arange(max_code + 1), -1]
+    placed = np.zeros((len(codes), column + 1), dtype=np.int64)
+    placed[:, column] = codes
+    return np.ascontiguousarray(_column_hashes(placed)[:, column])
+
+
 class _LevelSearch:
     def __init__(
         self,
@@ -394,14 +402,23 @@ class _LevelSearch:
         self.floor = np.zeros(n)
         self.open = np.arange(n)
         self.pairs = 0
-        self.ref_hash = np.asfortranarray(_column_hashes(reference.codes))
-        self.query_hash = _column_hashes(query.codes)
-        self.ref_full = np.bitwise_xor.reduce(self.ref_hash, axis=1)
-        self.query_full = np.bitwise_xor.reduce(self.query_hash, axis=1)
-        self.query_order = self.open
+        # Views, not copies, when the tables are stored column by column (as
+        # ``encode_rows`` stores them): the reference is the search's largest input.
         self.ref_codes_t = np.ascontiguousarray(reference.codes.T)
         self.query_codes_t = np.ascontiguousarray(query.codes.T)
         self.ref_numbers_t = np.ascontiguousarray(reference.numbers.T)
+        # The reference's per-column hashes are looked up from one small table per
+        # column when a plan drops that column, not stored (8 bytes per cell).
+        self.hash_tables = [
+            _hash_table(j, max(int(r.max(initial=-1)), int(q.max(initial=-1))))
+            for j, (r, q) in enumerate(zip(self.ref_codes_t, self.query_codes_t, strict=True))
+        ]
+        self.query_hash = _column_hashes(query.codes)
+        self.ref_full = np.zeros(len(reference), dtype=np.uint64)
+        for j in range(len(self.hash_tables)):
+            self.ref_full ^= self._ref_hash(j)
+        self.query_full = np.bitwise_xor.reduce(self.query_hash, axis=1)
+        self.query_order = self.open
         self.query_numbers_t = np.ascontiguousarray(query.numbers.T)
         self.numbers_dtype = np.result_type(reference.numbers, query.numbers)
 
@@ -433,6 +450,11 @@ class _LevelSearch:
             self._evaluate(plan, level)
         return True
 
+    def _ref_hash(self, column: int) -> np.ndarray:
+        """``_column_hashes`` of the reference's codes in ``column`` (code -1 is the
+        table's last entry, so the codes index it as they are)."""
+        return self.hash_tables[column].take(self.ref_codes_t[column])
+
     def _pairs(self, refs: np.ndarray, counts: np.ndarray) -> int:
         """Pairs of these references and query counts, each reference counted for the
         records it stands for."""
@@ -446,7 +468,7 @@ class _LevelSearch:
         ref_keys = self.ref_full
         q_keys = self.query_full[self.open]
         for col in dropped:
-            ref_keys = ref_keys ^ self.ref_hash[:, col]
+            ref_keys = ref_keys ^ self._ref_hash(col)
             q_keys = q_keys ^ self.query_hash[self.open, col]
         order = np.argsort(q_keys, kind="stable")
         self.query_order = self.open[order]

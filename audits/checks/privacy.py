@@ -118,26 +118,40 @@ def _cap_protection(ctx: AuditContext, sensitive: str) -> tuple[float | None, fl
     """(CAP protection, baseline protection, real rows attacked) for one sensitive column."""
     known = [ctx.column(name) for name in ctx.config.quasi_identifiers]
     target = ctx.column(sensitive)
-    parts = {
-        frame: [_disclosure_codes(c, frame).astype(np.uint64) for c in known]
-        for frame in ("real", "synthetic")
-    }
-    real_key = combine_hashes(parts["real"], ctx.data.n_real)
-    syn_key = combine_hashes(parts["synthetic"], ctx.data.n_synthetic)
-    real_s = _disclosure_codes(target, "real").astype(np.uint64)
-    syn_s = _disclosure_codes(target, "synthetic").astype(np.uint64)
-    real_pair = combine_hashes([real_key, real_s], ctx.data.n_real)
-    syn_pair = combine_hashes([syn_key, syn_s], ctx.data.n_synthetic)
+    sizes = {"real": ctx.data.n_real, "synthetic": ctx.data.n_synthetic}
+
+    def key(frame: str) -> np.ndarray:
+        # Each column's codes are mixed in as they are made (one column held at a time).
+        parts = (_disclosure_codes(c, frame).astype(np.uint64) for c in known)
+        return combine_hashes(parts, sizes[frame])
+
+    def pair(known_key: np.ndarray, frame: str) -> np.ndarray:
+        return combine_hashes([known_key, _sensitive_codes(target, frame)], sizes[frame])
+
+    # Each array is dropped once the later steps no longer read it: at 10M rows each
+    # is 80 MB and this step held a dozen of them at once.
+    syn_key = key("synthetic")
+    syn_pair = pair(syn_key, "synthetic")
     key_values, key_counts = sorted_counts(syn_key)
+    del syn_key
     pair_values, pair_counts = sorted_counts(syn_pair)
+    del syn_pair
+    real_key = key("real")
+    real_pair = pair(real_key, "real")
     matched = _lookup(key_values, key_counts, real_key)
+    del real_key, key_values, key_counts
     attacked = matched > 0
     correct = _lookup(pair_values, pair_counts, real_pair)
-    baseline = 1.0 - 1.0 / distinct_count(real_s)
+    del real_pair, pair_values, pair_counts
+    baseline = 1.0 - 1.0 / distinct_count(_sensitive_codes(target, "real"))
     if not attacked.any():
         return None, baseline, 0
     score = (correct[attacked] / matched[attacked]).mean()
     return float(1.0 - score), baseline, int(attacked.sum())
+
+
+def _sensitive_codes(target: PreparedColumn, frame: str) -> np.ndarray:
+    return _disclosure_codes(target, frame).astype(np.uint64)
 
 
 def _lookup(keys: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:

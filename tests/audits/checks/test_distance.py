@@ -10,6 +10,7 @@ from audits.checks import ColumnSpec
 from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
 from audits.checks.neighbours import (
     Neighbours,
+    _column_hashes,
     _finish_by_match_counts,
     _LevelSearch,
     _MatchCounter,
@@ -288,3 +289,52 @@ def test_distinct_records_group_equal_records_only():
     # A column with mostly distinct values: grouping would not pay, every row stays.
     spread = EncodedTable(np.zeros((100, 1), np.int32), np.linspace(0, 0.5, 200).reshape(100, 2))
     assert distinct_records(spread).table is spread
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"brute_force_below": 10**9},  # brute force
+        {"brute_force_below": 0},  # level search
+        {"brute_force_below": 0, "max_level": 1, "fallback_budget": 0},  # match counts
+    ],
+)
+def test_compact_column_major_encoding_finds_what_row_major_int32_finds(options):
+    # encode_rows stores codes in the smallest signed type, column by column, so the
+    # search reads views of the reference; the distances and rows found are those of
+    # the row-major int32 layout, missing codes (-1, the hash table's last entry) too.
+    rng = np.random.default_rng(11)
+    frames = []
+    for n in (600, 250):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "colour": rng.choice(["a", "b", "c", None], size=n),
+                    "flag": rng.choice([True, False, None], size=n),
+                    "size": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n)),
+                    "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+                    "ref": np.arange(n),
+                }
+            )
+        )
+    enc = _encode(*frames)
+    assert enc.reference.codes.dtype == np.int8 and enc.reference.codes.flags.f_contiguous
+    assert (enc.reference.codes == -1).any()
+
+    def row_major(table: EncodedTable) -> EncodedTable:
+        return EncodedTable(
+            np.ascontiguousarray(table.codes, dtype=np.int32), np.ascontiguousarray(table.numbers)
+        )
+
+    search = _LevelSearch(enc.synthetic, enc.reference, k=1)
+    expected_hashes = _column_hashes(enc.reference.codes.astype(np.int32))
+    for j in range(enc.reference.codes.shape[1]):
+        np.testing.assert_array_equal(search._ref_hash(j), expected_hashes[:, j])
+    for k in (1, 2):
+        compact = nearest(enc.synthetic, enc.reference, k=k, with_index=True, **options)
+        wide = nearest(
+            row_major(enc.synthetic), row_major(enc.reference), k=k, with_index=True, **options
+        )
+        np.testing.assert_array_equal(compact.dist, wide.dist)
+        np.testing.assert_array_equal(compact.index, wide.index)
+        assert compact.pairs_evaluated == wide.pairs_evaluated
