@@ -97,8 +97,10 @@ class _ChunkReader:
         try:
             item = self._chunks.get(timeout=IDLE_SECONDS)
         except queue.Empty:
+            self._ended = True  # nothing more will be taken
             raise _Abandoned from None
         if item is _ABANDON:
+            self._ended = True
             raise _Abandoned
         if item is _END:
             self._ended = True

@@ -196,3 +196,11 @@ def test_a_refused_header_is_checked_with_the_requests_limits(tmp_path: Path) ->
         validate_csv_indexed(path, head=data, max_columns=2)
     assert caught.value.to_dict() == reference.value.to_dict()
     assert caught.value.code == "too_many_columns"
+
+
+def test_an_abandoned_prescans_thread_ends_at_once() -> None:
+    scan = prescan.Prescan()
+    scan.feed(b"a,b\n")
+    scan.abandon()
+    scan._thread.join(timeout=5)
+    assert not scan._thread.is_alive()
