@@ -23,13 +23,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
+from django.core.handlers.wsgi import LimitedStream
 from django.http.multipartparser import MultiPartParser
 
 from registry.ingest import IngestError
 from registry.ingest.errors import ErrorCode, human_size
+from registry.ingest.prescan import Prescan
 from registry.ingest.stream import FileChunks
 
 REFUSAL_ATTRIBUTE = "synthgov_upload_refusal"
+PRESCAN_ATTRIBUTE = "synthgov_prescan"
 # Multipart framing and the form's other fields ride along with the file.
 _ENVELOPE_BYTES = 1024 * 1024
 
@@ -52,13 +55,14 @@ def sent_name(upload: Any) -> str:
 
 def upload_chunks(upload: Any) -> Iterable[bytes]:
     """An uploaded file's bytes for ``dataset_version_create``: the file itself when
-    Django wrote it to disk (``ingest_upload`` then links it instead of copying it
-    and hashes it while validating it), else its chunks."""
+    Django wrote it to disk (``ingest_upload`` then links it instead of copying it,
+    and takes its hash and CSV scan from the prescan made while it was received),
+    else its chunks."""
     temporary_file_path = getattr(upload, "temporary_file_path", None)
     if temporary_file_path is None:
         return upload.chunks()
     upload.file.flush()
-    return FileChunks(Path(temporary_file_path()))
+    return FileChunks(Path(temporary_file_path()), prescan=getattr(upload, PRESCAN_ATTRIBUTE, None))
 
 
 def upload_refusal(request: Any) -> IngestError | None:
@@ -67,7 +71,34 @@ def upload_refusal(request: Any) -> IngestError | None:
     return getattr(django_request, REFUSAL_ATTRIBUTE, None)
 
 
+def _read_body_in_large_pieces(request: Any) -> None:
+    """Let Django's request stream read a gunicorn request body in large pieces.
+
+    gunicorn's ``Body.read(n)`` gathers ``n`` bytes 1 KiB at a time, copying its
+    buffer on each step (about 3 CPU-seconds per GB); its ``LengthReader`` returns
+    ``n`` bytes in one call. When nothing is buffered in the ``Body`` (nothing has
+    read the body yet), Django's ``LimitedStream`` (which still counts and limits
+    what is read) is pointed at the ``LengthReader``. Any other server: no change."""
+    django_request = getattr(request, "_request", request)
+    stream = getattr(django_request, "_stream", None)
+    body = getattr(django_request, "environ", {}).get("wsgi.input")
+    reader = getattr(body, "reader", None)
+    if (
+        type(stream) is not LimitedStream
+        or type(body).__module__ != "gunicorn.http.body"
+        or type(reader).__name__ != "LengthReader"
+        or getattr(stream, "_pos", None) != 0
+        or body.buf.tell() != 0
+    ):
+        return
+    stream._read = reader.read
+
+
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    # Django reads the body and hands it to the handlers in pieces of this size: 1 MiB
+    # rather than 64 KiB means 16 times fewer trips through its parser per file.
+    chunk_size = 1024 * 1024
+
     def handle_raw_input(
         self,
         input_data: Any,
@@ -85,6 +116,7 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             # without a request body to parse.
             return None
         self._parsing = True
+        _read_body_in_large_pieces(self.request)
         try:
             return SentNameMultiPartParser(
                 META, input_data, self.request.upload_handlers, encoding
@@ -101,6 +133,9 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         if self._refused():
             raise SkipFile
         super().new_file(*args, **kwargs)
+        # Hashed and (for CSV) validated in a thread as the chunks arrive.
+        self.prescan = Prescan()
+        setattr(self.file, PRESCAN_ATTRIBUTE, self.prescan)
         # UploadedFile silently cuts names to 255 characters, and Django's parser has
         # already stripped paths and unprintable characters: keep what was sent.
         self.file.sent_name = getattr(self, "next_sent_name", None) or self.file_name
@@ -110,9 +145,25 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self.received += len(raw_data)
         if self.received > settings.SYNTHGOV_MAX_UPLOAD_BYTES:
             self.file.close()  # a NamedTemporaryFile: closing deletes it
+            self.abandon_prescan()
             self._refuse()
             raise SkipFile
-        return super().receive_data_chunk(raw_data, start)
+        super().receive_data_chunk(raw_data, start)
+        self.prescan.feed(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> Any:
+        self.prescan.finish()
+        return super().file_complete(file_size)
+
+    def upload_interrupted(self) -> None:
+        self.abandon_prescan()
+        super().upload_interrupted()
+
+    def abandon_prescan(self) -> None:
+        prescan = getattr(self, "prescan", None)
+        if prescan is not None:
+            prescan.abandon()
 
     def _refuse(self) -> None:
         if self.request is not None:
@@ -135,6 +186,9 @@ class SentNameMultiPartParser(MultiPartParser):
             # Django closes the files it received only when an upload is stopped; a
             # malformed body would leave the temporary file of the part being read open.
             self._close_files()
+            for handler in self._upload_handlers:
+                if isinstance(handler, LimitedTemporaryFileUploadHandler):
+                    handler.abandon_prescan()
             raise
 
     def sanitize_file_name(self, file_name: str) -> str | None:

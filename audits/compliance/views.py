@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from audits.compliance import listing
 from audits.compliance import status as compliance_status
 from audits.models import ComplianceEvaluation, RuleOutcome
 from audits.runs import disclosure
@@ -48,7 +48,9 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
         evaluations = evaluations.filter(
             pk__in=RuleOutcome.objects.filter(key=rule, status="fail").values("evaluation_id")
         )
-    page = Paginator(evaluations, 50).get_page(request.GET.get("page"))
+    # The count (the slowest query at scale) is cached under the data's state.
+    key = listing.count_key(request.user, "current", status, rule)
+    page = listing.CachedCountPaginator(evaluations, 50, key=key).get_page(request.GET.get("page"))
     fails = compliance_status.fails_by_severity_for(e.pk for e in page.object_list)
     for evaluation in page.object_list:
         evaluation.display = compliance_status.evaluation_status(evaluation, fails[evaluation.pk])

@@ -30,6 +30,8 @@ from django.utils.safestring import mark_safe
 from audits.certification import certificates, notifications, signoffs
 from audits.compliance import status as compliance_status
 from audits.models import (
+    AuditRun,
+    AuditStatus,
     Certificate,
     CertificateStatus,
     ComplianceEvaluation,
@@ -174,12 +176,16 @@ class Dashboard:
     matrix_key: str = ""
 
 
-def dashboard_for(user: Any, filters: Filters, page_number: Any = 1) -> Dashboard:
+def dashboard_for(
+    user: Any, filters: Filters, page_number: Any = 1, state: tuple[Any, ...] | None = None
+) -> Dashboard:
     """The dashboard as ``user`` may see it. The matrix page, the summary and the
-    filter options are cached under the data's state (``data_state``); only the
-    live audit progress is read afresh on every request."""
+    filter options are cached under the data's state (``data_state``, or ``state``
+    when the caller has just read it); only the live audit progress is read afresh
+    on every request."""
     datasets = filters.apply(Dataset.objects.visible_to(user)).order_by("name", "id")
-    state = data_state(user, filters)
+    if state is None:
+        state = data_state(user, filters)
     matrix_key = _cache_key("matrix", state, filters, str(page_number or 1))
     matrix = _cached(matrix_key, lambda: _matrix(datasets, page_number))
     summary = _cached(
@@ -718,3 +724,156 @@ def matrix_html(board: Dashboard) -> str:
         f"{board.matrix_key}:html:{_template_digest(MATRIX_TEMPLATE)}",
         lambda: mark_safe(render_to_string(MATRIX_TEMPLATE, {"board": board})),  # noqa: S308 our own rendering
     )
+
+
+BOARD_TEMPLATE = "audits/_dashboard_board.html"
+FAILING_TEMPLATE = "audits/_dashboard_failing.html"
+
+
+@dataclass
+class HomeBoard:
+    """The home page's dashboard: everything but the live audit progress, rendered
+    once per data state and shared by the users who see the same rows."""
+
+    state: tuple[Any, ...]
+    page: Any
+    has_rows: bool
+    has_standards: bool
+    board_html: str
+    matrix_html: str
+    failing_html: str
+    trend_figure: dict[str, Any]
+    in_progress: list[Any]
+
+
+def home_board(user: Any, filters: Filters, page_number: Any = 1) -> HomeBoard:
+    """The home page's dashboard for ``user``, from one cache entry.
+
+    The filter form, the status counts, the matrix table and the most-failed rules
+    are stored rendered (with the trend's figure and the page's position) under the
+    key of the matrix data they show: the user's reach, the filter, the page and the
+    data's state (``data_state``), plus the digests of the templates. They hold
+    nothing else of the user or the request: the pagination links, the roles, the
+    sign-off and certificate panels and the audits in progress are rendered around
+    them on every request. A cache hit reads the data's state, this entry and the
+    audits in progress: no matrix row is loaded or rendered."""
+    state = data_state(user, filters)
+    key = _cache_key(
+        "home",
+        state,
+        filters,
+        str(page_number or 1),
+        *(_template_digest(name) for name in (BOARD_TEMPLATE, MATRIX_TEMPLATE, FAILING_TEMPLATE)),
+    )
+
+    def render_parts() -> dict[str, Any]:
+        board = dashboard_for(user, filters, page_number, state=state)
+        return {
+            "count": board.page.paginator.count,
+            "number": board.page.number,
+            "has_rows": bool(board.rows),
+            "has_standards": bool(board.standards),
+            "board_html": render_to_string(
+                BOARD_TEMPLATE, {"board": board, "filters": filters, "options": board.options}
+            ),
+            "matrix_html": str(matrix_html(board)) if board.rows else "",
+            "failing_html": render_to_string(FAILING_TEMPLATE, {"board": board}),
+            "trend_figure": trend_figure(board.trend),
+        }
+
+    parts = _cached(key, render_parts)
+    paginator = Paginator(range(parts["count"]), MATRIX_PAGE)
+    return HomeBoard(
+        state=state,
+        page=Page(range(0), parts["number"], paginator),
+        has_rows=parts["has_rows"],
+        has_standards=parts["has_standards"],
+        # Our own templates' output, stored as rendered.
+        board_html=mark_safe(parts["board_html"]),  # noqa: S308
+        matrix_html=mark_safe(parts["matrix_html"]),  # noqa: S308
+        failing_html=mark_safe(parts["failing_html"]),  # noqa: S308
+        trend_figure=parts["trend_figure"],
+        in_progress=in_progress_shown(user, state),
+    )
+
+
+def api_payload(
+    user: Any,
+    filters: Filters,
+    page_number: Any,
+    build: Callable[[Dashboard], dict[str, Any]],
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """``build(dashboard_for(...))`` (plain data, nothing live), cached under the key of
+    the matrix data it describes: the user's reach, the filter, the page and the data's
+    state. A hit loads no matrix row; the caller adds what is live. Returns it and
+    the state it was read under."""
+    state = data_state(user, filters)
+    key = _cache_key("api", state, filters, str(page_number or 1))
+    built = _cached(key, lambda: build(dashboard_for(user, filters, page_number, state=state)))
+    return built, state
+
+
+IN_PROGRESS_SHOWN = 10
+IN_PROGRESS_FIELDS = (
+    "id",
+    "status",
+    "progress",
+    "step",
+    "started",
+    "created",
+    "version__number",
+    "version__dataset__name",
+)
+IN_PROGRESS_CACHED = 500
+"""With more audits queued or running than this, the list is read afresh every time."""
+
+
+def in_progress_shown(user: Any, state: tuple[Any, ...]) -> list[Any]:
+    """``in_progress_for(user)[:10]``, with live progress, from two simple queries.
+
+    Which audits ``user`` may see depends on their reach and on data whose every
+    change writes a trail event, as does requesting an audit: so under one data
+    ``state`` (``data_state``) a run's visibility never changes, only its status.
+    Cached under the state: the ids of every queued or running audit then, and the
+    visible ones among them, newest first. A request reads the ids of the audits
+    queued or running now; when each was known then, the visible ones still going
+    are shown (their rows read live); an audit not known then (queued or requeued
+    since, without an event) means the full query, as before."""
+    active = (AuditStatus.QUEUED, AuditStatus.RUNNING)
+    key = _cache_key("in-progress", state)
+
+    def classify() -> dict[str, Any] | None:
+        going = set(AuditRun.objects.filter(status__in=active).values_list("id", flat=True))
+        if len(going) > IN_PROGRESS_CACHED:
+            return None
+        visible = list(in_progress_for(user).filter(pk__in=going).values_list("id", flat=True))
+        return {"known": going, "visible": visible}
+
+    def live() -> list[Any]:
+        return list(in_progress_for(user)[:IN_PROGRESS_SHOWN])
+
+    try:
+        known = cache.get(key)
+    except Exception:
+        return live()
+    now = set(AuditRun.objects.filter(status__in=active).values_list("id", flat=True))
+    if known is None:
+        known = classify()
+        if known is not None:
+            try:
+                cache.set(key, known, SUMMARY_CACHE_SECONDS)
+            except Exception:
+                logger.warning("dashboard cache not written: %s", key, exc_info=True)
+    if known is None or not now <= known["known"]:
+        return live()
+    shown = [pk for pk in known["visible"] if pk in now][:IN_PROGRESS_SHOWN]
+    if not shown:
+        return []
+    # Their visibility is known: read only their live rows, as in_progress_for does.
+    runs = (
+        AuditRun.objects.filter(pk__in=shown, status__in=active)
+        .select_related("version__dataset")
+        .only(*IN_PROGRESS_FIELDS)
+    )
+    rows = {run.pk: run for run in runs}
+    return [rows[pk] for pk in shown if pk in rows]

@@ -16,13 +16,10 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {"summary": summary}
     if summary.has_roles:
         filters = dashboard.Filters.from_query(request.GET)
-        board = dashboard.dashboard_for(request.user, filters, request.GET.get("page"))
+        board = dashboard.home_board(request.user, filters, request.GET.get("page"))
         context.update(
             board=board,
             filters=filters,
-            options=board.options,
-            trend_figure=dashboard.trend_figure(board.trend),
-            matrix_html=dashboard.matrix_html(board),
             certificate_panels=dashboard.dashboard_panels(request.user, board.state),
         )
     return render(request, "home.html", context)

@@ -359,6 +359,29 @@ def scan_csv(
     ``check_header`` turns the header record into the header (or raises Unsure);
     ``digest`` (a hashlib object) is updated with every byte of the file, in order.
     """
+    with path.open("rb") as handle:
+        return scan_csv_stream(
+            handle,
+            encoding=encoding,
+            delimiter=delimiter,
+            max_line_chars=max_line_chars,
+            check_header=check_header,
+            digest=digest,
+        )
+
+
+def scan_csv_stream(
+    handle: BinaryIO,
+    *,
+    encoding: str,
+    delimiter: str,
+    max_line_chars: int,
+    check_header: Callable[[list[str]], list[str]],
+    digest: Any = None,
+) -> ScanResult:
+    """``scan_csv`` over an open binary stream (``read`` and ``readinto``), read to its
+    end: a file, or an upload's bytes as they arrive (``registry.ingest.prescan``).
+    When it raises ``Unsure``, ``digest`` holds every byte read so far, in order."""
     if not ascii_safe(encoding):
         raise Unsure(f"{encoding} is not read byte by byte")
     scanner = _Scanner(
@@ -367,8 +390,7 @@ def scan_csv(
         max_line_chars=max_line_chars,
         check_header=check_header,
     )
-    with path.open("rb") as handle:
-        _scan_blocks(handle, scanner, encoding, digest)
+    _scan_blocks(handle, scanner, encoding, digest)
     if scanner.header is None or scanner.rows == 0:
         raise Unsure("no header or no data rows")
     keep = (

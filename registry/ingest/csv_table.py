@@ -19,12 +19,15 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry.ingest import charset, csv_scan
 from registry.ingest.errors import ErrorCode, IngestError
 from registry.ingest.sniff import bom_less_utf16
 from registry.ingest.tables import TableFormat, TableInfo
+
+if TYPE_CHECKING:
+    from registry.ingest.prescan import CsvPrescan
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -66,26 +69,42 @@ def validate_csv_indexed(
     encoding: str | None = None,
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
     digest: Any = None,
+    prescanned: CsvPrescan | None = None,
 ) -> tuple[TableInfo, csv_scan.RowIndex | None, bool]:
     """``validate_csv``, also returning where the rows are (``csv_scan.RowIndex``, or
     None when the reference scan read the file) and whether ``digest`` (a hashlib
-    object, optional) was updated with every byte of the file."""
-    chosen = _choose_encoding(head, encoding)
-    head_text = _decode_head(head, chosen)
-    _refuse_other_text_formats(head_text)
-    delimiter = sniff_delimiter(head_text)
+    object, optional) was updated with every byte of the file.
+
+    ``prescanned`` is the vectorised scan of exactly this file's bytes, made while it
+    was uploaded (``registry.ingest.prescan``): used, instead of reading the file
+    again, when it was made with the encoding, delimiter and line limit chosen here."""
+    chosen, delimiter = sniff_parameters(head, encoding)
     index = None
     hashed = False
+    if prescanned is not None and not prescanned.matches(
+        encoding=chosen, delimiter=delimiter, max_line_chars=max_line_chars
+    ):
+        prescanned = None
     try:
-        found = csv_scan.scan_csv(
-            path,
-            encoding=chosen,
-            delimiter=delimiter,
-            max_line_chars=max_line_chars,
-            check_header=lambda record: _header_or_unsure(record, max_columns, delimiter),
-            digest=digest,
-        )
-        header, row_count, index, hashed = found.header, found.rows, found.index, True
+        if prescanned is not None:
+            # The same scan of the same bytes: unsure again if it was unsure then.
+            if prescanned.result is None:
+                raise csv_scan.Unsure("unsure while the file was uploaded")
+            found = prescanned.result
+            header = _header_or_unsure(found.header, max_columns, delimiter)
+            if len(header) != len(found.header):
+                raise csv_scan.Unsure("the header changed width")
+            row_count, index = found.rows, found.index
+        else:
+            found = csv_scan.scan_csv(
+                path,
+                encoding=chosen,
+                delimiter=delimiter,
+                max_line_chars=max_line_chars,
+                check_header=lambda record: _header_or_unsure(record, max_columns, delimiter),
+                digest=digest,
+            )
+            header, row_count, index, hashed = found.header, found.rows, found.index, True
     except csv_scan.Unsure:
         try:
             header, row_count = _scan(path, chosen, delimiter, max_columns, max_line_chars)
@@ -99,6 +118,16 @@ def validate_csv_indexed(
         delimiter=delimiter,
     )
     return info, index, hashed and digest is not None
+
+
+def sniff_parameters(head: bytes, encoding: str | None) -> tuple[str, str]:
+    """The encoding and delimiter a CSV file starting with ``head`` is read with
+    (``encoding``: the curator's choice, or None); raises ``IngestError`` for a file
+    in another encoding or another text format."""
+    chosen = _choose_encoding(head, encoding)
+    head_text = _decode_head(head, chosen)
+    _refuse_other_text_formats(head_text)
+    return chosen, sniff_delimiter(head_text)
 
 
 def _header_or_unsure(record: list[str], max_columns: int, delimiter: str) -> list[str]:

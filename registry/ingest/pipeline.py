@@ -21,6 +21,7 @@ from registry.ingest.csv_scan import RowIndex
 from registry.ingest.csv_table import validate_csv_indexed
 from registry.ingest.errors import ErrorCode, IngestError, too_many_rows
 from registry.ingest.parquet_table import validate_parquet
+from registry.ingest.prescan import CsvPrescan, PrescanResult
 from registry.ingest.sniff import (
     COMPRESSED_KINDS,
     ContentKind,
@@ -37,6 +38,10 @@ from registry.ingest.stream import (
     too_large,
 )
 from registry.ingest.tables import TableInfo
+
+PRESCAN_WAIT_SECONDS = 600.0
+"""How long to wait for an upload's prescan to finish its last chunks (it is done a
+moment after the upload is; past this, the file is read again instead)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ def ingest_upload(
                 max_table_bytes=max_bytes,
                 encoding=encoding,
                 digest=digest,
+                prescanned=upload.prescanned,
             )
             sha256 = upload.sha256
             if sha256 is None:
@@ -156,6 +162,8 @@ class _Received:
     tail: bytes
     sha256: str | None
     """None when the upload was linked rather than copied: not hashed yet."""
+    prescanned: CsvPrescan | None = None
+    """The CSV scan of these bytes made while they were received, if any."""
 
 
 def _receive(chunks: Iterable[bytes], dest: Path, max_bytes: int) -> _Received:
@@ -173,10 +181,24 @@ def _receive(chunks: Iterable[bytes], dest: Path, max_bytes: int) -> _Received:
             if size == 0:
                 raise empty_file()
             head, tail = file_ends(dest, size)
+            seen = _prescan_result(chunks, size, head)
+            if seen is not None:
+                return _Received(size, head, tail, seen.sha256, seen.csv)
             return _Received(size, head, tail, None)
     with dest.open("xb") as out:
         stream = stream_to_file(chunks, out, max_bytes=max_bytes)
     return _Received(stream.size, stream.head, stream.tail, stream.sha256)
+
+
+def _prescan_result(chunks: FileChunks, size: int, head: bytes) -> PrescanResult | None:
+    """The prescan's answer when it saw exactly this file's bytes (its size and first
+    bytes agree: the bytes in between went to both from the same chunks), else None."""
+    if chunks.prescan is None:
+        return None
+    seen = chunks.prescan.result(timeout=PRESCAN_WAIT_SECONDS)
+    if seen is None or seen.size != size or seen.head != head:
+        return None
+    return seen
 
 
 def validate_table(
@@ -216,6 +238,7 @@ def _validate(
     max_table_bytes: int | None = None,
     encoding: str | None = None,
     digest: Any = None,
+    prescanned: CsvPrescan | None = None,
 ) -> tuple[TableInfo, RowIndex | None, bool]:
     """``validate_table``, also returning where a CSV file's rows are (or None) and
     whether ``digest`` was updated with every byte of the file."""
@@ -241,7 +264,12 @@ def _validate(
     if kind == ContentKind.BINARY:
         raise refuse_binary(head)
     info, index, hashed = validate_csv_indexed(
-        path, head=head, max_columns=max_columns, encoding=encoding, digest=digest
+        path,
+        head=head,
+        max_columns=max_columns,
+        encoding=encoding,
+        digest=digest,
+        prescanned=prescanned,
     )
     if max_rows is not None and info.row_count > max_rows:
         raise too_many_rows(info.row_count, max_rows, "The CSV file has")

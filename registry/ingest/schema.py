@@ -10,16 +10,18 @@ categories.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from registry.ingest.numbers import to_numbers
+from registry.ingest.numbers import number_from_text
 
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
@@ -176,7 +178,7 @@ def infer_type(name: str, values: pd.Series) -> ColumnType:
         return ColumnType.DATETIME
     if ptypes.is_numeric_dtype(present.dtype):
         return _numeric_type(name, present)
-    if present.map(_is_plain_number).all():
+    if all(map(_is_plain_number, present)):  # stops at the first text value
         # Object columns of numbers (Parquet decimals, hand-built frames).
         return _numeric_type(name, pd.to_numeric(present.map(float)))
     return _text_type(name, present.astype(str).str.strip())
@@ -209,10 +211,10 @@ def _text_type(name: str, present: pd.Series) -> ColumnType:
     unique_per_row = present.nunique() == len(present) > 1
     if unique_per_row and (looks_like_id_name(name) or bool(present.str.match(_UUID).all())):
         return ColumnType.ID
-    if bool(present.str.match(_ISO_DATETIME).all()) and parse_datetimes(present).notna().all():
+    if _all_match(_ISO_DATETIME, present) and parse_datetimes(present).notna().all():
         return ColumnType.DATETIME
-    numbers = to_numbers(present)  # never pd.to_numeric on text: it can crash
-    if numbers.notna().all():
+    numbers = _numbers_or_none(present)  # never pd.to_numeric on text: it can crash
+    if numbers is not None:
         # Numbers written as text: codes when any has a leading zero or too many
         # digits for a float (read_frame keeps those as text on purpose).
         if present.str.match(_CODE_LIKE_NUMBER).any():
@@ -225,6 +227,25 @@ def _text_type(name: str, present: pd.Series) -> ColumnType:
     ):
         return ColumnType.TEXT
     return ColumnType.CATEGORICAL
+
+
+def _numbers_or_none(present: pd.Series) -> pd.Series | None:
+    """``to_numbers(present)`` for text without missing values when every value is a
+    number, else None, found at the first value that is not one."""
+    values = []
+    for text in present:
+        number = number_from_text(text)
+        if math.isnan(number):
+            return None
+        values.append(number)
+    return pd.Series(np.array(values, dtype=np.float64), index=present.index, name=present.name)
+
+
+def _all_match(pattern: re.Pattern[str], present: pd.Series) -> bool:
+    """``present.str.match(pattern).all()`` for text without missing values, stopping
+    at the first value that does not match."""
+    match = pattern.match
+    return all(match(value) is not None for value in present)
 
 
 def parse_datetimes(values: pd.Series) -> pd.Series:

@@ -99,10 +99,13 @@ class FileChunks:
 
     Iterating it gives its bytes in blocks, like any other chunks; ``ingest_upload``
     instead links the file into its working folder (no copy) and hashes it while it
-    validates it. The file must not change afterwards."""
+    validates it. The file must not change afterwards. ``prescan`` (a
+    ``registry.ingest.prescan.Prescan``) hashed and scanned the same bytes while they
+    were received: its answer spares reading the file again."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, prescan: Any = None) -> None:
         self.path = Path(path)
+        self.prescan = prescan
 
     def __iter__(self) -> Iterator[bytes]:
         with self.path.open("rb") as source:
