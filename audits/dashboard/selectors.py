@@ -37,7 +37,7 @@ from audits.models import (
     ComplianceEvaluation,
     RuleOutcome,
 )
-from audits.runs.selectors import in_progress_for
+from audits.runs.selectors import IN_PROGRESS_FIELDS, in_progress_for
 from audits.standards import engine
 from audits.standards.selectors import applies, current_standards
 from registry.models import Dataset
@@ -814,16 +814,6 @@ def api_payload(
 
 
 IN_PROGRESS_SHOWN = 10
-IN_PROGRESS_FIELDS = (
-    "id",
-    "status",
-    "progress",
-    "step",
-    "started",
-    "created",
-    "version__number",
-    "version__dataset__name",
-)
 IN_PROGRESS_CACHED = 500
 """With more audits queued or running than this, the list is read afresh every time."""
 

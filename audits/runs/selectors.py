@@ -65,22 +65,26 @@ def audits_for(user: Any) -> QuerySet[AuditRun]:
     )
 
 
+# The columns a progress list shows (here and in the dashboard's live check).
+IN_PROGRESS_FIELDS = (
+    "id",
+    "status",
+    "progress",
+    "step",
+    "started",
+    "created",
+    "version__number",
+    "version__dataset__name",
+)
+
+
 def in_progress_for(user: Any) -> QuerySet[AuditRun]:
     """Queued and running audits, with only the columns a progress list shows."""
     return (
         AuditRun.objects.visible_to(user)
         .filter(status__in=[AuditStatus.QUEUED, AuditStatus.RUNNING])
         .select_related("version__dataset")
-        .only(
-            "id",
-            "status",
-            "progress",
-            "step",
-            "started",
-            "created",
-            "version__number",
-            "version__dataset__name",
-        )
+        .only(*IN_PROGRESS_FIELDS)
         .order_by("-created", "-id")
     )
 
