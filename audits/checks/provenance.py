@@ -7,7 +7,7 @@ from typing import Any
 
 from audits.checks.base import MetricResult, skipped
 from audits.checks.context import AuditContext, Step
-from audits.checks.watermark import watermark_metrics
+from audits.checks.watermark import manifest_result, watermark_metrics
 
 FLAGS = {
     "provenance.lineage_complete": (
@@ -87,6 +87,29 @@ def watermark_results(ctx: AuditContext) -> list[MetricResult]:
 
 def _watermark_step(ctx: AuditContext) -> list[MetricResult]:
     return watermark_results(ctx)
+
+
+# Watermarks (audits.checks.watermark) are embedded in and detected on one table: a
+# version of linked tables is never marked, so its audit reads no table for them.
+LINKED_TABLES_WATERMARK = "SynthGov watermarks single-table versions only"
+WATERMARK_KEYS = ("provenance.watermark_detected", "provenance.watermark_strength")
+
+
+def linked_tables_metrics(facts: dict[str, Any]) -> list[MetricResult]:
+    """The provenance family of a version of linked tables, once for the whole version
+    and in a single table's order: the registry's facts (``provenance_metrics``) and the
+    manifest's validity as for a single table; the watermark figures skipped with the
+    reason (real data's as for a single table), since no table is read."""
+    reason = (
+        "real data is not watermarked"
+        if facts.get("synthetic") is False
+        else LINKED_TABLES_WATERMARK
+    )
+    return [
+        *provenance_metrics(facts),
+        *(skipped(key, "higher", reason) for key in WATERMARK_KEYS),
+        manifest_result(facts),
+    ]
 
 
 STEPS: list[Step] = [

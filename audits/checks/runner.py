@@ -186,7 +186,9 @@ def run_audit(
 
 
 # The families a version of linked tables is audited for, and their figures in order.
-RELATIONAL_FAMILIES = ("integrity", "quality", "fairness", "privacy")
+RELATIONAL_FAMILIES = ("integrity", "quality", "fairness", "privacy", "provenance")
+# The provenance family's figures, in the catalogue's order (skipped on a broken hash).
+PROVENANCE_KEYS = tuple(key for key, spec in METRICS.items() if spec.family == "provenance")
 
 
 def run_relational_audit(
@@ -198,6 +200,7 @@ def run_relational_audit(
     hash_verified: bool | None,
     progress: Progress | None = None,
     holdout: dict[str, pd.DataFrame] | None = None,
+    registry_facts: dict[str, Any] | None = None,
     choices: relational_privacy.LinkedChoices | None = None,
     table_columns: dict[str, list[ColumnSpec]] | None = None,
     ancestors: dict[str, RealAncestor] | None = None,
@@ -215,6 +218,12 @@ def run_relational_audit(
     and key examples come from ``synthetic`` only. ``AuditInputError`` when a table or
     column is missing or a choice does not fit the tables.
 
+    The provenance family is computed once for the whole version from the registry's
+    facts (``registry_facts``, as ``run_audit`` takes them; without them each figure is
+    skipped with what the registry did not report): the datasheet, lineage, generator,
+    compute, licence and manifest figures as for a single table, the watermark figures
+    skipped with the reason (``provenance.linked_tables_metrics``).
+
     With ``table_columns`` (``{table: [ColumnSpec, ...]}``, each table's schema) every
     table is then audited on its own by ``run_audit``, as a single-table version is
     (``_per_table_metrics``): its figures carry ``table``. ``holdout`` (``{table:
@@ -223,12 +232,13 @@ def run_relational_audit(
     of the same name, or why it cannot be compared) gives each table its collapse figures."""
     report = progress or (lambda label, fraction: None)
     chosen = [family for family in RELATIONAL_FAMILIES if family in families]
-    facts = {"hash_verified": hash_verified}
+    facts = {**(registry_facts or {}), "hash_verified": hash_verified}
     if hash_verified is False:
         report("Integrity: stored file hash", 0.0)
         reason = "the stored file does not match its hash"
         result = integrity.hash_verified(facts)
-        others = [skipped(key, METRICS[key].direction, reason) for key in sorted(RELATIONAL_KEYS)]
+        keys = [*sorted(RELATIONAL_KEYS), *(PROVENANCE_KEYS if "provenance" in chosen else ())]
+        others = [skipped(key, METRICS[key].direction, reason) for key in keys]
         report("Finished", 1.0)
         return _outcome([result, *others], {})
     schema.check(synthetic, "synthetic")
@@ -249,6 +259,9 @@ def run_relational_audit(
         elif family == "quality":
             report("Quality: column shapes, cardinality and inter-table trends", i / steps)
             metrics.extend(relational.relational_quality_metrics(real, synthetic, schema))
+        elif family == "provenance":
+            report("Provenance: registry facts of the whole version", i / steps)
+            metrics.extend(provenance.linked_tables_metrics(facts))
         else:
             report(LINKED_STEPS[family], i / steps)
             metrics.extend(_linked_family(family, real, synthetic, schema, holdout, choices))

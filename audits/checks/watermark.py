@@ -673,17 +673,19 @@ def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list[MetricResult]:
                 population=len(frame),
             ),
         ]
+    results.append(manifest_result(facts))
+    return results
+
+
+def manifest_result(facts: dict) -> MetricResult:
+    """``provenance.manifest_valid`` from the registry's fact alone (no data is read)."""
     valid = facts.get("manifest_valid")
     if valid is None:
-        results.append(skipped("provenance.manifest_valid", "higher", "no manifest fact given"))
-    else:
-        results.append(
-            MetricResult(
-                "provenance.manifest_valid",
-                1.0 if valid else 0.0,
-                "higher",
-                {"manifest_valid": bool(valid)},
-                finding=None if valid else "The provenance manifest does not verify.",
-            )
-        )
-    return results
+        return skipped("provenance.manifest_valid", "higher", "no manifest fact given")
+    return MetricResult(
+        "provenance.manifest_valid",
+        1.0 if valid else 0.0,
+        "higher",
+        {"manifest_valid": bool(valid)},
+        finding=None if valid else "The provenance manifest does not verify.",
+    )

@@ -86,7 +86,8 @@ class LeaseLost(Exception):
 def default_config(version: DatasetVersion) -> dict[str, Any]:
     """The audit form's starting values, from the version's schema roles. A version of
     linked tables starts with the families its audit computes (integrity, quality,
-    fairness, privacy) and no table chosen for fairness or as holding individuals."""
+    fairness, privacy, provenance) and no table chosen for fairness or as holding
+    individuals."""
     by_role: dict[str, list[str]] = {}
     for column in version.schema:
         by_role.setdefault(column["role"], []).append(column["name"])
@@ -289,14 +290,6 @@ def _relational_check(
             f"The keys of {version} were proposed by SynthGov and not yet confirmed: "
             "confirm or correct them (Confirm/Correct keys), then request the audit; its "
             "figures depend on them."
-        ]
-    if not set(config.get("families") or FAMILIES) & set(RELATIONAL_FAMILIES):
-        errors["families"] = [
-            f"{version} holds linked tables: choose integrity, quality, fairness or privacy "
-            "(referential integrity, cardinality and inter-table trends; fairness on a "
-            "child table joined to its parent; copied families and re-identification of "
-            "individuals). Each table is also audited on its own for the integrity, quality "
-            "and privacy families chosen."
         ]
     choices: dict[str, Any] = {}
     if version.is_relational and "version" not in errors:
@@ -829,7 +822,8 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
     relational figures (copied families and attacks read the holdout's tables), each
     table is audited on its own with its schema's column types and roles (key columns as
     identifiers); the holdout's table of the same name feeds that table's privacy and
-    utility figures."""
+    utility figures. The provenance family reads the registry's facts of the whole
+    version, as a single table's audit does."""
     recorded = run.config.get("relational") or {}
     current = _keys_json(run.version)
     if {k: recorded.get(k) for k in current} != current:
@@ -854,8 +848,10 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
     holdout = _load_tables(run.holdout, "holdout") if run.holdout else None
     report("Model collapse: reading the nearest real ancestor's tables", 0.04)
     ancestors = _table_ancestors(run.version, loaded={run.reference_id: real})
+    facts = registry_facts(run.version, hash_verified=True) if "provenance" in families else None
     return run_relational_audit(
         families=families,
+        registry_facts=facts,
         real=real,
         synthetic=synthetic,
         holdout=holdout,

@@ -44,7 +44,11 @@ RELATIONAL_NOTE = (
     "individuals for re-identification figures (quasi-identifiers and sensitive columns "
     "are its columns or its children's aggregates), and a child table joined to parent "
     "columns for fairness (protected attributes and target are columns of that joined "
-    "table). Each table's own figures and provenance figures of linked tables arrive later."
+    "table). Each table is also audited on its own for the integrity, quality and privacy "
+    "families chosen. Provenance and documentation figures (datasheet, lineage, generator, "
+    "compute, licence, manifest) are facts of the whole version from the registry; SynthGov "
+    "watermarks single-table versions only, so the watermark figures are skipped with that "
+    "reason."
 )
 
 

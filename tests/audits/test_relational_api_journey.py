@@ -4,8 +4,9 @@ the keys SynthGov proposes, then confirmed with PUT), audited by the tasks the w
 runs, figures that agree with SDMetrics' own MultiTableQualityReport, evaluated against
 a standard of relational rules, signed by a curator and a regulator, and a certificate
 whose verification names every table with its hash. The shipped UK-HEALTH 1.3 judges
-the same audit's relational rules but cannot be approved: it also asks for privacy
-figures no audit of linked tables measures yet, and the refusal says so."""
+the same audit's relational, privacy and provenance rules (the provenance figures are
+the whole version's, from the registry) and cannot be approved: a table's near copies
+fail, and the refusal says so."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from audits.models import AuditRun, Certificate, SignOff
 from audits.runs.tasks import audit_run_task
 from audits.standards import engine
 from audits.standards import services as standard_services
+from registry.models import DATASHEET_SECTIONS
 from tests.audits.certification import helpers
 from tests.audits.checks.test_relational import _sdmetrics_report
 from tests.factories import PASSWORD
@@ -39,8 +41,8 @@ signing_keys = helpers.signing_keys
 
 # A standard for EU producers whose rules are all figures an audit of linked tables measures, so
 # the demo's synthetic tables can be approved and certified. (The shipped UK-HEALTH 1.3
-# has the same two relational rules, but also privacy rules that no audit of linked
-# tables measures yet: test_uk_health_… below shows it incomplete.)
+# has the same two relational rules, but also privacy rules one of the demo's tables
+# fails: test_uk_health_… below.)
 LINKED_STANDARD = """\
 code: LINKED-EU
 name: Linked tables in the EU
@@ -102,11 +104,35 @@ def _post_real(api: APIClient, real_ds, tables: dict[str, bytes]) -> dict:
     return real.json()
 
 
+def _document(api: APIClient, version: dict, real: dict) -> None:
+    """The synthetic version's lineage (trained on ``real``), generator, compute and a
+    datasheet with every section answered, through the API."""
+    lineage = api.put(
+        f"/api/v1/versions/{version['id']}/lineage/",
+        {
+            "parents": [{"parent": real["id"], "relation": "trained_on"}],
+            "generator_type": "copula",
+            "generator_library": "sdv",
+            "generator_version": "1.17",
+            "energy_kwh": 0.1,
+        },
+        format="json",
+    )
+    assert lineage.status_code == 200, lineage.content
+    sheet = api.put(
+        f"/api/v1/versions/{version['id']}/datasheet/",
+        {key: f"What the curator says about {key}." for key, _, _ in DATASHEET_SECTIONS},
+        format="json",
+    )
+    assert sheet.status_code == 200 and sheet.json()["completeness"] == 1.0, sheet.content
+
+
 def _register_and_audit(
-    api: APIClient, real_ds, synth_ds, holdout: dict | None = None
+    api: APIClient, real_ds, synth_ds, holdout: dict | None = None, document: bool = False
 ) -> tuple[dict, AuditRun]:
     """Both versions registered through the API, the synthetic one audited against the
-    real one by the audit task, then evaluated by the task the worker runs next."""
+    real one by the audit task, then evaluated by the task the worker runs next. With
+    ``document``, the synthetic version's lineage and datasheet are given first."""
     real = _post_real(api, real_ds, {t: demo_bytes(t) for t in DEMO_TABLES})
 
     synthetic = api.post(
@@ -131,6 +157,8 @@ def _register_and_audit(
     keys = api.get(f"/api/v1/versions/{version['id']}/keys/").json()
     confirmed = api.put(f"/api/v1/versions/{version['id']}/keys/", keys, format="json")
     assert confirmed.status_code == 200 and confirmed.json()["keys_confirmed"] is True
+    if document:
+        _document(api, version, real)
 
     request = {"version": version["id"], "reference": real["id"]}
     if holdout is not None:
@@ -208,14 +236,16 @@ def test_linked_tables_are_registered_audited_evaluated_signed_and_certified_thr
     assert signed_text["certificate"]["dataset_version"]["tables"] == certified["tables"]
 
 
-def test_uk_health_judges_the_relational_rules_but_cannot_approve_without_privacy_figures(
+def test_uk_health_judges_the_relational_and_provenance_rules_and_refuses_failing_privacy(
     world,
 ):
-    """A UK health producer's linked tables, audited with a real holdout, against the
-    shipped UK-HEALTH 1.3: its referential-integrity and cardinality rules pass on the
-    demo, but the privacy rules it also has are missing (an audit of linked tables
-    measures integrity and quality only), so the evaluation is incomplete and the
-    curator's approval is refused with the missing figures named; nothing is signed."""
+    """A UK health producer's linked tables, documented (lineage, generator, compute, a
+    full datasheet) and audited with a real holdout and the default families, against
+    the shipped UK-HEALTH 1.3: its referential-integrity and cardinality rules pass on
+    the demo, and so do its documentation and provenance rules (and GLOBAL-BASELINE's it
+    inherits), judged on the whole version's figures from the registry; none of them is
+    missing. A table's near copies fail, so the curator's approval is refused with the
+    failing figure named; nothing is signed."""
     for code, number in (("GLOBAL-BASELINE", "1.1"), ("UK-HEALTH", "1.3")):
         spec = engine.load_shipped_version(code, number)
         draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
@@ -233,8 +263,10 @@ def test_uk_health_judges_the_relational_rules_but_cannot_approve_without_privac
         real_ds,
         make_dataset(world, org="org_b", name="Patients synthetic", domain="health"),
         holdout=holdout,
+        document=True,
     )
     assert run.holdout_id == holdout["id"]
+    assert "provenance" in run.config["families"]  # the default families of linked tables
     evaluations = api.get("/api/v1/evaluations/", {"dataset_version": version["id"]}).json()
     uk = next(e for e in evaluations["results"] if e["standard"] == "UK-HEALTH@1.3")
     rules = {r["key"]: r for r in uk["results"]["rules"]}
@@ -242,6 +274,27 @@ def test_uk_health_judges_the_relational_rules_but_cannot_approve_without_privac
     assert rules["integrity.orphan_rate"]["status"] == "pass"
     assert rules["quality.cardinality_shapes"]["status"] == "pass"
     assert rules["quality.cardinality_shapes"]["value"] == pytest.approx(0.95)
+    # The provenance figures are the whole version's (one figure, no table), from the
+    # registry's facts at audit time: no longer missing for linked tables.
+    facts = [
+        r for r in uk["results"]["rules"] if r["key"].startswith(("provenance.", "documentation."))
+    ]
+    assert {r["key"] for r in facts} == {
+        "documentation.datasheet_completeness",
+        "provenance.lineage_complete",
+        "provenance.generator_documented",
+        "provenance.compute_disclosed",
+    }
+    for rule in facts:
+        assert rule["status"] == "pass", rule
+        assert rule["source"] == {"audit": run.pk}, rule
+        assert "table" not in rule and "tables" not in rule, rule
+    assert rules["documentation.datasheet_completeness"]["value"] == 1.0
+    missing = [r["key"] for r in uk["results"]["rules"] if r["status"] == "missing"]
+    assert not [k for k in missing if k.startswith(("provenance.", "documentation."))], missing
+    watermark = run.metrics.get(key="provenance.watermark_detected", table="")
+    assert watermark.status == "skipped"
+    assert "SynthGov watermarks single-table versions only" in json.dumps(run.results)
     # Each table is audited on its own: a rule without ``table:`` judges every table and
     # names the one that fails (the demo's sessions, whose few columns all recur).
     near = rules["privacy.near_copy_rate"]

@@ -315,7 +315,7 @@ def test_run_relational_audit_gives_the_chosen_families_figures_or_the_hash_alon
     real, synthetic = _tables(), _tables()
     steps = []
     integrity_only = run_relational_audit(
-        families={"integrity", "provenance"},
+        families={"integrity"},
         real=real,
         synthetic=synthetic,
         schema=_schema(),
@@ -342,6 +342,20 @@ def test_run_relational_audit_gives_the_chosen_families_figures_or_the_hash_alon
     )
     assert altered.metric("integrity.hash_verified").value == 0.0
     assert all(altered.metric(k).status == "skipped" for k in RELATIONAL_KEYS)
+    # Provenance figures are skipped too when chosen: a tampered version proves nothing.
+    assert "documentation.datasheet_completeness" not in {m.key for m in altered.metrics}
+    altered = run_relational_audit(
+        families={"provenance"},
+        real={},
+        synthetic={},
+        schema=_schema(),
+        hash_verified=False,
+        registry_facts=PROVENANCE_FACTS,
+    )
+    assert altered.metric("documentation.datasheet_completeness").status == "skipped"
+    assert altered.metric("provenance.manifest_valid").skip_reason == (
+        "the stored file does not match its hash"
+    )
     with pytest.raises(AuditInputError, match="no table notes"):
         run_relational_audit(
             families={"integrity"},
@@ -350,3 +364,95 @@ def test_run_relational_audit_gives_the_chosen_families_figures_or_the_hash_alon
             schema=_schema(),
             hash_verified=True,
         )
+
+
+# Registry facts as audits.runs.services.registry_facts gives them for a synthetic version
+# without a watermark, chosen so that every figure differs from its neighbours'.
+PROVENANCE_FACTS = {
+    "datasheet_completeness": 0.75,
+    "lineage_complete": True,
+    "generator_documented": False,
+    "licence": "CC-BY-4.0",
+    "compute_disclosed": True,
+    "synthetic": True,
+    "manifest_valid": False,
+    "watermark": None,
+}
+WATERMARK_KEYS = ("provenance.watermark_detected", "provenance.watermark_strength")
+
+
+def test_linked_tables_take_the_provenance_family_once_as_a_single_table_does():
+    """Provenance figures of linked tables are those of a single-table audit with the same
+    registry facts, once for the whole version (no ``table``), after the other families;
+    the watermark figures are skipped with the reason instead of reading a table."""
+    from audits.checks import run_audit, run_relational_audit
+    from audits.checks.base import AuditConfig, ColumnSpec
+    from audits.checks.runner import PROVENANCE_KEYS
+
+    real, synthetic = _tables(), _tables()
+    linked = run_relational_audit(
+        families={"integrity", "provenance"},
+        real=real,
+        synthetic=synthetic,
+        schema=_schema(),
+        hash_verified=True,
+        registry_facts=PROVENANCE_FACTS,
+    )
+    single = run_audit(
+        config=AuditConfig(
+            columns=[ColumnSpec("pid", "numerical"), ColumnSpec("age", "numerical")],
+            families={"provenance"},
+        ),
+        real=real["people"],
+        synthetic=synthetic["people"],
+        registry_facts=PROVENANCE_FACTS,
+    )
+    assert sorted(m.key for m in single.metrics) == sorted(PROVENANCE_KEYS)
+    # In a single table's order, after the other families.
+    assert [m.key for m in linked.metrics] == [
+        "integrity.hash_verified",
+        "integrity.orphan_rate",
+        "integrity.key_violations",
+        *(m.key for m in single.metrics),
+    ]
+    for key in PROVENANCE_KEYS:
+        if key in WATERMARK_KEYS:
+            continue
+        assert linked.metric(key).to_json() == single.metric(key).to_json(), key
+    assert linked.metric("documentation.datasheet_completeness").value == 0.75
+    assert linked.metric("provenance.generator_documented").value == 0.0
+    assert linked.metric("provenance.manifest_valid").value == 0.0
+    assert all(m.table is None for m in linked.metrics)
+    # A single table is searched for the mark (it has none: 0, with the finding); linked
+    # tables are never marked, and say so.
+    assert single.metric("provenance.watermark_detected").value == 0.0
+    for key in WATERMARK_KEYS:
+        result = linked.metric(key)
+        assert result.status == "skipped" and result.value is None
+        assert result.skip_reason == "SynthGov watermarks single-table versions only"
+    findings = set(linked.findings)
+    assert "The generator (method, library, parameters) is not documented." in findings
+    assert "The datasheet is 75% complete." in findings
+    # Real linked tables: no mark is expected, as for a single real table.
+    real_facts = {**PROVENANCE_FACTS, "synthetic": False}
+    real_linked = run_relational_audit(
+        families={"provenance"},
+        real=real,
+        synthetic=synthetic,
+        schema=_schema(),
+        hash_verified=True,
+        registry_facts=real_facts,
+    )
+    assert real_linked.metric(WATERMARK_KEYS[0]).skip_reason == "real data is not watermarked"
+    # Without registry facts (the benchmark) each figure says what was not reported.
+    bare = run_relational_audit(
+        families={"provenance"},
+        real=real,
+        synthetic=synthetic,
+        schema=_schema(),
+        hash_verified=True,
+    )
+    assert [m.key for m in bare.metrics] == [m.key for m in single.metrics]
+    assert bare.metric("documentation.datasheet_completeness").skip_reason == (
+        "the registry did not report datasheet completeness"
+    )

@@ -249,6 +249,7 @@ def test_the_audit_form_offers_the_choices_and_refuses_bad_ones(client, world, p
         "quality",
         "fairness",
         "privacy",
+        "provenance",
     ]
     client.force_login(world.curator_a)
     url = reverse("audits:request", args=[versions["synthetic"].pk])

@@ -249,12 +249,16 @@ def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(wor
         "keys do not match the reference's keys",
         f"foreign key {dropped} not in the reference's",
     )
-    _refused(
-        world,
-        {"version": synthetic.pk, "reference": real.pk, "families": ["provenance"]},
-        "families",
-        "choose integrity, quality, fairness or privacy",
+    # Every family applies to linked tables (provenance too); an unknown one is refused.
+    refused = _api(world.curator_a).post(
+        "/api/v1/audits/",
+        {"version": synthetic.pk, "reference": real.pk, "families": ["lineage"]},
+        format="json",
     )
+    assert refused.status_code == 400, refused.content
+    (message,) = refused.json()["families"]["0"]
+    assert "choose one or more of: integrity, quality, fairness, privacy, provenance" in message
+    assert not AuditRun.objects.exists()
 
 
 def metadata_relationship_label(relationship: dict) -> str:
@@ -271,7 +275,12 @@ def test_the_audit_page_of_linked_tables_says_what_is_measured(client, world, de
     assert page.status_code == 200
     text = html.unescape(page.content.decode())
     assert "referential integrity" in text
-    assert "arrive later" in text
+    assert "arrive later" not in text
+    assert "SynthGov watermarks single-table versions only" in text
+    # The form offers every family and ticks them all, provenance included.
+    for family in ("integrity", "quality", "fairness", "privacy", "provenance"):
+        box = text.split(f'value="{family}"', 1)[1].split(">", 1)[0]
+        assert "checked" in box, (family, box)
 
 
 def test_an_altered_table_stops_the_audit_with_only_that_finding(world, demo_pair):
@@ -294,6 +303,76 @@ def test_an_altered_table_stops_the_audit_with_only_that_finding(world, demo_pai
     # Every figure of linked tables is skipped (the privacy and fairness ones too).
     assert set(figures) == {"integrity.hash_verified", *catalogue.RELATIONAL_KEYS}
     assert all(figures[k].status == "skipped" for k in catalogue.RELATIONAL_KEYS)
+
+
+def test_linked_tables_get_the_provenance_figures_of_a_single_table_with_the_same_facts(
+    client, world, demo_pair
+):
+    """Requested through the API, the provenance family of linked tables gives, once for
+    the whole version, the figures a single-table audit gives for the same registry
+    facts (datasheet, lineage, generator, compute, licence, manifest); the watermark
+    figures are skipped with the reason. Each table's own figures are other families'."""
+    from audits.checks import run_audit
+    from audits.checks.base import AuditConfig, ColumnSpec
+    from registry.models import Datasheet, Generation, LineageEdge
+
+    real, synthetic = demo_pair
+    LineageEdge.objects.create(child=synthetic, parent=real, relation="trained_on")
+    Generation.objects.update_or_create(
+        version=synthetic, defaults={"generator_type": "copula", "generator_library": "sdv"}
+    )
+    Datasheet.objects.update_or_create(
+        version=synthetic,
+        defaults={
+            "motivation": "Share web sessions without exposing users.",
+            "composition": "Users, their sessions and transactions.",
+            "uses": "Testing analytics pipelines only.",
+        },
+    )
+    response = _api(world.curator_a).post(
+        "/api/v1/audits/",
+        {"version": synthetic.pk, "reference": real.pk, "families": ["integrity", "provenance"]},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    run = _run_now(response.json()["id"])
+    assert run.status == AuditStatus.SUCCEEDED, run.error
+    whole = {m.key: m for m in run.metrics.filter(table="")}
+    provenance_keys = [k for k, spec in catalogue.METRICS.items() if spec.family == "provenance"]
+    assert set(provenance_keys) <= set(whole)
+    # Facts of the whole version: no table has its own.
+    assert not run.metrics.filter(key__in=provenance_keys).exclude(table="").exists()
+    assert run.metrics.exclude(table="").filter(key="integrity.duplicate_rate").count() == 3
+
+    synthetic.refresh_from_db()  # the registry's facts as the worker read them
+    facts = services.registry_facts(synthetic, hash_verified=True)
+    users = pd.read_csv(DEMO_DIR / "users_synthetic.csv")
+    single = run_audit(
+        config=AuditConfig(
+            columns=[ColumnSpec(c, "categorical") for c in users.columns],
+            families={"provenance"},
+        ),
+        real=users,
+        synthetic=users,
+        registry_facts=facts,
+    )
+    stored = {r["key"]: r for r in run.results["metrics"] if not r.get("table")}
+    for result in single.metrics:
+        if result.key.startswith("provenance.watermark_"):
+            continue
+        assert stored[result.key] == result.to_json(), result.key
+    assert whole["documentation.datasheet_completeness"].value == pytest.approx(3 / 12, abs=1e-4)
+    assert whole["provenance.lineage_complete"].value == 1.0
+    assert whole["provenance.generator_documented"].value == 1.0
+    assert whole["provenance.compute_disclosed"].value == 0.0
+    for key in ("provenance.watermark_detected", "provenance.watermark_strength"):
+        assert whole[key].status == "skipped"
+        assert stored[key]["skip_reason"] == "SynthGov watermarks single-table versions only"
+    # The report shows them with the linked tables' figures.
+    client.force_login(world.curator_a)
+    page = html.unescape(client.get(reverse("audits:run", args=[run.pk])).content.decode())
+    assert "documentation.datasheet_completeness" in page
+    assert "SynthGov watermarks single-table versions only" in page
 
 
 def test_keys_corrected_after_the_request_fail_the_run_with_the_reason(world, demo_pair):
