@@ -309,7 +309,6 @@ def test_uk_health_judges_the_relational_and_provenance_rules_and_refuses_failin
     )
     assert refused.status_code == 400, refused.content
     (reason,) = refused.json()["decision"]
-    print(reason)
     assert "privacy.near_copy_rate" in reason, reason
     assert not SignOff.objects.exists()
     assert not Certificate.objects.exists()
