@@ -252,14 +252,15 @@ def child_generate(spec: dict) -> dict:
 
 LOADERS = ("categories", "pandas")
 """How the audit child reads the files: "categories" (the default) reads text columns as
-categoricals from Arrow's dictionaries (``audits.checks.frames.read_parquet_frame``);
+categoricals from Arrow's dictionaries with ``registry.ingest.tables.read_parquet_frame``,
+the reader the worker uses for a stored Parquet version (``audits.runs.services._load``);
 "pandas" is ``pd.read_parquet`` (one Python string per text cell), as runs before the
 reader existed did."""
 
 
 def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if loader == "categories":
-        from audits.checks.frames import read_parquet_frame as read
+        from registry.ingest.tables import read_parquet_frame as read
     else:
         read = pd.read_parquet
     return (

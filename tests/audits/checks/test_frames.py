@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from audits.checks import ColumnSpec
-from audits.checks.frames import read_parquet_frame
 from audits.checks.runner import run_audit
+from registry.ingest.tables import read_parquet_frame
 from tests.audits.checks.conftest import CENSUS_COLUMNS, census, census_config
 
 FACTS = {
@@ -66,7 +66,7 @@ def test_categorical_frames_give_every_figure_of_string_frames(tmp_path):
 def test_only_the_named_columns_are_read(tmp_path):
     path = tmp_path / "t.parquet"
     _with_text(census(50, 1), 1).to_parquet(path)
-    frame = read_parquet_frame(path, ["colour", "age"])
+    frame = read_parquet_frame(path, columns=["colour", "age"])
     assert list(frame.columns) == ["colour", "age"]
     expected = pd.read_parquet(path, columns=["colour", "age"])
     present = expected["colour"].notna()
