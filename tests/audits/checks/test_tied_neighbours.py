@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.checks import AuditConfig, ColumnSpec
+from audits.checks import AuditConfig, ColumnSpec, neighbours
 from audits.checks.encoding import EncodedTable
 from audits.checks.neighbours import distinct_records, nearest, nearest_distinct
 from audits.checks.privacy_distance import distances
@@ -112,22 +112,51 @@ def _normalised(figures: dict) -> dict:
     return json.loads(json.dumps(figures, sort_keys=True))
 
 
-@pytest.mark.parametrize("key", sorted(np.load(STORED).files) if STORED.exists() else [])
+# The tables' level-0 buckets are below the tree's threshold; "tree" sends every bucket
+# of at least two records to the tree, so both searches are held to the same values.
+SEARCHES = {"pairs": {}, "tree": {"TREE_BUCKET_PAIRS": 0, "TREE_BUCKET_REFS": 2}}
+
+
+@pytest.fixture(scope="module", params=sorted(SEARCHES))
+def tied_results(request):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SEARCHES[request.param].items():
+            patch.setattr(neighbours, name, value)
+        yield _results()
+
+
+@pytest.mark.parametrize("key", sorted(np.load(STORED).files))
 def test_tied_search_gives_the_stored_values(key, tied_results):
     np.testing.assert_array_equal(tied_results[key], np.load(STORED)[key])
-
-
-@pytest.fixture(scope="module")
-def tied_results():
-    return _results()
 
 
 def test_tied_search_covers_every_stored_value(tied_results):
     assert sorted(tied_results) == sorted(np.load(STORED).files)
 
 
-def test_privacy_distance_figures_on_a_tied_table_are_the_stored_ones():
+@pytest.mark.parametrize("search", sorted(SEARCHES))
+def test_privacy_distance_figures_on_a_tied_table_are_the_stored_ones(search, monkeypatch):
+    for name, value in SEARCHES[search].items():
+        monkeypatch.setattr(neighbours, name, value)
     assert _normalised(_figures()) == json.loads(STORED_FIGURES.read_text())
+
+
+def test_the_tree_search_is_taken_by_large_buckets(monkeypatch):
+    """The forced settings do reach the tree (else the tests above prove nothing)."""
+    taken = []
+    search_bucket = neighbours._LevelSearch._search_bucket
+
+    def counted(self, bucket, queries):
+        done = search_bucket(self, bucket, queries)
+        taken.append(done)
+        return done
+
+    monkeypatch.setattr(neighbours._LevelSearch, "_search_bucket", counted)
+    for name, value in SEARCHES["tree"].items():
+        monkeypatch.setattr(neighbours, name, value)
+    reference, query = _table(2500, 1, values=3), _table(2200, 2, values=3)
+    nearest(query, reference, k=2, brute_force_below=0)
+    assert len(taken) == 6 and all(taken)
 
 
 if __name__ == "__main__":
