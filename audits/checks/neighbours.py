@@ -47,10 +47,12 @@ FINISH_OVERHEAD = 100_000
 TREE_BUCKET_PAIRS = 250_000
 TREE_BUCKET_REFS = 64
 # The tree computes distances in float64 from the stored coordinates and the search in
-# their own type (float32 differences, summed in float64): the ball around each query
-# is widened by this much (relative, plus an absolute part) so it holds every record
-# the search's own arithmetic could put within the k-th best distance.
-TREE_SLACK = 1e-4
+# their own type (float32 differences, summed in float64). Both round each difference
+# and each sum to a relative error far below this, so a ball of the k-th best distance
+# widened by it holds every record the search's own arithmetic could put within that
+# distance (a distance of 0 is exact in both; the absolute part only keeps r > 0).
+TREE_SLACK = 1e-6
+TREE_SLACK_ABSOLUTE = 1e-12
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -534,7 +536,7 @@ class _LevelSearch:
         enough = np.cumsum(copies[point], axis=1) >= k
         reached = enough.any(axis=1)
         kth = np.where(reached, dist[np.arange(len(queries)), enough.argmax(axis=1)], np.inf)
-        radius = kth * (1 + TREE_SLACK) + TREE_SLACK
+        radius = kth * (1 + TREE_SLACK) + TREE_SLACK_ABSOLUTE
         found = tree.query_ball_point(targets, radius, p=1, return_sorted=False)
         per_query = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
         hit = np.concatenate([np.asarray(f, dtype=np.int64) for f in found if len(f)] or [[]])
