@@ -484,6 +484,15 @@ class _LevelSearch:
         refs, lo, counts = plan
         if len(refs) == 0:
             return plan
+        # Without a sort first: references per bucket (keyed by its first query) and
+        # the bucket's queries; most tables have no large bucket at all.
+        per_bucket = np.bincount(lo)
+        queries_at = np.zeros(len(per_bucket), dtype=np.int64)
+        queries_at[lo] = counts
+        if not (
+            (per_bucket >= TREE_BUCKET_REFS) & (per_bucket * queries_at > TREE_BUCKET_PAIRS)
+        ).any():
+            return plan
         order = np.lexsort((refs, lo))  # buckets together, rows ascending in each
         refs, lo, counts = refs[order], lo[order], counts[order]
         starts = np.flatnonzero(np.r_[True, lo[1:] != lo[:-1]])
