@@ -39,6 +39,20 @@ BRUTE_FORCE_CHUNK = 2_000_000
 SCAN_COST = 4
 FINISH_COST = 0.3
 FINISH_OVERHEAD = 100_000
+# A level-0 bucket (records equal on every categorical column) with more candidate
+# pairs than this is searched with a KD-tree on its numbers instead of pair by pair: a
+# table with few categorical columns (a transactions table: channel, approved) has a
+# handful of buckets of a sixth of the table each, and its pairs grow with the square
+# of the table (180M pairs, minutes, at 33k rows).
+TREE_BUCKET_PAIRS = 250_000
+TREE_BUCKET_REFS = 64
+# The tree computes distances in float64 from the stored coordinates and the search in
+# their own type (float32 differences, summed in float64). Both round each difference
+# and each sum to a relative error far below this, so a ball of the k-th best distance
+# widened by it holds every record the search's own arithmetic could put within that
+# distance (a distance of 0 is exact in both; the absolute part only keeps r > 0).
+TREE_SLACK = 1e-6
+TREE_SLACK_ABSOLUTE = 1e-12
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -447,7 +461,99 @@ class _LevelSearch:
             plan = self._plan(dropped)
             if level > 0 and self.pairs + self._pairs(plan[0], plan[2]) > budget:
                 return False
+            if level == 0 and len(self.ref_numbers_t):
+                plan = self._search_large_buckets(plan)
             self._evaluate(plan, level)
+        return True
+
+    def _search_large_buckets(
+        self, plan: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Search the level-0 buckets with more than ``TREE_BUCKET_PAIRS`` pairs with a
+        KD-tree and return the plan of the others (searched pair by pair as before).
+
+        In a level-0 bucket every record has the query's codes, so the distance is the
+        L1 distance of the numbers. The tree gives each query's k-th best distance
+        (equal records counted once per copy); every record within it (plus
+        ``TREE_SLACK``) is then evaluated exactly as the pair-by-pair search evaluates
+        it, keeping of equal records only the first k rows (later copies can neither
+        beat nor, the lowest row winning ties, replace them). So the k best found,
+        their distances and rows are those of the pair-by-pair search. The pairs are
+        counted as if every pair of the bucket had been evaluated, so the later
+        choices (budgets, levels) are unchanged."""
+        refs, lo, counts = plan
+        if len(refs) == 0:
+            return plan
+        # Without a sort first: references per bucket (keyed by its first query) and
+        # the bucket's queries; most tables have no large bucket at all.
+        per_bucket = np.bincount(lo)
+        queries_at = np.zeros(len(per_bucket), dtype=np.int64)
+        queries_at[lo] = counts
+        if not (
+            (per_bucket >= TREE_BUCKET_REFS) & (per_bucket * queries_at > TREE_BUCKET_PAIRS)
+        ).any():
+            return plan
+        order = np.lexsort((refs, lo))  # buckets together, rows ascending in each
+        refs, lo, counts = refs[order], lo[order], counts[order]
+        starts = np.flatnonzero(np.r_[True, lo[1:] != lo[:-1]])
+        sizes = np.diff(np.r_[starts, len(refs)])
+        large = (sizes >= TREE_BUCKET_REFS) & (sizes * counts[starts] > TREE_BUCKET_PAIRS)
+        if not large.any():
+            return plan
+        kept = np.ones(len(refs), dtype=bool)
+        for start, size in zip(starts[large], sizes[large], strict=True):
+            bucket = refs[start : start + size]
+            queries = self.query_order[lo[start] : lo[start] + counts[start]]
+            if self._search_bucket(bucket, queries):
+                kept[start : start + size] = False
+                self.pairs += self._pairs(bucket, np.full(size, len(queries)))
+        return refs[kept], lo[kept], counts[kept]
+
+    def _search_bucket(self, bucket: np.ndarray, queries: np.ndarray) -> bool:
+        """One large level-0 bucket (reference rows ascending, query rows) by tree;
+        False (nothing done) when its codes differ (a hash accident) or a number is
+        not finite, so the pair-by-pair search takes it."""
+        codes = self.query_codes_t[:, queries[0], None]
+        if not (
+            (self.ref_codes_t[:, bucket] == codes).all()
+            and (self.query_codes_t[:, queries] == codes).all()
+        ):
+            return False
+        points = self.ref_numbers_t[:, bucket].T.astype(np.float64)
+        targets = self.query_numbers_t[:, queries].T.astype(np.float64)
+        if not (np.isfinite(points).all() and np.isfinite(targets).all()):
+            return False
+        k = self.k
+        distinct, _, inverse, copies = np.unique(
+            points, axis=0, return_index=True, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.reshape(-1)
+        # The first k rows of each distinct point (-1 where it has fewer copies).
+        by_point = np.argsort(inverse, kind="stable")
+        point_start = np.cumsum(copies) - copies
+        members = np.full((len(distinct), k), -1, dtype=np.int64)
+        for j in range(k):
+            has = copies > j
+            members[has, j] = bucket[by_point[point_start[has] + j]]
+        tree = cKDTree(distinct, balanced_tree=False)
+        near = min(k, len(distinct))
+        dist, point = tree.query(targets, k=near, p=1)
+        dist = np.asarray(dist, dtype=np.float64).reshape(len(queries), near)
+        point = np.asarray(point, dtype=np.int64).reshape(len(queries), near)
+        # The k-th best counts every copy: the first nearest point whose copies bring
+        # the count to k (none: fewer than k records, every record is a candidate).
+        enough = np.cumsum(copies[point], axis=1) >= k
+        reached = enough.any(axis=1)
+        kth = np.where(reached, dist[np.arange(len(queries)), enough.argmax(axis=1)], np.inf)
+        radius = kth * (1 + TREE_SLACK) + TREE_SLACK_ABSOLUTE
+        found = tree.query_ball_point(targets, radius, p=1, return_sorted=False)
+        per_query = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        hit = np.concatenate([np.asarray(f, dtype=np.int64) for f in found if len(f)] or [[]])
+        hit = hit.astype(np.int64)
+        q_idx = np.repeat(np.repeat(queries, per_query)[:, None], k, axis=1).reshape(-1)
+        ref_idx = members[hit].reshape(-1)
+        real = ref_idx >= 0
+        self._evaluate_pairs(q_idx[real], ref_idx[real], 0)
         return True
 
     def _ref_hash(self, column: int) -> np.ndarray:
@@ -508,9 +614,14 @@ class _LevelSearch:
         offsets = np.repeat(np.cumsum(counts) - counts, counts)
         q_idx = self.query_order[np.repeat(lo, counts) + (np.arange(total) - offsets)]
         ref_idx = np.repeat(refs, counts)
+        self._evaluate_pairs(q_idx, ref_idx, level)
+
+    def _evaluate_pairs(self, q_idx: np.ndarray, ref_idx: np.ndarray, level: int) -> None:
+        """Exact distances of these (query, reference) pairs with ``level`` mismatches,
+        folded into the queries' k best."""
+        mismatches = np.zeros(len(q_idx), dtype=np.int64)
         # Column by column over transposed copies: gathering one value per pair from a
         # contiguous column is cheaper than gathering short rows.
-        mismatches = np.zeros(total, dtype=np.int64)
         for ref_col, query_col in zip(self.ref_codes_t, self.query_codes_t, strict=True):
             mismatches += ref_col.take(ref_idx) != query_col.take(q_idx)
         keep = mismatches == level
