@@ -72,10 +72,12 @@ def test_parquet_linked_tables_are_read_with_categories_and_audited_as_strings(w
     assert run.status == AuditStatus.SUCCEEDED, run.error
     stored = {
         m.key: (m.value, m.status, m.finding)
-        for m in AuditMetric.objects.filter(run=run)
+        for m in AuditMetric.objects.filter(run=run, table="")
         if m.key != "integrity.hash_verified"
     }
-    # The same figures and details from the tables read as Python strings.
+    # The same figures of the whole version from the tables read as Python strings (each
+    # table's own figures come from run_audit, which tests/audits/runs/test_parquet_read.py
+    # shows gives the same figures from category columns).
     schema = relational.RelationalSchema.from_sdmetrics(metadata)
     plain_real = {t: _plain(f) for t, f in real_frames.items()}
     plain_synthetic = {t: _plain(f) for t, f in synthetic_frames.items()}
