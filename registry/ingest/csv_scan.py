@@ -481,3 +481,21 @@ def gather_rows(path: Path, index: RowIndex, wanted: np.ndarray, out: BinaryIO) 
             if not parts[-1].endswith((b"\n", b"\r")):
                 parts[-1] += b"\n"  # the last line of the file, without a line end
             out.write(b"".join(parts))
+
+
+@dataclass(frozen=True)
+class CsvPrescan:
+    """The vectorised scan's answer for one set of parameters: ``result`` (with the
+    header as sent) or, when the scan was unsure, None."""
+
+    encoding: str
+    delimiter: str
+    max_line_chars: int
+    result: ScanResult | None
+
+    def matches(self, *, encoding: str, delimiter: str, max_line_chars: int) -> bool:
+        return (
+            self.encoding == encoding
+            and self.delimiter == delimiter
+            and self.max_line_chars == max_line_chars
+        )

@@ -19,15 +19,12 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from registry.ingest import charset, csv_scan
 from registry.ingest.errors import ErrorCode, IngestError
 from registry.ingest.sniff import bom_less_utf16
 from registry.ingest.tables import TableFormat, TableInfo
-
-if TYPE_CHECKING:
-    from registry.ingest.prescan import CsvPrescan
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -69,7 +66,7 @@ def validate_csv_indexed(
     encoding: str | None = None,
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
     digest: Any = None,
-    prescanned: CsvPrescan | None = None,
+    prescanned: csv_scan.CsvPrescan | None = None,
 ) -> tuple[TableInfo, csv_scan.RowIndex | None, bool]:
     """``validate_csv``, also returning where the rows are (``csv_scan.RowIndex``, or
     None when the reference scan read the file) and whether ``digest`` (a hashlib

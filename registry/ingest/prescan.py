@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.ingest import csv_scan
+from registry.ingest.csv_scan import CsvPrescan
 from registry.ingest.csv_table import DEFAULT_MAX_LINE_CHARS, sniff_parameters
 from registry.ingest.errors import IngestError
 from registry.ingest.sniff import ContentKind, detect_content
@@ -50,24 +51,6 @@ _ABANDON = object()
 
 class _Abandoned(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class CsvPrescan:
-    """The vectorised scan's answer for one set of parameters: ``result`` (with the
-    header as sent) or, when the scan was unsure, None."""
-
-    encoding: str
-    delimiter: str
-    max_line_chars: int
-    result: csv_scan.ScanResult | None
-
-    def matches(self, *, encoding: str, delimiter: str, max_line_chars: int) -> bool:
-        return (
-            self.encoding == encoding
-            and self.delimiter == delimiter
-            and self.max_line_chars == max_line_chars
-        )
 
 
 @dataclass(frozen=True)

@@ -563,8 +563,14 @@ def test_audit_page_of_linked_tables_says_what_is_measured_and_why_not(client, w
     page = client.get(url)
     assert page.status_code == 200
     assert "referential integrity" in html.unescape(page.content.decode())
-    # The form starts with the two families a relational audit computes.
-    assert page.context["form"].initial["families"] == ["integrity", "quality"]
+    # The form starts with every family a relational audit computes.
+    assert page.context["form"].initial["families"] == [
+        "integrity",
+        "quality",
+        "fairness",
+        "privacy",
+        "provenance",
+    ]
     posted = client.post(url, {"reference": reference.pk, "families": ["quality"], "seed": 0})
     assert "tables do not match the reference" in html.unescape(posted.content.decode())
     assert not version.audits.exists()
