@@ -5,8 +5,10 @@ Plain pandas/numpy in, ``MetricResult`` out. ``joined_frame`` gives each row of 
 table the chosen columns of the parent row its foreign key points at (named
 ``<parent table>.<column>``; empty for a row whose parent does not exist); the
 single-table fairness figures (``fairness.fairness``) then run on it unchanged, reported
-as ``fairness.joined_*`` with ``table`` set to the child table. Every figure counts child
-rows: a group's share is its share of treatments, not of patients.
+as ``fairness.joined_*``: figures of the whole version (``MetricResult.table`` stays None,
+so rules without ``table:`` read them) computed on the child table, named in
+``details["table"]``. Every figure counts child rows: a group's share is its share of
+treatments, not of patients.
 """
 
 from __future__ import annotations
@@ -200,8 +202,7 @@ def joined_metrics(
     results = []
     for result in fairness.fairness(ctx):
         result.key = PREFIX + result.key.removeprefix("fairness.")
-        result.table = table
-        result.details = {**result.details, "joined": joined}
+        result.details = {"table": table, **result.details, "joined": joined}
         if result.finding:
             joined_to = ", ".join(parent_columns)
             result.finding = f"On {table} rows joined to {joined_to}: {result.finding}"

@@ -28,8 +28,10 @@ children; grandchildren belong to the child's own family).
   children in every child table, and each synthetic child row is a near copy (by its own
   table's yardstick) of one of that real parent's child rows.
 
-With several parent tables each figure is the worst parent table's, named in ``table``;
-details give every parent table. Examples are never shown: the figures count rows.
+Each figure is one of the whole version (``MetricResult.table`` stays None: rules without
+``table:`` read it), computed on one table named in ``details["table"]``. With several
+parent tables each figure is the worst parent table's; details give every parent table.
+Examples are never shown: the figures count rows.
 
 *Individuals.* ``individuals_frame`` joins the table the curator marks as holding
 individuals with per-individual aggregates of its child tables: the number of children in
@@ -38,7 +40,7 @@ and the most frequent value of each categorical or boolean child column
 (``mode(child.column)``). The single-table re-identification checks then run on it
 unchanged (``privacy.linkage_risk``, ``privacy.attribute_disclosure``,
 ``privacy.singling_out_risk``, ``privacy.linkability_risk``, ``privacy.inference_risk``),
-reported as ``privacy.individuals_*`` with ``table`` set to the individuals table; the
+reported as ``privacy.individuals_*`` with ``details["table"]`` the individuals table; the
 aggregates can be named as quasi-identifiers or sensitive columns.
 """
 
@@ -340,28 +342,33 @@ def _children_near(
 def _rate(
     key: str, copies: int, rows: int, table: str, details: dict[str, Any], population: int
 ) -> MetricResult:
+    """One parent table's figure, a figure of the whole version: the parent table it was
+    computed on is ``details["table"]`` (``table`` stays None: it marks a table's own
+    figures)."""
     rate = copies / rows if rows else 0.0
     return MetricResult(
         key=key,
         value=rate,
         direction="lower",
-        details=details,
+        details={"table": table, **details},
         sample_size=rows,
         population=population,
         uncertainty=None if rows == population else proportion_ci(copies, rows),
-        table=table,
     )
 
 
 def _worst(results: list[MetricResult], key: str, reason: str) -> MetricResult:
+    """The worst parent table's figure (``details["table"]`` names it), with every
+    parent table's in ``details["parent_tables"]``."""
     measured = [r for r in results if r.status == "ok"]
     if not measured:
         return skipped(key, "lower", reason)
-    worst = max(measured, key=lambda r: (r.value, r.table or ""))
-    worst.details = {
-        **worst.details,
-        "parent_tables": {r.table: {"value": r.value, **r.details} for r in measured},
-    }
+    worst = max(measured, key=lambda r: (r.value, r.details["table"]))
+    parent_tables = {}
+    for r in measured:
+        own = {k: v for k, v in r.details.items() if k != "table"}
+        parent_tables[r.details["table"]] = {"value": r.value, **own}
+    worst.details = {**worst.details, "parent_tables": parent_tables}
     return worst
 
 
@@ -496,7 +503,7 @@ def _has_children(tables, schema: RelationalSchema, parent: str) -> np.ndarray:
 def _copy_finding(result: MetricResult) -> str | None:
     if result.status != "ok" or not result.value:
         return None
-    table = result.table
+    table = result.details["table"]
     copies = result.details.get("copies", result.details.get("near_copies"))
     what = {
         "privacy.parent_exact_copy_rate": f"synthetic {table} rows are exact copies of real ones",
@@ -670,8 +677,7 @@ def individuals_metrics(
     for key, check in INDIVIDUAL_CHECKS.items():
         for result in check(ctx):
             result.key = key
-            result.table = table
-            result.details = {**result.details, "individuals": frame_details}
+            result.details = {"table": table, **result.details, "individuals": frame_details}
             if result.finding:
                 result.finding = f"On {table} with its children's aggregates: {result.finding}"
             results.append(result)

@@ -295,19 +295,13 @@ LINKED_STEPS = {
 
 def _linked_family(family, real, synthetic, schema, holdout, choices) -> list[MetricResult]:
     """The fairness or privacy figures of linked tables (``relational_fairness``,
-    ``relational_privacy``) for the curator's choices. They are figures of the whole
-    version (rules without ``table:`` read them, and ``table`` marks each table's own
-    figures): the table each was computed on (the worst parent table, the individuals
-    table, the joined child table) moves to ``details["table"]``."""
+    ``relational_privacy``) for the curator's choices: figures of the whole version
+    (rules without ``table:`` read them), each naming the table it was computed on (the
+    worst parent table, the individuals table, the joined child table) in
+    ``details["table"]``."""
     if family == "fairness":
-        results = relational_fairness.metrics(real, synthetic, schema, choices)
-    else:
-        results = relational_privacy.metrics(real, synthetic, schema, holdout, choices)
-    for result in results:
-        if result.table is not None:
-            result.details = {"table": result.table, **result.details}
-            result.table = None
-    return results
+        return relational_fairness.metrics(real, synthetic, schema, choices)
+    return relational_privacy.metrics(real, synthetic, schema, holdout, choices)
 
 
 # The single-table families each table of linked tables is audited for on its own.

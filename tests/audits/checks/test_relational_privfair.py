@@ -127,7 +127,12 @@ def test_whole_families_copied_are_counted_exactly():
     assert family.value == 5 / 100
     assert family.details["copies"] == 5
     assert family.details["copies_with_children"] == 5
-    assert family.table == "people"
+    # A figure of the whole version (no ``table``), computed on the parent table it names;
+    # each parent table's own figures sit under parent_tables, without the name again.
+    assert family.table is None
+    assert family.details["table"] == "people"
+    assert family.details["parent_tables"]["people"]["copies"] == 5
+    assert "table" not in family.details["parent_tables"]["people"]
     assert family.sample_size == family.population == 100
     # The parent rows of the 5 whole families and of the 3 copied without their visits.
     assert results["privacy.parent_exact_copy_rate"].value == 8 / 100
@@ -201,7 +206,7 @@ def test_reidentification_runs_on_the_individuals_with_aggregates_as_quasi_ident
     )
     by_key = {m.key: m for m in results}
     assert list(by_key) == list(relational_privacy.INDIVIDUAL_CHECKS)
-    assert all(m.table == "people" for m in results)
+    assert all(m.table is None and m.details["table"] == "people" for m in results)
     linkage = by_key["privacy.individuals_linkage_risk"]
     assert linkage.status == "ok"
     assert linkage.details["quasi_identifiers"] == ["region", "count(visits)"]
@@ -265,7 +270,7 @@ def test_fairness_on_visits_joined_to_the_persons_group():
     )
     by_key = {m.key: m for m in results}
     assert list(by_key) == list(relational_fairness.KEYS)
-    assert all(m.table == "visits" for m in results)
+    assert all(m.table is None and m.details["table"] == "visits" for m in results)
     assert by_key["fairness.joined_representation_gap_max"].value == pytest.approx(0.3)
     assert by_key["fairness.joined_parity_difference_real"].value == pytest.approx(0.5)
     assert by_key["fairness.joined_parity_difference_synthetic"].value == pytest.approx(1.0)
