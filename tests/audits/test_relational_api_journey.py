@@ -25,14 +25,15 @@ from audits.standards import engine
 from audits.standards import services as standard_services
 from registry.models import DATASHEET_SECTIONS
 from tests.audits.certification import helpers
-from tests.audits.checks.test_relational import _sdmetrics_report
 from tests.factories import PASSWORD
 from tests.registry.conftest import make_dataset, upload
 from tests.registry.relational_helpers import (
     DEMO_DIR,
     DEMO_TABLES,
+    api_client,
     demo_bytes,
     demo_metadata,
+    sdmetrics_quality_report,
     zip_of,
 )
 
@@ -81,12 +82,6 @@ RELATIONAL_RULES = (
     "quality.cardinality_shapes",
     "quality.relational_overall",
 )
-
-
-def _api(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
 
 
 def _post_real(api: APIClient, real_ds, tables: dict[str, bytes]) -> dict:
@@ -177,7 +172,7 @@ def test_linked_tables_are_registered_audited_evaluated_signed_and_certified_thr
     world, signing_keys
 ):
     helpers.publish_standard(world.admin_a, LINKED_STANDARD)
-    api = _api(world.curator_a)
+    api = api_client(world.curator_a)
     version, run = _register_and_audit(
         api,
         make_dataset(world, kind="real", name="Web sessions real"),
@@ -191,7 +186,7 @@ def test_linked_tables_are_registered_audited_evaluated_signed_and_certified_thr
     figures = {m["key"]: m["value"] for m in api.get(f"/api/v1/audits/{run.pk}/metrics/").json()}
     real = {t: pd.read_csv(DEMO_DIR / f"{t}_real.csv") for t in DEMO_TABLES}
     synthetic = {t: pd.read_csv(DEMO_DIR / f"{t}_synthetic.csv") for t in DEMO_TABLES}
-    overall, properties = _sdmetrics_report(real, synthetic, demo_metadata())
+    overall, properties = sdmetrics_quality_report(real, synthetic, demo_metadata())
     assert figures["quality.relational_overall"] == pytest.approx(overall, abs=0.02)
     assert figures["quality.cardinality_shapes"] == pytest.approx(
         properties["Cardinality"], abs=0.02
@@ -218,7 +213,7 @@ def test_linked_tables_are_registered_audited_evaluated_signed_and_certified_thr
     helpers.api_sign(world.curator_a, evaluation_row)
     signed = helpers.api_sign(world.regulator, evaluation_row)
     number = signed["certificate"]
-    certificate = _api(world.regulator).get(f"/api/v1/certificates/{number}/").json()
+    certificate = api_client(world.regulator).get(f"/api/v1/certificates/{number}/").json()
     assert certificate["status"] == "valid"
 
     # Anyone with the verification link reads what it certifies: every table, its hash.
@@ -251,7 +246,7 @@ def test_uk_health_judges_the_relational_and_provenance_rules_and_refuses_failin
         draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
         with mock.patch.object(standard_services, "enqueue"):
             standard_services.standard_publish(version=draft, user=world.admin_a)
-    api = _api(world.curator_b)
+    api = api_client(world.curator_b)
     real_ds = make_dataset(world, org="org_b", kind="real", name="Patients real", domain="health")
     # The holdout: real tables the generator never saw (here the demo's, one transaction fewer).
     transactions = demo_bytes("transactions").rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n"

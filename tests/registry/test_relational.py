@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from audits.runs.services import audit_run_request
 from registry import services, table_services
@@ -24,19 +23,17 @@ from tests.registry.conftest import make_dataset, make_version, placements_csv, 
 from tests.registry.relational_helpers import (
     CHILDREN,
     DEMO_TABLES,
+    PAIR_KEYS,
     PARENTS,
+    api_client,
     demo_bytes,
     demo_metadata,
+    register_tables,
+    sdmetrics_metadata,
     zip_of,
 )
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
-
-
-def _api(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
 
 
 def _demo_files(kind: str = "real") -> list:
@@ -45,11 +42,8 @@ def _demo_files(kind: str = "real") -> list:
 
 def _register_demo(world, dataset=None, **extra):
     dataset = dataset or make_dataset(world)
-    return dataset, table_services.relational_version_create(
-        dataset=dataset,
-        user=world.curator_a,
-        tables=[TableUpload(None, f"{t}.csv", iter([demo_bytes(t)])) for t in DEMO_TABLES],
-        **extra,
+    return dataset, register_tables(
+        dataset, world.curator_a, {t: demo_bytes(t) for t in DEMO_TABLES}, **extra
     )
 
 
@@ -63,7 +57,7 @@ def _stored_files() -> list[str]:
 
 def test_api_registers_the_sdmetrics_demo_and_infers_its_keys(world):
     dataset = make_dataset(world)
-    api = _api(world.curator_a)
+    api = api_client(world.curator_a)
     response = api.post(
         f"/api/v1/datasets/{dataset.pk}/tables/", {"tables": _demo_files()}, format="multipart"
     )
@@ -105,7 +99,7 @@ def test_sdmetrics_metadata_round_trips_as_is(world):
     """The real sdmetrics demo metadata, imported with a zip of the demo tables,
     comes back from the API unchanged."""
     dataset = make_dataset(world)
-    api = _api(world.curator_a)
+    api = api_client(world.curator_a)
     archive = zip_of({f"{t}.csv": demo_bytes(t) for t in DEMO_TABLES})
     response = api.post(
         f"/api/v1/datasets/{dataset.pk}/tables/",
@@ -182,22 +176,9 @@ PARENTS_CYCLE = b"pid,region,favourite\n1,north,10\n2,south,11\n3,north,12\n"
 
 
 def _meta(relationships=(), pk=("pid", "cid"), tables=("parents", "children")):
-    return {
-        "tables": {
-            tables[0]: {"primary_key": pk[0], "columns": {}},
-            tables[1]: {"primary_key": pk[1], "columns": {}},
-        },
-        "relationships": [
-            {
-                "parent_table_name": p,
-                "parent_primary_key": pk_,
-                "child_table_name": c,
-                "child_foreign_key": fk,
-            }
-            for p, pk_, c, fk in relationships
-        ],
-        "METADATA_SPEC_VERSION": "MULTI_TABLE_V1",
-    }
+    return sdmetrics_metadata(
+        {tables[0]: (pk[0], {}), tables[1]: (pk[1], {})}, *relationships, spec_version=True
+    )
 
 
 PAIR = {"parents.csv": PARENTS, "children.csv": CHILDREN}
@@ -397,7 +378,7 @@ def test_bad_tables_through_the_api(
     before = _stored_files()
     for key, value in overrides.items():
         setattr(settings, key, value)
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         f"/api/v1/datasets/{dataset.pk}/tables/",
         _post_data(files, archive, names, metadata),
         format="multipart",
@@ -435,7 +416,7 @@ def test_bad_tables_through_the_form(
 
 def test_bad_keys_correction_changes_nothing(world):
     _, version = _register_demo(world)
-    api = _api(world.curator_a)
+    api = api_client(world.curator_a)
     before = api.get(f"/api/v1/versions/{version.pk}/keys/").json()
     bad = {
         "primary_keys": {
@@ -456,7 +437,7 @@ def test_bad_keys_correction_changes_nothing(world):
 
 def test_each_table_downloads_and_the_version_download_says_why_not(client, world):
     _, version = _register_demo(world)
-    api = _api(world.curator_a)
+    api = api_client(world.curator_a)
     got = api.get(f"/api/v1/versions/{version.pk}/tables/sessions/download/")
     assert got.status_code == 200
     assert b"".join(got.streaming_content) == demo_bytes("sessions")
@@ -471,7 +452,7 @@ def test_each_table_downloads_and_the_version_download_says_why_not(client, worl
 
 def test_tables_of_a_restricted_version_are_not_shown_to_other_organisations(client, world):
     _, version = _register_demo(world)
-    api = _api(world.curator_b)
+    api = api_client(world.curator_b)
     for url in (
         f"/api/v1/versions/{version.pk}/tables/",
         f"/api/v1/versions/{version.pk}/keys/",
@@ -509,7 +490,7 @@ def test_version_page_shows_tables_keys_and_the_diagram(client, world):
 
 def test_croissant_has_a_file_and_record_set_per_table_with_references(client, world):
     _, version = _register_demo(world, metadata=demo_metadata())
-    doc = _api(world.curator_a).get(f"/api/v1/versions/{version.pk}/croissant/").json()
+    doc = api_client(world.curator_a).get(f"/api/v1/versions/{version.pk}/croissant/").json()
     assert validate_croissant(doc) == []
     assert len(doc["distribution"]) == 3
     assert {f["sha256"] for f in doc["distribution"]} == set(
@@ -523,7 +504,7 @@ def test_croissant_has_a_file_and_record_set_per_table_with_references(client, w
 
 def test_prov_names_every_table_as_a_member_of_the_version(world):
     dataset, version = _register_demo(world)
-    doc = _api(world.curator_a).get(f"/api/v1/datasets/{dataset.pk}/prov/").json()
+    doc = api_client(world.curator_a).get(f"/api/v1/datasets/{dataset.pk}/prov/").json()
     assert validate_prov_json(doc) == []
     members = {m["prov:entity"] for m in doc["hadMember"].values()}
     assert members == {f"synthgov:versions/{version.pk}/#table-{t}" for t in DEMO_TABLES}
@@ -546,7 +527,7 @@ def test_audit_of_linked_tables_against_one_table_is_refused_with_the_reason(wor
             version=version, reference=reference, holdout=None, config={}, user=world.curator_a
         )
     assert "tables do not match the reference's tables" in str(refused.value)
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         "/api/v1/audits/", {"version": version.pk, "reference": reference.pk}, format="json"
     )
     assert response.status_code == 400
@@ -581,7 +562,7 @@ def test_audit_of_linked_tables_with_keys_not_confirmed_is_refused(world):
     assert not version.keys_confirmed
     real = make_dataset(world, kind="real", name="Real sessions")
     _, reference = _register_demo(world, dataset=real, metadata=demo_metadata())
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         "/api/v1/audits/", {"version": version.pk, "reference": reference.pk}, format="json"
     )
     assert response.status_code == 400
@@ -591,7 +572,7 @@ def test_audit_of_linked_tables_with_keys_not_confirmed_is_refused(world):
 
 def test_schema_correction_of_a_relational_version_is_refused_not_crashed(world):
     _, version = _register_demo(world)
-    response = _api(world.curator_a).patch(
+    response = api_client(world.curator_a).patch(
         f"/api/v1/versions/{version.pk}/schema/", {"columns": []}, format="json"
     )
     assert response.status_code == 400
@@ -633,18 +614,8 @@ def test_the_migration_gives_every_existing_version_its_one_table(world):
 
 def test_a_zip_with_names_and_keys_declared_in_the_api(world):
     dataset = make_dataset(world)
-    keys = {
-        "primary_keys": {"parents": "pid", "children": "cid"},
-        "foreign_keys": [
-            {
-                "parent_table": "parents",
-                "parent_key": "pid",
-                "child_table": "children",
-                "child_key": "pid",
-            }
-        ],
-    }
-    response = _api(world.curator_a).post(
+    keys = PAIR_KEYS
+    response = api_client(world.curator_a).post(
         f"/api/v1/datasets/{dataset.pk}/tables/",
         {
             "archive": upload(zip_of({"p.csv": PARENTS, "c.csv": CHILDREN}), "pc.zip"),
@@ -695,7 +666,7 @@ def test_upload_and_keys_pages_are_for_the_curator(client, world):
     client.force_login(world.officer_a)  # may read the version, not change it
     assert client.get(reverse("registry:keys", args=[version.pk])).status_code == 403
     assert client.get(reverse("registry:upload_tables", args=[dataset.pk])).status_code == 403
-    put = _api(world.officer_a).put(
+    put = api_client(world.officer_a).put(
         f"/api/v1/versions/{version.pk}/keys/", {"primary_keys": {}}, format="json"
     )
     assert put.status_code == 403
@@ -721,6 +692,6 @@ def test_parquet_and_csv_tables_mix_and_download_as_stored(world):
     formats = dict(version.tables.values_list("name", "format"))
     assert formats == {"parents": "parquet", "children": "csv"}
     assert table_services.version_keys(version).foreign_keys[0].parent_table == "parents"
-    got = _api(world.curator_a).get(f"/api/v1/versions/{version.pk}/tables/parents/download/")
+    got = api_client(world.curator_a).get(f"/api/v1/versions/{version.pk}/tables/parents/download/")
     assert got["Content-Type"] == "application/vnd.apache.parquet"
     assert b"".join(got.streaming_content) == parents

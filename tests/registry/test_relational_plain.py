@@ -25,11 +25,12 @@ from registry.relational import (
 from registry.relational.archive import archive_members, budget, member_chunks
 from registry.relational.diagram import TableBox, render_relationships_svg
 from registry.relational.metadata import apply_column_attributes
-from tests.registry.relational_helpers import DEMO_DIR, DEMO_TABLES, demo_metadata, zip_of
-
-
-def _demo_frames() -> dict[str, pd.DataFrame]:
-    return {t: pd.read_csv(DEMO_DIR / f"{t}_real.csv") for t in DEMO_TABLES}
+from tests.registry.relational_helpers import (
+    DEMO_TABLES,
+    demo_frames,
+    demo_metadata,
+    zip_of,
+)
 
 
 def test_version_hash_is_the_file_hash_for_one_table_and_stated_for_several():
@@ -61,7 +62,7 @@ def test_file_names_suggest_table_names():
 
 
 def test_inference_finds_the_sdmetrics_demo_keys():
-    found = infer_keys(_demo_frames())
+    found = infer_keys(demo_frames())
     meta = demo_metadata()
     assert dict(found.proposed.primary_keys) == {
         t: meta["tables"][t]["primary_key"] for t in DEMO_TABLES
@@ -112,7 +113,7 @@ def test_primary_key_values_must_be_unique_and_present():
 
 def test_metadata_round_trips_through_the_plain_layer():
     meta = demo_metadata()
-    frames = _demo_frames()
+    frames = demo_frames()
     columns = {t: list(f.columns) for t, f in frames.items()}
     keys, attributes = keys_from_metadata(meta, columns)
     schemas = [

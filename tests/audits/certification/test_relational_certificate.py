@@ -15,8 +15,13 @@ from rest_framework.test import APIClient
 from audits.models import Certificate
 from tests.audits.certification import helpers
 from tests.audits.certification.files.test_verify_cli import run_verify
-from tests.audits.runs.test_relational_runs import CHILDREN, KEYS, PARENTS, _register
 from tests.registry.conftest import make_dataset
+from tests.registry.relational_helpers import (
+    AUDITED_CHILDREN,
+    AUDITED_PARENTS,
+    PAIR_KEYS,
+    register_tables,
+)
 
 cert_world = helpers.cert_world
 signing_keys = helpers.signing_keys
@@ -40,17 +45,17 @@ def _token(user, number: str) -> str:
 
 @pytest.fixture
 def linked(world, registry_storage, signing_keys):
-    real = _register(
+    real = register_tables(
         make_dataset(world, kind="real", name="Linked real"),
         world.curator_a,
-        {"parents": PARENTS, "children": CHILDREN},
-        keys=KEYS,
+        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN},
+        keys=PAIR_KEYS,
     )
-    synthetic = _register(
+    synthetic = register_tables(
         make_dataset(world, name="Linked synthetic"),
         world.curator_a,
-        {"parents": PARENTS, "children": CHILDREN.replace(b"7.5", b"7.0")},
-        keys=KEYS,
+        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN.replace(b"7.5", b"7.0")},
+        keys=PAIR_KEYS,
     )
     standard = helpers.publish_standard(world.admin_a)
     helpers.record_audit(synthetic, real, world.curator_a, helpers.GOOD)

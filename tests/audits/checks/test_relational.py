@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from audits.checks.relational import (
     relational_quality,
     relational_quality_metrics,
 )
+from tests.registry.relational_helpers import sdmetrics_metadata, sdmetrics_quality_report
 
 # The integrity and quality figures; the privacy and fairness figures of linked tables are
 # tested in test_relational_privfair.
@@ -158,20 +158,8 @@ def test_tables_not_matching_the_schema_are_refused():
         relational_quality(tables, broken, _schema())
 
 
-def _sdmetrics_report(real, synthetic, metadata):
-    with warnings.catch_warnings():
-        # The class warns, on import, that it is deprecated in favour of QualityReport.
-        warnings.simplefilter("ignore")
-        from sdmetrics.reports import MultiTableQualityReport
-
-        report = MultiTableQualityReport()
-        report.generate(real, synthetic, metadata, verbose=False)
-    table = report.get_properties()
-    return report.get_score(), dict(zip(table["Property"], table["Score"], strict=True))
-
-
 def _assert_agrees(real, synthetic, metadata):
-    overall, properties = _sdmetrics_report(real, synthetic, metadata)
+    overall, properties = sdmetrics_quality_report(real, synthetic, metadata)
     schema = RelationalSchema.from_sdmetrics(metadata)
     results = {m.key: m for m in relational_quality_metrics(real, synthetic, schema)}
     ours = {
@@ -230,36 +218,22 @@ def _family_tables(seed: int, parents: int, *, planted: int = 0):
     }
 
 
-FAMILY_METADATA = {
-    "tables": {
-        "people": {
-            "primary_key": "pid",
-            "columns": {
-                "pid": {"sdtype": "id"},
-                "age": {"sdtype": "numerical"},
-                "region": {"sdtype": "categorical"},
-            },
-        },
-        "orders": {
-            "primary_key": "oid",
-            "columns": {
-                "oid": {"sdtype": "id"},
-                "pid": {"sdtype": "id"},
-                "amount": {"sdtype": "numerical"},
-                "channel": {"sdtype": "categorical"},
+FAMILY_METADATA = sdmetrics_metadata(
+    {
+        "people": ("pid", {"pid": "id", "age": "numerical", "region": "categorical"}),
+        "orders": (
+            "oid",
+            {
+                "oid": "id",
+                "pid": "id",
+                "amount": "numerical",
+                "channel": "categorical",
                 "at": {"sdtype": "datetime", "datetime_format": "%Y-%m-%d %H:%M:%S"},
             },
-        },
+        ),
     },
-    "relationships": [
-        {
-            "parent_table_name": "people",
-            "parent_primary_key": "pid",
-            "child_table_name": "orders",
-            "child_foreign_key": "pid",
-        }
-    ],
-}
+    ("people", "pid", "orders", "pid"),
+)
 
 
 def test_agrees_with_sdmetrics_on_generated_families_and_sees_the_planted_defect():

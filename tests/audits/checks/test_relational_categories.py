@@ -73,7 +73,7 @@ def _whole_audit(real, synthetic, holdout) -> list[dict]:
     from audits.checks import run_relational_audit
     from audits.checks.relational_privacy import LinkedChoices
     from audits.checks.runner import RELATIONAL_FAMILIES
-    from tests.audits.checks.test_relational_privfair import METADATA as LINKED
+    from tests.registry.relational_helpers import PEOPLE_VISITS_METADATA as LINKED
 
     choices = LinkedChoices(
         individuals_table="people",
@@ -102,7 +102,7 @@ def _whole_audit(real, synthetic, holdout) -> list[dict]:
 def test_the_whole_linked_audit_reads_category_columns_as_strings():
     # Privacy (family copies, near copies, the individuals' re-identification with a
     # most-common-ward aggregate) and fairness on the joined tables, not only quality.
-    from tests.audits.checks.test_relational_privfair import planted_families
+    from tests.registry.relational_helpers import planted_families
 
     real, synthetic, holdout = planted_families()
     rng = np.random.default_rng(5)

@@ -11,110 +11,11 @@ from audits.checks import relational_fairness, relational_privacy
 from audits.checks.base import AuditInputError
 from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
 from audits.checks.relational import RelationalSchema
-
-METADATA = {
-    "tables": {
-        "people": {
-            "primary_key": "pid",
-            "columns": {
-                "pid": {"sdtype": "id"},
-                "age": {"sdtype": "numerical"},
-                "region": {"sdtype": "categorical"},
-            },
-        },
-        "visits": {
-            "primary_key": "vid",
-            "columns": {
-                "vid": {"sdtype": "id"},
-                "pid": {"sdtype": "id"},
-                "cost": {"sdtype": "numerical"},
-                "ward": {"sdtype": "categorical"},
-            },
-        },
-    },
-    "relationships": [
-        {
-            "parent_table_name": "people",
-            "parent_primary_key": "pid",
-            "child_table_name": "visits",
-            "child_foreign_key": "pid",
-        }
-    ],
-}
+from tests.registry.relational_helpers import PEOPLE_VISITS_METADATA, planted_families
 
 
 def _schema() -> RelationalSchema:
-    return RelationalSchema.from_sdmetrics(METADATA)
-
-
-def _families(rng, n: int, first_id: int, region=None) -> dict[str, pd.DataFrame]:
-    """n people with 0 to 4 visits each; continuous ages and costs, so no two rows agree
-    by chance."""
-    pids = np.arange(first_id, first_id + n)
-    people = pd.DataFrame(
-        {
-            "pid": pids,
-            "age": rng.uniform(18, 90, n).round(6),
-            "region": region or rng.choice(["north", "south", "east"], n),
-        }
-    )
-    counts = rng.integers(0, 5, n)
-    owner = np.repeat(pids, counts)
-    visits = pd.DataFrame(
-        {
-            "vid": np.arange(len(owner)) + 10 * first_id,
-            "pid": owner,
-            "cost": rng.uniform(10, 500, len(owner)).round(6),
-            "ward": rng.choice(["a", "b", "c"], len(owner)),
-        }
-    )
-    return {"people": people, "visits": visits}
-
-
-def _copy_family(source, pid: int, new_pid: int, first_vid: int, *, nudge=0.0, children=True):
-    person = source["people"][source["people"].pid == pid].copy()
-    person["pid"] = new_pid
-    person["age"] = person["age"] + nudge
-    visits = source["visits"][source["visits"].pid == pid].copy()
-    if not children:
-        visits = visits.assign(cost=visits["cost"] + 1000.0)
-    visits["pid"] = new_pid
-    visits["vid"] = np.arange(len(visits)) + first_vid
-    visits["cost"] = visits["cost"] + nudge
-    return person, visits
-
-
-def planted_families(exact=5, parent_only=3, near=4):
-    """Real families, a holdout, and 100 synthetic families: ``exact`` real families copied
-    whole under new keys, ``parent_only`` real people copied with other visits, ``near``
-    families copied with every number moved by 0.001, and the rest from a region no real
-    person lives in (far from everyone)."""
-    rng = np.random.default_rng(7)
-    real = _families(rng, 300, 1)
-    holdout = _families(rng, 300, 1_000)
-    synthetic = _families(rng, 100 - exact - parent_only - near, 5_000, region="nowhere")
-    # Real people with at least one visit, in order: the planted families come from them.
-    donors = [p for p in real["people"].pid if (real["visits"].pid == p).any()]
-    people, visits = [synthetic["people"]], [synthetic["visits"]]
-    plan = [("exact", d) for d in donors[:exact]]
-    plan += [("parent_only", d) for d in donors[exact : exact + parent_only]]
-    plan += [("near", d) for d in donors[exact + parent_only : exact + parent_only + near]]
-    for i, (kind, donor) in enumerate(plan):
-        person, family = _copy_family(
-            real,
-            donor,
-            9_000 + i,
-            90_000 + 100 * i,
-            nudge=0.001 if kind == "near" else 0.0,
-            children=kind != "parent_only",
-        )
-        people.append(person)
-        visits.append(family)
-    synthetic = {
-        "people": pd.concat(people, ignore_index=True),
-        "visits": pd.concat(visits, ignore_index=True),
-    }
-    return real, synthetic, holdout
+    return RelationalSchema.from_sdmetrics(PEOPLE_VISITS_METADATA)
 
 
 def test_whole_families_copied_are_counted_exactly():
@@ -336,9 +237,9 @@ def test_a_parent_table_of_keys_alone_has_no_parent_row_copies():
     metadata = {
         "tables": {
             "people": {"primary_key": "pid", "columns": {"pid": {"sdtype": "id"}}},
-            "visits": METADATA["tables"]["visits"],
+            "visits": PEOPLE_VISITS_METADATA["tables"]["visits"],
         },
-        "relationships": METADATA["relationships"],
+        "relationships": PEOPLE_VISITS_METADATA["relationships"],
     }
     schema = RelationalSchema.from_sdmetrics(metadata)
     real, synthetic, _ = planted_families(exact=5, parent_only=0, near=0)

@@ -16,28 +16,20 @@ from audits.checks import relational_fairness, relational_privacy
 from audits.checks.relational import RelationalSchema
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs import services
-from tests.audits.checks.test_relational_privfair import METADATA, planted_families
-from tests.audits.runs.test_relational_runs import (
-    PARENTS,
-    _api,
-    _refused,
-    _register,
-    _run_now,
-)
 from tests.registry.conftest import make_dataset
+from tests.registry.relational_helpers import (
+    AUDITED_PARENTS,
+    PEOPLE_VISITS_KEYS,
+    PEOPLE_VISITS_METADATA,
+    api_client,
+    audit_refused,
+    csv_bytes,
+    planted_families,
+    register_tables,
+    run_now,
+)
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
-
-PEOPLE_KEYS = {
-    "primary_keys": {"people": "pid", "visits": "vid"},
-    "foreign_keys": [
-        {"parent_table": "people", "parent_key": "pid", "child_table": "visits", "child_key": "pid"}
-    ],
-}
-
-
-def _csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
 
 
 def _read(tables: dict[str, bytes]) -> dict[str, pd.DataFrame]:
@@ -50,27 +42,27 @@ def planted(world):
     copied whole (see the plain tests), each registered with its keys."""
     real, synthetic, holdout = planted_families()
     files = {
-        role: {name: _csv(frame) for name, frame in tables.items()}
+        role: {name: csv_bytes(frame) for name, frame in tables.items()}
         for role, tables in (("real", real), ("synthetic", synthetic), ("holdout", holdout))
     }
     versions = {
-        "real": _register(
+        "real": register_tables(
             make_dataset(world, kind="real", name="People real"),
             world.curator_a,
             files["real"],
-            keys=PEOPLE_KEYS,
+            keys=PEOPLE_VISITS_KEYS,
         ),
-        "holdout": _register(
+        "holdout": register_tables(
             make_dataset(world, kind="real", name="People holdout"),
             world.curator_a,
             files["holdout"],
-            keys=PEOPLE_KEYS,
+            keys=PEOPLE_VISITS_KEYS,
         ),
-        "synthetic": _register(
+        "synthetic": register_tables(
             make_dataset(world, name="People synthetic"),
             world.curator_a,
             files["synthetic"],
-            keys=PEOPLE_KEYS,
+            keys=PEOPLE_VISITS_KEYS,
         ),
     }
     return versions, files
@@ -93,7 +85,7 @@ def test_linked_tables_audit_gives_family_copies_individuals_and_joined_fairness
     client, world, planted
 ):
     versions, files = planted
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         "/api/v1/audits/",
         {
             "version": versions["synthetic"].pk,
@@ -104,7 +96,7 @@ def test_linked_tables_audit_gives_family_copies_individuals_and_joined_fairness
         format="json",
     )
     assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
+    run = run_now(response.json()["id"])
     assert run.status == AuditStatus.SUCCEEDED, run.error
     # The choices are recorded in the run's configuration (inside the evidence hash).
     for field in ("individuals_table", "fairness_table", "fairness_parent_columns"):
@@ -116,7 +108,7 @@ def test_linked_tables_audit_gives_family_copies_individuals_and_joined_fairness
     assert stored["privacy.family_near_copy_rate"] == 9 / 100
     # Equal to the plain checks on the same tables read with pandas alone.
     real, synthetic, holdout = (_read(files[r]) for r in ("real", "synthetic", "holdout"))
-    schema = RelationalSchema.from_sdmetrics(METADATA)
+    schema = RelationalSchema.from_sdmetrics(PEOPLE_VISITS_METADATA)
     plain = relational_privacy.individuals_metrics(
         real,
         synthetic,
@@ -160,7 +152,7 @@ def test_linked_tables_audit_gives_family_copies_individuals_and_joined_fairness
 
 def test_without_choices_the_figures_say_what_to_choose(world, planted):
     versions, _ = planted
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         "/api/v1/audits/",
         {
             "version": versions["synthetic"].pk,
@@ -170,7 +162,7 @@ def test_without_choices_the_figures_say_what_to_choose(world, planted):
         format="json",
     )
     assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
+    run = run_now(response.json()["id"])
     assert run.status == AuditStatus.SUCCEEDED, run.error
     figures = {m.key: m for m in run.metrics.all()}
     assert figures["privacy.family_exact_copy_rate"].value == 5 / 100
@@ -220,16 +212,16 @@ def test_bad_choices_are_refused_with_nothing_stored(world, planted, changes, fi
         **CHOICES,
         **changes,
     }
-    _refused(world, payload, field, phrase)
+    audit_refused(world, payload, field, phrase)
 
 
 def test_a_single_table_version_refuses_linked_choices(world):
     real = make_dataset(world, kind="real", name="One table real")
     synthetic = make_dataset(world, name="One table synthetic")
-    real_version = _register(real, world.curator_a, {"parents": PARENTS})
-    synthetic_version = _register(synthetic, world.curator_a, {"parents": PARENTS})
+    real_version = register_tables(real, world.curator_a, {"parents": AUDITED_PARENTS})
+    synthetic_version = register_tables(synthetic, world.curator_a, {"parents": AUDITED_PARENTS})
     assert not synthetic_version.is_relational
-    _refused(
+    audit_refused(
         world,
         {
             "version": synthetic_version.pk,

@@ -10,41 +10,35 @@ import pandas as pd
 import pytest
 
 from audits.checks import relational
-from audits.models import AuditMetric, AuditStatus
+from audits.models import AuditMetric
 from audits.runs import services
 from registry import table_services
-from registry.table_services import TableUpload
-from tests.audits.runs.test_relational_runs import _api, _run_now
 from tests.registry.conftest import make_dataset
-from tests.registry.relational_helpers import DEMO_DIR, DEMO_TABLES, demo_metadata
+from tests.registry.relational_helpers import (
+    api_audit_now,
+    demo_frames,
+    demo_metadata,
+    parquet_bytes,
+    register_tables,
+)
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
 
 
-def _parquet(frame: pd.DataFrame) -> bytes:
-    out = io.BytesIO()
-    frame.to_parquet(out, index=False)
-    return out.getvalue()
-
-
-def _frames(which: str) -> dict[str, pd.DataFrame]:
-    return {t: pd.read_csv(DEMO_DIR / f"{t}_{which}.csv") for t in DEMO_TABLES}
-
-
-def _register(world, name: str, frames: dict[str, pd.DataFrame], kind: str = "synthetic"):
-    dataset = make_dataset(world, kind=kind, name=name)
-    return table_services.relational_version_create(
-        dataset=dataset,
-        user=world.curator_a,
-        tables=[TableUpload(None, f"{t}.parquet", iter([_parquet(f)])) for t, f in frames.items()],
+def _register_parquet(world, name: str, frames: dict[str, pd.DataFrame], kind: str = "synthetic"):
+    return register_tables(
+        make_dataset(world, kind=kind, name=name),
+        world.curator_a,
+        {t: parquet_bytes(f) for t, f in frames.items()},
+        suffix="parquet",
         metadata=demo_metadata(),
     )
 
 
 def test_parquet_linked_tables_are_read_with_categories_and_audited_as_strings(world):
-    real_frames, synthetic_frames = _frames("real"), _frames("synthetic")
-    real = _register(world, "Sessions real", real_frames, kind="real")
-    synthetic = _register(world, "Sessions synthetic", synthetic_frames)
+    real_frames, synthetic_frames = demo_frames("real"), demo_frames("synthetic")
+    real = _register_parquet(world, "Sessions real", real_frames, kind="real")
+    synthetic = _register_parquet(world, "Sessions synthetic", synthetic_frames)
     metadata = table_services.version_metadata(synthetic)
     read = services._load_tables(synthetic, "audited version")
     for table, meta in metadata["tables"].items():
@@ -62,14 +56,7 @@ def test_parquet_linked_tables_are_read_with_categories_and_audited_as_strings(w
                 assert not category, (table, column)
     assert any(isinstance(d, pd.CategoricalDtype) for f in read.values() for d in f.dtypes)
 
-    response = _api(world.curator_a).post(
-        "/api/v1/audits/",
-        {"version": synthetic.pk, "reference": real.pk, "families": ["integrity", "quality"]},
-        format="json",
-    )
-    assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = api_audit_now(world.curator_a, synthetic, real, ["integrity", "quality"])
     stored = {
         m.key: (m.value, m.status, m.finding)
         for m in AuditMetric.objects.filter(run=run, table="")
@@ -93,4 +80,4 @@ def test_parquet_linked_tables_are_read_with_categories_and_audited_as_strings(w
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     # The Parquet round trip of a frame, read as the single-table path reads it.
-    return pd.read_parquet(io.BytesIO(_parquet(frame)))
+    return pd.read_parquet(io.BytesIO(parquet_bytes(frame)))

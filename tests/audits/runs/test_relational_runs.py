@@ -12,15 +12,28 @@ import pandas as pd
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from audits.checks import catalogue, relational
 from audits.models import AuditMetric, AuditRun, AuditStatus
 from audits.runs import services
 from registry import table_services
-from registry.table_services import TableUpload
 from tests.registry.conftest import make_dataset
-from tests.registry.relational_helpers import DEMO_DIR, DEMO_TABLES, demo_bytes, demo_metadata
+from tests.registry.relational_helpers import (
+    AUDITED_CHILDREN,
+    AUDITED_PARENTS,
+    DEMO_DIR,
+    DEMO_TABLES,
+    ORPHANED_CHILDREN,
+    PAIR_KEYS,
+    api_audit_now,
+    api_client,
+    audit_now,
+    audit_refused,
+    demo_bytes,
+    demo_metadata,
+    register_tables,
+    run_now,
+)
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
 
@@ -31,44 +44,6 @@ RELATIONAL_KEYS = (
     "quality.intertable_trends",
     "quality.relational_overall",
 )
-PARENTS = b"pid,region\n1,north\n2,south\n3,north\n4,south\n"
-CHILDREN = b"cid,pid,amount\n10,1,5.0\n11,1,7.5\n12,3,2.0\n13,2,1.0\n14,4,3.5\n"
-# One child points at a parent that does not exist: 424242.
-PLANTED = b"cid,pid,amount\n10,1,5.0\n11,1,7.5\n12,3,2.0\n13,424242,1.0\n14,4,3.5\n"
-KEYS = {
-    "primary_keys": {"parents": "pid", "children": "cid"},
-    "foreign_keys": [
-        {
-            "parent_table": "parents",
-            "parent_key": "pid",
-            "child_table": "children",
-            "child_key": "pid",
-        }
-    ],
-}
-
-
-def _api(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-def _register(dataset, user, tables: dict[str, bytes], **keys):
-    return table_services.relational_version_create(
-        dataset=dataset,
-        user=user,
-        tables=[
-            TableUpload(None, f"{name}.csv", iter([content])) for name, content in tables.items()
-        ],
-        **keys,
-    )
-
-
-def _run_now(run_id: int) -> AuditRun:
-    token = services.audit_run_claim(run_id=run_id)
-    assert token
-    return services.audit_run_execute(run_id=run_id, token=token)
 
 
 @pytest.fixture
@@ -77,10 +52,10 @@ def demo_pair(world):
     as the audited version, both with the demo metadata's keys."""
     real_ds = make_dataset(world, kind="real", name="Web sessions real")
     synth_ds = make_dataset(world, name="Web sessions synthetic")
-    real = _register(
+    real = register_tables(
         real_ds, world.curator_a, {t: demo_bytes(t) for t in DEMO_TABLES}, metadata=demo_metadata()
     )
-    synthetic = _register(
+    synthetic = register_tables(
         synth_ds,
         world.curator_a,
         {t: demo_bytes(t, "synthetic") for t in DEMO_TABLES},
@@ -104,14 +79,7 @@ def _plain_figures(metadata: dict) -> dict[str, float | None]:
 
 def test_the_demo_pair_is_audited_with_the_plain_checks_figures(client, world, demo_pair):
     real, synthetic = demo_pair
-    response = _api(world.curator_a).post(
-        "/api/v1/audits/",
-        {"version": synthetic.pk, "reference": real.pk, "families": ["integrity", "quality"]},
-        format="json",
-    )
-    assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = api_audit_now(world.curator_a, synthetic, real, ["integrity", "quality"])
     stored = dict(AuditMetric.objects.filter(run=run, table="").values_list("key", "value"))
     expected = _plain_figures(table_services.version_metadata(synthetic))
     assert set(RELATIONAL_KEYS) | {"integrity.hash_verified"} == set(stored)
@@ -147,26 +115,19 @@ def test_the_demo_pair_is_audited_with_the_plain_checks_figures(client, world, d
 def test_a_planted_orphan_is_reported_with_its_key_to_readers_of_the_audited_version_only(
     client, world
 ):
-    real = _register(
+    real = register_tables(
         make_dataset(world, kind="real", name="Families real"),
         world.curator_a,
-        {"parents": PARENTS, "children": CHILDREN},
-        keys=KEYS,
+        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN},
+        keys=PAIR_KEYS,
     )
-    synthetic = _register(
+    synthetic = register_tables(
         make_dataset(world, name="Families synthetic"),
         world.curator_a,
-        {"parents": PARENTS, "children": PLANTED},
-        keys=KEYS,
+        {"parents": AUDITED_PARENTS, "children": ORPHANED_CHILDREN},
+        keys=PAIR_KEYS,
     )
-    response = _api(world.curator_a).post(
-        "/api/v1/audits/",
-        {"version": synthetic.pk, "reference": real.pk, "families": ["integrity"]},
-        format="json",
-    )
-    assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = api_audit_now(world.curator_a, synthetic, real, ["integrity"])
     orphans = run.metrics.get(key="integrity.orphan_rate")
     assert orphans.value == pytest.approx(1 / 5)
     assert "424242" in orphans.finding
@@ -185,7 +146,7 @@ def test_a_planted_orphan_is_reported_with_its_key_to_readers_of_the_audited_ver
         answer = client.get(reverse(name, args=[run.pk]))
         assert answer.status_code == 404, name
         assert b"424242" not in answer.content
-    api = _api(world.curator_b)
+    api = api_client(world.curator_b)
     assert api.get(f"/api/v1/audits/{run.pk}/").status_code == 404
     listed = api.get("/api/v1/audits/")
     assert listed.status_code == 200 and b"424242" not in listed.content
@@ -194,29 +155,19 @@ def test_a_planted_orphan_is_reported_with_its_key_to_readers_of_the_audited_ver
     assert api.get(f"/api/v1/audits/{run.pk}/metrics/").status_code == 404
 
 
-def _refused(world, payload: dict, field: str, *phrases: str) -> None:
-    before = AuditRun.objects.count()
-    response = _api(world.curator_a).post("/api/v1/audits/", payload, format="json")
-    assert response.status_code == 400, response.content
-    message = " ".join(response.json().get(field, []))
-    for phrase in phrases:
-        assert phrase in message, (phrase, response.json())
-    assert AuditRun.objects.count() == before
-
-
 def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(world, demo_pair):
     real, synthetic = demo_pair
     org = make_dataset(world, kind="real", name="Other tables")
-    other = _register(
+    other = register_tables(
         org,
         world.curator_a,
-        {"users": demo_bytes("users"), "parents": PARENTS, "children": CHILDREN},
+        {"users": demo_bytes("users"), "parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN},
         keys={
-            "primary_keys": {"users": "user_id", **KEYS["primary_keys"]},
-            "foreign_keys": KEYS["foreign_keys"],
+            "primary_keys": {"users": "user_id", **PAIR_KEYS["primary_keys"]},
+            "foreign_keys": PAIR_KEYS["foreign_keys"],
         },
     )
-    _refused(
+    audit_refused(
         world,
         {"version": synthetic.pk, "reference": other.pk},
         "reference",
@@ -224,7 +175,7 @@ def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(wor
         "missing children, parents",
         "extra sessions, transactions",
     )
-    _refused(
+    audit_refused(
         world,
         {"version": synthetic.pk, "reference": real.pk, "holdout": other.pk},
         "holdout",
@@ -236,13 +187,13 @@ def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(wor
     metadata = demo_metadata()
     metadata["relationships"] = metadata["relationships"][:1]
     dropped = metadata_relationship_label(demo_metadata()["relationships"][1])
-    fewer = _register(
+    fewer = register_tables(
         make_dataset(world, kind="real", name="Fewer keys"),
         world.curator_a,
         {t: demo_bytes(t) for t in DEMO_TABLES},
         metadata=metadata,
     )
-    _refused(
+    audit_refused(
         world,
         {"version": synthetic.pk, "reference": fewer.pk},
         "reference",
@@ -250,7 +201,7 @@ def test_mismatched_tables_keys_and_families_are_refused_with_nothing_stored(wor
         f"foreign key {dropped} not in the reference's",
     )
     # Every family applies to linked tables (provenance too); an unknown one is refused.
-    refused = _api(world.curator_a).post(
+    refused = api_client(world.curator_a).post(
         "/api/v1/audits/",
         {"version": synthetic.pk, "reference": real.pk, "families": ["lineage"]},
         format="json",
@@ -295,7 +246,7 @@ def test_an_altered_table_stops_the_audit_with_only_that_finding(world, demo_pai
     table = synthetic.tables.get(name="sessions")
     with default_storage.open(table.file.name, "ab") as handle:
         handle.write(b"99,9,Mobile,Android,0\n")
-    run = _run_now(run.pk)
+    run = run_now(run.pk)
     assert run.status == AuditStatus.FAILED
     assert "no longer matches" in run.error
     figures = {m.key: m for m in run.metrics.all()}
@@ -329,14 +280,7 @@ def test_linked_tables_get_the_provenance_figures_of_a_single_table_with_the_sam
             "uses": "Testing analytics pipelines only.",
         },
     )
-    response = _api(world.curator_a).post(
-        "/api/v1/audits/",
-        {"version": synthetic.pk, "reference": real.pk, "families": ["integrity", "provenance"]},
-        format="json",
-    )
-    assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = api_audit_now(world.curator_a, synthetic, real, ["integrity", "provenance"])
     whole = {m.key: m for m in run.metrics.filter(table="")}
     provenance_keys = [k for k, spec in catalogue.METRICS.items() if spec.family == "provenance"]
     assert set(provenance_keys) <= set(whole)
@@ -387,7 +331,7 @@ def test_keys_corrected_after_the_request_fail_the_run_with_the_reason(world, de
     metadata = demo_metadata()
     metadata["relationships"] = metadata["relationships"][:1]
     table_services.version_keys_set(version=synthetic, user=world.curator_a, metadata=metadata)
-    run = _run_now(run.pk)
+    run = run_now(run.pk)
     assert run.status == AuditStatus.FAILED
     assert "keys of" in run.error and "changed after this audit was requested" in run.error
     assert not run.metrics.exists()
@@ -402,15 +346,7 @@ def test_a_standard_evaluates_the_audit_of_linked_tables_and_pages_render(client
     draft = standard_services.standard_save_draft(spec=spec, user=world.admin_a, owner=None)
     standard_services.standard_publish(version=draft, user=world.admin_a)
     real, synthetic = demo_pair
-    run = services.audit_run_request(
-        version=synthetic,
-        reference=real,
-        holdout=None,
-        config={"families": ["integrity", "quality"]},
-        user=world.curator_a,
-    )
-    run = _run_now(run.pk)
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = audit_now(synthetic, real, ["integrity", "quality"], world.curator_a)
     (evaluation,) = compliance.evaluations_recompute_for_version(dataset_version=synthetic)
     rules = {r["key"]: r for r in evaluation.results["rules"]}
     # The baseline's single-table figures are judged on every table: users and
@@ -476,7 +412,7 @@ def test_relational_rules_do_not_apply_to_a_single_table_and_are_missing_without
         config={"families": ["integrity", "quality"]},
         user=world.curator_a,
     )
-    assert _run_now(run.pk).status == AuditStatus.SUCCEEDED
+    assert run_now(run.pk).status == AuditStatus.SUCCEEDED
     after = compliance.evaluation_compute(dataset_version=synthetic, standard_version=standard)
     judged = {r["key"]: r for r in after.results["rules"]}
     assert judged["integrity.orphan_rate"]["status"] == "pass"

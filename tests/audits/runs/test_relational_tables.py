@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 
-import pandas as pd
 import pytest
 from django.urls import reverse
 
@@ -20,17 +19,23 @@ from audits.checks.runner import run_audit, run_relational_audit, table_config
 from audits.models import AuditMetric, AuditStatus
 from audits.runs import services
 from registry import table_services
-from tests.audits.runs.test_relational_runs import KEYS, PARENTS, _api, _register, _run_now
 from tests.registry.conftest import make_dataset, make_version
-from tests.registry.relational_helpers import DEMO_DIR, DEMO_TABLES, demo_bytes, demo_metadata
+from tests.registry.relational_helpers import (
+    AUDITED_PARENTS,
+    DEMO_TABLES,
+    PAIR_KEYS,
+    api_client,
+    audit_now,
+    demo_bytes,
+    demo_frames,
+    demo_metadata,
+    register_tables,
+    run_now,
+)
 
 pytestmark = pytest.mark.usefixtures("registry_storage")
 
 _SDTYPES = {"numerical", "categorical", "boolean", "datetime", "id"}
-
-
-def _demo_frames(kind: str) -> dict[str, pd.DataFrame]:
-    return {t: pd.read_csv(DEMO_DIR / f"{t}_{kind}.csv") for t in DEMO_TABLES}
 
 
 def _demo_columns() -> dict[str, list[ColumnSpec]]:
@@ -49,7 +54,7 @@ def test_each_table_is_audited_on_its_own_and_progress_moves_per_table():
     columns as identifiers, tagged with the table; the progress never goes back and
     names each table."""
     schema = relational.RelationalSchema.from_sdmetrics(demo_metadata())
-    real, synthetic = _demo_frames("real"), _demo_frames("synthetic")
+    real, synthetic = demo_frames("real"), demo_frames("synthetic")
     steps: list[tuple[str, float]] = []
     outcome = run_relational_audit(
         families={"integrity", "quality"},
@@ -103,7 +108,7 @@ def demo_trio(world):
             world, kind="real" if kind == "real" else "fully_synthetic", name=f"Web {name}"
         )
         versions.append(
-            _register(
+            register_tables(
                 dataset,
                 world.curator_a,
                 {t: demo_bytes(t, kind) for t in DEMO_TABLES},
@@ -115,7 +120,7 @@ def demo_trio(world):
 
 def test_per_table_figures_are_stored_shown_and_listed_by_the_api(client, world, demo_trio):
     real, holdout, synthetic = demo_trio
-    response = _api(world.curator_a).post(
+    response = api_client(world.curator_a).post(
         "/api/v1/audits/",
         {
             "version": synthetic.pk,
@@ -126,7 +131,7 @@ def test_per_table_figures_are_stored_shown_and_listed_by_the_api(client, world,
         format="json",
     )
     assert response.status_code == 202, response.content
-    run = _run_now(response.json()["id"])
+    run = run_now(response.json()["id"])
     assert run.status == AuditStatus.SUCCEEDED, run.error
     whole = set(AuditMetric.objects.filter(run=run, table="").values_list("key", flat=True))
     # Every relational figure of the families chosen is a figure of the whole version
@@ -166,7 +171,7 @@ def test_per_table_figures_are_stored_shown_and_listed_by_the_api(client, world,
     document = client.get(reverse("audits:report_json", args=[run.pk])).json()
     assert any(m.get("table") == "users" for m in document["results"]["metrics"])
 
-    listed = _api(world.curator_a).get(f"/api/v1/audits/{run.pk}/metrics/").json()
+    listed = api_client(world.curator_a).get(f"/api/v1/audits/{run.pk}/metrics/").json()
     by = {(m["table"], m["key"]): m for m in listed}
     assert by[("sessions", "integrity.duplicate_rate")]["value"] == pytest.approx(0.6)
     assert by[("", "quality.relational_overall")]["value"] == pytest.approx(0.62195, abs=1e-4)
@@ -179,7 +184,7 @@ def test_per_table_figures_are_stored_shown_and_listed_by_the_api(client, world,
         answer = client.get(reverse(name, args=[run.pk]))
         assert answer.status_code == 404, name
         assert b"Table sessions" not in answer.content
-    other = _api(world.curator_b)
+    other = api_client(world.curator_b)
     assert other.get(f"/api/v1/audits/{run.pk}/metrics/").status_code == 404
     assert other.get(f"/api/v1/audits/{run.pk}/results/").status_code == 404
 
@@ -214,15 +219,7 @@ def test_rules_judge_one_table_or_every_table_and_a_single_table_reads_as_before
         rule("integrity.orphan_rate", "<=", 0.0),
     )
     real, _, synthetic = demo_trio
-    run = services.audit_run_request(
-        version=synthetic,
-        reference=real,
-        holdout=None,
-        config={"families": ["integrity", "privacy"]},
-        user=world.curator_a,
-    )
-    run = _run_now(run.pk)
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = audit_now(synthetic, real, ["integrity", "privacy"], world.curator_a)
     evaluation = compliance.evaluation_compute(dataset_version=synthetic, standard_version=standard)
     rules = {(r["key"], r["operator"], r.get("table", "")): r for r in evaluation.results["rules"]}
     on_sessions = rules[("integrity.duplicate_rate", "<=", "sessions")]
@@ -255,31 +252,23 @@ def test_rules_judge_one_table_or_every_table_and_a_single_table_reads_as_before
 
 def test_key_columns_of_registered_tables_are_identifiers_in_their_tables_audit(world):
     children = b"cid,pid,amount\n10,1,5.0\n11,1,7.5\n12,3,2.0\n13,2,1.0\n14,4,3.5\n"
-    real = _register(
+    real = register_tables(
         make_dataset(world, kind="real", name="Families real"),
         world.curator_a,
-        {"parents": PARENTS, "children": children},
-        keys=KEYS,
+        {"parents": AUDITED_PARENTS, "children": children},
+        keys=PAIR_KEYS,
     )
     # The same rows under other key values: once the keys are left out, every child row
     # is an exact copy of a reference row.
     shifted = b"cid,pid,amount\n20,5,5.0\n21,5,7.5\n22,7,2.0\n23,6,1.0\n24,8,3.5\n"
     parents = b"pid,region\n5,north\n6,south\n7,north\n8,south\n"
-    synthetic = _register(
+    synthetic = register_tables(
         make_dataset(world, name="Families synthetic"),
         world.curator_a,
         {"parents": parents, "children": shifted},
-        keys=KEYS,
+        keys=PAIR_KEYS,
     )
-    run = services.audit_run_request(
-        version=synthetic,
-        reference=real,
-        holdout=None,
-        config={"families": ["integrity", "privacy"]},
-        user=world.curator_a,
-    )
-    run = _run_now(run.pk)
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = audit_now(synthetic, real, ["integrity", "privacy"], world.curator_a)
     assert run.metrics.get(table="children", key="privacy.exact_match_rate").value == 1.0
     assert run.metrics.get(table="parents", key="privacy.exact_match_rate").value == 1.0
     assert table_services.version_keys(synthetic).primary_keys == {
@@ -312,7 +301,7 @@ def test_each_table_gets_its_collapse_figures_against_the_real_ancestors_table(
         config={"families": ["integrity"]},
         user=world.curator_a,
     )
-    run = _run_now(run.pk)
+    run = run_now(run.pk)
     assert run.status == AuditStatus.SUCCEEDED, run.error
     assert not run.metrics.filter(table="", key__startswith="collapse.").exists()
     depth = {m.table: m.value for m in run.metrics.filter(key=KEYS["generation_depth"])}
@@ -323,8 +312,8 @@ def test_each_table_gets_its_collapse_figures_against_the_real_ancestors_table(
     expected = {
         m.key: m
         for m in collapse_metrics(
-            _demo_frames("real")["sessions"],
-            _demo_frames("synthetic")["sessions"],
+            demo_frames("real")["sessions"],
+            demo_frames("synthetic")["sessions"],
             columns,
             generation_depth=1,
         )
@@ -346,15 +335,7 @@ def test_a_linked_version_without_a_real_ancestor_has_its_collapse_figures_skipp
     from audits.runs.inputs import NO_REAL_ANCESTOR
 
     real, _, synthetic = demo_trio
-    run = services.audit_run_request(
-        version=synthetic,
-        reference=real,
-        holdout=None,
-        config={"families": ["integrity"]},
-        user=world.curator_a,
-    )
-    run = _run_now(run.pk)
-    assert run.status == AuditStatus.SUCCEEDED, run.error
+    run = audit_now(synthetic, real, ["integrity"], world.curator_a)
     skipped = run.metrics.filter(key=KEYS["tail_coverage"])
     assert {m.table for m in skipped} == set(DEMO_TABLES)
     assert all(m.status == "skipped" for m in skipped)
