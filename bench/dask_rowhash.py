@@ -2,7 +2,9 @@
 stored CSV files: in memory as the worker computes them today, in pieces in this process
 (``partitioned.LocalExecutor``), and in pieces on a local Dask cluster (a scheduler and
 ``--workers`` single-threaded worker processes). Prints wall time, this process's CPU
-seconds and peak RSS, and checks the three give the same figures.
+seconds and peak RSS, and checks the three give the same figures (the in-memory way is
+``tests/audits/checks/rowhash_helpers.in_memory_figures``, the reference the tests use:
+the bench imports the tests' helper, never the reverse, so tests stay independent of it).
 
     PYTHONPATH=. .venv/bin/python bench/dask_rowhash.py --rows 1000000 --seed 7
 
@@ -25,11 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audits.checks import integrity, partitioned, privacy
-from audits.checks.base import AuditConfig, ColumnSpec
-from audits.checks.context import AuditContext
-from audits.checks.encoding import prepare
+from audits.checks import partitioned
+from audits.checks.base import ColumnSpec
 from registry.ingest.tables import TableFormat, TableInfo, read_frame
+from tests.audits.checks.rowhash_helpers import in_memory_figures
 
 SPECS = [
     ColumnSpec("person", "id", "identifier"),
@@ -70,24 +71,7 @@ def peak_gib() -> float:
 
 def in_memory(paths: dict[str, Path], infos: dict[str, TableInfo]) -> dict[str, dict]:
     frames = {name: read_frame(paths[name], infos[name]) for name in paths}
-    config = AuditConfig(
-        columns=SPECS,
-        protected=[],
-        quasi_identifiers=KEYS,
-        sensitive=[],
-        target=None,
-        positive_outcome=None,
-        families={"integrity", "privacy"},
-        seed=0,
-    )
-    data = prepare(SPECS, frames["real"], frames["synthetic"], None, eager=True)
-    ctx = AuditContext(config, frames["real"], frames["synthetic"], None, data, {})
-    out = [
-        *integrity.duplicate_rate(ctx),
-        *privacy.exact_match_rate(ctx),
-        *privacy.linkage_risk(ctx),
-    ]
-    return {m.key: m.to_json() for m in out}
+    return in_memory_figures(SPECS, KEYS, frames["real"], frames["synthetic"])
 
 
 STAGES = ("memory", "pieces", "dask")

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.checks import integrity, partitioned, privacy
-from audits.checks.base import AuditConfig, ColumnSpec
-from audits.checks.context import AuditContext
-from audits.checks.encoding import prepare
+from audits.checks import partitioned
+from audits.checks.base import ColumnSpec
 from registry.ingest.tables import TableFormat, TableInfo, read_frame
+from tests.audits.checks.rowhash_helpers import in_memory_figures
 
 SPECS = [
     ColumnSpec("person", "id", "identifier"),
@@ -63,27 +62,6 @@ def tables(seed: int, fraction: bool = False) -> tuple[pd.DataFrame, pd.DataFram
     return real, synthetic
 
 
-def in_memory(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    config = AuditConfig(
-        columns=SPECS,
-        protected=[],
-        quasi_identifiers=KEYS,
-        sensitive=[],
-        target=None,
-        positive_outcome=None,
-        families={"integrity", "privacy"},
-        seed=0,
-    )
-    data = prepare(SPECS, frames["real"], frames["synthetic"], None, eager=True)
-    ctx = AuditContext(config, frames["real"], frames["synthetic"], None, data, {})
-    results = [
-        *integrity.duplicate_rate(ctx),
-        *privacy.exact_match_rate(ctx),
-        *privacy.linkage_risk(ctx),
-    ]
-    return {m.key: m.to_json() for m in results}
-
-
 def stored(tmp_path, fmt: str, real: pd.DataFrame, synthetic: pd.DataFrame, **csv):
     sources, frames = {}, {}
     for name, frame in (("real", real), ("synthetic", synthetic)):
@@ -127,7 +105,7 @@ def test_pieces_give_the_in_memory_figures(tmp_path, fmt, encoding, fraction):
     real, synthetic = tables(seed=3, fraction=fraction)
     sources, frames = stored(tmp_path, fmt, real, synthetic, encoding=encoding or "utf-8")
     assert partitioned.supported(SPECS, sources) is None
-    expected = in_memory(frames)
+    expected = in_memory_figures(SPECS, KEYS, frames["real"], frames["synthetic"])
     # Not trivially zero: duplicates, copies and linked rows are all there.
     assert expected["integrity.duplicate_rate"]["details"]["duplicates"] > 0
     assert expected["privacy.linkage_risk"]["details"]["linked_synthetic_rows"] > 0
