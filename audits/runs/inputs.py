@@ -167,7 +167,9 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
     """The ancestor's data, or the reason it cannot be used. A missing, altered or
     unreadable ancestor leaves the collapse figures skipped rather than failing the
     whole audit: the curator did not choose it, the lineage did. Other storage errors
-    propagate for the task to retry."""
+    propagate for the task to retry. Read as the audit reads its reference
+    (``audits.runs.services._load``): a Parquet file's text columns as pandas
+    ``category``, the same figures as when the ancestor is the reference."""
     if version.is_relational:
         return ANCESTOR_RELATIONAL
     found = stored_sha256(version)
@@ -177,6 +179,7 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
         return ANCESTOR_ALTERED
     try:
         with stored_file(version) as path:
-            return ingest.read_frame(path, version_table_info(version))
+            # As every other Parquet input of an audit: text columns as pandas category.
+            return ingest.read_frame(path, version_table_info(version), categories=True)
     except (ValueError, UnicodeDecodeError):
         return ANCESTOR_UNREADABLE
