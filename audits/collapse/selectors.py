@@ -1,7 +1,10 @@
 """The version page's "Model collapse" panel, built from stored audits.
 
 The chain of generations back to the nearest real ancestor is the one the audits
-measured against (``audits.runs.inputs.collapse_lineage``). The panel is built for one
+measured against (``audits.runs.inputs.collapse_lineage``). A version of linked tables
+has its collapse figures per table (each table against the real ancestor's table of the
+same name, stored with ``table`` set): the panel then shows the chain once per table, as
+the audit report's "Figures per table" does. The panel is built for one
 user and shows versions that user may not see as "restricted source", with no name,
 link or figures; when the user may not see the real ancestor itself, no generation's
 figures are shown, since every figure compares with that ancestor's data.
@@ -49,10 +52,25 @@ class GenerationRow:
         return RESTRICTED_LABEL if self.version is None else str(self.version)
 
 
+@dataclass
+class TableChain:
+    """The chain of generations with one table's collapse figures (a version of linked
+    tables): ``table`` names it, the rest as the panel's own keys."""
+
+    table: str
+    rows: list[GenerationRow]
+    measured: bool
+    warning: str | None
+    chart: dict[str, Any] | None
+
+
 def collapse_panel(*, user: Any, version: DatasetVersion) -> dict[str, Any]:
     """What the "Model collapse" panel shows for ``version``: ``applicable`` (False for
     real data, with ``reason``), the ``rows`` of the chain, the ``chart`` (or None),
-    the plain ``warning`` (or None) and ``figure_labels``.
+    the plain ``warning`` (or None) and ``figure_labels``. For a version of linked tables
+    ``tables`` holds one ``TableChain`` per table (in the version's order) and ``rows``,
+    ``warning`` and ``chart`` are those of no table (empty, None); ``measured`` says
+    whether any table's figures are shown, ``charted`` whether any chart is.
 
     Figures come from each version's latest succeeded audit that measured collapse,
     among audits the reader may see (an audit is visible only with its reference);
@@ -74,37 +92,66 @@ def collapse_panel(*, user: Any, version: DatasetVersion) -> dict[str, Any]:
             "drifted from real data cannot be measured. Declare what it was generated from.",
             "figure_labels": labels,
         }
-    rows = _rows(user, lineage)
-    chain = _measured_chain(rows)
-    current = rows[-1]
-    return {
-        "applicable": True,
-        "depth": lineage.depth,
-        # Every figure compares with the real ancestor: a reader who may not see it is
-        # shown none (with a variance ratio and the open file, its variance is known).
-        "withheld": rows[0].restricted,
-        "rows": rows,
-        "figure_labels": labels,
-        "measured": current.figures is not None,
-        "warning": warning_text(chain) if current.figures is not None else None,
-        "chart": _chart(rows),
-    }
-
-
-def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
     visible = {
         v.pk: v
         for v in DatasetVersion.objects.visible_to(user)
         .filter(pk__in=lineage.chain)
         .select_related("dataset")
     }
+    panel = {
+        "applicable": True,
+        "depth": lineage.depth,
+        # Every figure compares with the real ancestor: a reader who may not see it is
+        # shown none (with a variance ratio and the open file, its variance is known).
+        "withheld": lineage.ancestor_id not in visible,
+        "figure_labels": labels,
+    }
+    if version.is_relational:
+        names = version.tables.order_by("position").values_list("name", flat=True)
+        tables = [_table_chain(user, lineage, visible, name) for name in names]
+        return {
+            **panel,
+            "tables": tables,
+            "rows": [],
+            "measured": any(t.measured for t in tables),
+            "warning": None,
+            "chart": None,
+            "charted": any(t.chart for t in tables),
+        }
+    whole = _table_chain(user, lineage, visible, "")
+    return {
+        **panel,
+        "rows": whole.rows,
+        "measured": whole.measured,
+        "warning": whole.warning,
+        "chart": whole.chart,
+        "charted": whole.chart is not None,
+    }
+
+
+def _table_chain(
+    user: Any, lineage: CollapseLineage, visible: dict[int, DatasetVersion], table: str
+) -> TableChain:
+    """The chain with the figures stored for ``table`` ("": the whole version's)."""
+    rows = _rows(user, lineage, visible, table)
+    measured = rows[-1].figures is not None
+    return TableChain(
+        table=table,
+        rows=rows,
+        measured=measured,
+        warning=warning_text(_measured_chain(rows)) if measured else None,
+        chart=_chart(rows, table),
+    )
+
+
+def _rows(
+    user: Any, lineage: CollapseLineage, visible: dict[int, DatasetVersion], table: str
+) -> list[GenerationRow]:
     withheld = lineage.ancestor_id not in visible
-    latest = {} if withheld else _latest_collapse_runs(user, lineage.chain[1:])
+    latest = {} if withheld else _latest_collapse_runs(user, lineage.chain[1:], table)
     values: dict[int, dict[str, float | None]] = {}
-    # The figures of the whole version: a version of linked tables has them per table
-    # only (in its audit report), not in this panel.
     for run_id, key, value in AuditMetric.objects.filter(
-        run_id__in=latest.values(), key__in=KEYS.values(), table=""
+        run_id__in=latest.values(), key__in=KEYS.values(), table=table
     ).values_list("run_id", "key", "value"):
         values.setdefault(run_id, {})[key] = value
     rows = []
@@ -132,16 +179,16 @@ def _rows(user: Any, lineage: CollapseLineage) -> list[GenerationRow]:
     return rows
 
 
-def _latest_collapse_runs(user: Any, version_ids: list[int]) -> dict[int, int]:
+def _latest_collapse_runs(user: Any, version_ids: list[int], table: str) -> dict[int, int]:
     """Version id -> id of its latest succeeded audit, visible to ``user``, that
-    recorded collapse figures."""
+    recorded collapse figures for ``table`` ("": the whole version)."""
     runs = (
         AuditRun.objects.visible_to(user)
         .filter(
             version_id__in=version_ids,
             status=AuditStatus.SUCCEEDED,
             metrics__key=KEYS["generation_depth"],
-            metrics__table="",
+            metrics__table=table,
         )
         .order_by("version_id", "-finished", "-pk")
         .values_list("version_id", "pk")
@@ -166,10 +213,10 @@ def _measured_chain(rows: list[GenerationRow]) -> CollapseChain:
     )
 
 
-def _chart(rows: list[GenerationRow]) -> dict[str, Any] | None:
+def _chart(rows: list[GenerationRow], table: str) -> dict[str, Any] | None:
     if sum(row.figures is not None for row in rows) < 2:
         return None
-    return collapse_chart(
+    chart = collapse_chart(
         generations=[row.generation for row in rows],
         titles=[row.title for row in rows],
         series={
@@ -177,3 +224,7 @@ def _chart(rows: list[GenerationRow]) -> dict[str, Any] | None:
             for f in FIGURES
         },
     )
+    if table:
+        # One chart per table on the page: each its own data element.
+        chart["json_id"] = f"{chart['json_id']}-{table}"
+    return chart

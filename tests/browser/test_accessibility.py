@@ -222,6 +222,7 @@ def linked_to_check(world, registry_storage, signing_keys):
     ones with keys proposed (not yet confirmed), and a second synthetic version audited,
     evaluated against a standard of relational rules and certified."""
     from audits.compliance import services as compliance
+    from registry import services as registry_services
     from registry import table_services
     from tests.audits.test_relational_api_journey import LINKED_STANDARD
     from tests.registry.conftest import make_dataset
@@ -246,6 +247,13 @@ def linked_to_check(world, registry_storage, signing_keys):
     )
     table_services.version_keys_set(
         version=certified, user=world.curator_a, metadata=demo_metadata()
+    )
+    # Trained on the real tables: the version page shows each table's collapse figures.
+    registry_services.version_lineage_set(
+        version=certified,
+        user=world.curator_a,
+        parents=[registry_services.ParentLink(real.pk, "trained_on")],
+        generation={"generator_type": "copula", "generator_library": "sdv"},
     )
     run = run_services.audit_run_request(
         version=certified,
@@ -298,6 +306,7 @@ def test_linked_table_pages_have_no_serious_accessibility_violation(
     axe.check(curator, f"/versions/{proposed.pk}/")
     expect(curator.get_by_test_id("keys-unconfirmed")).to_be_visible()
     axe.check(curator, f"/versions/{certified.pk}/")
+    expect(curator.get_by_test_id("collapse-table-chain").first).to_be_visible()
     expect(curator.locator("figure.diagram svg")).to_be_visible()
     axe.check(curator, f"/audits/{linked_to_check['run'].pk}/")
     expect(curator.get_by_test_id("relational-section")).to_be_visible()
