@@ -23,6 +23,7 @@ from audits.models import AuditRun, AuditStatus
 from audits.runs import services as audit_services
 from registry import table_services
 from registry.table_services import TableUpload
+from tests.registry.conftest import make_dataset
 
 DEMO_DIR = Path(sdmetrics.__file__).parent / "demos" / "multi_table"
 DEMO_TABLES = ("users", "sessions", "transactions")
@@ -251,6 +252,18 @@ def register_tables(dataset, user, tables: dict[str, bytes], *, suffix: str = "c
             for name, content in tables.items()
         ],
         **keys,
+    )
+
+
+def register_pair(world, name: str, children: bytes = AUDITED_CHILDREN, **dataset):
+    """``AUDITED_PARENTS`` and ``children`` with ``PAIR_KEYS``, registered by
+    ``world.curator_a`` as the first version of a new dataset ``name`` (``dataset``: more
+    of ``make_dataset``'s arguments, such as ``kind``)."""
+    return register_tables(
+        make_dataset(world, name=name, **dataset),
+        world.curator_a,
+        {"parents": AUDITED_PARENTS, "children": children},
+        keys=PAIR_KEYS,
     )
 
 

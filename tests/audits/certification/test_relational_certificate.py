@@ -15,12 +15,9 @@ from rest_framework.test import APIClient
 from audits.models import Certificate
 from tests.audits.certification import helpers
 from tests.audits.certification.files.test_verify_cli import run_verify
-from tests.registry.conftest import make_dataset
 from tests.registry.relational_helpers import (
     AUDITED_CHILDREN,
-    AUDITED_PARENTS,
-    PAIR_KEYS,
-    register_tables,
+    register_pair,
 )
 
 cert_world = helpers.cert_world
@@ -45,18 +42,8 @@ def _token(user, number: str) -> str:
 
 @pytest.fixture
 def linked(world, registry_storage, signing_keys):
-    real = register_tables(
-        make_dataset(world, kind="real", name="Linked real"),
-        world.curator_a,
-        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN},
-        keys=PAIR_KEYS,
-    )
-    synthetic = register_tables(
-        make_dataset(world, name="Linked synthetic"),
-        world.curator_a,
-        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN.replace(b"7.5", b"7.0")},
-        keys=PAIR_KEYS,
-    )
+    real = register_pair(world, "Linked real", kind="real")
+    synthetic = register_pair(world, "Linked synthetic", AUDITED_CHILDREN.replace(b"7.5", b"7.0"))
     standard = helpers.publish_standard(world.admin_a)
     helpers.record_audit(synthetic, real, world.curator_a, helpers.GOOD)
     evaluation = helpers.evaluate(synthetic, standard)

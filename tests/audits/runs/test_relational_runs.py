@@ -31,6 +31,7 @@ from tests.registry.relational_helpers import (
     audit_refused,
     demo_bytes,
     demo_metadata,
+    register_pair,
     register_tables,
     run_now,
 )
@@ -115,18 +116,8 @@ def test_the_demo_pair_is_audited_with_the_plain_checks_figures(client, world, d
 def test_a_planted_orphan_is_reported_with_its_key_to_readers_of_the_audited_version_only(
     client, world
 ):
-    real = register_tables(
-        make_dataset(world, kind="real", name="Families real"),
-        world.curator_a,
-        {"parents": AUDITED_PARENTS, "children": AUDITED_CHILDREN},
-        keys=PAIR_KEYS,
-    )
-    synthetic = register_tables(
-        make_dataset(world, name="Families synthetic"),
-        world.curator_a,
-        {"parents": AUDITED_PARENTS, "children": ORPHANED_CHILDREN},
-        keys=PAIR_KEYS,
-    )
+    real = register_pair(world, "Families real", kind="real")
+    synthetic = register_pair(world, "Families synthetic", ORPHANED_CHILDREN)
     run = api_audit_now(world.curator_a, synthetic, real, ["integrity"])
     orphans = run.metrics.get(key="integrity.orphan_rate")
     assert orphans.value == pytest.approx(1 / 5)

@@ -21,7 +21,6 @@ from audits.runs import services
 from registry import table_services
 from tests.registry.conftest import make_dataset, make_version
 from tests.registry.relational_helpers import (
-    AUDITED_PARENTS,
     DEMO_TABLES,
     PAIR_KEYS,
     api_client,
@@ -29,6 +28,7 @@ from tests.registry.relational_helpers import (
     demo_bytes,
     demo_frames,
     demo_metadata,
+    register_pair,
     register_tables,
     run_now,
 )
@@ -251,13 +251,7 @@ def test_rules_judge_one_table_or_every_table_and_a_single_table_reads_as_before
 
 
 def test_key_columns_of_registered_tables_are_identifiers_in_their_tables_audit(world):
-    children = b"cid,pid,amount\n10,1,5.0\n11,1,7.5\n12,3,2.0\n13,2,1.0\n14,4,3.5\n"
-    real = register_tables(
-        make_dataset(world, kind="real", name="Families real"),
-        world.curator_a,
-        {"parents": AUDITED_PARENTS, "children": children},
-        keys=PAIR_KEYS,
-    )
+    real = register_pair(world, "Families real", kind="real")
     # The same rows under other key values: once the keys are left out, every child row
     # is an exact copy of a reference row.
     shifted = b"cid,pid,amount\n20,5,5.0\n21,5,7.5\n22,7,2.0\n23,6,1.0\n24,8,3.5\n"
