@@ -15,6 +15,9 @@ from audits.checks.hashcount import distinct_count
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
+# Why the row-hash figures (duplicates here, exact copies in ``privacy``) are skipped
+# when no column is left to hash.
+NO_HASHED_COLUMNS = "every column is an identifier: no values to compare rows on"
 
 
 def hash_verified(facts: dict[str, Any]) -> MetricResult:
@@ -34,7 +37,10 @@ def hash_verified(facts: dict[str, Any]) -> MetricResult:
 
 
 def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
-    """Share of synthetic rows repeating an earlier synthetic row (identifiers ignored)."""
+    """Share of synthetic rows repeating an earlier synthetic row (identifiers ignored).
+    Skipped when every column is an identifier (no values to compare rows on)."""
+    if not ctx.data.columns:
+        return [skipped("integrity.duplicate_rate", "lower", NO_HASHED_COLUMNS)]
     synthetic = ctx.row_hashes("synthetic")
     real = ctx.row_hashes("real")
     n = len(synthetic)
