@@ -187,3 +187,13 @@ def prepare_compact(
         n_synthetic=layout.n_synthetic,
         n_holdout=layout.n_holdout,
     )
+
+
+def release_unused_memory() -> None:
+    """Hand the memory Arrow's allocator kept back to the system. A frame read from
+    Parquet holds its numbers in Arrow's buffers (``to_pandas`` does not copy them):
+    freed, they stay in the allocator's pool, and in the process's resident memory,
+    until this is called."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

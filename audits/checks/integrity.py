@@ -11,7 +11,6 @@ import pandas as pd
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, numeric_values
-from audits.checks.hashcount import distinct_count
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
@@ -41,11 +40,10 @@ def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
     Skipped when every column is an identifier (no values to compare rows on)."""
     if not ctx.data.columns:
         return [skipped("integrity.duplicate_rate", "lower", NO_HASHED_COLUMNS)]
-    synthetic = ctx.row_hashes("synthetic")
-    real = ctx.row_hashes("real")
-    n = len(synthetic)
-    duplicates = n - distinct_count(synthetic)
-    real_rate = (len(real) - distinct_count(real)) / max(len(real), 1)
+    counts = ctx.row_hash_counts()
+    n = counts.synthetic_rows
+    duplicates = n - counts.synthetic_distinct
+    real_rate = (counts.real_rows - counts.real_distinct) / max(counts.real_rows, 1)
     return duplicate_result(n, duplicates, real_rate)
 
 

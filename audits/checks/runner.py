@@ -34,7 +34,7 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
-from audits.checks.compact import prepare_compact
+from audits.checks.compact import prepare_compact, release_unused_memory
 from audits.checks.context import AuditContext, AuditFrames, Step
 from audits.checks.encoding import category_strings
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -178,10 +178,12 @@ def run_audit(
         for frame in raw:
             if frame is not None and name in frame.columns:
                 del frame[name]
+        release_unused_memory()
     ctx.real = ctx.holdout = None
     if ancestor is None:
         ctx.synthetic = None
     del real, synthetic, holdout, raw
+    release_unused_memory()
     steps = [(family, step) for family in families for step in FAMILY_STEPS[family]]
     timings = {"prepare": time.perf_counter() - started}
     metrics: list[MetricResult] = []
