@@ -18,6 +18,7 @@ per model fit, bootstrap and permutation importances under the family table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -166,6 +167,15 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _rss_mib() -> float:
+    """Resident memory now (not the peak): what the process holds between steps."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -178,6 +188,7 @@ class _StepClock:
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
         self.peak_after: dict[str, float] = {}
+        self.rss_after: dict[str, float] = {}
         self._label: str | None = None
         self._started = self._cpu_started = 0.0
 
@@ -189,6 +200,8 @@ class _StepClock:
             self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu - self._cpu_started
             # Peak memory so far when the step ends: the step where it jumps set the peak.
             self.peak_after[name] = _maxrss_mib()
+            # Memory held when it ends (what the later steps start from).
+            self.rss_after[name] = _rss_mib()
         self._label, self._started, self._cpu_started = label, now, cpu
 
 
@@ -306,6 +319,7 @@ def child_audit(spec: dict) -> dict:
         "steps": clock.seconds,
         "step_cpu_seconds": clock.cpu_seconds,
         "step_peak_after_mib": clock.peak_after,
+        "step_rss_after_mib": clock.rss_after,
         "details": {m.key: _small_details(m.details) for m in outcome.metrics},
         "timings": outcome.timings,
         "peak_rss_mib": _maxrss_mib(),
@@ -544,19 +558,32 @@ def run_size(
     copy_share: float,
     stream_batch_rows: int = 0,
     loader: str = "categories",
+    data_dir: Path | None = None,
 ) -> dict:
     from audits.checks.base import FAMILIES
 
     holdout_rows = max(int(rows * holdout_ratio), 100)
-    with tempfile.TemporaryDirectory(prefix="synthgov-bench-") as folder:
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="synthgov-bench-"))
+        else:
+            # Kept between runs: the same rows, seeds and copy share give the same files.
+            folder = data_dir / f"rows{rows}-holdout{holdout_rows}-copies{copy_share}"
+            folder.mkdir(parents=True, exist_ok=True)
         spec = {
             "rows": rows,
             "holdout_rows": holdout_rows,
-            "folder": folder,
+            "folder": str(folder),
             "copy_share": copy_share,
             "loader": loader,
         }
-        generated = _child("generate", spec)
+        done = Path(folder) / "generated.json"
+        if data_dir is not None and done.exists():
+            generated = {**json.loads(done.read_text()), "reused": True}
+        else:
+            generated = _child("generate", spec)
+            if data_dir is not None:
+                done.write_text(json.dumps(generated))
         full = _child("audit", spec)
         streamed = None
         if stream_batch_rows:
@@ -574,6 +601,7 @@ def run_size(
         "rows": rows,
         "holdout_rows": holdout_rows,
         "generate_seconds": generated["seconds"],
+        "data_reused": generated.get("reused", False),
         "full": full,
         "families": families,
         "streamed": streamed,
@@ -603,14 +631,21 @@ def print_size(result: dict) -> None:
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
     print_streamed(result)
-    print("slowest steps (full run): wall, CPU, peak GiB so far at the step's end")
+    print(
+        "slowest steps (full run): wall, CPU, peak GiB so far at the step's end, "
+        "GiB held at its end"
+    )
     cpu = full.get("step_cpu_seconds", {})
     peak = full.get("step_peak_after_mib", {})
+    held = full.get("step_rss_after_mib", {})
     for label, seconds in sorted(full.get("steps", {}).items(), key=lambda x: -x[1])[:10]:
         print(
             f"  {label:<56}{seconds:>8.1f} s{cpu.get(label, float('nan')):>8.1f} s"
             f"{peak.get(label, float('nan')) / 1024:>7.2f}"
+            f"{held.get(label, float('nan')) / 1024:>7.2f}"
         )
+    if "Preparing columns" in held:
+        print(f"held after preparing the columns: {held['Preparing columns'] / 1024:.2f} GiB")
     rises = [(label, mib) for label, mib in peak.items()]
     steps_up = [
         f"{label} ({mib / 1024:.2f})"
@@ -808,6 +843,12 @@ def main(argv: list[str] | None = None) -> None:
         help="how the audit child reads the files: text as categoricals from Arrow's "
         "dictionaries (default) or pd.read_parquet's Python strings",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the generated Parquet files here and reuse them in later runs of the same "
+        "size (default: a temporary folder, generated each run)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
         "--table",
@@ -841,6 +882,7 @@ def main(argv: list[str] | None = None) -> None:
             copy_share=args.copy_share,
             stream_batch_rows=args.stream_batch_rows,
             loader=args.loader,
+            data_dir=args.data_dir,
         )
         result["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(result)

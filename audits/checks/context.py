@@ -11,6 +11,7 @@ import pandas as pd
 
 from audits.checks.base import AuditConfig, MetricResult, RealAncestor
 from audits.checks.encoding import PreparedColumn, PreparedData, row_hashes
+from audits.checks.hashcount import distinct_count, member_mask_sorted, sorted_counts
 
 
 @dataclass
@@ -24,6 +25,18 @@ class AuditFrames:
 
     def release(self) -> None:
         self.real = self.synthetic = self.holdout = None
+
+
+@dataclass(frozen=True)
+class RowHashCounts:
+    """How many rows of each frame there are and how many distinct ones (by their
+    64-bit hash), and how many synthetic rows equal some real row."""
+
+    synthetic_rows: int
+    synthetic_distinct: int
+    real_rows: int
+    real_distinct: int
+    copies: int
 
 
 @dataclass
@@ -54,13 +67,26 @@ class AuditContext:
     def column(self, name: str) -> PreparedColumn:
         return self.data.columns[name]
 
-    def row_hashes(self, frame: str) -> np.ndarray:
-        """Hash of every row of ``frame`` over all prepared columns (cached: the copy and
-        duplicate checks share it)."""
-        key = ("row_hashes", frame)
-        if key not in self.cache:
-            self.cache[key] = row_hashes(list(self.data.columns.values()), frame)
-        return self.cache[key]
+    def row_hash_counts(self) -> RowHashCounts:
+        """The counts of every row's hash over all prepared columns that the duplicate
+        and copy checks read (cached: the two share the work). The hashes themselves are
+        not kept (at 10M rows, 160 MB held from the integrity family to the privacy
+        family before)."""
+        if "row_hash_counts" not in self.cache:
+            columns = list(self.data.columns.values())
+            real = row_hashes(columns, "real")
+            real_rows = len(real)
+            real_distinct, _ = sorted_counts(real)
+            del real
+            synthetic = np.sort(row_hashes(columns, "synthetic"))
+            self.cache["row_hash_counts"] = RowHashCounts(
+                synthetic_rows=len(synthetic),
+                synthetic_distinct=distinct_count(synthetic),
+                real_rows=real_rows,
+                real_distinct=len(real_distinct),
+                copies=int(member_mask_sorted(synthetic, real_distinct).sum()),
+            )
+        return self.cache["row_hash_counts"]
 
     @property
     def audited_columns(self) -> list[PreparedColumn]:

@@ -225,13 +225,25 @@ def _fidelity(ctx: AuditContext, g: Grouping) -> dict[str, Any]:
     scores: dict[str, float] = {}
     n_real = np.bincount(g.real, minlength=len(g.labels))
     n_syn = np.bincount(g.synthetic, minlength=len(g.labels))
-    for i in np.flatnonzero((n_real >= minimum) & (n_syn >= minimum)):
-        real_rows = _group_rows(g.real, i, ctx.config.seed, "fidelity.real")
-        syn_rows = _group_rows(g.synthetic, i, ctx.config.seed, "fidelity.synthetic")
-        values = [shape_score(c, real_rows, syn_rows) for c in columns]
-        values = [v for v in values if v is not None]
-        if values:
-            scores[g.labels[i]] = float(np.mean(values))
+    groups = np.flatnonzero((n_real >= minimum) & (n_syn >= minimum))
+    rows = {
+        i: (
+            _group_rows(g.real, i, ctx.config.seed, "fidelity.real"),
+            _group_rows(g.synthetic, i, ctx.config.seed, "fidelity.synthetic"),
+        )
+        for i in groups
+    }
+    # Column by column (each column's values read once, not once per group), the
+    # groups' scores in column order as before.
+    values: dict[int, list[float | None]] = {i: [] for i in groups}
+    for c in columns:
+        read = PreparedColumn(c.spec, c.real, c.synthetic, None, c.categories)
+        for i in groups:
+            values[i].append(shape_score(read, *rows[i]))
+    for i in groups:
+        present = [v for v in values[i] if v is not None]
+        if present:
+            scores[g.labels[i]] = float(np.mean(present))
     gap = max(scores.values()) - min(scores.values()) if len(scores) >= 2 else None
     return {"grouping": g.name, "group_scores": scores, "gap": gap, "min_rows": minimum}
 

@@ -11,10 +11,12 @@ import pandas as pd
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, numeric_values
-from audits.checks.hashcount import distinct_count
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
+# Why the row-hash figures (duplicates here, exact copies in ``privacy``) are skipped
+# when no column is left to hash.
+NO_HASHED_COLUMNS = "every column is an identifier: no values to compare rows on"
 
 
 def hash_verified(facts: dict[str, Any]) -> MetricResult:
@@ -34,12 +36,14 @@ def hash_verified(facts: dict[str, Any]) -> MetricResult:
 
 
 def duplicate_rate(ctx: AuditContext) -> list[MetricResult]:
-    """Share of synthetic rows repeating an earlier synthetic row (identifiers ignored)."""
-    synthetic = ctx.row_hashes("synthetic")
-    real = ctx.row_hashes("real")
-    n = len(synthetic)
-    duplicates = n - distinct_count(synthetic)
-    real_rate = (len(real) - distinct_count(real)) / max(len(real), 1)
+    """Share of synthetic rows repeating an earlier synthetic row (identifiers ignored).
+    Skipped when every column is an identifier (no values to compare rows on)."""
+    if not ctx.data.columns:
+        return [skipped("integrity.duplicate_rate", "lower", NO_HASHED_COLUMNS)]
+    counts = ctx.row_hash_counts()
+    n = counts.synthetic_rows
+    duplicates = n - counts.synthetic_distinct
+    real_rate = (counts.real_rows - counts.real_distinct) / max(counts.real_rows, 1)
     return duplicate_result(n, duplicates, real_rate)
 
 

@@ -9,18 +9,20 @@ import numpy as np
 from audits.checks.base import MetricResult, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn, combine_hashes, row_hashes
-from audits.checks.hashcount import count_members, distinct_count, member_mask_sorted, sorted_counts
+from audits.checks.hashcount import distinct_count, member_mask_sorted, sorted_counts
+from audits.checks.integrity import NO_HASHED_COLUMNS
 from audits.checks.privacy_distance import distances
 
 DISCLOSURE_BINS = 10
 
 
 def exact_match_rate(ctx: AuditContext) -> list[MetricResult]:
-    """Share of synthetic rows equal to some real row on every non-identifier column."""
-    columns = list(ctx.data.columns.values())
-    synthetic = ctx.row_hashes("synthetic")
-    copies = count_members(synthetic, ctx.row_hashes("real"))
-    return exact_match_result(len(synthetic), copies, [c.spec.name for c in columns])
+    """Share of synthetic rows equal to some real row on every non-identifier column.
+    Skipped when every column is an identifier (as ``integrity.duplicate_rate``)."""
+    if not ctx.data.columns:
+        return [skipped("privacy.exact_match_rate", "lower", NO_HASHED_COLUMNS)]
+    counts = ctx.row_hash_counts()
+    return exact_match_result(counts.synthetic_rows, counts.copies, list(ctx.data.columns))
 
 
 def exact_match_result(n: int, copies: int, columns: list[str]) -> list[MetricResult]:

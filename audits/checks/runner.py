@@ -34,8 +34,9 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
+from audits.checks.compact import prepare_compact, release_unused_memory
 from audits.checks.context import AuditContext, AuditFrames, Step
-from audits.checks.encoding import category_strings, prepare
+from audits.checks.encoding import category_strings
 from synthgov.signing.canonical import canonical_json, sha256_hex
 
 Progress = Callable[[str, float], None]
@@ -154,21 +155,35 @@ def run_audit(
         return _stopped_on_hash(facts, report)
     report("Preparing columns", 0.0)
     started = time.perf_counter()
-    # Every column now: the families read nearly all of them, and this keeps the
-    # preparation's time (and any conversion error) in this step.
-    data = prepare(config.columns, frames.real, frames.synthetic, frames.holdout, eager=True)
-    ctx = AuditContext(
-        config, frames.real, frames.synthetic, frames.holdout, data, facts, ancestor=ancestor
+    # Shallow copies: dropping a column from them frees its values once the caller
+    # holds no other reference, and leaves the caller's frames as they were.
+    real, synthetic, holdout = (
+        None if f is None else f.copy(deep=False)
+        for f in (frames.real, frames.synthetic, frames.holdout)
     )
+    frames.release()
+    data = prepare_compact(config.columns, real, synthetic, holdout)
+    ctx = AuditContext(config, real, synthetic, holdout, data, facts, ancestor=ancestor)
     families = [family for family in FAMILIES if family in config.families]
     if ancestor is not None:
         families.append(collapse.FAMILY)
     _frame_reads(ctx, families)
-    # Only the collapse family reads a raw frame after this point.
+    # Every column now: the families read nearly all of them, and this keeps the
+    # preparation's time (and any conversion error) in this step. Each raw column is
+    # dropped once prepared; only the collapse family reads a raw frame (the synthetic
+    # one) after this.
+    raw = [real, holdout] if ancestor is not None else [real, holdout, synthetic]
+    for name in data.columns:
+        data.columns[name]
+        for frame in raw:
+            if frame is not None and name in frame.columns:
+                del frame[name]
+        release_unused_memory()
     ctx.real = ctx.holdout = None
     if ancestor is None:
         ctx.synthetic = None
-    frames.release()
+    del real, synthetic, holdout, raw
+    release_unused_memory()
     steps = [(family, step) for family in families for step in FAMILY_STEPS[family]]
     timings = {"prepare": time.perf_counter() - started}
     metrics: list[MetricResult] = []

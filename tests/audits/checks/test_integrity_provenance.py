@@ -13,7 +13,9 @@ from audits.checks.integrity import (
     out_of_domain_rate,
     schema_matches_reference,
 )
+from audits.checks.privacy import exact_match_rate
 from audits.checks.provenance import provenance_metrics
+from audits.checks.runner import run_audit
 from tests.audits.checks.conftest import make_context
 
 COLUMNS = [
@@ -49,6 +51,27 @@ def test_duplicates_ignore_identifiers():
     assert result.value == pytest.approx(2 / 5)  # rows 1 and 2 repeat row 0
     assert result.details["duplicates"] == 2
     assert result.details["real_duplicate_rate"] == 0.0
+
+
+def test_duplicates_and_copies_are_skipped_when_every_column_is_an_identifier():
+    # No column is left to compare rows on: the figures say so instead of dividing by
+    # the zero rows hashed (as the distance figures do when no column is usable).
+    columns = [ColumnSpec("id", "id", "identifier"), ColumnSpec("key", "categorical", "identifier")]
+    frame = pd.DataFrame({"id": [1, 2, 3], "key": ["a", "b", "b"]})
+    ctx = make_context(AuditConfig(columns=columns), frame, frame.copy())
+    results = [*duplicate_rate(ctx), *exact_match_rate(ctx)]
+    assert [r.key for r in results] == ["integrity.duplicate_rate", "privacy.exact_match_rate"]
+    for result in results:
+        assert result.status == "skipped"
+        assert result.value is None
+        assert result.skip_reason == "every column is an identifier: no values to compare rows on"
+    outcome = run_audit(
+        config=AuditConfig(columns=columns, families={"integrity", "privacy"}),
+        real=frame,
+        synthetic=frame.copy(),
+    )
+    assert outcome.metric("integrity.duplicate_rate").status == "skipped"
+    assert outcome.metric("privacy.exact_match_rate").status == "skipped"
 
 
 def test_out_of_domain_counts_rows_not_cells():

@@ -1,0 +1,199 @@
+"""Prepared columns held in the smallest exact form, decoded when a check reads them.
+
+A prepared column (``encoding.PreparedColumn``) holds float64 numbers and int32
+category codes for every row of the three frames: 100 bytes a row for the scale
+benchmark's 18 columns, 2.1 GB at 10M / 10M / 1M rows, held for the whole audit. Most
+of it is wider than the values need: category codes fit in one or two bytes, and most
+numbers are whole (ages, counts, dates in seconds) or have a few decimals (amounts in
+cents).
+
+``CompactColumn`` stores each array once in a narrow type and gives the checks the same
+arrays as before on every read (``col.real``, ``col.synthetic``, ``col.holdout``):
+float64 numbers with NaN for missing, int32 codes. A read makes a new array, so a check
+holds the full-width values only while it uses them. The narrow form is checked when it
+is made: the decoded array must equal the prepared one bit for bit, or the column keeps
+float64 (so no figure can change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from audits.checks.base import ColumnSpec
+from audits.checks.encoding import (
+    PreparedColumn,
+    PreparedColumns,
+    PreparedData,
+    code_dtype,
+    prepare,
+)
+
+FRAMES = ("real", "synthetic", "holdout")
+# Decimal places tried for numbers that are not whole (10 ** places times the value is
+# a whole number that round-trips exactly).
+MAX_PLACES = 3
+_INT_TYPES = (np.int8, np.int16, np.int32)
+
+
+class _Numbers:
+    """float64 values stored as ``stored / scale`` (a narrow integer type, the missing
+    rows listed apart), as float32, or as they are."""
+
+    __slots__ = ("missing", "scale", "size", "stored")
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.size = len(values)
+        self.stored, self.scale, self.missing = values, 0, None
+        missing = np.isnan(values)
+        present = values[~missing] if missing.any() else values
+        for places in range(MAX_PLACES + 1):
+            packed = _as_integers(present, 10**places)
+            if packed is not None:
+                self.stored, self.scale = packed, 10**places
+                self.missing = np.flatnonzero(missing).astype(_index_type(len(values)))
+                if not _same_bits(self.decode(), values):
+                    self.stored, self.scale, self.missing = values, 0, None
+                break
+        if self.scale == 0 and values.dtype == np.float64:
+            narrow = values.astype(np.float32)
+            if _same_bits(narrow.astype(np.float64), values):
+                self.stored = narrow
+
+    @property
+    def nbytes(self) -> int:
+        return self.stored.nbytes + (0 if self.missing is None else self.missing.nbytes)
+
+    def decode(self) -> np.ndarray:
+        if not self.scale:
+            return (
+                self.stored.astype(np.float64)
+                if self.stored.dtype != np.float64
+                else (self.stored.copy())
+            )
+        if self.missing is None or not len(self.missing):
+            out = self.stored.astype(np.float64)
+        else:
+            out = np.empty(self.size, dtype=np.float64)
+            keep = np.ones(self.size, dtype=bool)
+            keep[self.missing] = False
+            out[keep] = self.stored
+            out[self.missing] = np.nan
+        if self.scale != 1:
+            out /= self.scale
+        return out
+
+
+def _index_type(n: int) -> type:
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
+def _as_integers(present: np.ndarray, scale: int) -> np.ndarray | None:
+    """``present * scale`` rounded to whole numbers, in the narrowest integer type,
+    when each comes back as its value divided by ``scale``; None otherwise (amounts
+    rounded to cents are ``rint(x * 100) / 100``, which ``x * 100`` alone need not be)."""
+    if present.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    whole = np.rint(present * scale) if scale != 1 else np.rint(present)
+    if scale == 1 and not np.array_equal(whole, present):
+        return None
+    low, high = float(whole.min()), float(whole.max())
+    for dtype in _INT_TYPES:
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            packed = whole.astype(dtype)
+            back = packed / scale if scale != 1 else packed.astype(np.float64)
+            return packed if np.array_equal(back, present) else None
+    return None
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64))
+
+
+class _Codes:
+    """int32 category codes stored in the narrowest signed type that holds them."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, codes: np.ndarray, n_categories: int) -> None:
+        self.stored = codes.astype(code_dtype(n_categories), copy=False)
+
+    @property
+    def nbytes(self) -> int:
+        return self.stored.nbytes
+
+    def decode(self) -> np.ndarray:
+        return self.stored.astype(np.int32)
+
+
+class CompactColumn(PreparedColumn):
+    """A ``PreparedColumn`` whose arrays are stored narrow (see the module's notes):
+    ``real``, ``synthetic`` and ``holdout`` read as the prepared column's arrays (a new
+    array on each read)."""
+
+    def __init__(self, column: PreparedColumn) -> None:
+        for name in ("spec", "categories", "n_reference_categories", "n_real_categories"):
+            object.__setattr__(self, name, getattr(column, name))
+        stored = {}
+        for frame in FRAMES:
+            values = object.__getattribute__(column, frame)
+            if values is None:
+                stored[frame] = None
+            elif column.categories is None:
+                stored[frame] = _Numbers(values)
+            else:
+                stored[frame] = _Codes(values, len(column.categories))
+        object.__setattr__(self, "_stored", stored)
+
+    def _read(self, frame: str) -> np.ndarray | None:
+        stored = self._stored[frame]
+        return None if stored is None else stored.decode()
+
+    real = property(lambda self: self._read("real"))
+    synthetic = property(lambda self: self._read("synthetic"))
+    holdout = property(lambda self: self._read("holdout"))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held for the three frames' values."""
+        return sum(s.nbytes for s in self._stored.values() if s is not None)
+
+    def __repr__(self) -> str:
+        return f"CompactColumn({self.spec.name!r}, {self.nbytes} bytes)"
+
+
+def prepare_compact(
+    columns: Sequence[ColumnSpec],
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+) -> PreparedData:
+    """``encoding.prepare``'s columns (the same ones, each converted once on first use),
+    each held as a ``CompactColumn``: a column is prepared on its own and narrowed at
+    once, so the full-width arrays of one column exist at a time."""
+    layout = prepare(columns, real, synthetic, holdout)
+
+    def convert(spec: ColumnSpec) -> PreparedColumn:
+        one = prepare([spec], real, synthetic, holdout, include_identifiers=True)
+        return CompactColumn(one.columns[spec.name])
+
+    specs = [layout.columns.spec(name) for name in layout.columns]
+    return PreparedData(
+        columns=PreparedColumns(specs, convert),
+        n_real=layout.n_real,
+        n_synthetic=layout.n_synthetic,
+        n_holdout=layout.n_holdout,
+    )
+
+
+def release_unused_memory() -> None:
+    """Hand the memory Arrow's allocator kept back to the system. A frame read from
+    Parquet holds its numbers in Arrow's buffers (``to_pandas`` does not copy them):
+    freed, they stay in the allocator's pool, and in the process's resident memory,
+    until this is called."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
