@@ -166,10 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     step_cpu, step_wall = _cpu() - started_cpu, time.perf_counter() - started_wall
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    # Resetting the high-water mark resets ru_maxrss too: the peak is the phases' highest.
+    peak = max(row["peak_gib"] for row in phases.rows[1:])
     load = os.getloadavg()
     print(
-        f"distance step: cpu {step_cpu:.1f} s  wall {step_wall:.1f} s  process peak "
+        f"distance step: cpu {step_cpu:.1f} s  wall {step_wall:.1f} s  peak "
         f"{peak:.2f} GiB  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     s, h = found.synthetic_to_reference, found.holdout_to_reference

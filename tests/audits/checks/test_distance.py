@@ -393,3 +393,42 @@ def test_plans_in_blocks_groups_and_threads_pair_what_equal_kept_columns_pair(mo
     assert split.pairs_evaluated == whole.pairs_evaluated
     full = _brute(query, reference)
     np.testing.assert_allclose(split.dist, np.sort(full, axis=1)[:, :2], atol=1e-5)
+
+
+def test_encoding_in_blocks_of_rows_gives_the_same_coordinates(monkeypatch):
+    # encode_rows computes the coordinates a block of rows at a time (bounded float64
+    # temporaries): the same float32 values as one block, for every row and for a
+    # sample of rows, missing values and values outside the reference range included.
+    import audits.checks.encoding as encoding
+
+    rng = np.random.default_rng(5)
+
+    def frame(n, shift):
+        return pd.DataFrame(
+            {
+                "colour": rng.choice(["a", "b", None], size=n),
+                "flag": rng.choice([True, False], size=n),
+                "size": np.where(rng.random(n) < 0.1, np.nan, rng.normal(shift, 3, n)),
+                "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+                "ref": np.arange(n),
+            }
+        )
+
+    data = prepare(COLUMNS, frame(1_000, 0.0), frame(700, 1.0), None)
+    names = data.distance_names()
+    categorical = [n for n in names if not data.columns.spec(n).is_numeric]
+    numeric = [n for n in names if data.columns.spec(n).is_numeric]
+    sample = rng.choice(700, 300, replace=False)
+    whole = [
+        encoding.encode_rows(data, "real", None, categorical, numeric),
+        encoding.encode_rows(data, "synthetic", sample, categorical, numeric),
+    ]
+    monkeypatch.setattr(encoding, "ENCODE_BLOCK", 64)
+    blocks = [
+        encoding.encode_rows(data, "real", None, categorical, numeric),
+        encoding.encode_rows(data, "synthetic", sample, categorical, numeric),
+    ]
+    for one, split in zip(whole, blocks, strict=True):
+        assert np.isnan(one.numbers).sum() == 0 and (one.numbers == -0.25).any()
+        np.testing.assert_array_equal(split.codes, one.codes)
+        np.testing.assert_array_equal(split.numbers.view(np.uint32), one.numbers.view(np.uint32))
