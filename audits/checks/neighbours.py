@@ -290,10 +290,22 @@ class _MatchCounter:
         """Bit planes (least significant first) of each reference's number of columns
         equal to ``codes`` (one query's categorical codes)."""
         planes = [np.zeros(self.words, dtype=np.uint64) for _ in range(self.planes)]
+        # In place, into two scratch words arrays: a new array per operation costs more
+        # than the operation (fresh pages) at millions of references.
+        scratch = [np.empty(self.words, dtype=np.uint64) for _ in range(2)]
         for column, code in enumerate(codes):
             carry = self._bitset(column, int(code))
-            for b in range(self.planes):
-                carry, planes[b] = planes[b] & carry, planes[b] ^ carry
+            # After ``column + 1`` columns a count is at most ``column + 1``: the planes
+            # above its highest bit stay zero, so the carry stops there.
+            top = min((column + 1).bit_length(), self.planes)
+            for b in range(top):
+                if b == top - 1:
+                    planes[b] ^= carry
+                    break
+                following = scratch[b % 2]
+                np.bitwise_and(planes[b], carry, out=following)
+                planes[b] ^= carry
+                carry = following
         return planes
 
     def at_least(self, planes: list[np.ndarray], wanted: int) -> np.ndarray:
@@ -304,13 +316,15 @@ class _MatchCounter:
             return np.zeros(self.words, dtype=np.uint64)
         greater = np.zeros(self.words, dtype=np.uint64)
         equal = self.valid.copy()
+        scratch = np.empty(self.words, dtype=np.uint64)
         for b in reversed(range(self.planes)):
             if (wanted >> b) & 1:
                 equal &= planes[b]
             else:
-                greater |= equal & planes[b]
-                equal &= ~planes[b]
-        return greater | equal
+                greater |= np.bitwise_and(equal, planes[b], out=scratch)
+                equal &= np.invert(planes[b], out=scratch)
+        greater |= equal
+        return greater
 
     @staticmethod
     def rows(flags: np.ndarray) -> np.ndarray:
