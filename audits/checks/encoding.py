@@ -27,6 +27,8 @@ from audits.checks.base import ColumnSpec
 from registry.ingest.numbers import to_numbers
 
 MISSING_POINT = -0.25
+# Rows encoded at a time (bounds the float64 temporaries of the coordinates).
+ENCODE_BLOCK = 1 << 20
 
 
 def numeric_values(series: pd.Series, col_type: str) -> np.ndarray:
@@ -315,8 +317,13 @@ def encode_rows(
         col = data.columns[name]
         low, high = col.reference_range
         values = getattr(col, frame)
-        values = values if rows is None else values[rows]
-        numbers[:, 2 * j : 2 * j + 2] = _two_coordinates(values, low, high)
+        # In blocks of rows: the float64 temporaries of a whole column (several times
+        # the column's float32 coordinates) would set the step's peak; each value is
+        # computed alone, so the coordinates are the same.
+        for start in range(0, size, ENCODE_BLOCK):
+            block = slice(start, min(start + ENCODE_BLOCK, size))
+            part = values[block] if rows is None else values[rows[block]]
+            numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(part, low, high)
     return EncodedTable(codes, numbers)
 
 

@@ -9,16 +9,19 @@ categorical columns (hash buckets), and keeps those with exactly ``h`` mismatche
 reference record is met once. Every record not yet met has ``H >= h + 1`` and therefore
 distance ``>= h + 1``: a query whose k-th best distance is within that bound is final.
 
-Each level scans the whole reference once per set of dropped columns, so the levels stop
-when finishing the queries still open one by one is cheaper (``FINISH_COST`` against
-``SCAN_COST``): ``_finish_by_match_counts`` counts, for one query, the equal columns of
-every reference record with packed bitsets and evaluates only the records that can still
-beat the k-th best. Every query's distances are exact (nothing is censored); ``floor``
-and ``exact`` remain for the search's own bookkeeping.
+Each level looks at the whole reference once per set of dropped columns (one pass over
+the reference in cache-sized blocks serves a group of sets, see ``_LevelSearch._plans``),
+so the levels stop when finishing the queries still open one by one is cheaper
+(``FINISH_COST`` against ``SCAN_COST``): ``_finish_by_match_counts`` counts, for one
+query, the equal columns of every reference record with packed bitsets and evaluates only
+the records that can still beat the k-th best. Every query's distances are exact
+(nothing is censored); ``floor`` and ``exact`` remain for the search's own bookkeeping.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
@@ -54,6 +57,25 @@ TREE_BUCKET_REFS = 64
 TREE_SLACK = 1e-6
 TREE_SLACK_ABSOLUTE = 1e-12
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+# The plans of a level scan the reference in blocks of this many rows (a block's keys
+# and lookups stay in cache), shared between this many threads (bench/distance_scale.py).
+PLAN_BLOCK = 1 << 15
+# At most this many sets of dropped columns are planned in one pass over the reference,
+# and at most PLAN_CELLS // (reference rows) of them: a pass holds every set's slot
+# table and candidates (at most every reference row per set) at once.
+PLAN_GROUP = 64
+PLAN_CELLS = 64_000_000
+# Bits of a plan's slot table on the query keys (about 8 slots per distinct key).
+PLAN_TABLE_BITS = (16, 24)
+PLAN_THREADS = min(2, os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(PLAN_THREADS, thread_name_prefix="neighbours")
+    return _POOL
 
 
 @dataclass(frozen=True)
@@ -268,10 +290,22 @@ class _MatchCounter:
         """Bit planes (least significant first) of each reference's number of columns
         equal to ``codes`` (one query's categorical codes)."""
         planes = [np.zeros(self.words, dtype=np.uint64) for _ in range(self.planes)]
+        # In place, into two scratch words arrays: a new array per operation costs more
+        # than the operation (fresh pages) at millions of references.
+        scratch = [np.empty(self.words, dtype=np.uint64) for _ in range(2)]
         for column, code in enumerate(codes):
             carry = self._bitset(column, int(code))
-            for b in range(self.planes):
-                carry, planes[b] = planes[b] & carry, planes[b] ^ carry
+            # After ``column + 1`` columns a count is at most ``column + 1``: the planes
+            # above its highest bit stay zero, so the carry stops there.
+            top = min((column + 1).bit_length(), self.planes)
+            for b in range(top):
+                if b == top - 1:
+                    planes[b] ^= carry
+                    break
+                following = scratch[b % 2]
+                np.bitwise_and(planes[b], carry, out=following)
+                planes[b] ^= carry
+                carry = following
         return planes
 
     def at_least(self, planes: list[np.ndarray], wanted: int) -> np.ndarray:
@@ -282,13 +316,15 @@ class _MatchCounter:
             return np.zeros(self.words, dtype=np.uint64)
         greater = np.zeros(self.words, dtype=np.uint64)
         equal = self.valid.copy()
+        scratch = np.empty(self.words, dtype=np.uint64)
         for b in reversed(range(self.planes)):
             if (wanted >> b) & 1:
                 equal &= planes[b]
             else:
-                greater |= equal & planes[b]
-                equal &= ~planes[b]
-        return greater | equal
+                greater |= np.bitwise_and(equal, planes[b], out=scratch)
+                equal &= np.invert(planes[b], out=scratch)
+        greater |= equal
+        return greater
 
     @staticmethod
     def rows(flags: np.ndarray) -> np.ndarray:
@@ -433,6 +469,8 @@ class _LevelSearch:
             self.ref_full ^= self._ref_hash(j)
         self.query_full = np.bitwise_xor.reduce(self.query_hash, axis=1)
         self.query_order = self.open
+        # Candidate rows are held as int32 while a pass over the reference collects them.
+        self.row_dtype = np.int32 if len(reference) < 2**31 else np.intp
         self.query_numbers_t = np.ascontiguousarray(query.numbers.T)
         self.numbers_dtype = np.result_type(reference.numbers, query.numbers)
 
@@ -457,13 +495,19 @@ class _LevelSearch:
 
     def _search_level(self, level: int, budget: int) -> bool:
         n_cat = self.query.codes.shape[1]
-        for dropped in combinations(range(n_cat), level):
-            plan = self._plan(dropped)
-            if level > 0 and self.pairs + self._pairs(plan[0], plan[2]) > budget:
-                return False
-            if level == 0 and len(self.ref_numbers_t):
-                plan = self._search_large_buckets(plan)
-            self._evaluate(plan, level)
+        dropped_sets = list(combinations(range(n_cat), level))
+        # Sets planned in one pass: their candidates (at most every reference each) are
+        # held together, so the group is bounded by PLAN_CELLS reference rows.
+        size = int(np.clip(PLAN_CELLS // max(len(self.reference), 1), 1, PLAN_GROUP))
+        for first in range(0, len(dropped_sets), size):
+            group = dropped_sets[first : first + size]
+            for plan, query_order in self._plans(group):
+                self.query_order = query_order
+                if level > 0 and self.pairs + self._pairs(plan[0], plan[2]) > budget:
+                    return False
+                if level == 0 and len(self.ref_numbers_t):
+                    plan = self._search_large_buckets(plan)
+                self._evaluate(plan, level)
         return True
 
     def _search_large_buckets(
@@ -568,29 +612,88 @@ class _LevelSearch:
             return int(counts.sum())
         return int((counts * self.weights[refs]).sum())
 
-    def _plan(self, dropped: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pairs to examine: (reference rows, start and count of their queries in
-        ``self.query_order``), for references whose bucket holds open queries."""
-        ref_keys = self.ref_full
-        q_keys = self.query_full[self.open]
-        for col in dropped:
-            ref_keys = ref_keys ^ self._ref_hash(col)
-            q_keys = q_keys ^ self.query_hash[self.open, col]
-        order = np.argsort(q_keys, kind="stable")
-        self.query_order = self.open[order]
-        sorted_keys = q_keys[order]
-        # A bit table on the low bits of the query keys discards most references with
-        # one gather, so the binary search runs only on likely matches.
-        bits = int(np.clip(np.ceil(np.log2(32 * len(q_keys) + 1)), 18, 25))
-        mask = np.uint64((1 << bits) - 1)
-        table = np.zeros(1 << bits, dtype=bool)
-        table[(q_keys & mask).astype(np.intp)] = True
-        candidates = np.flatnonzero(table[(ref_keys & mask).astype(np.intp)])
-        keys = ref_keys[candidates]
-        lo = np.searchsorted(sorted_keys, keys, side="left")
-        hit = sorted_keys[np.minimum(lo, len(sorted_keys) - 1)] == keys
-        hi = np.searchsorted(sorted_keys, keys[hit], side="right")
-        return candidates[hit], lo[hit], hi - lo[hit]
+    def _plans(
+        self, dropped_sets: list[tuple[int, ...]]
+    ) -> list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
+        """For each set of dropped columns, the pairs to examine: (reference rows, start
+        and count of their queries in the query order), for references whose bucket
+        holds open queries, and that query order (the open queries sorted by key).
+
+        One pass over the reference serves every set: it goes in blocks of
+        ``PLAN_BLOCK`` rows, and in each block a column's hashes are looked up once and
+        a set's key is its prefix's key (kept while the sets share it) XOR one column,
+        so the keys and lookups stay in cache and the working arrays are bounded by the
+        block, not the reference; only the few candidates of each block are kept. The
+        blocks are shared between ``PLAN_THREADS`` threads (numpy releases the GIL in
+        these operations) and joined in row order, so each plan is the same as one scan
+        per set would give."""
+        sides = []
+        for dropped in dropped_sets:
+            q_keys = self.query_full[self.open]
+            for col in dropped:
+                q_keys = q_keys ^ self.query_hash[self.open, col]
+            order = np.argsort(q_keys, kind="stable")
+            sorted_keys = q_keys[order]
+            # The distinct keys, each with its first position and count in that order.
+            first = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+            distinct = sorted_keys[first]
+            counts = np.diff(np.r_[first, len(sorted_keys)])
+            # A slot table on the low bits of the keys: the distinct key's number, -1
+            # for no key, -2 for several (looked up by binary search). One gather
+            # discards most references and finds the bucket of the others.
+            bits = int(np.clip(np.ceil(np.log2(8 * len(distinct) + 1)), *PLAN_TABLE_BITS))
+            mask = np.uint64((1 << bits) - 1)
+            low = (distinct & mask).view(np.intp)
+            table = np.full(1 << bits, -1, dtype=np.int32)
+            table[low] = np.arange(len(distinct), dtype=np.int32)
+            shared = np.bincount(low, minlength=1 << bits) > 1
+            table[shared] = -2
+            sides.append((self.open[order], distinct, first, counts, mask, table))
+
+        def scan(start: int) -> list[tuple[np.ndarray, np.ndarray]]:
+            stop = min(start + PLAN_BLOCK, len(self.ref_full))
+            hashes: dict[int, np.ndarray] = {}
+            # The keys of the current set's prefixes (a stack: the sets come in order).
+            stack: list[np.ndarray] = [self.ref_full[start:stop]]
+            previous: tuple[int, ...] = ()
+            found = []
+            for dropped, (_, distinct, _, _, mask, table) in zip(dropped_sets, sides, strict=True):
+                shared_prefix = 0
+                while (
+                    shared_prefix < min(len(previous), len(dropped))
+                    and previous[shared_prefix] == dropped[shared_prefix]
+                ):
+                    shared_prefix += 1
+                del stack[shared_prefix + 1 :]
+                for col in dropped[shared_prefix:]:
+                    if col not in hashes:
+                        hashes[col] = self.hash_tables[col].take(self.ref_codes_t[col][start:stop])
+                    stack.append(stack[-1] ^ hashes[col])
+                previous, keys = dropped, stack[-1]
+                slots = table.take((keys & mask).view(np.intp))
+                rows = np.flatnonzero(slots != -1)
+                keys, slots = keys.take(rows), slots.take(rows)
+                shared = slots == -2
+                if shared.any():
+                    at = np.minimum(np.searchsorted(distinct, keys[shared]), len(distinct) - 1)
+                    slots[shared] = at
+                hit = distinct.take(slots) == keys
+                found.append(((rows[hit] + start).astype(self.row_dtype), slots[hit]))
+            return found
+
+        starts = range(0, len(self.ref_full), PLAN_BLOCK)
+        if PLAN_THREADS > 1 and len(starts) > 1:
+            blocks = list(_pool().map(scan, starts))
+        else:
+            blocks = [scan(start) for start in starts]
+        plans = []
+        for i, (query_order, _, first, counts, _, _) in enumerate(sides):
+            refs = np.concatenate([b[i][0] for b in blocks] or [np.zeros(0, np.intp)])
+            slots = np.concatenate([b[i][1] for b in blocks] or [np.zeros(0, np.int32)])
+            for b in blocks:
+                b[i] = None
+            plans.append(((refs.astype(np.intp), first[slots], counts[slots]), query_order))
+        return plans
 
     def _evaluate(self, plan: tuple[np.ndarray, np.ndarray, np.ndarray], level: int) -> None:
         refs, lo, counts = plan

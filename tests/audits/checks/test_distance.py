@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -338,3 +340,95 @@ def test_compact_column_major_encoding_finds_what_row_major_int32_finds(options)
         np.testing.assert_array_equal(compact.dist, wide.dist)
         np.testing.assert_array_equal(compact.index, wide.index)
         assert compact.pairs_evaluated == wide.pairs_evaluated
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_plans_in_blocks_groups_and_threads_pair_what_equal_kept_columns_pair(monkeypatch, threads):
+    # The plans of a level come from one pass over the reference in blocks (shared
+    # between threads), several sets of dropped columns at a time, through a slot table
+    # on the query keys where keys may share a slot (tiny tables here). Each plan must
+    # pair every reference with exactly the open queries equal to it on the kept
+    # columns, references in ascending row order, and the search must find the same
+    # distances, rows and pair counts as with one block, one set at a time.
+    import audits.checks.neighbours as nb
+
+    rng = np.random.default_rng(11)
+    n_cat = 5
+    reference = EncodedTable(
+        np.asfortranarray(rng.integers(-1, 3, size=(1_000, n_cat)).astype(np.int8)),
+        np.asfortranarray(rng.choice([0.0, 0.25, 0.5], size=(1_000, 2)).astype(np.float32)),
+    )
+    query = EncodedTable(
+        rng.integers(-1, 3, size=(120, n_cat)).astype(np.int8),
+        rng.choice([0.0, 0.25, 0.5], size=(120, 2)).astype(np.float32),
+    )
+    options = {"k": 2, "brute_force_below": 0, "fallback_budget": 0, "with_index": True}
+    whole = nearest(query, reference, **options)
+    monkeypatch.setattr(nb, "PLAN_BLOCK", 37)
+    monkeypatch.setattr(nb, "PLAN_CELLS", 3 * len(reference))
+    monkeypatch.setattr(nb, "PLAN_TABLE_BITS", (2, 3))
+    monkeypatch.setattr(nb, "PLAN_THREADS", threads)
+    search = _LevelSearch(query, reference, k=2)
+    search.open = np.flatnonzero(rng.random(len(query)) < 0.7)
+    for level in (0, 1, 2, 3):
+        dropped_sets = list(combinations(range(n_cat), level))
+        for dropped, ((refs, lo, counts), order) in zip(
+            dropped_sets, search._plans(dropped_sets), strict=True
+        ):
+            assert (np.diff(refs) > 0).all()
+            got = {
+                (int(r), int(q))
+                for r, start, count in zip(refs, lo, counts, strict=True)
+                for q in order[start : start + count]
+            }
+            kept = [j for j in range(n_cat) if j not in dropped]
+            equal = (
+                reference.codes[:, None, kept] == query.codes[None, search.open][:, :, kept]
+            ).all(axis=2)
+            r, q = np.nonzero(equal)
+            assert got == set(zip(r.tolist(), search.open[q].tolist(), strict=True))
+    split = nearest(query, reference, **options)
+    np.testing.assert_array_equal(split.dist, whole.dist)
+    np.testing.assert_array_equal(split.index, whole.index)
+    assert split.pairs_evaluated == whole.pairs_evaluated
+    full = _brute(query, reference)
+    np.testing.assert_allclose(split.dist, np.sort(full, axis=1)[:, :2], atol=1e-5)
+
+
+def test_encoding_in_blocks_of_rows_gives_the_same_coordinates(monkeypatch):
+    # encode_rows computes the coordinates a block of rows at a time (bounded float64
+    # temporaries): the same float32 values as one block, for every row and for a
+    # sample of rows, missing values and values outside the reference range included.
+    import audits.checks.encoding as encoding
+
+    rng = np.random.default_rng(5)
+
+    def frame(n, shift):
+        return pd.DataFrame(
+            {
+                "colour": rng.choice(["a", "b", None], size=n),
+                "flag": rng.choice([True, False], size=n),
+                "size": np.where(rng.random(n) < 0.1, np.nan, rng.normal(shift, 3, n)),
+                "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+                "ref": np.arange(n),
+            }
+        )
+
+    data = prepare(COLUMNS, frame(1_000, 0.0), frame(700, 1.0), None)
+    names = data.distance_names()
+    categorical = [n for n in names if not data.columns.spec(n).is_numeric]
+    numeric = [n for n in names if data.columns.spec(n).is_numeric]
+    sample = rng.choice(700, 300, replace=False)
+    whole = [
+        encoding.encode_rows(data, "real", None, categorical, numeric),
+        encoding.encode_rows(data, "synthetic", sample, categorical, numeric),
+    ]
+    monkeypatch.setattr(encoding, "ENCODE_BLOCK", 64)
+    blocks = [
+        encoding.encode_rows(data, "real", None, categorical, numeric),
+        encoding.encode_rows(data, "synthetic", sample, categorical, numeric),
+    ]
+    for one, split in zip(whole, blocks, strict=True):
+        assert np.isnan(one.numbers).sum() == 0 and (one.numbers == -0.25).any()
+        np.testing.assert_array_equal(split.codes, one.codes)
+        np.testing.assert_array_equal(split.numbers.view(np.uint32), one.numbers.view(np.uint32))
