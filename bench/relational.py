@@ -219,6 +219,49 @@ def _read(folder: Path, role: str, *, categories: bool = True) -> dict[str, pd.D
     return frames
 
 
+# With --per-table, each table's columns as a curator would declare them (type and role:
+# the keys are identifiers; a few quasi-identifiers, sensitive columns and a target give
+# each table's own privacy and fairness figures something to measure), and the choices
+# of the figures across tables: customers hold the individuals; fairness is measured on
+# accounts joined to their customer's region.
+ROLES = {
+    "customers": {"age": "quasi_identifier", "region": "quasi_identifier", "income": "sensitive"},
+    "accounts": {"kind": "quasi_identifier", "balance": "sensitive"},
+    "transactions": {"channel": "quasi_identifier", "amount": "sensitive", "approved": "target"},
+}
+
+
+def _table_columns() -> dict:
+    from audits.checks.base import ColumnSpec
+
+    return {
+        name: [
+            ColumnSpec(
+                column,
+                meta["sdtype"],
+                "identifier" if meta["sdtype"] == "id" else ROLES[name].get(column, "other"),
+            )
+            for column, meta in table["columns"].items()
+        ]
+        for name, table in METADATA["tables"].items()
+    }
+
+
+def _choices(table_columns: dict):
+    from audits.checks.relational_privacy import LinkedChoices
+
+    return LinkedChoices(
+        individuals_table="customers",
+        fairness_table="accounts",
+        fairness_parent_columns=["customers.region"],
+        protected=["customers.region"],
+        target="kind",
+        positive_outcome="loan",
+        seed=0,
+        declared=table_columns,
+    )
+
+
 def _properties(metric) -> dict[str, float | None]:
     return {p["property"]: p["score"] for p in metric.details["properties"]}
 
@@ -232,8 +275,15 @@ def _audit(folder: Path) -> dict:
 
     schema = RelationalSchema.from_sdmetrics(METADATA)
     families = os.environ.get("BENCH_FAMILIES", ",".join(RELATIONAL_FAMILIES)).split(",")
+    per_table = os.environ.get("BENCH_PER_TABLE") == "1"
     takes_holdout = "holdout" in inspect.signature(run_relational_audit).parameters
-    takes_holdout = takes_holdout and "privacy" in families  # as the worker reads it
+    # The worker reads the holdout whenever the run has one; without each table's own
+    # audit only the privacy family across tables reads it.
+    takes_holdout = takes_holdout and ("privacy" in families or per_table)
+    extra_arguments = {}
+    if per_table:
+        table_columns = _table_columns()
+        extra_arguments = {"table_columns": table_columns, "choices": _choices(table_columns)}
     steps = {}
 
     def step(name: str, since: tuple[float, float]) -> tuple[float, float]:
@@ -256,6 +306,7 @@ def _audit(folder: Path) -> dict:
         schema=schema,
         hash_verified=True,
         **extra,
+        **extra_arguments,
     )
     step("run_relational_audit", mark)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -266,6 +317,7 @@ def _audit(folder: Path) -> dict:
         "steps": steps,
         "family_seconds": outcome.timings,
         "families": [f for f in RELATIONAL_FAMILIES if f in families],
+        "per_table": per_table,
         "holdout_read": takes_holdout,
         "metrics": len(outcome.metrics),
         "computed": sum(1 for m in outcome.metrics if m.value is not None),
@@ -428,12 +480,20 @@ def main() -> None:
         help="the audit's families (default: all a relational audit runs)",
     )
     parser.add_argument(
+        "--per-table",
+        action="store_true",
+        help="also audit each table on its own, as the worker does (declared columns "
+        "and roles, ROLES) and pass the choices of the figures across tables",
+    )
+    parser.add_argument(
         "--worker", choices=["write", "audit", "figures", "sdmetrics"], help=argparse.SUPPRESS
     )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.families:  # the audit worker reads them (children inherit the environment)
         os.environ["BENCH_FAMILIES"] = ",".join(args.families)
+    if args.per_table:
+        os.environ["BENCH_PER_TABLE"] = "1"
     if args.worker:
         _worker(args.worker, args.folder, args.scales[0], args.seed)
         return
@@ -466,8 +526,9 @@ def _one_size(sizes: _Sizes, scale: float, args) -> None:
     families = ", ".join(f"{k} {v:.2f} s" for k, v in audit["family_seconds"].items())
     print(f"    {steps}; by family: {families}")
     print(
-        f"    families {', '.join(audit['families'])}: {audit['computed']} of "
-        f"{audit['metrics']} figures computed; holdout "
+        f"    families {', '.join(audit['families'])}"
+        + (" and each table's own audit" if audit.get("per_table") else "")
+        + f": {audit['computed']} of {audit['metrics']} figures computed; holdout "
         + (
             "read"
             if audit["holdout_read"]

@@ -134,22 +134,29 @@ def _examples(values: pd.Series) -> list[Any]:
 def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, Any]:
     child = tables[rel.child_table][rel.child_key]
     parent = tables[rel.parent_table][rel.parent_key]
-    present = child.notna()
-    position = _consecutive_positions(parent.reset_index(drop=True), child)
-    if position is not None:
-        orphan = present & (position < 0)
+    span, wanted = _consecutive(parent.reset_index(drop=True)), child.to_numpy()
+    if span is not None and wanted.dtype.kind == "i":
+        # Integer keys (never empty) against consecutive parent keys: a comparison.
+        empty, orphan = 0, _outside(wanted, *span)
     else:
-        orphan = present & ~child.isin(parent.dropna())
+        present = child.notna()
+        position = _consecutive_positions(parent.reset_index(drop=True), child)
+        if position is not None:
+            orphan = (present & (position < 0)).to_numpy()
+        else:
+            orphan = (present & ~child.isin(parent.dropna())).to_numpy()
+        empty = int((~present).sum())
     rows = len(child)
-    count = int(orphan.sum())
+    count = int(np.count_nonzero(orphan))
+    dangling = child[orphan] if count else child.iloc[:0]
     return {
         **rel.to_json(),
         "child_rows": rows,
-        "empty_key_rows": int((~present).sum()),
+        "empty_key_rows": empty,
         "orphan_rows": count,
         "orphan_rate": count / rows if rows else 0.0,
-        "dangling_keys": int(child[orphan].nunique()),
-        "examples": _examples(child[orphan]),
+        "dangling_keys": int(dangling.nunique()),
+        "examples": _examples(dangling),
     }
 
 
@@ -268,50 +275,123 @@ def key_violations(tables: dict[str, pd.DataFrame], schema: RelationalSchema) ->
 # ---------------------------------------------------------------------------- quality
 
 
+# Long columns are worked through in blocks of this many rows, so that each step's
+# temporary arrays stay small (in cache, and no fresh memory to fault in for each step).
+BLOCK = 1 << 18
+# The pair counts of a table (or of a parent-child join) come from one count of every
+# column's codes together when that table of counts has at most this many cells;
+# otherwise each pair is counted on its own.
+JOINT_CELLS = 1 << 18
+# The KS statistic of two long samples is bounded between this many quantiles of the
+# real sample first; only the stretches where it may peak are then compared point by point.
+KS_BUCKETS = 1 << 16
+MISSING_BIN = PAIR_BINS + 1  # a number's pair code when missing (np.digitize past the end)
+
+
+def _blocks(size: int):
+    return (slice(start, start + BLOCK) for start in range(0, size, BLOCK))
+
+
+def _block_bincount(codes: np.ndarray, minlength: int) -> np.ndarray:
+    counts = np.zeros(minlength, dtype=np.int64)
+    for block in _blocks(codes.size):
+        counts += np.bincount(codes[block], minlength=minlength)
+    return counts
+
+
+def _small_dtype(width: int) -> type:
+    return np.uint8 if width <= 1 << 8 else np.uint16 if width <= 1 << 16 else np.int64
+
+
+def _value_range(values: np.ndarray) -> tuple[float, float] | None:
+    """The smallest and largest present value; None when no value is present."""
+    low = np.fmin.reduce(values) if values.size else np.nan
+    return None if np.isnan(low) else (float(low), float(np.fmax.reduce(values)))
+
+
+def _edges(span: tuple[float, float] | None) -> np.ndarray | None:
+    # np.histogram_bin_edges reads only the smallest and largest value: the same edges as
+    # from every present value, without copying them.
+    return None if span is None else np.histogram_bin_edges(np.array(span), PAIR_BINS)
+
+
+def _bins(values: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
+    """SDMetrics' pair bins of a number: ``np.digitize`` against the 10 equal-width bin
+    edges (how many edges are at most the value; a missing value, and the largest, land
+    past the last edge: code PAIR_BINS + 1), as uint8, block by block. Each value's bin
+    is first guessed by arithmetic, then counted exactly against the two edges around the
+    guess; a block where a guess is more than a bin off (never seen) is searched."""
+    out = np.empty(values.size, dtype=np.uint8)
+    if edges is None:
+        out.fill(MISSING_BIN)
+        return out
+    low, scale = edges[0], PAIR_BINS / (edges[-1] - edges[0])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for block in _blocks(values.size):
+            x = values[block]
+            guess = np.fmin(np.fmax((x - low) * scale, 0.0), PAIR_BINS - 1.0).astype(np.intp)
+            below, above = edges[guess], edges[guess + 1]
+            code = guess + (below <= x) + (above <= x)
+            # The guess holds when the edge before it is at most x and the one two after
+            # it is above x (missing values: any guess, code PAIR_BINS + 1).
+            before = edges[np.maximum(guess - 1, 0)]
+            after = edges[np.minimum(guess + 2, PAIR_BINS)]
+            missing = np.isnan(x)
+            held = ((guess == 0) | (before <= x)) & ((guess >= PAIR_BINS - 1) | (x < after))
+            if not np.all(held | missing):
+                out[block] = np.digitize(x, edges)
+                continue
+            code[missing] = MISSING_BIN
+            out[block] = code
+    return out
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # np.einsum rather than BLAS: OpenBLAS's threads spin on the other core for a
+    # product that takes a millisecond.
+    return float(np.einsum("i,i->", a, b))
+
+
+def _centred_sum(x: np.ndarray, mean_x: float, y: np.ndarray | None = None, mean_y=0.0) -> float:
+    """The sum of (x - mean_x) * (y - mean_y) (y None: of (x - mean_x) ** 2), by blocks."""
+    total = 0.0
+    for block in _blocks(x.size):
+        a = x[block] - mean_x
+        total += _dot(a, a if y is None else y[block] - mean_y)
+    return total
+
+
 class _Column:
     """One scored column of a real/synthetic pair, encoded once.
 
-    Numbers and dates hold floats (NaN = missing); categories and booleans hold codes with
-    0 = missing and 1, 2, ... the categories (the codes every pair's contingency table
-    needs, so no pair recodes them). What the pairs ask of a side (whether it has missing
-    values, its range, its pair bins) is computed once, when first asked. A column taken on
-    the rows of a parent-child join keeps its table's column as ``base``; a side taken on
-    every row in order (``rows`` None) is the base's, facts included."""
+    Numbers and dates hold floats (NaN = missing); categories and booleans hold small
+    integer codes with 0 = missing and 1, 2, ... the categories (the codes every pair's
+    contingency table needs, so no pair recodes them). What the figures ask of a side
+    (whether it has missing values, its range, its pair bins, its mean and centred square
+    sum) is computed once, when first asked."""
 
     def __init__(
-        self,
-        sdtype: str,
-        real: np.ndarray,
-        synthetic: np.ndarray,
-        base: _Column | None = None,
-        rows: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
-        categories: int | None = None,
+        self, sdtype: str, real: np.ndarray, synthetic: np.ndarray, categories: int | None = None
     ):
         self.sdtype = sdtype
-        self.categories = categories  # a table's category column: how many it has
+        self.categories = categories  # a category column: how many it has
         self.continuous = sdtype in CONTINUOUS
         self.real = real
         self.synthetic = synthetic
-        self._base = base
-        self._rows = {"real": rows[0], "synthetic": rows[1]}
         self._facts: dict[tuple[str, str], Any] = {}
 
     def values(self, which: str) -> np.ndarray:
         return self.real if which == "real" else self.synthetic
 
-    def taken(self, real_rows: np.ndarray | None, synthetic_rows: np.ndarray | None) -> _Column:
-        """The column on the joined rows (None: every row, in order)."""
-        real = self.real if real_rows is None else self.real[real_rows]
-        synthetic = self.synthetic if synthetic_rows is None else self.synthetic[synthetic_rows]
-        return _Column(self.sdtype, real, synthetic, self, (real_rows, synthetic_rows))
-
-    def _cached(self, name: str, which: str, compute):
-        if self._base is not None and self._rows[which] is None:
-            return getattr(self._base, name)(which)
+    def cached(self, name: str, which: str, compute):
         key = (name, which)
         if key not in self._facts:
             self._facts[key] = compute()
         return self._facts[key]
+
+    def code_width(self) -> int:
+        """One more than the largest code the column's pair codes can take."""
+        return PAIR_BINS + 2 if self.continuous else self.categories + 1
 
     def has_missing(self, which: str) -> bool:
         # np.min propagates NaN: one reduction, no array of flags.
@@ -319,124 +399,240 @@ class _Column:
             values = self.values(which)
             return bool(values.size) and bool(np.isnan(np.min(values)))
 
-        return self._cached("has_missing", which, compute)
-
-    def centred(self, which: str) -> tuple[np.ndarray, float]:
-        """The values minus their mean, and the sum of their squares (no value missing)."""
-
-        def compute():
-            values = self.values(which)
-            centred = values - values.mean() if values.size else values
-            return centred, float(centred @ centred)
-
-        return self._cached("centred", which, compute)
+        return self.cached("has_missing", which, compute)
 
     def value_range(self, which: str) -> tuple[float, float] | None:
-        """The smallest and largest present value; None when no value is present."""
+        return self.cached("value_range", which, lambda: _value_range(self.values(which)))
+
+    def edges(self, which: str) -> np.ndarray | None:
+        return self.cached("edges", which, lambda: _edges(self.value_range(which)))
+
+    def codes(self, which: str) -> np.ndarray:
+        """Categories: the codes. Numbers and dates: the pair bins on every row."""
+        if not self.continuous:
+            return self.values(which)
+        return self.cached("codes", which, lambda: _bins(self.values(which), self.edges(which)))
+
+    def counts(self, which: str) -> np.ndarray:
+        """Categories: how many rows hold each code."""
+        return self.cached(
+            "counts", which, lambda: _block_bincount(self.values(which), self.code_width())
+        )
+
+    def moments(self, which: str) -> tuple[float, float]:
+        """The mean and the sum of squared deviations from it (no value missing)."""
 
         def compute():
             values = self.values(which)
-            low = np.fmin.reduce(values) if values.size else np.nan
-            return None if np.isnan(low) else (float(low), float(np.fmax.reduce(values)))
+            mean = float(values.mean())
+            return mean, _centred_sum(values, mean)
 
-        return self._cached("value_range", which, compute)
+        return self.cached("moments", which, compute)
+
+
+class _Member:
+    """A column as a set of compared rows reads it: every row of its table (``kind``
+    "table"), a parent's column on the rows of a parent-child join (one row per child;
+    "parent") or a child's column on them ("child"). Numbers are binned on these rows (the
+    edges from their values, as SDMetrics cuts the denormalised table), by coding the
+    table's column with those edges: codes stay one per row of the column's table, and
+    ``rows(which)`` says which of them each compared row reads (None: row j reads row j)."""
+
+    def __init__(self, column: _Column, kind: str = "table", links: dict | None = None):
+        self.column = column
+        self.continuous = column.continuous
+        self.kind = kind
+        self.links = links or {}
+        self._facts: dict[tuple[str, str], Any] = {}
+
+    def _cached(self, name: str, which: str, compute):
+        key = (name, which)
+        if key not in self._facts:
+            self._facts[key] = compute()
+        return self._facts[key]
+
+    def rows(self, which: str) -> np.ndarray | None:
+        if self.kind == "table":
+            return None
+        link = self.links[which]
+        return link.parent_rows if self.kind == "parent" else link.child_rows
+
+    def _parents_read(self, which: str) -> np.ndarray | None:
+        """Parent rows with at least one joined child (None: all)."""
+        weights = self.links[which].weights()
+        return None if bool(np.all(weights > 0)) else weights > 0
+
+    def read(self, which: str) -> np.ndarray:
+        """The values of the rows read at least once (each once; a child's in join order)."""
+
+        def compute():
+            values = self.column.values(which)
+            if self.kind == "table":
+                return values
+            if self.kind == "parent":
+                read = self._parents_read(which)
+                return values if read is None else values[read]
+            rows = self.rows(which)
+            return values if rows is None else values[rows]
+
+        return self._cached("read", which, compute)
+
+    def value_range(self, which: str) -> tuple[float, float] | None:
+        if self.kind == "table" or self.read(which) is self.column.values(which):
+            return self.column.value_range(which)
+        return self._cached("range", which, lambda: _value_range(self.read(which)))
+
+    def has_missing(self, which: str) -> bool:
+        if self.kind == "table" or not self.column.has_missing(which):
+            return self.column.has_missing(which)
+
+        def compute():
+            values = self.read(which)
+            return bool(values.size) and bool(np.isnan(np.min(values)))
+
+        return self._cached("has_missing", which, compute)
 
     def constant(self, which: str) -> bool:
         span = self.value_range(which)
         return span is not None and span[0] == span[1]
 
-    def edges(self, which: str) -> np.ndarray | None:
-        # np.histogram_bin_edges reads only the smallest and largest value: the same edges
-        # as from every present value, without copying them.
-        def compute():
-            span = self.value_range(which)
-            return None if span is None else np.histogram_bin_edges(np.array(span), PAIR_BINS)
-
-        return self._cached("edges", which, compute)
-
-    def pair_codes(self, which: str) -> np.ndarray:
-        """Categories: the codes. Numbers and dates: SDMetrics' pair bins, np.digitize
-        against the 10 equal-width bin edges of the present values (cut on these rows); a
-        missing value lands past the last edge, code PAIR_BINS + 1."""
-        if not self.continuous:
-            return self.values(which)
+    def codes(self, which: str) -> np.ndarray:
+        """The pair codes of the column's table rows, numbers cut with these rows' edges."""
+        if not self.continuous or self.kind == "table":
+            return self.column.codes(which)
 
         def compute():
-            values, edges = self.values(which), self.edges(which)
-            if edges is None:
-                return np.full(values.shape, PAIR_BINS + 1, dtype=np.int64)
-            if self._base is not None:  # taken on joined rows: cut the base, then take
-                rows = self._rows[which]
-                if np.array_equal(edges, self._base.edges(which)):
-                    return self._base.pair_codes(which)[rows]
-                base = self._base.values(which)
-                if base.size < values.size:
-                    return _digitize(base, edges)[rows]
-            return _digitize(values, edges)
+            edges = _edges(self.value_range(which))
+            base = self.column.edges(which)
+            if (edges is None and base is None) or (
+                edges is not None and base is not None and np.array_equal(edges, base)
+            ):
+                return self.column.codes(which)
+            return _bins(self.column.values(which), edges)
 
-        return self._cached("pair_codes", which, compute)
+        return self._cached("codes", which, compute)
+
+    def size(self, which: str) -> int:
+        if self.kind == "table":
+            return self.column.values(which).size
+        return self.links[which].parent_rows.size
 
     def code_max(self, which: str) -> int:
-        return self._cached("code_max", which, lambda: int(self.pair_codes(which).max(initial=0)))
+        def compute():
+            codes, rows = self.codes(which), self.rows(which)
+            if self.kind == "parent":
+                read = self._parents_read(which)
+                codes = codes if read is None else codes[read]
+            elif rows is not None:
+                codes = codes[rows]
+            return int(codes.max(initial=0))
+
+        return self._cached("code_max", which, compute)
 
     def pair_width(self) -> int:
-        """One more than the largest pair code of either side."""
-        if self.categories is not None:  # codes 1..categories, both sides coded together
-            return self.categories + 1
+        """The width of its side of a contingency table: a table's category column has
+        one slot per category (and missing); anything else up to its largest code."""
+        if self.kind == "table" and not self.continuous:
+            return self.column.categories + 1
         return max(self.code_max("real"), self.code_max("synthetic")) + 1
-
-
-def _digitize(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.digitize(values, edges).astype(np.int64, copy=False)
 
 
 def _continuous(series: pd.Series, sdtype: str, fmt: str | None) -> np.ndarray:
     if sdtype == "datetime":
         if not pd.api.types.is_datetime64_any_dtype(series):
             series = pd.to_datetime(series, format=fmt, errors="coerce")
-        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-        values[series.isna().to_numpy()] = np.nan
+        values = series.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
+        if series.hasnans:
+            values[series.isna().to_numpy()] = np.nan
         return values
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _category_codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, int] | None:
+def _unsigned(codes: np.ndarray) -> np.ndarray | None:
+    """Signed codes (-1 missing) as unsigned codes of the same width: -1 becomes the
+    largest value, above any code. None for codes wider than 16 bits."""
+    if codes.dtype == np.int8:
+        return codes.view(np.uint8)
+    if codes.dtype == np.int16:
+        return codes.view(np.uint16)
+    return None
+
+
+def _first_seen(codes: np.ndarray, wanted: np.ndarray, missing: int) -> np.ndarray:
+    """The codes of ``wanted`` (distinct, not ``missing``) in order of first appearance in
+    ``codes``: every category present appears within some prefix of the rows (usually the
+    first few hundred), and pd.unique keeps the order of appearance."""
+    prefix = 1024
+    while True:
+        seen = pd.unique(codes[:prefix])
+        seen = seen[np.isin(seen, wanted)]
+        if seen.size == wanted.size or prefix >= codes.size:
+            return seen
+        prefix *= 16
+
+
+def _shared_codes(
+    real: np.ndarray, synthetic: np.ndarray, missing: int
+) -> tuple[np.ndarray, np.ndarray, int, list[np.ndarray]]:
+    """Codes 1, 2, ... (0 missing) numbering categories by first appearance in the real
+    rows then the synthetic ones, as ``pd.factorize`` numbers the concatenated values, from
+    two sides' unsigned codes on one shared list (``missing``: the code of an empty cell);
+    and each side's count of rows per new code."""
+    size = missing + 1
+    counted = [_block_bincount(real, size), _block_bincount(synthetic, size)]
+    in_real, in_synthetic = (np.flatnonzero(c[:missing]) for c in counted)
+    order = _first_seen(real, in_real, missing)
+    only_synthetic = np.setdiff1d(in_synthetic, in_real)
+    if only_synthetic.size:
+        order = np.concatenate([order, _first_seen(synthetic, only_synthetic, missing)])
+    lookup = np.zeros(size, dtype=_small_dtype(order.size + 1))
+    lookup[order] = np.arange(1, order.size + 1)
+    out = []
+    for codes in (real, synthetic):
+        coded = np.empty(codes.size, dtype=lookup.dtype)
+        for block in _blocks(codes.size):
+            coded[block] = lookup[codes[block]]
+        out.append(coded)
+    # How many rows hold each new code, from the counts of the old ones.
+    counts = [
+        np.bincount(lookup, weights=c, minlength=order.size + 1).astype(np.int64) for c in counted
+    ]
+    return out[0], out[1], int(order.size), counts
+
+
+def _category_codes(
+    real: pd.Series, synthetic: pd.Series
+) -> tuple[np.ndarray, np.ndarray, int, list[np.ndarray]] | None:
     """Both sides' codes as ``pd.factorize`` gives them for the concatenated values (in
-    order of first appearance, -1 missing), from the category codes of two pandas
-    ``category`` columns: integers are hashed instead of strings. The synthetic side's
+    order of first appearance, 0 missing, 1.. the categories), from the category codes of
+    two pandas ``category`` columns or two numpy boolean columns: small integers instead
+    of hashed strings, with each side's count of rows per code. The synthetic side's
     categories are first put on the real side's (the union: same value, same number), so
-    equal values share a number; factorizing those numbers then numbers each value by its
-    first appearance, exactly as factorizing the values does. None when a side is not a
-    category column."""
+    equal values share a number. None when the columns are not such."""
+    if real.dtype == bool and synthetic.dtype == bool:
+        as_codes = [s.to_numpy().view(np.uint8) for s in (real, synthetic)]
+        return _shared_codes(as_codes[0], as_codes[1], 2)
     if not (
         isinstance(real.dtype, pd.CategoricalDtype)
         and isinstance(synthetic.dtype, pd.CategoricalDtype)
     ):
         return None
     real_categories, synthetic_categories = real.cat.categories, synthetic.cat.categories
-    if real_categories.equals(synthetic_categories):
-        synthetic_codes = synthetic.cat.codes.to_numpy()
-    else:
+    real_codes, synthetic_codes = real.cat.codes.to_numpy(), synthetic.cat.codes.to_numpy()
+    if not real_categories.equals(synthetic_categories):
         union = real_categories.append(synthetic_categories.difference(real_categories, sort=False))
-        mapping = union.get_indexer(synthetic_categories)
-        codes = synthetic.cat.codes.to_numpy()
-        synthetic_codes = np.where(codes >= 0, mapping[codes], -1)
-    joined = np.concatenate([real.cat.codes.to_numpy(), synthetic_codes]).astype(np.int64)
-    # Number the categories by first appearance: every category present appears within
-    # some prefix of the rows (usually the first few hundred), and pd.unique keeps the
-    # order of appearance; then one table lookup recodes every row.
-    shifted = joined + 1  # missing: 0
-    present = np.flatnonzero(np.bincount(shifted)[1:]) + 1
-    prefix = 1024
-    while True:
-        seen = pd.unique(shifted[:prefix])
-        seen = seen[seen > 0]
-        if seen.size == present.size or prefix >= shifted.size:
-            break
-        prefix *= 16
-    lookup = np.full(int(shifted.max(initial=0)) + 1, -1, dtype=np.int64)
-    lookup[seen] = np.arange(seen.size)
-    return lookup[shifted], int(seen.size)
+        mapping = np.append(union.get_indexer(synthetic_categories), -1)  # -1 stays missing
+        dtype = np.int8 if union.size < 1 << 7 else np.int16 if union.size < 1 << 15 else np.int64
+        mapping = mapping.astype(dtype)
+        mapped = np.empty(synthetic_codes.size, dtype=dtype)
+        for block in _blocks(synthetic_codes.size):
+            mapped[block] = mapping[synthetic_codes[block]]
+        synthetic_codes = mapped
+        real_codes = real_codes.astype(dtype, copy=False)
+    real_u, synthetic_u = _unsigned(real_codes), _unsigned(synthetic_codes)
+    if real_u is None or synthetic_u is None or real_u.dtype != synthetic_u.dtype:
+        return None
+    return _shared_codes(real_u, synthetic_u, int(np.iinfo(real_u.dtype).max))
 
 
 def _encode(real: pd.Series, synthetic: pd.Series, sdtype: str, fmt: str | None) -> _Column:
@@ -444,11 +640,13 @@ def _encode(real: pd.Series, synthetic: pd.Series, sdtype: str, fmt: str | None)
         return _Column(sdtype, _continuous(real, sdtype, fmt), _continuous(synthetic, sdtype, fmt))
     coded = _category_codes(real, synthetic)
     if coded is not None:
-        codes, count = coded
-        codes += 1  # missing (-1) becomes category 0
-        return _Column(sdtype, codes[: len(real)], codes[len(real) :], categories=count)
+        real_codes, synthetic_codes, count, counts = coded
+        column = _Column(sdtype, real_codes, synthetic_codes, categories=count)
+        column.cached("counts", "real", lambda: counts[0])
+        column.cached("counts", "synthetic", lambda: counts[1])
+        return column
     codes, uniques = pd.factorize(pd.concat([real, synthetic], ignore_index=True), sort=False)
-    codes = codes.astype(np.int64, copy=False) + 1  # missing (-1) becomes category 0
+    codes = (codes + 1).astype(_small_dtype(len(uniques) + 1))  # missing (-1) becomes 0
     return _Column(sdtype, codes[: len(real)], codes[len(real) :], categories=len(uniques))
 
 
@@ -460,6 +658,14 @@ def _encoded_table(
         for name, sdtype in columns.items()
         if sdtype in _SDTYPES
     }
+
+
+def _whole(values: np.ndarray) -> bool:
+    # A prefix first: most columns that are not whole numbers show it at once.
+    head = values[:1024]
+    if not np.array_equal(head, np.floor(head)):
+        return False
+    return all(np.array_equal(values[b], np.floor(values[b])) for b in _blocks(values.size))
 
 
 def _whole_numbers_ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
@@ -474,9 +680,7 @@ def _whole_numbers_ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     span = high - low
     if span > max(real.size + synthetic.size, 1 << 16) or low != math.floor(low):
         return None
-    if not (
-        np.array_equal(real, np.floor(real)) and np.array_equal(synthetic, np.floor(synthetic))
-    ):
+    if not (_whole(real) and _whole(synthetic)):
         return None
     width = int(span) + 1
     real_cdf = np.cumsum(np.bincount((real - low).astype(np.int64), minlength=width)) / real.size
@@ -487,9 +691,9 @@ def _whole_numbers_ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
 
 
 def _ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
-    if np.isnan(real).any():
+    if real.size and np.isnan(np.min(real)):
         real = real[~np.isnan(real)]
-    if np.isnan(synthetic).any():
+    if synthetic.size and np.isnan(np.min(synthetic)):
         synthetic = synthetic[~np.isnan(synthetic)]
     if real.size == 0 or synthetic.size == 0:
         return None
@@ -497,62 +701,130 @@ def _ks(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     return counted if counted is not None else _sorted_ks(real, synthetic)
 
 
+def _stretches(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Every index of the ranges [low[k], high[k]), in order."""
+    lengths = high - low
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.intp)
+    starts = np.repeat(low - (np.cumsum(lengths) - lengths), lengths)
+    return starts + np.arange(total)
+
+
+def _gaps_at(own: np.ndarray, other: np.ndarray, at: np.ndarray) -> float:
+    """The largest ECDF gap at the distinct values of sorted ``own`` among indices ``at``
+    (whole runs of equal values): ``shapes.ks_complement``'s arithmetic at those values."""
+    if at.size == 0:
+        return 0.0
+    following = np.minimum(at + 1, own.size - 1)
+    last = at[(own[at] != own[following]) | (at == own.size - 1)]
+    cdf_own = (last + 1) / own.size
+    cdf_other = np.searchsorted(other, own[last], side="right") / other.size
+    return float(np.max(np.abs(cdf_own - cdf_other)))
+
+
 def _sorted_ks(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """``ks_complement`` of two non-empty samples without missing values, with one binary
-    search where it makes two. Both ECDFs are evaluated at each distinct value of either
-    sample, as there. ``below[k]``, how many synthetic values are smaller than the k-th
-    distinct real value, gives both: the synthetic ECDF at that value (plus the synthetic
-    values equal to it), and the real ECDF at the j-th synthetic value (the real values
-    whose ``below`` is at most j)."""
+    """``ks_complement`` of two non-empty samples without missing values: the largest gap
+    between the ECDFs at each distinct value of either sample, with the same arithmetic,
+    so the same float. Values are first counted below KS_BUCKETS quantiles of the real
+    sample (``edges``). The gap just below an edge is the gap at the largest value of
+    either sample below it (or 0): it is attained, so their largest is a floor. Between
+    two edges each ECDF rises by the share of its values there, which bounds the gap; only
+    the stretches whose bound reaches the floor are compared value by value."""
     real, synthetic = np.sort(real), np.sort(synthetic)
     n, m = real.size, synthetic.size
-    last = np.flatnonzero(np.append(real[1:] != real[:-1], True))
-    distinct = real[last]
-    below = np.searchsorted(synthetic, distinct, side="left")
-    at_most = below.copy()
-    tied = below < m
-    tied[tied] = synthetic[below[tied]] == distinct[tied]
-    if tied.any():
-        at_most[tied] = np.searchsorted(synthetic, distinct[tied], side="right")
-    gap = float(np.max(np.abs((last + 1) / n - at_most / m)))
-    repeats = np.diff(last, prepend=-1)  # how many real values each distinct one stands for
-    real_upto = np.cumsum(np.bincount(below, weights=repeats, minlength=m + 1))[:m]
-    own = np.flatnonzero(np.append(synthetic[1:] != synthetic[:-1], True))
-    gap = max(gap, float(np.max(np.abs((own + 1) / m - real_upto[own] / n))))
+    edges = real[:: max(n // KS_BUCKETS, 1)]
+    real_below = np.searchsorted(real, edges, side="left")
+    synthetic_below = np.searchsorted(synthetic, edges, side="left")
+    floor = float(np.max(np.abs(real_below / n - synthetic_below / m)))
+    real_low, real_high = np.append(0, real_below), np.append(real_below, n)
+    synthetic_low, synthetic_high = np.append(0, synthetic_below), np.append(synthetic_below, m)
+    bound = np.maximum(real_high / n - synthetic_low / m, synthetic_high / m - real_low / n)
+    near = bound >= floor - 1e-9  # a margin far above the rounding of either side
+    gap = max(
+        floor,
+        _gaps_at(real, synthetic, _stretches(real_low[near], real_high[near])),
+        _gaps_at(synthetic, real, _stretches(synthetic_low[near], synthetic_high[near])),
+    )
     return float(1.0 - gap)
 
 
 def _shape(col: _Column) -> float | None:
     if col.continuous:
         return _ks(col.real, col.synthetic)
-    real, synthetic = np.bincount(col.real), np.bincount(col.synthetic)
-    real_present = col.real.size - (real[0] if real.size else 0)
-    synthetic_present = col.synthetic.size - (synthetic[0] if synthetic.size else 0)
+    real, synthetic = col.counts("real"), col.counts("synthetic")
+    real_present = col.real.size - real[0]
+    synthetic_present = col.synthetic.size - synthetic[0]
     if real_present == 0 or synthetic_present == 0:
         return None
-    size = max(real.size, synthetic.size)
-    p = np.pad(real, (0, size - real.size))[1:] / real_present
-    q = np.pad(synthetic, (0, size - synthetic.size))[1:] / synthetic_present
+    # Up to the largest code either side holds, as np.bincount of the codes counts them.
+    size = int(max(np.flatnonzero(real)[-1], np.flatnonzero(synthetic)[-1])) + 1
+    p = real[1:size] / real_present
+    q = synthetic[1:size] / synthetic_present
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 
 def _cramers_v(table: np.ndarray) -> float:
-    from scipy.stats.contingency import association
+    """Cramér's V of a two-way table of counts whose rows and columns all have a count:
+    ``scipy.stats.contingency.association(table, method="cramer")`` operation for
+    operation (the same floats), without importing SciPy (most of a second's CPU in a
+    fresh worker process)."""
+    observed = table.astype(np.float64)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True)
+    expected = expected / observed.sum()
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    phi2 = statistic / table.sum()
+    return math.sqrt(phi2 / min(table.shape[0] - 1, table.shape[1] - 1))
 
-    return float(association(table, method="cramer"))
 
-
-def _combined(rows: np.ndarray, width: int, columns: np.ndarray) -> np.ndarray:
-    # rows * width + columns, with one temporary array instead of two
-    out = np.multiply(rows, width)
-    out += columns
+def _mixed(streams: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Codes of several columns of the same rows as one code (first column most
+    significant), block by block."""
+    width = math.prod(w for _, w in streams)
+    out = np.empty(streams[0][0].size, dtype=_small_dtype(width))
+    for block in _blocks(out.size):
+        combined = streams[0][0][block].astype(np.intp)
+        for codes, w in streams[1:]:
+            combined *= w
+            combined += codes[block]
+        out[block] = combined
     return out
 
 
-def _contingency(a: _Column, b: _Column) -> dict[str, Any]:
-    ra, rb = a.pair_codes("real"), b.pair_codes("real")
-    width, height = b.pair_width(), a.pair_width()
-    real = np.bincount(_combined(ra, width, rb), minlength=width * height).reshape(height, width)
+def _counts(streams: list[tuple[np.ndarray, int, np.ndarray | None]], size: int) -> np.ndarray:
+    """How many of the ``size`` compared rows hold each combination of the streams' codes:
+    a stream is (codes, width, rows), row j reading ``codes[rows[j]]`` (``codes[j]`` when
+    rows is None). Streams reading through the same rows are combined on their own
+    table's rows first, so each block reads through them once."""
+    widths = [w for _, w, _ in streams]
+    merged: list[tuple[list[tuple[np.ndarray, int]], np.ndarray | None]] = []
+    for codes, width, rows in streams:
+        if merged and rows is not None and merged[-1][1] is rows:
+            merged[-1][0].append((codes, width))
+        else:
+            merged.append(([(codes, width)], rows))
+    parts = [
+        (group[0][0] if len(group) == 1 else _mixed(group), math.prod(w for _, w in group), rows)
+        for group, rows in merged
+    ]
+    cells = math.prod(widths)
+    counts = np.zeros(cells, dtype=np.int64)
+    for block in _blocks(size):
+        combined = None
+        for codes, width, rows in parts:
+            part = codes[block] if rows is None else codes[rows[block]]
+            if combined is None:
+                combined = part.astype(np.intp)
+            else:
+                combined *= width
+                combined += part
+        counts += np.bincount(combined, minlength=cells)
+    return counts.reshape(widths)
+
+
+def _contingency(real: np.ndarray, synthetic, real_rows: int, synthetic_rows: int) -> dict:
+    """ContingencySimilarity of a pair from its real table of counts and a function giving
+    the synthetic one (only asked when the real association passes the threshold)."""
     out = {"metric": "ContingencySimilarity", "real_association": None}
     # Cramér's V on the real table's observed categories only, as SDMetrics' unstack does.
     observed = real[real.sum(axis=1) > 0][:, real.sum(axis=0) > 0]
@@ -562,40 +834,79 @@ def _contingency(a: _Column, b: _Column) -> dict[str, Any]:
     out["real_association"] = association
     if not association > REAL_ASSOCIATION_THRESHOLD:
         return {**out, "score": None, "meets_threshold": False}
-    sa, sb = a.pair_codes("synthetic"), b.pair_codes("synthetic")
-    synthetic = np.bincount(_combined(sa, width, sb), minlength=width * height)
-    p = real.ravel() / max(len(ra), 1)
-    q = synthetic / max(len(sa), 1)
+    p = real.ravel() / max(real_rows, 1)
+    q = synthetic().ravel() / max(synthetic_rows, 1)
     return {**out, "score": float(1.0 - 0.5 * np.abs(p - q).sum()), "meets_threshold": True}
 
 
-def _pearson(a: _Column, b: _Column, which: str) -> float:
-    if a.has_missing(which) or b.has_missing(which):
-        x, y = a.values(which), b.values(which)
+def _pearson_present(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r on the rows where both are present."""
+    if np.isnan(np.min(x, initial=0.0)) or np.isnan(np.min(y, initial=0.0)):
         both = ~(np.isnan(x) | np.isnan(y))
         x, y = x[both], y[both]
-        if x.size < 2:
-            return math.nan
-        x, y = x - x.mean(), y - y.mean()
-        denominator = math.sqrt(float(x @ x) * float(y @ y))
-        return float(x @ y) / denominator if denominator > 0 else math.nan
-    # Every row counts: each column's centred values and their square sum serve all of
-    # its pairs.
-    (x, xx), (y, yy) = a.centred(which), b.centred(which)
     if x.size < 2:
         return math.nan
+    x, y = x - x.mean(), y - y.mean()
+    denominator = math.sqrt(_dot(x, x) * _dot(y, y))
+    return _dot(x, y) / denominator if denominator > 0 else math.nan
+
+
+def _table_pearson(a: _Member, b: _Member, which: str) -> float:
+    x, y = a.column.values(which), b.column.values(which)
+    if a.has_missing(which) or b.has_missing(which):
+        return _pearson_present(x, y)
+    if x.size < 2:
+        return math.nan
+    (mean_x, xx), (mean_y, yy) = a.column.moments(which), b.column.moments(which)
     denominator = math.sqrt(xx * yy)
-    return float(x @ y) / denominator if denominator > 0 else math.nan
+    return _centred_sum(x, mean_x, y, mean_y) / denominator if denominator > 0 else math.nan
 
 
-def _correlation(a: _Column, b: _Column) -> dict[str, Any]:
+def _joined_pearson(parent: _Member, child: _Member, which: str) -> float:
+    """Pearson's r of a parent's and a child's column over the joined rows. With nothing
+    missing and every value finite, from sums per parent row instead of one copy of the
+    parent's values per child: for parent weights n (children joined), x's mean over the
+    joined rows is n·x / N, and the cross sum is the sum over parents of
+    (x - mean_x) * (S - n * mean_y), S the sum of the child's values per parent."""
+    link = parent.links[which]
+    x, y = parent.column.values(which), child.read(which)
+    finite = not parent.column.has_missing(which) and not child.has_missing(which)
+    span = parent.column.value_range(which)
+    finite = finite and span is not None and math.isfinite(span[0]) and math.isfinite(span[1])
+    if not finite:
+        rows = child.rows(which)
+        joined_y = child.column.values(which) if rows is None else child.column.values(which)[rows]
+        return _pearson_present(x[link.parent_rows], joined_y)
+    if y.size < 2:
+        return math.nan
+
+    def parent_facts():
+        weights = link.weights()
+        mean = _dot(weights, x) / y.size
+        centred = x - mean
+        return centred, _dot(weights * centred, centred)
+
+    def child_facts():
+        mean = float(y.mean())
+        sums = np.bincount(link.parent_rows, weights=y, minlength=x.size)
+        sums -= link.weights() * mean
+        return sums, _centred_sum(y, mean)
+
+    centred, xx = parent._cached("joined_moments", which, parent_facts)
+    sums, yy = child._cached("joined_sums", which, child_facts)
+    denominator = math.sqrt(xx * yy)
+    return _dot(centred, sums) / denominator if denominator > 0 else math.nan
+
+
+def _correlation(a: _Member, b: _Member) -> dict[str, Any]:
     out = {"metric": "CorrelationSimilarity", "score": None, "meets_threshold": False}
     if any(c.constant(which) for which in ("real", "synthetic") for c in (a, b)):
         return {**out, "real_correlation": None, "synthetic_correlation": None}
-    real = _pearson(a, b, "real")
+    pearson = _joined_pearson if a.kind == "parent" else _table_pearson
+    real = pearson(a, b, "real")
     if math.isnan(real) or abs(real) <= REAL_CORRELATION_THRESHOLD:
         return {**out, "real_correlation": None if math.isnan(real) else real}
-    synthetic = _pearson(a, b, "synthetic")
+    synthetic = pearson(a, b, "synthetic")
     score = None if math.isnan(synthetic) else 1.0 - abs(real - synthetic) / 2.0
     return {
         **out,
@@ -606,10 +917,53 @@ def _correlation(a: _Column, b: _Column) -> dict[str, Any]:
     }
 
 
-def _pair(a: _Column, b: _Column) -> dict[str, Any]:
-    if a.continuous and b.continuous:
-        return _correlation(a, b)
-    return _contingency(a, b)
+def _pairs(members: list[_Member], pairs: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The pair-trend figures of ``pairs`` of ``members`` (read on the same rows). Pairs
+    with a category are scored from tables of counts: one count of every such column's
+    codes together when small enough (each pair's table is then a sum of it), else a count
+    per pair."""
+    counted = sorted(
+        {
+            k
+            for i, j in pairs
+            for k in (i, j)
+            if not members[i].continuous or not members[j].continuous
+        }
+    )
+    joint = math.prod(members[k].column.code_width() for k in counted) <= JOINT_CELLS
+    totals: dict[str, np.ndarray] = {}
+
+    def stream(k: int, which: str):
+        member = members[k]
+        return member.codes(which), member.column.code_width(), member.rows(which)
+
+    def table(i: int, j: int, which: str) -> np.ndarray:
+        size = members[i].size(which)
+        if joint:
+            if which not in totals:
+                totals[which] = _counts([stream(k, which) for k in counted], size)
+            both = totals[which]
+            a, b = counted.index(i), counted.index(j)
+            summed = both.sum(axis=tuple(k for k in range(both.ndim) if k not in (a, b)))
+        else:
+            summed = _counts([stream(i, which), stream(j, which)], size)
+        return summed[: members[i].pair_width(), : members[j].pair_width()]
+
+    out = []
+    for i, j in pairs:
+        a, b = members[i], members[j]
+        if a.continuous and b.continuous:
+            out.append(_correlation(a, b))
+            continue
+        out.append(
+            _contingency(
+                table(i, j, "real"),
+                lambda i=i, j=j: table(i, j, "synthetic"),
+                a.size("real"),
+                a.size("synthetic"),
+            )
+        )
+    return out
 
 
 def _mean(scores: list[float | None]) -> float | None:
@@ -636,33 +990,85 @@ class _Link:
     child_rows: np.ndarray | None
     parent_rows: np.ndarray
     children: np.ndarray
+    parents: int = 0
+    _weights: np.ndarray | None = None
+
+    def weights(self) -> np.ndarray:
+        """How many joined rows each parent row is on (as floats)."""
+        if self._weights is None:
+            self._weights = np.bincount(self.parent_rows, minlength=self.parents).astype(float)
+        return self._weights
 
 
-def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | None:
-    """Each child key's parent row number (-1: none) when the parent keys are consecutive
-    integers in order (the usual generated ids: k, k + 1, ...): a subtraction instead of
-    a hash table. None when the keys are not such."""
-    keys, wanted = parent.to_numpy(), child.to_numpy()
-    if keys.dtype.kind != "i" or keys.size == 0 or wanted.dtype.kind not in "if":
+def _consecutive(parent: pd.Series) -> tuple[int, int] | None:
+    """The first and last key when the parent keys are consecutive integers in order (the
+    usual generated ids: k, k + 1, ...); None when they are not such."""
+    keys = parent.to_numpy()
+    if keys.dtype.kind != "i" or keys.size == 0:
         return None
     first, last = int(keys[0]), int(keys[-1])
     if last - first != keys.size - 1 or not bool(np.all(keys[1:] > keys[:-1])):
         return None
+    return first, last
+
+
+def _outside(wanted: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Integer child keys matching no consecutive parent key first..last."""
+    return (wanted < first) | (wanted > last)
+
+
+def _joined_rows(
+    wanted: np.ndarray, joined: np.ndarray, first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The child rows marked ``joined`` and their parents' rows (key - first), block by
+    block, as 32-bit integers when they fit (half the memory of a million-row join)."""
+    dtype = np.int32 if max(wanted.size, int(wanted.max(initial=0)) - first) < 2**31 else np.intp
+    child_rows, parent_rows = [], []
+    for block in _blocks(wanted.size):
+        rows = np.flatnonzero(joined[block])
+        parent_rows.append((wanted[block][rows] - first).astype(dtype))
+        child_rows.append((rows + block.start).astype(dtype))
+    return np.concatenate(child_rows), np.concatenate(parent_rows)
+
+
+def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | None:
+    """Each child key's parent row number (-1: none) when the parent keys are consecutive
+    integers in order: a subtraction instead of a hash table. None when the keys are not
+    such."""
+    span, wanted = _consecutive(parent), child.to_numpy()
+    if span is None or wanted.dtype.kind not in "if":
+        return None
+    first, last = span
+    size = last - first + 1
     if wanted.dtype.kind == "i":
         position = wanted.astype(np.int64) - first
-        position[(position < 0) | (position >= keys.size)] = -1
+        position[(position < 0) | (position >= size)] = -1
         return position
     if max(abs(first), abs(last)) >= 2**53:
         return None  # past 2**53 a float key no longer compares exactly with an integer
     offset = wanted - first  # exact: both are whole numbers below 2**53 when they match
     with np.errstate(invalid="ignore"):
-        found = (offset >= 0) & (offset < keys.size) & (offset == np.floor(offset))
+        found = (offset >= 0) & (offset < size) & (offset == np.floor(offset))
     return np.where(found, np.nan_to_num(offset), -1).astype(np.int64)
 
 
 def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
     parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
     child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
+    parents = len(parent)
+    span, wanted = _consecutive(parent), child.to_numpy()
+    if span is not None and wanted.dtype.kind == "i":
+        # Integer keys against consecutive parent keys: a parent's row is key - first.
+        first, last = span
+        outside = _outside(wanted, first, last)
+        if not outside.any():
+            child_rows = None
+            parent_rows = wanted if first == 0 else wanted - first
+        else:
+            child_rows, parent_rows = _joined_rows(wanted, ~outside, first)
+        link = _Link(child_rows, parent_rows, np.empty(0), parents)
+        link.children = link.weights()
+        return link
     position = _consecutive_positions(parent, child)
     if position is None:
         index = pd.Index(parent)
@@ -673,14 +1079,17 @@ def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
         right = pd.DataFrame({"k": parent, "p": np.arange(len(parent))})
         merged = left.merge(right, on="k", how="inner")
         child_rows, parent_rows = merged["c"].to_numpy(), merged["p"].to_numpy()
-        return _Link(child_rows, parent_rows, _children_per_parent(tables, rel))
+        return _Link(child_rows, parent_rows, _children_per_parent(tables, rel), parents)
     child_rows = np.flatnonzero(position >= 0)
     parent_rows = position[child_rows]
+    link = _Link(
+        None if child_rows.size == len(child) else child_rows, parent_rows, np.empty(0), parents
+    )
     if parent.hasnans:  # a parent with an empty key counts the children with none
-        children = _children_per_parent(tables, rel)
+        link.children = _children_per_parent(tables, rel)
     else:
-        children = np.bincount(parent_rows, minlength=len(parent)).astype(float)
-    return _Link(None if child_rows.size == len(child) else child_rows, parent_rows, children)
+        link.children = link.weights()
+    return link
 
 
 @dataclass
@@ -724,11 +1133,14 @@ def relational_quality(
                     "metric": "KSComplement" if col.continuous else "TVComplement",
                 }
             )
-        for a, b in itertools.combinations(cols, 2):
-            pairs.append({"table": table, "column_1": a, "column_2": b, **_pair(cols[a], cols[b])})
+        names = list(cols)
+        members = [_Member(cols[name]) for name in names]
+        couples = list(itertools.combinations(range(len(names)), 2))
+        for (i, j), result in zip(couples, _pairs(members, couples), strict=True):
+            pairs.append({"table": table, "column_1": names[i], "column_2": names[j], **result})
     for rel in schema.relationships:
-        real_link, synthetic_link = _link(real, rel), _link(synthetic, rel)
-        real_counts, synthetic_counts = real_link.children, synthetic_link.children
+        links = {"real": _link(real, rel), "synthetic": _link(synthetic, rel)}
+        real_counts, synthetic_counts = links["real"].children, links["synthetic"].children
         real_max = float(real_counts.max(initial=0))
         cardinality.append(
             {
@@ -743,31 +1155,30 @@ def relational_quality(
                 else None,
             }
         )
-        intertable += _intertable(encoded, rel, real_link, synthetic_link)
+        intertable += _intertable(encoded, rel, links)
     return RelationalQuality(shapes, pairs, cardinality, intertable)
 
 
 def _intertable(
-    encoded: dict[str, dict[str, _Column]], rel: Relationship, real: _Link, synthetic: _Link
+    encoded: dict[str, dict[str, _Column]], rel: Relationship, links: dict[str, _Link]
 ) -> list[dict[str, Any]]:
     # A number's pair bins are recut on the joined values, as SDMetrics cuts them on the
-    # denormalised table (``_Column.pair_codes``).
-    parent_cols = {
-        n: c.taken(real.parent_rows, synthetic.parent_rows)
-        for n, c in encoded[rel.parent_table].items()
-    }
-    child_cols = {
-        n: c.taken(real.child_rows, synthetic.child_rows)
-        for n, c in encoded[rel.child_table].items()
-    }
+    # denormalised table (``_Member.codes``).
+    parent_names, child_names = list(encoded[rel.parent_table]), list(encoded[rel.child_table])
+    members = [_Member(encoded[rel.parent_table][n], "parent", links) for n in parent_names]
+    members += [_Member(encoded[rel.child_table][n], "child", links) for n in child_names]
+    couples = [
+        (i, len(parent_names) + j)
+        for i, j in itertools.product(range(len(parent_names)), range(len(child_names)))
+    ]
     return [
         {
             **rel.to_json(),
-            "parent_column": a,
-            "child_column": b,
-            **_pair(parent_cols[a], child_cols[b]),
+            "parent_column": parent_names[i],
+            "child_column": child_names[j - len(parent_names)],
+            **result,
         }
-        for a, b in itertools.product(parent_cols, child_cols)
+        for (i, j), result in zip(couples, _pairs(members, couples), strict=True)
     ]
 
 
