@@ -35,7 +35,8 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
             "standard_version__version",
             "standard_version__standard__code",
         )
-        .order_by("dataset_version__dataset__name", "standard_version__standard__code")
+        # The id last, so that pages never overlap among equal names.
+        .order_by("dataset_version__dataset__name", "standard_version__standard__code", "id")
     )
     # ``status`` is the status people read (engine.STATUS_KINDS), so the
     # dashboard's counts link to exactly the evaluations they count.
@@ -48,9 +49,10 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
         evaluations = evaluations.filter(
             pk__in=RuleOutcome.objects.filter(key=rule, status="fail").values("evaluation_id")
         )
-    # The count (the slowest query at scale) is cached under the data's state.
+    # The order (the slowest query at scale, and an OFFSET growing with the page's
+    # depth) is cached under the data's state; the page's rows are read live.
     key = listing.count_key(request.user, "current", status, rule)
-    page = listing.CachedCountPaginator(evaluations, 50, key=key).get_page(request.GET.get("page"))
+    page = listing.CachedOrderPaginator(evaluations, 50, key=key).get_page(request.GET.get("page"))
     fails = compliance_status.fails_by_severity_for(e.pk for e in page.object_list)
     for evaluation in page.object_list:
         evaluation.display = compliance_status.evaluation_status(evaluation, fails[evaluation.pk])
