@@ -12,21 +12,26 @@ the total) and kept in chunks under a key made of the database, the organisation
 whose restricted datasets the user reads (users with the same reach share it), the
 newest trail event other than a sign-in, the day and the list's filter: it moves
 exactly when a change commits, as the dashboard's figures do. A page then reads one
-chunk and its own rows by id, whatever its depth. The rows themselves are read live
-through the same visibility filter as before, so a cached id can never show a row
-its reader may not see. A missing, evicted or unreachable cache computes again.
+chunk and its own rows by id, whatever its depth, through the same visibility filter
+as before. The page's table is kept rendered under the same key, the page's number
+and the template's digest (``cached_rows``): it holds nothing of the user or the
+request, and only users with the same reach share it. A missing, evicted or
+unreachable cache computes again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import Q
+from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -114,3 +119,41 @@ class CachedOrderPaginator(Paginator):
         # Read live, through the same filters (visibility among them) as the order.
         rows = {row.pk: row for row in self.object_list.filter(pk__in=ids).order_by()}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+ROWS_TEMPLATE = "audits/_evaluation_rows.html"
+
+
+@functools.cache
+def _template_digest(name: str) -> str:
+    """The template's source, hashed: a deployment that changes the template never
+    serves a table rendered by the old one."""
+    return hashlib.sha256(get_template(name).template.source.encode()).hexdigest()[:16]
+
+
+def cached_rows(
+    paginator: CachedOrderPaginator, number: Any, render: Callable[[Page], str]
+) -> tuple[Page, str]:
+    """The page ``number`` asks for (as ``Paginator.get_page``: the first for what is
+    not a number, the last past the end) and ``render(page)``, its table, kept under
+    the list's key, the page's number and the template's digest. A hit reads no id
+    and no row; the returned page holds only its position (for the pagination links)."""
+    try:
+        number = paginator.validate_number(number)
+    except PageNotAnInteger:
+        number = 1
+    except EmptyPage:
+        number = paginator.num_pages
+    key = f"{paginator.key}:rows:{number}:{_template_digest(ROWS_TEMPLATE)}"
+    try:
+        html = cache.get(key)
+    except Exception:
+        logger.warning("evaluation rows cache unreadable", exc_info=True)
+        html = None
+    if html is None:
+        html = render(paginator.page(number))
+        try:
+            cache.set(key, html, ORDER_CACHE_SECONDS)
+        except Exception:
+            logger.warning("evaluation rows not cached", exc_info=True)
+    return Page([], number, paginator), html
