@@ -247,6 +247,7 @@ PAGES = [
     ("dashboard (officer, 1 org)", "officer", "/"),
     ("evaluations", "regulator", "/evaluations/"),
     ("evaluations page 50", "regulator", "/evaluations/?page=50"),
+    ("evaluations page 1000", "regulator", "/evaluations/?page=1000"),
     ("evaluations non_compliant", "regulator", "/evaluations/?status=non_compliant"),
     ("api dashboard", "regulator", "/api/v1/dashboard/"),
 ]
@@ -888,7 +889,7 @@ def _rows_shown(path: str, body: str) -> int:
         data = json.loads(body)
         return len(data["matrix"] if "matrix" in data else data["results"])
     if path.startswith("/evaluations/"):
-        return body.count("<tr><td><a href=")
+        return body.count("<tr data-evaluation=")
     return body.count("<tr data-dataset=")
 
 
@@ -1116,17 +1117,76 @@ def login(port: int, username: str, password: str = PASSWORD) -> str:
 
 def _summary(seconds: list[float], wall: float) -> dict[str, float]:
     ms = sorted(s * 1000 for s in seconds)
-    p95 = ms[max(0, -(-len(ms) * 95 // 100) - 1)]  # nearest rank
+
+    def rank(p: int) -> float:  # nearest rank
+        return ms[max(0, -(-len(ms) * p // 100) - 1)]
+
     return {
         "median_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(p95, 1),
+        "p95_ms": round(rank(95), 1),
+        "p99_ms": round(rank(99), 1),
         "max_ms": round(ms[-1], 1),
         "mean_ms": round(statistics.fmean(ms), 1),
         "rps": round(len(ms) / wall, 1),
     }
 
 
-def measure_page(port: int, cookie: str, path: str, requests: int, concurrency: int) -> dict:
+def _cpu_of(pids: set[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process has used, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+class CpuProbe:
+    """CPU used by the server (gunicorn's master and workers) and by the PostgreSQL
+    backends serving this database, between two readings: what a request costs,
+    whatever else shares the machine (the client's own CPU is not counted)."""
+
+    def __init__(self, server_pid: int, pg: str, database: str) -> None:
+        self.server_pid = server_pid
+        self.pg = pg
+        self.database = database
+
+    def _pids(self) -> tuple[set[int], set[int]]:
+        server = {self.server_pid}
+        children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
+        if children.exists():
+            server |= {int(p) for p in children.read_text().split()}
+        with _pg(f"{self.pg}/postgres") as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
+            ).fetchall()
+        return server, {r[0] for r in rows}
+
+    def read(self) -> tuple[dict[int, float], dict[int, float]]:
+        server, database = self._pids()
+        return _cpu_of(server), _cpu_of(database)
+
+    @staticmethod
+    def used(before: Any, after: Any) -> tuple[float, float]:
+        """Server and database CPU seconds between two readings (a process that
+        started in between counts from zero)."""
+        return tuple(  # type: ignore[return-value]
+            sum(cpu - b.get(pid, 0.0) for pid, cpu in a.items())
+            for b, a in zip(before, after, strict=True)
+        )
+
+
+def measure_page(
+    port: int,
+    cookie: str,
+    path: str,
+    requests: int,
+    concurrency: int,
+    probe: CpuProbe | None = None,
+) -> dict:
     headers = {"Cookie": cookie, "Accept-Encoding": "identity"}
     errors: list[int] = []
     sizes: list[int] = []
@@ -1141,9 +1201,14 @@ def measure_page(port: int, cookie: str, path: str, requests: int, concurrency: 
     for _ in range(10):  # warm-up: both workers, caches, connections
         one()
     load = os.getloadavg()[0]
+    cpu: dict[str, tuple[float, float]] = {}
+    before = probe.read() if probe else None
     started = time.perf_counter()
     sequential = [one() for _ in range(requests)]
     sequential_wall = time.perf_counter() - started
+    if probe:
+        after = probe.read()
+        cpu["sequential"], before = probe.used(before, after), after
     remaining = iter(range(requests))
     lock = threading.Lock()
     concurrent: list[float] = []
@@ -1162,13 +1227,28 @@ def measure_page(port: int, cookie: str, path: str, requests: int, concurrency: 
         for future in [pool.submit(client) for _ in range(concurrency)]:
             future.result()
     concurrent_wall = time.perf_counter() - started
+    if probe:
+        cpu["concurrent"] = probe.used(before, probe.read())
+
+    def per_request(mode: str) -> dict[str, float]:
+        if mode not in cpu:
+            return {}
+        server, database = cpu[mode]
+        return {
+            "server_cpu_ms": round(server * 1000 / requests, 1),
+            "db_cpu_ms": round(database * 1000 / requests, 1),
+        }
+
     return {
         "path": path,
         "kib": round(sizes[-1] / 1024, 1),
         "errors": len(errors),
         "load_1min": round(load, 2),
-        "sequential": _summary(sequential, sequential_wall),
-        "concurrent": _summary(concurrent, concurrent_wall) | {"clients": concurrency},
+        "load_1min_after": round(os.getloadavg()[0], 2),
+        "sequential": _summary(sequential, sequential_wall) | per_request("sequential"),
+        "concurrent": _summary(concurrent, concurrent_wall)
+        | {"clients": concurrency}
+        | per_request("concurrent"),
     }
 
 
@@ -1211,22 +1291,33 @@ def print_latency(report: dict) -> None:
         f"{report['concurrency']} concurrent clients =="
     )
     print(
-        f"{'page':<28}{'KiB':>6} |{'median':>8}{'p95':>8}{'max':>8}{'req/s':>7} |"
-        f"{'median':>8}{'p95':>8}{'req/s':>7} | <{TARGET_P95_MS} ms  load"
+        f"{'page':<28}{'KiB':>5} |{'p50':>6}{'p95':>6}{'p99':>6}{'CPU':>6}{'DB':>5} |"
+        f"{'p50':>6}{'p95':>6}{'p99':>6}{'CPU':>6}{'DB':>5}{'req/s':>7} | <{TARGET_P95_MS} ms  load"
     )
+
+    def cpu(mode: dict[str, Any], key: str, width: int) -> str:
+        return f"{mode[key]:>{width}.0f}" if key in mode else f"{'-':>{width}}"
+
     for label, r in report["latency"].items():
         s, c = r["sequential"], r["concurrent"]
         # The target holds for one client and for the concurrent clients alike.
         verdict = "ok" if max(s["p95_ms"], c["p95_ms"]) < TARGET_P95_MS else "MISSED"
         errors = f"  ({r['errors']} errors)" if r["errors"] else ""
+        load = f"{r['load_1min']:.1f}"
+        if "load_1min_after" in r:
+            load += f"-{r['load_1min_after']:.1f}"
         print(
-            f"{label:<28}{r['kib']:>6.0f} |{s['median_ms']:>8.0f}{s['p95_ms']:>8.0f}"
-            f"{s['max_ms']:>8.0f}{s['rps']:>7.1f} |{c['median_ms']:>8.0f}{c['p95_ms']:>8.0f}"
-            f"{c['rps']:>7.1f} | {verdict:<6}{r['load_1min']:>5.1f}{errors}"
+            f"{label:<28}{r['kib']:>5.0f} |{s['median_ms']:>6.0f}{s['p95_ms']:>6.0f}"
+            f"{s.get('p99_ms', s['max_ms']):>6.0f}{cpu(s, 'server_cpu_ms', 6)}"
+            f"{cpu(s, 'db_cpu_ms', 5)} |{c['median_ms']:>6.0f}{c['p95_ms']:>6.0f}"
+            f"{c.get('p99_ms', c['max_ms']):>6.0f}{cpu(c, 'server_cpu_ms', 6)}"
+            f"{cpu(c, 'db_cpu_ms', 5)}{c['rps']:>7.1f} | {verdict:<6} {load}{errors}"
         )
     print(
-        "(milliseconds; left: one client at a time, right: concurrent clients; load: the "
-        "1-minute load average before the page, from all processes on the machine)"
+        "(milliseconds; left: one client at a time, right: concurrent clients; CPU: the "
+        "server's CPU per request (gunicorn master and workers, user + system), DB: that of "
+        "the PostgreSQL backends serving it; load: the 1-minute load average before and "
+        "after the page, from all processes on the machine)"
     )
 
 
@@ -1340,11 +1431,12 @@ def run(args: argparse.Namespace) -> dict:
         process, port = start_server(env, work, args.workers, args.threads)
         try:
             cookies = {user: login(port, user) for user in ("regulator", "officer")}
+            probe = CpuProbe(process.pid, args.pg, name)
             report["latency"] = {}
             for label, user, path in measured_pages(args):
                 _log(f"measuring {label}: {path}")
                 report["latency"][label] = measure_page(
-                    port, cookies[user], path, args.requests, args.concurrency
+                    port, cookies[user], path, args.requests, args.concurrency, probe
                 )
         finally:
             stop_server(process)
@@ -1376,6 +1468,8 @@ def run_reused(args: argparse.Namespace) -> dict:
         "concurrency": args.concurrency,
         "machine": {"cpus": len(os.sched_getaffinity(0))},
     }
+    with _pg(f"{args.pg}/postgres") as conn:
+        report["machine"]["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput")
     counts = _child("counts", {}, env)
@@ -1387,11 +1481,12 @@ def run_reused(args: argparse.Namespace) -> dict:
     process, port = start_server(env, args.var, args.workers, args.threads)
     try:
         cookies = {user: login(port, user) for user in ("regulator", "officer")}
+        probe = CpuProbe(process.pid, args.pg, args.reuse)
         report["latency"] = {}
         for label, user, path in measured_pages(args):
             _log(f"measuring {label}: {path}")
             report["latency"][label] = measure_page(
-                port, cookies[user], path, args.requests, args.concurrency
+                port, cookies[user], path, args.requests, args.concurrency, probe
             )
     finally:
         stop_server(process)
