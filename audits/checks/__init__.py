@@ -72,8 +72,10 @@ Linked tables (a version of several tables with keys)::
   figures yet, and each table's single-table figures are not computed.
 
 Memory: instead of the three frames, pass ``frames=AuditFrames(real=..., synthetic=...,
-holdout=...)`` and keep no other reference to them; ``run_audit`` empties it once the
-columns are prepared, so the raw tables are freed for the rest of the audit.
+holdout=...)`` and keep no other reference to them; ``run_audit`` empties it and frees
+each raw column as soon as that column is prepared (frames passed as arguments are left
+as they were). Prepared columns are held in the smallest exact type and decoded on each
+read (``audits.checks.compact``): 29 bytes a row instead of 100 on the scale benchmark.
 
 A registry fact ``hash_verified`` of False stops the audit: only
 ``integrity.hash_verified`` is reported and every other figure is skipped.

@@ -39,19 +39,22 @@ _INT_TYPES = (np.int8, np.int16, np.int32)
 
 
 class _Numbers:
-    """float64 values stored as ``stored / scale`` (a narrow integer type, the missing
-    rows listed apart), as float32, or as they are."""
+    """float64 values stored as ``stored / scale`` (a narrow integer type for every row,
+    the missing rows listed apart), as float32, or as they are."""
 
-    __slots__ = ("missing", "scale", "size", "stored")
+    __slots__ = ("missing", "scale", "stored")
 
     def __init__(self, values: np.ndarray) -> None:
-        self.size = len(values)
         self.stored, self.scale, self.missing = values, 0, None
         missing = np.isnan(values)
         present = values[~missing] if missing.any() else values
         for places in range(MAX_PLACES + 1):
             packed = _as_integers(present, 10**places)
             if packed is not None:
+                if present is not values:  # every row, 0 where a value is missing
+                    full = np.zeros(len(values), dtype=packed.dtype)
+                    full[~missing] = packed
+                    packed = full
                 self.stored, self.scale = packed, 10**places
                 self.missing = np.flatnonzero(missing).astype(_index_type(len(values)))
                 if not _same_bits(self.decode(), values):
@@ -68,18 +71,9 @@ class _Numbers:
 
     def decode(self) -> np.ndarray:
         if not self.scale:
-            return (
-                self.stored.astype(np.float64)
-                if self.stored.dtype != np.float64
-                else (self.stored.copy())
-            )
-        if self.missing is None or not len(self.missing):
-            out = self.stored.astype(np.float64)
-        else:
-            out = np.empty(self.size, dtype=np.float64)
-            keep = np.ones(self.size, dtype=bool)
-            keep[self.missing] = False
-            out[keep] = self.stored
+            return self.stored.astype(np.float64)  # a copy, also of float64
+        out = self.stored.astype(np.float64)
+        if self.missing is not None and len(self.missing):
             out[self.missing] = np.nan
         if self.scale != 1:
             out /= self.scale

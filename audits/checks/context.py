@@ -46,8 +46,10 @@ class AuditContext:
     nearest-neighbour distances used by several privacy figures).
 
     The raw frames are read only while preparing: ``run_audit`` computes what the checks
-    need from them first (``frame_reads`` in the runner) and then sets them to None, so
-    a check reads ``data`` (prepared columns) or a cached early result. ``synthetic``
+    need from them first (``_frame_reads`` in the runner), drops each raw column once it
+    is prepared and then sets them to None, so a check reads ``data`` (prepared columns,
+    ``compact.CompactColumn``: each read of an array is a new full-width array) or a
+    cached early result. ``synthetic``
     stays when the collapse family runs (it compares the raw synthetic table with the
     ancestor's)."""
 

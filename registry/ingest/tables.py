@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -323,12 +324,27 @@ def read_parquet_frame(
         and (pa.types.is_string(fields[c]) or pa.types.is_large_string(fields[c]))
     ]
     parquet = pq.ParquetFile(path, read_dictionary=text or None)
-    table = parquet.read(columns=list(columns) if columns is not None else None)
-    # Each Arrow column is freed as soon as it is converted (so the file is not held
-    # twice), and the memory Arrow's allocator kept is handed back.
-    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
-    del table
-    pa.default_memory_pool().release_unused()
+    names = list(columns) if columns is not None else list(fields)
+    if not names:
+        return parquet.read(columns=[]).to_pandas()
+    # One column at a time, each added to the frame as its own block and its Arrow
+    # buffers handed back before the next is read: the file's decoded table is never
+    # held beside the frame (three tables of 2M / 2M / 200k rows of the scale
+    # benchmark: peak 633 -> 466 MiB while reading, the same frames).
+    frame = None
+    with warnings.catch_warnings():
+        # One block per column, as to_pandas(split_blocks=True) gave before.
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for name in names:
+            table = parquet.read(columns=[name])
+            part = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+            del table
+            if frame is None:
+                frame = part
+            else:
+                frame[name] = part[name]
+            del part
+            pa.default_memory_pool().release_unused()
     return frame
 
 

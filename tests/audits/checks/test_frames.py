@@ -73,3 +73,23 @@ def test_only_the_named_columns_are_read(tmp_path):
     assert (frame["colour"].notna() == present).all()
     assert frame["colour"][present].astype(str).tolist() == expected["colour"][present].tolist()
     assert frame["age"].equals(expected["age"])
+
+
+def test_reading_column_by_column_gives_the_whole_table_read(tmp_path):
+    # The reader converts one column at a time (so the decoded file is never held beside
+    # the frame): the frame must be what converting the whole Arrow table gives, with
+    # one block per column, for text with missing cells, numbers, booleans and dates.
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    frame = _with_text(census(400, 1), 1)
+    frame["when"] = pd.date_range("2024-01-01", periods=len(frame), freq="h")
+    frame["flag"] = np.arange(len(frame)) % 3 == 0
+    frame.to_parquet(path)
+    text = ["sex", "region", "grade", "colour"]
+    whole = pq.ParquetFile(path, read_dictionary=text).read()
+    expected = whole.to_pandas(date_as_object=False, split_blocks=True)
+    read = read_parquet_frame(path)
+    pd.testing.assert_frame_equal(read, expected, check_exact=True)
+    assert read._mgr.nblocks == len(read.columns)
+    assert read_parquet_frame(path, columns=[]).shape == (400, 0)
