@@ -7,16 +7,17 @@ page's depth (at 64,000 evaluations: ~75 ms of SQL on page 1, ~140 ms on page 50
 evaluation, a dataset, a version, a role or an organisation changes, and every
 service that makes such a change writes a trail event in the same transaction.
 
-So the list's ids, in order, are computed once (one narrow query, which also gives
-the total) and kept in chunks under a key made of the database, the organisations
-whose restricted datasets the user reads (users with the same reach share it), the
-newest trail event other than a sign-in, the day and the list's filter: it moves
-exactly when a change commits, as the dashboard's figures do. A page then reads one
-chunk and its own rows by id, whatever its depth, through the same visibility filter
-as before. The page's table is kept rendered under the same key, the page's number
-and the template's digest (``cached_rows``): it holds nothing of the user or the
-request, and only users with the same reach share it. A missing, evicted or
-unreachable cache computes again.
+So the total and the list's ids, in order, are kept (the ids in chunks of 1,000, each
+read by one narrow query when a page first needs it) under a key made of the
+database, the organisations whose restricted datasets the user reads (users with the
+same reach share it), the newest trail event other than a sign-in, the day and the
+list's filter: it moves exactly when a change commits, as the dashboard's figures do.
+A page then reads one chunk and its own rows by id, whatever its depth, through the
+same visibility filter as before; the first request after a change costs what one
+page did before (the count and one query of its chunk's ids). The page's table is
+kept rendered under the same key, the page's number and the template's digest
+(``cached_rows``): it holds nothing of the user or the request, and only users with
+the same reach share it. A missing, evicted or unreachable cache computes again.
 """
 
 from __future__ import annotations
@@ -72,20 +73,11 @@ class CachedOrderPaginator(Paginator):
     def _chunk_key(self, index: int) -> str:
         return f"{self.key}:ids:{index}"
 
-    def _compute(self) -> int:
-        """Every id in order (one query), kept here and in the cache; the total."""
-        ids = list(self.object_list.values_list("pk", flat=True))
-        self._chunks = {
-            i // ORDER_CHUNK: ids[i : i + ORDER_CHUNK] for i in range(0, len(ids), ORDER_CHUNK)
-        }
-        entries = {self._chunk_key(i): chunk for i, chunk in self._chunks.items()}
+    def _store(self, key: str, value: Any) -> None:
         try:
-            # The chunks first: a reader that finds the total finds them too (unless evicted).
-            cache.set_many(entries, ORDER_CACHE_SECONDS)
-            cache.set(f"{self.key}:n", len(ids), ORDER_CACHE_SECONDS)
+            cache.set(key, value, ORDER_CACHE_SECONDS)
         except Exception:
             logger.warning("evaluation order not cached", exc_info=True)
-        return len(ids)
 
     @cached_property
     def count(self) -> int:
@@ -94,9 +86,16 @@ class CachedOrderPaginator(Paginator):
         except Exception:
             logger.warning("evaluation order cache unreadable", exc_info=True)
             cached = None
-        return int(cached) if cached is not None else self._compute()
+        if cached is not None:
+            return int(cached)
+        counted = super().count
+        self._store(f"{self.key}:n", counted)
+        return counted
 
     def _ids(self, bottom: int, top: int) -> list[int]:
+        """Ids ``bottom`` to ``top`` in order, from their chunk: cached, or read (one
+        narrow query of the chunk's ids; the order is total, the id breaking ties,
+        so chunks read at different moments under one key fit together)."""
         index = bottom // ORDER_CHUNK
         chunk = self._chunks.get(index)
         if chunk is None:
@@ -105,9 +104,12 @@ class CachedOrderPaginator(Paginator):
             except Exception:
                 logger.warning("evaluation order cache unreadable", exc_info=True)
                 chunk = None
-        if chunk is None:  # evicted or unreadable: order everything again
-            self._compute()
-            chunk = self._chunks.get(index, [])
+        if chunk is None:
+            start = index * ORDER_CHUNK
+            ids = self.object_list.values_list("pk", flat=True)[start : start + ORDER_CHUNK]
+            chunk = list(ids)
+            self._store(self._chunk_key(index), chunk)
+        self._chunks[index] = chunk
         start = bottom - index * ORDER_CHUNK
         return chunk[start : start + (top - bottom)]
 
