@@ -134,7 +134,7 @@ def _examples(values: pd.Series) -> list[Any]:
 def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, Any]:
     child = tables[rel.child_table][rel.child_key]
     parent = tables[rel.parent_table][rel.parent_key]
-    span, wanted = _consecutive(parent.reset_index(drop=True)), child.to_numpy()
+    span, wanted = _consecutive(parent), child.to_numpy()
     if span is not None and wanted.dtype.kind == "i":
         # Integer keys (never empty) against consecutive parent keys: a comparison.
         empty, orphan = 0, _outside(wanted, *span)
@@ -459,26 +459,33 @@ class _Member:
 
     def _parents_read(self, which: str) -> np.ndarray | None:
         """Parent rows with at least one joined child (None: all)."""
-        weights = self.links[which].weights()
-        return None if bool(np.all(weights > 0)) else weights > 0
+        return self.links[which].parents_read()
 
     def read(self, which: str) -> np.ndarray:
-        """The values of the rows read at least once (each once; a child's in join order)."""
+        """A child's values on the joined rows, in join order (a table's: all)."""
 
         def compute():
-            values = self.column.values(which)
-            if self.kind == "table":
-                return values
-            if self.kind == "parent":
-                read = self._parents_read(which)
-                return values if read is None else values[read]
-            rows = self.rows(which)
+            values, rows = self.column.values(which), self.rows(which)
             return values if rows is None else values[rows]
 
         return self._cached("read", which, compute)
 
     def value_range(self, which: str) -> tuple[float, float] | None:
-        if self.kind == "table" or self.read(which) is self.column.values(which):
+        if self.kind == "table":
+            return self.column.value_range(which)
+        if self.kind == "parent":
+            read = self._parents_read(which)
+            if read is None:
+                return self.column.value_range(which)
+
+            def compute():  # the read parents' range, without copying their values
+                values = self.column.values(which)
+                low = np.fmin.reduce(values, where=read, initial=np.nan)
+                high = np.fmax.reduce(values, where=read, initial=np.nan)
+                return None if np.isnan(low) else (float(low), float(high))
+
+            return self._cached("range", which, compute)
+        if self.read(which) is self.column.values(which):
             return self.column.value_range(which)
         return self._cached("range", which, lambda: _value_range(self.read(which)))
 
@@ -487,6 +494,10 @@ class _Member:
             return self.column.has_missing(which)
 
         def compute():
+            if self.kind == "parent":
+                read = self._parents_read(which)
+                missing = np.isnan(self.column.values(which))
+                return bool(missing.any() if read is None else (missing & read).any())
             values = self.read(which)
             return bool(values.size) and bool(np.isnan(np.min(values)))
 
@@ -880,22 +891,27 @@ def _joined_pearson(parent: _Member, child: _Member, which: str) -> float:
     if y.size < 2:
         return math.nan
 
+    weights = link.weights()
+
     def parent_facts():
-        weights = link.weights()
         mean = _dot(weights, x) / y.size
-        centred = x - mean
-        return centred, _dot(weights * centred, centred)
+        total = 0.0
+        for block in _blocks(x.size):
+            centred = x[block] - mean
+            total += _dot(weights[block] * centred, centred)
+        return mean, total
 
     def child_facts():
         mean = float(y.mean())
         sums = np.bincount(link.parent_rows, weights=y, minlength=x.size)
-        sums -= link.weights() * mean
+        sums -= weights * mean
         return sums, _centred_sum(y, mean)
 
-    centred, xx = parent._cached("joined_moments", which, parent_facts)
+    mean_x, xx = parent._cached("joined_moments", which, parent_facts)
     sums, yy = child._cached("joined_sums", which, child_facts)
     denominator = math.sqrt(xx * yy)
-    return _dot(centred, sums) / denominator if denominator > 0 else math.nan
+    cross = sum(_dot(x[block] - mean_x, sums[block]) for block in _blocks(x.size))
+    return cross / denominator if denominator > 0 else math.nan
 
 
 def _correlation(a: _Member, b: _Member) -> dict[str, Any]:
@@ -992,12 +1008,20 @@ class _Link:
     children: np.ndarray
     parents: int = 0
     _weights: np.ndarray | None = None
+    _read: np.ndarray | bool | None = False
 
     def weights(self) -> np.ndarray:
         """How many joined rows each parent row is on (as floats)."""
         if self._weights is None:
             self._weights = np.bincount(self.parent_rows, minlength=self.parents).astype(float)
         return self._weights
+
+    def parents_read(self) -> np.ndarray | None:
+        """Which parent rows are on a joined row (None: every one)."""
+        if self._read is False:
+            read = self.weights() > 0
+            self._read = None if bool(read.all()) else read
+        return self._read
 
 
 def _consecutive(parent: pd.Series) -> tuple[int, int] | None:
@@ -1023,12 +1047,16 @@ def _joined_rows(
     """The child rows marked ``joined`` and their parents' rows (key - first), block by
     block, as 32-bit integers when they fit (half the memory of a million-row join)."""
     dtype = np.int32 if max(wanted.size, int(wanted.max(initial=0)) - first) < 2**31 else np.intp
-    child_rows, parent_rows = [], []
+    size = int(np.count_nonzero(joined))
+    child_rows, parent_rows = np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)
+    done = 0
     for block in _blocks(wanted.size):
         rows = np.flatnonzero(joined[block])
-        parent_rows.append((wanted[block][rows] - first).astype(dtype))
-        child_rows.append((rows + block.start).astype(dtype))
-    return np.concatenate(child_rows), np.concatenate(parent_rows)
+        end = done + rows.size
+        np.subtract(wanted[block][rows], first, out=parent_rows[done:end], casting="unsafe")
+        np.add(rows, block.start, out=child_rows[done:end], casting="unsafe")
+        done = end
+    return child_rows, parent_rows
 
 
 def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | None:
@@ -1053,9 +1081,11 @@ def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | 
 
 
 def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
-    parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
-    child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
+    parent = tables[rel.parent_table][rel.parent_key]
+    child = tables[rel.child_table][rel.child_key]
     parents = len(parent)
+    # The keys' arrays as they are (row positions are all the join needs; resetting the
+    # index would copy them).
     span, wanted = _consecutive(parent), child.to_numpy()
     if span is not None and wanted.dtype.kind == "i":
         # Integer keys against consecutive parent keys: a parent's row is key - first.
@@ -1069,6 +1099,7 @@ def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
         link = _Link(child_rows, parent_rows, np.empty(0), parents)
         link.children = link.weights()
         return link
+    parent, child = parent.reset_index(drop=True), child.reset_index(drop=True)
     position = _consecutive_positions(parent, child)
     if position is None:
         index = pd.Index(parent)
