@@ -148,7 +148,8 @@ def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, An
         empty = int((~present).sum())
     rows = len(child)
     count = int(np.count_nonzero(orphan))
-    dangling = child[orphan] if count else child.iloc[:0]
+    # The orphans' keys without their index (taking a RangeIndex would write it out).
+    dangling = pd.Series(child.to_numpy()[orphan] if count else child.to_numpy()[:0])
     return {
         **rel.to_json(),
         "child_rows": rows,
@@ -318,30 +319,44 @@ def _edges(span: tuple[float, float] | None) -> np.ndarray | None:
 def _bins(values: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
     """SDMetrics' pair bins of a number: ``np.digitize`` against the 10 equal-width bin
     edges (how many edges are at most the value; a missing value, and the largest, land
-    past the last edge: code PAIR_BINS + 1), as uint8, block by block. Each value's bin
-    is first guessed by arithmetic, then counted exactly against the two edges around the
-    guess; a block where a guess is more than a bin off (never seen) is searched."""
+    past the last edge: code PAIR_BINS + 1), as uint8, block by block.
+
+    Each value's bin is guessed by arithmetic, g = floor((x - low) * scale) clipped to
+    0..9, then its code counted exactly as g plus whether x reaches edge g and edge g + 1.
+    That count is right whenever the guess is at most one bin off, and it is: the guess is
+    a monotone function of x, so a value between two edges gets a guess between theirs,
+    and the edges' own guesses are checked (edge k's guess is k - 1 or k) before any
+    value is binned. Edges that fail the check (never seen) are searched with np.digitize.
+    """
     out = np.empty(values.size, dtype=np.uint8)
     if edges is None:
         out.fill(MISSING_BIN)
         return out
     low, scale = edges[0], PAIR_BINS / (edges[-1] - edges[0])
+
+    def guess(x: np.ndarray) -> np.ndarray:
+        position = x - low
+        position *= scale
+        np.fmax(position, 0.0, out=position)
+        np.fmin(position, PAIR_BINS - 1.0, out=position)
+        return position.astype(np.intp)
+
+    steps = np.arange(PAIR_BINS + 1)
     with np.errstate(invalid="ignore", over="ignore"):
+        own = guess(edges)
+        if not (np.all(own >= steps - 1) and np.all(own <= steps)):
+            for block in _blocks(values.size):
+                out[block] = np.digitize(values[block], edges)
+            return out
+        following = edges[1:]
         for block in _blocks(values.size):
             x = values[block]
-            guess = np.fmin(np.fmax((x - low) * scale, 0.0), PAIR_BINS - 1.0).astype(np.intp)
-            below, above = edges[guess], edges[guess + 1]
-            code = guess + (below <= x) + (above <= x)
-            # The guess holds when the edge before it is at most x and the one two after
-            # it is above x (missing values: any guess, code PAIR_BINS + 1).
-            before = edges[np.maximum(guess - 1, 0)]
-            after = edges[np.minimum(guess + 2, PAIR_BINS)]
+            g = guess(x)
+            code = g + (edges[g] <= x)
+            code += following[g] <= x
             missing = np.isnan(x)
-            held = ((guess == 0) | (before <= x)) & ((guess >= PAIR_BINS - 1) | (x < after))
-            if not np.all(held | missing):
-                out[block] = np.digitize(x, edges)
-                continue
-            code[missing] = MISSING_BIN
+            if missing.any():
+                code[missing] = MISSING_BIN
             out[block] = code
     return out
 

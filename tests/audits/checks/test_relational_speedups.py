@@ -122,6 +122,17 @@ def test_pair_bins_equal_numpy_digitize():
             on = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf)])
             assert np.array_equal(relational._bins(on, edges), np.digitize(on, edges))
     assert relational._bins(np.array([np.nan, np.nan]), None).tolist() == [11, 11]
+    # Narrow spans far from zero (dates in nanoseconds): the guesses near the edges.
+    for _ in range(200):
+        base, spread = 1.6e18 * rng.random(), 10.0 ** rng.integers(4, 12)
+        x = base + spread * rng.random(2000)
+        x[:11] = relational._edges((x.min(), x.max()))
+        edges = relational._edges((x.min(), x.max()))
+        assert np.array_equal(relational._bins(x, edges), np.digitize(x, edges))
+    # Edges that are not equally spaced fail the check on the edges: searched instead.
+    uneven = np.array([0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100])
+    x = np.linspace(-5, 120, 1001)
+    assert np.array_equal(relational._bins(x, uneven), np.digitize(x, uneven))
 
 
 def test_cramers_v_is_scipys_to_the_last_bit():
