@@ -27,6 +27,13 @@ seconds are steadier than wall time under load). Ratios are SDMetrics' time over
     .venv/bin/python bench/relational.py                       # full size, 10-minute budget
     .venv/bin/python bench/relational.py --scales 0.1 1 --seed 7 --repeat 3
     .venv/bin/python bench/relational.py --scales 1 --no-sdmetrics
+    .venv/bin/python bench/relational.py --scales 1 --no-sdmetrics --per-table
+
+``--per-table`` adds what the worker also runs for a version of linked tables: each
+table's own audit (``run_relational_audit``'s ``table_columns``: the columns with their
+declared types and the roles in ``ROLES``, keys as identifiers) and the choices of the
+figures across tables (``_choices``), so the privacy family includes each table's own
+distance and attack figures. The holdout's tables are then read, as the worker reads them.
 """
 
 from __future__ import annotations

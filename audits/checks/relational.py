@@ -134,7 +134,7 @@ def _examples(values: pd.Series) -> list[Any]:
 def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, Any]:
     child = tables[rel.child_table][rel.child_key]
     parent = tables[rel.parent_table][rel.parent_key]
-    span, wanted = _consecutive(parent.reset_index(drop=True)), child.to_numpy()
+    span, wanted = _consecutive(parent), child.to_numpy()
     if span is not None and wanted.dtype.kind == "i":
         # Integer keys (never empty) against consecutive parent keys: a comparison.
         empty, orphan = 0, _outside(wanted, *span)
@@ -148,7 +148,8 @@ def _orphans(tables: dict[str, pd.DataFrame], rel: Relationship) -> dict[str, An
         empty = int((~present).sum())
     rows = len(child)
     count = int(np.count_nonzero(orphan))
-    dangling = child[orphan] if count else child.iloc[:0]
+    # The orphans' keys without their index (taking a RangeIndex would write it out).
+    dangling = pd.Series(child.to_numpy()[orphan] if count else child.to_numpy()[:0])
     return {
         **rel.to_json(),
         "child_rows": rows,
@@ -318,30 +319,44 @@ def _edges(span: tuple[float, float] | None) -> np.ndarray | None:
 def _bins(values: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
     """SDMetrics' pair bins of a number: ``np.digitize`` against the 10 equal-width bin
     edges (how many edges are at most the value; a missing value, and the largest, land
-    past the last edge: code PAIR_BINS + 1), as uint8, block by block. Each value's bin
-    is first guessed by arithmetic, then counted exactly against the two edges around the
-    guess; a block where a guess is more than a bin off (never seen) is searched."""
+    past the last edge: code PAIR_BINS + 1), as uint8, block by block.
+
+    Each value's bin is guessed by arithmetic, g = floor((x - low) * scale) clipped to
+    0..9, then its code counted exactly as g plus whether x reaches edge g and edge g + 1.
+    That count is right whenever the guess is at most one bin off, and it is: the guess is
+    a monotone function of x, so a value between two edges gets a guess between theirs,
+    and the edges' own guesses are checked (edge k's guess is k - 1 or k) before any
+    value is binned. Edges that fail the check (never seen) are searched with np.digitize.
+    """
     out = np.empty(values.size, dtype=np.uint8)
     if edges is None:
         out.fill(MISSING_BIN)
         return out
     low, scale = edges[0], PAIR_BINS / (edges[-1] - edges[0])
+
+    def guess(x: np.ndarray) -> np.ndarray:
+        position = x - low
+        position *= scale
+        np.fmax(position, 0.0, out=position)
+        np.fmin(position, PAIR_BINS - 1.0, out=position)
+        return position.astype(np.intp)
+
+    steps = np.arange(PAIR_BINS + 1)
     with np.errstate(invalid="ignore", over="ignore"):
+        own = guess(edges)
+        if not (np.all(own >= steps - 1) and np.all(own <= steps)):
+            for block in _blocks(values.size):
+                out[block] = np.digitize(values[block], edges)
+            return out
+        following = edges[1:]
         for block in _blocks(values.size):
             x = values[block]
-            guess = np.fmin(np.fmax((x - low) * scale, 0.0), PAIR_BINS - 1.0).astype(np.intp)
-            below, above = edges[guess], edges[guess + 1]
-            code = guess + (below <= x) + (above <= x)
-            # The guess holds when the edge before it is at most x and the one two after
-            # it is above x (missing values: any guess, code PAIR_BINS + 1).
-            before = edges[np.maximum(guess - 1, 0)]
-            after = edges[np.minimum(guess + 2, PAIR_BINS)]
+            g = guess(x)
+            code = g + (edges[g] <= x)
+            code += following[g] <= x
             missing = np.isnan(x)
-            held = ((guess == 0) | (before <= x)) & ((guess >= PAIR_BINS - 1) | (x < after))
-            if not np.all(held | missing):
-                out[block] = np.digitize(x, edges)
-                continue
-            code[missing] = MISSING_BIN
+            if missing.any():
+                code[missing] = MISSING_BIN
             out[block] = code
     return out
 
@@ -459,26 +474,33 @@ class _Member:
 
     def _parents_read(self, which: str) -> np.ndarray | None:
         """Parent rows with at least one joined child (None: all)."""
-        weights = self.links[which].weights()
-        return None if bool(np.all(weights > 0)) else weights > 0
+        return self.links[which].parents_read()
 
     def read(self, which: str) -> np.ndarray:
-        """The values of the rows read at least once (each once; a child's in join order)."""
+        """A child's values on the joined rows, in join order (a table's: all)."""
 
         def compute():
-            values = self.column.values(which)
-            if self.kind == "table":
-                return values
-            if self.kind == "parent":
-                read = self._parents_read(which)
-                return values if read is None else values[read]
-            rows = self.rows(which)
+            values, rows = self.column.values(which), self.rows(which)
             return values if rows is None else values[rows]
 
         return self._cached("read", which, compute)
 
     def value_range(self, which: str) -> tuple[float, float] | None:
-        if self.kind == "table" or self.read(which) is self.column.values(which):
+        if self.kind == "table":
+            return self.column.value_range(which)
+        if self.kind == "parent":
+            read = self._parents_read(which)
+            if read is None:
+                return self.column.value_range(which)
+
+            def compute():  # the read parents' range, without copying their values
+                values = self.column.values(which)
+                low = np.fmin.reduce(values, where=read, initial=np.nan)
+                high = np.fmax.reduce(values, where=read, initial=np.nan)
+                return None if np.isnan(low) else (float(low), float(high))
+
+            return self._cached("range", which, compute)
+        if self.read(which) is self.column.values(which):
             return self.column.value_range(which)
         return self._cached("range", which, lambda: _value_range(self.read(which)))
 
@@ -487,6 +509,10 @@ class _Member:
             return self.column.has_missing(which)
 
         def compute():
+            if self.kind == "parent":
+                read = self._parents_read(which)
+                missing = np.isnan(self.column.values(which))
+                return bool(missing.any() if read is None else (missing & read).any())
             values = self.read(which)
             return bool(values.size) and bool(np.isnan(np.min(values)))
 
@@ -880,22 +906,27 @@ def _joined_pearson(parent: _Member, child: _Member, which: str) -> float:
     if y.size < 2:
         return math.nan
 
+    weights = link.weights()
+
     def parent_facts():
-        weights = link.weights()
         mean = _dot(weights, x) / y.size
-        centred = x - mean
-        return centred, _dot(weights * centred, centred)
+        total = 0.0
+        for block in _blocks(x.size):
+            centred = x[block] - mean
+            total += _dot(weights[block] * centred, centred)
+        return mean, total
 
     def child_facts():
         mean = float(y.mean())
         sums = np.bincount(link.parent_rows, weights=y, minlength=x.size)
-        sums -= link.weights() * mean
+        sums -= weights * mean
         return sums, _centred_sum(y, mean)
 
-    centred, xx = parent._cached("joined_moments", which, parent_facts)
+    mean_x, xx = parent._cached("joined_moments", which, parent_facts)
     sums, yy = child._cached("joined_sums", which, child_facts)
     denominator = math.sqrt(xx * yy)
-    return _dot(centred, sums) / denominator if denominator > 0 else math.nan
+    cross = sum(_dot(x[block] - mean_x, sums[block]) for block in _blocks(x.size))
+    return cross / denominator if denominator > 0 else math.nan
 
 
 def _correlation(a: _Member, b: _Member) -> dict[str, Any]:
@@ -992,12 +1023,20 @@ class _Link:
     children: np.ndarray
     parents: int = 0
     _weights: np.ndarray | None = None
+    _read: np.ndarray | bool | None = False
 
     def weights(self) -> np.ndarray:
         """How many joined rows each parent row is on (as floats)."""
         if self._weights is None:
             self._weights = np.bincount(self.parent_rows, minlength=self.parents).astype(float)
         return self._weights
+
+    def parents_read(self) -> np.ndarray | None:
+        """Which parent rows are on a joined row (None: every one)."""
+        if self._read is False:
+            read = self.weights() > 0
+            self._read = None if bool(read.all()) else read
+        return self._read
 
 
 def _consecutive(parent: pd.Series) -> tuple[int, int] | None:
@@ -1023,12 +1062,16 @@ def _joined_rows(
     """The child rows marked ``joined`` and their parents' rows (key - first), block by
     block, as 32-bit integers when they fit (half the memory of a million-row join)."""
     dtype = np.int32 if max(wanted.size, int(wanted.max(initial=0)) - first) < 2**31 else np.intp
-    child_rows, parent_rows = [], []
+    size = int(np.count_nonzero(joined))
+    child_rows, parent_rows = np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)
+    done = 0
     for block in _blocks(wanted.size):
         rows = np.flatnonzero(joined[block])
-        parent_rows.append((wanted[block][rows] - first).astype(dtype))
-        child_rows.append((rows + block.start).astype(dtype))
-    return np.concatenate(child_rows), np.concatenate(parent_rows)
+        end = done + rows.size
+        np.subtract(wanted[block][rows], first, out=parent_rows[done:end], casting="unsafe")
+        np.add(rows, block.start, out=child_rows[done:end], casting="unsafe")
+        done = end
+    return child_rows, parent_rows
 
 
 def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | None:
@@ -1053,9 +1096,11 @@ def _consecutive_positions(parent: pd.Series, child: pd.Series) -> np.ndarray | 
 
 
 def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
-    parent = tables[rel.parent_table][rel.parent_key].reset_index(drop=True)
-    child = tables[rel.child_table][rel.child_key].reset_index(drop=True)
+    parent = tables[rel.parent_table][rel.parent_key]
+    child = tables[rel.child_table][rel.child_key]
     parents = len(parent)
+    # The keys' arrays as they are (row positions are all the join needs; resetting the
+    # index would copy them).
     span, wanted = _consecutive(parent), child.to_numpy()
     if span is not None and wanted.dtype.kind == "i":
         # Integer keys against consecutive parent keys: a parent's row is key - first.
@@ -1069,6 +1114,7 @@ def _link(tables: dict[str, pd.DataFrame], rel: Relationship) -> _Link:
         link = _Link(child_rows, parent_rows, np.empty(0), parents)
         link.children = link.weights()
         return link
+    parent, child = parent.reset_index(drop=True), child.reset_index(drop=True)
     position = _consecutive_positions(parent, child)
     if position is None:
         index = pd.Index(parent)
