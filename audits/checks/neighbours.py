@@ -63,7 +63,7 @@ PLAN_BLOCK = 1 << 15
 # At most this many sets of dropped columns are planned in one pass over the reference,
 # and at most PLAN_CELLS // (reference rows) of them: a pass holds every set's slot
 # table and candidates (at most every reference row per set) at once.
-PLAN_GROUP = 64
+PLAN_GROUP = 16
 PLAN_CELLS = 64_000_000
 # Bits of a plan's slot table on the query keys (about 8 slots per distinct key).
 PLAN_TABLE_BITS = (16, 24)
