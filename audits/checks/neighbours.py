@@ -32,7 +32,9 @@ from scipy.spatial import cKDTree
 
 from audits.checks.encoding import EncodedTable
 
-PAIR_CHUNK = 2_000_000
+PAIR_CHUNK = 1_000_000
+# Bytes of (column, code) bitsets a match counter keeps (see ``_MatchCounter``).
+MATCH_CACHE_BYTES = 64 << 20
 BRUTE_FORCE_PAIRS = 5_000_000
 BRUTE_FORCE_CHUNK = 2_000_000
 # A bucket scan costs about this many column comparisons per reference record, and
@@ -274,6 +276,12 @@ class _MatchCounter:
         valid = np.zeros(self.words * 64, dtype=bool)
         valid[: self.n] = True
         self.valid = self._pack(valid)
+        # Each column's codes (shifted by one, so missing is 0) as packed bit planes:
+        # a few planes per column, however many codes it has. A (column, code) bitset
+        # is kept once built while the kept ones stay under ``MATCH_CACHE_BYTES``; past
+        # that it is recomputed from the planes (a handful of word operations).
+        self._code_planes: dict[int, list[np.ndarray]] = {}
+        self._kept_bytes = 0
 
     def _pack(self, flags: np.ndarray) -> np.ndarray:
         padded = np.zeros(self.words * 64, dtype=bool)
@@ -282,9 +290,34 @@ class _MatchCounter:
 
     def _bitset(self, column: int, code: int) -> np.ndarray:
         key = (column, code)
-        if key not in self._bits:
-            self._bits[key] = self._pack(self.codes_t[column] == code)
-        return self._bits[key]
+        found = self._bits.get(key)
+        if found is not None:
+            return found
+        if self._kept_bytes + 8 * self.words <= MATCH_CACHE_BYTES:
+            found = self._bits[key] = self._pack(self.codes_t[column] == code)
+            self._kept_bytes += found.nbytes
+            return found
+        return self._from_planes(column, code)
+
+    def _from_planes(self, column: int, code: int) -> np.ndarray:
+        """The bitset of ``codes_t[column] == code`` from the column's bit planes."""
+        planes = self._code_planes.get(column)
+        if planes is None:
+            shifted = self.codes_t[column].astype(np.int64) + 1
+            top = max(int(shifted.max(initial=0)).bit_length(), 1)
+            planes = self._code_planes[column] = [
+                self._pack((shifted >> b) & 1 == 1) for b in range(top)
+            ]
+        value = code + 1
+        if value < 0 or value >> len(planes):
+            return np.zeros(self.words, dtype=np.uint64)
+        equal = self.valid.copy()
+        for b, plane in enumerate(planes):
+            if (value >> b) & 1:
+                equal &= plane
+            else:
+                equal &= ~plane
+        return equal
 
     def count(self, codes: np.ndarray) -> list[np.ndarray]:
         """Bit planes (least significant first) of each reference's number of columns
