@@ -21,6 +21,7 @@ the records that can still beat the k-th best. Every query's distances are exact
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
@@ -647,10 +648,11 @@ class _LevelSearch:
 
     def _plans(
         self, dropped_sets: list[tuple[int, ...]]
-    ) -> list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
-        """For each set of dropped columns, the pairs to examine: (reference rows, start
-        and count of their queries in the query order), for references whose bucket
-        holds open queries, and that query order (the open queries sorted by key).
+    ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
+        """For each set of dropped columns (in turn, as the caller asks), the pairs to
+        examine: (reference rows, start and count of their queries in the query order),
+        for references whose bucket holds open queries, and that query order (the open
+        queries sorted by key).
 
         One pass over the reference serves every set: it goes in blocks of
         ``PLAN_BLOCK`` rows, and in each block a column's hashes are looked up once and
@@ -719,14 +721,15 @@ class _LevelSearch:
             blocks = list(_pool().map(scan, starts))
         else:
             blocks = [scan(start) for start in starts]
-        plans = []
+        # One set's plan at a time (int64 rows, starts and counts: 24 bytes a candidate),
+        # each made when the search asks for it; the blocks' compact parts go as it does.
         for i, (query_order, _, first, counts, _, _) in enumerate(sides):
             refs = np.concatenate([b[i][0] for b in blocks] or [np.zeros(0, np.intp)])
             slots = np.concatenate([b[i][1] for b in blocks] or [np.zeros(0, np.int32)])
             for b in blocks:
                 b[i] = None
-            plans.append(((refs.astype(np.intp), first[slots], counts[slots]), query_order))
-        return plans
+            yield (refs.astype(np.intp), first[slots], counts[slots]), query_order
+            del refs, slots
 
     def _evaluate(self, plan: tuple[np.ndarray, np.ndarray, np.ndarray], level: int) -> None:
         refs, lo, counts = plan
