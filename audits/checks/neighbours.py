@@ -304,7 +304,11 @@ class _MatchCounter:
         """The bitset of ``codes_t[column] == code`` from the column's bit planes."""
         planes = self._code_planes.get(column)
         if planes is None:
-            shifted = self.codes_t[column].astype(np.int64) + 1
+            codes = self.codes_t[column]
+            # One size wider than the codes (so code + 1 cannot overflow), not int64.
+            wider = {1: np.int16, 2: np.int32}.get(codes.dtype.itemsize, np.int64)
+            shifted = codes.astype(wider)
+            shifted += 1
             top = max(int(shifted.max(initial=0)).bit_length(), 1)
             planes = self._code_planes[column] = [
                 self._pack((shifted >> b) & 1 == 1) for b in range(top)
