@@ -21,6 +21,7 @@ the records that can still beat the k-th best. Every query's distances are exact
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
@@ -32,7 +33,9 @@ from scipy.spatial import cKDTree
 
 from audits.checks.encoding import EncodedTable
 
-PAIR_CHUNK = 2_000_000
+PAIR_CHUNK = 1_000_000
+# Bytes of (column, code) bitsets a match counter keeps (see ``_MatchCounter``).
+MATCH_CACHE_BYTES = 64 << 20
 BRUTE_FORCE_PAIRS = 5_000_000
 BRUTE_FORCE_CHUNK = 2_000_000
 # A bucket scan costs about this many column comparisons per reference record, and
@@ -63,7 +66,7 @@ PLAN_BLOCK = 1 << 15
 # At most this many sets of dropped columns are planned in one pass over the reference,
 # and at most PLAN_CELLS // (reference rows) of them: a pass holds every set's slot
 # table and candidates (at most every reference row per set) at once.
-PLAN_GROUP = 64
+PLAN_GROUP = 16
 PLAN_CELLS = 64_000_000
 # Bits of a plan's slot table on the query keys (about 8 slots per distinct key).
 PLAN_TABLE_BITS = (16, 24)
@@ -274,6 +277,12 @@ class _MatchCounter:
         valid = np.zeros(self.words * 64, dtype=bool)
         valid[: self.n] = True
         self.valid = self._pack(valid)
+        # Each column's codes (shifted by one, so missing is 0) as packed bit planes:
+        # a few planes per column, however many codes it has. A (column, code) bitset
+        # is kept once built while the kept ones stay under ``MATCH_CACHE_BYTES``; past
+        # that it is recomputed from the planes (a handful of word operations).
+        self._code_planes: dict[int, list[np.ndarray]] = {}
+        self._kept_bytes = 0
 
     def _pack(self, flags: np.ndarray) -> np.ndarray:
         padded = np.zeros(self.words * 64, dtype=bool)
@@ -282,9 +291,38 @@ class _MatchCounter:
 
     def _bitset(self, column: int, code: int) -> np.ndarray:
         key = (column, code)
-        if key not in self._bits:
-            self._bits[key] = self._pack(self.codes_t[column] == code)
-        return self._bits[key]
+        found = self._bits.get(key)
+        if found is not None:
+            return found
+        if self._kept_bytes + 8 * self.words <= MATCH_CACHE_BYTES:
+            found = self._bits[key] = self._pack(self.codes_t[column] == code)
+            self._kept_bytes += found.nbytes
+            return found
+        return self._from_planes(column, code)
+
+    def _from_planes(self, column: int, code: int) -> np.ndarray:
+        """The bitset of ``codes_t[column] == code`` from the column's bit planes."""
+        planes = self._code_planes.get(column)
+        if planes is None:
+            codes = self.codes_t[column]
+            # One size wider than the codes (so code + 1 cannot overflow), not int64.
+            wider = {1: np.int16, 2: np.int32}.get(codes.dtype.itemsize, np.int64)
+            shifted = codes.astype(wider)
+            shifted += 1
+            top = max(int(shifted.max(initial=0)).bit_length(), 1)
+            planes = self._code_planes[column] = [
+                self._pack((shifted >> b) & 1 == 1) for b in range(top)
+            ]
+        value = code + 1
+        if value < 0 or value >> len(planes):
+            return np.zeros(self.words, dtype=np.uint64)
+        equal = self.valid.copy()
+        for b, plane in enumerate(planes):
+            if (value >> b) & 1:
+                equal &= plane
+            else:
+                equal &= ~plane
+        return equal
 
     def count(self, codes: np.ndarray) -> list[np.ndarray]:
         """Bit planes (least significant first) of each reference's number of columns
@@ -614,10 +652,11 @@ class _LevelSearch:
 
     def _plans(
         self, dropped_sets: list[tuple[int, ...]]
-    ) -> list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
-        """For each set of dropped columns, the pairs to examine: (reference rows, start
-        and count of their queries in the query order), for references whose bucket
-        holds open queries, and that query order (the open queries sorted by key).
+    ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
+        """For each set of dropped columns (in turn, as the caller asks), the pairs to
+        examine: (reference rows, start and count of their queries in the query order),
+        for references whose bucket holds open queries, and that query order (the open
+        queries sorted by key).
 
         One pass over the reference serves every set: it goes in blocks of
         ``PLAN_BLOCK`` rows, and in each block a column's hashes are looked up once and
@@ -686,14 +725,15 @@ class _LevelSearch:
             blocks = list(_pool().map(scan, starts))
         else:
             blocks = [scan(start) for start in starts]
-        plans = []
+        # One set's plan at a time (int64 rows, starts and counts: 24 bytes a candidate),
+        # each made when the search asks for it; the blocks' compact parts go as it does.
         for i, (query_order, _, first, counts, _, _) in enumerate(sides):
             refs = np.concatenate([b[i][0] for b in blocks] or [np.zeros(0, np.intp)])
             slots = np.concatenate([b[i][1] for b in blocks] or [np.zeros(0, np.int32)])
             for b in blocks:
                 b[i] = None
-            plans.append(((refs.astype(np.intp), first[slots], counts[slots]), query_order))
-        return plans
+            yield (refs.astype(np.intp), first[slots], counts[slots]), query_order
+            del refs, slots
 
     def _evaluate(self, plan: tuple[np.ndarray, np.ndarray, np.ndarray], level: int) -> None:
         refs, lo, counts = plan

@@ -432,3 +432,25 @@ def test_encoding_in_blocks_of_rows_gives_the_same_coordinates(monkeypatch):
         assert np.isnan(one.numbers).sum() == 0 and (one.numbers == -0.25).any()
         np.testing.assert_array_equal(split.codes, one.codes)
         np.testing.assert_array_equal(split.numbers.view(np.uint32), one.numbers.view(np.uint32))
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 8, 1 << 30])
+def test_match_counts_from_code_planes_equal_column_by_column_counts(monkeypatch, cache_bytes):
+    # Past MATCH_CACHE_BYTES of kept bitsets, a (column, code) bitset is recomputed from
+    # the column's bit planes: the same flags for every code, missing (-1) and codes the
+    # reference lacks (a synthetic-only category) included, at word edges.
+    import audits.checks.neighbours as nb
+
+    monkeypatch.setattr(nb, "MATCH_CACHE_BYTES", cache_bytes)
+    rng = np.random.default_rng(13)
+    for n, n_cat in ((1, 1), (63, 3), (64, 7), (130, 5)):
+        codes = rng.integers(-1, 6, size=(n, n_cat)).astype(np.int8, order="F")
+        counter = _MatchCounter(EncodedTable(codes, np.zeros((n, 0), np.float32)))
+        probes = np.vstack([codes[:3], rng.integers(-1, 9, size=(4, n_cat))]).astype(np.int8)
+        for probe in probes:
+            equal = (codes == probe).sum(axis=1)
+            planes = counter.count(probe)
+            for wanted in range(n_cat + 2):
+                rows = counter.rows(counter.at_least(planes, wanted))
+                np.testing.assert_array_equal(rows, np.flatnonzero(equal >= wanted))
+        assert counter._kept_bytes <= cache_bytes
