@@ -174,7 +174,7 @@ def run_audit(
     # one) after this.
     raw = [real, holdout] if ancestor is not None else [real, holdout, synthetic]
     for name in data.columns:
-        data.columns[name]
+        data.columns[name]  # prepares and narrows it now (converted on first use)
         for frame in raw:
             if frame is not None and name in frame.columns:
                 del frame[name]
