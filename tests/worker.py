@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +88,28 @@ def celery_worker(
         yield process, queue
     finally:
         if process.poll() is None:
+            pool = _children(process.pid)
             process.terminate()
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                # A pool process still busy (an audit held by tests/worker_pause.py when
+                # the test failed before killing it) would outlive its worker.
+                for child in pool:
+                    with suppress(ProcessLookupError):
+                        os.kill(child, signal.SIGKILL)
         log.close()
         # Tests read the log while the worker runs; afterwards it is only clutter.
         (ROOT / "var" / f"worker-{queue}.log").unlink(missing_ok=True)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def hold_audits(pause_dir: Path, count: int) -> None:
