@@ -223,7 +223,7 @@ def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
         with routed_to(queue):
             runs = [request_audit(world, synthetic, real) for _ in range(2)]
         helds = [held_audit(pause, r.pk, process, timeout=120) for r in runs]
-        assert all(helds), (helds, worker_log(queue))
+        assert all(helds), (helds, run_states(runs), worker_log(queue))
         pool = _pool_children(process.pid)
         for run, held in zip(runs, helds, strict=True):
             assert_held_mid_audit(run, held, pool)
@@ -242,9 +242,10 @@ def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
             call_command("sweep_runs")
             return AuditRun.objects.get(pk=cancelled.pk).is_finished
 
-        assert wait_for(swept, timeout=60, interval=1), worker_log(queue)
+        assert wait_for(swept, timeout=60, interval=1), (run_states(runs), worker_log(queue))
         assert wait_for(lambda: AuditRun.objects.get(pk=taken_over.pk).is_finished, timeout=240), (
-            worker_log(queue)
+            run_states(runs),
+            worker_log(queue),
         )
         log = worker_log(queue)
     taken_over.refresh_from_db()
@@ -258,6 +259,22 @@ def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
     assert requeued.count() == 1
     assert not AuditMetric.objects.filter(run=cancelled).exists()
     assert trail_verify().ok
+
+
+def run_states(runs: list[AuditRun]) -> list[dict]:
+    """Where each run stands, and its trail: what a failure message needs to say."""
+    fields = ("pk", "status", "step", "attempts", "dispatched", "heartbeat", "cancel_requested")
+    return [
+        {
+            **AuditRun.objects.values(*fields).get(pk=run.pk),
+            "events": list(
+                Event.objects.filter(object_type="audits.auditrun", object_id=str(run.pk))
+                .order_by("seq")
+                .values_list("action", flat=True)
+            ),
+        }
+        for run in runs
+    ]
 
 
 def _pool_children(pid: int) -> list[int]:
