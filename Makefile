@@ -20,10 +20,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py run_local
 
 ## make test: install with test extras and run the whole suite, in TEST_PROCESSES processes
-## (pytest-xdist; whole files go to one process, so module fixtures are built once)
+## (pytest-xdist; whole files go to one process, so module fixtures are built once; the
+## longest files first, as tests/conftest.py orders them, so neither process ends alone
+## on one of them)
 TEST_PROCESSES ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

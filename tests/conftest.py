@@ -23,6 +23,33 @@ from tests.factories import JurisdictionFactory, OrganisationFactory, UserFactor
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# --- Which file starts first in `make test` ------------------------------------
+# `make test` hands whole files to two processes (`--dist loadfile`): the next file goes
+# to whichever process is free, in the order the files come. xdist's own order (most tests
+# first) puts one-test files that take minutes last, where one process works alone at the
+# end while the other has finished. These files take a minute or more on an idle machine
+# (README, "CI"): in a test process they come first, longest first; the others follow by
+# number of tests, as before. `make test` passes --no-loadscope-reorder so xdist keeps it.
+LONG_FILES = (
+    "tests/browser/test_accessibility.py",
+    "tests/audits/runs/test_dask.py",
+    "tests/audits/runs/test_worker.py",
+    "tests/test_api_schema.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # one process: the order pytest-django chose (plain db tests first)
+    files: dict[str, list[Any]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    order = sorted(files, key=lambda f: (rank.get(f, len(rank)), -len(files[f])))
+    items[:] = [item for name in order for item in files[name]]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """pytest-django's test database, and before it is dropped (PostgreSQL refuses to

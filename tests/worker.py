@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 
@@ -28,14 +31,25 @@ def test_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    *, concurrency: int = 1, extra_env: dict[str, str] | None = None, queue: str | None = None
+    *,
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+    queue: str | None = None,
+    pause_dir: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Yield (process, queue): a worker consuming only its own fresh queue.
 
     The private queue keeps a developer's running worker (or another test's)
-    from taking the tasks this test sends.
+    from taking the tasks this test sends. With ``pause_dir`` the worker holds the
+    audits :func:`hold_audits` asks for halfway through (tests/worker_pause.py).
     """
     queue = queue or f"test-{uuid.uuid4().hex[:12]}"
+    app = "synthgov"
+    if pause_dir is not None:
+        from tests.worker_pause import PAUSE_DIR_ENV
+
+        app = "tests.worker_pause"
+        extra_env = {**(extra_env or {}), PAUSE_DIR_ENV: str(pause_dir)}
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -53,7 +67,7 @@ def celery_worker(
             "-m",
             "celery",
             "-A",
-            "synthgov",
+            app,
             "worker",
             "--loglevel=INFO",
             f"--concurrency={concurrency}",
@@ -74,15 +88,45 @@ def celery_worker(
         yield process, queue
     finally:
         if process.poll() is None:
+            pool = _children(process.pid)
             process.terminate()
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                # A pool process still busy (an audit held by tests/worker_pause.py when
+                # the test failed before killing it) would outlive its worker.
+                for child in pool:
+                    with suppress(ProcessLookupError):
+                        os.kill(child, signal.SIGKILL)
         log.close()
         # Tests read the log while the worker runs; afterwards it is only clutter.
         (ROOT / "var" / f"worker-{queue}.log").unlink(missing_ok=True)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def hold_audits(pause_dir: Path, count: int) -> None:
+    """Have a worker started with ``pause_dir`` hold the next ``count`` audits (attempts)
+    that reach halfway. Call it before the runs are sent: then no run can pass first."""
+    for i in range(count):
+        (pause_dir / f"hold-{i}").touch()
+
+
+def held_audit(
+    pause_dir: Path, run_id: int, worker: subprocess.Popen[bytes], *, timeout: float
+) -> dict[str, Any] | None:
+    """Once ``worker`` holds run ``run_id``: its pool process's pid, the step and the
+    progress fraction it stopped at (None if it did not within ``timeout``, or exited)."""
+    marker = pause_dir / f"{run_id}.paused"
+    wait_for(lambda: marker.exists() or worker.poll() is not None, timeout=timeout, interval=0.1)
+    return json.loads(marker.read_text()) if marker.exists() else None
 
 
 def worker_log(queue: str) -> str:

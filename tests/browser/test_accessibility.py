@@ -153,40 +153,46 @@ def role_page(open_page: Any, viewport: str, username: str | None) -> Any:
     return page
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_main_pages_have_no_serious_accessibility_violation(
-    open_page, axe_script, world_to_check, viewport
-):
+def test_main_pages_have_no_serious_accessibility_violation(open_page, axe_script, world_to_check):
+    """Each page at desktop and at phone width, on one world (an audit and a certification
+    are built once, not once per width): every width sees a page in the same state, since
+    each change (the certificate, a population profile, publishing) comes after both
+    widths have seen the pages before it."""
     world, evaluation = world_to_check["world"], world_to_check["evaluation"]
     synthetic = world_to_check["synthetic"]
-    axe = Axe(axe_script, viewport)
+    axes = {viewport: Axe(axe_script, viewport) for viewport in VIEWPORTS}
+    curators = {}
 
-    curator = role_page(open_page, viewport, "curator_a")
-    axe.check(curator)  # home, where signing in lands
-    axe.check(curator, f"/datasets/{synthetic.dataset_id}/")
-    axe.check(curator, f"/versions/{synthetic.pk}/")
-    axe.check(curator, f"/audits/{world_to_check['audited_run'].pk}/")
-    expect(curator.locator(".plot .main-svg").first).to_be_visible()
-    expect(curator.get_by_test_id("models-section")).to_be_visible()
-    models_chart = curator.locator('[data-chart-key="models.error_rates.gender"] .main-svg')
-    expect(models_chart.first).to_be_attached()
-    axe.check(curator, f"/evaluations/{evaluation.pk}/")
-    axe.check(curator, f"/evaluations/{evaluation.pk}/signoff/")
-    expect(curator.get_by_label("Your password")).to_be_visible()
-    axe.check(curator, f"/standards/{world_to_check['standard'].pk}/")
+    for viewport, axe in axes.items():
+        curator = curators[viewport] = role_page(open_page, viewport, "curator_a")
+        axe.check(curator)  # home, where signing in lands
+        axe.check(curator, f"/datasets/{synthetic.dataset_id}/")
+        axe.check(curator, f"/versions/{synthetic.pk}/")
+        axe.check(curator, f"/audits/{world_to_check['audited_run'].pk}/")
+        expect(curator.locator(".plot .main-svg").first).to_be_visible()
+        expect(curator.get_by_test_id("models-section")).to_be_visible()
+        models_chart = curator.locator('[data-chart-key="models.error_rates.gender"] .main-svg')
+        expect(models_chart.first).to_be_attached()
+        axe.check(curator, f"/evaluations/{evaluation.pk}/")
+        axe.check(curator, f"/evaluations/{evaluation.pk}/signoff/")
+        expect(curator.get_by_label("Your password")).to_be_visible()
+        axe.check(curator, f"/standards/{world_to_check['standard'].pk}/")
 
     api_sign(world.curator_a, evaluation)
     number = api_sign(world.regulator, evaluation)["certificate"]
-    axe.check(curator, f"/certificates/{number}/")
-    expect(curator.get_by_test_id("certificate-status")).to_have_text("Valid")
-    verify = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
+    verifies = {}
+    for viewport, axe in axes.items():
+        curator = curators[viewport]
+        axe.check(curator, f"/certificates/{number}/")
+        expect(curator.get_by_test_id("certificate-status")).to_have_text("Valid")
+        verifies[viewport] = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
+        officer = role_page(open_page, viewport, "officer_a")
+        # The certificate's notification, whose "Dismiss" once read 1.1:1 on white.
+        expect(officer.get_by_role("button", name="Dismiss").first).to_be_attached()
+        axe.check(officer)
+        for username in ("regulator", "admin_a"):
+            axe.check(role_page(open_page, viewport, username))
 
-    officer = role_page(open_page, viewport, "officer_a")
-    # The certificate's notification, whose "Dismiss" once read 1.1:1 on white.
-    expect(officer.get_by_role("button", name="Dismiss").first).to_be_attached()
-    axe.check(officer)
-    for username in ("regulator", "admin_a"):
-        axe.check(role_page(open_page, viewport, username))
     # Population profiles: the list, a profile, and the pages that define and import one.
     profile = population_services.profile_import(
         text="attribute,group,share\ngender,F,0.51\ngender,M,0.49\n",
@@ -197,23 +203,36 @@ def test_main_pages_have_no_serious_accessibility_violation(
         source="A census",
         source_url="https://example.org/census",
     )
-    regulator = role_page(open_page, viewport, "regulator")
-    for path in ("/populations/", f"/populations/{profile.pk}/", "/populations/new/",
-                 "/populations/import/"):  # fmt: skip
-        axe.check(regulator, path)
-    visitor = role_page(open_page, viewport, None)
-    axe.check(visitor, "/certificates/verify/")
-    axe.check(visitor, f"{verify.path}?{verify.query}")  # what the QR code opens
-    expect(visitor.get_by_test_id("verify-verdict")).to_contain_text("genuine and in force")
+    visitors = {}
+    for viewport, axe in axes.items():
+        regulator = role_page(open_page, viewport, "regulator")
+        for path in ("/populations/", f"/populations/{profile.pk}/", "/populations/new/",
+                     "/populations/import/"):  # fmt: skip
+            axe.check(regulator, path)
+        visitor = visitors[viewport] = role_page(open_page, viewport, None)
+        axe.check(visitor, "/certificates/verify/")
+        verify = verifies[viewport]
+        axe.check(visitor, f"{verify.path}?{verify.query}")  # what the QR code opens
+        expect(visitor.get_by_test_id("verify-verdict")).to_contain_text("genuine and in force")
+
     # The public pages of an openly published version (the page's content, not the
     # publication rules, is checked here: those are tested in tests/audits/publishing).
     DatasetVersion.objects.filter(pk=synthetic.pk).update(published_at=timezone.now())
-    axe.check(visitor, "/open/")
-    axe.check(visitor, f"/open/versions/{synthetic.pk}/")
-    expect(visitor.get_by_test_id("open-certificates")).to_contain_text(number)
+    for viewport, axe in axes.items():
+        visitor = visitors[viewport]
+        axe.check(visitor, "/open/")
+        axe.check(visitor, f"/open/versions/{synthetic.pk}/")
+        expect(visitor.get_by_test_id("open-certificates")).to_contain_text(number)
 
-    assert len(axe.checked) == 19, axe.checked
-    axe.assert_clean()
+    for axe in axes.values():
+        assert len(axe.checked) == 19, (axe.viewport, axe.checked)
+    assert_all_clean(axes)
+
+
+def assert_all_clean(axes: dict[str, Axe]) -> None:
+    """Every width's findings at once, rather than the first width's."""
+    findings = [finding for axe in axes.values() for finding in axe.findings]
+    assert not findings, "\n".join(findings)
 
 
 @pytest.fixture
@@ -286,39 +305,40 @@ def linked_to_check(world, registry_storage, signing_keys):
     return {"run": run, "number": number, "certified": certified, "proposed": proposed}
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_linked_table_pages_have_no_serious_accessibility_violation(
-    open_page, axe_script, linked_to_check, viewport
+    open_page, axe_script, linked_to_check
 ):
-    """The pages of a version made of linked tables: the upload form (empty and refused),
+    """The pages of a version made of linked tables, at desktop and at phone width (the
+    tables, their audit and certificate built once): the upload form (empty and refused),
     the keys page as SynthGov proposes them, the version page with its tables and
     diagram, the report with its Linked tables section, and the certificate and its
     public verification listing every table."""
-    axe = Axe(axe_script, viewport)
+    axes = {viewport: Axe(axe_script, viewport) for viewport in VIEWPORTS}
     certified, proposed = linked_to_check["certified"], linked_to_check["proposed"]
-    curator = role_page(open_page, viewport, "curator_a")
-    axe.check(curator, f"/datasets/{certified.dataset_id}/upload-tables/")
-    curator.get_by_role("button", name="Upload tables").click()  # nothing chosen: refused
-    expect(curator.locator(".error[role=alert]").first).to_be_visible()
-    axe.check(curator)
-    axe.check(curator, f"/versions/{proposed.pk}/keys/")
-    expect(curator.get_by_test_id("keys-proposed")).to_be_visible()
-    axe.check(curator, f"/versions/{proposed.pk}/")
-    expect(curator.get_by_test_id("keys-unconfirmed")).to_be_visible()
-    axe.check(curator, f"/versions/{certified.pk}/")
-    expect(curator.get_by_test_id("collapse-table-chain").first).to_be_visible()
-    expect(curator.locator("figure.diagram svg")).to_be_visible()
-    axe.check(curator, f"/audits/{linked_to_check['run'].pk}/")
-    expect(curator.get_by_test_id("relational-section")).to_be_visible()
-    number = linked_to_check["number"]
-    axe.check(curator, f"/certificates/{number}/")
-    expect(curator.get_by_test_id("certificate-tables")).to_be_visible()
-    verify = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
-    visitor = role_page(open_page, viewport, None)
-    axe.check(visitor, f"{verify.path}?{verify.query}")
-    expect(visitor.get_by_test_id("certificate-tables")).to_be_visible()
-    assert len(axe.checked) == 8, axe.checked
-    axe.assert_clean()
+    for viewport, axe in axes.items():
+        curator = role_page(open_page, viewport, "curator_a")
+        axe.check(curator, f"/datasets/{certified.dataset_id}/upload-tables/")
+        curator.get_by_role("button", name="Upload tables").click()  # nothing chosen: refused
+        expect(curator.locator(".error[role=alert]").first).to_be_visible()
+        axe.check(curator)
+        axe.check(curator, f"/versions/{proposed.pk}/keys/")
+        expect(curator.get_by_test_id("keys-proposed")).to_be_visible()
+        axe.check(curator, f"/versions/{proposed.pk}/")
+        expect(curator.get_by_test_id("keys-unconfirmed")).to_be_visible()
+        axe.check(curator, f"/versions/{certified.pk}/")
+        expect(curator.get_by_test_id("collapse-table-chain").first).to_be_visible()
+        expect(curator.locator("figure.diagram svg")).to_be_visible()
+        axe.check(curator, f"/audits/{linked_to_check['run'].pk}/")
+        expect(curator.get_by_test_id("relational-section")).to_be_visible()
+        number = linked_to_check["number"]
+        axe.check(curator, f"/certificates/{number}/")
+        expect(curator.get_by_test_id("certificate-tables")).to_be_visible()
+        verify = urlsplit(curator.get_by_test_id("verify-link").get_attribute("href"))
+        visitor = role_page(open_page, viewport, None)
+        axe.check(visitor, f"{verify.path}?{verify.query}")
+        expect(visitor.get_by_test_id("certificate-tables")).to_be_visible()
+        assert len(axe.checked) == 8, (viewport, axe.checked)
+    assert_all_clean(axes)
 
 
 def test_the_check_reports_a_serious_violation(open_page, axe_script, db):

@@ -19,10 +19,17 @@ from registry.models import WatermarkRun
 from synthgov.celery import app
 from synthgov.trail.models import Event
 from synthgov.trail.services import trail_verify
-from tests.audits.conftest import placements, register, scaled
+from tests.audits.conftest import placements, register
 from tests.audits.provenance.test_provenance import TOLERANCES, add_version, frame
 from tests.registry.conftest import make_dataset
-from tests.worker import broker_down, celery_worker, wait_for, worker_log
+from tests.worker import (
+    broker_down,
+    celery_worker,
+    held_audit,
+    hold_audits,
+    wait_for,
+    worker_log,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -78,31 +85,24 @@ def test_worker_runs_an_audit_end_to_end(world, shared_media):
     reason="redelivery of a killed worker's task is tested against Redis (CI sets "
     "CELERY_BROKER_URL=redis://...); the filesystem broker is for local demos",
 )
-def test_audit_survives_its_worker_being_killed(world, shared_media):
-    """SIGKILL the process running the audit: the task is redelivered, a new
-    process takes the run over once the lease runs out, and it finishes once."""
+def test_audit_survives_its_worker_being_killed(world, shared_media, tmp_path):
+    """SIGKILL the process running the audit halfway through it: the task is redelivered,
+    a new process takes the run over once the lease runs out, and it finishes once."""
     real_frame, synthetic_frame = placements()
-    real = register(
-        make_dataset(world, name="Real", kind="real"),
-        world.curator_a,
-        scaled(real_frame, 20_000, seed=1),
-    )
-    synthetic = register(
-        make_dataset(world, name="Synthetic"),
-        world.curator_a,
-        scaled(synthetic_frame, 20_000, seed=2),
-    )
-    with celery_worker(extra_env=worker_env(shared_media)) as (process, queue):
+    real = register(make_dataset(world, name="Real", kind="real"), world.curator_a, real_frame)
+    synthetic = register(make_dataset(world, name="Synthetic"), world.curator_a, synthetic_frame)
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    env = worker_env(shared_media)
+    with celery_worker(extra_env=env, pause_dir=pause) as (process, queue):
+        hold_audits(pause, 1)
         run = request_audit(world, synthetic, real)
         send(run, queue)
-        assert wait_for(
-            lambda: AuditRun.objects.get(pk=run.pk).status == AuditStatus.RUNNING, timeout=60
-        ), worker_log(queue)
-        child = _pool_child(process.pid)
-        os.kill(child, signal.SIGKILL)
-        # Generous: on a loaded CI machine the retried audit of 20,000 rows alone took
-        # longer than 240 s once (load average 11 on 2 cores).
-        assert wait_for(lambda: AuditRun.objects.get(pk=run.pk).is_finished, timeout=600), (
+        held = held_audit(pause, run.pk, process, timeout=120)
+        assert held is not None, worker_log(queue)
+        assert_held_mid_audit(run, held, _pool_children(process.pid))
+        os.kill(held["pid"], signal.SIGKILL)
+        assert wait_for(lambda: AuditRun.objects.get(pk=run.pk).is_finished, timeout=300), (
             worker_log(queue)
         )
         log = worker_log(queue)
@@ -116,10 +116,14 @@ def test_audit_survives_its_worker_being_killed(world, shared_media):
     assert trail_verify().ok
 
 
-def _pool_child(pid: int) -> int:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    assert children, "the worker has no pool process"
-    return int(children[0])
+def assert_held_mid_audit(run: AuditRun, held: dict, pool: list[int]) -> None:
+    """The worker's pool process holds the run in the middle of its audit (its first
+    attempt, running, halfway), so the kill that follows interrupts real work."""
+    assert held["pid"] in pool, (held, pool)
+    assert 0.5 <= held["fraction"] < 1, held
+    current = AuditRun.objects.get(pk=run.pk)
+    assert current.status == AuditStatus.RUNNING and current.attempts == 1, current.step
+    assert not AuditMetric.objects.filter(run=run).exists()
 
 
 # --- Nothing orphaned, nothing stuck -------------------------------------------
@@ -199,34 +203,32 @@ def test_runs_requested_while_the_broker_is_down_run_once_it_is_back(
     "hours; the filesystem broker is for local demos",
 )
 def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
-    world, shared_media, settings
+    world, shared_media, settings, tmp_path
 ):
-    """SIGKILL the worker and its pool: Redis keeps the task unacknowledged for the
-    visibility timeout, so only the sweeper can hand the runs on. One run is taken
-    over by a new worker and finishes once; the other, cancelled while its worker
-    was dead, ends cancelled instead of "Cancelling…" for hours."""
+    """SIGKILL the worker and its pool, both runs halfway through: Redis keeps the task
+    unacknowledged for the visibility timeout, so only the sweeper can hand the runs on.
+    One run is taken over by a new worker and finishes once; the other, cancelled while
+    its worker was dead, ends cancelled instead of "Cancelling…" for hours."""
     settings.SYNTHGOV_AUDIT_LEASE_SECONDS = LEASE
     real_frame, synthetic_frame = placements()
-    real = register(
-        make_dataset(world, name="Real", kind="real"),
-        world.curator_a,
-        scaled(real_frame, 20_000, seed=1),
-    )
-    synthetic = register(
-        make_dataset(world, name="Synthetic"),
-        world.curator_a,
-        scaled(synthetic_frame, 20_000, seed=2),
-    )
+    real = register(make_dataset(world, name="Real", kind="real"), world.curator_a, real_frame)
+    synthetic = register(make_dataset(world, name="Synthetic"), world.curator_a, synthetic_frame)
     api = APIClient()
     api.force_authenticate(world.curator_a)
-    with celery_worker(concurrency=2, extra_env=worker_env(shared_media)) as (process, queue):
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    env = worker_env(shared_media)
+    with celery_worker(concurrency=2, extra_env=env, pause_dir=pause) as (process, queue):
+        hold_audits(pause, 2)
         with routed_to(queue):
             runs = [request_audit(world, synthetic, real) for _ in range(2)]
-        assert wait_for(
-            lambda: all(AuditRun.objects.get(pk=r.pk).status == AuditStatus.RUNNING for r in runs),
-            timeout=60,
-        ), worker_log(queue)
-        for child in _pool_children(process.pid):
+        helds = [held_audit(pause, r.pk, process, timeout=120) for r in runs]
+        assert all(helds), (helds, run_states(runs), worker_log(queue))
+        pool = _pool_children(process.pid)
+        for run, held in zip(runs, helds, strict=True):
+            assert_held_mid_audit(run, held, pool)
+        assert {h["pid"] for h in helds} == set(pool)  # each pool process holds one
+        for child in pool:
             os.kill(child, signal.SIGKILL)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
@@ -240,9 +242,10 @@ def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
             call_command("sweep_runs")
             return AuditRun.objects.get(pk=cancelled.pk).is_finished
 
-        assert wait_for(swept, timeout=60, interval=1), worker_log(queue)
+        assert wait_for(swept, timeout=60, interval=1), (run_states(runs), worker_log(queue))
         assert wait_for(lambda: AuditRun.objects.get(pk=taken_over.pk).is_finished, timeout=240), (
-            worker_log(queue)
+            run_states(runs),
+            worker_log(queue),
         )
         log = worker_log(queue)
     taken_over.refresh_from_db()
@@ -256,6 +259,22 @@ def test_whole_worker_killed_the_sweeper_takes_over_and_cancel_completes(
     assert requeued.count() == 1
     assert not AuditMetric.objects.filter(run=cancelled).exists()
     assert trail_verify().ok
+
+
+def run_states(runs: list[AuditRun]) -> list[dict]:
+    """Where each run stands, and its trail: what a failure message needs to say."""
+    fields = ("pk", "status", "step", "attempts", "dispatched", "heartbeat", "cancel_requested")
+    return [
+        {
+            **AuditRun.objects.values(*fields).get(pk=run.pk),
+            "events": list(
+                Event.objects.filter(object_type="audits.auditrun", object_id=str(run.pk))
+                .order_by("seq")
+                .values_list("action", flat=True)
+            ),
+        }
+        for run in runs
+    ]
 
 
 def _pool_children(pid: int) -> list[int]:
