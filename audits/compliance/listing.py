@@ -18,6 +18,8 @@ page did before (the count and one query of its chunk's ids). The page's table i
 kept rendered under the same key, the page's number and the template's digest
 (``cached_rows``): it holds nothing of the user or the request, and only users with
 the same reach share it. A missing, evicted or unreachable cache computes again.
+The API's list (``audits.compliance.api.EvaluationPagination``) pages over the same
+order and total, under a key of its own query; its JSON is made for each reader.
 """
 
 from __future__ import annotations
