@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from drf_spectacular.utils import OpenApiTypes, extend_schema_field
 from rest_framework import serializers, viewsets
+from rest_framework.pagination import PageNumberPagination
 
+from audits.compliance import listing
 from audits.compliance import status as compliance_status
 from audits.models import ComplianceEvaluation
 from audits.runs import disclosure
@@ -62,10 +65,31 @@ class EvaluationSerializer(ModelSerializer):
         return data
 
 
+class EvaluationPagination(PageNumberPagination):
+    """DRF's page-number pages (same links, same errors) over the list's order and
+    total cached as the web list's are (``audits.compliance.listing``): a warm page
+    at any depth reads no COUNT and no OFFSET, only its own rows by id, live and
+    through the reader's visibility; the JSON is made fresh for the reader."""
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        # Every parameter but the page's number is in the key: whatever filters or
+        # orders the list (the documented ones, or any added later) keeps its own
+        # entry; the key also holds the reader's reach and the data's state.
+        query = sorted(
+            (name, values)
+            for name, values in request.query_params.lists()
+            if name != self.page_query_param
+        )
+        key = listing.count_key(request.user, "api-evaluations", repr(query))
+        self.django_paginator_class = functools.partial(listing.CachedOrderPaginator, key=key)
+        return super().paginate_queryset(queryset, request, view)
+
+
 class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
     """Current compliance evaluations of dataset versions you may see."""
 
     serializer_class = EvaluationSerializer
+    pagination_class = EvaluationPagination
     lookup_value_regex = r"[0-9]+"
     filterset_fields = ["status", "dataset_version", "standard_version"]
 

@@ -18,6 +18,8 @@ page did before (the count and one query of its chunk's ids). The page's table i
 kept rendered under the same key, the page's number and the template's digest
 (``cached_rows``): it holds nothing of the user or the request, and only users with
 the same reach share it. A missing, evicted or unreachable cache computes again.
+The API's list (``audits.compliance.api.EvaluationPagination``) pages over the same
+order and total, under a key of its own query; its JSON is made for each reader.
 """
 
 from __future__ import annotations
@@ -58,15 +60,26 @@ def count_key(user: Any, *parts: str) -> str:
     return "evaluation-order:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
+def totally_ordered(queryset: Any) -> Any:
+    """``queryset`` with its primary key as the last sort key, unless it already
+    has it: chunks of ids read at different moments fit together only if no two
+    rows tie (an order on names or statuses alone leaves ties undefined)."""
+    order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    pk = queryset.model._meta.pk.name
+    if any(isinstance(term, str) and term.lstrip("-") in ("pk", pk) for term in order):
+        return queryset
+    return queryset.order_by(*order, "pk")
+
+
 class CachedOrderPaginator(Paginator):
-    """A ``Paginator`` over an ordered queryset whose ids, in order, come from the
-    cache under ``key`` (``count_key``): the total and a page's ids without a COUNT
-    or an OFFSET; the page's rows are read from ``object_list`` by id."""
+    """A ``Paginator`` over a queryset whose ids, in order (``totally_ordered``),
+    come from the cache under ``key`` (``count_key``): the total and a page's ids
+    without a COUNT or an OFFSET; the page's rows are read from ``object_list`` by id."""
 
     def __init__(self, object_list: Any, per_page: int, *, key: str) -> None:
         if ORDER_CHUNK % per_page:
             raise ValueError(f"pages of {per_page} do not fit chunks of {ORDER_CHUNK}")
-        super().__init__(object_list, per_page)
+        super().__init__(totally_ordered(object_list), per_page)
         self.key = key
         self._chunks: dict[int, list[int]] = {}
 
