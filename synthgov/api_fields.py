@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import serializers
+from rest_framework import filters, serializers
 
 INVALID_CHOICE = '"{input}" is not a valid choice; choose one of: {choices}.'
 
@@ -75,3 +76,38 @@ class FilterBackend(DjangoFilterBackend):
                     input="%(value)s", choices=valid.replace("%", "%%")
                 )
         return filterset
+
+
+def _sortable(model: Any, path: str) -> bool:
+    """Whether ``path`` (``standard_version__standard__code``) names a column the database
+    can sort ``model`` by: forward relations then a concrete field. A property computed in
+    Python (``label``), a to-many relation (a row per related object) and a JSON or
+    list field are not."""
+    parts = path.split("__")
+    for i, part in enumerate(parts):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.many_to_many or field.one_to_many:
+            return False
+        if i < len(parts) - 1:
+            if not field.is_relation:
+                return False
+            model = field.related_model
+        elif field.is_relation:
+            return True  # a foreign key sorts by its id
+        elif field.get_internal_type() == "JSONField":
+            return False
+    return True
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's ``?ordering=``. Where a view names no ``ordering_fields``, DRF offers every
+    readable serializer field, including ones the database cannot sort on, which answered
+    500 (``/api/v1/evaluations/?ordering=standard_version__label``): only those it can
+    sort on are offered; any other term is ignored, as DRF ignores unknown ones."""
+
+    def get_default_valid_fields(self, queryset: Any, view: Any, context: Any = None) -> Any:
+        offered = super().get_default_valid_fields(queryset, view, context or {})
+        return [(name, label) for name, label in offered if _sortable(queryset.model, name)]

@@ -292,7 +292,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "synthgov.api_fields.FilterBackend",  # django-filter's, naming valid choices
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "synthgov.api_fields.OrderingFilter",  # DRF's, offering only sortable fields
     ],
     # drf-spectacular's, documenting each operation's error answers too.
     "DEFAULT_SCHEMA_CLASS": "synthgov.api_schema.AutoSchema",
