@@ -144,6 +144,7 @@ def test_hashing_keeps_a_copy_in_bounded_memory_and_removes_it(s3, tmp_path, mon
         assert s3.upload_leftovers() == []
     assert dict(reads.bytes) == {s3.key("versions/bb/big.bin"): size}
     assert s3.upload_leftovers() == []
+    print(f"\n{size // MiB} MiB file on S3: hashed while copied, peak {hashing / MiB:.1f} MiB")
 
 
 def test_an_altered_input_fails_the_run_and_leaves_no_copy(s3, world):
