@@ -1030,11 +1030,11 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
     run = AuditRun.objects.select_related(
         "version__dataset__organisation", "reference__dataset", "holdout__dataset"
     ).get(pk=run_id)
-    heartbeat = _Heartbeat(run_id, token)
-    heartbeat.start()
     # Each input is hashed and parsed from one read (on object storage, a temporary copy
     # made while hashing, removed once parsed or when the run ends).
     copies = StoredCopies()
+    heartbeat = _Heartbeat(run_id, token)
+    heartbeat.start()
     try:
         report = _progress_writer(run_id, token, heartbeat)
         report("Verifying stored files against their SHA-256", 0.01)

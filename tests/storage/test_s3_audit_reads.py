@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,13 +36,18 @@ pytestmark = pytest.mark.django_db
 
 
 class Reads:
-    """GetObject requests (by the storage's boto3 client) and bytes read, per key."""
+    """GetObject requests (by the storage's boto3 client) and bytes read, per key,
+    counted from ``start()`` on (the uploads that set a test up are not counted)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.requests: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
-        events = default_storage.connection.meta.client.meta.events
-        events.register("before-parameter-build.s3.GetObject", self._request)
+        self._monkeypatch = monkeypatch
+        self._events: Any = None
+
+    def start(self) -> Reads:
+        self._events = default_storage.connection.meta.client.meta.events
+        self._events.register("before-parameter-build.s3.GetObject", self._request)
         readinto = storage.S3Reader.readinto
 
         def counted(reader: storage.S3Reader, buffer: Any) -> int:
@@ -49,13 +55,25 @@ class Reads:
             self.bytes[reader._key] += count
             return count
 
-        monkeypatch.setattr(storage.S3Reader, "readinto", counted)
+        self._monkeypatch.setattr(storage.S3Reader, "readinto", counted)
+        return self
+
+    def stop(self) -> None:
+        if self._events is not None:
+            self._events.unregister("before-parameter-build.s3.GetObject", self._request)
 
     def _request(self, params: dict[str, Any], **kwargs: Any) -> None:
         self.requests[params["Key"]] += 1
 
 
-def test_an_audit_reads_each_input_from_the_bucket_once(s3, world, monkeypatch, settings):
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
+    counter = Reads(monkeypatch)
+    yield counter
+    counter.stop()
+
+
+def test_an_audit_reads_each_input_from_the_bucket_once(s3, world, reads, settings):
     settings.SYNTHGOV_DASK_SCHEDULER = ""
     real_frame, synthetic_frame = placements()
     real_ds = make_dataset(world, name="Placements real", kind="real")
@@ -77,7 +95,7 @@ def test_an_audit_reads_each_input_from_the_bucket_once(s3, world, monkeypatch, 
         user=world.curator_a,
         enqueue=False,
     )
-    reads = Reads(monkeypatch)
+    reads.start()
     run = services.audit_run_execute(run_id=run.pk, token=services.audit_run_claim(run_id=run.pk))
     assert run.status == AuditStatus.SUCCEEDED, run.error
     assert run.integrity == "verified"
@@ -92,7 +110,7 @@ def test_an_audit_reads_each_input_from_the_bucket_once(s3, world, monkeypatch, 
     assert s3.upload_leftovers() == []
 
 
-def test_an_audit_of_linked_tables_reads_each_table_once(s3, world, monkeypatch):
+def test_an_audit_of_linked_tables_reads_each_table_once(s3, world, reads):
     real = register_tables(
         make_dataset(world, kind="real", name="Sessions real"),
         world.curator_a,
@@ -107,7 +125,7 @@ def test_an_audit_of_linked_tables_reads_each_table_once(s3, world, monkeypatch)
         suffix="parquet",
         metadata=demo_metadata(),
     )
-    reads = Reads(monkeypatch)
+    reads.start()
     run = api_audit_now(world.curator_a, synthetic, real, ["integrity", "quality"])
     assert run.integrity == "verified"
     tables = [t for v in (real, synthetic) for t in v.tables.all()]
@@ -118,7 +136,7 @@ def test_an_audit_of_linked_tables_reads_each_table_once(s3, world, monkeypatch)
     assert s3.upload_leftovers() == []
 
 
-def test_hashing_keeps_a_copy_in_bounded_memory_and_removes_it(s3, tmp_path, monkeypatch):
+def test_hashing_keeps_a_copy_in_bounded_memory_and_removes_it(s3, tmp_path, reads):
     size = 32 * MiB
     source = tmp_path / "big.bin"
     digest = hashlib.sha256()
@@ -129,7 +147,7 @@ def test_hashing_keeps_a_copy_in_bounded_memory_and_removes_it(s3, tmp_path, mon
             out.write(block)
     with source.open("rb") as handle:
         default_storage.save("versions/bb/big.bin", File(handle))
-    reads = Reads(monkeypatch)
+    reads.start()
     with StoredCopies() as copies:
         hashing = peak(lambda: copies.sha256("versions/bb/big.bin"))
         assert hashing < 3 * READ_BUFFER_BYTES + COPY_CHUNK_BYTES + 2 * MiB, hashing / MiB
