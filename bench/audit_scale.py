@@ -487,43 +487,40 @@ def child_sdmetrics(spec: dict) -> dict:
 
 
 def child_stream(spec: dict) -> dict:
-    """The duplicate, copy and linkage figures from the Parquet files read in column
-    batches into mergeable partial states (``audits.checks.streaming``): time and peak
-    memory of that path alone."""
-    from audits.checks import streaming
+    """The duplicate, copy and linkage figures as the Dask path computes them, here in
+    one process: ``partitioned.compute`` with a ``LocalExecutor`` over pieces of
+    ``batch_rows`` rows of the stored Parquet files (each piece's row hashes counted into
+    a mergeable ``streaming.HashCounts``): time and peak memory of that path alone."""
+    import pyarrow.parquet as pq
+
+    from audits.checks import partitioned
 
     folder, batch_rows = Path(spec["folder"]), spec["batch_rows"]
     config = bench_config()
-    every = streaming.hashed_columns(config.columns)
-    keys = [config.column(name) for name in config.quasi_identifiers]
-    started, cpu_started = time.perf_counter(), _cpu_seconds()
-
-    def state(frame: str, columns) -> streaming.HashCounts:
-        names = [c.name for c in columns]
+    sources = {}
+    for frame in partitioned.FRAMES:
         path = folder / f"{frame}.parquet"
-        return streaming.count_batches(streaming.parquet_batches(path, names, batch_rows), columns)
-
-    syn, real = state("synthetic", every), state("real", every)
-    duplicates, real_rate = streaming.finish_duplicates(syn, real)
-    copies = streaming.finish_copies(syn, real)
-    del syn, real
-    linked, people, _ = streaming.finish_linkage(state("synthetic", keys), state("real", keys))
+        with pq.ParquetFile(path) as handle:
+            header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
+        sources[frame] = partitioned.Source(str(path), "parquet", header, rows)
+    reason = partitioned.supported(config.columns, sources)
+    if reason is not None:
+        raise RuntimeError(f"the partitioned path cannot read these files: {reason}")
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    figures = partitioned.compute(
+        partitioned.LocalExecutor(),
+        config.columns,
+        config.quasi_identifiers,
+        sources,
+        rows_per_piece=batch_rows,
+    )
     return {
         "seconds": time.perf_counter() - started,
         "cpu_seconds": _cpu_seconds() - cpu_started,
         "peak_rss_mib": _maxrss_mib(),
         "batch_rows": batch_rows,
-        "figures": {
-            "integrity.duplicate_rate": {
-                "duplicates": duplicates,
-                "real_duplicate_rate": real_rate,
-            },
-            "privacy.exact_match_rate": {"copies": copies},
-            "privacy.linkage_risk": {
-                "linked_synthetic_rows": linked,
-                "real_people_singled_out": people,
-            },
-        },
+        "figures": {key: _small_details(m.details) for key, m in figures.items()},
+        "values": {key: m.value for key, m in figures.items()},
     }
 
 
@@ -660,16 +657,16 @@ def print_streamed(result: dict) -> None:
     streamed = result.get("streamed")
     if not streamed:
         return
+    full = result["full"]
     same = all(
-        result["full"]["details"].get(key, {}).get(name) == value
-        for key, values in streamed["figures"].items()
-        for name, value in values.items()
+        full["details"].get(key) == details and full["figures"].get(key) == streamed["values"][key]
+        for key, details in streamed["figures"].items()
     )
     print(
-        f"duplicates, copies, linkage streamed from Parquet in batches of "
-        f"{streamed['batch_rows']:,} rows: {streamed['seconds']:.1f} s wall, "
+        f"duplicates, copies, linkage from pieces of {streamed['batch_rows']:,} rows of the "
+        f"stored files (partitioned path, local executor): {streamed['seconds']:.1f} s wall, "
         f"{streamed['cpu_seconds']:.1f} s CPU, peak {streamed['peak_rss_mib'] / 1024:.2f} GiB; "
-        f"counts {'equal' if same else 'DIFFER from'} the in-memory audit's"
+        f"values and details {'equal' if same else 'DIFFER from'} the in-memory audit's"
     )
 
 
@@ -833,8 +830,9 @@ def main(argv: list[str] | None = None) -> None:
         "--stream-batch-rows",
         type=int,
         default=0,
-        help="also compute the duplicate, copy and linkage figures by streaming the Parquet "
-        "files in batches of this many rows (0: not)",
+        help="also compute the duplicate, copy and linkage figures from pieces of this many "
+        "rows of the stored Parquet files, as the Dask path does but in one process "
+        "(partitioned.compute with a LocalExecutor; 0: not)",
     )
     parser.add_argument(
         "--loader",

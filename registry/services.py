@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -490,24 +490,28 @@ def stored_file(version: DatasetVersion) -> Iterator[Path]:
         yield path
 
 
-def stored_sha256(version: DatasetVersion) -> str | None:
+def stored_sha256(
+    version: DatasetVersion, *, hash_file: Callable[[str], str] = stored_hash
+) -> str | None:
     """The SHA-256 of the version's stored file as it is now, streamed from
     storage, or None when the file is missing: a file gone from storage is an
     integrity failure, never a transient error worth retrying (other storage
     errors, such as ``StorageUnavailable``, propagate).
 
     For a version of several tables: the version hash (``relational.version_sha256``)
-    over each table's stored file as it is now, None when any of them is missing."""
+    over each table's stored file as it is now, None when any of them is missing.
+    ``hash_file`` hashes one stored file by name (an audit's hashes keep a copy of the
+    bytes for its readers: ``audits.runs.inputs.StoredCopies``)."""
     if version.is_relational:
         found = {}
         for table in version.tables.all():
             try:
-                found[table.name] = stored_hash(table.file.name)
+                found[table.name] = hash_file(table.file.name)
             except FileNotFoundError:
                 return None
         return version_sha256(found)
     try:
-        return stored_hash(version.file.name)
+        return hash_file(version.file.name)
     except FileNotFoundError:
         return None
 

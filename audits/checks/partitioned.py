@@ -60,9 +60,18 @@ GiB on a worker for tables of up to a few dozen columns."""
 SCAN_CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes of a CSV file held at a time while looking for record boundaries."""
 
+_NAN_BITS = np.uint64(0x7FF8000000000001)  # every NaN, as ``encoding.row_hashes`` writes it
+_MISSING_CATEGORY = np.uint64(0x7FF8000000000002)  # a missing category
+
 ROWS = "rows"
 KEYS = "keys"
 FRAMES = ("synthetic", "real")
+
+
+def hashed_columns(specs: Sequence[ColumnSpec]) -> list[ColumnSpec]:
+    """The columns the row hash covers: what ``encoding.prepare`` keeps (identifiers are
+    left out, free text is kept)."""
+    return [s for s in specs if not (s.excluded_from_distances and s.type != "text")]
 
 
 # --- Where a table is and how it is cut -----------------------------------------
@@ -342,7 +351,7 @@ def _series_facts(series: pd.Series, markers: Sequence[str]) -> ColumnFacts:
 
 def piece_facts(piece: Piece, specs: Sequence[ColumnSpec]) -> dict[str, ColumnFacts]:
     """Step 1: each hashed column's facts in this piece."""
-    columns = streaming.hashed_columns(specs)
+    columns = hashed_columns(specs)
     raw = _raw(piece, [s.name for s in columns])
     facts = {}
     for spec in columns:
@@ -431,12 +440,12 @@ def _column_bits(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.nd
     if spec.is_numeric:
         values = numeric_values(series, spec.type) + 0.0  # -0.0 is 0.0
         bits = values.view(np.uint64).copy()
-        bits[np.isnan(values)] = streaming._NAN_BITS
+        bits[np.isnan(values)] = _NAN_BITS
         return bits
     strings = _category_strings(series, kind.whole)
     missing = strings.isna().to_numpy()
     bits = pd.util.hash_array(strings.fillna("").to_numpy(dtype=object))
-    bits[missing] = streaming._MISSING_CATEGORY
+    bits[missing] = _MISSING_CATEGORY
     return bits
 
 
@@ -449,7 +458,7 @@ def piece_counts(
 ) -> dict[str, streaming.HashCounts]:
     """Step 2: the piece's row hashes counted, over every hashed column (``ROWS``) and
     over the quasi-identifiers ``keys`` (``KEYS``, when named)."""
-    columns = streaming.hashed_columns(specs)
+    columns = hashed_columns(specs)
     raw = _raw(piece, [s.name for s in columns])
     parts = {}
     n = 0
@@ -477,7 +486,7 @@ KEYS_COMPUTED = ("integrity.duplicate_rate", "privacy.exact_match_rate", "privac
 
 def supported(specs: Sequence[ColumnSpec], sources: dict[str, Source]) -> str | None:
     """Why this path cannot give the in-memory figures exactly (None: it can)."""
-    names = [s.name for s in streaming.hashed_columns(specs)]
+    names = [s.name for s in hashed_columns(specs)]
     if not names:
         return "no column is hashed (every column is an identifier)"
     for frame, source in sources.items():
@@ -490,7 +499,7 @@ def supported(specs: Sequence[ColumnSpec], sources: dict[str, Source]) -> str | 
             filesystem, path = _filesystem(source)
             with filesystem.open_input_file(path) as handle:
                 schema = pq.ParquetFile(handle).schema_arrow
-            for spec in streaming.hashed_columns(specs):
+            for spec in hashed_columns(specs):
                 kind = schema.field(spec.name).type
                 temporal = pa.types.is_temporal(kind)
                 if not spec.is_numeric and temporal:
@@ -519,7 +528,7 @@ def figures(
     out = {}
     (out["integrity.duplicate_rate"],) = duplicate_result(n, duplicates, real_rate)
     copies = streaming.finish_copies(synthetic[ROWS], real[ROWS])
-    names = [s.name for s in streaming.hashed_columns(specs)]
+    names = [s.name for s in hashed_columns(specs)]
     (out["privacy.exact_match_rate"],) = exact_match_result(n, copies, names)
     if quasi_identifiers:
         linked, people, unique_share = streaming.finish_linkage(synthetic[KEYS], real[KEYS])

@@ -12,14 +12,27 @@ organisation's restricted ancestor is never read: the figures are skipped with
 them. Nothing stored names the ancestor: skip reasons are generic and details hold only
 version ids, which pages and API withhold from readers who may not see them
 (``audits.runs.disclosure``).
+
+``StoredCopies`` makes an audit read each stored input once: on object storage the
+SHA-256 is computed while the object is copied to a temporary file, and the readers
+parse that copy (the very bytes that were verified), instead of hashing one download
+and parsing a second. On local storage the stored file is hashed and read in place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
+from django.core.files.storage import default_storage
 
 from audits.checks import RealAncestor
 from registry import ingest
@@ -32,7 +45,8 @@ from registry.lineage.graph import (
 )
 from registry.lineage.graph import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
-from registry.services import stored_file, stored_sha256, version_table_info
+from registry.services import stored_sha256, version_table_info
+from synthgov.storage import COPY_CHUNK_BYTES, is_local, local_copy, stored_hash
 
 # No real lineage is this deep; the bound only stops a walk through corrupt data.
 MAX_GENERATIONS = 50
@@ -51,6 +65,80 @@ RESTRICTED_ANCESTOR = (
     "the nearest real ancestor is restricted: collapse figures are computed only against "
     "data the requesting organisation may read"
 )
+
+
+class StoredCopies:
+    """Stored files hashed once and parsed from the bytes that were hashed.
+
+    ``sha256(name)`` hashes the stored file ``name`` (FileNotFoundError when it is
+    gone). On object storage it streams the object into a temporary file in
+    ``FILE_UPLOAD_TEMP_DIR`` while hashing (``COPY_CHUNK_BYTES`` held at a time), and
+    ``path(name)`` then yields that copy and removes it afterwards: one download per
+    input. On local storage nothing is copied: the file is hashed and read in place.
+    A name asked for twice (the same bytes as two inputs) is hashed once; its copy is
+    kept until ``close``. ``close`` removes every copy not yet read (an input that
+    failed its check is never parsed)."""
+
+    def __init__(self) -> None:
+        self._local = is_local()
+        self._hashes: dict[str, str] = {}
+        self._copies: dict[str, Path] = {}
+        self._wanted: dict[str, int] = {}
+
+    def sha256(self, name: str) -> str:
+        self._wanted[name] = self._wanted.get(name, 0) + 1
+        if name in self._hashes:
+            return self._hashes[name]
+        if self._local:
+            self._hashes[name] = stored_hash(name)
+            return self._hashes[name]
+        folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix="stored-", suffix=Path(name).suffix, dir=folder)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(handle, "wb") as target, default_storage.open(name, "rb") as source:
+                while chunk := source.read(COPY_CHUNK_BYTES):
+                    digest.update(chunk)
+                    target.write(chunk)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        self._copies[name] = Path(temporary)
+        self._hashes[name] = digest.hexdigest()
+        return self._hashes[name]
+
+    @contextlib.contextmanager
+    def path(self, name: str) -> Iterator[Path]:
+        """A path to the stored file ``name``: the copy made while hashing it (removed
+        after the last reader that hashed it), else as ``synthgov.storage.local_copy``."""
+        copy = self._copies.get(name)
+        if copy is None:
+            with local_copy(name) as path:
+                yield path
+            return
+        try:
+            yield copy
+        finally:
+            self._wanted[name] -= 1
+            if self._wanted[name] <= 0:
+                self._copies.pop(name)
+                copy.unlink(missing_ok=True)
+
+    def version_sha256(self, version: DatasetVersion) -> str | None:
+        """``registry.services.stored_sha256`` through these copies."""
+        return stored_sha256(version, hash_file=self.sha256)
+
+    def close(self) -> None:
+        for copy in self._copies.values():
+            copy.unlink(missing_ok=True)
+        self._copies.clear()
+
+    def __enter__(self) -> StoredCopies:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -135,11 +223,16 @@ def _anonymous_node(pk: int, kind: str, created: Any) -> LineageNode:
     )
 
 
-def real_ancestor_load(*, version: DatasetVersion, loaded: dict[int, pd.DataFrame]) -> RealAncestor:
+def real_ancestor_load(
+    *,
+    version: DatasetVersion,
+    loaded: dict[int, pd.DataFrame],
+    copies: StoredCopies | None = None,
+) -> RealAncestor:
     """The collapse input of an audit of ``version``: its nearest real ancestor's data,
     or why collapse is not measured. ``loaded`` maps version ids to frames already read
     and verified (the audit's reference), so a reference that is also the ancestor is not
-    read twice."""
+    read twice. ``copies`` (the audit's) hashes and reads the ancestor's file once."""
     if version.dataset.kind == DatasetKind.REAL:
         return RealAncestor.not_measured(REAL_DATA, generation_depth=0)
     lineage = collapse_lineage(version)
@@ -153,7 +246,12 @@ def real_ancestor_load(*, version: DatasetVersion, loaded: dict[int, pd.DataFram
     if lineage.ancestor_id in loaded:
         real = loaded[lineage.ancestor_id]
     else:
-        real = _read_ancestor(DatasetVersion.objects.get(pk=lineage.ancestor_id))
+        ancestor = DatasetVersion.objects.get(pk=lineage.ancestor_id)
+        if copies is None:
+            with StoredCopies() as own:
+                real = _read_ancestor(ancestor, own)
+        else:
+            real = _read_ancestor(ancestor, copies)
         if isinstance(real, str):
             return RealAncestor.not_measured(real, generation_depth=lineage.depth)
     return RealAncestor.measured(
@@ -163,7 +261,7 @@ def real_ancestor_load(*, version: DatasetVersion, loaded: dict[int, pd.DataFram
     )
 
 
-def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
+def _read_ancestor(version: DatasetVersion, copies: StoredCopies) -> pd.DataFrame | str:
     """The ancestor's data, or the reason it cannot be used. A missing, altered or
     unreadable ancestor leaves the collapse figures skipped rather than failing the
     whole audit: the curator did not choose it, the lineage did. Other storage errors
@@ -172,13 +270,13 @@ def _read_ancestor(version: DatasetVersion) -> pd.DataFrame | str:
     ``category``, the same figures as when the ancestor is the reference."""
     if version.is_relational:
         return ANCESTOR_RELATIONAL
-    found = stored_sha256(version)
+    found = copies.version_sha256(version)
     if found is None:
         return ANCESTOR_MISSING
     if found != version.sha256:
         return ANCESTOR_ALTERED
     try:
-        with stored_file(version) as path:
+        with copies.path(version.file.name) as path:
             # As every other Parquet input of an audit: text columns as pandas category.
             return ingest.read_frame(path, version_table_info(version), categories=True)
     except (ValueError, UnicodeDecodeError):

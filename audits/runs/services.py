@@ -37,20 +37,15 @@ from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
 from audits.runs import distributed, inputs
-from audits.runs.inputs import real_ancestor_load
+from audits.runs.inputs import StoredCopies, real_ancestor_load
 from registry import ingest, table_services
 from registry.models import DatasetKind, DatasetVersion
 from registry.selectors import version_facts
-from registry.services import (
-    stored_file,
-    stored_sha256,
-    version_table_info,
-)
+from registry.services import version_table_info
 from registry.signals import stored_file_failed
 from synthgov import __version__ as synthgov_version
 from synthgov.queue import enqueue
 from synthgov.signing.canonical import canonical_json, sha256_hex
-from synthgov.storage import local_copy
 from synthgov.trail.services import trail_record
 
 log = logging.getLogger(__name__)
@@ -750,12 +745,16 @@ def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
     )
 
 
-def _load(version: DatasetVersion, role: str):
+def _load(version: DatasetVersion, role: str, copies: StoredCopies | None = None):
     """The stored table of ``version``: a Parquet file's text columns as pandas
     ``category`` (``ingest.tables.read_parquet_frame``; the same figures, about half the
-    memory of one Python string per cell), a CSV file as text read then typed."""
+    memory of one Python string per cell), a CSV file as text read then typed. Read
+    from the bytes ``copies`` hashed (on object storage, the copy made while hashing)."""
+    copies = copies or StoredCopies()
     try:
-        with stored_file(version) as path:
+        if version.is_relational:
+            raise ValueError(f"{version} holds several tables; read each table's file instead")
+        with copies.path(version.file.name) as path:
             return ingest.read_frame(path, version_table_info(version), categories=True)
     except FileNotFoundError:
         raise AuditInputError(
@@ -790,16 +789,19 @@ def _category_columns(version: DatasetVersion) -> dict[str, list[str]]:
 _CATEGORY_SDTYPES = ("categorical", "ordinal")
 
 
-def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
+def _load_tables(
+    version: DatasetVersion, role: str, copies: StoredCopies | None = None
+) -> dict[str, pd.DataFrame]:
     """Every table of ``version``, read as the single-table path reads one file (local
     storage or a temporary copy from the bucket), except that a Parquet table's category
     columns come as pandas ``category`` columns (the same values, read several times
     faster; every relational figure gives the same values on them)."""
+    copies = copies or StoredCopies()
     frames = {}
     categories = _category_columns(version)
     for table in version.tables.order_by("position"):
         try:
-            with local_copy(table.file.name) as path:
+            with copies.path(table.file.name) as path:
                 frames[table.name] = ingest.read_frame(
                     path,
                     table_services.table_info(table, version),
@@ -818,7 +820,12 @@ def _load_tables(version: DatasetVersion, role: str) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], hash_verified: bool):
+def _relational_outcome(
+    run: AuditRun,
+    report: Callable[[str, float], None],
+    hash_verified: bool,
+    copies: StoredCopies,
+):
     """The figures of an audit of linked tables: every table of the audited version and
     of its reference (and holdout), under the audited version's keys (those recorded at
     request time; keys corrected since then fail the run with the reason). Besides the
@@ -846,11 +853,12 @@ def _relational_outcome(run: AuditRun, report: Callable[[str, float], None], has
         )
     report("Reading the tables", 0.03)
     families = set(run.config.get("families", FAMILIES))
-    real = _load_tables(run.reference, "reference")
-    synthetic = _load_tables(run.version, "audited version")
-    holdout = _load_tables(run.holdout, "holdout") if run.holdout else None
+    real = _load_tables(run.reference, "reference", copies)
+    synthetic = _load_tables(run.version, "audited version", copies)
+    holdout = _load_tables(run.holdout, "holdout", copies) if run.holdout else None
     report("Model collapse: reading the nearest real ancestor's tables", 0.04)
-    ancestors = _table_ancestors(run.version, loaded={run.reference_id: real})
+    ancestors = _table_ancestors(run.version, loaded={run.reference_id: real}, copies=copies)
+    copies.close()  # every input is read: no copy is kept through the checks
     facts = registry_facts(run.version, hash_verified=True) if "provenance" in families else None
     return run_relational_audit(
         families=families,
@@ -888,7 +896,10 @@ def _recorded_choices(run: AuditRun) -> relational_privacy.LinkedChoices:
 
 
 def _table_ancestors(
-    version: DatasetVersion, *, loaded: dict[int, dict[str, pd.DataFrame]]
+    version: DatasetVersion,
+    *,
+    loaded: dict[int, dict[str, pd.DataFrame]],
+    copies: StoredCopies,
 ) -> dict[str, RealAncestor]:
     """Each table's collapse input: the nearest real ancestor's table of the same name
     (the lineage as ``real_ancestor_load`` walks it; ``loaded`` maps version ids to
@@ -907,7 +918,9 @@ def _table_ancestors(
         elif lineage.ancestor_id in loaded:
             ancestor = loaded[lineage.ancestor_id]
         else:
-            ancestor, reason = _ancestor_tables(DatasetVersion.objects.get(pk=lineage.ancestor_id))
+            ancestor, reason = _ancestor_tables(
+                DatasetVersion.objects.get(pk=lineage.ancestor_id), copies
+            )
     found: dict[str, RealAncestor] = {}
     for name in _table_names(version):
         if ancestor is not None and name in ancestor:
@@ -920,7 +933,9 @@ def _table_ancestors(
     return found
 
 
-def _ancestor_tables(version: DatasetVersion) -> tuple[dict[str, pd.DataFrame] | None, str]:
+def _ancestor_tables(
+    version: DatasetVersion, copies: StoredCopies
+) -> tuple[dict[str, pd.DataFrame] | None, str]:
     """The real ancestor's tables, or why they cannot be compared: a missing, altered or
     unreadable ancestor leaves the collapse figures skipped (the lineage chose it)."""
     if not version.is_relational:
@@ -928,13 +943,13 @@ def _ancestor_tables(version: DatasetVersion) -> tuple[dict[str, pd.DataFrame] |
             "the nearest real ancestor is a single table, not linked tables: its table "
             "cannot be matched with these"
         )
-    found = stored_sha256(version)
+    found = copies.version_sha256(version)
     if found is None:
         return None, inputs.ANCESTOR_MISSING
     if found != version.sha256:
         return None, inputs.ANCESTOR_ALTERED
     try:
-        return _load_tables(version, "real ancestor"), ""
+        return _load_tables(version, "real ancestor", copies), ""
     except AuditInputError:
         return None, inputs.ANCESTOR_UNREADABLE
 
@@ -1015,17 +1030,20 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
     run = AuditRun.objects.select_related(
         "version__dataset__organisation", "reference__dataset", "holdout__dataset"
     ).get(pk=run_id)
+    # Each input is hashed and parsed from one read (on object storage, a temporary copy
+    # made while hashing, removed once parsed or when the run ends).
+    copies = StoredCopies()
     heartbeat = _Heartbeat(run_id, token)
     heartbeat.start()
     try:
         report = _progress_writer(run_id, token, heartbeat)
         report("Verifying stored files against their SHA-256", 0.01)
         hashes = {
-            "synthetic": stored_sha256(run.version),
-            "reference": stored_sha256(run.reference),
+            "synthetic": copies.version_sha256(run.version),
+            "reference": copies.version_sha256(run.reference),
         }
         if run.holdout:
-            hashes["holdout"] = stored_sha256(run.holdout)
+            hashes["holdout"] = copies.version_sha256(run.holdout)
         integrity = _integrity(hashes["synthetic"], run.version)
         hash_verified = integrity == Integrity.VERIFIED
         for role, version in (("reference", run.reference), ("holdout", run.holdout)):
@@ -1034,7 +1052,7 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
                 _suspend_certificates(version, found)
                 raise AuditInputError(_integrity_message(version, found, role))
         if run.version.is_relational:
-            outcome = _relational_outcome(run, report, hash_verified)
+            outcome = _relational_outcome(run, report, hash_verified, copies)
             return _record_success(run, token, outcome, hashes, integrity)
         config = _audit_config(run)
         precomputed = {}
@@ -1047,19 +1065,20 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         if precomputed:
             report = _scaled(report, 0.3, 0.7)
         report("Reading the data", 0.03)
-        real = _load(run.reference, "reference")
+        real = _load(run.reference, "reference", copies)
         # A tampered file is not read at all: the checks report only the broken
         # hash, so the reference stands in to satisfy input validation.
-        synthetic = _load(run.version, "audited version") if hash_verified else real
-        holdout = _load(run.holdout, "holdout") if run.holdout else None
+        synthetic = _load(run.version, "audited version", copies) if hash_verified else real
+        holdout = _load(run.holdout, "holdout", copies) if run.holdout else None
         report("Model collapse: reading the nearest real ancestor", 0.04)
         # Not read when the audited file was tampered with: its collapse figures are
         # skipped with the others.
         ancestor = (
-            real_ancestor_load(version=run.version, loaded={run.reference_id: real})
+            real_ancestor_load(version=run.version, loaded={run.reference_id: real}, copies=copies)
             if hash_verified
             else None
         )
+        copies.close()  # every input is read: no copy is kept through the checks
         # Handed over without other references: run_audit frees the raw tables once
         # their columns are prepared (the ancestor keeps its own frame for collapse).
         frames = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
@@ -1078,6 +1097,7 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
     except AuditCancelled:
         return _record_end(run, token, AuditStatus.CANCELLED, "", "audits.run.cancelled")
     finally:
+        copies.close()
         heartbeat.stopped.set()
         heartbeat.join(timeout=HEARTBEAT_SECONDS * 2)
 
