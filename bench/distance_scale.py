@@ -3,8 +3,9 @@
 Writes the same Parquet tables as ``bench/audit_scale.py`` (reference seed 1, synthetic
 seed 3 with ``drift=0.1``, holdout seed 2, ``holdout_ratio`` of the rows) into
 ``--folder`` once (kept for the next run), reads them as the worker does, prepares the
-distance columns and runs the step's phases one by one, printing CPU seconds (user +
-system), wall seconds and the peak RSS of each phase (the kernel's high-water mark is
+columns as the audit does (``compact.prepare_compact``: narrow columns, each raw column
+dropped once prepared) and runs the step's phases one by one, printing CPU seconds (user
++ system), wall seconds and the peak RSS of each phase (the kernel's high-water mark is
 reset before each phase through ``/proc/self/clear_refs``), with the load average. The
 figures and a hash of every neighbour array go to ``--json``, so two commits can be
 compared value by value (``--compare a.json b.json``).
@@ -126,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         return compare(*args.compare)
 
+    from audits.checks.compact import prepare_compact, release_unused_memory
     from audits.checks.context import AuditContext
-    from audits.checks.encoding import prepare
     from audits.checks.privacy_distance import closest_records, distance_sample, distances
     from registry.ingest.tables import read_parquet_frame
 
@@ -144,10 +145,20 @@ def main(argv: list[str] | None = None) -> None:
     phases = Phases()
 
     def read_and_prepare():
+        # As the runner prepares them (``run_audit``): narrow columns, each raw column
+        # dropped, and Arrow's freed buffers handed back, once its column is prepared.
         frames = [
             read_parquet_frame(folder / f"{n}.parquet") for n in ("real", "synthetic", "holdout")
         ]
-        data = prepare(config.columns, *frames, eager=True)
+        data = prepare_compact(config.columns, *frames)
+        for name in data.columns:
+            data.columns[name]  # prepares and narrows it now (converted on first use)
+            for frame in frames:
+                if name in frame.columns:
+                    del frame[name]
+            release_unused_memory()
+        del frames
+        release_unused_memory()
         return data
 
     data = phases.run("read + prepare (not the step)", read_and_prepare)

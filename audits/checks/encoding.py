@@ -48,20 +48,26 @@ def numeric_values(series: pd.Series, col_type: str) -> np.ndarray:
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def category_strings(series: pd.Series) -> pd.Series:
+def category_strings(series: pd.Series, whole: bool | None = None) -> pd.Series:
     """Values as strings that compare equal across frames (1, 1.0 and "1" agree;
-    True and "True" agree); missing values stay missing."""
+    True and "True" agree); missing values stay missing.
+
+    Numbers print as whole numbers when every present value is whole and below 2**53.
+    ``whole`` overrides that decision when it was made over more rows than ``series``
+    holds (a piece of a file, decided over the whole file: ``partitioned``)."""
     missing = series.isna().to_numpy()
     if pd.api.types.is_bool_dtype(series):
         out = series.astype("object").map({True: "True", False: "False"})
     elif pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        present = values[~missing]
-        if (
-            present.size
-            and np.all(present == np.round(present))
-            and np.all(np.abs(present) < 2**53)
-        ):
+        if whole is None:
+            present = values[~missing]
+            whole = bool(
+                present.size
+                and np.all(present == np.round(present))
+                and np.all(np.abs(present) < 2**53)
+            )
+        if whole:
             out = pd.Series(np.where(missing, 0, values).astype(np.int64), index=series.index)
             out = out.astype(str)
         else:

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from audits.checks import streaming
 from audits.checks.base import ColumnSpec, MetricResult
-from audits.checks.encoding import combine_hashes, numeric_values
+from audits.checks.encoding import category_strings, combine_hashes, numeric_values
 from audits.checks.integrity import duplicate_result
 from audits.checks.privacy import exact_match_result, linkage_result
 from registry.ingest.csv_frame import read_csv_text, text_values
@@ -419,30 +419,13 @@ def _values(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str])
     return pd.Series(values.astype(np.int64) if kind.integers else values)
 
 
-def _category_strings(series: pd.Series, whole: bool) -> pd.Series:
-    """``encoding.category_strings`` with the whole-number decision made over the frame."""
-    missing = series.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(series):
-        out = series.astype("object").map({True: "True", False: "False"})
-    elif pd.api.types.is_numeric_dtype(series):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        if whole:
-            out = pd.Series(np.where(missing, 0, values).astype(np.int64), index=series.index)
-            out = out.astype(str)
-        else:
-            out = pd.Series(values, index=series.index).astype(str)
-    else:
-        out = series.astype(str)
-    return out.mask(pd.Series(missing, index=series.index))
-
-
 def _column_bits(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.ndarray:
     if spec.is_numeric:
         values = numeric_values(series, spec.type) + 0.0  # -0.0 is 0.0
         bits = values.view(np.uint64).copy()
         bits[np.isnan(values)] = _NAN_BITS
         return bits
-    strings = _category_strings(series, kind.whole)
+    strings = category_strings(series, whole=kind.whole)
     missing = strings.isna().to_numpy()
     bits = pd.util.hash_array(strings.fillna("").to_numpy(dtype=object))
     bits[missing] = _MISSING_CATEGORY

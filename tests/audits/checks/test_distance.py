@@ -193,6 +193,21 @@ def test_values_compare_alike_across_dtypes():
     assert np.isnan(numeric_values(pd.Series(["3.5", "n/a"]), "numerical")[1])
 
 
+def test_whole_number_decision_can_come_from_more_rows():
+    """A piece of a file prints numbers as the whole file decides (``partitioned``): a
+    piece holding only whole numbers of a column with fractions elsewhere keeps "1.0"."""
+    from audits.checks.encoding import category_strings
+
+    piece = pd.Series([1.0, 2.0, np.nan])
+    assert category_strings(piece).tolist()[:2] == ["1", "2"]
+    assert category_strings(piece, whole=False).tolist()[:2] == ["1.0", "2.0"]
+    assert category_strings(piece, whole=False).isna().tolist() == [False, False, True]
+    assert category_strings(pd.Series([1.5, 2.0])).tolist() == ["1.5", "2.0"]
+    assert category_strings(pd.Series([3, 4]), whole=True).tolist() == ["3", "4"]
+    # Not numbers: the decision does not apply.
+    assert category_strings(pd.Series(["1.0", None]), whole=True).tolist()[:1] == ["1.0"]
+
+
 @pytest.mark.parametrize("k", [1, 2])
 def test_search_with_index_names_the_nearest_reference(k):
     # The level search and the brute force both say which reference record is nearest,
