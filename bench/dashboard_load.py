@@ -3,13 +3,14 @@
 Creates its own PostgreSQL database, migrates it and fills it with bulk inserts: 20
 organisations in 5 jurisdictions, 10,000 datasets with 2 versions each (datasheets,
 generations, schemas and profiles from the registry's own inference), 30 published
-standards (the 3 shipped ones and 27 local ones extending the global baseline, saved
-and validated by ``audits.compliance.services``), one finished audit of 30 figures per
-dataset (300,000 figures, the attack figures of the shipped EU and UK profiles among
-them) plus a few queued and running ones, and the compliance evaluations and rule
-outcomes the app computes from them with ``audits.standards.engine.evaluate``: every
-version evaluated at upload, the latest again when its audit finished (superseding the
-first), spread over the last months so the 30-day trend has history.
+standards (the 3 shipped ones and 27 local ones extending the global baseline, saved and
+validated by ``audits.compliance.services``), one finished audit of 32 figures per
+dataset (320,000 figures: every catalogue figure a published standard's rule reads,
+checked at fill time, so the statuses are a realistic mix) plus a few queued and running
+ones, and the compliance evaluations and rule outcomes the app computes from them with
+``audits.standards.engine.evaluate``: every version evaluated at upload, the latest
+again when its audit finished (superseding the first), spread over the last months so
+the 30-day trend has history.
 
 It then starts gunicorn as ``deploy/Dockerfile`` does (``--config deploy/gunicorn.conf.py``:
 2 workers of 4 threads) with ``DEBUG=0``, signs in through the login form and measures
