@@ -3,13 +3,14 @@
 Creates its own PostgreSQL database, migrates it and fills it with bulk inserts: 20
 organisations in 5 jurisdictions, 10,000 datasets with 2 versions each (datasheets,
 generations, schemas and profiles from the registry's own inference), 30 published
-standards (the 3 shipped ones and 27 local ones extending the global baseline, saved
-and validated by ``audits.compliance.services``), one finished audit of 30 figures per
-dataset (300,000 figures, the attack figures of the shipped EU and UK profiles among
-them) plus a few queued and running ones, and the compliance evaluations and rule
-outcomes the app computes from them with ``audits.standards.engine.evaluate``: every
-version evaluated at upload, the latest again when its audit finished (superseding the
-first), spread over the last months so the 30-day trend has history.
+standards (the 3 shipped ones and 27 local ones extending the global baseline, saved and
+validated by ``audits.compliance.services``), one finished audit of 32 figures per
+dataset (320,000 figures: every catalogue figure a published standard's rule reads,
+checked at fill time, so the statuses are a realistic mix) plus a few queued and running
+ones, and the compliance evaluations and rule outcomes the app computes from them with
+``audits.standards.engine.evaluate``: every version evaluated at upload, the latest
+again when its audit finished (superseding the first), spread over the last months so
+the 30-day trend has history.
 
 It then starts gunicorn as ``deploy/Dockerfile`` does (``--config deploy/gunicorn.conf.py``:
 2 workers of 4 threads) with ``DEBUG=0``, signs in through the login form and measures
@@ -104,9 +105,12 @@ LICENCES = ["CC-BY-4.0", "CC-BY-NC-4.0", "ODbL-1.0", "LicenseRef-Internal"]
 TAGS = ["tabular", "gdpr", "dp", "benchmark", "training", "validation", "sdv", "ctgan"]
 GENERATORS = [("gan", "ctgan"), ("copula", "sdv"), ("vae", "synthcity"), ("llm", "gretel")]
 
-# The 30 figures each audit stores: (mean, sd) of a plausible value, clipped at 0 and at
-# 1 (3 for the ratio); None: follows from the version's registry facts. Two need a
-# real holdout and are "skipped" without one, as the audit does.
+# The 32 figures each audit stores: (mean, sd) of a plausible value, clipped at 0 and at
+# 1 (3 for the ratio); None: follows from the version's registry facts. Those whose
+# catalogue entry needs a real holdout are "skipped" without one, as the audit does.
+# The fill checks that every catalogue figure a published standard's rule reads is
+# here (``_audited_keys``), so a rule added to a shipped standard cannot leave every
+# evaluation "incomplete" unnoticed.
 FIGURES: dict[str, tuple[float, float] | None] = {
     "quality.overall": (0.84, 0.05),
     "quality.validity": (0.975, 0.025),
@@ -140,24 +144,20 @@ FIGURES: dict[str, tuple[float, float] | None] = {
     "utility.tstr_ratio": (0.9, 0.06),
     "collapse.tail_coverage": (0.72, 0.15),
     "fairness.population_representation_gap": (0.025, 0.015),
-}
-NEEDS_HOLDOUT = {
-    "privacy.dcr_closer_to_training_share",
-    "privacy.dcr_p05_ratio",
-    "privacy.singling_out_risk",
-    "privacy.linkability_risk",
-    "privacy.inference_risk",
-    "privacy.membership_auc",
-    "privacy.membership_tpr_at_1pct_fpr",
-    "privacy.near_copy_rate",
-    "privacy.dp_epsilon_lower_bound",
+    # Model validation (GLOBAL-BASELINE 1.1, UK-HEALTH 1.2 on): a model trained on the
+    # synthetic data, tested on the real holdout.
+    "fairness.model_amplification": (0.012, 0.018),
+    "utility.calibration_gap": (0.045, 0.025),
 }
 # Figures that need something besides a holdout, and how often an audit has it:
-# a target column (TSTR), lineage back to real data, a population profile.
+# a target column (TSTR, model validation), lineage back to real data, a population
+# profile.
 SOMETIMES = {
     "utility.tstr_ratio": 0.7,
     "collapse.tail_coverage": 0.9,
     "fairness.population_representation_gap": 0.4,
+    "fairness.model_amplification": 0.7,
+    "utility.calibration_gap": 0.7,
 }
 
 # Local standards extending the shipped global baseline, one per jurisdiction and
@@ -422,7 +422,11 @@ def _evaluation(version: Any, standard: dict, figures: dict, at: datetime) -> tu
 
     result = engine.evaluate(standard["rules"], figures)
     results = result.to_json()
-    sources = {key: dict(fig.source) for key, fig in sorted(figures.items())}
+    sources = {
+        key: dict(fig.source)
+        for key, fig in sorted(figures.items())
+        if fig.not_measured is None and fig.not_applicable is None
+    }
     row = standard["row"]
     evidence = {
         "dataset_version": version.pk,
@@ -479,19 +483,40 @@ def _profiles() -> list[tuple[list[dict], dict]]:
     return out
 
 
-def _measure(rng: random.Random, holdout: bool, facts: dict[str, Any]) -> dict[str, Any]:
-    """The 30 figures of one audit (None: skipped, it needs a holdout or another input)."""
+def _needs_holdout(metrics: dict[str, Any]) -> set[str]:
+    """The figures the audit skips without a real holdout, from the catalogue."""
+    return {key for key in FIGURES if "real holdout" in (metrics[key].needs or "")}
+
+
+def _audited_keys(standards: list[dict[str, Any]], metrics: dict[str, Any]) -> set[str]:
+    """The catalogue figures the published standards' effective rules read; a version
+    that is a single table has the relational ones as not applicable, not measured."""
+    from audits.checks.catalogue import RELATIONAL_KEYS
+
+    keys = {
+        effective.rule.key
+        for standard in standards
+        for effective in standard["rules"]
+        if not (effective.rule.waived or effective.origin == "waived")
+    }
+    return {key for key in keys if key in metrics} - set(RELATIONAL_KEYS)
+
+
+def _measure(
+    rng: random.Random, holdout: bool, facts: dict[str, Any], needs_holdout: set[str]
+) -> dict[str, Any]:
+    """The figures of one audit (None: skipped, it needs a holdout or another input)."""
     derived = {
         "integrity.hash_verified": float(rng.random() > 0.002),
         "fairness.missing_groups": float(rng.random() > 0.96),
         "documentation.datasheet_completeness": facts["registry.datasheet_completeness"],
         "provenance.lineage_complete": float(rng.random() < 0.93),
-        "provenance.generator_documented": float("registry.generator_type" in facts),
+        "provenance.generator_documented": float(facts["registry.generator_type"] is not None),
         "provenance.compute_disclosed": float(rng.random() < 0.85),
     }
     figures = {}
     for key, shape in FIGURES.items():
-        if (key in NEEDS_HOLDOUT and not holdout) or rng.random() >= SOMETIMES.get(key, 1.0):
+        if (key in needs_holdout and not holdout) or rng.random() >= SOMETIMES.get(key, 1.0):
             figures[key] = None
         elif shape is None:
             figures[key] = derived[key]
@@ -592,6 +617,11 @@ def _new_versions(base: dict, datasets: list, now: datetime, rng: random.Random)
                 datasheet_completeness(sections, kind=d.kind), 4
             ),
             "registry.has_holdout_audit": False,
+            # Unset unless the generation says otherwise, as ``registry_facts`` has
+            # them (with an epsilon key, the evaluation derives the DP claim's figure).
+            "registry.generator_type": None,
+            "registry.privacy_mechanism": None,
+            "registry.epsilon": None,
         }
         if d.kind != "real":
             generator, library = rng.choice(GENERATORS)
@@ -638,7 +668,7 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
             reference, holdout = base["references"][d.organisation_id]
             holdout = holdout if rng.random() < 0.75 else None
         started = v.created + timedelta(minutes=rng.uniform(1, 30))
-        figures = _measure(rng, holdout is not None, facts[v.pk])
+        figures = _measure(rng, holdout is not None, facts[v.pk], base["needs_holdout"])
         run = AuditRun(
             version=v,
             reference=reference,
@@ -654,7 +684,13 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
             finished=min(started + timedelta(minutes=rng.uniform(2, 240)), now),
             input_hashes={"synthetic": v.sha256, "reference": reference.sha256},
             library_versions={"pandas": "2.2.3", "numpy": "2.1.3", "sdmetrics": "0.18.0"},
-            results={"metrics": [{"key": k, "value": x} for k, x in figures.items()]},
+            results={
+                "metrics": [
+                    {"key": k, "value": x}
+                    | ({} if x is not None else {"skip_reason": _skip_reason(base, k)})
+                    for k, x in figures.items()
+                ]
+            },
             results_sha256=_sha(v.pk, "results"),
             evidence_sha256=_sha(v.pk, "evidence"),
             timings={"quality": 12.5, "fairness": 3.2, "privacy": 48.1},
@@ -674,7 +710,7 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
                 population=run.version.row_count,
                 uncertainty=None if value is None else 0.004,
                 status="skipped" if value is None else "ok",
-                finding=f"Needs {metrics[key].needs}." if value is None else "",
+                finding=_skip_reason(base, key) if value is None else "",
             )
             for run, figures in audits.values()
             for key, value in figures.items()
@@ -682,6 +718,10 @@ def _new_audits(base: dict, datasets: list, versions: list, facts: dict, now, rn
         batch_size=5000,
     )
     return audits
+
+
+def _skip_reason(base: dict, key: str) -> str:
+    return f"Needs {base['metrics'][key].needs}."
 
 
 def _fill_chunk(base: dict, start: int, stop: int, now: datetime) -> dict[str, int]:
@@ -700,7 +740,11 @@ def _fill_chunk(base: dict, start: int, stop: int, now: datetime) -> dict[str, i
     for v in versions:
         d = v.dataset
         homes = base["homes"][d.organisation_id]
-        known = {k: engine.FigureValue(x, {"registry": k}) for k, x in facts[v.pk].items()}
+        # As ``audits.compliance.services.figures_for``: a single table's relational
+        # figures do not apply, then the registry's facts.
+        known = engine.single_table_figures() | {
+            k: engine.FigureValue(x, {"registry": k}) for k, x in facts[v.pk].items()
+        }
         audited = audits.get(v.pk)
         for standard in base["standards"]:
             if not _applies(standard["row"], d.domain, d.kind, homes):
@@ -711,10 +755,13 @@ def _fill_chunk(base: dict, start: int, stop: int, now: datetime) -> dict[str, i
             if audited is None:
                 continue
             run, measured = audited
+            # A figure the audit skipped is "not measured" (a rule that applies only
+            # when measured then does not apply; any other finds it missing).
             figures = {
                 k: engine.FigureValue(x, {"audit": run.pk}, 0.004)
-                for k, x in measured.items()
                 if x is not None
+                else engine.FigureValue(None, {"audit": run.pk}, not_measured=_skip_reason(base, k))
+                for k, x in measured.items()
             }
             figures |= known | {
                 "registry.has_holdout_audit": engine.FigureValue(
@@ -854,6 +901,14 @@ def child_fill(spec: dict) -> dict:
         "sections": [key for key, _, _ in DATASHEET_SECTIONS],
         "metrics": METRICS,
     }
+    base["needs_holdout"] = _needs_holdout(METRICS)
+    unmeasured = _audited_keys(base["standards"], METRICS) - set(FIGURES)
+    if unmeasured:
+        raise SystemExit(
+            "the published standards' rules read figures the fill does not store: "
+            + ", ".join(sorted(unmeasured))
+            + " (add them to FIGURES in bench/dashboard_load.py)"
+        )
     totals = {"evaluations": 0, "outcomes": 0}
     if start == 0:
         # Datasets 0..19 are one real dataset per organisation (audited against their
@@ -1189,10 +1244,18 @@ def measure_page(
 ) -> dict:
     headers = {"Cookie": cookie, "Accept-Encoding": "identity"}
     errors: list[int] = []
+    resets: list[str] = []
     sizes: list[int] = []
 
     def one() -> float:
-        seconds, status, _, body = fetch(port, path, headers)
+        try:
+            seconds, status, _, body = fetch(port, path, headers)
+        except ConnectionError as error:
+            # A worker recycled by max_requests (deploy/gunicorn.conf.py: 1,000 ± 100)
+            # can close connections it accepted but had not answered. Counted and
+            # printed, then asked again, as a reload would; the failed try is not timed.
+            resets.append(type(error).__name__)
+            seconds, status, _, body = fetch(port, path, headers)
         if status != 200:
             errors.append(status)
         sizes.append(len(body))
@@ -1243,6 +1306,7 @@ def measure_page(
         "path": path,
         "kib": round(sizes[-1] / 1024, 1),
         "errors": len(errors),
+        "resets": len(resets),
         "load_1min": round(load, 2),
         "load_1min_after": round(os.getloadavg()[0], 2),
         "sequential": _summary(sequential, sequential_wall) | per_request("sequential"),
@@ -1303,6 +1367,8 @@ def print_latency(report: dict) -> None:
         # The target holds for one client and for the concurrent clients alike.
         verdict = "ok" if max(s["p95_ms"], c["p95_ms"]) < TARGET_P95_MS else "MISSED"
         errors = f"  ({r['errors']} errors)" if r["errors"] else ""
+        if r.get("resets"):
+            errors += f"  ({r['resets']} connections reset, asked again)"
         load = f"{r['load_1min']:.1f}"
         if "load_1min_after" in r:
             load += f"-{r['load_1min_after']:.1f}"
