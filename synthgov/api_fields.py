@@ -111,3 +111,17 @@ class OrderingFilter(filters.OrderingFilter):
     def get_default_valid_fields(self, queryset: Any, view: Any, context: Any = None) -> Any:
         offered = super().get_default_valid_fields(queryset, view, context or {})
         return [(name, label) for name, label in offered if _sortable(queryset.model, name)]
+
+    def get_schema_operation_parameters(self, view: Any) -> Any:
+        """The schema names the terms each list takes (each field, ``-`` for descending),
+        so clients, and schemathesis's sweep, see every one."""
+        parameters = super().get_schema_operation_parameters(view)
+        model = view.get_serializer_class().Meta.model
+        fields = self.get_valid_fields(model._default_manager.none(), view, {})
+        terms = [term for name, _ in fields for term in (name, f"-{name}")]
+        for parameter in parameters:
+            parameter["schema"] = {"type": "string", "enum": terms}
+            parameter["description"] = (
+                "Which field to order the results by; a leading - orders them descending."
+            )
+        return parameters

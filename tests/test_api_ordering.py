@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory, force_authenticate
@@ -56,3 +57,16 @@ def test_every_offered_ordering_orders_the_list(cert_world, prefix, viewset):
             assert response.status_code == 200, (prefix, term, response.status_code)
             if prefix in FILLED:
                 assert response.json()["results"], (prefix, term)
+
+
+def test_the_schema_names_every_offered_ordering(cert_world):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    user = cert_world["world"].curator_a
+    for prefix, viewset in LISTS:
+        (parameter,) = [
+            p
+            for p in schema["paths"][f"/api/v1/{prefix}/"]["get"]["parameters"]
+            if p["name"] == "ordering"
+        ]
+        offered = _offered(viewset, user)
+        assert parameter["schema"]["enum"] == [t for f in offered for t in (f, f"-{f}")]
