@@ -114,7 +114,10 @@ class OrderingFilter(filters.OrderingFilter):
 
     def get_schema_operation_parameters(self, view: Any) -> Any:
         """The schema names the terms each list takes (each field, ``-`` for descending),
-        so clients, and schemathesis's sweep, see every one."""
+        so clients, and schemathesis's sweep, see every one. Only lists order: the
+        extra actions (``/datasets/{id}/versions/``, ``/versions/{id}/tables/``) do not."""
+        if getattr(view, "action", None) != "list":
+            return []
         parameters = super().get_schema_operation_parameters(view)
         model = view.get_serializer_class().Meta.model
         fields = self.get_valid_fields(model._default_manager.none(), view, {})

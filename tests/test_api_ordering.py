@@ -70,3 +70,14 @@ def test_the_schema_names_every_offered_ordering(cert_world):
         ]
         offered = _offered(viewset, user)
         assert parameter["schema"]["enum"] == [t for f in offered for t in (f, f"-{f}")]
+
+
+def test_only_lists_document_an_ordering():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    documented = {
+        (method, path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "ordering" for p in operation.get("parameters", []))
+    }
+    assert documented == {("get", f"/api/v1/{prefix}/") for prefix, _ in LISTS}
