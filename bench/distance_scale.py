@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         return compare(*args.compare)
 
-    from audits.checks.compact import prepare_compact, release_unused_memory
+    from audits.checks.compact import narrow_every_column, prepare_compact, release_unused_memory
     from audits.checks.context import AuditContext
     from audits.checks.privacy_distance import closest_records, distance_sample, distances
     from registry.ingest.tables import read_parquet_frame
@@ -151,12 +151,7 @@ def main(argv: list[str] | None = None) -> None:
             read_parquet_frame(folder / f"{n}.parquet") for n in ("real", "synthetic", "holdout")
         ]
         data = prepare_compact(config.columns, *frames)
-        for name in data.columns:
-            data.columns[name]  # prepares and narrows it now (converted on first use)
-            for frame in frames:
-                if name in frame.columns:
-                    del frame[name]
-            release_unused_memory()
+        narrow_every_column(data, frames)
         del frames
         release_unused_memory()
         return data

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from audits.checks.base import ColumnSpec
 from audits.checks.encoding import (
@@ -183,11 +184,21 @@ def prepare_compact(
     )
 
 
+def narrow_every_column(data: PreparedData, raw: Sequence[pd.DataFrame | None]) -> None:
+    """Prepare and narrow every column of ``data`` now (each is converted on first use),
+    dropping it from the ``raw`` frames once it is, so the raw and the full-width
+    prepared values of one column exist at a time."""
+    for name in data.columns:
+        data.columns[name]
+        for frame in raw:
+            if frame is not None and name in frame.columns:
+                del frame[name]
+        release_unused_memory()
+
+
 def release_unused_memory() -> None:
     """Hand the memory Arrow's allocator kept back to the system. A frame read from
     Parquet holds its numbers in Arrow's buffers (``to_pandas`` does not copy them):
     freed, they stay in the allocator's pool, and in the process's resident memory,
     until this is called."""
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()

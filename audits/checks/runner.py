@@ -34,7 +34,7 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
-from audits.checks.compact import prepare_compact, release_unused_memory
+from audits.checks.compact import narrow_every_column, prepare_compact, release_unused_memory
 from audits.checks.context import AuditContext, AuditFrames, Step
 from audits.checks.encoding import category_strings
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -172,17 +172,13 @@ def run_audit(
     # preparation's time (and any conversion error) in this step. Each raw column is
     # dropped once prepared; only the collapse family reads a raw frame (the synthetic
     # one) after this.
-    raw = [real, holdout] if ancestor is not None else [real, holdout, synthetic]
-    for name in data.columns:
-        data.columns[name]  # prepares and narrows it now (converted on first use)
-        for frame in raw:
-            if frame is not None and name in frame.columns:
-                del frame[name]
-        release_unused_memory()
+    narrow_every_column(
+        data, [real, holdout] if ancestor is not None else [real, holdout, synthetic]
+    )
     ctx.real = ctx.holdout = None
     if ancestor is None:
         ctx.synthetic = None
-    del real, synthetic, holdout, raw
+    del real, synthetic, holdout
     release_unused_memory()
     steps = [(family, step) for family in families for step in FAMILY_STEPS[family]]
     timings = {"prepare": time.perf_counter() - started}
