@@ -235,16 +235,31 @@ def local_copy(name: str) -> Iterator[Path]:
             raise FileNotFoundError(f"File does not exist: {name}")
         yield path
         return
+    copy = temporary_copy(name)
+    try:
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def temporary_copy(name: str, digest: Any = None) -> Path:
+    """The stored file ``name`` streamed into a new temporary file in
+    ``FILE_UPLOAD_TEMP_DIR``, ``COPY_CHUNK_BYTES`` at a time, each chunk also fed to
+    ``digest`` (a ``hashlib`` object) when given. The caller removes the copy; a copy
+    that fails midway is removed here."""
     folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix="stored-", suffix=Path(name).suffix, dir=folder)
     try:
         with os.fdopen(handle, "wb") as target, default_storage.open(name, "rb") as source:
             while chunk := source.read(COPY_CHUNK_BYTES):
+                if digest is not None:
+                    digest.update(chunk)
                 target.write(chunk)
-        yield Path(temporary)
-    finally:
+    except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        raise
+    return Path(temporary)
 
 
 def stored_hash(name: str) -> str:

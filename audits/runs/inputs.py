@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.conf import settings
-from django.core.files.storage import default_storage
 
 from audits.checks import RealAncestor
 from registry import ingest
@@ -46,7 +42,7 @@ from registry.lineage.graph import (
 from registry.lineage.graph import LineageEdge as GraphEdge
 from registry.models import DatasetKind, DatasetVersion, LineageEdge
 from registry.services import stored_sha256, version_table_info
-from synthgov.storage import COPY_CHUNK_BYTES, is_local, local_copy, stored_hash
+from synthgov.storage import is_local, local_copy, stored_hash, temporary_copy
 
 # No real lineage is this deep; the bound only stops a walk through corrupt data.
 MAX_GENERATIONS = 50
@@ -92,19 +88,8 @@ class StoredCopies:
         if self._local:
             self._hashes[name] = stored_hash(name)
             return self._hashes[name]
-        folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix="stored-", suffix=Path(name).suffix, dir=folder)
         digest = hashlib.sha256()
-        try:
-            with os.fdopen(handle, "wb") as target, default_storage.open(name, "rb") as source:
-                while chunk := source.read(COPY_CHUNK_BYTES):
-                    digest.update(chunk)
-                    target.write(chunk)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        self._copies[name] = Path(temporary)
+        self._copies[name] = temporary_copy(name, digest)
         self._hashes[name] = digest.hexdigest()
         return self._hashes[name]
 
