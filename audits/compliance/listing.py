@@ -86,23 +86,13 @@ class CachedOrderPaginator(Paginator):
     def _chunk_key(self, index: int) -> str:
         return f"{self.key}:ids:{index}"
 
-    def _store(self, key: str, value: Any) -> None:
-        try:
-            cache.set(key, value, ORDER_CACHE_SECONDS)
-        except Exception:
-            logger.warning("evaluation order not cached", exc_info=True)
-
     @cached_property
     def count(self) -> int:
-        try:
-            cached = cache.get(f"{self.key}:n")
-        except Exception:
-            logger.warning("evaluation order cache unreadable", exc_info=True)
-            cached = None
+        cached = _read(f"{self.key}:n")
         if cached is not None:
             return int(cached)
         counted = super().count
-        self._store(f"{self.key}:n", counted)
+        _store(f"{self.key}:n", counted)
         return counted
 
     def _ids(self, bottom: int, top: int) -> list[int]:
@@ -112,16 +102,12 @@ class CachedOrderPaginator(Paginator):
         index = bottom // ORDER_CHUNK
         chunk = self._chunks.get(index)
         if chunk is None:
-            try:
-                chunk = cache.get(self._chunk_key(index))
-            except Exception:
-                logger.warning("evaluation order cache unreadable", exc_info=True)
-                chunk = None
+            chunk = _read(self._chunk_key(index))
         if chunk is None:
             start = index * ORDER_CHUNK
             ids = self.object_list.values_list("pk", flat=True)[start : start + ORDER_CHUNK]
             chunk = list(ids)
-            self._store(self._chunk_key(index), chunk)
+            _store(self._chunk_key(index), chunk)
         self._chunks[index] = chunk
         start = bottom - index * ORDER_CHUNK
         return chunk[start : start + (top - bottom)]
@@ -160,15 +146,25 @@ def cached_rows(
     except EmptyPage:
         number = paginator.num_pages
     key = f"{paginator.key}:rows:{number}:{_template_digest(ROWS_TEMPLATE)}"
-    try:
-        html = cache.get(key)
-    except Exception:
-        logger.warning("evaluation rows cache unreadable", exc_info=True)
-        html = None
+    html = _read(key)
     if html is None:
         html = render(paginator.page(number))
-        try:
-            cache.set(key, html, ORDER_CACHE_SECONDS)
-        except Exception:
-            logger.warning("evaluation rows not cached", exc_info=True)
+        _store(key, html)
     return Page([], number, paginator), html
+
+
+def _read(key: str) -> Any:
+    """The cached value under ``key``, or None when it is missing or the cache cannot
+    be read (the list is then computed again)."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("evaluation list cache unreadable", exc_info=True)
+        return None
+
+
+def _store(key: str, value: Any) -> None:
+    try:
+        cache.set(key, value, ORDER_CACHE_SECONDS)
+    except Exception:
+        logger.warning("evaluation list not cached", exc_info=True)

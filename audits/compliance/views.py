@@ -37,8 +37,8 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
             "standard_version__version",
             "standard_version__standard__code",
         )
-        # The id last, so that pages never overlap among equal names.
-        .order_by("dataset_version__dataset__name", "standard_version__standard__code", "id")
+        # The paginator adds the id last (listing.totally_ordered): no ties.
+        .order_by("dataset_version__dataset__name", "standard_version__standard__code")
     )
     # ``status`` is the status people read (engine.STATUS_KINDS), so the
     # dashboard's counts link to exactly the evaluations they count.
