@@ -372,15 +372,19 @@ def row_hashes(columns: Sequence[PreparedColumn], frame: str) -> np.ndarray:
     Each column is mixed in as soon as its 64-bit values are made, so one column's
     values are held at a time, not every column's."""
     n = len(getattr(columns[0], frame)) if columns else 0
-    return combine_hashes((_hash_values(getattr(col, frame), col.is_numeric) for col in columns), n)
+    return combine_hashes((hash_values(getattr(col, frame), col.is_numeric) for col in columns), n)
 
 
-def _hash_values(values: np.ndarray, numeric: bool) -> np.ndarray:
+# Every NaN hashes as these bits, whatever its payload.
+NAN_BITS = np.uint64(0x7FF8000000000001)
+
+
+def hash_values(values: np.ndarray, numeric: bool) -> np.ndarray:
     """One column's values as uint64: a number's bits (one zero, one NaN), a code."""
     if numeric:
         values = values + 0.0  # -0.0 and 0.0 are the same number
         bits = values.view(np.uint64).copy()
-        bits[np.isnan(values)] = np.uint64(0x7FF8000000000001)
+        bits[np.isnan(values)] = NAN_BITS
         return bits
     return values.astype(np.int64).astype(np.uint64)
 

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from audits.checks import streaming
 from audits.checks.base import ColumnSpec, MetricResult
-from audits.checks.encoding import category_strings, combine_hashes, numeric_values
+from audits.checks.encoding import category_strings, combine_hashes, hash_values, numeric_values
 from audits.checks.integrity import duplicate_result
 from audits.checks.privacy import exact_match_result, linkage_result
 from registry.ingest.csv_frame import read_csv_text, text_values
@@ -60,7 +60,6 @@ GiB on a worker for tables of up to a few dozen columns."""
 SCAN_CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes of a CSV file held at a time while looking for record boundaries."""
 
-_NAN_BITS = np.uint64(0x7FF8000000000001)  # every NaN, as ``encoding.row_hashes`` writes it
 _MISSING_CATEGORY = np.uint64(0x7FF8000000000002)  # a missing category
 
 ROWS = "rows"
@@ -420,11 +419,8 @@ def _values(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str])
 
 
 def _column_bits(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.ndarray:
-    if spec.is_numeric:
-        values = numeric_values(series, spec.type) + 0.0  # -0.0 is 0.0
-        bits = values.view(np.uint64).copy()
-        bits[np.isnan(values)] = _NAN_BITS
-        return bits
+    if spec.is_numeric:  # as the in-memory row hash (``encoding.row_hashes``)
+        return hash_values(numeric_values(series, spec.type), numeric=True)
     strings = category_strings(series, whole=kind.whole)
     missing = strings.isna().to_numpy()
     bits = pd.util.hash_array(strings.fillna("").to_numpy(dtype=object))
