@@ -376,7 +376,20 @@ def _centred_sum(x: np.ndarray, mean_x: float, y: np.ndarray | None = None, mean
     return total
 
 
-class _Column:
+class _Facts:
+    """Facts computed once per side ("real" or "synthetic"), when first asked."""
+
+    def __init__(self) -> None:
+        self._facts: dict[tuple[str, str], Any] = {}
+
+    def cached(self, name: str, which: str, compute):
+        key = (name, which)
+        if key not in self._facts:
+            self._facts[key] = compute()
+        return self._facts[key]
+
+
+class _Column(_Facts):
     """One scored column of a real/synthetic pair, encoded once.
 
     Numbers and dates hold floats (NaN = missing); categories and booleans hold small
@@ -393,16 +406,10 @@ class _Column:
         self.continuous = sdtype in CONTINUOUS
         self.real = real
         self.synthetic = synthetic
-        self._facts: dict[tuple[str, str], Any] = {}
+        super().__init__()
 
     def values(self, which: str) -> np.ndarray:
         return self.real if which == "real" else self.synthetic
-
-    def cached(self, name: str, which: str, compute):
-        key = (name, which)
-        if key not in self._facts:
-            self._facts[key] = compute()
-        return self._facts[key]
 
     def code_width(self) -> int:
         """One more than the largest code the column's pair codes can take."""
@@ -445,7 +452,7 @@ class _Column:
         return self.cached("moments", which, compute)
 
 
-class _Member:
+class _Member(_Facts):
     """A column as a set of compared rows reads it: every row of its table (``kind``
     "table"), a parent's column on the rows of a parent-child join (one row per child;
     "parent") or a child's column on them ("child"). Numbers are binned on these rows (the
@@ -458,13 +465,7 @@ class _Member:
         self.continuous = column.continuous
         self.kind = kind
         self.links = links or {}
-        self._facts: dict[tuple[str, str], Any] = {}
-
-    def _cached(self, name: str, which: str, compute):
-        key = (name, which)
-        if key not in self._facts:
-            self._facts[key] = compute()
-        return self._facts[key]
+        super().__init__()
 
     def rows(self, which: str) -> np.ndarray | None:
         if self.kind == "table":
@@ -483,7 +484,7 @@ class _Member:
             values, rows = self.column.values(which), self.rows(which)
             return values if rows is None else values[rows]
 
-        return self._cached("read", which, compute)
+        return self.cached("read", which, compute)
 
     def value_range(self, which: str) -> tuple[float, float] | None:
         if self.kind == "table":
@@ -499,10 +500,10 @@ class _Member:
                 high = np.fmax.reduce(values, where=read, initial=np.nan)
                 return None if np.isnan(low) else (float(low), float(high))
 
-            return self._cached("range", which, compute)
+            return self.cached("range", which, compute)
         if self.read(which) is self.column.values(which):
             return self.column.value_range(which)
-        return self._cached("range", which, lambda: _value_range(self.read(which)))
+        return self.cached("range", which, lambda: _value_range(self.read(which)))
 
     def has_missing(self, which: str) -> bool:
         if self.kind == "table" or not self.column.has_missing(which):
@@ -516,7 +517,7 @@ class _Member:
             values = self.read(which)
             return bool(values.size) and bool(np.isnan(np.min(values)))
 
-        return self._cached("has_missing", which, compute)
+        return self.cached("has_missing", which, compute)
 
     def constant(self, which: str) -> bool:
         span = self.value_range(which)
@@ -536,7 +537,7 @@ class _Member:
                 return self.column.codes(which)
             return _bins(self.column.values(which), edges)
 
-        return self._cached("codes", which, compute)
+        return self.cached("codes", which, compute)
 
     def size(self, which: str) -> int:
         if self.kind == "table":
@@ -553,7 +554,7 @@ class _Member:
                 codes = codes[rows]
             return int(codes.max(initial=0))
 
-        return self._cached("code_max", which, compute)
+        return self.cached("code_max", which, compute)
 
     def pair_width(self) -> int:
         """The width of its side of a contingency table: a table's category column has
@@ -922,8 +923,8 @@ def _joined_pearson(parent: _Member, child: _Member, which: str) -> float:
         sums -= weights * mean
         return sums, _centred_sum(y, mean)
 
-    mean_x, xx = parent._cached("joined_moments", which, parent_facts)
-    sums, yy = child._cached("joined_sums", which, child_facts)
+    mean_x, xx = parent.cached("joined_moments", which, parent_facts)
+    sums, yy = child.cached("joined_sums", which, child_facts)
     denominator = math.sqrt(xx * yy)
     cross = sum(_dot(x[block] - mean_x, sums[block]) for block in _blocks(x.size))
     return cross / denominator if denominator > 0 else math.nan
