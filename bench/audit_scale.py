@@ -263,12 +263,18 @@ def child_generate(spec: dict) -> dict:
     }
 
 
-LOADERS = ("categories", "pandas")
-"""How the audit child reads the files: "categories" (the default) reads text columns as
-categoricals from Arrow's dictionaries with ``registry.ingest.tables.read_parquet_frame``,
-the reader the worker uses for a stored Parquet version (``audits.runs.services._load``);
-"pandas" is ``pd.read_parquet`` (one Python string per text cell), as runs before the
-reader existed did."""
+LOADERS = ("sources", "categories", "pandas")
+"""How the audit child reads the files: "sources" (the default) as the worker does,
+``audits.checks.sources.FileSource`` reading each column when the audit prepares it
+(``audits.runs.services._source``), never a whole table; "categories" reads the three
+whole tables first, text columns as categoricals from Arrow's dictionaries with
+``registry.ingest.tables.read_parquet_frame`` (the worker's reader before sources,
+``audits.runs.services._load``); "pandas" is ``pd.read_parquet`` (one Python string per
+text cell), as runs before that reader existed did."""
+
+SPILL_ROWS = 10_000_000
+"""The worker's default ``SYNTHGOV_AUDIT_SPILL_ROWS`` (``synthgov.settings``): above this
+many rows in the three tables together the prepared columns are kept on disk."""
 
 
 def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -283,8 +289,29 @@ def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFr
     )
 
 
+def _file_sources(folder: Path):
+    """The three stored files as the worker reads them (``audits.runs.services._source``):
+    ``FileSource``s reading one column at a time."""
+    import pyarrow.parquet as pq
+
+    from audits.checks.sources import FileSource
+    from registry.ingest.tables import TableFormat, TableInfo
+
+    def source(name: str) -> FileSource:
+        path = folder / f"{name}.parquet"
+        meta = pq.ParquetFile(path).metadata
+        names = tuple(meta.schema.to_arrow_schema().names)
+        return FileSource(path, TableInfo(TableFormat.PARQUET, meta.num_rows, names), label=name)
+
+    return source("real"), source("synthetic"), source("holdout")
+
+
 def child_audit(spec: dict) -> dict:
-    """Read the files as the worker does and run ``run_audit``; report time and memory."""
+    """Read the files as the worker does and run ``run_audit``; report time and memory.
+    With the "sources" loader (the worker's) the files are read inside the audit, column
+    by column, and the prepared columns go to disk above ``spill_rows`` rows in all (the
+    worker's ``SYNTHGOV_AUDIT_SPILL_ROWS``); the other loaders read three whole frames
+    first, as the worker did before."""
     from audits.checks.runner import run_audit
 
     try:
@@ -293,8 +320,12 @@ def child_audit(spec: dict) -> dict:
         AuditFrames = None
 
     folder = Path(spec["folder"])
+    loader = spec.get("loader", "sources")
     started = time.perf_counter()
-    real, synthetic, holdout = _load(folder, spec.get("loader", "categories"))
+    if loader == "sources":
+        real, synthetic, holdout = _file_sources(folder)
+    else:
+        real, synthetic, holdout = _load(folder, loader)
     load_seconds = time.perf_counter() - started
     rss_loaded = _maxrss_mib()
     config = bench_config(families=set(spec["families"]) if spec.get("families") else None)
@@ -305,6 +336,12 @@ def child_audit(spec: dict) -> dict:
         inputs = {"real": real, "synthetic": synthetic, "holdout": holdout}
     else:
         inputs = {"frames": AuditFrames(real=real, synthetic=synthetic, holdout=holdout)}
+    spill_rows = spec.get("spill_rows")
+    if spill_rows is not None and loader == "sources":
+        rows = sum(_rows(table) for table in (real, synthetic, holdout))
+        if rows > spill_rows:
+            inputs["spill_dir"] = tempfile.gettempdir()
+    spilled = "spill_dir" in inputs
     del real, synthetic, holdout
     outcome = run_audit(
         config=config,
@@ -313,6 +350,8 @@ def child_audit(spec: dict) -> dict:
         progress=clock,
     )
     return {
+        "loader": loader,
+        "spilled": spilled,
         "load_seconds": load_seconds,
         "audit_seconds": time.perf_counter() - started,
         "audit_cpu_seconds": _cpu_seconds() - cpu_started,
@@ -328,6 +367,10 @@ def child_audit(spec: dict) -> dict:
         "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
         "uncertainty": {m.key: m.uncertainty for m in outcome.metrics},
     }
+
+
+def _rows(table) -> int:
+    return table.num_rows if hasattr(table, "num_rows") else len(table)
 
 
 def _small_details(details: dict) -> dict:
@@ -554,8 +597,9 @@ def run_size(
     per_family: bool,
     copy_share: float,
     stream_batch_rows: int = 0,
-    loader: str = "categories",
+    loader: str = "sources",
     data_dir: Path | None = None,
+    spill_rows: int | None = SPILL_ROWS,
 ) -> dict:
     from audits.checks.base import FAMILIES
 
@@ -573,6 +617,7 @@ def run_size(
             "folder": str(folder),
             "copy_share": copy_share,
             "loader": loader,
+            "spill_rows": spill_rows,
         }
         done = Path(folder) / "generated.json"
         if data_dir is not None and done.exists():
@@ -611,7 +656,13 @@ def print_size(result: dict) -> None:
         f"\n== {result['rows']:,} synthetic vs {result['rows']:,} reference vs "
         f"{result['holdout_rows']:,} holdout rows =="
     )
-    print(f"read Parquet files: {full['load_seconds']:.1f} s (not part of the audit time)")
+    if full.get("loader", "categories") == "sources":
+        print(
+            "Parquet files read column by column inside the audit (the worker's sources); "
+            f"prepared columns {'on disk' if full.get('spilled') else 'in memory'}"
+        )
+    else:
+        print(f"read Parquet files: {full['load_seconds']:.1f} s (not part of the audit time)")
     print(
         f"full default audit: {full['audit_seconds']:.1f} s wall, "
         f"{full.get('audit_cpu_seconds', 0.0):.1f} s CPU, peak memory "
@@ -837,9 +888,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--loader",
         choices=LOADERS,
-        default="categories",
-        help="how the audit child reads the files: text as categoricals from Arrow's "
-        "dictionaries (default) or pd.read_parquet's Python strings",
+        default="sources",
+        help="how the audit child reads the files: column by column inside the audit, as "
+        "the worker does (default); three whole frames first with text as categoricals "
+        "from Arrow's dictionaries (the worker before); or pd.read_parquet's Python strings",
+    )
+    parser.add_argument(
+        "--spill-rows",
+        type=int,
+        default=int(os.environ.get("SYNTHGOV_AUDIT_SPILL_ROWS", SPILL_ROWS)),
+        help="with the sources loader, keep the prepared columns on disk above this many "
+        "rows in the three tables together, as the worker does (default: "
+        "SYNTHGOV_AUDIT_SPILL_ROWS or the worker's default; -1: never)",
     )
     parser.add_argument(
         "--data-dir",
@@ -881,6 +941,7 @@ def main(argv: list[str] | None = None) -> None:
             stream_batch_rows=args.stream_batch_rows,
             loader=args.loader,
             data_dir=args.data_dir,
+            spill_rows=None if args.spill_rows < 0 else args.spill_rows,
         )
         result["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(result)

@@ -190,6 +190,11 @@ if SYNTHGOV_DASK_SCHEDULER and not SYNTHGOV_DASK_SCHEDULER.startswith(("tcp://",
         "address: write tcp://host:8786 (or tls://...), or leave it empty to run audits "
         "in the worker alone."
     )
+# An audit whose three tables hold more rows together than this keeps its prepared
+# columns (about 29 bytes a row narrow) in files under FILE_UPLOAD_TEMP_DIR, read back
+# on each use, instead of in the worker's memory (audits.checks.compact.SpillStore);
+# the files are removed when the audit ends. 0: always.
+SYNTHGOV_AUDIT_SPILL_ROWS = env_int("SYNTHGOV_AUDIT_SPILL_ROWS", 10_000_000, minimum=0)
 SYNTHGOV_DASK_MIN_ROWS = env_int("SYNTHGOV_DASK_MIN_ROWS", 1_000_000, minimum=1)
 SYNTHGOV_DASK_PIECE_ROWS = env_int("SYNTHGOV_DASK_PIECE_ROWS", 1_000_000, minimum=1)
 # Watermark secrets and manifest signing keys, one JSON file per organisation
@@ -436,6 +441,7 @@ _KNOWN_SYNTHGOV_VARS = {
     "SYNTHGOV_MAX_ROWS",
     "SYNTHGOV_MAX_TABLES",
     "SYNTHGOV_AUDIT_LEASE_SECONDS",
+    "SYNTHGOV_AUDIT_SPILL_ROWS",
     "SYNTHGOV_DASK_SCHEDULER",
     "SYNTHGOV_DASK_MIN_ROWS",
     "SYNTHGOV_DASK_PIECE_ROWS",

@@ -119,7 +119,8 @@ class AuditConfig:
 class RealAncestor:
     """The collapse family's input: the audited version's nearest real ancestor.
 
-    Either ``frame`` holds the ancestor's data (read and verified by the caller), the
+    Either ``frame`` holds the ancestor's data (read and verified by the caller; a
+    frame, or a ``sources.TableSource`` the collapse figures read column by column), the
     version being ``generation_depth`` synthetic generations away from it, and
     ``details`` (for example which ancestor it is) go into every collapse figure's
     details; or ``frame`` is None and ``reason`` says why collapse is not measured, with
@@ -128,7 +129,7 @@ class RealAncestor:
     """
 
     generation_depth: int | None
-    frame: pd.DataFrame | None = None
+    frame: pd.DataFrame | Any | None = None
     details: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
 
@@ -140,7 +141,11 @@ class RealAncestor:
 
     @classmethod
     def measured(
-        cls, frame: pd.DataFrame, *, generation_depth: int, details: dict[str, Any] | None = None
+        cls,
+        frame: pd.DataFrame | Any,
+        *,
+        generation_depth: int,
+        details: dict[str, Any] | None = None,
     ) -> RealAncestor:
         return cls(generation_depth, frame=frame, details=dict(details or {}))
 

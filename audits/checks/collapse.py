@@ -18,6 +18,7 @@ import pandas as pd
 from audits.checks.base import MetricResult, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import category_strings, numeric_values
+from audits.checks.sources import TableSource, as_source, read_column
 
 FAMILY = "collapse"
 KEYS = {
@@ -82,42 +83,67 @@ class CollapseChain:
 
 
 def collapse_figures(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
+    real: pd.DataFrame | TableSource,
+    synthetic: pd.DataFrame | TableSource,
     column_types: dict[str, str],
     *,
     generation: int = 1,
     seed: int = 0,
     diversity_sample_rows: int = DIVERSITY_SAMPLE_ROWS,
 ) -> CollapseFigures:
-    """Compare ``synthetic`` with its real ancestor on the columns both frames hold."""
+    """Compare ``synthetic`` with its real ancestor on the columns both tables hold
+    (frames, or ``sources.TableSource``: each column is read from each table once and
+    let go before the next, so no whole raw table is held)."""
+    real, synthetic = as_source(real, copy=False), as_source(synthetic, copy=False)
     shared = [c for c in column_types if c in real.columns and c in synthetic.columns]
     numeric = [c for c in shared if column_types[c] in NUMERIC_TYPES]
     categories = [c for c in shared if column_types[c] in CATEGORY_TYPES]
-    real_numbers = {c: _numbers(real[c], column_types[c]) for c in numeric}
-    synthetic_numbers = {c: _numbers(synthetic[c], column_types[c]) for c in numeric}
-    tails = {c: _tail_coverage(real_numbers[c], synthetic_numbers[c]) for c in numeric}
-    variances = {c: _variance_ratio(real_numbers[c], synthetic_numbers[c]) for c in numeric}
-    retained, total = _category_counts(real, synthetic, categories)
-    diversity, sample_size = _record_diversity(
-        real,
-        synthetic,
-        [c for c in shared if column_types[c] not in DIVERSITY_EXCLUDED],
-        {c: column_types[c] for c in numeric},
-        real_numbers,
-        seed,
-        diversity_sample_rows,
-    )
+    diverse = [c for c in shared if column_types[c] not in DIVERSITY_EXCLUDED]
+    size = min(real.num_rows, synthetic.num_rows, diversity_sample_rows)
+    sampled = bool(diverse) and size > 0
+    tails, variances, edges = {}, {}, {}
+    retained = total = 0
+    real_sample: dict[str, pd.Series] = {}
+    synthetic_sample: dict[str, pd.Series] = {}
+    for column in shared:
+        if column not in numeric and column not in categories and column not in diverse:
+            continue
+        real_values, synthetic_values = read_column(real, column), read_column(synthetic, column)
+        if column in numeric:
+            real_numbers = _numbers(real_values, column_types[column])
+            synthetic_numbers = _numbers(synthetic_values, column_types[column])
+            tails[column] = _tail_coverage(real_numbers, synthetic_numbers)
+            variances[column] = _variance_ratio(real_numbers, synthetic_numbers)
+            if real_numbers.size:
+                edges[column] = _diversity_edges(real_numbers)
+            del real_numbers, synthetic_numbers
+        if column in categories:
+            kept, known = _category_counts(real_values, synthetic_values)
+            retained, total = retained + kept, total + known
+        if sampled and column in diverse:
+            # The same seeded rows for every column (the rows drawn depend only on the
+            # table's length and the seed), as sampling the whole table would draw.
+            real_sample[column] = real_values.sample(n=size, random_state=seed)
+            synthetic_sample[column] = synthetic_values.sample(n=size, random_state=seed)
+        del real_values, synthetic_values
+    diversity = None
+    if sampled:
+        diversity = _record_diversity(
+            pd.DataFrame(real_sample),
+            pd.DataFrame(synthetic_sample),
+            {c: column_types[c] for c in numeric},
+            edges,
+        )
     return CollapseFigures(
         generation=generation,
-        tail_coverage=_mean(tails.values()),
-        variance_ratio=_mean(variances.values()),
+        tail_coverage=_mean(tails[c] for c in numeric),
+        variance_ratio=_mean(variances[c] for c in numeric),
         category_retention=retained / total if total else None,
         record_diversity=diversity,
-        sample_size=sample_size,
+        sample_size=size,
         details={
-            "tail_coverage": tails,
-            "variance_ratio": variances,
+            "tail_coverage": {c: tails[c] for c in numeric},
+            "variance_ratio": {c: variances[c] for c in numeric},
             "categories_retained": retained,
             "categories_real": total,
         },
@@ -166,8 +192,8 @@ def warning_text(chain: CollapseChain) -> str | None:
 
 
 def collapse_metrics(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
+    real: pd.DataFrame | TableSource,
+    synthetic: pd.DataFrame | TableSource,
     column_types: dict[str, str],
     *,
     generation_depth: int,
@@ -181,7 +207,7 @@ def collapse_metrics(
         real, synthetic, column_types, generation=generation_depth, seed=seed
     )
     common = dict(details or {})
-    rows = len(synthetic)
+    rows = as_source(synthetic, copy=False).num_rows
     results = [_depth_metric(generation_depth, common)]
     per_column = {
         "tail_coverage": {"columns": figures.details["tail_coverage"]},
@@ -311,46 +337,39 @@ def _variance_ratio(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     return float(np.var(synthetic, ddof=1) / real_variance)
 
 
-def _category_counts(
-    real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str]
-) -> tuple[int, int]:
-    retained = total = 0
-    for column in columns:
-        # Compared as text, so that True, "True", 1 and 1.0 read from files agree.
-        real_values = set(category_strings(real[column]).dropna().unique().tolist())
-        synthetic_values = set(category_strings(synthetic[column]).dropna().unique().tolist())
-        total += len(real_values)
-        retained += len(real_values & synthetic_values)
-    return retained, total
+def _category_counts(real: pd.Series, synthetic: pd.Series) -> tuple[int, int]:
+    """(real categories still present in the synthetic column, real categories)."""
+    # Compared as text, so that True, "True", 1 and 1.0 read from files agree.
+    real_values = set(category_strings(real).dropna().unique().tolist())
+    synthetic_values = set(category_strings(synthetic).dropna().unique().tolist())
+    return len(real_values & synthetic_values), len(real_values)
+
+
+def _diversity_edges(real_numbers: np.ndarray) -> np.ndarray:
+    """The real quantiles a numeric column is cut on before counting distinct rows."""
+    return np.unique(np.quantile(real_numbers, np.linspace(0, 1, DIVERSITY_BINS + 1)))
 
 
 def _record_diversity(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    columns: list[str],
+    real_rows: pd.DataFrame,
+    synthetic_rows: pd.DataFrame,
     numeric: dict[str, str],
-    real_numbers: dict[str, np.ndarray],
-    seed: int,
-    limit: int,
-) -> tuple[float | None, int]:
-    size = min(len(real), len(synthetic), limit)
-    if not columns or size == 0:
-        return None, size
-    # Equal sample sizes, since distinct counts grow with the number of rows.
-    real_rows = real[columns].sample(n=size, random_state=seed)
-    synthetic_rows = synthetic[columns].sample(n=size, random_state=seed)
-    real_rows, synthetic_rows = real_rows.copy(), synthetic_rows.copy()
+    edges: dict[str, np.ndarray],
+) -> float:
+    """Distinct synthetic rows over distinct real rows of the two samples (equal sizes,
+    since distinct counts grow with the number of rows), numeric columns cut on
+    ``edges`` (a column without present real values keeps its raw values)."""
     for column, column_type in numeric.items():
-        if real_numbers[column].size == 0:
+        if column not in edges or column not in real_rows.columns:
             continue  # nothing to cut on: the raw values stand
-        edges = np.unique(np.quantile(real_numbers[column], np.linspace(0, 1, DIVERSITY_BINS + 1)))
         for rows in (real_rows, synthetic_rows):
             values = numeric_values(rows[column], column_type)
             # Missing values form their own bin rather than joining the top one.
-            rows[column] = np.where(np.isnan(values), -1, np.searchsorted(edges[1:-1], values))
+            cut = edges[column][1:-1]
+            rows[column] = np.where(np.isnan(values), -1, np.searchsorted(cut, values))
     real_distinct = len(real_rows.drop_duplicates())
     synthetic_distinct = len(synthetic_rows.drop_duplicates())
-    return float(min(1.0, synthetic_distinct / real_distinct)), size
+    return float(min(1.0, synthetic_distinct / real_distinct))
 
 
 def _mean(values) -> float | None:

@@ -13,11 +13,22 @@ float64 numbers with NaN for missing, int32 codes. A read makes a new array, so 
 holds the full-width values only while it uses them. The narrow form is checked when it
 is made: the decoded array must equal the prepared one bit for bit, or the column keeps
 float64 (so no figure can change).
+
+Even narrow, the arrays grow with the table (29 bytes a row on the benchmark: 3 GB at
+50M / 50M / 5M rows), too much beside the distance search of a large audit. Given a
+``SpillStore``, each narrow array is written once to a file of its own and read back
+on every read instead of being held (``np.fromfile``: a fresh array that is freed when
+the check drops it; a memory map would stay in the process's resident memory as it is
+read). The store's folder is removed when the audit ends.
 """
 
 from __future__ import annotations
 
+import itertools
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,15 +39,70 @@ from audits.checks.encoding import (
     PreparedColumn,
     PreparedColumns,
     PreparedData,
+    audited_specs,
     code_dtype,
     prepare,
 )
+from audits.checks.sources import TableSource, as_source
 
 FRAMES = ("real", "synthetic", "holdout")
 # Decimal places tried for numbers that are not whole (10 ** places times the value is
 # a whole number that round-trips exactly).
 MAX_PLACES = 3
 _INT_TYPES = (np.int8, np.int16, np.int32)
+
+
+class SpilledArray:
+    """A narrow array held in a file of a ``SpillStore``; ``load`` reads a new copy."""
+
+    __slots__ = ("dtype", "path", "size")
+
+    def __init__(self, path: Path, dtype: np.dtype, size: int) -> None:
+        self.path, self.dtype, self.size = path, dtype, size
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def load(self) -> np.ndarray:
+        return np.fromfile(self.path, dtype=self.dtype, count=self.size)
+
+
+class SpillStore:
+    """A folder of its own (made in ``parent``, default the system's temporary folder)
+    holding narrow arrays written once (``put``) and read back whole on each read.
+    ``close`` removes the folder and everything in it; use it as a context manager so
+    that an audit that raises leaves nothing behind."""
+
+    def __init__(self, parent: Path | str | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="synthgov-audit-", dir=parent))
+        self._names = itertools.count()
+
+    def put(self, values: np.ndarray) -> SpilledArray:
+        path = self.folder / f"{next(self._names)}.bin"
+        np.ascontiguousarray(values).tofile(path)
+        return SpilledArray(path, values.dtype, len(values))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes written to the folder."""
+        return sum(p.stat().st_size for p in self.folder.iterdir()) if self.folder.exists() else 0
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> SpillStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fresh(stored: np.ndarray | SpilledArray) -> tuple[np.ndarray, bool]:
+    """The stored array and whether it is a new copy (read back from a spill file)."""
+    if isinstance(stored, SpilledArray):
+        return stored.load(), True
+    return stored, False
 
 
 class _Numbers:
@@ -70,12 +136,20 @@ class _Numbers:
     def nbytes(self) -> int:
         return self.stored.nbytes + (0 if self.missing is None else self.missing.nbytes)
 
-    def decode(self) -> np.ndarray:
-        if not self.scale:
-            return self.stored.astype(np.float64)  # a copy, also of float64
-        out = self.stored.astype(np.float64)
+    def spill(self, store: SpillStore) -> None:
+        self.stored = store.put(self.stored)
         if self.missing is not None and len(self.missing):
-            out[self.missing] = np.nan
+            self.missing = store.put(self.missing)
+
+    def decode(self) -> np.ndarray:
+        stored, new = _fresh(self.stored)
+        # Always a new array, also of float64 (a spilled one is read back new).
+        out = stored.astype(np.float64, copy=not new)
+        if not self.scale:
+            return out
+        missing = None if self.missing is None else _fresh(self.missing)[0]
+        if missing is not None and len(missing):
+            out[missing] = np.nan
         if self.scale != 1:
             out /= self.scale
         return out
@@ -120,16 +194,21 @@ class _Codes:
     def nbytes(self) -> int:
         return self.stored.nbytes
 
+    def spill(self, store: SpillStore) -> None:
+        self.stored = store.put(self.stored)
+
     def decode(self) -> np.ndarray:
-        return self.stored.astype(np.int32)
+        stored, new = _fresh(self.stored)
+        return stored.astype(np.int32, copy=not new)
 
 
 class CompactColumn(PreparedColumn):
     """A ``PreparedColumn`` whose arrays are stored narrow (see the module's notes):
     ``real``, ``synthetic`` and ``holdout`` read as the prepared column's arrays (a new
-    array on each read)."""
+    array on each read). With ``store`` the narrow arrays are written there and read
+    back on each read; ``nbytes`` still counts them."""
 
-    def __init__(self, column: PreparedColumn) -> None:
+    def __init__(self, column: PreparedColumn, store: SpillStore | None = None) -> None:
         for name in ("spec", "categories", "n_reference_categories", "n_real_categories"):
             object.__setattr__(self, name, getattr(column, name))
         stored = {}
@@ -141,6 +220,8 @@ class CompactColumn(PreparedColumn):
                 stored[frame] = _Numbers(values)
             else:
                 stored[frame] = _Codes(values, len(column.categories))
+            if store is not None and stored[frame] is not None:
+                stored[frame].spill(store)
         object.__setattr__(self, "_stored", stored)
 
     def _read(self, frame: str) -> np.ndarray | None:
@@ -162,37 +243,50 @@ class CompactColumn(PreparedColumn):
 
 def prepare_compact(
     columns: Sequence[ColumnSpec],
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    holdout: pd.DataFrame | None,
+    real: pd.DataFrame | TableSource,
+    synthetic: pd.DataFrame | TableSource,
+    holdout: pd.DataFrame | TableSource | None,
+    *,
+    store: SpillStore | None = None,
 ) -> PreparedData:
     """``encoding.prepare``'s columns (the same ones, each converted once on first use),
-    each held as a ``CompactColumn``: a column is prepared on its own and narrowed at
-    once, so the full-width arrays of one column exist at a time."""
-    layout = prepare(columns, real, synthetic, holdout)
+    each held as a ``CompactColumn`` (its narrow arrays in ``store`` when given): a
+    column is read from each table (a frame or a ``sources.TableSource``), prepared on
+    its own and narrowed at once, so the raw and full-width arrays of one column exist
+    at a time."""
+    # Frames are read as they are: a column the caller deletes from one is gone here too.
+    tables = [as_source(t, copy=False) for t in (real, synthetic, holdout)]
 
     def convert(spec: ColumnSpec) -> PreparedColumn:
-        one = prepare([spec], real, synthetic, holdout, include_identifiers=True)
-        return CompactColumn(one.columns[spec.name])
+        raw = [None if t is None else t.read([spec.name]) for t in tables]
+        one = prepare([spec], *raw, include_identifiers=True)
+        del raw
+        return CompactColumn(one.columns[spec.name], store)
 
-    specs = [layout.columns.spec(name) for name in layout.columns]
+    real_source, synthetic_source, holdout_source = tables
     return PreparedData(
-        columns=PreparedColumns(specs, convert),
-        n_real=layout.n_real,
-        n_synthetic=layout.n_synthetic,
-        n_holdout=layout.n_holdout,
+        columns=PreparedColumns(audited_specs(columns), convert),
+        n_real=real_source.num_rows,
+        n_synthetic=synthetic_source.num_rows,
+        n_holdout=0 if holdout_source is None else holdout_source.num_rows,
     )
 
 
-def narrow_every_column(data: PreparedData, raw: Sequence[pd.DataFrame | None]) -> None:
+def narrow_every_column(
+    data: PreparedData, raw: Sequence[pd.DataFrame | TableSource | None]
+) -> None:
     """Prepare and narrow every column of ``data`` now (each is converted on first use),
-    dropping it from the ``raw`` frames once it is, so the raw and the full-width
-    prepared values of one column exist at a time."""
+    dropping it from the ``raw`` tables (frames, or sources: ``TableSource.drop``) once
+    it is, so the raw and the full-width prepared values of one column exist at a
+    time."""
     for name in data.columns:
         data.columns[name]
-        for frame in raw:
-            if frame is not None and name in frame.columns:
-                del frame[name]
+        for table in raw:
+            if isinstance(table, pd.DataFrame):
+                if name in table.columns:
+                    del table[name]
+            elif table is not None:
+                table.drop(name)
         release_unused_memory()
 
 

@@ -12,19 +12,28 @@ import pandas as pd
 from audits.checks.base import AuditConfig, MetricResult, RealAncestor
 from audits.checks.encoding import PreparedColumn, PreparedData, row_hashes
 from audits.checks.hashcount import distinct_count, member_mask_sorted, sorted_counts
+from audits.checks.sources import TableSource, as_source
+
+Table = pd.DataFrame | TableSource
 
 
 @dataclass
 class AuditFrames:
-    """The input tables handed to ``run_audit``. It empties this holder once the columns
-    are prepared, so the frames are freed when the caller keeps no other reference."""
+    """The input tables handed to ``run_audit``: frames in memory or sources that read
+    columns on demand (``sources.FileSource``: a stored file, never held whole).
+    ``run_audit`` empties this holder once it has taken them, so frames are freed when
+    the caller keeps no other reference."""
 
-    real: pd.DataFrame | None
-    synthetic: pd.DataFrame | None
-    holdout: pd.DataFrame | None = None
+    real: Table | None
+    synthetic: Table | None
+    holdout: Table | None = None
 
     def release(self) -> None:
         self.real = self.synthetic = self.holdout = None
+
+    def sources(self) -> tuple[TableSource | None, TableSource | None, TableSource | None]:
+        """The three tables as sources (a frame wrapped in a ``FrameSource``)."""
+        return as_source(self.real), as_source(self.synthetic), as_source(self.holdout)
 
 
 @dataclass(frozen=True)
@@ -45,18 +54,19 @@ class AuditContext:
     the caller gave none). ``cache`` lets checks of a family share work (for example the
     nearest-neighbour distances used by several privacy figures).
 
-    The raw frames are read only while preparing: ``run_audit`` computes what the checks
-    need from them first (``_frame_reads`` in the runner), drops each raw column once it
-    is prepared and then sets them to None, so a check reads ``data`` (prepared columns,
-    ``compact.CompactColumn``: each read of an array is a new full-width array) or a
-    cached early result. ``synthetic``
-    stays when the collapse family runs (it compares the raw synthetic table with the
-    ancestor's)."""
+    ``real``, ``synthetic`` and ``holdout`` are the raw tables (frames or
+    ``sources.TableSource``; readers take them through ``sources.as_source`` and read
+    only the columns they need). They are read only while preparing: ``run_audit``
+    computes what the checks need from them first (``_frame_reads`` in the runner),
+    drops each raw column once it is prepared and then sets them to None, so a check
+    reads ``data`` (prepared columns, ``compact.CompactColumn``: each read of an array
+    is a new full-width array) or a cached early result. ``synthetic`` stays when the
+    collapse family runs (it compares the raw synthetic table with the ancestor's)."""
 
     config: AuditConfig
-    real: pd.DataFrame | None
-    synthetic: pd.DataFrame | None
-    holdout: pd.DataFrame | None
+    real: Table | None
+    synthetic: Table | None
+    holdout: Table | None
     data: PreparedData
     registry_facts: dict[str, Any]
     ancestor: RealAncestor | None = None

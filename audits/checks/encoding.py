@@ -192,12 +192,7 @@ def prepare(
             )
         return _prepare_categories(spec, real, synthetic, holdout)
 
-    specs = [
-        spec
-        for spec in columns
-        if include_identifiers or not spec.excluded_from_distances or spec.type == "text"
-    ]
-    prepared = PreparedColumns(specs, convert)
+    prepared = PreparedColumns(audited_specs(columns, include_identifiers), convert)
     if eager:
         prepared.convert_all()
     return PreparedData(
@@ -206,6 +201,18 @@ def prepare(
         n_synthetic=len(synthetic),
         n_holdout=0 if holdout is None else len(holdout),
     )
+
+
+def audited_specs(
+    columns: Sequence[ColumnSpec], include_identifiers: bool = False
+) -> list[ColumnSpec]:
+    """The columns ``prepare`` converts: all but identifiers (free text is kept for the
+    checks that read it), or every column with ``include_identifiers``."""
+    return [
+        spec
+        for spec in columns
+        if include_identifiers or not spec.excluded_from_distances or spec.type == "text"
+    ]
 
 
 def _prepare_categories(

@@ -11,6 +11,7 @@ import pandas as pd
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, numeric_values
+from audits.checks.sources import as_source, read_column
 
 PARSEABLE_SHARE = 0.99
 SCHEMA_SAMPLE_ROWS = 100_000
@@ -123,10 +124,13 @@ def schema_facts(ctx: AuditContext) -> tuple[list[str], list[str], int]:
     before it releases the frames) and cached."""
     if "schema_facts" not in ctx.cache:
         specs = ctx.config.columns
-        extra = sorted(set(ctx.real.columns) - {s.name for s in specs}, key=str)
-        rows = seeded_rows(len(ctx.real), SCHEMA_SAMPLE_ROWS, ctx.config.seed, "schema")
-        sample = ctx.real.iloc[rows]
-        mismatched = [s.name for s in specs if not _fits_type(sample[s.name], s)]
+        real = as_source(ctx.real, copy=False)
+        extra = sorted(set(real.columns) - {s.name for s in specs}, key=str)
+        rows = seeded_rows(real.num_rows, SCHEMA_SAMPLE_ROWS, ctx.config.seed, "schema")
+        # One column at a time: the sample's rows of each column, the rest let go.
+        mismatched = [
+            s.name for s in specs if not _fits_type(read_column(real, s.name).iloc[rows], s)
+        ]
         ctx.cache["schema_facts"] = (extra, mismatched, len(rows))
     extra, mismatched, rows_checked = ctx.cache["schema_facts"]
     return list(extra), list(mismatched), rows_checked

@@ -29,6 +29,7 @@ import pandas as pd
 from audits.checks.base import AuditInputError, Direction, MetricResult, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import category_strings
+from audits.checks.sources import as_source
 
 # A group is under-represented when its share is below this fraction of its target.
 UNDER_RATIO = 0.8
@@ -96,8 +97,10 @@ def group_shares(frame: pd.DataFrame, target: Target) -> tuple[list[float], int]
 
 def _table(ctx: AuditContext, target: Target) -> dict[str, Any]:
     expected = np.array([share for _, share in target.groups])
-    syn, n_syn = group_shares(ctx.synthetic, target)
-    real, n_real = group_shares(ctx.real, target)
+    # Only the grouping's columns of each table are read.
+    attributes = list(dict.fromkeys(target.attributes))
+    syn, n_syn = group_shares(as_source(ctx.synthetic, copy=False).read(attributes), target)
+    real, n_real = group_shares(as_source(ctx.real, copy=False).read(attributes), target)
     syn_a, real_a = np.array(syn), np.array(real)
     labels = [Target.label(values, target.attributes) for values, _ in target.groups]
     under_syn = [lab for lab, s, e in zip(labels, syn_a, expected, strict=True)

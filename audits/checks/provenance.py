@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pandas as pd
+
 from audits.checks.base import MetricResult, skipped
 from audits.checks.context import AuditContext, Step
-from audits.checks.watermark import manifest_result, watermark_metrics
+from audits.checks.sources import as_source
+from audits.checks.watermark import manifest_result, watermark_columns, watermark_metrics
 
 FLAGS = {
     "provenance.lineage_complete": (
@@ -81,7 +84,17 @@ def watermark_results(ctx: AuditContext) -> list[MetricResult]:
     """The watermark figures, looked for in the raw synthetic frame once (the runner
     calls this before it releases the frames) and cached."""
     if "watermark_results" not in ctx.cache:
-        ctx.cache["watermark_results"] = watermark_metrics(ctx.registry_facts, ctx.synthetic)
+        synthetic = as_source(ctx.synthetic, copy=False)
+        # Only the columns the mark is looked for in (none when nothing is detected).
+        wanted = [c for c in watermark_columns(ctx.registry_facts) if c in synthetic.columns]
+        frame = (
+            synthetic.read(wanted)
+            if wanted
+            else pd.DataFrame(index=pd.RangeIndex(synthetic.num_rows))
+        )
+        ctx.cache["watermark_results"] = watermark_metrics(
+            ctx.registry_facts, frame, rows=synthetic.num_rows
+        )
     return copy.deepcopy(ctx.cache["watermark_results"])
 
 

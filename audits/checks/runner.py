@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,9 +36,15 @@ from audits.checks.base import (
     skipped,
 )
 from audits.checks.catalogue import METRICS, RELATIONAL_KEYS
-from audits.checks.compact import narrow_every_column, prepare_compact, release_unused_memory
+from audits.checks.compact import (
+    SpillStore,
+    narrow_every_column,
+    prepare_compact,
+    release_unused_memory,
+)
 from audits.checks.context import AuditContext, AuditFrames, Step
 from audits.checks.encoding import category_strings
+from audits.checks.sources import TableSource, as_source, read_column
 from synthgov.signing.canonical import canonical_json, sha256_hex
 
 Progress = Callable[[str, float], None]
@@ -126,15 +134,23 @@ def run_audit(
     ancestor: RealAncestor | None = None,
     progress: Progress | None = None,
     precomputed: dict[str, MetricResult] | None = None,
+    spill_dir: Path | str | None = None,
 ) -> AuditOutcome:
     """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
     before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
     is called before each step and at the end; an exception it raises (for example to
     cancel) propagates.
 
-    The frames come either as the three arguments or in ``frames``, which is emptied once
-    the columns are prepared: a caller that keeps no other reference (the worker, the
-    benchmark) then frees the raw tables for the rest of the audit.
+    The tables come either as the three frames or in ``frames``, which is emptied once
+    the audit has taken them: frames a caller keeps no other reference to (the worker,
+    the benchmark) are then freed column by column as the columns are prepared.
+    ``frames`` may hold ``sources.TableSource`` instead (``FileSource``: a stored file
+    read one column at a time), so no whole raw table is ever held.
+
+    With ``spill_dir`` the prepared columns' narrow arrays are kept in files in a new
+    folder made there (``compact.SpillStore``) instead of memory, and read back on each
+    use; the folder is removed when the audit ends, also when it raises. The figures
+    are the same either way.
 
     The collapse family is not among the families a user chooses: it runs whenever
     ``ancestor`` is given, after the chosen families, so its figures come last.
@@ -146,23 +162,35 @@ def run_audit(
         frames = AuditFrames(real, synthetic, holdout)
     del real, synthetic, holdout
     facts = dict(registry_facts or {})
-    validate_inputs(
-        config=config, synthetic=frames.synthetic, real=frames.real, holdout=frames.holdout
-    )
+    # Sources of the caller's tables (a frame is read through a shallow copy: dropping
+    # a prepared column from it frees the values once the caller holds no reference).
+    real, synthetic, holdout = frames.sources()
+    frames.release()
+    validate_inputs(config=config, synthetic=synthetic, real=real, holdout=holdout)
     report = progress or (lambda label, fraction: None)
     if facts.get("hash_verified") is False:
-        frames.release()
         return _stopped_on_hash(facts, report)
+    with contextlib.ExitStack() as stack:
+        store = None if spill_dir is None else stack.enter_context(SpillStore(spill_dir))
+        return _run_checks(
+            config, real, synthetic, holdout, facts, ancestor, report, precomputed, store
+        )
+
+
+def _run_checks(
+    config: AuditConfig,
+    real: TableSource,
+    synthetic: TableSource,
+    holdout: TableSource | None,
+    facts: dict[str, Any],
+    ancestor: RealAncestor | None,
+    report: Progress,
+    precomputed: dict[str, MetricResult] | None,
+    store: SpillStore | None,
+) -> AuditOutcome:
     report("Preparing columns", 0.0)
     started = time.perf_counter()
-    # Shallow copies: dropping a column from them frees its values once the caller
-    # holds no other reference, and leaves the caller's frames as they were.
-    real, synthetic, holdout = (
-        None if f is None else f.copy(deep=False)
-        for f in (frames.real, frames.synthetic, frames.holdout)
-    )
-    frames.release()
-    data = prepare_compact(config.columns, real, synthetic, holdout)
+    data = prepare_compact(config.columns, real, synthetic, holdout, store=store)
     ctx = AuditContext(config, real, synthetic, holdout, data, facts, ancestor=ancestor)
     families = [family for family in FAMILIES if family in config.families]
     if ancestor is not None:
@@ -170,7 +198,7 @@ def run_audit(
     _frame_reads(ctx, families)
     # Every column now: the families read nearly all of them, and this keeps the
     # preparation's time (and any conversion error) in this step. Each raw column is
-    # dropped once prepared; only the collapse family reads a raw frame (the synthetic
+    # dropped once prepared; only the collapse family reads a raw table (the synthetic
     # one) after this.
     narrow_every_column(
         data, [real, holdout] if ancestor is not None else [real, holdout, synthetic]
@@ -432,30 +460,34 @@ def _stopped_on_hash(facts: dict[str, Any], report: Progress) -> AuditOutcome:
 def validate_inputs(
     *,
     config: AuditConfig,
-    synthetic: pd.DataFrame,
-    real: pd.DataFrame,
-    holdout: pd.DataFrame | None,
+    synthetic: pd.DataFrame | TableSource,
+    real: pd.DataFrame | TableSource,
+    holdout: pd.DataFrame | TableSource | None,
 ) -> None:
-    """Cheap checks that give the curator a plain reason before any heavy work."""
+    """Cheap checks that give the curator a plain reason before any heavy work: from
+    the tables' column names and row counts, and the reference's target column alone
+    when a positive outcome is named."""
     unknown = set(config.families) - set(FAMILIES)
     if unknown:
         raise AuditInputError(f"Unknown check families: {', '.join(sorted(unknown))}.")
     if not config.columns:
         raise AuditInputError("The dataset's schema lists no columns.")
-    frames = {"synthetic dataset": synthetic, "reference dataset": real}
+    tables = {"synthetic dataset": synthetic, "reference dataset": real}
     if holdout is not None:
-        frames["holdout dataset"] = holdout
-    for label, frame in frames.items():
-        if len(frame) == 0 or len(frame.columns) == 0:
+        tables["holdout dataset"] = holdout
+    for label, table in tables.items():
+        source = as_source(table, copy=False)
+        if source.num_rows == 0 or len(source.columns) == 0:
             raise AuditInputError(f"The {label} is empty: it has no rows to audit.")
-        missing = [c for c in config.column_names if c not in frame.columns]
+        present = set(source.columns)
+        missing = [c for c in config.column_names if c not in present]
         if missing:
             raise AuditInputError(
                 f"The {label} has no column {_names(missing)}; its columns must match the "
                 "synthetic dataset's schema. Choose a matching version or fix the schema."
             )
     _validate_roles(config)
-    _validate_positive_outcome(config, real)
+    _validate_positive_outcome(config, as_source(real, copy=False))
 
 
 def _names(names: list[str]) -> str:
@@ -488,11 +520,12 @@ def _validate_roles(config: AuditConfig) -> None:
         raise AuditInputError(f"The target '{config.target}' is a date; choose an outcome.")
 
 
-def _validate_positive_outcome(config: AuditConfig, real: pd.DataFrame) -> None:
+def _validate_positive_outcome(config: AuditConfig, real: TableSource) -> None:
     if config.target is None or config.positive_outcome is None:
         return
     wanted = category_strings(pd.Series([config.positive_outcome])).iloc[0]
-    if wanted not in set(category_strings(real[config.target]).dropna().unique()):
+    target = read_column(real, config.target)
+    if wanted not in set(category_strings(target).dropna().unique()):
         raise AuditInputError(
             f"The positive outcome '{config.positive_outcome}' does not occur in the target "
             f"column '{config.target}' of the reference dataset."

@@ -610,11 +610,29 @@ def _check_arguments(
 # --- audit figures ---------------------------------------------------------------
 
 
-def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list[MetricResult]:
+def watermark_columns(facts: dict) -> list[str]:
+    """The columns ``watermark_metrics`` reads from the audited data for these facts
+    (none unless the mark is looked for): the marked numeric and categorical columns
+    and the anchor."""
+    mark = facts.get("watermark")
+    if not mark or not mark.get("key"):
+        return []
+    names = [*mark.get("tolerances", {}), *(mark.get("categorical") or {})]
+    if mark.get("anchor"):
+        names.append(mark["anchor"])
+    return list(dict.fromkeys(names))
+
+
+def watermark_metrics(
+    facts: dict, frame: pd.DataFrame, *, rows: int | None = None
+) -> list[MetricResult]:
     """``provenance.watermark_detected`` (1/0), ``provenance.watermark_strength``
     (-log10 p) and ``provenance.manifest_valid`` from the registry's facts: for a
     watermarked version, ``facts["watermark"]`` holds the key and parameters and the
-    mark is looked for in ``frame`` (the audited data)."""
+    mark is looked for in ``frame`` (the audited data: every column, or at least those
+    of ``watermark_columns``, with ``rows`` the audited data's row count when ``frame``
+    holds none of its columns)."""
+    rows = len(frame) if rows is None else rows
     results = []
     mark = facts.get("watermark")
     if "watermark" not in facts:
@@ -660,8 +678,8 @@ def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list[MetricResult]:
                 1.0 if found.present else 0.0,
                 "higher",
                 details,
-                sample_size=len(frame),
-                population=len(frame),
+                sample_size=rows,
+                population=rows,
                 finding=finding,
             ),
             MetricResult(
@@ -669,8 +687,8 @@ def watermark_metrics(facts: dict, frame: pd.DataFrame) -> list[MetricResult]:
                 round(found.strength, 4),
                 "higher",
                 details,
-                sample_size=len(frame),
-                population=len(frame),
+                sample_size=rows,
+                population=rows,
             ),
         ]
     results.append(manifest_result(facts))

@@ -70,7 +70,9 @@ class StoredCopies:
     gone). On object storage it streams the object into a temporary file in
     ``FILE_UPLOAD_TEMP_DIR`` while hashing (``COPY_CHUNK_BYTES`` held at a time), and
     ``path(name)`` then yields that copy and removes it afterwards: one download per
-    input. On local storage nothing is copied: the file is hashed and read in place.
+    input (``kept(name)`` keeps it until ``close``, for a table read column by column
+    through the audit). On local storage nothing is copied: the file is hashed and read
+    in place.
     A name asked for twice (the same bytes as two inputs) is hashed once; its copy is
     kept until ``close``. ``close`` removes every copy not yet read (an input that
     failed its check is never parsed)."""
@@ -80,6 +82,8 @@ class StoredCopies:
         self._hashes: dict[str, str] = {}
         self._copies: dict[str, Path] = {}
         self._wanted: dict[str, int] = {}
+        self._kept: set[str] = set()
+        self._open = contextlib.ExitStack()
 
     def sha256(self, name: str) -> str:
         self._wanted[name] = self._wanted.get(name, 0) + 1
@@ -106,9 +110,22 @@ class StoredCopies:
             yield copy
         finally:
             self._wanted[name] -= 1
-            if self._wanted[name] <= 0:
+            if self._wanted[name] <= 0 and name not in self._kept:
                 self._copies.pop(name)
                 copy.unlink(missing_ok=True)
+
+    def kept(self, name: str) -> Path:
+        """A path to the stored file ``name`` that stays readable until ``close``, for
+        readers that read it in parts during the whole audit (``sources.FileSource``):
+        the copy made while hashing it (kept until ``close``), else as
+        ``synthgov.storage.local_copy`` (the stored file itself on local storage, a
+        temporary copy removed by ``close`` on object storage). FileNotFoundError when
+        the file is gone."""
+        copy = self._copies.get(name)
+        if copy is not None:
+            self._kept.add(name)
+            return copy
+        return self._open.enter_context(local_copy(name))
 
     def version_sha256(self, version: DatasetVersion) -> str | None:
         """``registry.services.stored_sha256`` through these copies."""
@@ -118,6 +135,8 @@ class StoredCopies:
         for copy in self._copies.values():
             copy.unlink(missing_ok=True)
         self._copies.clear()
+        self._kept.clear()
+        self._open.close()
 
     def __enter__(self) -> StoredCopies:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from audits.checks import (
 from audits.checks.base import FAMILIES, MAX_SEED
 from audits.checks.relational import RelationalSchema
 from audits.checks.runner import RELATIONAL_FAMILIES, library_versions
+from audits.checks.sources import FileSource
 from audits.models import AuditMetric, AuditRun, AuditStatus, Integrity
 from audits.populations.selectors import applicable_profile, usable_in_audits
 from audits.provenance.services import version_watermark_facts
@@ -768,6 +770,33 @@ def _load(version: DatasetVersion, role: str, copies: StoredCopies | None = None
         ) from None
 
 
+def _source(version: DatasetVersion, role: str, copies: StoredCopies) -> FileSource:
+    """The stored table of ``version`` as a source the audit reads column by column, as
+    ``_load`` reads it whole (a Parquet file's text columns as pandas ``category``), from
+    the bytes ``copies`` hashed (on object storage, the copy made while hashing, kept
+    until the run ends)."""
+    if version.is_relational:
+        raise ValueError(f"{version} holds several tables; read each table's file instead")
+    try:
+        path = copies.kept(version.file.name)
+    except FileNotFoundError:
+        raise AuditInputError(
+            f"The stored file of the {role} ({version}) is missing from storage; "
+            "ask an administrator to restore it, then run the audit again."
+        ) from None
+    return FileSource(path, version_table_info(version), label=f"{role} ({version})")
+
+
+def spill_folder(*tables: Any) -> str | None:
+    """Where the audit keeps its prepared columns on disk (``run_audit``'s
+    ``spill_dir``): the upload temporary folder when the tables hold more rows together
+    than ``SYNTHGOV_AUDIT_SPILL_ROWS``, else None (held in memory)."""
+    rows = sum(table.num_rows for table in tables if table is not None)
+    if rows <= settings.SYNTHGOV_AUDIT_SPILL_ROWS:
+        return None
+    return settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir()
+
+
 def _category_columns(version: DatasetVersion) -> dict[str, list[str]]:
     """Each table's category columns (SDMetrics ``categorical`` or ``ordinal``, keys
     excluded): the text columns the relational audit reads as pandas ``category``."""
@@ -1065,32 +1094,34 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         if precomputed:
             report = _scaled(report, 0.3, 0.7)
         report("Reading the data", 0.03)
-        real = _load(run.reference, "reference", copies)
+        # Each table is read column by column while the checks prepare them (a Parquet
+        # file; a CSV file is read whole on first use): no whole raw table is held.
+        real = _source(run.reference, "reference", copies)
         # A tampered file is not read at all: the checks report only the broken
         # hash, so the reference stands in to satisfy input validation.
-        synthetic = _load(run.version, "audited version", copies) if hash_verified else real
-        holdout = _load(run.holdout, "holdout", copies) if run.holdout else None
+        synthetic = _source(run.version, "audited version", copies) if hash_verified else real
+        holdout = _source(run.holdout, "holdout", copies) if run.holdout else None
         report("Model collapse: reading the nearest real ancestor", 0.04)
         # Not read when the audited file was tampered with: its collapse figures are
-        # skipped with the others.
+        # skipped with the others. The reference as the ancestor is read again from its
+        # file (the audit drops the reference's columns as it prepares them).
         ancestor = (
-            real_ancestor_load(version=run.version, loaded={run.reference_id: real}, copies=copies)
+            real_ancestor_load(
+                version=run.version, loaded={run.reference_id: real.reopened()}, copies=copies
+            )
             if hash_verified
             else None
         )
-        copies.close()  # every input is read: no copy is kept through the checks
-        # Handed over without other references: run_audit frees the raw tables once
-        # their columns are prepared (the ancestor keeps its own frame for collapse).
-        frames = AuditFrames(real=real, synthetic=synthetic, holdout=holdout)
-        del real, synthetic, holdout
         outcome = run_audit(
             config=config,
-            frames=frames,
+            frames=AuditFrames(real=real, synthetic=synthetic, holdout=holdout),
             registry_facts=registry_facts(run.version, hash_verified=hash_verified),
             ancestor=ancestor,
             progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
             precomputed=precomputed,
+            spill_dir=spill_folder(real, synthetic, holdout),
         )
+        copies.close()  # the files were read through the checks: their copies go now
         return _record_success(run, token, outcome, hashes, integrity)
     except AuditInputError as exc:
         return _record_end(run, token, AuditStatus.FAILED, str(exc), "audits.run.failed")
