@@ -74,8 +74,12 @@ Linked tables (a version of several tables with keys)::
 Memory: instead of the three frames, pass ``frames=AuditFrames(real=..., synthetic=...,
 holdout=...)`` and keep no other reference to them; ``run_audit`` empties it and frees
 each raw column as soon as that column is prepared (frames passed as arguments are left
-as they were). Prepared columns are held in the smallest exact type and decoded on each
-read (``audits.checks.compact``): 29 bytes a row instead of 100 on the scale benchmark.
+as they were). ``AuditFrames`` may hold sources instead of frames
+(``audits.checks.sources.FileSource``: a stored Parquet file read one column at a time),
+so no whole raw table is ever held. Prepared columns are held in the smallest exact type
+and decoded on each read (``audits.checks.compact``): 29 bytes a row instead of 100 on
+the scale benchmark; with ``spill_dir`` they are kept in files there instead of memory
+(removed when the audit ends). The figures are the same every way.
 
 A registry fact ``hash_verified`` of False stops the audit: only
 ``integrity.hash_verified`` is reported and every other figure is skipped.

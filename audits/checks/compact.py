@@ -41,9 +41,10 @@ from audits.checks.encoding import (
     PreparedData,
     audited_specs,
     code_dtype,
+    numeric_values,
     prepare,
 )
-from audits.checks.sources import TableSource, as_source
+from audits.checks.sources import TableSource, as_source, read_column
 
 FRAMES = ("real", "synthetic", "holdout")
 # Decimal places tried for numbers that are not whole (10 ** places times the value is
@@ -224,6 +225,36 @@ class CompactColumn(PreparedColumn):
                 stored[frame].spill(store)
         object.__setattr__(self, "_stored", stored)
 
+    @classmethod
+    def numeric(
+        cls,
+        spec: ColumnSpec,
+        tables: dict[str, TableSource | None],
+        store: SpillStore | None = None,
+    ) -> CompactColumn:
+        """A numeric column read from each table of ``tables`` (by frame name) in turn,
+        each table's values made (``encoding.numeric_values``, as ``prepare`` makes
+        them) and narrowed before the next is read."""
+        column = object.__new__(cls)
+        for name, value in (
+            ("spec", spec),
+            ("categories", None),
+            ("n_reference_categories", 0),
+            ("n_real_categories", 0),
+        ):
+            object.__setattr__(column, name, value)
+        stored: dict[str, _Numbers | None] = {}
+        for frame in FRAMES:
+            table = tables.get(frame)
+            if table is None:
+                stored[frame] = None
+                continue
+            stored[frame] = _Numbers(numeric_values(read_column(table, spec.name), spec.type))
+            if store is not None:
+                stored[frame].spill(store)
+        object.__setattr__(column, "_stored", stored)
+        return column
+
     def _read(self, frame: str) -> np.ndarray | None:
         stored = self._stored[frame]
         return None if stored is None else stored.decode()
@@ -258,6 +289,10 @@ def prepare_compact(
     tables = [as_source(t, copy=False) for t in (real, synthetic, holdout)]
 
     def convert(spec: ColumnSpec) -> PreparedColumn:
+        if spec.is_numeric:
+            # Each table's numbers on their own (they share nothing): one table's raw
+            # and full-width values exist at a time.
+            return CompactColumn.numeric(spec, dict(zip(FRAMES, tables, strict=True)), store)
         raw = [None if t is None else t.read([spec.name]) for t in tables]
         one = prepare([spec], *raw, include_identifiers=True)
         del raw

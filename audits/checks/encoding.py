@@ -36,7 +36,10 @@ def numeric_values(series: pd.Series, col_type: str) -> np.ndarray:
     if col_type == "datetime":
         if not pd.api.types.is_datetime64_any_dtype(series):
             series = pd.to_datetime(series, errors="coerce", format="mixed")
-        if getattr(series.dt, "tz", None) is not None:
+        # The dtype, not ``series.dt.tz``: the accessor is cached on the series and
+        # refers back to it, a cycle that keeps the column's values (Arrow's buffer, when
+        # read from Parquet) alive until the garbage collector next runs.
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
         values[series.isna().to_numpy()] = np.nan
@@ -247,9 +250,13 @@ def _prepare_categories(
 
 
 def _factorise(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Per-row codes (-1 for missing) and the canonical string of each code."""
+    """Per-row codes (-1 for missing) and the canonical string of each code. The codes
+    are kept in the narrowest type that holds them (the same numbers): pandas gives
+    int64, eight bytes a row for each frame until the vocabulary of all three is known."""
     row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return row_codes, category_strings(pd.Series(uniques))
+    return row_codes.astype(code_dtype(len(uniques)), copy=False), category_strings(
+        pd.Series(uniques)
+    )
 
 
 @dataclass(frozen=True)

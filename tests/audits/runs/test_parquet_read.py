@@ -130,3 +130,43 @@ def test_unreadable_and_missing_parquet_files_fail_the_audit_in_words(parquet_wo
     default_storage.delete(synthetic.file.name)
     with pytest.raises(services.AuditInputError, match=r"is missing from storage"):
         services._load(synthetic, "audited version")
+
+
+def test_the_worker_reads_sources_and_spills_prepared_columns_with_the_same_figures(
+    parquet_world, settings, monkeypatch
+):
+    from pathlib import Path
+
+    from audits.checks import runner
+    from audits.checks.compact import SpillStore
+
+    folders: list[Path] = []
+    written: list[int] = []
+
+    class Recorded(SpillStore):
+        def __init__(self, parent=None):
+            super().__init__(parent)
+            folders.append(self.folder)
+
+        def close(self):
+            written.append(self.nbytes)
+            super().close()
+
+    monkeypatch.setattr(runner, "SpillStore", Recorded)
+    settings.SYNTHGOV_AUDIT_SPILL_ROWS = 10**9
+    in_memory = _audit(parquet_world)
+    assert in_memory.status == AuditStatus.SUCCEEDED, in_memory.error
+    assert folders == []
+
+    settings.SYNTHGOV_AUDIT_SPILL_ROWS = 0
+    on_disk = _audit(parquet_world)
+    assert on_disk.status == AuditStatus.SUCCEEDED, on_disk.error
+    assert len(folders) == 1 and written[0] > 0
+    assert folders[0].parent == Path(settings.FILE_UPLOAD_TEMP_DIR)
+    assert not folders[0].exists()
+
+    figures = _figures(in_memory)
+    assert {"collapse.category_retention", "privacy.exact_match_rate"} <= {k for _, k in figures}
+    assert figures == _figures(on_disk)
+    assert in_memory.results["metrics"] == on_disk.results["metrics"]
+    assert in_memory.results_sha256 == on_disk.results_sha256
