@@ -51,6 +51,8 @@ FRAMES = ("real", "synthetic", "holdout")
 # a whole number that round-trips exactly).
 MAX_PLACES = 3
 _INT_TYPES = (np.int8, np.int16, np.int32)
+# Rows narrowed at a time (bounds the float64 temporaries of narrowing a column).
+BLOCK_ROWS = 1 << 21
 
 
 class SpilledArray:
@@ -113,25 +115,39 @@ class _Numbers:
     __slots__ = ("missing", "scale", "stored")
 
     def __init__(self, values: np.ndarray) -> None:
+        # Every pass below goes over blocks of ``BLOCK_ROWS`` rows, so its temporaries
+        # are a block's, not the column's (at 50M rows a column's float64 values are
+        # 400 MB): each value is tested and converted on its own, so the outcome is the
+        # one the whole column at once gives.
         self.stored, self.scale, self.missing = values, 0, None
         missing = np.isnan(values)
-        present = values[~missing] if missing.any() else values
         for places in range(MAX_PLACES + 1):
-            packed = _as_integers(present, 10**places)
+            packed = _as_integers(values, missing, 10**places)
             if packed is not None:
-                if present is not values:  # every row, 0 where a value is missing
-                    full = np.zeros(len(values), dtype=packed.dtype)
-                    full[~missing] = packed
-                    packed = full
                 self.stored, self.scale = packed, 10**places
                 self.missing = np.flatnonzero(missing).astype(_index_type(len(values)))
-                if not _same_bits(self.decode(), values):
+                if not self._decodes_to(values, missing):
                     self.stored, self.scale, self.missing = values, 0, None
                 break
         if self.scale == 0 and values.dtype == np.float64:
             narrow = values.astype(np.float32)
-            if _same_bits(narrow.astype(np.float64), values):
+            if all(
+                _same_bits(narrow[block].astype(np.float64), values[block])
+                for block in _blocks(len(values))
+            ):
                 self.stored = narrow
+
+    def _decodes_to(self, values: np.ndarray, missing: np.ndarray) -> bool:
+        """Whether ``decode`` gives ``values`` bit for bit (checked block by block, each
+        block decoded as ``decode`` does it)."""
+        for block in _blocks(len(values)):
+            out = self.stored[block].astype(np.float64)
+            out[missing[block]] = np.nan
+            if self.scale != 1:
+                out /= self.scale
+            if not _same_bits(out, values[block]):
+                return False
+        return True
 
     @property
     def nbytes(self) -> int:
@@ -160,22 +176,42 @@ def _index_type(n: int) -> type:
     return np.int32 if n <= np.iinfo(np.int32).max else np.int64
 
 
-def _as_integers(present: np.ndarray, scale: int) -> np.ndarray | None:
-    """``present * scale`` rounded to whole numbers, in the narrowest integer type,
-    when each comes back as its value divided by ``scale``; None otherwise (amounts
-    rounded to cents are ``rint(x * 100) / 100``, which ``x * 100`` alone need not be)."""
-    if present.size == 0:
-        return np.zeros(0, dtype=np.int8)
-    whole = np.rint(present * scale) if scale != 1 else np.rint(present)
-    if scale == 1 and not np.array_equal(whole, present):
-        return None
-    low, high = float(whole.min()), float(whole.max())
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, min(start + BLOCK_ROWS, n)) for start in range(0, n, BLOCK_ROWS)]
+
+
+def _as_integers(values: np.ndarray, missing: np.ndarray, scale: int) -> np.ndarray | None:
+    """Every row's ``value * scale`` rounded to a whole number (0 where ``missing``), in
+    the narrowest integer type that holds the present ones, when each comes back as its
+    value divided by ``scale``; None otherwise (amounts rounded to cents are
+    ``rint(x * 100) / 100``, which ``x * 100`` alone need not be)."""
+
+    def whole(block: slice) -> tuple[np.ndarray, np.ndarray]:
+        present = values[block][~missing[block]]
+        return (np.rint(present * scale) if scale != 1 else np.rint(present)), present
+
+    low, high, seen = np.inf, -np.inf, False
+    for block in _blocks(len(values)):
+        rounded, present = whole(block)
+        if scale == 1 and not np.array_equal(rounded, present):
+            return None
+        if rounded.size:
+            seen = True
+            low, high = min(low, float(rounded.min())), max(high, float(rounded.max()))
+    if not seen:
+        return np.zeros(len(values), dtype=np.int8)
     for dtype in _INT_TYPES:
         info = np.iinfo(dtype)
         if info.min <= low and high <= info.max:
-            packed = whole.astype(dtype)
-            back = packed / scale if scale != 1 else packed.astype(np.float64)
-            return packed if np.array_equal(back, present) else None
+            packed = np.zeros(len(values), dtype=dtype)
+            for block in _blocks(len(values)):
+                rounded, present = whole(block)
+                narrow = rounded.astype(dtype)
+                back = narrow / scale if scale != 1 else narrow.astype(np.float64)
+                if not np.array_equal(back, present):
+                    return None
+                packed[block][~missing[block]] = narrow
+            return packed
     return None
 
 
