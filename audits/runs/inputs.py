@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from audits.checks import RealAncestor
+from audits.checks.sources import FileSource
 from registry import ingest
 from registry.lineage.graph import (
     GENERATION_RELATIONS,
@@ -255,7 +257,7 @@ def real_ancestor_load(
             with StoredCopies() as own:
                 real = _read_ancestor(ancestor, own)
         else:
-            real = _read_ancestor(ancestor, copies)
+            real = _read_ancestor(ancestor, copies, lazily=True)
         if isinstance(real, str):
             return RealAncestor.not_measured(real, generation_depth=lineage.depth)
     return RealAncestor.measured(
@@ -265,13 +267,21 @@ def real_ancestor_load(
     )
 
 
-def _read_ancestor(version: DatasetVersion, copies: StoredCopies) -> pd.DataFrame | str:
+def _read_ancestor(
+    version: DatasetVersion, copies: StoredCopies, *, lazily: bool = False
+) -> pd.DataFrame | FileSource | str:
     """The ancestor's data, or the reason it cannot be used. A missing, altered or
     unreadable ancestor leaves the collapse figures skipped rather than failing the
     whole audit: the curator did not choose it, the lineage did. Other storage errors
     propagate for the task to retry. Read as the audit reads its reference
-    (``audits.runs.services._load``): a Parquet file's text columns as pandas
-    ``category``, the same figures as when the ancestor is the reference."""
+    (``audits.runs.services._source``): a Parquet file's text columns as pandas
+    ``category``, the same figures as when the ancestor is the reference.
+
+    ``lazily`` (the audit's own ``copies``, open until the run ends): a Parquet file
+    is a ``FileSource`` the collapse figures read one column at a time, once its footer
+    reads (a file that is not Parquet is unreadable now; one whose pages fail to
+    decode later fails the audit, though a file matching the hash recorded when it
+    was validated at upload cannot)."""
     if version.is_relational:
         return ANCESTOR_RELATIONAL
     found = copies.version_sha256(version)
@@ -279,6 +289,14 @@ def _read_ancestor(version: DatasetVersion, copies: StoredCopies) -> pd.DataFram
         return ANCESTOR_MISSING
     if found != version.sha256:
         return ANCESTOR_ALTERED
+    info = version_table_info(version)
+    if lazily and info.format == ingest.TableFormat.PARQUET:
+        path = copies.kept(version.file.name)
+        try:
+            pq.ParquetFile(path).close()
+        except (ValueError, OSError):
+            return ANCESTOR_UNREADABLE
+        return FileSource(path, info, label=f"real ancestor ({version})")
     try:
         with copies.path(version.file.name) as path:
             # As every other Parquet input of an audit: text columns as pandas category.
