@@ -4,7 +4,10 @@ Generates realistic mixed-type data (18 columns: identifiers, categories, number
 protected attributes, a sensitive diagnosis and a binary outcome), runs
 ``audits.checks.runner.run_audit`` with the default configuration in a child process per
 size (so ``ru_maxrss`` is that run's peak memory) and prints wall time per check family
-and peak memory. ``--sdmetrics`` also times SDMetrics' own privacy metrics on 50k rows
+and peak memory. The child reads the stored files as the worker does (``--loader
+sources``: column by column inside the audit, prepared columns on disk above
+``--spill-rows``); ``--loader categories`` reads three whole frames first, as before.
+``--sdmetrics`` also times SDMetrics' own privacy metrics on 50k rows
 against ours. The full audit includes the attack figures (``audits.checks.attacks``);
 ``bench/privacy_attacks.py`` times them against anonymeter at 50k rows and measures their
 false-alarm and miss rates. Model validation (``audits.checks.model_validation``) is timed

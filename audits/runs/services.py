@@ -748,10 +748,11 @@ def _suspend_certificates(version: DatasetVersion, integrity: str) -> None:
 
 
 def _load(version: DatasetVersion, role: str, copies: StoredCopies | None = None):
-    """The stored table of ``version``: a Parquet file's text columns as pandas
+    """The whole stored table of ``version``: a Parquet file's text columns as pandas
     ``category`` (``ingest.tables.read_parquet_frame``; the same figures, about half the
     memory of one Python string per cell), a CSV file as text read then typed. Read
-    from the bytes ``copies`` hashed (on object storage, the copy made while hashing)."""
+    from the bytes ``copies`` hashed (on object storage, the copy made while hashing).
+    The audit itself reads the same values column by column (``_source``)."""
     copies = copies or StoredCopies()
     try:
         if version.is_relational:
