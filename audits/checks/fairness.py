@@ -17,7 +17,7 @@ import pandas as pd
 
 from audits.checks.base import AuditInputError, Direction, MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
-from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings
+from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings, code_dtype
 from audits.checks.population import judge_against_intent
 from audits.checks.shapes import shape_score
 
@@ -61,7 +61,8 @@ DIRECTIONS: dict[str, Direction] = {
 
 
 class Outcome(NamedTuple):
-    """Favourable-outcome indicators (1.0 or 0.0) of every real and synthetic row."""
+    """Favourable-outcome indicators (True or False) of every real and synthetic row:
+    booleans, a byte a row (``np.bincount`` weighs them as 1.0 and 0.0)."""
 
     real: np.ndarray
     synthetic: np.ndarray
@@ -69,7 +70,9 @@ class Outcome(NamedTuple):
 
 @dataclass(frozen=True)
 class Grouping:
-    """Group membership of every real and synthetic row (``-1``: no group)."""
+    """Group membership of every real and synthetic row: the index of its label, in
+    the narrowest integer type that holds every index (``_codes``), since the
+    groupings of every protected attribute are held at once."""
 
     name: str
     labels: list[str]
@@ -82,14 +85,22 @@ def _single_grouping(col: PreparedColumn) -> Grouping:
     if not col.is_numeric:
         labels = [f"{name}={v}" for v in col.categories] + [f"{name}=(missing)"]
         missing = len(col.categories)
+        real, synthetic = col.real, col.synthetic
         return Grouping(
             name,
             labels,
-            np.where(col.real == MISSING_CODE, missing, col.real),
-            np.where(col.synthetic == MISSING_CODE, missing, col.synthetic),
+            _codes(np.where(real == MISSING_CODE, missing, real), labels),
+            _codes(np.where(synthetic == MISSING_CODE, missing, synthetic), labels),
         )
     labels, bins = quantile_bins(col)
-    return Grouping(name, labels, bins(col.real), bins(col.synthetic))
+    return Grouping(
+        name, labels, _codes(bins(col.real), labels), _codes(bins(col.synthetic), labels)
+    )
+
+
+def _codes(indices: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Label indices (0 .. len(labels) - 1) in the narrowest type that holds them."""
+    return indices.astype(code_dtype(len(labels)), copy=False)
 
 
 def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]]:
@@ -117,8 +128,13 @@ def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray]
 def _intersection(a: Grouping, b: Grouping) -> Grouping:
     size = len(b.labels)
     labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
+    # Computed in the type of the intersection's indices, which holds every one.
+    wide = code_dtype(len(labels))
     return Grouping(
-        f"{a.name} × {b.name}", labels, a.real * size + b.real, a.synthetic * size + b.synthetic
+        f"{a.name} × {b.name}",
+        labels,
+        a.real.astype(wide) * size + b.real,
+        a.synthetic.astype(wide) * size + b.synthetic,
     )
 
 
@@ -266,16 +282,12 @@ def _outcome(ctx: AuditContext) -> tuple[Outcome | None, dict[str, Any]]:
         if not np.isin(values, [0.0, 1.0]).all():
             return None, {"reason": f"the target '{target}' is numerical, not an outcome"}
         info = {"target": target, "positive_outcome": "1", "chosen_because": "0/1 target"}
-        return Outcome(
-            real=(col.real == 1).astype(float), synthetic=(col.synthetic == 1).astype(float)
-        ), info
+        return Outcome(real=col.real == 1, synthetic=col.synthetic == 1), info
     code, label, rule = positive_outcome(ctx)
     if code is None:
         return None, {"reason": f"the target '{target}' has no values"}
     info = {"target": target, "positive_outcome": label, "chosen_because": rule}
-    return Outcome(
-        real=(col.real == code).astype(float), synthetic=(col.synthetic == code).astype(float)
-    ), info
+    return Outcome(real=col.real == code, synthetic=col.synthetic == code), info
 
 
 def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
