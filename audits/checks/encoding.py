@@ -397,8 +397,8 @@ NAN_BITS = np.uint64(0x7FF8000000000001)
 def hash_values(values: np.ndarray, numeric: bool) -> np.ndarray:
     """One column's values as uint64: a number's bits (one zero, one NaN), a code."""
     if numeric:
-        values = values + 0.0  # -0.0 and 0.0 are the same number
-        bits = values.view(np.uint64).copy()
+        # A new array (-0.0 and 0.0 are the same number), its bits changed in place.
+        bits = (values + 0.0).view(np.uint64)
         bits[np.isnan(values)] = NAN_BITS
         return bits
     return values.astype(np.int64).astype(np.uint64)
