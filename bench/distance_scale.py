@@ -10,7 +10,14 @@ reset before each phase through ``/proc/self/clear_refs``), with the load averag
 figures and a hash of every neighbour array go to ``--json``, so two commits can be
 compared value by value (``--compare a.json b.json``).
 
+With ``--data-dir`` it reads the tables ``bench/audit_scale.py --data-dir`` generated
+there (``rows{N}-holdout{M}-copies0.0/``, once its ``generated.json`` exists) instead.
+The reference is encoded a range of rows at a time inside the search (see
+``neighbours.nearest``), so the "encode" phase holds the samples only.
+
     PYTHONPATH=$PWD .venv/bin/python bench/distance_scale.py --rows 1000000 --json d-1M.json
+    PYTHONPATH=$PWD .venv/bin/python bench/distance_scale.py --rows 10000000 \
+        --data-dir /work/benchdata --json d-10M.json
     PYTHONPATH=$PWD .venv/bin/python bench/distance_scale.py --compare a.json b.json
 """
 
@@ -120,28 +127,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, help="threads of the search's reference scans (default: 2)"
     )
+    parser.add_argument(
+        "--data-dir",
+        help="read the tables bench/audit_scale.py --data-dir generated in this folder",
+    )
     parser.add_argument("--json")
+    parser.add_argument(
+        "--chunk-rows", type=int, help="reference rows searched at a time (neighbours)"
+    )
     parser.add_argument("--profile", help="write cProfile stats of the search to this file")
     parser.add_argument("--compare", nargs=2)
     args = parser.parse_args(argv)
     if args.compare:
         return compare(*args.compare)
 
+    import audits.checks.neighbours as neighbours
     from audits.checks.compact import narrow_every_column, prepare_compact, release_unused_memory
     from audits.checks.context import AuditContext
     from audits.checks.privacy_distance import closest_records, distance_sample, distances
     from registry.ingest.tables import read_parquet_frame
 
-    folder = Path(args.folder) / str(args.rows)
-    ensure_data(folder, args.rows, args.holdout_ratio)
+    if args.data_dir:
+        holdout_rows = max(int(args.rows * args.holdout_ratio), 100)
+        folder = Path(args.data_dir) / f"rows{args.rows}-holdout{holdout_rows}-copies0.0"
+        if not (folder / "generated.json").exists():
+            raise SystemExit(f"{folder} holds no finished tables (no generated.json)")
+    else:
+        folder = Path(args.folder) / str(args.rows)
+        ensure_data(folder, args.rows, args.holdout_ratio)
     load = os.getloadavg()
     print(f"rows {args.rows:,}  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     config = bench_config(families={"privacy"})
     if args.threads:
-        import audits.checks.neighbours as neighbours
-
-        if hasattr(neighbours, "PLAN_THREADS"):
-            neighbours.PLAN_THREADS = args.threads
+        neighbours.PLAN_THREADS = args.threads
+    if args.chunk_rows and hasattr(neighbours, "REFERENCE_CHUNK_ROWS"):
+        neighbours.REFERENCE_CHUNK_ROWS = args.chunk_rows
     phases = Phases()
 
     def read_and_prepare():
@@ -189,21 +209,26 @@ def main(argv: list[str] | None = None) -> None:
             check=False,
         ).stdout.strip(),
         "threads": args.threads,
+        "chunk_rows": getattr(neighbours, "REFERENCE_CHUNK_ROWS", None),
         "phases": phases.rows,
         "step_cpu": step_cpu,
         "step_wall": step_wall,
         "process_peak_gib": peak,
         "load_after": load,
+        # The floors are the search's bookkeeping (any value at least the k-th best
+        # distance of an exact record reads the same): digested apart.
         "digests": {
             "encoding": _digest(
-                sample.encoding.reference.codes,
-                sample.encoding.reference.numbers,
                 sample.encoding.synthetic.codes,
                 sample.encoding.synthetic.numbers,
+                sample.encoding.holdout.codes,
+                sample.encoding.holdout.numbers,
             ),
-            "synthetic_to_reference": _digest(s.dist, s.floor, s.exact, s.index),
-            "holdout_to_reference": _digest(h.dist, h.floor, h.exact, h.index),
+            "synthetic_to_reference": _digest(s.dist, s.exact, s.index),
+            "holdout_to_reference": _digest(h.dist, h.exact, h.index),
         },
+        "floor_digests": [_digest(s.floor), _digest(h.floor)],
+        "all_exact": bool(s.exact.all() and h.exact.all()),
         "figures": {
             r.key: {
                 "value": r.value,
@@ -213,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
             for r in results
         },
     }
-    print(json.dumps(out["digests"]))
+    print(json.dumps(out["digests"]), "every record exact:", out["all_exact"])
     for key, fig in out["figures"].items():
         print(f"{key}: {fig['value']!r} ± {fig['uncertainty']!r}")
     if args.json:

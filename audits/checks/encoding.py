@@ -283,7 +283,7 @@ class EncodedTable:
 class DistanceEncoding:
     """Frames encoded alike for distances: one vocabulary, the reference's scaling."""
 
-    reference: EncodedTable
+    reference: EncodedTable | EncodedRows
     synthetic: EncodedTable
     holdout: EncodedTable | None
     categorical: list[str]
@@ -295,12 +295,18 @@ class DistanceEncoding:
 
 
 def encode_for_distance(
-    data: PreparedData, synthetic_rows: np.ndarray, holdout_rows: np.ndarray | None = None
+    data: PreparedData,
+    synthetic_rows: np.ndarray,
+    holdout_rows: np.ndarray | None = None,
+    *,
+    reference_on_demand: bool = False,
 ) -> DistanceEncoding:
     """Encode the whole reference, the chosen synthetic rows and the chosen holdout rows.
 
     A category seen only in the synthetic data gets its own code, so it matches no real
     record (categories seen only in the holdout still match each other).
+    ``reference_on_demand``: the reference is an ``EncodedRows``, encoded a range of rows
+    at a time when the search reads it, instead of held whole.
     """
     names = data.distance_names()
     categorical = [n for n in names if not data.columns.spec(n).is_numeric]
@@ -308,8 +314,13 @@ def encode_for_distance(
     holdout = None
     if holdout_rows is not None:
         holdout = encode_rows(data, "holdout", holdout_rows, categorical, numeric)
+    reference: EncodedTable | EncodedRows = EncodedRows(
+        data, "real", tuple(categorical), tuple(numeric)
+    )
+    if not reference_on_demand:
+        reference = encode_rows(data, "real", None, categorical, numeric)
     return DistanceEncoding(
-        reference=encode_rows(data, "real", None, categorical, numeric),
+        reference=reference,
         synthetic=encode_rows(data, "synthetic", synthetic_rows, categorical, numeric),
         holdout=holdout,
         categorical=categorical,
@@ -320,13 +331,15 @@ def encode_for_distance(
 def encode_rows(
     data: PreparedData,
     frame: str,
-    rows: np.ndarray | None,
+    rows: np.ndarray | slice | None,
     categorical: Sequence[str],
     numeric: Sequence[str],
 ) -> EncodedTable:
-    """``rows`` of ``frame`` ("real", "synthetic" or "holdout"; None: every row) encoded
-    on the given columns, in that order: the same values as the matching rows and
-    columns of ``encode_for_distance``'s tables."""
+    """``rows`` of ``frame`` ("real", "synthetic" or "holdout"; None: every row; a slice:
+    a range of rows) encoded on the given columns, in that order: the same values as
+    the matching rows and columns of ``encode_for_distance``'s tables."""
+    if isinstance(rows, slice):
+        rows = np.arange(*rows.indices(_size(data, frame, None)))
     size = _size(data, frame, rows)
     dtype = code_dtype(max((len(data.columns[n].categories or ()) for n in categorical), default=0))
     codes = np.empty((size, len(categorical)), dtype=dtype, order="F")
@@ -346,6 +359,29 @@ def encode_rows(
             part = values[block] if rows is None else values[rows[block]]
             numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(part, low, high)
     return EncodedTable(codes, numbers)
+
+
+@dataclass(frozen=True)
+class EncodedRows:
+    """Every row of ``frame`` encoded on these columns as ``encode_rows`` encodes them,
+    on demand: a range of rows at a time (a search over a large reference holds one
+    range's encoding, see ``neighbours.nearest``) or chosen rows."""
+
+    data: PreparedData
+    frame: str
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return _size(self.data, self.frame, None)
+
+    def rows(self, start: int, stop: int) -> EncodedTable:
+        return encode_rows(
+            self.data, self.frame, slice(start, stop), self.categorical, self.numeric
+        )
+
+    def take(self, rows: np.ndarray) -> EncodedTable:
+        return encode_rows(self.data, self.frame, rows, self.categorical, self.numeric)
 
 
 def code_dtype(n_categories: int) -> np.dtype:

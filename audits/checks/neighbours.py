@@ -16,6 +16,10 @@ so the levels stop when finishing the queries still open one by one is cheaper
 query, the equal columns of every reference record with packed bitsets and evaluates only
 the records that can still beat the k-th best. Every query's distances are exact
 (nothing is censored); ``floor`` and ``exact`` remain for the search's own bookkeeping.
+
+A reference of more than ``REFERENCE_CHUNK_ROWS`` rows is encoded and searched a range of
+rows at a time, each query's k best carried from range to range (``_nearest_in_chunks``),
+so the search's memory is bounded by the range whatever the reference's size.
 """
 
 from __future__ import annotations
@@ -24,16 +28,20 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from math import comb
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from audits.checks.encoding import EncodedTable
+from audits.checks.encoding import EncodedRows, EncodedTable
 
 PAIR_CHUNK = 1_000_000
+# A reference of more rows than this is encoded and searched this many rows at a time
+# (``_nearest_in_chunks``): the search's memory (the range's encoding, its hashes, plan
+# candidates) is bounded by the range, not the reference (bench/distance_scale.py).
+REFERENCE_CHUNK_ROWS = 4_000_000
 # Bytes of (column, code) bitsets a match counter keeps (see ``_MatchCounter``).
 MATCH_CACHE_BYTES = 64 << 20
 BRUTE_FORCE_PAIRS = 5_000_000
@@ -96,13 +104,15 @@ class Neighbours:
     pairs_evaluated: int
     index: np.ndarray | None = None
     """With ``with_index``: ``index[i, j]`` is the reference row at ``dist[i, j]`` (-1 when
-    none was found). Among equally near references the lowest row number is kept, except
-    that a reference met at a later mismatch level may tie with one met earlier."""
+    none was found). Among equally near references the lowest row number is kept (a
+    query stays open while a record not yet met could tie its k-th best with a lower
+    row, see ``_LevelSearch._final``), however the reference is cut into ranges. The
+    numeric-only search (no categorical column) keeps the KD-tree's choice among ties."""
 
 
 def nearest(
     query: EncodedTable,
-    reference: EncodedTable,
+    reference: EncodedTable | EncodedRows,
     *,
     k: int = 1,
     max_level: int = 6,
@@ -119,34 +129,150 @@ def nearest(
     level, or when finishing them is cheaper than another level) are compared with every
     reference by brute force when that costs at most ``fallback_budget`` pairs, else
     finished by match counts. Every distance returned is exact.
-    ``with_index`` also returns which reference record each distance belongs to.
+    ``with_index`` also returns which reference record each distance belongs to (the
+    lowest row among equally near ones).
     ``weights`` (k = 1 only; see ``nearest_distinct``): reference record i stands for
     ``weights[i]`` equal records, and every size, budget and pair count is reckoned as
     for the table with those copies, so each choice of method is the same as for it.
+
+    A reference of more than ``REFERENCE_CHUNK_ROWS`` rows (or one encoded on demand,
+    ``EncodedRows``) is searched a range of rows at a time (see ``_nearest_in_chunks``):
+    the same distances and rows, in memory bounded by the range, not the reference.
     """
     if weights is not None and k != 1:
         raise ValueError("weights need k = 1: copies of a record are its second nearest")
     n_ref = len(reference) if weights is None else int(weights.sum())
     if n_ref < k:
         raise ValueError("reference has fewer records than neighbours requested")
+    options = {
+        "max_level": max_level,
+        "pair_budget": pair_budget,
+        "fallback_budget": fallback_budget,
+        "brute_force_below": brute_force_below,
+        "with_index": with_index,
+    }
+    if isinstance(reference, EncodedTable) and len(reference) <= REFERENCE_CHUNK_ROWS:
+        return _nearest_part(query, reference, k=k, weights=weights, **options)
+    if query.codes.shape[1] == 0 and weights is not None:
+        raise ValueError("the numeric-only search takes the full table (see nearest_distinct)")
+    return _nearest_in_chunks([(query, k)], reference, weights=weights, **options)[0]
+
+
+def _chunk_bounds(rows: int, k: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of about equal numbers of rows, at most
+    ``REFERENCE_CHUNK_ROWS`` (at least k) each."""
+    size = max(REFERENCE_CHUNK_ROWS, k, 1)
+    parts = max(-(-rows // size), 1)
+    edges = [rows * i // parts for i in range(parts + 1)]
+    return list(pairwise(edges))
+
+
+def _rows_of(reference: EncodedTable | EncodedRows, start: int, stop: int) -> EncodedTable:
+    if isinstance(reference, EncodedTable):
+        return EncodedTable(reference.codes[start:stop], reference.numbers[start:stop])
+    return reference.rows(start, stop)
+
+
+def nearest_several(
+    searches: list[tuple[EncodedTable, int]],
+    reference: EncodedTable | EncodedRows,
+    **options,
+) -> list[Neighbours]:
+    """``[nearest(query, reference, k=k, **options) for query, k in searches]`` (without
+    ``weights``), reading each range of a chunked reference once for all the searches
+    (an ``EncodedRows`` reference is encoded once, not once per search)."""
+    for _, k in searches:
+        if len(reference) < k:
+            raise ValueError("reference has fewer records than neighbours requested")
+    if isinstance(reference, EncodedTable) and len(reference) <= REFERENCE_CHUNK_ROWS:
+        return [nearest(query, reference, k=k, **options) for query, k in searches]
+    return _nearest_in_chunks(searches, reference, weights=None, **options)
+
+
+def _nearest_in_chunks(
+    searches: list[tuple[EncodedTable, int]],
+    reference: EncodedTable | EncodedRows,
+    *,
+    weights: np.ndarray | None = None,
+    **options,
+) -> list[Neighbours]:
+    """``nearest`` for each (query, k) over consecutive ranges of reference rows, one
+    range encoded (or sliced) and searched at a time.
+
+    Each query's k best so far (distances and rows) are carried from range to range:
+    the search of a range starts from them, so a query closes as soon as no record of
+    the range can beat them, and the paths that start from scratch (brute force, match
+    counts, the numeric tree) merge them in. The k best of the union are the k best of
+    the whole reference, and every merge orders by (distance, row), so the rows are the
+    lowest among equally near ones, as one search over the whole reference gives
+    (``Neighbours.index``); each distance is computed by the same formula."""
+    found: list[Neighbours | None] = [None] * len(searches)
+    pairs = [0] * len(searches)
+    k_most = max((k for _, k in searches), default=1)
+    for start, stop in _chunk_bounds(len(reference), k_most):
+        part = _rows_of(reference, start, stop)
+        part_weights = None if weights is None else weights[start:stop]
+        for i, (query, k) in enumerate(searches):
+            found[i] = _nearest_part(
+                query, part, k=k, weights=part_weights, carried=found[i], offset=start, **options
+            )
+            pairs[i] += found[i].pairs_evaluated
+        del part
+    return [
+        Neighbours(f.dist, f.floor, f.exact, p, f.index)
+        for f, p in zip(found, pairs, strict=True)
+        if f is not None
+    ]
+
+
+def _nearest_part(
+    query: EncodedTable,
+    reference: EncodedTable,
+    *,
+    k: int,
+    max_level: int = 6,
+    pair_budget: int = 400_000_000,
+    fallback_budget: int = BRUTE_FORCE_PAIRS,
+    brute_force_below: int = BRUTE_FORCE_PAIRS,
+    with_index: bool = False,
+    weights: np.ndarray | None = None,
+    carried: Neighbours | None = None,
+    offset: int = 0,
+) -> Neighbours:
+    """``nearest`` on one table, or on the range of reference rows from ``offset``
+    when ``carried`` holds each query's k best (rows numbered in the whole reference)
+    among the rows before it. Rows in the result are numbered from ``offset``.
+    ``pairs_evaluated`` counts this part's pairs only. The defaults are ``nearest``'s
+    (``nearest_several`` passes only the options its caller gave)."""
+    n_ref = len(reference) if weights is None else int(weights.sum())
     n = len(query)
     if n * n_ref <= brute_force_below:
-        return _brute_force(
+        found = _brute_force(
             query, reference, np.arange(n), k=k, into=None, with_index=with_index, n_ref=n_ref
         )
+        return _with_carried(found, carried, offset, np.arange(n))
     if query.codes.shape[1] == 0:
         if weights is not None:
             raise ValueError("the numeric-only search takes the full table (see nearest_distinct)")
-        return _nearest_numeric(query, reference, k=k)
-    search = _LevelSearch(query, reference, k=k, with_index=with_index, weights=weights)
+        return _with_carried(_nearest_numeric(query, reference, k=k), carried, offset, np.arange(n))
+    search = _LevelSearch(
+        query,
+        reference,
+        k=k,
+        with_index=with_index,
+        weights=weights,
+        carried=carried,
+        offset=offset,
+    )
     found = search.run(max_level=max_level, budget=pair_budget)
     still_open = np.flatnonzero(~found.exact)
     if len(still_open) == 0:
         return found
     if len(still_open) * n_ref <= fallback_budget:
-        return _brute_force(
+        finished = _brute_force(
             query, reference, still_open, k=k, into=found, with_index=with_index, n_ref=n_ref
         )
+        return _with_carried(finished, carried, offset, still_open)
     # The search's transposed copies are reused, not copied again.
     return _finish_by_match_counts(
         query,
@@ -156,7 +282,58 @@ def nearest(
         into=found,
         matches=_MatchCounter(reference, search.ref_codes_t),
         ref_numbers_t=search.ref_numbers_t,
+        carried=carried,
+        offset=offset,
     )
+
+
+def _with_carried(
+    found: Neighbours,
+    carried: Neighbours | None,
+    offset: int,
+    rows: np.ndarray,
+) -> Neighbours:
+    """``found`` with the reference rows it names for the query ``rows`` (numbered from
+    0; elsewhere they are numbered already) renumbered from ``offset`` and, for those
+    queries, the k best of ``carried`` merged in (the floor stays at least the k-th
+    best distance)."""
+    index = found.index
+    if index is not None and offset:
+        index = index.copy()
+        index[rows] = np.where(index[rows] >= 0, index[rows] + offset, -1)
+    dist, floor = found.dist, found.floor
+    if carried is not None and len(rows):
+        dist, floor = dist.copy(), floor.copy()
+        merged_d, merged_r = _merge_best(
+            carried.dist[rows],
+            None if carried.index is None else carried.index[rows],
+            dist[rows],
+            None if index is None else index[rows],
+        )
+        dist[rows] = merged_d
+        if index is not None:
+            index[rows] = merged_r
+        floor[rows] = np.minimum(floor[rows], carried.floor[rows])
+        floor[rows] = np.maximum(floor[rows], dist[rows, -1])
+    return Neighbours(dist, floor, found.exact, found.pairs_evaluated, index)
+
+
+def _merge_best(
+    dist_a: np.ndarray,
+    index_a: np.ndarray | None,
+    dist_b: np.ndarray,
+    index_b: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each row's k best of two k-best lists, by (distance, row): equal distances keep
+    the lower row (-1, nothing found, goes last)."""
+    k = dist_a.shape[1]
+    all_d = np.hstack([dist_a, dist_b])
+    if index_a is None or index_b is None:
+        return np.sort(all_d, axis=1)[:, :k], None
+    all_r = np.hstack([index_a, index_b])
+    never = np.iinfo(np.int64).max
+    rank = np.lexsort((np.where(all_r < 0, never, all_r), all_d), axis=-1)[:, :k]
+    return np.take_along_axis(all_d, rank, axis=1), np.take_along_axis(all_r, rank, axis=1)
 
 
 @dataclass(frozen=True)
@@ -382,6 +559,8 @@ def _finish_by_match_counts(
     into: Neighbours,
     matches: _MatchCounter,
     ref_numbers_t: np.ndarray | None = None,
+    carried: Neighbours | None = None,
+    offset: int = 0,
 ) -> Neighbours:
     """Exact k nearest references of the query ``rows``, from scratch, without comparing
     each query with every reference.
@@ -392,7 +571,12 @@ def _finish_by_match_counts(
     ``H <= floor(d_k)`` (``d_k`` the k-th best distance so far) until that no longer
     grows: every reference left out is then farther than ``d_k``, and every reference
     tied at a kept distance was evaluated, so the lowest row wins ties as in
-    ``_brute_force``. The result is exact for every row (nothing censored)."""
+    ``_brute_force``. The result is exact for every row (nothing censored).
+
+    With ``carried`` (each query's k best among the reference rows before ``offset``,
+    this reference being the rows from ``offset``), a row starts from its carried k
+    best, so only the references with ``H <= floor(d_k)`` of those are evaluated; rows
+    are returned numbered from ``offset``."""
     dist, floor = into.dist.copy(), into.floor.copy()
     exact, pairs = into.exact.copy(), into.pairs_evaluated
     index = None if into.index is None else into.index.copy()
@@ -403,13 +587,20 @@ def _finish_by_match_counts(
     for row in rows:
         planes = matches.count(query.codes[row])
         level = 0
-        while level < n_cat:
+        best_d, best_r = np.zeros(0), np.zeros(0, dtype=np.int64)
+        if carried is not None and np.isfinite(carried.dist[row, k - 1]):
+            # Carried rows precede this reference's: never -1 (a k-th best was found).
+            best_d = carried.dist[row]
+            best_r = carried.index[row] - offset if carried.index is not None else best_r
+            level = min(int(np.floor(best_d[-1])), n_cat)
+            if carried.index is None:
+                best_r = np.full(k, -1, dtype=np.int64)
+        while level < n_cat and len(best_d) < k:
             flags = matches.at_least(planes, n_cat - level)
             if int(np.bitwise_count(flags).sum()) >= k:
                 break
             level += 1
         seen = np.zeros(matches.words, dtype=np.uint64)
-        best_d, best_r = np.zeros(0), np.zeros(0, dtype=np.int64)
         while True:
             flags = matches.at_least(planes, n_cat - level)
             new = matches.rows(flags & ~seen)
@@ -429,7 +620,7 @@ def _finish_by_match_counts(
             level = widest
         dist[row] = best_d
         if index is not None:
-            index[row] = best_r
+            index[row] = best_r + offset
         floor[row] = best_d[-1]
         exact[row] = True
     return Neighbours(dist, floor, exact, pairs, index)
@@ -478,17 +669,31 @@ class _LevelSearch:
         k: int,
         with_index: bool = False,
         weights: np.ndarray | None = None,
+        carried: Neighbours | None = None,
+        offset: int = 0,
     ) -> None:
+        """``carried``: each query's k best among the reference rows before ``offset``
+        (this reference being the rows from ``offset``), the search's starting point;
+        the rows it keeps are numbered from ``offset``."""
         self.query = query
         self.reference = reference
         self.weights = weights
         self.n_reference = len(reference) if weights is None else int(weights.sum())
         self.k = k
+        self.offset = offset
         n = len(query)
-        self.best = np.full((n, k), np.inf)
-        self.best_index = np.full((n, k), -1, dtype=np.int64) if with_index else None
+        self.best = np.full((n, k), np.inf) if carried is None else carried.dist.copy()
+        self.best_index = None
+        if with_index:
+            self.best_index = (
+                np.full((n, k), -1, dtype=np.int64) if carried is None else carried.index.copy()
+            )
         self.floor = np.zeros(n)
         self.open = np.arange(n)
+        if carried is not None:
+            # A query whose k best carried are at distance 0 (and, for rows, precede
+            # every row here) cannot change: it is not searched again.
+            self.open = self.open[~self._final(self.open, 0)]
         self.pairs = 0
         # Views, not copies, when the tables are stored column by column (as
         # ``encode_rows`` stores them): the reference is the search's largest input.
@@ -525,11 +730,23 @@ class _LevelSearch:
             if not self._search_level(level, budget):
                 break  # an unfinished level proves nothing about the records it missed
             self.floor[self.open] = level + 1
-            still_open = self.best[self.open, self.k - 1] > level + 1
-            self.open = self.open[still_open]
+            self.open = self.open[~self._final(self.open, level + 1)]
         exact = np.ones(len(self.query), dtype=bool)
         exact[self.open] = False
         return Neighbours(self.best, self.floor, exact, self.pairs, self.best_index)
+
+    def _final(self, queries: np.ndarray, bound: int) -> np.ndarray:
+        """Which of these queries are final once every reference record not yet met is
+        at distance ``>= bound``: their k-th best is below it, or, on it, cannot be
+        displaced: without rows, an equal distance changes nothing; with rows, an equal
+        record wins only with a lower row, so the k-th best must precede this
+        reference's rows (carried from earlier ones). So the rows kept are the lowest
+        among equally near records, however the reference is cut."""
+        kth = self.best[queries, self.k - 1]
+        if self.best_index is None:
+            return kth <= bound
+        row = self.best_index[queries, self.k - 1]
+        return (kth < bound) | ((kth == bound) & (row >= 0) & (row < self.offset))
 
     def _search_level(self, level: int, budget: int) -> bool:
         n_cat = self.query.codes.shape[1]
@@ -777,7 +994,7 @@ class _LevelSearch:
             np.abs(ref_col.take(ref_idx) - query_col.take(q_idx), out=numeric[:, j])
         dist = level + numeric.sum(axis=1, dtype=np.float64)
         if self.best_index is not None:
-            self._merge_indexed(q_idx, dist, ref_idx)
+            self._merge_indexed(q_idx, dist, ref_idx + self.offset if self.offset else ref_idx)
         else:
             self._merge(q_idx, dist)
 

@@ -17,7 +17,7 @@ import numpy as np
 from audits.checks.base import MetricResult, proportion_ci, seeded_rows, skipped
 from audits.checks.context import AuditContext
 from audits.checks.encoding import DistanceEncoding, EncodedTable, encode_for_distance
-from audits.checks.neighbours import Neighbours, nearest
+from audits.checks.neighbours import Neighbours, nearest, nearest_several
 
 HISTOGRAM_BINS = 40
 PERCENTILE = 5.0
@@ -57,8 +57,8 @@ def _histogram(series: dict[str, np.ndarray]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DistanceSample:
-    """The full reference, a seeded sample of synthetic rows and one of holdout rows,
-    encoded alike for distances (cached in the audit context; shared with the attacks)."""
+    """The full reference (encoded on demand), a seeded sample of synthetic rows and one
+    of holdout rows, encoded alike for distances (cached in the audit context)."""
 
     encoding: DistanceEncoding
     synthetic_rows: np.ndarray
@@ -94,7 +94,9 @@ def distance_rows(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray | None]:
 def distance_sample(ctx: AuditContext) -> DistanceSample:
     if "distance_sample" not in ctx.cache:
         syn_rows, hold_rows = distance_rows(ctx)
-        enc = encode_for_distance(ctx.data, syn_rows, hold_rows)
+        # The reference is encoded a range of rows at a time as the search reads it
+        # (``neighbours.nearest``): held whole it would set the audit's peak memory.
+        enc = encode_for_distance(ctx.data, syn_rows, hold_rows, reference_on_demand=True)
         ctx.cache["distance_sample"] = DistanceSample(enc, syn_rows, hold_rows)
     return ctx.cache["distance_sample"]
 
@@ -105,10 +107,12 @@ def closest_records(ctx: AuditContext) -> ClosestRecords:
     if "closest_records" not in ctx.cache:
         sample = distance_sample(ctx)
         enc = sample.encoding
-        to_real = nearest(enc.synthetic, enc.reference, k=min(2, len(enc.reference)))
-        holdout_to_real = None
+        searches = [(enc.synthetic, min(2, len(enc.reference)))]
         if enc.holdout is not None and len(enc.holdout):
-            holdout_to_real = nearest(enc.holdout, enc.reference, k=1)
+            searches.append((enc.holdout, 1))
+        # One pass over the reference's ranges serves both searches.
+        to_real, *holdout = nearest_several(searches, enc.reference)
+        holdout_to_real = holdout[0] if holdout else None
         ctx.cache["closest_records"] = ClosestRecords(
             enc, len(sample.synthetic_rows), to_real, holdout_to_real
         )

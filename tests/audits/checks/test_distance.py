@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from audits.checks import ColumnSpec
-from audits.checks.encoding import EncodedTable, encode_for_distance, prepare
+from audits.checks import ColumnSpec, neighbours
+from audits.checks.encoding import EncodedRows, EncodedTable, encode_for_distance, prepare
 from audits.checks.neighbours import (
     Neighbours,
     _column_hashes,
@@ -19,6 +20,7 @@ from audits.checks.neighbours import (
     distinct_records,
     nearest,
     nearest_distinct,
+    nearest_several,
 )
 
 COLUMNS = [
@@ -133,10 +135,9 @@ def test_records_the_levels_leave_open_are_finished_exactly(k, max_level):
     found = nearest(query, reference, with_index=True, **options)
     assert found.exact.all()
     np.testing.assert_allclose(found.dist, np.take_along_axis(full, expected, 1), atol=1e-5)
-    # Each named reference is at its distance (the level search may keep a reference
-    # met at a later level on a tie, see ``Neighbours.index``), and distinct.
-    np.testing.assert_allclose(np.take_along_axis(full, found.index, 1), found.dist, atol=1e-5)
-    assert (found.index[:, 0] != found.index[:, -1]).all() or k == 1
+    # The lowest row among equally near references, also where the level search met
+    # them at different levels (see ``Neighbours.index``).
+    np.testing.assert_array_equal(found.index, expected)
     # The finisher alone, on every record, names exactly what the argsort names.
     n = len(query)
     empty = Neighbours(
@@ -469,3 +470,196 @@ def test_match_counts_from_code_planes_equal_column_by_column_counts(monkeypatch
                 rows = counter.rows(counter.at_least(planes, wanted))
                 np.testing.assert_array_equal(rows, np.flatnonzero(equal >= wanted))
         assert counter._kept_bytes <= cache_bytes
+
+
+# --- a reference searched in ranges of rows ----------------------------------------------
+
+
+def _copies_of(reference: EncodedTable, rows: int, seed: int) -> EncodedTable:
+    """Queries that are exact copies of reference records (several copies of each in
+    the reference too: equally near at distance 0)."""
+    picked = np.random.default_rng(seed).integers(0, len(reference), rows)
+    return reference.take(picked)
+
+
+def _chunk_tables() -> dict[str, tuple[EncodedTable, EncodedTable]]:
+    from tests.audits.checks.test_tied_neighbours import _table
+
+    repetitive = _repetitive(2_000, 1, codes=2, steps=3)
+    return {
+        # ties, missing numbers, values the reference lacks (several mismatch levels)
+        "missing": (_repetitive(300, 2, codes=3, steps=5), repetitive),
+        "tied": (_table(400, 2, values=3), _table(2_000, 1, values=3)),
+        "continuous": (_table(400, 2, values=0, n_cat=3), _table(2_000, 1, values=0, n_cat=3)),
+        "copies": (_copies_of(repetitive, 300, 5), repetitive),
+        # the closing rule's edge: a record met at level 0 at distance exactly 1 (a
+        # missing number) ties a lower row met at level 1 (see ``_LevelSearch._final``)
+        "edge": (
+            EncodedTable(np.zeros((1, 1), np.int8), np.array([[0.0, 0.5]], np.float32)),
+            EncodedTable(
+                np.tile(np.array([[1], [0]], np.int8), (300, 1)),
+                np.tile(np.array([[0.0, 0.5], [-0.25, -0.25]], np.float32), (300, 1)),
+            ),
+        ),
+    }
+
+
+CHUNK_CALLS = {
+    "level": {"brute_force_below": 0},
+    "brute_force": {"brute_force_below": 10**12},
+    "open_brute_forced": {"brute_force_below": 0, "max_level": 1},
+    "match_counts": {"brute_force_below": 0, "max_level": 1, "fallback_budget": 0},
+    "level_budget": {"brute_force_below": 0, "pair_budget": 20_000},
+}
+
+
+@pytest.mark.parametrize("ranges", [3, 13])
+@pytest.mark.parametrize("call", sorted(CHUNK_CALLS))
+@pytest.mark.parametrize("table", sorted(_chunk_tables()))
+def test_search_in_ranges_of_reference_rows_finds_what_one_search_finds(
+    monkeypatch, table, call, ranges
+):
+    # A reference searched a range of rows at a time, each query's k best carried from
+    # range to range, gives the distances and rows of one search over it, and the rows
+    # are the lowest among equally near references (a stable argsort of every distance).
+    query, reference = _chunk_tables()[table]
+    options = CHUNK_CALLS[call]
+    full = _brute(query, reference)
+    whole = {}
+    for k in (1, 2):
+        for with_index in (False, True):
+            whole[k, with_index] = nearest(query, reference, k=k, with_index=with_index, **options)
+    monkeypatch.setattr(neighbours, "REFERENCE_CHUNK_ROWS", -(-len(reference) // ranges))
+    assert len(neighbours._chunk_bounds(len(reference), 2)) == ranges
+    for (k, with_index), one in whole.items():
+        cut = nearest(query, reference, k=k, with_index=with_index, **options)
+        assert one.exact.all() and cut.exact.all()
+        np.testing.assert_array_equal(cut.dist, one.dist)
+        assert (cut.floor >= cut.dist[:, -1]).all()
+        if with_index:
+            expected = np.argsort(full, axis=1, kind="stable")[:, :k]
+            np.testing.assert_array_equal(one.index, expected)
+            np.testing.assert_array_equal(cut.index, expected)
+        else:
+            assert cut.index is None
+        np.testing.assert_allclose(cut.dist, np.sort(full, axis=1)[:, :k], atol=1e-5)
+
+
+@pytest.mark.parametrize("call", sorted(CHUNK_CALLS))
+def test_distinct_records_in_ranges_find_what_one_search_finds(monkeypatch, call):
+    # Weights (each distinct record standing for its copies) are cut with their records.
+    options = CHUNK_CALLS[call]
+    reference = _repetitive(3_000, 1, codes=2, steps=3)
+    query = _repetitive(300, 2, codes=3, steps=5)
+    records = distinct_records(reference)
+    one = nearest_distinct(query, records, **options)
+    full = nearest(query, reference, k=1, with_index=True, **options)
+    monkeypatch.setattr(neighbours, "REFERENCE_CHUNK_ROWS", max(len(records.table) // 4, 1))
+    ranges = nearest_distinct(query, records, **options)
+    full_ranges = nearest(query, reference, k=1, with_index=True, **options)
+    assert len(neighbours._chunk_bounds(len(records.table), 1)) >= 4
+    for found in (ranges, full_ranges, full):
+        assert found.exact.all()
+        np.testing.assert_array_equal(found.dist, one.dist)
+        np.testing.assert_array_equal(found.index, one.index)
+
+
+def test_numeric_only_reference_in_ranges_gives_the_same_distances(monkeypatch):
+    rng = np.random.default_rng(4)
+    reference = EncodedTable(np.zeros((900, 0), np.int8), (rng.random((900, 4)) / 2).astype("f4"))
+    query = EncodedTable(np.zeros((120, 0), np.int8), (rng.random((120, 4)) / 2).astype("f4"))
+    one = nearest(query, reference, k=2, brute_force_below=0)
+    monkeypatch.setattr(neighbours, "REFERENCE_CHUNK_ROWS", 200)
+    ranges = nearest(query, reference, k=2, brute_force_below=0)
+    np.testing.assert_array_equal(ranges.dist, one.dist)
+    np.testing.assert_array_equal(ranges.index, one.index)  # no ties in random numbers
+
+
+def test_reference_encoded_on_demand_is_searched_as_the_whole_encoding(monkeypatch):
+    # ``encode_for_distance(reference_on_demand=True)`` encodes ranges of rows (and
+    # chosen rows) with the values of the whole encoding; one pass over the ranges
+    # serves several searches.
+    rng = np.random.default_rng(9)
+
+    def frame(n):
+        return pd.DataFrame(
+            {
+                "colour": rng.choice(["a", "b", "c", None], size=n),
+                "flag": rng.choice([True, False], size=n),
+                "size": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n)),
+                "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+                "ref": np.arange(n),
+            }
+        )
+
+    data = prepare(COLUMNS, frame(1_000), frame(200), frame(150))
+    rows, hold_rows = np.arange(200), np.arange(150)
+    whole = encode_for_distance(data, rows, hold_rows)
+    lazy = encode_for_distance(data, rows, hold_rows, reference_on_demand=True)
+    assert isinstance(lazy.reference, EncodedRows) and len(lazy.reference) == 1_000
+    part = lazy.reference.rows(250, 600)
+    np.testing.assert_array_equal(part.codes, whole.reference.codes[250:600])
+    np.testing.assert_array_equal(part.numbers, whole.reference.numbers[250:600])
+    chosen = np.array([5, 999, 5, 0])
+    np.testing.assert_array_equal(lazy.reference.take(chosen).codes, whole.reference.codes[chosen])
+    np.testing.assert_array_equal(
+        lazy.reference.take(chosen).numbers, whole.reference.numbers[chosen]
+    )
+    expected = [
+        nearest(whole.synthetic, whole.reference, k=2, brute_force_below=0),
+        nearest(whole.holdout, whole.reference, k=1, brute_force_below=0),
+    ]
+    encoded = []
+    monkeypatch.setattr(neighbours, "REFERENCE_CHUNK_ROWS", 300)
+    monkeypatch.setattr(
+        EncodedRows,
+        "rows",
+        lambda self, a, b: encoded.append((a, b)) or whole.reference.take(np.arange(a, b)),
+    )
+    found = nearest_several(
+        [(lazy.synthetic, 2), (lazy.holdout, 1)], lazy.reference, brute_force_below=0
+    )
+    assert encoded == [(0, 250), (250, 500), (500, 750), (750, 1000)]  # each range once
+    for got, want in zip(found, expected, strict=True):
+        np.testing.assert_array_equal(got.dist, want.dist)
+        assert got.exact.all()
+
+
+def _privacy_figures(outcome) -> dict:
+    return json.loads(
+        json.dumps(
+            {
+                m.key: [m.value, m.status, m.uncertainty, m.details]
+                for m in outcome.metrics
+                if m.key.startswith("privacy.")
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
+
+
+def test_privacy_figures_of_an_audit_are_the_same_with_the_reference_in_ranges(monkeypatch):
+    from audits.checks.runner import run_audit
+    from tests.audits.checks.conftest import census, census_config
+
+    def audit():
+        config = census_config(families={"privacy"}, distance_sample_rows=600, seed=4)
+        return run_audit(
+            config=config, synthetic=census(1_500, 2), real=census(2_500, 1),
+            holdout=census(800, 3),
+        )  # fmt: skip
+
+    one = _privacy_figures(audit())
+    ranges_seen = []
+    part = neighbours._nearest_part
+
+    def counted(*args, **kwargs):
+        ranges_seen.append(kwargs.get("offset", 0))
+        return part(*args, **kwargs)
+
+    monkeypatch.setattr(neighbours, "_nearest_part", counted)
+    monkeypatch.setattr(neighbours, "REFERENCE_CHUNK_ROWS", 400)
+    ranges = _privacy_figures(audit())
+    assert max(ranges_seen) > 0  # the reference was searched in ranges
+    assert len(one) >= 8 and ranges == one
