@@ -38,10 +38,15 @@ from scipy.spatial import cKDTree
 from audits.checks.encoding import EncodedRows, EncodedTable
 
 PAIR_CHUNK = 1_000_000
-# A reference of more rows than this is encoded and searched this many rows at a time
-# (``_nearest_in_chunks``): the search's memory (the range's encoding, its hashes, plan
-# candidates) is bounded by the range, not the reference (bench/distance_scale.py).
-REFERENCE_CHUNK_ROWS = 4_000_000
+# A reference of more rows than this is encoded and searched in ranges of at most this
+# many rows (``_nearest_in_chunks``): the search's memory (the range's encoding, its
+# hashes, plan candidates) is bounded by the range, not the reference. Measured with
+# bench/distance_scale.py on the census bench data: searching in ranges costs CPU (the
+# first range starts without carried distances, and every range repeats the levels'
+# query-side work): at 10M rows, 3 ranges took 1.23x the CPU of one search (0.36 against
+# 0.87 GiB above the audit's memory); at 50M, ranges of 10M took 1.07x and 1.39 GiB,
+# ranges of 4M 1.24x and 1.01 GiB, against 4.25 GiB for the whole reference.
+REFERENCE_CHUNK_ROWS = 10_000_000
 # Bytes of (column, code) bitsets a match counter keeps (see ``_MatchCounter``).
 MATCH_CACHE_BYTES = 64 << 20
 BRUTE_FORCE_PAIRS = 5_000_000
