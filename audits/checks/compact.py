@@ -25,6 +25,7 @@ read). The store's folder is removed when the audit ends.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -71,14 +72,28 @@ class SpilledArray:
         return np.fromfile(self.path, dtype=self.dtype, count=self.size)
 
 
+SPILL_PREFIX = "synthgov-audit-"
+# The file in a store's folder naming the process that owns it (see ``SpillStore``).
+OWNER_FILE = "owner"
+
+
 class SpillStore:
     """A folder of its own (made in ``parent``, default the system's temporary folder)
     holding narrow arrays written once (``put``) and read back whole on each read.
     ``close`` removes the folder and everything in it; use it as a context manager so
-    that an audit that raises leaves nothing behind."""
+    that an audit that raises leaves nothing behind.
+
+    A process killed mid-audit (SIGKILL, the machine's out-of-memory killer) runs no
+    cleanup: its folder would stay, as large as its prepared columns. So each folder
+    names its owner (process id and start time, ``OWNER_FILE``), and every new store
+    first removes the folders in ``parent`` whose owner is gone (``remove_abandoned``):
+    the next audit on that machine reclaims the space."""
 
     def __init__(self, parent: Path | str | None = None) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="synthgov-audit-", dir=parent))
+        parent = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+        remove_abandoned(parent)
+        self.folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=parent))
+        (self.folder / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
         self._names = itertools.count()
 
     def put(self, values: np.ndarray) -> SpilledArray:
@@ -88,8 +103,10 @@ class SpillStore:
 
     @property
     def nbytes(self) -> int:
-        """Bytes written to the folder."""
-        return sum(p.stat().st_size for p in self.folder.iterdir()) if self.folder.exists() else 0
+        """Bytes of the arrays written to the folder."""
+        if not self.folder.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.folder.iterdir() if p.name != OWNER_FILE)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -99,6 +116,46 @@ class SpillStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _process_identity(pid: int) -> str | None:
+    """``"<pid> <start time>"`` of a running process (its start time in clock ticks
+    since boot, from ``/proc``, so a reused process id does not pass for the owner), or
+    None when no such process runs. Without ``/proc``, the process id alone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return str(pid)
+    except OSError:
+        return None
+    # Field 22 (starttime), counted after the command name's closing parenthesis.
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the store folders in ``parent`` whose owning process no longer runs (a
+    worker killed mid-audit); return them. A folder whose owner file is not written yet
+    (a store being made this instant) or cannot be read is left alone."""
+    removed = []
+    for folder in parent.glob(f"{SPILL_PREFIX}*"):
+        try:
+            owner = (folder / OWNER_FILE).read_text().strip()
+        except OSError:
+            continue
+        pid = owner.split(" ", 1)[0]
+        if not pid.isdigit() or _process_identity(int(pid)) == owner:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def _fresh(stored: np.ndarray | SpilledArray) -> tuple[np.ndarray, bool]:

@@ -399,10 +399,12 @@ def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:
 
 
 def _range(values: np.ndarray) -> tuple[float, float]:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
+    # fmin/fmax skip NaN without the copy of the present values that indexing makes
+    # (0.4 GB at 50M rows).
+    low = np.fmin.reduce(values) if values.size else np.nan
+    if np.isnan(low):  # no present value
         return 0.0, 0.0
-    return float(present.min()), float(present.max())
+    return float(low), float(np.fmax.reduce(values))
 
 
 def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -3,18 +3,32 @@ disk (``compact.SpillStore``) give the figures of whole frames in memory, bit fo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from audits.checks import AuditFrames, ColumnSpec, RealAncestor
-from audits.checks.compact import CompactColumn, SpillStore, prepare_compact
+from audits.checks.compact import (
+    OWNER_FILE,
+    SPILL_PREFIX,
+    CompactColumn,
+    SpillStore,
+    prepare_compact,
+    remove_abandoned,
+)
 from audits.checks.encoding import prepare
 from audits.checks.runner import run_audit
 from audits.checks.sources import FileSource, FrameSource
 from audits.checks.watermark import embed
 from registry.ingest.tables import TableFormat, TableInfo, read_parquet_frame
 from tests.audits.checks.conftest import CENSUS_COLUMNS, census, census_config
+
+ROOT = Path(__file__).resolve().parents[3]
 
 KEY = b"sources-test-key"
 TOLERANCES = {"income": 50.0}
@@ -227,3 +241,39 @@ def test_a_file_source_reads_only_the_columns_asked_for(stored):
     assert list(part.columns) == ["region", "age"]
     whole = read_parquet_frame(stored["real"])
     pd.testing.assert_frame_equal(part, whole[["region", "age"]])
+
+
+def test_a_store_left_by_a_killed_process_is_removed_by_the_next_one(tmp_path):
+    # A worker SIGKILLed mid-audit runs no cleanup: its folder must not stay for good.
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from audits.checks.compact import SpillStore; "
+            "import numpy as np; s = SpillStore(sys.argv[1]); s.put(np.arange(1000)); "
+            "print(s.folder, flush=True); os.kill(os.getpid(), 9)",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    abandoned = Path(child.stdout.strip())
+    assert child.returncode == -9 and abandoned.is_dir()
+    with SpillStore(tmp_path) as live:
+        other = SpillStore(tmp_path)  # a running audit's folder stays
+        with SpillStore(tmp_path):
+            assert not abandoned.exists()
+            assert live.folder.is_dir() and other.folder.is_dir()
+        other.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_whose_owner_is_not_known_yet_is_left_alone(tmp_path):
+    being_made = tmp_path / f"{SPILL_PREFIX}new"
+    being_made.mkdir()
+    (tmp_path / f"{SPILL_PREFIX}unreadable").mkdir()
+    (tmp_path / f"{SPILL_PREFIX}unreadable" / OWNER_FILE).write_text("not a process")
+    assert remove_abandoned(tmp_path) == []
+    assert being_made.is_dir()
