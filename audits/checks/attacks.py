@@ -309,7 +309,7 @@ def _value_matrix(ctx: AuditContext, names: list[str], frame: str, rows: np.ndar
     out = np.empty((len(rows), len(names)))
     for j, name in enumerate(names):
         col = ctx.column(name)
-        values = getattr(col, frame)[rows]
+        values = col.read_rows(frame, rows)
         if col.is_numeric:
             out[:, j] = values
         else:
@@ -905,10 +905,10 @@ def inference_risk(ctx: AuditContext) -> list[MetricResult]:
             per_attribute[secret] = {"risk": None, "reason": "no other known column"}
             continue
         col = ctx.column(secret)
-        guesses_from = col.synthetic[frames.synthetic_index]
+        guesses_from = col.read_rows("synthetic", frames.synthetic_index)
         successes = {}
-        main_truth = col.real[frames.training_index[main_rows]]
-        control_truth = col.holdout[frames.holdout_index[control_rows]]
+        main_truth = col.read_rows("real", frames.training_index[main_rows])
+        control_truth = col.read_rows("holdout", frames.holdout_index[control_rows])
         for label, sample, rows, truth in (
             ("main", "training", main_rows, main_truth),
             ("control", "holdout", control_rows, control_truth),

@@ -71,6 +71,11 @@ class SpilledArray:
     def load(self) -> np.ndarray:
         return np.fromfile(self.path, dtype=self.dtype, count=self.size)
 
+    def load_range(self, start: int, stop: int) -> np.ndarray:
+        """Elements ``start .. stop - 1`` only, read from their place in the file."""
+        offset = start * self.dtype.itemsize
+        return np.fromfile(self.path, dtype=self.dtype, count=stop - start, offset=offset)
+
 
 SPILL_PREFIX = "synthgov-audit-"
 # The file in a store's folder naming the process that owns it (see ``SpillStore``).
@@ -165,6 +170,31 @@ def _fresh(stored: np.ndarray | SpilledArray) -> tuple[np.ndarray, bool]:
     return stored, False
 
 
+def _part(stored: np.ndarray | SpilledArray, rows: np.ndarray | slice) -> np.ndarray:
+    """``rows`` of the stored array, a new array (a range of a spilled array is read
+    from its place in the file, not the whole file)."""
+    if isinstance(rows, slice) and isinstance(stored, SpilledArray):
+        return stored.load_range(rows.start, rows.stop)
+    whole, _ = _fresh(stored)
+    part = whole[rows]
+    return part.copy() if isinstance(rows, slice) else part
+
+
+def _length(stored: np.ndarray | SpilledArray) -> int:
+    return stored.size if isinstance(stored, SpilledArray) else len(stored)
+
+
+def _missing_in(missing: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """Positions within ``rows`` of the rows listed in ``missing`` (sorted)."""
+    if isinstance(rows, slice):
+        low, high = np.searchsorted(missing, [rows.start, rows.stop])
+        return missing[low:high].astype(np.int64) - rows.start
+    if not len(missing):
+        return np.zeros(0, dtype=np.int64)
+    at = np.minimum(np.searchsorted(missing, rows), len(missing) - 1)
+    return np.flatnonzero(missing[at] == rows)
+
+
 class _Numbers:
     """float64 values stored as ``stored / scale`` (a narrow integer type for every row,
     the missing rows listed apart), as float32, or as they are."""
@@ -224,6 +254,18 @@ class _Numbers:
         missing = None if self.missing is None else _fresh(self.missing)[0]
         if missing is not None and len(missing):
             out[missing] = np.nan
+        if self.scale != 1:
+            out /= self.scale
+        return out
+
+    def decode_rows(self, rows: np.ndarray | slice) -> np.ndarray:
+        """``decode()[rows]``, decoding only those rows (each value is decoded alone,
+        so the values are the same bit for bit)."""
+        out = _part(self.stored, rows).astype(np.float64, copy=False)
+        if not self.scale:
+            return out
+        if self.missing is not None:
+            out[_missing_in(_fresh(self.missing)[0], rows)] = np.nan
         if self.scale != 1:
             out /= self.scale
         return out
@@ -295,6 +337,9 @@ class _Codes:
         stored, new = _fresh(self.stored)
         return stored.astype(np.int32, copy=not new)
 
+    def decode_rows(self, rows: np.ndarray | slice) -> np.ndarray:
+        return _part(self.stored, rows).astype(np.int32, copy=False)
+
 
 class CompactColumn(PreparedColumn):
     """A ``PreparedColumn`` whose arrays are stored narrow (see the module's notes):
@@ -355,6 +400,23 @@ class CompactColumn(PreparedColumn):
     real = property(lambda self: self._read("real"))
     synthetic = property(lambda self: self._read("synthetic"))
     holdout = property(lambda self: self._read("holdout"))
+
+    def read_rows(self, frame: str, rows: np.ndarray | slice) -> np.ndarray:
+        """``rows`` of ``frame``'s array, decoding only those rows: a range of a
+        spilled array is read from its place in the file."""
+        stored = self._stored[frame]
+        if stored is None:
+            raise TypeError(f"column {self.spec.name!r} has no {frame} rows")
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(_length(stored.stored))
+            if step != 1:
+                return stored.decode()[rows]
+            rows = slice(start, max(start, stop))
+        else:
+            rows = np.asarray(rows)
+            if rows.dtype == bool:  # a mask, as plain indexing takes it
+                rows = np.flatnonzero(rows)
+        return stored.decode_rows(rows)
 
     @property
     def nbytes(self) -> int:

@@ -106,6 +106,12 @@ class PreparedColumn:
     def is_numeric(self) -> bool:
         return self.categories is None
 
+    def read_rows(self, frame: str, rows: np.ndarray | slice) -> np.ndarray:
+        """``rows`` (indices, or a slice: a range) of ``frame``'s array: the same values
+        as indexing the whole array, which a column stored narrow gives without
+        decoding the other rows (``compact.CompactColumn``)."""
+        return getattr(self, frame)[rows]
+
     @cached_property
     def reference_range(self) -> tuple[float, float]:
         """(min, max) of the reference's present values: the distance's scaling."""
@@ -339,25 +345,31 @@ def encode_rows(
     a range of rows) encoded on the given columns, in that order: the same values as
     the matching rows and columns of ``encode_for_distance``'s tables."""
     if isinstance(rows, slice):
-        rows = np.arange(*rows.indices(_size(data, frame, None)))
-    size = _size(data, frame, rows)
+        start, stop, _ = rows.indices(_size(data, frame, None))
+        rows = slice(start, max(start, stop))
+        size = rows.stop - rows.start
+    else:
+        size = _size(data, frame, rows)
     dtype = code_dtype(max((len(data.columns[n].categories or ()) for n in categorical), default=0))
     codes = np.empty((size, len(categorical)), dtype=dtype, order="F")
+
+    def read(col: PreparedColumn) -> np.ndarray:
+        # Only the chosen rows are decoded (a range of a large reference, a sample).
+        return getattr(col, frame) if rows is None else col.read_rows(frame, rows)
+
     for j, name in enumerate(categorical):
-        values = getattr(data.columns[name], frame)
-        codes[:, j] = values if rows is None else values[rows]
+        codes[:, j] = read(data.columns[name])
     numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32, order="F")
     for j, name in enumerate(numeric):
         col = data.columns[name]
         low, high = col.reference_range
-        values = getattr(col, frame)
+        values = read(col)
         # In blocks of rows: the float64 temporaries of a whole column (several times
         # the column's float32 coordinates) would set the step's peak; each value is
         # computed alone, so the coordinates are the same.
         for start in range(0, size, ENCODE_BLOCK):
             block = slice(start, min(start + ENCODE_BLOCK, size))
-            part = values[block] if rows is None else values[rows[block]]
-            numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(part, low, high)
+            numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(values[block], low, high)
     return EncodedTable(codes, numbers)
 
 

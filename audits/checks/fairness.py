@@ -108,7 +108,8 @@ def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray]
     values repeat), plus one group for missing values. Returns the labels and the
     function that gives any array of the column's values its group codes."""
     name = col.spec.name
-    present = col.real[~np.isnan(col.real)]
+    real = col.real  # one read: each read of a prepared column decodes it anew
+    present = real[~np.isnan(real)]
     edges = (
         np.unique(np.quantile(present, np.linspace(0, 1, QUANTILE_BINS + 1)))
         if len(present)
@@ -167,7 +168,8 @@ def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
                 return i, label, f"the value '{label}' reads as favourable"
     if len(real_labels) == 0:
         return None, "", "the target has no values"
-    counts = np.bincount(col.real[col.real != MISSING_CODE], minlength=len(real_labels))
+    real = col.real
+    counts = np.bincount(real[real != MISSING_CODE], minlength=len(real_labels))
     minority = int(np.argmin(counts[: len(real_labels)]))  # ties: the first in real order
     return minority, real_labels[minority], "the least frequent real class"
 
@@ -278,7 +280,8 @@ def _outcome(ctx: AuditContext) -> tuple[Outcome | None, dict[str, Any]]:
         return None, {"reason": "no target column is set"}
     col = ctx.column(target)
     if col.is_numeric:
-        values = col.real[~np.isnan(col.real)]
+        values = col.real
+        values = values[~np.isnan(values)]
         if not np.isin(values, [0.0, 1.0]).all():
             return None, {"reason": f"the target '{target}' is numerical, not an outcome"}
         info = {"target": target, "positive_outcome": "1", "chosen_because": "0/1 target"}

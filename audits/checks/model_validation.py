@@ -296,7 +296,7 @@ class TestGrouping:
 
 def _holdout_grouping(col: PreparedColumn, rows: np.ndarray) -> TestGrouping:
     name = col.spec.name
-    values = col.holdout[rows]
+    values = col.read_rows("holdout", rows)
     if not col.is_numeric:
         labels = [f"{name}={v}" for v in col.categories] + [f"{name}=(missing)"]
         return TestGrouping(

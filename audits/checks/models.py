@@ -25,7 +25,7 @@ def feature_matrix(
     x = np.empty((len(rows), len(columns)), dtype=np.float64)
     categorical = np.zeros(len(columns), dtype=bool)
     for j, col in enumerate(columns):
-        values = getattr(col, frame)[rows]
+        values = col.read_rows(frame, rows)
         if col.is_numeric:
             x[:, j] = values
         else:

@@ -109,7 +109,8 @@ def _disclosure_codes(col: PreparedColumn, frame: str) -> np.ndarray:
     values = getattr(col, frame)
     if not col.is_numeric:
         return values.astype(np.int64)
-    real = col.real[~np.isnan(col.real)]
+    real = col.real
+    real = real[~np.isnan(real)]
     low, high = (real.min(), real.max()) if real.size else (0.0, 0.0)
     inner = np.linspace(low, high, DISCLOSURE_BINS + 1)[1:-1]
     binned = np.searchsorted(inner, values, side="left").astype(np.int64)

@@ -28,7 +28,7 @@ SDMETRICS_SDTYPES = {
 def _sdmetrics_frame(columns: list[PreparedColumn], frame: str, rows: np.ndarray) -> pd.DataFrame:
     data = {}
     for col in columns:
-        values = getattr(col, frame)[rows]
+        values = col.read_rows(frame, rows)
         if col.spec.type == "datetime":
             data[col.spec.name] = pd.to_datetime(values * 1e9, unit="ns")
         elif col.is_numeric:

@@ -49,8 +49,12 @@ def tv_complement(real: np.ndarray, synthetic: np.ndarray) -> float | None:
 
 def shape_score(column: PreparedColumn, real_rows=None, synthetic_rows=None) -> float | None:
     """The column-shape statistic for a column, optionally on a subset of rows."""
-    real = column.real if real_rows is None else column.real[real_rows]
-    synthetic = column.synthetic if synthetic_rows is None else column.synthetic[synthetic_rows]
+    real = column.real if real_rows is None else column.read_rows("real", real_rows)
+    synthetic = (
+        column.synthetic
+        if synthetic_rows is None
+        else column.read_rows("synthetic", synthetic_rows)
+    )
     if column.is_numeric:
         return ks_complement(real, synthetic)
     return tv_complement(real, synthetic)
@@ -89,8 +93,8 @@ def distribution(column: PreparedColumn) -> dict[str, Any]:
 
 
 def _histograms(column: PreparedColumn) -> dict[str, Any]:
-    real = column.real[~np.isnan(column.real)]
-    synthetic = column.synthetic[~np.isnan(column.synthetic)]
+    real, synthetic = column.real, column.synthetic
+    real, synthetic = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
     if real.size == 0:
         return {"kind": "histogram", "edges": [], "real": [], "synthetic": []}
     edges = np.histogram_bin_edges(real, bins=HISTOGRAM_BINS)

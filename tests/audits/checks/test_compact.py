@@ -3,12 +3,14 @@ arrays, bit for bit."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from audits.checks import AuditConfig, ColumnSpec
-from audits.checks.compact import CompactColumn, prepare_compact
+from audits.checks.compact import CompactColumn, SpillStore, prepare_compact
 from audits.checks.encoding import PreparedColumn, prepare
 from audits.checks.runner import run_audit
 from tests.audits.checks.conftest import census, census_config
@@ -124,3 +126,40 @@ def test_an_audit_of_identifiers_and_text_alone_still_prepares():
     )
     # Free text is hashed (the identifier is not): rows 2 and 3 repeat.
     assert outcome.metric("integrity.duplicate_rate").value == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("spilled", [False, True])
+@pytest.mark.parametrize("kind", ["cents", "whole", "float", "codes"])
+def test_chosen_rows_read_as_the_same_rows_of_the_whole_array(tmp_path, spilled, kind):
+    # A range of a large reference (the distance search) or a sample (the SDMetrics
+    # reports) is decoded alone, from its place in the spill file: bit for bit the rows
+    # the whole array gives, missing values included.
+    rng = np.random.default_rng(3)
+    n = 5_000
+
+    def values() -> np.ndarray:
+        drawn = {
+            "cents": np.round(rng.normal(100, 30, n), 2),
+            "whole": rng.integers(0, 90, n).astype(np.float64),
+            "float": rng.normal(size=n),
+            "codes": rng.integers(-1, 5, n).astype(np.float64),
+        }[kind]
+        drawn[rng.random(n) < 0.1] = np.nan if kind != "codes" else -1
+        return drawn.astype(np.int32) if kind == "codes" else drawn
+
+    extra = {"categories": list("abcde"), "n_reference_categories": 5} if kind == "codes" else {}
+    spec = ColumnSpec("x", "categorical" if kind == "codes" else "numerical")
+    prepared = PreparedColumn(spec, values(), values(), values(), **extra)
+    with SpillStore(tmp_path) if spilled else contextlib.nullcontext() as store:
+        column = CompactColumn(prepared, store)
+        chosen = [
+            slice(0, n), slice(17, 4_000), slice(n - 1, n), slice(300, 300), slice(4_000, n + 50),
+            rng.integers(0, n, 700), np.sort(rng.choice(n, 300, replace=False)),
+            np.zeros(0, dtype=np.int64), rng.random(n) < 0.3, [5, 3, 5],
+        ]  # fmt: skip
+        for frame in ("real", "synthetic", "holdout"):
+            whole = getattr(column, frame)
+            for rows in chosen:
+                got = column.read_rows(frame, rows)
+                assert got.dtype == whole.dtype
+                assert np.array_equal(got.view(np.uint8), whole[rows].view(np.uint8)), rows
