@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from audits.checks.base import AuditInputError
+from registry.ingest.tables import TableFormat, read_frame
 
 
 @runtime_checkable
@@ -106,8 +107,6 @@ class FileSource:
     @property
     def by_column(self) -> bool:
         """Whether each read reads only its columns from the file (Parquet)."""
-        from registry.ingest.tables import TableFormat
-
         return self.info.format == TableFormat.PARQUET
 
     def read(self, names: Sequence[str]) -> pd.DataFrame:
@@ -118,8 +117,6 @@ class FileSource:
         return self._whole.read(names)
 
     def _read(self, columns: list[str] | None) -> pd.DataFrame:
-        from registry.ingest.tables import read_frame
-
         try:
             return read_frame(self.path, self.info, columns=columns, categories=True)
         except FileNotFoundError:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from registry.ingest.errors import ErrorCode, IngestError, human_size, too_many_rows
 from registry.ingest.sniff import ENCRYPTED_PARQUET_MAGIC, PARQUET_MAGIC
-from registry.ingest.tables import TableFormat, TableInfo
+from registry.ingest.tables import TableFormat, TableInfo, row_group_batches
 
 _VERIFY_BATCH_ROWS = 65_536
 _SAVE_AGAIN = "Export the table to Parquet again (or as CSV) and upload the new file."
@@ -143,7 +143,7 @@ def _check_columns(schema: pa.Schema, names: list[str], max_columns: int) -> Non
 def _read_all_rows(parquet: pq.ParquetFile) -> int:
     rows = 0
     try:
-        for batch in parquet.iter_batches(batch_size=_VERIFY_BATCH_ROWS, use_threads=False):
+        for batch in row_group_batches(parquet, batch_size=_VERIFY_BATCH_ROWS):
             rows += batch.num_rows
     except (pa.ArrowException, OSError, ValueError) as error:
         raise IngestError(

@@ -385,7 +385,21 @@ def _sample_parquet(
 
 
 def _batches(parquet: pq.ParquetFile, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
-    yield from parquet.iter_batches(batch_size=65_536, columns=columns)
+    yield from row_group_batches(parquet, columns=columns)
+
+
+def row_group_batches(
+    parquet: pq.ParquetFile, *, columns: list[str] | None = None, batch_size: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Every row of the file in batches, one row group at a time. One ``iter_batches``
+    over the whole file keeps every row group's raw pages it has read in Arrow's pool
+    until the iterator ends (the file's size: 224 MB held after reading the 10M-row
+    benchmark table, 1.1 GB at 50M, in the web process during an upload); a row
+    group's reader lets go of its pages when the group is done."""
+    for group in range(parquet.num_row_groups):
+        yield from parquet.iter_batches(
+            batch_size=batch_size, row_groups=[group], columns=columns, use_threads=False
+        )
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:

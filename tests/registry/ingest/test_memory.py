@@ -167,3 +167,59 @@ def test_sampling_a_wide_50_mb_csv_keeps_memory_to_the_sample(wide_csv: tuple[Pa
     assert result["sample_rows"] == 2_500_000 // WIDE_COLUMNS
     assert result["types"] == ["categorical", "datetime", "numerical"]
     assert result["growth"] < SAMPLE_ALLOWED_GROWTH_BYTES, result
+
+
+# --- Parquet: validation and sampling read one row group at a time --------------------
+
+PARQUET_CHILD = """
+import json, resource, sys, tempfile
+from pathlib import Path
+import pyarrow.parquet as pq
+from registry.ingest import ingest_upload, iter_chunks
+
+def peak_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+path, mode = Path(sys.argv[1]), sys.argv[2]
+before = peak_bytes()
+if mode == "ingest":
+    with tempfile.TemporaryDirectory() as work, path.open("rb") as upload:
+        table = ingest_upload(
+            iter_chunks(upload), work_dir=Path(work), max_bytes=10**9, max_columns=50
+        )
+        rows = table.info.row_count
+else:  # what one iterator over the whole file held: every row group's pages
+    rows = sum(b.num_rows for b in pq.ParquetFile(path).iter_batches(use_threads=False))
+print(json.dumps({"growth": peak_bytes() - before, "rows": rows}))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_parquet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path_factory.mktemp("memory") / "big.parquet"
+    rng = np.random.default_rng(11)
+    rows, group = 1_600_000, 100_000
+    table = pa.table(
+        {f"x{j}": rng.normal(size=rows) for j in range(5)}
+        | {"age": rng.integers(18, 90, rows), "city": [f"City {i % 97}" for i in range(rows)]}
+    )
+    pq.write_table(table, path, row_group_size=group, compression="none")
+    return path, rows
+
+
+def test_a_parquet_upload_reads_one_row_group_at_a_time(big_parquet: tuple[Path, int]) -> None:
+    # One iterator over the whole file keeps every row group's pages it has read until
+    # it ends: an upload's web process held the file's size (1.1 GB at 50M rows).
+    path, rows = big_parquet
+    assert path.stat().st_size >= FILE_BYTES
+
+    whole = run_child(path, "iterate-whole", code=PARQUET_CHILD)
+    result = run_child(path, "ingest", code=PARQUET_CHILD)
+
+    assert whole["growth"] > FILE_BYTES, whole  # the measurement sees a whole-file hold
+    assert result["rows"] == rows
+    assert result["growth"] < ALLOWED_GROWTH_BYTES * 2, result
