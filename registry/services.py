@@ -289,6 +289,7 @@ def upload_ingest(
             max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
             max_columns=settings.SYNTHGOV_MAX_COLUMNS,
             max_rows=settings.SYNTHGOV_MAX_ROWS,
+            max_parquet_rows=settings.SYNTHGOV_MAX_PARQUET_ROWS,
             encoding=encoding or None,
         )
     except IngestError as exc:
