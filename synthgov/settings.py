@@ -175,9 +175,11 @@ SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
 # SYNTHGOV_AUDIT_SPILL_ROWS), so a Parquet table may be far longer: a 50M / 50M / 5M
 # audit uploaded through the API peaks well under 4 GiB (bench/census_e2e.py). A
 # Parquet file is checked from its metadata before any row is read, then the rows read
-# must match what it declares.
+# must match what it declares. Unset, the Parquet limit is never below the CSV one.
 SYNTHGOV_MAX_ROWS = env_int("SYNTHGOV_MAX_ROWS", 10_000_000, minimum=1)
-SYNTHGOV_MAX_PARQUET_ROWS = env_int("SYNTHGOV_MAX_PARQUET_ROWS", 50_000_000, minimum=1)
+SYNTHGOV_MAX_PARQUET_ROWS = env_int(
+    "SYNTHGOV_MAX_PARQUET_ROWS", max(50_000_000, SYNTHGOV_MAX_ROWS), minimum=1
+)
 # The most tables one (relational) version may hold; each table is also held to the
 # limits above, and the tables together to SYNTHGOV_MAX_UPLOAD_BYTES.
 SYNTHGOV_MAX_TABLES = env_int("SYNTHGOV_MAX_TABLES", 20, minimum=1)
