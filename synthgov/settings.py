@@ -173,7 +173,7 @@ SYNTHGOV_MAX_COLUMNS = env_int("SYNTHGOV_MAX_COLUMNS", 500, minimum=1)
 # whole into the worker's memory on first use, so CSV keeps the lower limit; it reads
 # a Parquet table column by column and spills prepared columns to disk (above
 # SYNTHGOV_AUDIT_SPILL_ROWS), so a Parquet table may be far longer: a 50M / 50M / 5M
-# audit uploaded through the API peaks well under 4 GiB (bench/census_e2e.py). A
+# audit uploaded through the API peaked at 2.7 GiB in the worker (bench/census_e2e.py). A
 # Parquet file is checked from its metadata before any row is read, then the rows read
 # must match what it declares. Unset, the Parquet limit is never below the CSV one.
 SYNTHGOV_MAX_ROWS = env_int("SYNTHGOV_MAX_ROWS", 10_000_000, minimum=1)
