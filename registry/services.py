@@ -278,10 +278,18 @@ def missing_markers_clean(raw: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def upload_ingest(
-    chunks: Iterable[bytes], *, work_dir: Path, encoding: str | None = None
+    chunks: Iterable[bytes],
+    *,
+    work_dir: Path,
+    encoding: str | None = None,
+    read_whole: bool = False,
 ) -> ingest.IngestedFile:
     """Stream an upload into ``work_dir`` and validate it within the configured
-    limits; UploadRefused with the reason when it is not an acceptable table."""
+    limits; UploadRefused with the reason when it is not an acceptable table.
+
+    An audit reads a single Parquet table column by column, so it is held to
+    SYNTHGOV_MAX_PARQUET_ROWS; ``read_whole`` (a table of linked tables, which an audit
+    reads whole whatever its format) holds Parquet to the CSV limit, SYNTHGOV_MAX_ROWS."""
     try:
         return ingest.ingest_upload(
             chunks,
@@ -289,6 +297,7 @@ def upload_ingest(
             max_bytes=settings.SYNTHGOV_MAX_UPLOAD_BYTES,
             max_columns=settings.SYNTHGOV_MAX_COLUMNS,
             max_rows=settings.SYNTHGOV_MAX_ROWS,
+            max_parquet_rows=None if read_whole else settings.SYNTHGOV_MAX_PARQUET_ROWS,
             encoding=encoding or None,
         )
     except IngestError as exc:

@@ -327,7 +327,8 @@ def _ingest_table(
     except IngestError as exc:
         raise _refused_table(name, UploadRefused(exc)) from None
     try:
-        file = upload_ingest(table.chunks, work_dir=work_dir, encoding=encoding)
+        # An audit of linked tables reads each table whole: Parquet gets the CSV limit.
+        file = upload_ingest(table.chunks, work_dir=work_dir, encoding=encoding, read_whole=True)
     except UploadRefused as exc:
         raise _refused_table(name, exc) from None
     file = dataclasses.replace(file, info=dataclasses.replace(file.info, missing_markers=markers))

@@ -163,3 +163,23 @@ def test_check_deploy_fails_on_a_weak_secret_key(tmp_path, secret):
     result = run_django(env, "manage.py", "check", "--deploy")
     assert result.returncode != 0, result.stdout
     assert "synthgov.E010" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "limits"),
+    [
+        ({}, "10000000 50000000"),
+        ({"SYNTHGOV_MAX_ROWS": "80000000"}, "80000000 80000000"),
+        ({"SYNTHGOV_MAX_PARQUET_ROWS": "20000000"}, "10000000 20000000"),
+    ],
+)
+def test_row_limits_by_format(extra, limits):
+    """A CSV is read whole by an audit, Parquet column by column: Parquet's limit is
+    its own, and left unset it is never below the CSV one."""
+    show = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SYNTHGOV_MAX_ROWS, settings.SYNTHGOV_MAX_PARQUET_ROWS)"
+    )
+    result = run_django(extra, "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == limits

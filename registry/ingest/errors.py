@@ -64,11 +64,27 @@ class IngestError(Exception):
         }
 
 
-def too_many_rows(rows: int, max_rows: int, what: str) -> IngestError:
+def too_many_rows(
+    rows: int,
+    max_rows: int,
+    what: str,
+    *,
+    table_format: str,
+    parquet_limit: int | None = None,
+) -> IngestError:
+    """The limit differs by format (a CSV is read whole by an audit, Parquet column by
+    column), so the message names the format's limit, and a CSV that would fit as
+    Parquet says so."""
+    hint = "Upload a sample of the table, or split it into several datasets."
+    if parquet_limit is not None and rows <= parquet_limit:
+        hint = (
+            f"Save the table as Parquet and upload that: a Parquet table may have up to "
+            f"{parquet_limit:,} rows. Or upload a sample of the table."
+        )
     return IngestError(
         ErrorCode.TOO_MANY_ROWS,
-        f"{what} {rows:,} rows; the limit is {max_rows:,}.",
-        "Upload a sample of the table, or split it into several datasets.",
+        f"{what} {rows:,} rows; the limit for a {table_format} table is {max_rows:,}.",
+        hint,
     )
 
 

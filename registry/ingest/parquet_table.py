@@ -72,7 +72,9 @@ def _check_declared_size(
     metadata: pq.FileMetaData, max_rows: int | None, max_table_bytes: int | None
 ) -> None:
     if max_rows is not None and metadata.num_rows > max_rows:
-        raise too_many_rows(metadata.num_rows, max_rows, "The Parquet file declares")
+        raise too_many_rows(
+            metadata.num_rows, max_rows, "The Parquet file declares", table_format="Parquet"
+        )
     if max_table_bytes is None:
         return
     uncompressed = sum(

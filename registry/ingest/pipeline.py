@@ -81,14 +81,17 @@ def ingest_upload(
     max_bytes: int,
     max_columns: int,
     max_rows: int | None = None,
+    max_parquet_rows: int | None = None,
     encoding: str | None = None,
 ) -> IngestedFile:
     """Stream ``chunks`` into ``work_dir``, validate them as a table, and return it.
 
     ``max_bytes`` limits both the upload and, for compressed uploads, the
     expanded table (and for Parquet, the uncompressed size its metadata declares);
-    ``max_rows`` limits the rows. ``encoding`` is the curator's explicit choice for a CSV
-    that is not UTF-8. The caller owns ``work_dir`` (typically a temporary
+    ``max_rows`` limits the rows of a CSV table, and of a Parquet one unless
+    ``max_parquet_rows`` is given (an audit reads Parquet column by column, a CSV
+    whole, so Parquet may be allowed more rows). ``encoding`` is the curator's
+    explicit choice for a CSV that is not UTF-8. The caller owns ``work_dir`` (typically a temporary
     directory next to the final storage) and moves ``path`` into storage.
     Raises ``IngestError``; on error no file made here is left behind.
 
@@ -110,6 +113,7 @@ def ingest_upload(
                 tail=upload.tail,
                 max_columns=max_columns,
                 max_rows=max_rows,
+                max_parquet_rows=max_parquet_rows,
                 max_table_bytes=max_bytes,
                 encoding=encoding,
                 digest=digest,
@@ -137,6 +141,7 @@ def ingest_upload(
             tail=table.tail,
             max_columns=max_columns,
             max_rows=max_rows,
+            max_parquet_rows=max_parquet_rows,
             max_table_bytes=max_bytes,
             encoding=encoding,
         )
@@ -208,12 +213,14 @@ def validate_table(
     tail: bytes,
     max_columns: int,
     max_rows: int | None = None,
+    max_parquet_rows: int | None = None,
     max_table_bytes: int | None = None,
     encoding: str | None = None,
 ) -> TableInfo:
     """Validate an uncompressed file as Parquet or CSV, decided by its content.
 
-    ``max_rows`` and ``max_table_bytes`` (None: no limit) bound the table. A Parquet
+    ``max_rows`` and ``max_table_bytes`` (None: no limit) bound the table;
+    ``max_parquet_rows``, when given, replaces ``max_rows`` for Parquet. A Parquet
     file is checked against them from its metadata, before any row is read: a small
     file can declare millions of rows of one repeated value."""
     info, _, _ = _validate(
@@ -222,6 +229,7 @@ def validate_table(
         tail=tail,
         max_columns=max_columns,
         max_rows=max_rows,
+        max_parquet_rows=max_parquet_rows,
         max_table_bytes=max_table_bytes,
         encoding=encoding,
     )
@@ -235,6 +243,7 @@ def _validate(
     tail: bytes,
     max_columns: int,
     max_rows: int | None = None,
+    max_parquet_rows: int | None = None,
     max_table_bytes: int | None = None,
     encoding: str | None = None,
     digest: Any = None,
@@ -251,7 +260,7 @@ def _validate(
             head=head,
             tail=tail,
             max_columns=max_columns,
-            max_rows=max_rows,
+            max_rows=max_rows if max_parquet_rows is None else max_parquet_rows,
             max_table_bytes=max_table_bytes,
         )
         return info, None, False
@@ -272,5 +281,11 @@ def _validate(
         prescanned=prescanned,
     )
     if max_rows is not None and info.row_count > max_rows:
-        raise too_many_rows(info.row_count, max_rows, "The CSV file has")
+        raise too_many_rows(
+            info.row_count,
+            max_rows,
+            "The CSV file has",
+            table_format="CSV",
+            parquet_limit=max_parquet_rows,
+        )
     return info, index, hashed

@@ -236,25 +236,102 @@ def _repeated_parquet(rows: int) -> bytes:
     return buffer.getvalue()
 
 
+def _lying_parquet(rows: int, declared: int) -> bytes:
+    """A Parquet file holding ``rows`` rows whose footer declares only ``declared``
+    (both below 8,192 so each is a two-byte varint): the file-level ``num_rows`` is the
+    first i64 field 3 of the footer, ahead of the row groups' own counts."""
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"x": np.arange(rows, dtype=np.int64)}), buffer)
+    data = buffer.getvalue()
+    footer_length = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - footer_length
+
+    def field(value: int) -> bytes:  # thrift compact: field delta 1, i64, zigzag varint
+        zigzag = value << 1
+        return bytes([0x16, (zigzag & 0x7F) | 0x80, zigzag >> 7])
+
+    at = data.index(field(rows), start)
+    lying = data[:at] + field(declared) + data[at + 3 :]
+    assert pq.ParquetFile(io.BytesIO(lying)).metadata.num_rows == declared
+    return lying
+
+
+def _post_table(user, dataset, data: bytes, name: str):
+    handle = io.BytesIO(data)
+    handle.name = name
+    return _api(user).post(
+        f"/api/v1/datasets/{dataset.pk}/versions/", {"file": handle}, format="multipart"
+    )
+
+
 @pytest.mark.parametrize("limit", ["rows", "bytes"])
 def test_a_parquet_file_declaring_more_than_the_limits_is_refused(world, settings, limit):
     data = _repeated_parquet(2_000_000)
     assert len(data) < 100_000  # small on the wire
     if limit == "rows":
-        settings.SYNTHGOV_MAX_ROWS = 1_000_000
-        words = "declares 2,000,000 rows; the limit is 1,000,000"
+        settings.SYNTHGOV_MAX_PARQUET_ROWS = 1_000_000
+        words = "declares 2,000,000 rows; the limit for a Parquet table is 1,000,000"
     else:
         settings.SYNTHGOV_MAX_UPLOAD_BYTES = 2_000_000
         words = "of data once uncompressed; the limit is"
     dataset = make_dataset(world)
     before = _stored_files()
-    handle = io.BytesIO(data)
-    handle.name = "huge.parquet"
-    response = _api(world.curator_a).post(
-        f"/api/v1/datasets/{dataset.pk}/versions/", {"file": handle}, format="multipart"
-    )
+    response = _post_table(world.curator_a, dataset, data, "huge.parquet")
     assert response.status_code == 400, response.content
     assert words in str(response.json()["file"])
+    assert not DatasetVersion.objects.exists()
+    assert _stored_files() == before
+
+
+def test_row_limits_differ_by_format_through_the_api(world, settings):
+    """An audit reads a CSV whole and a Parquet table column by column, so the same
+    rows pass as Parquet and are refused as CSV, with the Parquet limit in the hint;
+    Parquet is held to its own limit, not the CSV one."""
+    settings.SYNTHGOV_MAX_ROWS = 30
+    settings.SYNTHGOV_MAX_PARQUET_ROWS = 40
+    dataset = make_dataset(world)
+    frame = pd.read_csv(io.BytesIO(placements_csv(31)))
+
+    refused = _post_table(world.curator_a, dataset, placements_csv(31), "placements.csv")
+    assert refused.status_code == 400, refused.content
+    answer = refused.json()
+    assert answer["file"] == ["The CSV file has 31 rows; the limit for a CSV table is 30."]
+    assert answer["code"] == "too_many_rows"
+    assert "a Parquet table may have up to 40 rows" in answer["hint"]
+    assert not DatasetVersion.objects.exists()
+
+    accepted = _post_table(world.curator_a, dataset, parquet_bytes(frame), "placements.parquet")
+    assert accepted.status_code == 201, accepted.content
+    assert DatasetVersion.objects.get().row_count == 31
+
+    longer = pd.read_csv(io.BytesIO(placements_csv(41)))
+    over = _post_table(world.curator_a, dataset, parquet_bytes(longer), "longer.parquet")
+    assert over.status_code == 400, over.content
+    assert "declares 41 rows; the limit for a Parquet table is 40." in str(over.json()["file"])
+    assert DatasetVersion.objects.count() == 1
+
+
+def test_a_csv_too_long_even_for_parquet_is_told_to_split_it(world, settings):
+    settings.SYNTHGOV_MAX_ROWS = 30
+    settings.SYNTHGOV_MAX_PARQUET_ROWS = 30
+    dataset = make_dataset(world)
+    response = _post_table(world.curator_a, dataset, placements_csv(31), "placements.csv")
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert "31 rows; the limit for a CSV table is 30" in str(answer["file"])
+    assert "split it into several datasets" in answer["hint"]
+    assert "Parquet" not in answer["hint"]
+
+
+def test_a_parquet_footer_declaring_fewer_rows_than_it_holds_is_refused(world, settings):
+    """The declared count is checked before reading, so a footer that understates the
+    rows would slip a table past the limit; the rows read must match it."""
+    settings.SYNTHGOV_MAX_PARQUET_ROWS = 100
+    dataset = make_dataset(world)
+    before = _stored_files()
+    response = _post_table(world.curator_a, dataset, _lying_parquet(1_000, 20), "lying.parquet")
+    assert response.status_code == 400, response.content
+    assert "promises 20 rows but 1,000 could be read" in str(response.json()["file"])
     assert not DatasetVersion.objects.exists()
     assert _stored_files() == before
 
@@ -262,7 +339,7 @@ def test_a_parquet_file_declaring_more_than_the_limits_is_refused(world, setting
 def test_a_csv_with_more_rows_than_the_limit_is_refused(world, settings):
     settings.SYNTHGOV_MAX_ROWS = 30
     dataset = make_dataset(world)
-    with pytest.raises(services.UploadRefused, match="31 rows; the limit is 30"):
+    with pytest.raises(services.UploadRefused, match="31 rows; the limit for a CSV table is 30"):
         services.dataset_version_create(
             dataset=dataset,
             user=world.curator_a,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -19,7 +21,13 @@ from registry.documents.croissant import validate_croissant
 from registry.documents.prov import validate_prov_json
 from registry.models import DatasetVersion, TableRelationship, VersionTable
 from registry.table_services import TableUpload
-from tests.registry.conftest import make_dataset, make_version, placements_csv, upload
+from tests.registry.conftest import (
+    make_dataset,
+    make_version,
+    parquet_bytes,
+    placements_csv,
+    upload,
+)
 from tests.registry.relational_helpers import (
     CHILDREN,
     DEMO_TABLES,
@@ -182,6 +190,7 @@ def _meta(relationships=(), pk=("pid", "cid"), tables=("parents", "children")):
 
 
 PAIR = {"parents.csv": PARENTS, "children.csv": CHILDREN}
+PARENTS_PARQUET = parquet_bytes(pd.read_csv(io.BytesIO(PARENTS)))
 BAD = [
     # id, files, archive, names, metadata, settings, words
     (
@@ -282,6 +291,16 @@ BAD = [
         None,
         {"SYNTHGOV_MAX_UPLOAD_BYTES": 200_000},
         ["expand", "limit"],
+    ),
+    (
+        # An audit of linked tables reads each table whole, so Parquet gets the CSV limit.
+        "parquet-table-over-the-csv-limit",
+        {"parents.parquet": PARENTS_PARQUET, "children.csv": CHILDREN},
+        None,
+        "",
+        None,
+        {"SYNTHGOV_MAX_ROWS": 2, "SYNTHGOV_MAX_PARQUET_ROWS": 100},
+        ["declares 3 rows", "the limit for a parquet table is 2"],
     ),
     (
         "name-path",
