@@ -49,6 +49,7 @@ from upload_large import (  # bench/ is not a package: imported from its folder
     VENV_BIN,
     _git_revision,
     child_pids,
+    create_dataset,
     load_average,
     manage,
     mib,
@@ -161,25 +162,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def create_dataset(port: int, token: str, name: str, kind: str) -> int:
-    status, body = request_json(
-        port,
-        "POST",
-        "/api/v1/datasets/",
-        token=token,
-        payload={
-            "name": name,
-            "kind": kind,
-            "domain": "bench",
-            "licence": "CC0-1.0",
-            "access": "restricted",
-        },
-    )
-    if status != 201:
-        raise SystemExit(f"POST /api/v1/datasets/ returned {status}: {body}")
-    return int(body["id"])
 
 
 def upload(port: int, token: str, server: Any, path: Path, kind: str) -> dict[str, Any]:

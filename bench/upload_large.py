@@ -716,7 +716,7 @@ def setup_curator(env: dict[str, str]) -> str:
     raise SystemExit(f"No token from the curator setup:\n{output}")
 
 
-def create_dataset(port: int, token: str, name: str) -> int:
+def create_dataset(port: int, token: str, name: str, kind: str = "fully_synthetic") -> int:
     status, body = request_json(
         port,
         "POST",
@@ -724,7 +724,7 @@ def create_dataset(port: int, token: str, name: str) -> int:
         token=token,
         payload={
             "name": name,
-            "kind": "fully_synthetic",
+            "kind": kind,
             "domain": "bench",
             "licence": "CC0-1.0",
             "access": "restricted",
