@@ -346,6 +346,13 @@ def child_audit(spec: dict) -> dict:
             inputs["spill_dir"] = tempfile.gettempdir()
     spilled = "spill_dir" in inputs
     del real, synthetic, holdout
+    cluster = {}
+    if spec.get("dask_workers"):
+        # As the worker does with SYNTHGOV_DASK_SCHEDULER: the cluster's figures first,
+        # from the stored files, then the audit with them given (those steps skipped).
+        clock("Dask cluster: figures from pieces of the stored files", 0.0)
+        cluster = _on_local_cluster(folder, config, spec["dask_workers"], spec["piece_rows"])
+        inputs["precomputed"] = cluster.pop("precomputed")
     outcome = run_audit(
         config=config,
         **inputs,
@@ -355,6 +362,7 @@ def child_audit(spec: dict) -> dict:
     return {
         "loader": loader,
         "spilled": spilled,
+        "dask": cluster,
         "load_seconds": load_seconds,
         "audit_seconds": time.perf_counter() - started,
         "audit_cpu_seconds": _cpu_seconds() - cpu_started,
@@ -369,6 +377,54 @@ def child_audit(spec: dict) -> dict:
         "figures": {m.key: m.value for m in outcome.metrics},
         "samples": {m.key: [m.sample_size, m.population] for m in outcome.metrics},
         "uncertainty": {m.key: m.uncertainty for m in outcome.metrics},
+    }
+
+
+def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> dict:
+    """The figures the Dask path computes (``partitioned.KEYS_COMPUTED``), as Dask tasks on
+    a local cluster of ``workers`` worker processes (one thread each) reading pieces of
+    ``piece_rows`` rows of the Parquet files: the figures, the wall time and the CPU
+    seconds spent on the workers (this process's own are the audit's)."""
+    import pyarrow.parquet as pq
+    from distributed import Client, LocalCluster
+
+    from audits.checks import partitioned
+
+    sources = {}
+    for frame in partitioned.FRAMES:
+        path = folder / f"{frame}.parquet"
+        with pq.ParquetFile(path) as handle:
+            header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
+        sources[frame] = partitioned.Source(str(path), "parquet", header, rows)
+    reason = partitioned.supported(config.columns, sources)
+    if reason is not None:
+        raise RuntimeError(f"the Dask path cannot read these files: {reason}")
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        Client(local) as client,
+    ):
+        before = sum(client.run(_cpu_seconds).values())
+        started = time.perf_counter()
+        figures = partitioned.compute(
+            partitioned.DaskExecutor(client, "bench", lambda: None),
+            config.columns,
+            config.quasi_identifiers,
+            sources,
+            rows_per_piece=piece_rows,
+        )
+        seconds = time.perf_counter() - started
+        worker_cpu = sum(client.run(_cpu_seconds).values()) - before
+        worker_peak = max(client.run(_maxrss_mib).values())
+    return {
+        "precomputed": figures,
+        "keys": sorted(figures),
+        "workers": workers,
+        "piece_rows": piece_rows,
+        "seconds": seconds,
+        "worker_cpu_seconds": worker_cpu,
+        "worker_peak_rss_mib": worker_peak,
     }
 
 
@@ -603,6 +659,8 @@ def run_size(
     loader: str = "sources",
     data_dir: Path | None = None,
     spill_rows: int | None = SPILL_ROWS,
+    dask_workers: int = 0,
+    dask_piece_rows: int = 1_000_000,
 ) -> dict:
     from audits.checks.base import FAMILIES
 
@@ -630,6 +688,11 @@ def run_size(
             if data_dir is not None:
                 done.write_text(json.dumps(generated))
         full = _child("audit", spec)
+        on_cluster = None
+        if dask_workers:
+            on_cluster = _child(
+                "audit", {**spec, "dask_workers": dask_workers, "piece_rows": dask_piece_rows}
+            )
         streamed = None
         if stream_batch_rows:
             streamed = _child("stream", {**spec, "batch_rows": stream_batch_rows})
@@ -650,6 +713,7 @@ def run_size(
         "full": full,
         "families": families,
         "streamed": streamed,
+        "on_cluster": on_cluster,
     }
 
 
@@ -682,6 +746,7 @@ def print_size(result: dict) -> None:
         print(f"{name:<12}{seconds:>20.1f}{peak:>26}")
     print_models(full, models)
     print_streamed(result)
+    print_on_cluster(result)
     print(
         "slowest steps (full run): wall, CPU, peak GiB so far at the step's end, "
         "GiB held at its end"
@@ -722,6 +787,29 @@ def print_streamed(result: dict) -> None:
         f"{streamed['cpu_seconds']:.1f} s CPU, peak {streamed['peak_rss_mib'] / 1024:.2f} GiB; "
         f"values and details {'equal' if same else 'DIFFER from'} the in-memory audit's"
     )
+
+
+def print_on_cluster(result: dict) -> None:
+    """The same audit with the cluster's figures computed on a local Dask cluster."""
+    run = result.get("on_cluster")
+    if not run:
+        return
+    full, dask = result["full"], run["dask"]
+    same = all(full[part] == run[part] for part in ("figures", "details", "samples", "uncertainty"))
+    print(
+        f"on a local Dask cluster ({dask['workers']} worker processes, pieces of "
+        f"{dask['piece_rows']:,} rows; {', '.join(dask['keys'])} as Dask tasks): "
+        f"{run['audit_seconds']:.1f} s wall, {run['audit_cpu_seconds']:.1f} s CPU in the "
+        f"audit's process (of which the cluster's part {dask['seconds']:.1f} s wall) + "
+        f"{dask['worker_cpu_seconds']:.1f} s CPU on the Dask workers; peak "
+        f"{run['peak_rss_mib'] / 1024:.2f} GiB in the audit's process, "
+        f"{dask['worker_peak_rss_mib'] / 1024:.2f} GiB in a Dask worker; every figure "
+        f"{'equal to' if same else 'DIFFERENT from'} the local audit's"
+    )
+    for family, seconds in run["timings"].items():
+        if family in full["timings"]:
+            local = full["timings"][family]
+            print(f"  {family:<11}{local:>8.1f} s local {seconds:>8.1f} s with Dask")
 
 
 def print_models(full: dict, models: dict[str, float]) -> None:
@@ -905,6 +993,15 @@ def main(argv: list[str] | None = None) -> None:
         "SYNTHGOV_AUDIT_SPILL_ROWS or the worker's default; -1: never)",
     )
     parser.add_argument(
+        "--dask-workers",
+        type=int,
+        default=0,
+        help="also run the audit with the Dask path's figures computed on a local Dask "
+        "cluster of this many worker processes (as the worker does with "
+        "SYNTHGOV_DASK_SCHEDULER), and compare every figure with the local run (0: not)",
+    )
+    parser.add_argument("--dask-piece-rows", type=int, default=1_000_000)
+    parser.add_argument(
         "--data-dir",
         type=Path,
         help="keep the generated Parquet files here and reuse them in later runs of the same "
@@ -945,6 +1042,8 @@ def main(argv: list[str] | None = None) -> None:
             loader=args.loader,
             data_dir=args.data_dir,
             spill_rows=None if args.spill_rows < 0 else args.spill_rows,
+            dask_workers=args.dask_workers,
+            dask_piece_rows=args.dask_piece_rows,
         )
         result["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(result)
