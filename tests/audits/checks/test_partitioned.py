@@ -59,6 +59,13 @@ def tables(seed: int, fraction: bool = False) -> tuple[pd.DataFrame, pd.DataFram
     synthetic.loc[len(synthetic) - 3 :, "band"] = ["007", "x", "12"]
     if fraction:
         real.loc[len(real) - 1, "grade"] = "2.5"
+    # For the domain and coverage figures: 80 real-only categories in an order unlike
+    # their sorted one (more than the 50 listed, spread over several pieces), numbers and
+    # dates outside the reference's range, and synthetic rows holding several of these.
+    words = [f"b{k:03d}" for k in rng.permutation(80)]
+    real.loc[len(real) - 80 :, "band"] = words
+    synthetic.loc[[0, 5, len(synthetic) // 2], "age"] = [150.0, -4.0, 95.0]
+    synthetic.loc[[5, 9], "joined"] = ["2030-01-01", "1999-12-31"]
     return real, synthetic
 
 
@@ -111,6 +118,16 @@ def test_pieces_give_the_in_memory_figures(tmp_path, fmt, encoding, fraction):
     assert expected["privacy.linkage_risk"]["details"]["linked_synthetic_rows"] > 0
     copies = expected["privacy.exact_match_rate"]["details"]["copies"]
     assert (copies == 0) if fraction else (copies > 0)
+    outside = expected["integrity.out_of_domain_rate"]
+    assert outside["details"]["columns"]["age"] == pytest.approx(3 / len(synthetic))
+    assert outside["details"]["columns"]["joined"] == pytest.approx(2 / len(synthetic))
+    assert outside["details"]["columns"]["band"] > 0  # "007", "x", "12"
+    assert 5 / len(synthetic) < outside["value"] <= 1  # 1 with ``fraction``: every grade
+    categories = expected["quality.category_coverage"]
+    absent = categories["details"]["absent_categories"]["band"]
+    assert len(absent) == 50 and absent != sorted(absent)
+    assert categories["value"] < 1
+    assert expected["quality.range_coverage"]["details"]["columns"]["age"] == 1.0
     for rows in (137, 500, 10_000):
         pieces = partitioned.plan(sources["synthetic"], "synthetic", rows)
         assert len(pieces) == -(-len(synthetic) // rows)
