@@ -95,7 +95,8 @@ def _s3_options(options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def row_hash_figures(
     run: AuditRun, token: str, config: AuditConfig, report: Report
 ) -> dict[str, MetricResult]:
-    """The row-hash figures computed on the cluster ({} when they should be computed in
+    """The figures of ``partitioned.KEYS_COMPUTED`` (row hashes, domain and coverage)
+    computed on the cluster, for the families asked for ({} when they should be computed in
     the worker: a scheduler that does not answer, or files this path cannot read as the
     worker does; the trail says which). ``report`` moves the run's progress from 0 to 1
     and raises to stop (cancel, lost lease), which cancels the tasks."""
