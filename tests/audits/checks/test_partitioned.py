@@ -166,3 +166,56 @@ def test_unsupported_columns_are_named(tmp_path):
         )
         == "the real table has no column gone"
     )
+
+
+def test_typed_parquet_columns_give_the_in_memory_domain_and_coverage(tmp_path):
+    """Parquet columns stored typed (booleans and integers with nulls, timestamps with
+    missing values, whole floats as categories) read in pieces as the in-memory path
+    reads them: the same domain, the same order of absent categories."""
+    rng = np.random.default_rng(11)
+
+    def frame(n: int, shift: int) -> pd.DataFrame:
+        flag = pd.array(rng.choice([True, False], n), dtype="boolean")
+        flag[rng.random(n) < 0.1] = pd.NA
+        count = pd.array(rng.integers(0 + shift, 40 + shift, n), dtype="Int64")
+        count[rng.random(n) < 0.05] = pd.NA
+        when = pd.Series(
+            pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900 + shift, n), "D")
+        )
+        when[rng.random(n) < 0.05] = pd.NaT
+        return pd.DataFrame(
+            {
+                "flag": flag,
+                "count": count,
+                "code": rng.integers(0 + shift, 60 + shift, n).astype(float),
+                "when": when,
+                "amount": rng.normal(shift, 1, n),
+            }
+        )
+
+    specs = [
+        ColumnSpec("flag", "boolean", "other"),
+        ColumnSpec("count", "categorical", "other"),
+        ColumnSpec("code", "categorical", "quasi_identifier"),
+        ColumnSpec("when", "datetime", "other"),
+        ColumnSpec("amount", "numerical", "other"),
+    ]
+    real, synthetic = frame(900, 0), frame(700, 5)
+    sources, frames = {}, {}
+    for name, table in (("real", real), ("synthetic", synthetic)):
+        path = tmp_path / f"{name}.parquet"
+        table.to_parquet(path, index=False, row_group_size=128)
+        info = TableInfo(TableFormat.PARQUET, len(table), tuple(table.columns))
+        frames[name] = read_frame(path, info)
+        sources[name] = partitioned.Source(str(path), "parquet", info.columns, len(table))
+    assert partitioned.supported(specs, sources) is None
+    expected = in_memory_figures(specs, ["code"], frames["real"], frames["synthetic"])
+    outside = expected["integrity.out_of_domain_rate"]["details"]["columns"]
+    assert outside["count"] > 0 and outside["code"] > 0 and outside["when"] > 0
+    assert outside["flag"] == 0
+    assert expected["quality.category_coverage"]["details"]["absent_categories"]["code"]
+    for rows in (100, 333):
+        got = partitioned.compute(
+            partitioned.LocalExecutor(), specs, ["code"], sources, rows_per_piece=rows
+        )
+        assert {k: m.to_json() for k, m in got.items()} == expected, rows
