@@ -1,8 +1,11 @@
-"""The row-hash figures (duplicate rows, exact copies, linkage) three ways, on the same
-stored CSV files: in memory as the worker computes them today, in pieces in this process
-(``partitioned.LocalExecutor``), and in pieces on a local Dask cluster (a scheduler and
-``--workers`` single-threaded worker processes). Prints wall time, this process's CPU
-seconds and peak RSS, and checks the three give the same figures (the in-memory way is
+"""The figures computed in pieces (``partitioned.KEYS_COMPUTED``: duplicate rows, exact
+copies, linkage, values outside the reference's domain, category and range coverage)
+three ways, on the same stored CSV files: in memory as the worker computes them today,
+in pieces in this process (``partitioned.LocalExecutor``), and in pieces on a local Dask
+cluster (a scheduler and ``--workers`` single-threaded worker processes). Prints wall
+time, this process's CPU seconds and peak RSS (for the pieces, each round's wall seconds:
+column facts, the reference's counts and domain, the synthetic table's counts measured
+against that domain), and checks the three give the same figures (the in-memory way is
 ``tests/audits/checks/rowhash_helpers.in_memory_figures``, the reference the tests use:
 the bench imports the tests' helper, never the reverse, so tests stay independent of it).
 
@@ -100,12 +103,18 @@ def stage(name: str, folder: Path, piece_rows: int, workers: int) -> dict:
         for n in paths
     }
     worker_cpu = None
+    rounds: dict[str, float] = {}
     started, spent = time.perf_counter(), cpu()
     if name == "memory":
         figures = in_memory(paths, infos)
     elif name == "pieces":
         got = partitioned.compute(
-            partitioned.LocalExecutor(), SPECS, KEYS, sources, rows_per_piece=piece_rows
+            partitioned.LocalExecutor(),
+            SPECS,
+            KEYS,
+            sources,
+            rows_per_piece=piece_rows,
+            timings=rounds,
         )
         figures = {k: m.to_json() for k, m in got.items()}
     else:
@@ -119,13 +128,16 @@ def stage(name: str, folder: Path, piece_rows: int, workers: int) -> dict:
             before = sum(client.run(cpu).values())
             started, spent = time.perf_counter(), cpu()
             executor = partitioned.DaskExecutor(client, "bench", lambda: None)
-            got = partitioned.compute(executor, SPECS, KEYS, sources, rows_per_piece=piece_rows)
+            got = partitioned.compute(
+                executor, SPECS, KEYS, sources, rows_per_piece=piece_rows, timings=rounds
+            )
             worker_cpu = sum(client.run(cpu).values()) - before
         figures = {k: m.to_json() for k, m in got.items()}
     return {
         "wall": time.perf_counter() - started,
         "cpu": cpu() - spent,
         "worker_cpu": worker_cpu,
+        "rounds": rounds,
         "peak": peak_gib(),
         "figures": figures,
     }
@@ -171,6 +183,11 @@ def main() -> None:
             f"{name:8s} wall {result['wall']:6.1f} s  CPU {result['cpu']:6.1f} s{workers}  "
             f"peak RSS {result['peak']:.2f} GiB  load {load:.1f}"
         )
+        if result["rounds"]:
+            print(
+                "         rounds: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in result["rounds"].items())
+            )
     first = results["memory"]
     print("same figures:", all(r == first for r in results.values()))
     for key, value in first.items():

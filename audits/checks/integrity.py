@@ -87,7 +87,12 @@ def out_of_domain_rate(ctx: AuditContext) -> list[MetricResult]:
             bad = (col.synthetic >= col.n_reference_categories) & (col.synthetic != MISSING_CODE)
         per_column[col.spec.name] = float(bad.mean()) if n else 0.0
         outside |= bad
-    rate = float(outside.mean()) if n else 0.0
+    return out_of_domain_result(n, per_column, float(outside.mean()) if n else 0.0)
+
+
+def out_of_domain_result(n: int, per_column: dict[str, float], rate: float) -> list[MetricResult]:
+    """``integrity.out_of_domain_rate`` from its shares (also merged from pieces of the
+    stored files, ``audits.checks.partitioned``)."""
     finding = None
     if rate > 0:
         worst = max(per_column, key=per_column.get)

@@ -1,6 +1,8 @@
-"""The row-hash figures (duplicate rows, exact copies, quasi-identifier linkage) computed
-from the stored files in pieces, so the pieces can run anywhere (in this process, or as
-Dask tasks on other machines) and only small partial states travel.
+"""The figures computed from every row with exactly mergeable state (``KEYS_COMPUTED``:
+duplicate rows, exact copies, quasi-identifier linkage, values outside the reference's
+domain, category and range coverage) computed from the stored files in pieces, so the
+pieces can run anywhere (in this process, or as Dask tasks on other machines) and only
+small partial states travel.
 
 A *piece* is a range of one stored table: rows of a Parquet file, or bytes of a CSV file
 cut at record boundaries (``plan``). The work on a piece is a pure function of the piece
@@ -11,13 +13,21 @@ and the column specs:
    prints as whole numbers only when every value is whole). Merged with ``merge_facts``,
    then ``decide`` turns them into one ``ColumnKind`` per column.
 2. ``piece_counts``: each row's hash under those decisions, counted
-   (``streaming.partial``), for all hashed columns and for the quasi-identifiers.
+   (``streaming.partial``), for all hashed columns and for the quasi-identifiers; from
+   the same values, the reference pieces' *domain* (each compared column's categories in
+   order of first appearance, or its numbers' range), and then, given the reference's
+   merged domain, the synthetic pieces' rows outside it (per column and in any column),
+   their ranges and the reference categories they hold. The reference's pieces run
+   first, the synthetic pieces after them: each piece is still read once in the round.
 
-``merge_counts`` adds the pieces' states and ``figures`` gives the three figures from
-them, as ``integrity.duplicate_rate``, ``privacy.exact_match_rate`` and
-``privacy.linkage_risk`` give them from the frames in memory: values compare as they do
-there (the same reader, the same whole-column decisions, the same strings for
-categories), so the counts, and so the figures, are the same.
+``merge_counts`` adds the pieces' states (``merge_domains`` joins the reference's
+domains in the pieces' order); ``figures`` gives the three row-hash figures, as
+``integrity.duplicate_rate``, ``privacy.exact_match_rate`` and ``privacy.linkage_risk``
+give them from the frames in memory, and ``domain_figures`` the other three, as
+``integrity.out_of_domain_rate`` and ``quality.coverage`` give them: values compare as
+they do there (the same reader, the same whole-column decisions, the same strings for
+categories, the same numbers and dates), so the counts, and so the figures, are the
+same.
 
 ``supported`` names what this path does not read exactly as the in-memory path (a
 category column of dates or times in a Parquet file, whose printed form pandas chooses
@@ -47,8 +57,10 @@ import pyarrow.parquet as pq
 from audits.checks import streaming
 from audits.checks.base import ColumnSpec, MetricResult
 from audits.checks.encoding import category_strings, combine_hashes, hash_values, numeric_values
-from audits.checks.integrity import duplicate_result
+from audits.checks.integrity import duplicate_result, out_of_domain_result
 from audits.checks.privacy import exact_match_result, linkage_result
+from audits.checks.quality import ABSENT_SHOWN, coverage_results
+from audits.checks.shapes import category_coverage_of, range_coverage_of
 from registry.ingest.csv_frame import read_csv_text, text_values
 from registry.ingest.csv_scan import ascii_safe
 from registry.ingest.numbers import numbers_from_strings
@@ -64,6 +76,8 @@ _MISSING_CATEGORY = np.uint64(0x7FF8000000000002)  # a missing category
 
 ROWS = "rows"
 KEYS = "keys"
+DOMAIN = "domain"
+OUTSIDE = "outside"
 FRAMES = ("synthetic", "real")
 
 
@@ -418,14 +432,84 @@ def _values(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str])
     return pd.Series(values.astype(np.int64) if kind.integers else values)
 
 
-def _column_bits(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.ndarray:
+def _column_values(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.ndarray | pd.Series:
+    """The column as ``encoding.prepare`` compares it: float64 numbers (dates in seconds)
+    with NaN for missing, or category strings with missing values left missing."""
+    if spec.is_numeric:
+        return numeric_values(series, spec.type)
+    return category_strings(series, whole=kind.whole)
+
+
+def _column_bits(spec: ColumnSpec, values: np.ndarray | pd.Series) -> np.ndarray:
     if spec.is_numeric:  # as the in-memory row hash (``encoding.row_hashes``)
-        return hash_values(numeric_values(series, spec.type), numeric=True)
-    strings = category_strings(series, whole=kind.whole)
-    missing = strings.isna().to_numpy()
-    bits = pd.util.hash_array(strings.fillna("").to_numpy(dtype=object))
+        return hash_values(values, numeric=True)
+    missing = values.isna().to_numpy()
+    bits = pd.util.hash_array(values.fillna("").to_numpy(dtype=object))
     bits[missing] = _MISSING_CATEGORY
     return bits
+
+
+def audited_columns(specs: Sequence[ColumnSpec]) -> list[ColumnSpec]:
+    """The columns the domain and coverage figures compare (``AuditContext.audited_
+    columns``: no identifiers, no free text); all of them are hashed columns."""
+    return [s for s in specs if not s.excluded_from_distances]
+
+
+Range = tuple[float, float] | None
+"""A numeric column's (min, max) over its present values; None when none is present."""
+
+
+def _range(values: np.ndarray) -> Range:
+    low = np.fmin.reduce(values) if values.size else np.nan
+    if np.isnan(low):
+        return None
+    return float(low), float(np.fmax.reduce(values))
+
+
+def _merge_range(a: Range, b: Range) -> Range:
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+@dataclass(frozen=True)
+class Outside:
+    """A synthetic piece measured against the reference's domain (``Domain``): its
+    rows, the rows outside the domain in each column and in any column, each column's
+    range (numbers) and the reference categories it holds (categories)."""
+
+    rows: int
+    columns: dict[str, int]
+    any_column: int
+    ranges: dict[str, Range]
+    seen: dict[str, set[str]]
+
+
+Domain = dict[str, "list[str] | Range"]
+"""A reference table's domain by column: its categories in order of first appearance
+(the order ``encoding.prepare`` codes them), or its numbers' range."""
+
+
+def _domain(spec: ColumnSpec, values: np.ndarray | pd.Series) -> list[str] | Range:
+    if spec.is_numeric:
+        return _range(values)
+    return list(pd.unique(values.dropna().to_numpy(dtype=object)))
+
+
+def _outside(
+    spec: ColumnSpec, values: np.ndarray | pd.Series, domain: list[str] | Range
+) -> tuple[np.ndarray | None, Range | set[str]]:
+    """(rows outside the reference's ``domain``, or None when the in-memory check skips
+    the column; this piece's range, or the reference categories it holds)."""
+    if spec.is_numeric:
+        if domain is None:
+            return None, _range(values)
+        low, high = domain
+        with np.errstate(invalid="ignore"):
+            return (values < low) | (values > high), _range(values)
+    known = values.isin(domain).to_numpy()
+    bad = ~known & values.notna().to_numpy()
+    return bad, set(pd.unique(values[known].to_numpy(dtype=object)))
 
 
 def piece_counts(
@@ -434,33 +518,95 @@ def piece_counts(
     kinds: dict[str, ColumnKind],
     keys: Sequence[str],
     bits: int = streaming.PARTITION_BITS,
-) -> dict[str, streaming.HashCounts]:
+    domain: Domain | None = None,
+) -> dict[str, Any]:
     """Step 2: the piece's row hashes counted, over every hashed column (``ROWS``) and
-    over the quasi-identifiers ``keys`` (``KEYS``, when named)."""
+    over the quasi-identifiers ``keys`` (``KEYS``, when named); from the same values,
+    a reference piece's ``Domain`` (``DOMAIN``, without ``domain``) or, given the
+    merged reference ``domain``, a synthetic piece's ``Outside`` (``OUTSIDE``)."""
     columns = hashed_columns(specs)
+    compared = {s.name for s in audited_columns(specs)}
     raw = _raw(piece, [s.name for s in columns])
     parts = {}
+    found: Domain = {}
+    outside = None
+    counts, ranges, seen = {}, {}, {}
     n = 0
     for spec in columns:
         series = _values(raw.pop(spec.name), kinds[spec.name], piece.source.missing_markers)
         n = len(series)
-        parts[spec.name] = _column_bits(spec, series, kinds[spec.name])
-    out = {ROWS: streaming.partial(combine_hashes([parts[s.name] for s in columns], n), bits)}
+        values = _column_values(spec, series, kinds[spec.name])
+        del series
+        parts[spec.name] = _column_bits(spec, values)
+        if spec.name not in compared:
+            continue
+        if domain is None:
+            found[spec.name] = _domain(spec, values)
+            continue
+        bad, own = _outside(spec, values, domain[spec.name])
+        if spec.is_numeric:
+            ranges[spec.name] = own
+        else:
+            seen[spec.name] = own
+        if bad is not None:
+            counts[spec.name] = int(bad.sum())
+            outside = bad if outside is None else outside | bad
+    out: dict[str, Any] = {
+        ROWS: streaming.partial(combine_hashes([parts[s.name] for s in columns], n), bits)
+    }
     if keys:
         out[KEYS] = streaming.partial(combine_hashes([parts[k] for k in keys], n), bits)
+    if domain is None:
+        out[DOMAIN] = found
+    else:
+        any_column = 0 if outside is None else int(outside.sum())
+        out[OUTSIDE] = Outside(n, counts, any_column, ranges, seen)
     return out
 
 
-def merge_counts(
-    a: dict[str, streaming.HashCounts], b: dict[str, streaming.HashCounts]
-) -> dict[str, streaming.HashCounts]:
-    return {name: streaming.merge(a[name], b[name]) for name in a}
+def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two pieces' states added (a reference piece's ``DOMAIN`` is not merged here: its
+    order is the pieces' order, ``merge_domains``)."""
+    merged: dict[str, Any] = {
+        name: streaming.merge(a[name], b[name]) for name in (ROWS, KEYS) if name in a
+    }
+    if OUTSIDE in a:
+        x, y = a[OUTSIDE], b[OUTSIDE]
+        merged[OUTSIDE] = Outside(
+            rows=x.rows + y.rows,
+            columns={k: x.columns[k] + y.columns[k] for k in x.columns},
+            any_column=x.any_column + y.any_column,
+            ranges={k: _merge_range(x.ranges[k], y.ranges[k]) for k in x.ranges},
+            seen={k: x.seen[k] | y.seen[k] for k in x.seen},
+        )
+    return merged
+
+
+def merge_domains(domains: Sequence[Domain]) -> Domain:
+    """The reference's domain from its pieces' domains, given in the pieces' order (so
+    categories keep the order of their first appearance in the file)."""
+    ranges: dict[str, Range] = {}
+    categories: dict[str, dict[str, None]] = {}  # a dict keeps the order of insertion
+    for domain in domains:
+        for name, found in domain.items():
+            if isinstance(found, list):
+                categories.setdefault(name, {}).update(dict.fromkeys(found))
+            else:
+                ranges[name] = _merge_range(ranges.get(name), found)
+    return {**ranges, **{name: list(c) for name, c in categories.items()}}
 
 
 # --- The figures ----------------------------------------------------------------------
 
 
-KEYS_COMPUTED = ("integrity.duplicate_rate", "privacy.exact_match_rate", "privacy.linkage_risk")
+KEYS_COMPUTED = (
+    "integrity.duplicate_rate",
+    "privacy.exact_match_rate",
+    "privacy.linkage_risk",
+    "integrity.out_of_domain_rate",
+    "quality.category_coverage",
+    "quality.range_coverage",
+)
 
 
 def supported(specs: Sequence[ColumnSpec], sources: dict[str, Source]) -> str | None:
@@ -515,6 +661,36 @@ def figures(
             list(quasi_identifiers), n, linked, people, float(unique_share)
         )
     return out
+
+
+def domain_figures(
+    specs: Sequence[ColumnSpec], domain: Domain, outside: Outside
+) -> dict[str, MetricResult]:
+    """``integrity.out_of_domain_rate``, ``quality.category_coverage`` and
+    ``quality.range_coverage`` from the reference's merged domain and the synthetic
+    pieces' merged ``Outside``, as ``integrity.out_of_domain_rate`` and
+    ``quality.coverage`` give them from the prepared columns."""
+    n = outside.rows
+    per_column: dict[str, float] = {}
+    per_category: dict[str, float | None] = {}
+    absent_by_column: dict[str, list[str]] = {}
+    per_range: dict[str, float | None] = {}
+    for spec in audited_columns(specs):
+        name = spec.name
+        if name in outside.columns:
+            per_column[name] = outside.columns[name] / n if n else 0.0
+        if spec.is_numeric:
+            real, synthetic = domain[name], outside.ranges[name]
+            per_range[name] = (
+                None if real is None or synthetic is None else range_coverage_of(*real, *synthetic)
+            )
+        else:
+            per_category[name], absent = category_coverage_of(domain[name], outside.seen[name])
+            absent_by_column[name] = absent[:ABSENT_SHOWN]
+    rate = outside.any_column / n if n else 0.0
+    (out_of_domain,) = out_of_domain_result(n, per_column, rate)
+    category, ranges = coverage_results(n, per_category, absent_by_column, per_range)
+    return {m.key: m for m in (out_of_domain, category, ranges)}
 
 
 # --- Running the pieces -------------------------------------------------------------
@@ -600,11 +776,17 @@ def compute(
     *,
     rows_per_piece: int = PIECE_ROWS,
     progress: Callable[[str, float], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, MetricResult]:
-    """The three figures through ``executor``: facts of every piece, then counts of
-    every piece, each merged as they arrive. ``progress(label, fraction)`` is called
-    after every piece (an exception it raises stops the work and propagates)."""
+    """The figures of ``KEYS_COMPUTED`` through ``executor``: facts of every piece,
+    then counts of every reference piece (with its domain), then counts of every
+    synthetic piece (measured against the reference's merged domain), each merged as
+    they arrive. ``progress(label, fraction)`` is called after every piece (an
+    exception it raises stops the work and propagates). ``timings`` (when given)
+    receives each round's wall seconds ("facts", "counts-real", "counts-synthetic")."""
     report = progress or (lambda label, fraction: None)
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     pieces = {frame: plan(sources[frame], frame, rows_per_piece) for frame in FRAMES}
     everything = [p for frame in FRAMES for p in pieces[frame]]
     total = 2 * len(everything)
@@ -618,15 +800,38 @@ def compute(
             done += 1
             report("Row hashes: reading the column types", done / total)
     kinds = {frame: decide(facts[frame], sources[frame]) for frame in FRAMES}
+    timings["facts"], started = time.perf_counter() - started, time.perf_counter()
     keys = tuple(quasi_identifiers)
-    counts: dict[str, dict[str, streaming.HashCounts]] = {}
-    calls = [(p, tuple(specs), kinds[p.frame], keys) for p in everything]
-    with closing(executor.map(_counts_call, calls, "counts")) as results:
-        for frame, result in results:
-            counts[frame] = merge_counts(counts[frame], result) if frame in counts else result
+    counts: dict[str, dict[str, Any]] = {}
+    label = "Row hashes: counting duplicates, copies and linkage"
+    # The reference's pieces first: their domains, merged in the pieces' order, are what
+    # the synthetic pieces' values are then measured against (each piece is still read
+    # once in this round; the synthetic pieces wait for the reference's).
+    domains: dict[int, Domain] = {}
+    calls = [(i, p, tuple(specs), kinds[p.frame], keys, None) for i, p in enumerate(pieces["real"])]
+    with closing(executor.map(_counts_call, calls, "counts-real")) as results:
+        for i, result in results:
+            domains[i] = result.pop(DOMAIN)
+            counts["real"] = merge_counts(counts["real"], result) if "real" in counts else result
             done += 1
-            report("Row hashes: counting duplicates, copies and linkage", done / total)
-    return figures(specs, quasi_identifiers, counts)
+            report(label, done / total)
+    domain = merge_domains([domains[i] for i in sorted(domains)])
+    timings["counts-real"], started = time.perf_counter() - started, time.perf_counter()
+    calls = [
+        (i, p, tuple(specs), kinds[p.frame], keys, domain)
+        for i, p in enumerate(pieces["synthetic"])
+    ]
+    with closing(executor.map(_counts_call, calls, "counts-synthetic")) as results:
+        for _, result in results:
+            synthetic = counts.get("synthetic")
+            counts["synthetic"] = result if synthetic is None else merge_counts(synthetic, result)
+            done += 1
+            report(label, done / total)
+    timings["counts-synthetic"] = time.perf_counter() - started
+    return {
+        **figures(specs, quasi_identifiers, counts),
+        **domain_figures(specs, domain, counts["synthetic"][OUTSIDE]),
+    }
 
 
 def _facts_call(piece: Piece, specs: tuple[ColumnSpec, ...]) -> tuple[str, dict]:
@@ -634,6 +839,11 @@ def _facts_call(piece: Piece, specs: tuple[ColumnSpec, ...]) -> tuple[str, dict]
 
 
 def _counts_call(
-    piece: Piece, specs: tuple[ColumnSpec, ...], kinds: dict, keys: tuple[str, ...]
-) -> tuple[str, dict]:
-    return piece.frame, piece_counts(piece, specs, kinds, keys)
+    index: int,
+    piece: Piece,
+    specs: tuple[ColumnSpec, ...],
+    kinds: dict,
+    keys: tuple[str, ...],
+    domain: Domain | None,
+) -> tuple[int, dict]:
+    return index, piece_counts(piece, specs, kinds, keys, domain=domain)

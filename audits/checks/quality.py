@@ -206,7 +206,22 @@ def coverage(ctx: AuditContext) -> list[MetricResult]:
             per_range[col.spec.name] = range_coverage(col)
         else:
             per_category[col.spec.name], absent = category_coverage(col)
-            absent_by_column[col.spec.name] = absent[:50]
+            absent_by_column[col.spec.name] = absent[:ABSENT_SHOWN]
+    return coverage_results(n, per_category, absent_by_column, per_range)
+
+
+ABSENT_SHOWN = 50
+"""Absent real categories listed per column in ``quality.category_coverage``."""
+
+
+def coverage_results(
+    n: int,
+    per_category: dict[str, float | None],
+    absent_by_column: dict[str, list[str]],
+    per_range: dict[str, float | None],
+) -> list[MetricResult]:
+    """``quality.category_coverage`` and ``quality.range_coverage`` from each column's
+    coverage (also merged from pieces of the stored files, ``audits.checks.partitioned``)."""
     results = []
     cat_values = [v for v in per_category.values() if v is not None]
     if cat_values:

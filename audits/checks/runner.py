@@ -57,11 +57,14 @@ FAMILY_STEPS: dict[str, list[Step]] = {
     collapse.FAMILY: collapse.STEPS,
 }
 LIBRARIES = ("pandas", "numpy", "sdmetrics", "scikit-learn", "scipy")
-# Steps whose one figure ``run_audit`` can take from ``precomputed``.
-PRECOMPUTABLE: dict[Callable, str] = {
-    integrity.duplicate_rate: "integrity.duplicate_rate",
-    privacy.exact_match_rate: "privacy.exact_match_rate",
-    privacy.linkage_risk: "privacy.linkage_risk",
+# Steps whose figures ``run_audit`` can take from ``precomputed``, in the order the step
+# returns them. A step is skipped only when every one of its figures was given.
+PRECOMPUTABLE: dict[Callable, tuple[str, ...]] = {
+    integrity.duplicate_rate: ("integrity.duplicate_rate",),
+    integrity.out_of_domain_rate: ("integrity.out_of_domain_rate",),
+    privacy.exact_match_rate: ("privacy.exact_match_rate",),
+    privacy.linkage_risk: ("privacy.linkage_risk",),
+    quality.coverage: ("quality.category_coverage", "quality.range_coverage"),
 }
 
 
@@ -156,7 +159,7 @@ def run_audit(
     ``ancestor`` is given, after the chosen families, so its figures come last.
 
     ``precomputed`` holds figures already computed elsewhere from the same stored files
-    (the row-hash figures of ``partitioned.KEYS_COMPUTED``, from pieces run on a Dask
+    (the figures of ``partitioned.KEYS_COMPUTED``, from pieces run on a Dask
     cluster): their steps use them instead of computing them again."""
     if frames is None:
         frames = AuditFrames(real, synthetic, holdout)
@@ -214,14 +217,20 @@ def _run_checks(
     for i, (family, (label, check)) in enumerate(steps):
         report(label, i / len(steps))
         started = time.perf_counter()
-        given = precomputed.get(PRECOMPUTABLE.get(check, "")) if precomputed else None
-        metrics.extend([given] if given is not None else check(ctx))
+        metrics.extend(_given(check, precomputed) or check(ctx))
         timings[family] = timings.get(family, 0.0) + time.perf_counter() - started
     report("Finished", 1.0)
     # Checks may time their parts (for example each model trained): reported after the
     # families, outside the figures.
     timings.update(ctx.cache.get("timings", {}))
     return _outcome(metrics, timings)
+
+
+def _given(check: Callable, precomputed: dict[str, MetricResult] | None) -> list[MetricResult]:
+    """The step's figures from ``precomputed`` when all of them are there, else []."""
+    keys = PRECOMPUTABLE.get(check, ())
+    given = [precomputed.get(k) for k in keys] if precomputed else []
+    return given if given and all(m is not None for m in given) else []
 
 
 # The families a version of linked tables is audited for, and their figures in order.

@@ -66,11 +66,16 @@ def range_coverage(column: PreparedColumn) -> float | None:
     synthetic = column.synthetic[~np.isnan(column.synthetic)]
     if real.size == 0 or synthetic.size == 0:
         return None
-    low, high = real.min(), real.max()
+    return range_coverage_of(real.min(), real.max(), synthetic.min(), synthetic.max())
+
+
+def range_coverage_of(low, high, synthetic_low, synthetic_high) -> float | None:
+    """``range_coverage`` from the real and synthetic minimum and maximum (also merged
+    from pieces of the stored files, ``audits.checks.partitioned``)."""
     if low == high:
         return None
-    below = max((synthetic.min() - low) / (high - low), 0.0)
-    above = max((high - synthetic.max()) / (high - low), 0.0)
+    below = max((synthetic_low - low) / (high - low), 0.0)
+    above = max((high - synthetic_high) / (high - low), 0.0)
     return float(max(1.0 - (below + above), 0.0))
 
 
@@ -83,6 +88,16 @@ def category_coverage(column: PreparedColumn) -> tuple[float | None, list[str]]:
     present = np.isin(real, column.synthetic)
     absent = [column.categories[i] for i in real[~present]]
     return float(present.mean()), absent
+
+
+def category_coverage_of(real: list[str], seen: set[str]) -> tuple[float | None, list[str]]:
+    """``category_coverage`` from the real categories (in the order ``encoding.prepare``
+    codes them: first appearance in the reference) and the ones the synthetic data
+    holds."""
+    if not real:
+        return None, []
+    present = np.array([c in seen for c in real])
+    return float(present.mean()), [c for c in real if c not in seen]
 
 
 def distribution(column: PreparedColumn) -> dict[str, Any]:

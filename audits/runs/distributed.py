@@ -1,8 +1,9 @@
 """An audit's row-parallel work on a Dask cluster, when an administrator names one.
 
 With ``SYNTHGOV_DASK_SCHEDULER`` set, an audit whose synthetic or reference table has at
-least ``SYNTHGOV_DASK_MIN_ROWS`` rows computes its row-hash figures (duplicate rows,
-exact copies, quasi-identifier linkage: ``partitioned.KEYS_COMPUTED``) as Dask tasks,
+least ``SYNTHGOV_DASK_MIN_ROWS`` rows computes its row-parallel figures (duplicate rows,
+exact copies, quasi-identifier linkage, values outside the reference's domain, category
+and range coverage: ``partitioned.KEYS_COMPUTED``) as Dask tasks,
 one per piece of ``SYNTHGOV_DASK_PIECE_ROWS`` rows of each stored file, on the cluster's
 workers; the Celery task that owns the run gathers the partial states as they finish,
 merges them and hands the figures to ``run_audit``, which then skips those steps. The
@@ -46,12 +47,13 @@ Report = Callable[[str, float], None]
 
 
 def wanted(run: AuditRun, *, hash_verified: bool) -> bool:
-    """Whether this run's row-hash figures go to the cluster."""
+    """Whether this run's row-parallel figures go to the cluster (any of the integrity,
+    privacy and quality families asks for some of them)."""
     if not settings.SYNTHGOV_DASK_SCHEDULER or not hash_verified:
         return False
     if run.version.is_relational or run.reference.is_relational:
         return False
-    if not {"integrity", "privacy"} & set(run.config.get("families", [])):
+    if not {"integrity", "privacy", "quality"} & set(run.config.get("families", [])):
         return False
     rows = max(run.version.row_count or 0, run.reference.row_count or 0)
     return rows >= settings.SYNTHGOV_DASK_MIN_ROWS
@@ -93,7 +95,8 @@ def _s3_options(options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def row_hash_figures(
     run: AuditRun, token: str, config: AuditConfig, report: Report
 ) -> dict[str, MetricResult]:
-    """The row-hash figures computed on the cluster ({} when they should be computed in
+    """The figures of ``partitioned.KEYS_COMPUTED`` (row hashes, domain and coverage)
+    computed on the cluster, for the families asked for ({} when they should be computed in
     the worker: a scheduler that does not answer, or files this path cannot read as the
     worker does; the trail says which). ``report`` moves the run's progress from 0 to 1
     and raises to stop (cancel, lost lease), which cancels the tasks."""

@@ -1,5 +1,6 @@
-"""The row-hash figures (``partitioned.KEYS_COMPUTED``) of two frames as the worker
-computes them in memory: the reference the figures computed in pieces must equal.
+"""The figures computed in pieces (``partitioned.KEYS_COMPUTED``) of two frames as the
+worker computes them in memory (``run_audit``'s preparation, ``prepare_compact``, and its
+steps): the reference the figures computed in pieces must equal.
 
 Shared by tests/audits/checks/test_partitioned.py and bench/dask_rowhash.py (the bench
 imports it; no test imports the bench). Plain pandas in, JSON figures out; no pytest."""
@@ -10,10 +11,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from audits.checks import integrity, privacy
+from audits.checks import integrity, privacy, quality
 from audits.checks.base import AuditConfig, ColumnSpec
+from audits.checks.compact import prepare_compact
 from audits.checks.context import AuditContext
-from audits.checks.encoding import prepare
 
 
 def in_memory_figures(
@@ -22,8 +23,10 @@ def in_memory_figures(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
 ) -> dict[str, dict]:
-    """``integrity.duplicate_rate``, ``privacy.exact_match_rate`` and
-    ``privacy.linkage_risk`` of ``synthetic`` against ``real``, each as its JSON."""
+    """``integrity.duplicate_rate``, ``privacy.exact_match_rate``,
+    ``privacy.linkage_risk``, ``integrity.out_of_domain_rate``,
+    ``quality.category_coverage`` and ``quality.range_coverage`` of ``synthetic`` against
+    ``real``, each as its JSON."""
     config = AuditConfig(
         columns=list(specs),
         protected=[],
@@ -31,14 +34,16 @@ def in_memory_figures(
         sensitive=[],
         target=None,
         positive_outcome=None,
-        families={"integrity", "privacy"},
+        families={"integrity", "privacy", "quality"},
         seed=0,
     )
-    data = prepare(list(specs), real, synthetic, None, eager=True)
+    data = prepare_compact(list(specs), real, synthetic, None)
     ctx = AuditContext(config, real, synthetic, None, data, {})
     results = [
         *integrity.duplicate_rate(ctx),
         *privacy.exact_match_rate(ctx),
         *privacy.linkage_risk(ctx),
+        *integrity.out_of_domain_rate(ctx),
+        *quality.coverage(ctx),
     ]
     return {m.key: m.to_json() for m in results}

@@ -59,6 +59,13 @@ def tables(seed: int, fraction: bool = False) -> tuple[pd.DataFrame, pd.DataFram
     synthetic.loc[len(synthetic) - 3 :, "band"] = ["007", "x", "12"]
     if fraction:
         real.loc[len(real) - 1, "grade"] = "2.5"
+    # For the domain and coverage figures: 80 real-only categories in an order unlike
+    # their sorted one (more than the 50 listed, spread over several pieces), numbers and
+    # dates outside the reference's range, and synthetic rows holding several of these.
+    words = [f"b{k:03d}" for k in rng.permutation(80)]
+    real.loc[len(real) - 80 :, "band"] = words
+    synthetic.loc[[0, 5, len(synthetic) // 2], "age"] = [150.0, -4.0, 95.0]
+    synthetic.loc[[5, 9], "joined"] = ["2030-01-01", "1999-12-31"]
     return real, synthetic
 
 
@@ -111,6 +118,16 @@ def test_pieces_give_the_in_memory_figures(tmp_path, fmt, encoding, fraction):
     assert expected["privacy.linkage_risk"]["details"]["linked_synthetic_rows"] > 0
     copies = expected["privacy.exact_match_rate"]["details"]["copies"]
     assert (copies == 0) if fraction else (copies > 0)
+    outside = expected["integrity.out_of_domain_rate"]
+    assert outside["details"]["columns"]["age"] == pytest.approx(3 / len(synthetic))
+    assert outside["details"]["columns"]["joined"] == pytest.approx(2 / len(synthetic))
+    assert outside["details"]["columns"]["band"] > 0  # "007", "x", "12"
+    assert 5 / len(synthetic) < outside["value"] <= 1  # 1 with ``fraction``: every grade
+    categories = expected["quality.category_coverage"]
+    absent = categories["details"]["absent_categories"]["band"]
+    assert len(absent) == 50 and absent != sorted(absent)
+    assert categories["value"] < 1
+    assert expected["quality.range_coverage"]["details"]["columns"]["age"] == 1.0
     for rows in (137, 500, 10_000):
         pieces = partitioned.plan(sources["synthetic"], "synthetic", rows)
         assert len(pieces) == -(-len(synthetic) // rows)
@@ -149,3 +166,56 @@ def test_unsupported_columns_are_named(tmp_path):
         )
         == "the real table has no column gone"
     )
+
+
+def test_typed_parquet_columns_give_the_in_memory_domain_and_coverage(tmp_path):
+    """Parquet columns stored typed (booleans and integers with nulls, timestamps with
+    missing values, whole floats as categories) read in pieces as the in-memory path
+    reads them: the same domain, the same order of absent categories."""
+    rng = np.random.default_rng(11)
+
+    def frame(n: int, shift: int) -> pd.DataFrame:
+        flag = pd.array(rng.choice([True, False], n), dtype="boolean")
+        flag[rng.random(n) < 0.1] = pd.NA
+        count = pd.array(rng.integers(0 + shift, 40 + shift, n), dtype="Int64")
+        count[rng.random(n) < 0.05] = pd.NA
+        when = pd.Series(
+            pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900 + shift, n), "D")
+        )
+        when[rng.random(n) < 0.05] = pd.NaT
+        return pd.DataFrame(
+            {
+                "flag": flag,
+                "count": count,
+                "code": rng.integers(0 + shift, 60 + shift, n).astype(float),
+                "when": when,
+                "amount": rng.normal(shift, 1, n),
+            }
+        )
+
+    specs = [
+        ColumnSpec("flag", "boolean", "other"),
+        ColumnSpec("count", "categorical", "other"),
+        ColumnSpec("code", "categorical", "quasi_identifier"),
+        ColumnSpec("when", "datetime", "other"),
+        ColumnSpec("amount", "numerical", "other"),
+    ]
+    real, synthetic = frame(900, 0), frame(700, 5)
+    sources, frames = {}, {}
+    for name, table in (("real", real), ("synthetic", synthetic)):
+        path = tmp_path / f"{name}.parquet"
+        table.to_parquet(path, index=False, row_group_size=128)
+        info = TableInfo(TableFormat.PARQUET, len(table), tuple(table.columns))
+        frames[name] = read_frame(path, info)
+        sources[name] = partitioned.Source(str(path), "parquet", info.columns, len(table))
+    assert partitioned.supported(specs, sources) is None
+    expected = in_memory_figures(specs, ["code"], frames["real"], frames["synthetic"])
+    outside = expected["integrity.out_of_domain_rate"]["details"]["columns"]
+    assert outside["count"] > 0 and outside["code"] > 0 and outside["when"] > 0
+    assert outside["flag"] == 0
+    assert expected["quality.category_coverage"]["details"]["absent_categories"]["code"]
+    for rows in (100, 333):
+        got = partitioned.compute(
+            partitioned.LocalExecutor(), specs, ["code"], sources, rows_per_piece=rows
+        )
+        assert {k: m.to_json() for k, m in got.items()} == expected, rows

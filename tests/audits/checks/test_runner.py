@@ -268,3 +268,27 @@ def test_handed_over_frames_are_freed_after_preparing_with_the_same_figures():
     # they are prepared: the caller's frame objects are let go from the start.
     assert set(alive) == {0}  # "Preparing columns", every check step and "Finished"
     assert outcome.canonical_json() == _run(frames, config=config).canonical_json()
+
+
+def test_a_step_is_skipped_only_when_all_its_figures_are_precomputed(frames):
+    """``precomputed`` figures (from pieces run on a Dask cluster) replace their steps'
+    own; ``coverage`` gives two figures, and runs when only one of them is given."""
+    from dataclasses import replace
+
+    config = census_config(families={"integrity", "quality"})
+    computed = _run(frames, config=config)
+    given = {
+        k: replace(computed.metric(k), value=0.125)
+        for k in ("integrity.out_of_domain_rate", "quality.category_coverage")
+    }
+    partly = _run(frames, config=config, precomputed=given)
+    assert partly.metric("integrity.out_of_domain_rate").value == 0.125
+    # The coverage step ran: its own figure, not the one given.
+    coverage = "quality.category_coverage"
+    assert partly.metric(coverage).value == computed.metric(coverage).value != 0.125
+    ranges = replace(computed.metric("quality.range_coverage"), value=0.25)
+    whole = _run(frames, config=config, precomputed={**given, ranges.key: ranges})
+    assert whole.metric(coverage).value == 0.125
+    assert whole.metric("quality.range_coverage").value == 0.25
+    # In the step's order, where the step's figures stand.
+    assert [m.key for m in whole.metrics] == [m.key for m in computed.metrics]

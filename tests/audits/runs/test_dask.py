@@ -42,9 +42,17 @@ ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 ROLES = {"person": "identifier", "age": "quasi_identifier", "area": "quasi_identifier"}
 # The families whose figures come from the cluster; the other tests ask for integrity
-# alone (its duplicate figure runs on the cluster), which keeps them fast.
-FAMILIES = ("integrity", "privacy")
-DASK_KEYS = {"integrity.duplicate_rate", "privacy.exact_match_rate", "privacy.linkage_risk"}
+# alone (its duplicate and out-of-domain figures run on the cluster), which keeps them
+# fast.
+FAMILIES = ("integrity", "privacy", "quality")
+DASK_KEYS = {
+    "integrity.duplicate_rate",
+    "privacy.exact_match_rate",
+    "privacy.linkage_risk",
+    "integrity.out_of_domain_rate",
+    "quality.category_coverage",
+    "quality.range_coverage",
+}
 
 
 def _free_port() -> int:
@@ -147,6 +155,7 @@ def table(rows: int, seed: int) -> pd.DataFrame:
             "income": np.round(rng.lognormal(10, 1, rows), 0),
             "sex": rng.choice(["F", "M"], rows),
             "joined": rng.choice(["2020-01-01", "2021-06-30", "2022-12-31"], rows),
+            "member": rng.choice(["True", "False", ""], rows),
         }
     )
 
@@ -170,6 +179,13 @@ def census(world: Any) -> dict[str, Any]:
     synthetic = pd.concat([real.sample(300, random_state=2), table(2700, seed=2)])
     synthetic = pd.concat([synthetic, synthetic.iloc[:60]]).reset_index(drop=True)
     synthetic["person"] = np.arange(len(synthetic))
+    # Outside the reference's domain: numbers and a date beyond its range, a category it
+    # never holds (the area codes already differ both ways: each table lacks some of the
+    # other's).
+    # Rows that are neither copies (the first 300) nor repeated (the first 60).
+    synthetic.loc[[700, 1700], "income"] = [1e9, -5.0]
+    synthetic.loc[[1200, 2200], "joined"] = ["2031-05-05", "2019-02-28"]
+    synthetic.loc[[1500, 2900, 2950], "sex"] = "X"
     return {
         "real": register(world, "Census real", "real", real),
         "synthetic": register(world, "Census synthetic", "fully_synthetic", synthetic),
@@ -229,6 +245,12 @@ def test_same_figures_with_and_without_the_cluster(cluster, versions, settings):
     assert figures["integrity.duplicate_rate"]["details"]["duplicates"] >= 60
     assert figures["privacy.exact_match_rate"]["details"]["copies"] >= 300
     assert figures["privacy.linkage_risk"]["details"]["linked_synthetic_rows"] > 0
+    outside = figures["integrity.out_of_domain_rate"]["details"]["columns"]
+    assert outside["income"] > 0 and outside["joined"] > 0 and outside["sex"] > 0
+    assert outside["area"] > 0 and outside["member"] == 0
+    absent = figures["quality.category_coverage"]["details"]["absent_categories"]
+    assert len(absent["area"]) == 50 and absent["sex"] == []
+    assert figures["quality.range_coverage"]["details"]["columns"]["joined"] == 1.0
 
     event = Event.objects.get(action="audits.run.distributed", object_id=str(on_dask.pk))
     assert set(event.payload["figures"]) == DASK_KEYS
@@ -395,7 +417,10 @@ def test_a_celery_worker_process_uses_the_cluster(cluster, world, settings, tmp_
     assert run.status == AuditStatus.SUCCEEDED, run.error
     assert run.results["metrics"] == expected.results["metrics"]
     event = Event.objects.get(action="audits.run.distributed", object_id=str(run.pk))
-    assert event.payload["figures"] == ["integrity.duplicate_rate"]  # integrity alone
+    assert event.payload["figures"] == [  # integrity alone
+        "integrity.duplicate_rate",
+        "integrity.out_of_domain_rate",
+    ]
     assert sum(cluster.executed(f"synthgov-run{run.pk}-").values()) == event.payload["tasks"]
     assert actions(run).count("audits.run.finished") == 1
 
