@@ -380,13 +380,10 @@ def child_audit(spec: dict) -> dict:
     }
 
 
-def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> dict:
-    """The figures the Dask path computes (``partitioned.KEYS_COMPUTED``), as Dask tasks on
-    a local cluster of ``workers`` worker processes (one thread each) reading pieces of
-    ``piece_rows`` rows of the Parquet files: the figures, the wall time and the CPU
-    seconds spent on the workers (this process's own are the audit's)."""
+def _piece_sources(folder: Path, config) -> dict:
+    """The bench's Parquet files as ``partitioned.Source``s (what the Dask path reads in
+    pieces); RuntimeError when that path cannot read them as the audit does."""
     import pyarrow.parquet as pq
-    from distributed import Client, LocalCluster
 
     from audits.checks import partitioned
 
@@ -398,7 +395,20 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> di
         sources[frame] = partitioned.Source(str(path), "parquet", header, rows)
     reason = partitioned.supported(config.columns, sources)
     if reason is not None:
-        raise RuntimeError(f"the Dask path cannot read these files: {reason}")
+        raise RuntimeError(f"the partitioned path cannot read these files: {reason}")
+    return sources
+
+
+def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> dict:
+    """The figures the Dask path computes (``partitioned.KEYS_COMPUTED``), as Dask tasks on
+    a local cluster of ``workers`` worker processes (one thread each) reading pieces of
+    ``piece_rows`` rows of the Parquet files: the figures, the wall time and the CPU
+    seconds spent on the workers (this process's own are the audit's)."""
+    from distributed import Client, LocalCluster
+
+    from audits.checks import partitioned
+
+    sources = _piece_sources(folder, config)
     with (
         LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -589,25 +599,16 @@ def child_sdmetrics(spec: dict) -> dict:
 
 
 def child_stream(spec: dict) -> dict:
-    """The duplicate, copy and linkage figures as the Dask path computes them, here in
-    one process: ``partitioned.compute`` with a ``LocalExecutor`` over pieces of
+    """The figures the Dask path computes (``partitioned.KEYS_COMPUTED``), here in one
+    process: ``partitioned.compute`` with a ``LocalExecutor`` over pieces of
     ``batch_rows`` rows of the stored Parquet files (each piece's row hashes counted into
     a mergeable ``streaming.HashCounts``): time and peak memory of that path alone."""
-    import pyarrow.parquet as pq
 
     from audits.checks import partitioned
 
     folder, batch_rows = Path(spec["folder"]), spec["batch_rows"]
     config = bench_config()
-    sources = {}
-    for frame in partitioned.FRAMES:
-        path = folder / f"{frame}.parquet"
-        with pq.ParquetFile(path) as handle:
-            header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
-        sources[frame] = partitioned.Source(str(path), "parquet", header, rows)
-    reason = partitioned.supported(config.columns, sources)
-    if reason is not None:
-        raise RuntimeError(f"the partitioned path cannot read these files: {reason}")
+    sources = _piece_sources(folder, config)
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     figures = partitioned.compute(
         partitioned.LocalExecutor(),
@@ -782,7 +783,7 @@ def print_streamed(result: dict) -> None:
         for key, details in streamed["figures"].items()
     )
     print(
-        f"duplicates, copies, linkage from pieces of {streamed['batch_rows']:,} rows of the "
+        f"the Dask path's figures from pieces of {streamed['batch_rows']:,} rows of the "
         f"stored files (partitioned path, local executor): {streamed['seconds']:.1f} s wall, "
         f"{streamed['cpu_seconds']:.1f} s CPU, peak {streamed['peak_rss_mib'] / 1024:.2f} GiB; "
         f"values and details {'equal' if same else 'DIFFER from'} the in-memory audit's"
