@@ -292,7 +292,7 @@ def _load(folder: Path, loader: str = "pandas") -> tuple[pd.DataFrame, pd.DataFr
     )
 
 
-def _file_sources(folder: Path):
+def file_sources(folder: Path):
     """The three stored files as the worker reads them (``audits.runs.services._source``):
     ``FileSource``s reading one column at a time."""
     import pyarrow.parquet as pq
@@ -326,7 +326,7 @@ def child_audit(spec: dict) -> dict:
     loader = spec.get("loader", "sources")
     started = time.perf_counter()
     if loader == "sources":
-        real, synthetic, holdout = _file_sources(folder)
+        real, synthetic, holdout = file_sources(folder)
     else:
         real, synthetic, holdout = _load(folder, loader)
     load_seconds = time.perf_counter() - started

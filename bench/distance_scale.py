@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.audit_scale import bench_config, write_table  # noqa: E402
+from bench.audit_scale import bench_config, file_sources, write_table  # noqa: E402
 
 
 def _cpu() -> float:
@@ -145,7 +145,6 @@ def main(argv: list[str] | None = None) -> None:
     from audits.checks.compact import narrow_every_column, prepare_compact, release_unused_memory
     from audits.checks.context import AuditContext
     from audits.checks.privacy_distance import closest_records, distance_sample, distances
-    from registry.ingest.tables import read_parquet_frame
 
     if args.data_dir:
         holdout_rows = max(int(args.rows * args.holdout_ratio), 100)
@@ -165,14 +164,12 @@ def main(argv: list[str] | None = None) -> None:
     phases = Phases()
 
     def read_and_prepare():
-        # As the runner prepares them (``run_audit``): narrow columns, each raw column
-        # dropped, and Arrow's freed buffers handed back, once its column is prepared.
-        frames = [
-            read_parquet_frame(folder / f"{n}.parquet") for n in ("real", "synthetic", "holdout")
-        ]
-        data = prepare_compact(config.columns, *frames)
-        narrow_every_column(data, frames)
-        del frames
+        # As the runner prepares them (``run_audit``): each column read from the stored
+        # files (``audit_scale.file_sources``, the worker's sources) and narrowed, and
+        # Arrow's freed buffers handed back, once its column is prepared.
+        tables = file_sources(folder)
+        data = prepare_compact(config.columns, *tables)
+        narrow_every_column(data, tables)
         release_unused_memory()
         return data
 

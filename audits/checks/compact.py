@@ -163,21 +163,19 @@ def remove_abandoned(parent: Path) -> list[Path]:
     return removed
 
 
-def _fresh(stored: np.ndarray | SpilledArray) -> tuple[np.ndarray, bool]:
-    """The stored array and whether it is a new copy (read back from a spill file)."""
-    if isinstance(stored, SpilledArray):
-        return stored.load(), True
-    return stored, False
-
-
-def _part(stored: np.ndarray | SpilledArray, rows: np.ndarray | slice) -> np.ndarray:
-    """``rows`` of the stored array, a new array (a range of a spilled array is read
+def _part(stored: np.ndarray | SpilledArray, rows: np.ndarray | slice) -> tuple[np.ndarray, bool]:
+    """``rows`` of the stored array (a range: a slice with step 1) and whether that is a
+    new array rather than a view of the held one (a range of a spilled array is read
     from its place in the file, not the whole file)."""
-    if isinstance(rows, slice) and isinstance(stored, SpilledArray):
-        return stored.load_range(rows.start, rows.stop)
-    whole, _ = _fresh(stored)
-    part = whole[rows]
-    return part.copy() if isinstance(rows, slice) else part
+    if isinstance(stored, SpilledArray):
+        if isinstance(rows, slice):
+            return stored.load_range(rows.start, rows.stop), True
+        return stored.load()[rows], True
+    return stored[rows], not isinstance(rows, slice)
+
+
+def _whole(stored: np.ndarray | SpilledArray) -> np.ndarray:
+    return stored.load() if isinstance(stored, SpilledArray) else stored
 
 
 def _length(stored: np.ndarray | SpilledArray) -> int:
@@ -246,26 +244,18 @@ class _Numbers:
             self.missing = store.put(self.missing)
 
     def decode(self) -> np.ndarray:
-        stored, new = _fresh(self.stored)
-        # Always a new array, also of float64 (a spilled one is read back new).
-        out = stored.astype(np.float64, copy=not new)
-        if not self.scale:
-            return out
-        missing = None if self.missing is None else _fresh(self.missing)[0]
-        if missing is not None and len(missing):
-            out[missing] = np.nan
-        if self.scale != 1:
-            out /= self.scale
-        return out
+        return self.decode_rows(slice(0, _length(self.stored)))
 
     def decode_rows(self, rows: np.ndarray | slice) -> np.ndarray:
-        """``decode()[rows]``, decoding only those rows (each value is decoded alone,
-        so the values are the same bit for bit)."""
-        out = _part(self.stored, rows).astype(np.float64, copy=False)
+        """The values of ``rows`` (a range or indices), decoding only those rows: a new
+        float64 array, also when stored as float64 (each value is decoded alone, so the
+        values are those of the whole column, bit for bit)."""
+        part, new = _part(self.stored, rows)
+        out = part.astype(np.float64, copy=not new)
         if not self.scale:
             return out
         if self.missing is not None:
-            out[_missing_in(_fresh(self.missing)[0], rows)] = np.nan
+            out[_missing_in(_whole(self.missing), rows)] = np.nan
         if self.scale != 1:
             out /= self.scale
         return out
@@ -334,11 +324,11 @@ class _Codes:
         self.stored = store.put(self.stored)
 
     def decode(self) -> np.ndarray:
-        stored, new = _fresh(self.stored)
-        return stored.astype(np.int32, copy=not new)
+        return self.decode_rows(slice(0, _length(self.stored)))
 
     def decode_rows(self, rows: np.ndarray | slice) -> np.ndarray:
-        return _part(self.stored, rows).astype(np.int32, copy=False)
+        part, new = _part(self.stored, rows)
+        return part.astype(np.int32, copy=not new)
 
 
 class CompactColumn(PreparedColumn):
@@ -462,20 +452,14 @@ def prepare_compact(
     )
 
 
-def narrow_every_column(
-    data: PreparedData, raw: Sequence[pd.DataFrame | TableSource | None]
-) -> None:
+def narrow_every_column(data: PreparedData, raw: Sequence[TableSource | None]) -> None:
     """Prepare and narrow every column of ``data`` now (each is converted on first use),
-    dropping it from the ``raw`` tables (frames, or sources: ``TableSource.drop``) once
-    it is, so the raw and the full-width prepared values of one column exist at a
-    time."""
+    dropping it from the ``raw`` tables (``TableSource.drop``) once it is, so the raw
+    and the full-width prepared values of one column exist at a time."""
     for name in data.columns:
         data.columns[name]
         for table in raw:
-            if isinstance(table, pd.DataFrame):
-                if name in table.columns:
-                    del table[name]
-            elif table is not None:
+            if table is not None:
                 table.drop(name)
         release_unused_memory()
 

@@ -320,10 +320,10 @@ def encode_for_distance(
     holdout = None
     if holdout_rows is not None:
         holdout = encode_rows(data, "holdout", holdout_rows, categorical, numeric)
-    reference: EncodedTable | EncodedRows = EncodedRows(
-        data, "real", tuple(categorical), tuple(numeric)
-    )
-    if not reference_on_demand:
+    reference: EncodedTable | EncodedRows
+    if reference_on_demand:
+        reference = EncodedRows(data, "real", tuple(categorical), tuple(numeric))
+    else:
         reference = encode_rows(data, "real", None, categorical, numeric)
     return DistanceEncoding(
         reference=reference,
