@@ -115,7 +115,7 @@ class PreparedColumn:
     @cached_property
     def reference_range(self) -> tuple[float, float]:
         """(min, max) of the reference's present values: the distance's scaling."""
-        return _range(self.real)
+        return present_range(self.real) or (0.0, 0.0)
 
 
 def _all_converted(spec: ColumnSpec) -> PreparedColumn:
@@ -410,12 +410,13 @@ def _size(data: PreparedData, frame: str, rows: np.ndarray | None) -> int:
     return {"real": data.n_real, "synthetic": data.n_synthetic, "holdout": data.n_holdout}[frame]
 
 
-def _range(values: np.ndarray) -> tuple[float, float]:
-    # fmin/fmax skip NaN without the copy of the present values that indexing makes
-    # (0.4 GB at 50M rows).
+def present_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the present (non-NaN) values; None when none is present. fmin and
+    fmax skip NaN without the copy of the present values that indexing makes (0.4 GB
+    at 50M rows)."""
     low = np.fmin.reduce(values) if values.size else np.nan
-    if np.isnan(low):  # no present value
-        return 0.0, 0.0
+    if np.isnan(low):
+        return None
     return float(low), float(np.fmax.reduce(values))
 
 

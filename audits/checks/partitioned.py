@@ -56,7 +56,13 @@ import pyarrow.parquet as pq
 
 from audits.checks import streaming
 from audits.checks.base import ColumnSpec, MetricResult
-from audits.checks.encoding import category_strings, combine_hashes, hash_values, numeric_values
+from audits.checks.encoding import (
+    category_strings,
+    combine_hashes,
+    hash_values,
+    numeric_values,
+    present_range,
+)
 from audits.checks.integrity import duplicate_result, out_of_domain_result
 from audits.checks.privacy import exact_match_result, linkage_result
 from audits.checks.quality import ABSENT_SHOWN, coverage_results
@@ -459,13 +465,6 @@ Range = tuple[float, float] | None
 """A numeric column's (min, max) over its present values; None when none is present."""
 
 
-def _range(values: np.ndarray) -> Range:
-    low = np.fmin.reduce(values) if values.size else np.nan
-    if np.isnan(low):
-        return None
-    return float(low), float(np.fmax.reduce(values))
-
-
 def _merge_range(a: Range, b: Range) -> Range:
     if a is None or b is None:
         return a or b
@@ -492,7 +491,7 @@ Domain = dict[str, "list[str] | Range"]
 
 def _domain(spec: ColumnSpec, values: np.ndarray | pd.Series) -> list[str] | Range:
     if spec.is_numeric:
-        return _range(values)
+        return present_range(values)
     return list(pd.unique(values.dropna().to_numpy(dtype=object)))
 
 
@@ -503,10 +502,10 @@ def _outside(
     the column; this piece's range, or the reference categories it holds)."""
     if spec.is_numeric:
         if domain is None:
-            return None, _range(values)
+            return None, present_range(values)
         low, high = domain
         with np.errstate(invalid="ignore"):
-            return (values < low) | (values > high), _range(values)
+            return (values < low) | (values > high), present_range(values)
     known = values.isin(domain).to_numpy()
     bad = ~known & values.notna().to_numpy()
     return bad, set(pd.unique(values[known].to_numpy(dtype=object)))
