@@ -10,7 +10,7 @@ import pandas as pd
 
 from audits.checks.base import ColumnSpec, MetricResult, seeded_rows, share_text, skipped
 from audits.checks.context import AuditContext, Step
-from audits.checks.encoding import MISSING_CODE, numeric_values
+from audits.checks.encoding import MISSING_CODE, numeric_values, present_range
 from audits.checks.sources import as_source, read_column
 
 PARSEABLE_SHARE = 0.99
@@ -77,14 +77,17 @@ def out_of_domain_rate(ctx: AuditContext) -> list[MetricResult]:
     outside = np.zeros(n, dtype=bool)
     per_column: dict[str, float] = {}
     for col in ctx.audited_columns:
+        # One read of each array (a read decodes the stored column anew).
         if col.is_numeric:
-            real = col.real[~np.isnan(col.real)]
-            if real.size == 0:
+            real = present_range(col.real)
+            if real is None:
                 continue
+            synthetic = col.synthetic
             with np.errstate(invalid="ignore"):
-                bad = (col.synthetic < real.min()) | (col.synthetic > real.max())
+                bad = (synthetic < real[0]) | (synthetic > real[1])
         else:
-            bad = (col.synthetic >= col.n_reference_categories) & (col.synthetic != MISSING_CODE)
+            synthetic = col.synthetic
+            bad = (synthetic >= col.n_reference_categories) & (synthetic != MISSING_CODE)
         per_column[col.spec.name] = float(bad.mean()) if n else 0.0
         outside |= bad
     return out_of_domain_result(n, per_column, float(outside.mean()) if n else 0.0)

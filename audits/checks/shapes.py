@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from audits.checks.encoding import MISSING_CODE, PreparedColumn
+from audits.checks.encoding import MISSING_CODE, PreparedColumn, present_range
 
 HISTOGRAM_BINS = 30
 MAX_CATEGORIES_SHOWN = 30
@@ -62,11 +62,11 @@ def shape_score(column: PreparedColumn, real_rows=None, synthetic_rows=None) -> 
 
 def range_coverage(column: PreparedColumn) -> float | None:
     """Share of the real range [min, max] that the synthetic values span (0..1)."""
-    real = column.real[~np.isnan(column.real)]
-    synthetic = column.synthetic[~np.isnan(column.synthetic)]
-    if real.size == 0 or synthetic.size == 0:
+    # One read of each array (a read decodes the stored column anew).
+    real, synthetic = present_range(column.real), present_range(column.synthetic)
+    if real is None or synthetic is None:
         return None
-    return range_coverage_of(real.min(), real.max(), synthetic.min(), synthetic.max())
+    return range_coverage_of(*real, *synthetic)
 
 
 def range_coverage_of(low, high, synthetic_low, synthetic_high) -> float | None:
