@@ -82,7 +82,8 @@ def range_coverage_of(low, high, synthetic_low, synthetic_high) -> float | None:
 def category_coverage(column: PreparedColumn) -> tuple[float | None, list[str]]:
     """Share of the real categories that appear in the synthetic data, and the absent ones
     (missing values are not a category here)."""
-    real = np.unique(column.real[column.real != MISSING_CODE])
+    real = column.real  # one read: a read decodes the stored column anew
+    real = np.unique(real[real != MISSING_CODE])
     if real.size == 0:
         return None, []
     present = np.isin(real, column.synthetic)
