@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,16 @@ from audits.checks.encoding import PreparedColumn, PreparedData, row_hashes
 from audits.checks.hashcount import distinct_count, member_mask_sorted, sorted_counts
 from audits.checks.sources import TableSource, as_source
 
+if TYPE_CHECKING:  # the search's types only (neighbours imports scipy)
+    from audits.checks.encoding import SearchLayout
+    from audits.checks.neighbours import Neighbours, Searches
+
 Table = pd.DataFrame | TableSource
+
+ReferenceSearch = Callable[["Searches", "SearchLayout"], "list[Neighbours] | None"]
+"""Searches the whole reference elsewhere (its stored file, in pieces on a Dask
+cluster: ``partitioned_search``) and gives ``neighbours.nearest_several``'s exact
+distances, or None when it could not (the audit then searches here)."""
 
 
 @dataclass
@@ -61,7 +70,9 @@ class AuditContext:
     drops each raw column once it is prepared and then sets them to None, so a check
     reads ``data`` (prepared columns, ``compact.CompactColumn``: each read of an array
     is a new full-width array) or a cached early result. ``synthetic`` stays when the
-    collapse family runs (it compares the raw synthetic table with the ancestor's)."""
+    collapse family runs (it compares the raw synthetic table with the ancestor's).
+    ``reference_search`` (when given) runs the distance search over the reference
+    elsewhere (``ReferenceSearch``)."""
 
     config: AuditConfig
     real: Table | None
@@ -71,6 +82,7 @@ class AuditContext:
     registry_facts: dict[str, Any]
     ancestor: RealAncestor | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    reference_search: ReferenceSearch | None = None
 
     @property
     def has_holdout(self) -> bool:

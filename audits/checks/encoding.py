@@ -369,7 +369,7 @@ def encode_rows(
         # computed alone, so the coordinates are the same.
         for start in range(0, size, ENCODE_BLOCK):
             block = slice(start, min(start + ENCODE_BLOCK, size))
-            numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(values[block], low, high)
+            numbers[block, 2 * j : 2 * j + 2] = two_coordinates(values[block], low, high)
     return EncodedTable(codes, numbers)
 
 
@@ -396,6 +396,39 @@ class EncodedRows:
         return encode_rows(self.data, self.frame, rows, self.categorical, self.numeric)
 
 
+@dataclass(frozen=True)
+class SearchLayout:
+    """How a reference row is encoded for the distance: the categorical columns (each
+    with its categories in code order) and the numeric columns (each with the
+    reference's (min, max) of present values, the scaling), in the encoding's column
+    order, and the codes' integer type."""
+
+    categorical: tuple[str, ...]
+    categories: tuple[tuple[str, ...], ...]
+    numeric: tuple[str, ...]
+    ranges: tuple[tuple[float, float], ...]
+    code_dtype: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.categorical + self.numeric
+
+
+def search_layout(
+    data: PreparedData, categorical: Sequence[str], numeric: Sequence[str]
+) -> SearchLayout:
+    """The layout of ``encoding.encode_rows`` on these columns of ``data``."""
+    columns = data.columns
+    categories = tuple(tuple(columns[n].categories or ()) for n in categorical)
+    return SearchLayout(
+        categorical=tuple(categorical),
+        categories=categories,
+        numeric=tuple(numeric),
+        ranges=tuple(columns[n].reference_range for n in numeric),
+        code_dtype=code_dtype(max((len(c) for c in categories), default=0)).name,
+    )
+
+
 def code_dtype(n_categories: int) -> np.dtype:
     """The smallest signed integer type holding codes ``MISSING_CODE .. n_categories - 1``."""
     for dtype in (np.int8, np.int16, np.int32):
@@ -420,7 +453,7 @@ def present_range(values: np.ndarray) -> tuple[float, float] | None:
     return float(low), float(np.fmax.reduce(values))
 
 
-def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
+def two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
     span = high - low
     if span > 0:
         scaled = np.clip((values - low) / span, 0.0, 1.0)

@@ -25,7 +25,7 @@ so the search's memory is bounded by the range whatever the reference's size.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations, pairwise
@@ -92,6 +92,10 @@ def _pool() -> ThreadPoolExecutor:
     if _POOL is None:
         _POOL = ThreadPoolExecutor(PLAN_THREADS, thread_name_prefix="neighbours")
     return _POOL
+
+
+Searches = list[tuple[EncodedTable, int]]
+"""(queries, k): encoded query records, and how many nearest references each wants."""
 
 
 @dataclass(frozen=True)
@@ -202,21 +206,37 @@ def _nearest_in_chunks(
     **options,
 ) -> list[Neighbours]:
     """``nearest`` for each (query, k) over consecutive ranges of reference rows, one
-    range encoded (or sliced) and searched at a time.
+    range encoded (or sliced) and searched at a time (``nearest_in_parts``)."""
+    k_most = max((k for _, k in searches), default=1)
+    parts = (
+        (start, _rows_of(reference, start, stop))
+        for start, stop in _chunk_bounds(len(reference), k_most)
+    )
+    return nearest_in_parts(searches, parts, weights=weights, **options)
 
-    Each query's k best so far (distances and rows) are carried from range to range:
-    the search of a range starts from them, so a query closes as soon as no record of
-    the range can beat them, and the paths that start from scratch (brute force, match
+
+def nearest_in_parts(
+    searches: list[tuple[EncodedTable, int]],
+    parts: Iterable[tuple[int, EncodedTable]],
+    *,
+    weights: np.ndarray | None = None,
+    **options,
+) -> list[Neighbours]:
+    """``nearest`` for each (query, k) over a reference given as consecutive parts
+    ``(first row, rows)``, each made when the iteration asks for it and searched once
+    for all the searches (each part must hold at least k rows).
+
+    Each query's k best so far (distances and rows) are carried from part to part:
+    the search of a part starts from them, so a query closes as soon as no record of
+    the part can beat them, and the paths that start from scratch (brute force, match
     counts, the numeric tree) merge them in. The k best of the union are the k best of
     the whole reference, and every merge orders by (distance, row), so the rows are the
     lowest among equally near ones, as one search over the whole reference gives
     (``Neighbours.index``); each distance is computed by the same formula."""
     found: list[Neighbours | None] = [None] * len(searches)
     pairs = [0] * len(searches)
-    k_most = max((k for _, k in searches), default=1)
-    for start, stop in _chunk_bounds(len(reference), k_most):
-        part = _rows_of(reference, start, stop)
-        part_weights = None if weights is None else weights[start:stop]
+    for start, part in parts:
+        part_weights = None if weights is None else weights[start : start + len(part)]
         for i, (query, k) in enumerate(searches):
             found[i] = _nearest_part(
                 query, part, k=k, weights=part_weights, carried=found[i], offset=start, **options
@@ -228,6 +248,16 @@ def _nearest_in_chunks(
         for f, p in zip(found, pairs, strict=True)
         if f is not None
     ]
+
+
+def merge_exact(a: Neighbours, b: Neighbours) -> Neighbours:
+    """The k best of two exact searches of the same queries over disjoint parts of a
+    reference (distances only: ``index`` is not kept): the k best of the whole."""
+    dist, _ = _merge_best(a.dist, None, b.dist, None)
+    exact = a.exact & b.exact
+    if not exact.all():
+        raise ValueError("only exact searches merge")
+    return Neighbours(dist, dist[:, -1].copy(), exact, a.pairs_evaluated + b.pairs_evaluated)
 
 
 def _nearest_part(

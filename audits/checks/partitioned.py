@@ -242,7 +242,7 @@ class ColumnKind:
     whole: bool
 
 
-def _raw(piece: Piece, names: Sequence[str]) -> dict[str, pa.Array | pd.Series]:
+def read_raw(piece: Piece, names: Sequence[str]) -> dict[str, pa.Array | pd.Series]:
     """The piece's columns as read before any whole-column decision: Arrow text with
     nulls (CSV), or pandas columns as the Parquet reader gives them."""
     source = piece.source
@@ -371,7 +371,7 @@ def _series_facts(series: pd.Series, markers: Sequence[str]) -> ColumnFacts:
 def piece_facts(piece: Piece, specs: Sequence[ColumnSpec]) -> dict[str, ColumnFacts]:
     """Step 1: each hashed column's facts in this piece."""
     columns = hashed_columns(specs)
-    raw = _raw(piece, [s.name for s in columns])
+    raw = read_raw(piece, [s.name for s in columns])
     facts = {}
     for spec in columns:
         values = raw.pop(spec.name)
@@ -444,6 +444,14 @@ def _column_values(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.
     if spec.is_numeric:
         return numeric_values(series, spec.type)
     return category_strings(series, whole=kind.whole)
+
+
+def piece_values(
+    spec: ColumnSpec, raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str]
+) -> np.ndarray | pd.Series:
+    """A piece's column (as ``read_raw`` gives it) as ``encoding.prepare`` compares the
+    same rows of the whole frame (``_values``, then ``_column_values``)."""
+    return _column_values(spec, _values(raw, kind, markers), kind)
 
 
 def _column_bits(spec: ColumnSpec, values: np.ndarray | pd.Series) -> np.ndarray:
@@ -525,7 +533,7 @@ def piece_counts(
     merged reference ``domain``, a synthetic piece's ``Outside`` (``OUTSIDE``)."""
     columns = hashed_columns(specs)
     compared = {s.name for s in audited_columns(specs)}
-    raw = _raw(piece, [s.name for s in columns])
+    raw = read_raw(piece, [s.name for s in columns])
     parts = {}
     found: Domain = {}
     outside = None
@@ -776,13 +784,16 @@ def compute(
     rows_per_piece: int = PIECE_ROWS,
     progress: Callable[[str, float], None] | None = None,
     timings: dict[str, float] | None = None,
+    decided: dict[str, dict[str, ColumnKind]] | None = None,
 ) -> dict[str, MetricResult]:
     """The figures of ``KEYS_COMPUTED`` through ``executor``: facts of every piece,
     then counts of every reference piece (with its domain), then counts of every
     synthetic piece (measured against the reference's merged domain), each merged as
     they arrive. ``progress(label, fraction)`` is called after every piece (an
     exception it raises stops the work and propagates). ``timings`` (when given)
-    receives each round's wall seconds ("facts", "counts-real", "counts-synthetic")."""
+    receives each round's wall seconds ("facts", "counts-real", "counts-synthetic"), and
+    ``decided`` (when given) each frame's column kinds (``decide``: what a later round on
+    the same files, such as ``partitioned_search``, reads the columns as)."""
     report = progress or (lambda label, fraction: None)
     timings = {} if timings is None else timings
     started = time.perf_counter()
@@ -799,6 +810,8 @@ def compute(
             done += 1
             report("Row hashes: reading the column types", done / total)
     kinds = {frame: decide(facts[frame], sources[frame]) for frame in FRAMES}
+    if decided is not None:
+        decided.update(kinds)
     timings["facts"], started = time.perf_counter() - started, time.perf_counter()
     keys = tuple(quasi_identifiers)
     counts: dict[str, dict[str, Any]] = {}

@@ -16,7 +16,12 @@ import numpy as np
 
 from audits.checks.base import MetricResult, proportion_ci, seeded_rows, skipped
 from audits.checks.context import AuditContext
-from audits.checks.encoding import DistanceEncoding, EncodedTable, encode_for_distance
+from audits.checks.encoding import (
+    DistanceEncoding,
+    EncodedTable,
+    encode_for_distance,
+    search_layout,
+)
 from audits.checks.neighbours import Neighbours, nearest, nearest_several
 
 HISTOGRAM_BINS = 40
@@ -110,8 +115,16 @@ def closest_records(ctx: AuditContext) -> ClosestRecords:
         searches = [(enc.synthetic, min(2, len(enc.reference)))]
         if enc.holdout is not None and len(enc.holdout):
             searches.append((enc.holdout, 1))
-        # One pass over the reference's ranges serves both searches.
-        to_real, *holdout = nearest_several(searches, enc.reference)
+        found = None
+        if ctx.reference_search is not None:
+            # The reference's stored file searched elsewhere (a Dask cluster): the same
+            # exact distances, or None when that failed.
+            layout = search_layout(ctx.data, enc.categorical, enc.numeric)
+            found = ctx.reference_search(searches, layout)
+        if found is None:
+            # One pass over the reference's ranges serves both searches.
+            found = nearest_several(searches, enc.reference)
+        to_real, *holdout = found
         holdout_to_real = holdout[0] if holdout else None
         ctx.cache["closest_records"] = ClosestRecords(
             enc, len(sample.synthetic_rows), to_real, holdout_to_real

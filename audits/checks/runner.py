@@ -42,7 +42,7 @@ from audits.checks.compact import (
     prepare_compact,
     release_unused_memory,
 )
-from audits.checks.context import AuditContext, AuditFrames, Step
+from audits.checks.context import AuditContext, AuditFrames, ReferenceSearch, Step
 from audits.checks.encoding import category_strings
 from audits.checks.sources import TableSource, as_source, read_column
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -138,6 +138,7 @@ def run_audit(
     progress: Progress | None = None,
     precomputed: dict[str, MetricResult] | None = None,
     spill_dir: Path | str | None = None,
+    reference_search: ReferenceSearch | None = None,
 ) -> AuditOutcome:
     """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
     before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
@@ -160,7 +161,10 @@ def run_audit(
 
     ``precomputed`` holds figures already computed elsewhere from the same stored files
     (the figures of ``partitioned.KEYS_COMPUTED``, from pieces run on a Dask
-    cluster): their steps use them instead of computing them again."""
+    cluster): their steps use them instead of computing them again. ``reference_search``
+    searches the reference for the distance figures elsewhere (the stored reference
+    file in pieces on a Dask cluster, ``context.ReferenceSearch``); the figures are the
+    same."""
     if frames is None:
         frames = AuditFrames(real, synthetic, holdout)
     del real, synthetic, holdout
@@ -176,7 +180,16 @@ def run_audit(
     with contextlib.ExitStack() as stack:
         store = None if spill_dir is None else stack.enter_context(SpillStore(spill_dir))
         return _run_checks(
-            config, real, synthetic, holdout, facts, ancestor, report, precomputed, store
+            config,
+            real,
+            synthetic,
+            holdout,
+            facts,
+            ancestor,
+            report,
+            precomputed,
+            store,
+            reference_search,
         )
 
 
@@ -190,11 +203,21 @@ def _run_checks(
     report: Progress,
     precomputed: dict[str, MetricResult] | None,
     store: SpillStore | None,
+    reference_search: ReferenceSearch | None = None,
 ) -> AuditOutcome:
     report("Preparing columns", 0.0)
     started = time.perf_counter()
     data = prepare_compact(config.columns, real, synthetic, holdout, store=store)
-    ctx = AuditContext(config, real, synthetic, holdout, data, facts, ancestor=ancestor)
+    ctx = AuditContext(
+        config,
+        real,
+        synthetic,
+        holdout,
+        data,
+        facts,
+        ancestor=ancestor,
+        reference_search=reference_search,
+    )
     families = [family for family in FAMILIES if family in config.families]
     if ancestor is not None:
         families.append(collapse.FAMILY)

@@ -1,22 +1,30 @@
 """An audit's row-parallel work on a Dask cluster, when an administrator names one.
 
 With ``SYNTHGOV_DASK_SCHEDULER`` set, an audit whose synthetic or reference table has at
-least ``SYNTHGOV_DASK_MIN_ROWS`` rows computes its row-parallel figures (duplicate rows,
-exact copies, quasi-identifier linkage, values outside the reference's domain, category
-and range coverage: ``partitioned.KEYS_COMPUTED``) as Dask tasks,
-one per piece of ``SYNTHGOV_DASK_PIECE_ROWS`` rows of each stored file, on the cluster's
-workers; the Celery task that owns the run gathers the partial states as they finish,
-merges them and hands the figures to ``run_audit``, which then skips those steps. The
-Dask workers read the stored files themselves: from the same folder (local storage,
-mounted at the same path on every worker) or from the bucket (S3 storage; the workers
-hold their own ``AWS_*`` credentials). Everything else runs in the Celery worker.
+least ``SYNTHGOV_DASK_MIN_ROWS`` rows sends two kinds of work to the cluster's workers,
+as Dask tasks over pieces of ``SYNTHGOV_DASK_PIECE_ROWS`` rows of each stored file
+(``RunCluster``):
+
+- its every-row figures with mergeable state (duplicate rows, exact copies,
+  quasi-identifier linkage, values outside the reference's domain, category and range
+  coverage: ``partitioned.KEYS_COMPUTED``), one task per piece, before the rest of the
+  audit; ``run_audit`` then skips those steps;
+- when the privacy family runs, the distance search's reference side: the worker's
+  sampled records are searched against runs of the reference's pieces
+  (``partitioned_search``), each task giving its exact k best, which the worker merges.
+
+The Celery task that owns the run gathers the partial states as they finish and merges
+them: the figures are the same as without the cluster. The Dask workers read the stored
+files themselves: from the same folder (local storage, mounted at the same path on every
+worker) or from the bucket (S3 storage; the workers hold their own ``AWS_*``
+credentials). Everything else runs in the Celery worker.
 
 Without the setting nothing here imports Dask. The Celery task keeps the run's lease and
 progress while it waits, and checks for a cancel between completions: a cancel or a
 lost lease cancels the tasks not finished. A Dask worker that dies loses only its
-unfinished pieces, which the scheduler runs again elsewhere. A scheduler that does not
-answer is recorded in the run's trail and the figures are computed in the worker, as
-without Dask.
+unfinished tasks, which the scheduler runs again elsewhere. A scheduler that does not
+answer, or a task that fails, is recorded in the run's trail and the work is done in the
+worker, as without Dask.
 """
 
 from __future__ import annotations
@@ -30,8 +38,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from audits.checks import partitioned
+from audits.checks import partitioned, partitioned_search
 from audits.checks.base import AuditConfig, MetricResult
+from audits.checks.context import ReferenceSearch
+from audits.checks.encoding import SearchLayout
+from audits.checks.neighbours import Neighbours, Searches
 from audits.models import AuditRun
 from registry.models import DatasetVersion
 from registry.services import version_table_info
@@ -42,6 +53,12 @@ log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 10
 """How long the Celery task waits for the scheduler before it computes locally."""
+
+SEARCH_TASKS_PER_WORKER = 2
+"""The distance search's reference is cut into this many tasks per Dask worker, each a
+run of consecutive pieces searched with the best carried from piece to piece: fewer
+tasks repeat less of the queries' work, more spread it (and lose less to a worker that
+dies)."""
 
 Report = Callable[[str, float], None]
 
@@ -92,101 +109,178 @@ def _s3_options(options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def row_hash_figures(
-    run: AuditRun, token: str, config: AuditConfig, report: Report
-) -> dict[str, MetricResult]:
-    """The figures of ``partitioned.KEYS_COMPUTED`` (row hashes, domain and coverage)
-    computed on the cluster, for the families asked for ({} when they should be computed in
-    the worker: a scheduler that does not answer, or files this path cannot read as the
-    worker does; the trail says which). ``report`` moves the run's progress from 0 to 1
-    and raises to stop (cancel, lost lease), which cancels the tasks."""
-    sources = {"synthetic": source(run.version), "real": source(run.reference)}
-    organisation = run.version.dataset.organisation
-    reason = partitioned.supported(config.columns, sources)
-    if reason is not None:
+class RunCluster:
+    """The Dask cluster's part of one audit run, in the Celery task that owns the run:
+    first the figures of ``partitioned.KEYS_COMPUTED`` (``row_hash_figures``), then, when
+    the privacy family runs, the distance search's reference ranges
+    (``reference_search``: ``partitioned_search`` over the stored reference file, with
+    the column kinds the first round decided). One client for both; ``close`` ends it.
+    Whatever the cluster cannot do, the worker does itself, and the trail says why."""
+
+    def __init__(self, run: AuditRun, token: str, config: AuditConfig) -> None:
+        self.run, self.token, self.config = run, token, config
+        self.organisation = run.version.dataset.organisation
+        self.sources = {"synthetic": source(run.version), "real": source(run.reference)}
+        self.client: Any = None
+        self.kinds: dict[str, partitioned.ColumnKind] | None = None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def _trail(self, action: str, payload: dict[str, Any]) -> None:
         trail_record(
             actor=None,
             actor_label="audit worker",
-            action="audits.run.distributed_skipped",
-            target=run,
-            organisation=organisation,
-            payload={"reason": reason, "computed": "in the worker"},
+            action=action,
+            target=self.run,
+            organisation=self.organisation,
+            payload=payload,
         )
-        return {}
-    from distributed import Client
 
-    address = settings.SYNTHGOV_DASK_SCHEDULER
-    try:
-        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        log.warning("Dask scheduler %s did not answer for audit %s: %s", address, run.pk, exc)
-        trail_record(
-            actor=None,
-            actor_label="audit worker",
-            action="audits.run.distributed_unavailable",
-            target=run,
-            organisation=organisation,
-            payload={
-                "error": "The Dask scheduler (SYNTHGOV_DASK_SCHEDULER) did not answer within "
-                f"{CONNECT_SECONDS} s",
-                "computed": "in the worker",
-            },
-        )
-        return {}
-    started = time.perf_counter()
-    last: list[Any] = ["Row hashes on the Dask cluster", 0.0]
-
-    def progress(step: str, fraction: float) -> None:
-        last[:] = [step, fraction]
-        report(step, fraction)  # raises on a cancel or a lost lease: the run stops
-
-    executor = partitioned.DaskExecutor(
-        client, f"synthgov-run{run.pk}-{token[:8]}", lambda: progress(*last)
-    )
-    try:
-        workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-        # Linkage is a privacy figure: its keys are counted only when it is asked for.
-        keys = config.quasi_identifiers if "privacy" in config.families else []
-        figures = partitioned.compute(
-            executor,
-            config.columns,
-            keys,
-            sources,
-            rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
-            progress=progress,
-        )
-    except partitioned.PieceFailed as exc:
+    def _failed(self, exc: partitioned.PieceFailed, work: str) -> None:
         # A piece failed on the cluster (a worker that cannot read the stored files,
-        # workers killed again and again): the worker computes the figures instead.
-        log.exception("Dask work for audit %s failed; computing in the worker", run.pk)
-        trail_record(
-            actor=None,
-            actor_label="audit worker",
-            action="audits.run.distributed_failed",
-            target=run,
-            organisation=organisation,
-            payload={
+        # workers killed again and again): the worker does this work instead.
+        log.exception(
+            "Dask work (%s) for audit %s failed; computing in the worker", work, self.run.pk
+        )
+        self._trail(
+            "audits.run.distributed_failed",
+            {
+                "work": work,
                 "error": f"A task failed on the Dask cluster ({type(exc.__cause__).__name__}; "
                 "details in the worker's log)",
                 "computed": "in the worker",
             },
         )
-        return {}
-    finally:
-        client.close()
-    # Only the figures of the families asked for (the states give the others for free).
-    figures = {k: m for k, m in figures.items() if k.split(".")[0] in config.families}
-    trail_record(
-        actor=None,
-        actor_label="audit worker",
-        action="audits.run.distributed",
-        target=run,
-        organisation=organisation,
-        payload={
-            "figures": sorted(figures),
-            "tasks": executor.submitted,
-            "workers": workers,
-            "seconds": round(time.perf_counter() - started, 3),
-        },
-    )
-    return figures
+        self.close()
+
+    def _executor(self, label: str, report: Callable[[str, float], None]):
+        last: list[Any] = [label, 0.0]
+
+        def progress(step: str, fraction: float) -> None:
+            last[:] = [step, fraction]
+            report(step, fraction)  # raises on a cancel or a lost lease: the run stops
+
+        executor = partitioned.DaskExecutor(
+            self.client, f"synthgov-run{self.run.pk}-{self.token[:8]}", lambda: progress(*last)
+        )
+        return executor, progress
+
+    def _workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def row_hash_figures(self, report: Report) -> dict[str, MetricResult]:
+        """The figures of ``partitioned.KEYS_COMPUTED`` (row hashes, domain and coverage)
+        computed on the cluster, for the families asked for ({} when they should be
+        computed in the worker: a scheduler that does not answer, or files this path
+        cannot read as the worker does; the trail says which). ``report`` moves the
+        run's progress from 0 to 1 and raises to stop (cancel, lost lease), which
+        cancels the tasks."""
+        config = self.config
+        reason = partitioned.supported(config.columns, self.sources)
+        if reason is not None:
+            self._trail(
+                "audits.run.distributed_skipped", {"reason": reason, "computed": "in the worker"}
+            )
+            return {}
+        from distributed import Client
+
+        address = settings.SYNTHGOV_DASK_SCHEDULER
+        try:
+            self.client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            log.warning(
+                "Dask scheduler %s did not answer for audit %s: %s", address, self.run.pk, exc
+            )
+            self._trail(
+                "audits.run.distributed_unavailable",
+                {
+                    "error": "The Dask scheduler (SYNTHGOV_DASK_SCHEDULER) did not answer "
+                    f"within {CONNECT_SECONDS} s",
+                    "computed": "in the worker",
+                },
+            )
+            return {}
+        started = time.perf_counter()
+        executor, progress = self._executor("Row hashes on the Dask cluster", report)
+        decided: dict[str, dict[str, partitioned.ColumnKind]] = {}
+        try:
+            workers = self._workers()
+            # Linkage is a privacy figure: its keys are counted only when it is asked for.
+            keys = config.quasi_identifiers if "privacy" in config.families else []
+            figures = partitioned.compute(
+                executor,
+                config.columns,
+                keys,
+                self.sources,
+                rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
+                progress=progress,
+                decided=decided,
+            )
+        except partitioned.PieceFailed as exc:
+            self._failed(exc, "row hashes")
+            return {}
+        except BaseException:
+            self.close()
+            raise
+        self.kinds = decided["real"]
+        # Only the figures of the families asked for (the states give the others for free).
+        figures = {k: m for k, m in figures.items() if k.split(".")[0] in config.families}
+        self._trail(
+            "audits.run.distributed",
+            {
+                "figures": sorted(figures),
+                "tasks": executor.submitted,
+                "workers": workers,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return figures
+
+    def reference_search(self, tick: Callable[[str], None]) -> ReferenceSearch | None:
+        """The distance search over the stored reference on the cluster, for the
+        audit's privacy family (None: the worker searches, as without a cluster: no
+        privacy family, or the first round did not run on the cluster). ``tick(note)``
+        reports progress while the tasks run and raises to stop (cancel, lost lease)."""
+        if self.client is None or self.kinds is None or "privacy" not in self.config.families:
+            return None
+
+        def search(searches: Searches, layout: SearchLayout) -> list[Neighbours] | None:
+            if self.client is None:
+                return None
+            started = time.perf_counter()
+            label = "Privacy: distances on the Dask cluster"
+            executor, progress = self._executor(label, lambda step, fraction: tick(step))
+            try:
+                workers = self._workers()
+                found = partitioned_search.search(
+                    executor,
+                    self.sources["real"],
+                    self.config.columns,
+                    self.kinds,
+                    layout,
+                    searches,
+                    rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
+                    task_count=SEARCH_TASKS_PER_WORKER * max(workers, 1),
+                    progress=lambda done, total: progress(
+                        f"{done} of {total} reference ranges searched", done / total
+                    ),
+                )
+            except partitioned.PieceFailed as exc:
+                self._failed(exc, "distance search")
+                return None
+            self._trail(
+                "audits.run.distributed_search",
+                {
+                    "queries": [len(query) for query, _ in searches],
+                    "reference_rows": self.sources["real"].row_count,
+                    "tasks": executor.submitted,
+                    "workers": workers,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+            return found
+
+        return search

@@ -1065,6 +1065,7 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
     copies = StoredCopies()
     heartbeat = _Heartbeat(run_id, token)
     heartbeat.start()
+    cluster: distributed.RunCluster | None = None
     try:
         report = _progress_writer(run_id, token, heartbeat)
         report("Verifying stored files against their SHA-256", 0.01)
@@ -1088,10 +1089,10 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         precomputed = {}
         if distributed.wanted(run, hash_verified=hash_verified):
             # Row-hash figures on the Dask cluster first (progress 2-30%), from the
-            # stored files; the rest of the audit then runs here from 30%.
-            precomputed = distributed.row_hash_figures(
-                run, token, config, _scaled(report, 0.02, 0.28)
-            )
+            # stored files; the rest of the audit then runs here from 30%, its distance
+            # search on the cluster too.
+            cluster = distributed.RunCluster(run, token, config)
+            precomputed = cluster.row_hash_figures(_scaled(report, 0.02, 0.28))
         if precomputed:
             report = _scaled(report, 0.3, 0.7)
         report("Reading the data", 0.03)
@@ -1113,14 +1114,26 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             if hash_verified
             else None
         )
+        at = ["Preparing columns", 0.0]
+
+        def audit_progress(step: str, fraction: float) -> None:
+            at[:] = [step, fraction]
+            report(step, 0.05 + 0.95 * fraction)
+
+        search = (
+            cluster.reference_search(lambda note: report(f"{at[0]} ({note})", 0.05 + 0.95 * at[1]))
+            if cluster is not None
+            else None
+        )
         outcome = run_audit(
             config=config,
             frames=AuditFrames(real=real, synthetic=synthetic, holdout=holdout),
             registry_facts=registry_facts(run.version, hash_verified=hash_verified),
             ancestor=ancestor,
-            progress=lambda step, fraction: report(step, 0.05 + 0.95 * fraction),
+            progress=audit_progress,
             precomputed=precomputed,
             spill_dir=spill_folder(real, synthetic, holdout),
+            reference_search=search,
         )
         copies.close()  # the files were read through the checks: their copies go now
         return _record_success(run, token, outcome, hashes, integrity)
@@ -1129,6 +1142,8 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
     except AuditCancelled:
         return _record_end(run, token, AuditStatus.CANCELLED, "", "audits.run.cancelled")
     finally:
+        if cluster is not None:
+            cluster.close()
         copies.close()
         heartbeat.stopped.set()
         heartbeat.join(timeout=HEARTBEAT_SECONDS * 2)

@@ -66,6 +66,17 @@ class Cluster:
     address: str
     workers: list[subprocess.Popen[bytes]]
     client: Any
+    start_worker: Callable[[], subprocess.Popen[bytes]]
+
+    def two_workers(self) -> None:
+        """Two live workers again (after a test killed one)."""
+        self.workers[:] = [w for w in self.workers if w.poll() is None]
+        while len(self.workers) < 2:
+            self.workers.append(self.start_worker())
+        self.client.wait_for_workers(2, timeout=120)
+        assert _wait_for(
+            lambda: len(self.client.scheduler_info(n_workers=-1)["workers"]) == 2, timeout=30
+        )
 
     def executed(self, prefix: str) -> dict[str, int]:
         """Tasks whose key starts with ``prefix`` that each live worker finished, from the
@@ -118,15 +129,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     worker_args = ["--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1", "--no-nanny",
                    "--memory-limit", "1GiB", "--no-dashboard",
                    "--preload", "audits.checks.partitioned"]  # fmt: skip
-    workers = []
-    for i in range(2):
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        i = len(logs)
         local = ["--local-directory", str(folder / f"w{i}")]
-        workers.append(start(f"worker{i}", "worker", address, *worker_args, *local))
+        return start(f"worker{i}", "worker", address, *worker_args, *local)
+
+    for _ in range(2):
+        workers.append(start_worker())
     client = None
     try:
         client = distributed_client.Client(address, timeout=60, set_as_default=False)
         client.wait_for_workers(2, timeout=120)
-        yield Cluster(address, workers, client)
+        yield Cluster(address, workers, client, start_worker)
     finally:
         if client is not None:
             client.close()
@@ -224,6 +240,16 @@ def actions(run: AuditRun) -> list[str]:
     )
 
 
+def tasks_sent(run: AuditRun) -> int:
+    """The tasks the run's trail says it sent to the cluster (row hashes, search)."""
+    events = Event.objects.filter(
+        object_type="audits.auditrun",
+        object_id=str(run.pk),
+        action__in=["audits.run.distributed", "audits.run.distributed_search"],
+    )
+    return sum(e.payload["tasks"] for e in events)
+
+
 def use_cluster(settings: Any, address: str, piece_rows: int = 1000) -> None:
     settings.SYNTHGOV_DASK_SCHEDULER = address
     settings.SYNTHGOV_DASK_MIN_ROWS = 1000
@@ -257,13 +283,20 @@ def test_same_figures_with_and_without_the_cluster(cluster, versions, settings):
     assert event.payload["workers"] == 2
     # Two steps (column facts, counts) of 4 + 3 pieces of 1,000 rows.
     assert event.payload["tasks"] == 2 * (4 + 3)
+    # The distance search's reference side: the 3 pieces of the reference in 3 tasks
+    # (two per worker, at most one per piece), for the synthetic sample's queries.
+    search = Event.objects.get(action="audits.run.distributed_search", object_id=str(on_dask.pk))
+    assert search.payload["tasks"] == 3 and search.payload["workers"] == 2
+    assert search.payload["queries"] == [3060]  # every synthetic row (no holdout)
+    assert search.payload["reference_rows"] == 3000
     # The cluster's workers ran them (their own task logs), not this process.
     executed = cluster.executed(f"synthgov-run{on_dask.pk}-")
-    assert sum(executed.values()) == event.payload["tasks"], executed
+    assert sum(executed.values()) == tasks_sent(on_dask) == event.payload["tasks"] + 3, executed
     assert actions(on_dask) == [
         "audits.run.requested",
         "audits.run.started",
         "audits.run.distributed",
+        "audits.run.distributed_search",
         "audits.run.finished",
     ]
     assert trail_verify().ok
@@ -273,9 +306,16 @@ class Watch(threading.Thread):
     """Polls the run (its own database connection) while the audit runs in the test's
     thread: the progress values seen, and an action once the first pieces are back."""
 
-    def __init__(self, run: AuditRun, cluster: Cluster, when_started: Callable[[], None]):
+    def __init__(
+        self,
+        run: AuditRun,
+        cluster: Cluster,
+        when_started: Callable[[], None],
+        work: str = "",
+    ):
         super().__init__(daemon=True)
         self.run_id, self.cluster, self.when_started = run.pk, cluster, when_started
+        self.work = work  # only tasks whose key holds this ("-search-": the search's)
         self.progress: list[float] = []
         self.held_after_action: bool | None = None
         self.acted = threading.Event()
@@ -285,11 +325,14 @@ class Watch(threading.Thread):
     def finished_tasks(self) -> int:
         prefix = f"synthgov-run{self.run_id}-"
 
-        def count(dask_scheduler: Any, prefix: str = prefix) -> int:
+        def count(dask_scheduler: Any, prefix: str = prefix, work: str = self.work) -> int:
             return sum(
                 1
                 for key, task in dask_scheduler.tasks.items()
-                if isinstance(key, str) and key.startswith(prefix) and task.state == "memory"
+                if isinstance(key, str)
+                and key.startswith(prefix)
+                and work in key
+                and task.state == "memory"
             )
 
         return self.cluster.client.run_on_scheduler(count)
@@ -311,6 +354,21 @@ class Watch(threading.Thread):
             connection.close()
 
 
+def kill_a_busy_worker(cluster: Cluster, killed: dict[str, Any]) -> None:
+    """SIGKILL the worker with the most tasks in hand; ``killed`` gets its pid and how
+    many it had."""
+    busy = cluster.client.run_on_scheduler(
+        lambda dask_scheduler: {
+            ws.address: len(ws.processing) for ws in dask_scheduler.workers.values()
+        }
+    )
+    addresses = sorted(busy, key=busy.get, reverse=True)
+    pids = cluster.client.run(os.getpid, workers=[addresses[0]])
+    pid = pids[addresses[0]]
+    os.kill(pid, signal.SIGKILL)
+    killed.update(pid=pid, processing=busy[addresses[0]])
+
+
 def _slow_enough(settings: Any, cluster: Cluster) -> None:
     # Pieces of 50 rows: 244 tasks, so the work outlasts the first results by seconds.
     use_cluster(settings, cluster.address, piece_rows=50)
@@ -322,20 +380,7 @@ def test_a_killed_dask_worker_loses_nothing(cluster, versions, settings):
     _slow_enough(settings, cluster)
     run = request(versions)
     killed: dict[str, Any] = {}
-
-    def kill_a_busy_worker() -> None:
-        busy = cluster.client.run_on_scheduler(
-            lambda dask_scheduler: {
-                ws.address: len(ws.processing) for ws in dask_scheduler.workers.values()
-            }
-        )
-        addresses = sorted(busy, key=busy.get, reverse=True)
-        pids = cluster.client.run(os.getpid, workers=[addresses[0]])
-        pid = pids[addresses[0]]
-        os.kill(pid, signal.SIGKILL)
-        killed.update(pid=pid, processing=busy[addresses[0]])
-
-    watch = Watch(run, cluster, kill_a_busy_worker)
+    watch = Watch(run, cluster, lambda: kill_a_busy_worker(cluster, killed))
     watch.start()
     try:
         done = run_now(run)
@@ -380,6 +425,84 @@ def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
     assert actions(done)[-1] == "audits.run.cancelled"
     # The tasks not finished were cancelled, not left running: none of this run's keys
     # is still waiting or running on the cluster.
+    prefix = f"synthgov-run{run.pk}-"
+
+    def left(dask_scheduler: Any) -> int:
+        return sum(
+            1
+            for key, task in dask_scheduler.tasks.items()
+            if isinstance(key, str) and key.startswith(prefix) and task.state != "released"
+        )
+
+    assert _wait_for(lambda: cluster.client.run_on_scheduler(left) == 0, timeout=10)
+
+
+def _search_in_many_tasks(settings: Any, cluster: Cluster, monkeypatch: Any) -> None:
+    # Pieces of 50 rows, and 30 search tasks per worker: 60 tasks of one piece each, so
+    # the distance search outlasts its first results; and the run's progress written
+    # (and a cancel looked for) at every report, not once a second.
+    cluster.two_workers()
+    use_cluster(settings, cluster.address, piece_rows=50)
+    monkeypatch.setattr(distributed, "SEARCH_TASKS_PER_WORKER", 30)
+    monkeypatch.setattr(services, "PROGRESS_WRITE_SECONDS", 0)
+
+
+def test_a_dask_worker_killed_during_the_distance_search_loses_nothing(
+    cluster, versions, settings, monkeypatch
+):
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions, ("privacy",)))
+    _search_in_many_tasks(settings, cluster, monkeypatch)
+    run = request(versions, ("privacy",))
+    killed: dict[str, Any] = {}
+    watch = Watch(run, cluster, lambda: kill_a_busy_worker(cluster, killed), work="-search-")
+    watch.start()
+    try:
+        done = run_now(run)
+    finally:
+        watch.done.set()
+        watch.join(timeout=30)
+    assert watch.error is None, watch.error
+    assert watch.acted.is_set(), "the search finished before a worker could be killed"
+    assert killed["processing"] > 0  # it held search tasks of this audit
+    assert watch.held_after_action is True  # the run's lease held
+    assert done.status == AuditStatus.SUCCEEDED, done.error
+    assert done.results["metrics"] == expected.results["metrics"]
+    assert done.attempts == 1
+    assert actions(done) == [
+        "audits.run.requested",
+        "audits.run.started",
+        "audits.run.distributed",
+        "audits.run.distributed_search",
+        "audits.run.finished",
+    ]
+    search = Event.objects.get(action="audits.run.distributed_search", object_id=str(done.pk))
+    assert search.payload["tasks"] == 60
+    alive = [w for w in cluster.workers if w.poll() is None]
+    assert len(alive) == 1 and killed["pid"] not in {w.pid for w in alive}
+
+
+def test_a_cancel_during_the_distance_search_stops_its_tasks(
+    cluster, versions, settings, monkeypatch
+):
+    _search_in_many_tasks(settings, cluster, monkeypatch)
+    run = request(versions, ("privacy",))
+    user = versions["world"].curator_a
+    watch = Watch(
+        run, cluster, lambda: services.audit_run_cancel(run=run, user=user), work="-search-"
+    )
+    watch.start()
+    try:
+        done = run_now(run)
+    finally:
+        watch.done.set()
+        watch.join(timeout=30)
+    assert watch.error is None, watch.error
+    assert watch.acted.is_set()
+    assert done.status == AuditStatus.CANCELLED
+    assert not done.results
+    assert "audits.run.distributed_search" not in actions(done)
+    assert actions(done)[-1] == "audits.run.cancelled"
     prefix = f"synthgov-run{run.pk}-"
 
     def left(dask_scheduler: Any) -> int:
@@ -446,6 +569,7 @@ def test_a_failing_task_leaves_the_work_to_the_worker(cluster, versions, setting
     assert done.results["metrics"] == expected.results["metrics"]
     event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(done.pk))
     assert event.payload == {
+        "work": "row hashes",
         "error": "A task failed on the Dask cluster (FileNotFoundError; details in the "
         "worker's log)",
         "computed": "in the worker",
@@ -512,7 +636,9 @@ def test_workers_read_the_stored_files_from_the_bucket(
     assert done.results["metrics"] == expected.results["metrics"]
     event = Event.objects.get(action="audits.run.distributed", object_id=str(done.pk))
     assert set(event.payload["figures"]) == DASK_KEYS
-    assert sum(cluster.executed(f"synthgov-run{done.pk}-").values()) == event.payload["tasks"]
+    # The row-hash tasks and the distance search's.
+    executed = sum(cluster.executed(f"synthgov-run{done.pk}-").values())
+    assert executed == tasks_sent(done) > event.payload["tasks"]
     assert not [p for p in media.rglob("*") if p.is_file()]
 
 

@@ -1,0 +1,191 @@
+"""The distance search's reference side in pieces of the stored reference file
+(``partitioned``'s pieces), so its ranges can run anywhere: in this process, or as Dask
+tasks on other machines, while the audit's worker holds only the queries.
+
+The worker encodes its sampled synthetic and holdout records (the queries) as
+``encoding.encode_for_distance`` does, and sends them with a ``SearchLayout``: each
+categorical column's categories in code order and each numeric column's reference range,
+which is everything the encoding of a reference row depends on. A task reads its pieces
+one at a time (``partitioned`` reads the values as the worker's reader does, with each
+column's kind decided over the whole file), encodes each piece as
+``encoding.encode_rows`` encodes the same rows (the same codes, the same float32
+coordinates), and searches the pieces in order with each query's k best carried from
+piece to piece (``neighbours.nearest_in_parts``). Each task's distances are exact, so
+the k best of the tasks' k best are the k best of the whole reference
+(``neighbours.merge_exact``): the same distances as the search in the worker.
+
+Distances only, no rows: a piece of a CSV file does not know the number of its first
+row, and the figures that use this search read distances alone.
+
+Nothing here imports Django: a Dask worker needs only this package on its path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from audits.checks import partitioned
+from audits.checks.base import ColumnSpec
+from audits.checks.encoding import (
+    ENCODE_BLOCK,
+    MISSING_CODE,
+    EncodedTable,
+    SearchLayout,
+    two_coordinates,
+)
+from audits.checks.neighbours import Neighbours, Searches, merge_exact, nearest_in_parts
+
+
+def encode_piece(
+    piece: partitioned.Piece,
+    specs: Sequence[ColumnSpec],
+    kinds: dict[str, partitioned.ColumnKind],
+    layout: SearchLayout,
+) -> EncodedTable:
+    """The piece's rows encoded as ``encoding.encode_rows`` encodes them in the worker.
+    A value the layout does not know (the file changed after the worker read it) is an
+    error, never a silent mismatch."""
+    by_name = {s.name: s for s in specs}
+    raw = partitioned.read_raw(piece, list(layout.names))
+    markers = piece.source.missing_markers
+    n = len(next(iter(raw.values()))) if raw else 0
+    codes = np.empty((n, len(layout.categorical)), dtype=layout.code_dtype, order="F")
+    for j, (name, categories) in enumerate(zip(layout.categorical, layout.categories, strict=True)):
+        values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
+        found = pd.Index(categories).get_indexer(values.to_numpy(dtype=object, na_value=None))
+        missing = values.isna().to_numpy()
+        if ((found < 0) & ~missing).any():
+            raise ValueError(f"column {name!r} holds a value the worker's encoding does not know")
+        found[missing] = MISSING_CODE
+        codes[:, j] = found
+    numbers = np.empty((n, 2 * len(layout.numeric)), dtype=np.float32, order="F")
+    for j, (name, (low, high)) in enumerate(zip(layout.numeric, layout.ranges, strict=True)):
+        values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
+        for start in range(0, n, ENCODE_BLOCK):
+            block = slice(start, min(start + ENCODE_BLOCK, n))
+            numbers[block, 2 * j : 2 * j + 2] = two_coordinates(values[block], low, high)
+    return EncodedTable(codes, numbers)
+
+
+def search_pieces(
+    pieces: Sequence[partitioned.Piece],
+    specs: Sequence[ColumnSpec],
+    kinds: dict[str, partitioned.ColumnKind],
+    layout: SearchLayout,
+    searches: Searches,
+) -> list[Neighbours]:
+    """Every query's k best among the rows of ``pieces`` (consecutive, read and encoded
+    one at a time; the best carried from piece to piece). Exact; ``index`` not kept.
+    Fewer rows than k in all: the places no row fills hold ``inf``."""
+    k_most = max(k for _, k in searches)
+    tables = (encode_piece(piece, specs, kinds, layout) for piece in pieces)
+    first = next(tables, None)
+    held = [] if first is None else [first]
+    # Each part the search gets holds at least k rows: a piece of fewer rows joins the
+    # part before it (or, at the start, the pieces after it).
+    while held and _rows(held) < k_most:
+        more = next(tables, None)
+        if more is None:
+            return _few(searches, _joined(held))
+        held.append(more)
+
+    def parts() -> Iterator[tuple[int, EncodedTable]]:
+        nonlocal held
+        at = 0
+        for table in tables:
+            if len(table) < k_most:
+                held.append(table)
+                continue
+            part = _joined(held)
+            held = [table]
+            yield at, part
+            at += len(part)
+            del part
+        yield at, _joined(held)
+
+    return nearest_in_parts(searches, parts())
+
+
+def _rows(tables: list[EncodedTable]) -> int:
+    return sum(len(t) for t in tables)
+
+
+def _joined(tables: list[EncodedTable]) -> EncodedTable:
+    if len(tables) == 1:
+        return tables[0]
+    return EncodedTable(
+        np.asfortranarray(np.concatenate([t.codes for t in tables])),
+        np.asfortranarray(np.concatenate([t.numbers for t in tables])),
+    )
+
+
+def _few(searches: Searches, table: EncodedTable) -> list[Neighbours]:
+    """The searches over fewer reference rows than k, by the search's own formula
+    (``neighbours._brute_force``: mismatches, then float32 differences summed in
+    float64, column by column)."""
+    found = []
+    for query, k in searches:
+        total = np.zeros((len(query), len(table)), dtype=np.float64)
+        for j in range(table.codes.shape[1]):
+            total += query.codes[:, j, None] != table.codes[None, :, j]
+        for j in range(table.numbers.shape[1]):
+            total += np.abs(query.numbers[:, j, None] - table.numbers[None, :, j])
+        dist = np.full((len(query), k), np.inf)
+        dist[:, : len(table)] = np.sort(total, axis=1)
+        exact = np.ones(len(query), dtype=bool)
+        found.append(Neighbours(dist, dist[:, -1].copy(), exact, len(query) * len(table)))
+    return found
+
+
+# --- Running the tasks ---------------------------------------------------------------
+
+
+def tasks(pieces: Sequence[partitioned.Piece], count: int) -> list[tuple[partitioned.Piece, ...]]:
+    """``pieces`` in ``count`` runs of consecutive pieces (about equal numbers each): a
+    task searches its run with the best carried from piece to piece, which costs less
+    than searching every piece from scratch, and the runs go to the workers at once."""
+    count = max(1, min(count, len(pieces)))
+    edges = [len(pieces) * i // count for i in range(count + 1)]
+    return [tuple(pieces[a:b]) for a, b in pairwise(edges) if b > a]
+
+
+def search(
+    executor: partitioned.Executor,
+    source: partitioned.Source,
+    specs: Sequence[ColumnSpec],
+    kinds: dict[str, partitioned.ColumnKind],
+    layout: SearchLayout,
+    searches: Searches,
+    *,
+    rows_per_piece: int = partitioned.PIECE_ROWS,
+    task_count: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    timings: dict[str, float] | None = None,
+) -> list[Neighbours]:
+    """``neighbours.nearest_several(searches, reference)`` (exact distances, no rows)
+    with the reference read from its stored file ``source`` in pieces of about
+    ``rows_per_piece`` rows, searched in ``task_count`` tasks through ``executor`` and
+    merged as they finish. ``progress(done, total)`` is called after each task."""
+    started = time.perf_counter()
+    runs = tasks(partitioned.plan(source, "real", rows_per_piece), task_count)
+    calls = [(run, tuple(specs), kinds, layout, searches) for run in runs]
+    merged: list[Neighbours] | None = None
+    with closing(executor.map(search_pieces, calls, "search")) as results:
+        for done, found in enumerate(results, start=1):
+            merged = (
+                found
+                if merged is None
+                else [merge_exact(a, b) for a, b in zip(merged, found, strict=True)]
+            )
+            if progress is not None:
+                progress(done, len(runs))
+    if timings is not None:
+        timings["search"] = time.perf_counter() - started
+    assert merged is not None  # a plan has at least one piece
+    return merged
