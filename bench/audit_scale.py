@@ -347,18 +347,23 @@ def child_audit(spec: dict) -> dict:
     spilled = "spill_dir" in inputs
     del real, synthetic, holdout
     cluster = {}
-    if spec.get("dask_workers"):
-        # As the worker does with SYNTHGOV_DASK_SCHEDULER: the cluster's figures first,
-        # from the stored files, then the audit with them given (those steps skipped).
-        clock("Dask cluster: figures from pieces of the stored files", 0.0)
-        cluster = _on_local_cluster(folder, config, spec["dask_workers"], spec["piece_rows"])
-        inputs["precomputed"] = cluster.pop("precomputed")
-    outcome = run_audit(
-        config=config,
-        **inputs,
-        registry_facts=FACTS,
-        progress=clock,
-    )
+    with contextlib.ExitStack() as stack:
+        if spec.get("dask_workers"):
+            # As the worker does with SYNTHGOV_DASK_SCHEDULER: the cluster's figures
+            # first, from the stored files, then the audit with them given (those steps
+            # skipped) and its distance search's reference side on the cluster too.
+            clock("Dask cluster: figures from pieces of the stored files", 0.0)
+            cluster, search = stack.enter_context(
+                _on_local_cluster(folder, config, spec["dask_workers"], spec["piece_rows"])
+            )
+            inputs["precomputed"] = cluster.pop("precomputed")
+            inputs["reference_search"] = search
+        outcome = run_audit(
+            config=config,
+            **inputs,
+            registry_facts=FACTS,
+            progress=clock,
+        )
     return {
         "loader": loader,
         "spilled": spilled,
@@ -399,14 +404,17 @@ def _piece_sources(folder: Path, config) -> dict:
     return sources
 
 
-def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> dict:
-    """The figures the Dask path computes (``partitioned.KEYS_COMPUTED``), as Dask tasks on
-    a local cluster of ``workers`` worker processes (one thread each) reading pieces of
-    ``piece_rows`` rows of the Parquet files: the figures, the wall time and the CPU
-    seconds spent on the workers (this process's own are the audit's)."""
+@contextlib.contextmanager
+def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
+    """A local cluster of ``workers`` worker processes (one thread each) doing the Dask
+    path's work on pieces of ``piece_rows`` rows of the Parquet files: first the figures
+    of ``partitioned.KEYS_COMPUTED``, then (while the audit runs) its distance search's
+    reference side (``partitioned_search``, two tasks per worker, as the worker sends
+    them). Yields (the run's record, the ``reference_search`` for ``run_audit``); the
+    record gets the CPU seconds and peak memory of the workers when the audit is done."""
     from distributed import Client, LocalCluster
 
-    from audits.checks import partitioned
+    from audits.checks import partitioned, partitioned_search
 
     sources = _piece_sources(folder, config)
     with (
@@ -417,25 +425,42 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int) -> di
     ):
         before = sum(client.run(_cpu_seconds).values())
         started = time.perf_counter()
+        decided: dict = {}
         figures = partitioned.compute(
             partitioned.DaskExecutor(client, "bench", lambda: None),
             config.columns,
             config.quasi_identifiers,
             sources,
             rows_per_piece=piece_rows,
+            decided=decided,
         )
-        seconds = time.perf_counter() - started
-        worker_cpu = sum(client.run(_cpu_seconds).values()) - before
-        worker_peak = max(client.run(_maxrss_mib).values())
-    return {
-        "precomputed": figures,
-        "keys": sorted(figures),
-        "workers": workers,
-        "piece_rows": piece_rows,
-        "seconds": seconds,
-        "worker_cpu_seconds": worker_cpu,
-        "worker_peak_rss_mib": worker_peak,
-    }
+        record = {
+            "precomputed": figures,
+            "keys": sorted(figures),
+            "workers": workers,
+            "piece_rows": piece_rows,
+            "seconds": time.perf_counter() - started,
+            "search_seconds": 0.0,
+        }
+
+        def search(searches, layout):
+            started = time.perf_counter()
+            found = partitioned_search.search(
+                partitioned.DaskExecutor(client, "bench-search", lambda: None),
+                sources["real"],
+                config.columns,
+                decided["real"],
+                layout,
+                searches,
+                rows_per_piece=piece_rows,
+                task_count=2 * workers,
+            )
+            record["search_seconds"] += time.perf_counter() - started
+            return found
+
+        yield record, search
+        record["worker_cpu_seconds"] = sum(client.run(_cpu_seconds).values()) - before
+        record["worker_peak_rss_mib"] = max(client.run(_maxrss_mib).values())
 
 
 def _rows(table) -> int:
@@ -799,9 +824,11 @@ def print_on_cluster(result: dict) -> None:
     same = all(full[part] == run[part] for part in ("figures", "details", "samples", "uncertainty"))
     print(
         f"on a local Dask cluster ({dask['workers']} worker processes, pieces of "
-        f"{dask['piece_rows']:,} rows; {', '.join(dask['keys'])} as Dask tasks): "
+        f"{dask['piece_rows']:,} rows; {', '.join(dask['keys'])} and the distance "
+        f"search's reference side as Dask tasks): "
         f"{run['audit_seconds']:.1f} s wall, {run['audit_cpu_seconds']:.1f} s CPU in the "
-        f"audit's process (of which the cluster's part {dask['seconds']:.1f} s wall) + "
+        f"audit's process (of which the cluster's figures {dask['seconds']:.1f} s wall, "
+        f"its distance search {dask.get('search_seconds', 0.0):.1f} s wall) + "
         f"{dask['worker_cpu_seconds']:.1f} s CPU on the Dask workers; peak "
         f"{run['peak_rss_mib'] / 1024:.2f} GiB in the audit's process, "
         f"{dask['worker_peak_rss_mib'] / 1024:.2f} GiB in a Dask worker; every figure "

@@ -220,6 +220,7 @@ def nearest_in_parts(
     parts: Iterable[tuple[int, EncodedTable]],
     *,
     weights: np.ndarray | None = None,
+    carried: list[Neighbours] | None = None,
     **options,
 ) -> list[Neighbours]:
     """``nearest`` for each (query, k) over a reference given as consecutive parts
@@ -232,8 +233,9 @@ def nearest_in_parts(
     counts, the numeric tree) merge them in. The k best of the union are the k best of
     the whole reference, and every merge orders by (distance, row), so the rows are the
     lowest among equally near ones, as one search over the whole reference gives
-    (``Neighbours.index``); each distance is computed by the same formula."""
-    found: list[Neighbours | None] = [None] * len(searches)
+    (``Neighbours.index``); each distance is computed by the same formula.
+    ``carried``: each search's k best among rows before the first part, the start."""
+    found: list[Neighbours | None] = list(carried) if carried else [None] * len(searches)
     pairs = [0] * len(searches)
     for start, part in parts:
         part_weights = None if weights is None else weights[start : start + len(part)]

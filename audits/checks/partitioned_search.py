@@ -22,7 +22,6 @@ Nothing here imports Django: a Dask worker needs only this package on its path.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from itertools import pairwise
@@ -79,10 +78,17 @@ def search_pieces(
     kinds: dict[str, partitioned.ColumnKind],
     layout: SearchLayout,
     searches: Searches,
+    bound: list[Neighbours] | None = None,
 ) -> list[Neighbours]:
     """Every query's k best among the rows of ``pieces`` (consecutive, read and encoded
     one at a time; the best carried from piece to piece). Exact; ``index`` not kept.
-    Fewer rows than k in all: the places no row fills hold ``inf``."""
+    Fewer rows than k in all: the places no row fills hold ``inf``.
+
+    ``bound``: each query's exact k best among other rows of the reference (the first
+    piece's, ``search``), where the search starts: it then closes each query as soon as
+    these pieces cannot beat them, instead of finding their own k best from scratch.
+    The result then holds these pieces' share of the k best of both
+    (``_without``): merged with ``bound`` and the other runs', the whole reference's."""
     k_most = max(k for _, k in searches)
     tables = (encode_piece(piece, specs, kinds, layout) for piece in pieces)
     first = next(tables, None)
@@ -109,7 +115,29 @@ def search_pieces(
             del part
         yield at, _joined(held)
 
-    return nearest_in_parts(searches, parts())
+    found = nearest_in_parts(searches, parts(), carried=bound)
+    if bound is None:
+        return found
+    return [_without(f, b) for f, b in zip(found, bound, strict=True)]
+
+
+def _without(found: Neighbours, bound: Neighbours) -> Neighbours:
+    """Each query's k best of (``bound``'s and these rows') without ``bound``'s own: the
+    multiset difference of the two sorted rows of distances, ``inf`` in the places
+    freed. Merged again with ``bound`` (``neighbours.merge_exact``) it gives ``found``
+    back, and merged with other runs' shares the k best of all (for every distance d,
+    each share holds every one of its rows' distances up to d unless ``found`` already
+    holds k distances up to d, in which case so does the merge)."""
+    dist = found.dist
+    n, k = dist.shape
+    taken = np.zeros(dist.shape, dtype=bool)
+    rows = np.arange(n)
+    for j in range(k):
+        match = (dist == bound.dist[:, j, None]) & ~taken
+        has = match.any(axis=1)
+        taken[rows[has], match.argmax(axis=1)[has]] = True
+    own = np.sort(np.where(taken, np.inf, dist), axis=1)
+    return Neighbours(own, own[:, -1].copy(), found.exact.copy(), found.pairs_evaluated)
 
 
 def _rows(tables: list[EncodedTable]) -> int:
@@ -166,26 +194,24 @@ def search(
     rows_per_piece: int = partitioned.PIECE_ROWS,
     task_count: int = 1,
     progress: Callable[[int, int], None] | None = None,
-    timings: dict[str, float] | None = None,
 ) -> list[Neighbours]:
     """``neighbours.nearest_several(searches, reference)`` (exact distances, no rows)
     with the reference read from its stored file ``source`` in pieces of about
-    ``rows_per_piece`` rows, searched in ``task_count`` tasks through ``executor`` and
+    ``rows_per_piece`` rows, through ``executor``: the first piece alone, then the
+    others in ``task_count`` runs that start from its k best (``search_pieces``'s
+    ``bound``: searched from scratch, each run would repeat most of the queries' work),
     merged as they finish. ``progress(done, total)`` is called after each task."""
-    started = time.perf_counter()
-    runs = tasks(partitioned.plan(source, "real", rows_per_piece), task_count)
-    calls = [(run, tuple(specs), kinds, layout, searches) for run in runs]
-    merged: list[Neighbours] | None = None
+    pieces = partitioned.plan(source, "real", rows_per_piece)
+    runs = tasks(pieces[1:], task_count)
+    total = 1 + len(runs)
+    report = progress or (lambda done, total: None)
+    first_call = [((pieces[0],), tuple(specs), kinds, layout, searches)]
+    with closing(executor.map(search_pieces, first_call, "search-first")) as results:
+        (merged,) = list(results)
+    report(1, total)
+    calls = [(run, tuple(specs), kinds, layout, searches, merged) for run in runs]
     with closing(executor.map(search_pieces, calls, "search")) as results:
-        for done, found in enumerate(results, start=1):
-            merged = (
-                found
-                if merged is None
-                else [merge_exact(a, b) for a, b in zip(merged, found, strict=True)]
-            )
-            if progress is not None:
-                progress(done, len(runs))
-    if timings is not None:
-        timings["search"] = time.perf_counter() - started
-    assert merged is not None  # a plan has at least one piece
+        for done, found in enumerate(results, start=2):
+            merged = [merge_exact(a, b) for a, b in zip(merged, found, strict=True)]
+            report(done, total)
     return merged

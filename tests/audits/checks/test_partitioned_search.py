@@ -14,7 +14,12 @@ import pytest
 from audits.checks import partitioned, partitioned_search
 from audits.checks.compact import prepare_compact
 from audits.checks.encoding import encode_for_distance, encode_rows, search_layout
-from audits.checks.neighbours import BRUTE_FORCE_PAIRS, merge_exact, nearest_several
+from audits.checks.neighbours import (
+    BRUTE_FORCE_PAIRS,
+    Neighbours,
+    merge_exact,
+    nearest_several,
+)
 from audits.checks.privacy_distance import lower_bounds
 from tests.audits.checks.test_partitioned import KEYS, SPECS, stored, tables
 
@@ -103,7 +108,18 @@ def test_pieces_smaller_than_k_join_their_neighbours(tmp_path):
             else [merge_exact(a, b) for a, b in zip(merged, found, strict=True)]
         )
     first = encode_rows(data, "real", slice(0, 9), enc.categorical, enc.numeric)
-    for found, want in zip(merged, nearest_several(searches, first), strict=True):
+    expected = nearest_several(searches, first)
+    for found, want in zip(merged, expected, strict=True):
+        assert np.array_equal(found.dist, want.dist)
+    # As ``search`` runs them: the first piece alone (one row: its second best is
+    # infinity), then the runs of the others starting from it, their shares merged.
+    bound = partitioned_search.search_pieces(pieces[:1], SPECS, kinds, layout, searches)
+    assert np.isinf(bound[0].dist[:, 1]).all()
+    merged = bound
+    for run in partitioned_search.tasks(pieces[1:], 3):
+        share = partitioned_search.search_pieces(run, SPECS, kinds, layout, searches, bound)
+        merged = [merge_exact(a, b) for a, b in zip(merged, share, strict=True)]
+    for found, want in zip(merged, expected, strict=True):
         assert np.array_equal(found.dist, want.dist)
 
 
@@ -117,3 +133,25 @@ def test_a_value_the_worker_never_saw_is_an_error_not_a_mismatch(tmp_path):
         partitioned_search.search(
             partitioned.LocalExecutor(), sources["real"], SPECS, kinds, wrong, searches
         )
+
+
+def test_shares_of_runs_that_started_from_a_bound_merge_to_the_k_best():
+    """``_without`` on many random sets of distances with many ties: the first part's k
+    best (the bound), each run's k best of the bound and its own rows less the bound,
+    merged, are the k best of every row, whatever the ties."""
+    rng = np.random.default_rng(0)
+
+    def k_best(values: np.ndarray, k: int) -> Neighbours:
+        dist = np.sort(values, axis=1)[:, :k]
+        return Neighbours(dist, dist[:, -1].copy(), np.ones(len(dist), dtype=bool), 0)
+
+    for k in (1, 2, 3):
+        first = rng.integers(0, 4, (500, k + 1)).astype(float)
+        runs = [rng.integers(0, 4, (500, rng.integers(k, 6))).astype(float) for _ in range(4)]
+        bound = k_best(first, k)
+        merged = bound
+        for rows in runs:
+            found = k_best(np.hstack([bound.dist, rows]), k)
+            merged = merge_exact(merged, partitioned_search._without(found, bound))
+        expected = k_best(np.hstack([first, *runs]), k)
+        assert np.array_equal(merged.dist, expected.dist), k

@@ -357,11 +357,20 @@ class Watch(threading.Thread):
 def kill_a_busy_worker(cluster: Cluster, killed: dict[str, Any]) -> None:
     """SIGKILL the worker with the most tasks in hand; ``killed`` gets its pid and how
     many it had."""
-    busy = cluster.client.run_on_scheduler(
-        lambda dask_scheduler: {
-            ws.address: len(ws.processing) for ws in dask_scheduler.workers.values()
-        }
-    )
+
+    def processing() -> dict[str, int]:
+        return cluster.client.run_on_scheduler(
+            lambda dask_scheduler: {
+                ws.address: len(ws.processing) for ws in dask_scheduler.workers.values()
+            }
+        )
+
+    # Between two rounds of tasks no worker holds any: wait for the next round.
+    busy = processing()
+    deadline = time.monotonic() + 10
+    while not any(busy.values()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        busy = processing()
     addresses = sorted(busy, key=busy.get, reverse=True)
     pids = cluster.client.run(os.getpid, workers=[addresses[0]])
     pid = pids[addresses[0]]
