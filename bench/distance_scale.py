@@ -136,6 +136,17 @@ def main(argv: list[str] | None = None) -> None:
         "--chunk-rows", type=int, help="reference rows searched at a time (neighbours)"
     )
     parser.add_argument("--profile", help="write cProfile stats of the search to this file")
+    parser.add_argument(
+        "--dask-workers",
+        type=int,
+        default=0,
+        help="search the reference on a local Dask cluster of this many worker processes "
+        "(partitioned_search, as the worker does with SYNTHGOV_DASK_SCHEDULER)",
+    )
+    parser.add_argument("--dask-piece-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--dask-search-tasks", type=int, help="runs of reference pieces (default: 2 per worker)"
+    )
     parser.add_argument("--compare", nargs=2)
     args = parser.parse_args(argv)
     if args.compare:
@@ -175,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
 
     data = phases.run("read + prepare (not the step)", read_and_prepare)
     ctx = AuditContext(config, None, None, None, data, {})
+    cluster = None
+    if args.dask_workers:
+        cluster = _LocalSearch(folder, config, args)
+        ctx.reference_search = phases.run("Dask: start, column kinds (not the step)", cluster.start)
     started_cpu, started_wall = _cpu(), time.perf_counter()
     sample = phases.run("encode (reference + samples)", lambda: distance_sample(ctx))
     profiler = None
@@ -189,6 +204,14 @@ def main(argv: list[str] | None = None) -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     step_cpu, step_wall = _cpu() - started_cpu, time.perf_counter() - started_wall
+    on_cluster = cluster.stop() if cluster is not None else None
+    if on_cluster is not None:
+        print(
+            f"on the Dask cluster ({args.dask_workers} workers, pieces of "
+            f"{args.dask_piece_rows:,} rows, {on_cluster['tasks']} tasks): "
+            f"{on_cluster['search_seconds']:.1f} s wall, {on_cluster['worker_cpu']:.1f} s CPU "
+            f"on the workers, worker peak {on_cluster['worker_peak_gib']:.2f} GiB"
+        )
     # Resetting the high-water mark resets ru_maxrss too: the peak is the phases' highest.
     peak = max(row["peak_gib"] for row in phases.rows[1:])
     load = os.getloadavg()
@@ -207,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         ).stdout.strip(),
         "threads": args.threads,
         "chunk_rows": getattr(neighbours, "REFERENCE_CHUNK_ROWS", None),
+        "dask": on_cluster,
         "phases": phases.rows,
         "step_cpu": step_cpu,
         "step_wall": step_wall,
@@ -240,6 +264,69 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{key}: {fig['value']!r} ± {fig['uncertainty']!r}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+class _LocalSearch:
+    """The search's reference side on a local Dask cluster: the reference file's column
+    kinds from a facts round over its pieces, then ``partitioned_search.search`` as the
+    context's ``reference_search``; the workers' CPU seconds and peak memory at the end."""
+
+    def __init__(self, folder: Path, config, args) -> None:
+        self.folder, self.config, self.args = folder, config, args
+        self.record: dict = {"search_seconds": 0.0, "tasks": 0}
+
+    def start(self):
+        import pyarrow.parquet as pq
+        from distributed import Client, LocalCluster
+
+        from audits.checks import partitioned, partitioned_search
+
+        args = self.args
+        self.cluster = LocalCluster(
+            n_workers=args.dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        self.client = Client(self.cluster)
+        self.before = sum(self.client.run(_cpu).values())
+        path = self.folder / "real.parquet"
+        with pq.ParquetFile(path) as handle:
+            header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
+        source = partitioned.Source(str(path), "parquet", header, rows)
+        executor = partitioned.DaskExecutor(self.client, "bench", lambda: None)
+        pieces = partitioned.plan(source, "real", args.dask_piece_rows)
+        facts: dict = {}
+        calls = [(piece, tuple(self.config.columns)) for piece in pieces]
+        for _, found in executor.map(partitioned._facts_call, calls, "facts"):
+            facts = partitioned.merge_facts(facts, found)
+        kinds = partitioned.decide(facts, source)
+        tasks = args.dask_search_tasks or 2 * args.dask_workers
+
+        def search(searches, layout):
+            started = time.perf_counter()
+            found = partitioned_search.search(
+                partitioned.DaskExecutor(self.client, "bench-search", lambda: None),
+                source,
+                self.config.columns,
+                kinds,
+                layout,
+                searches,
+                rows_per_piece=args.dask_piece_rows,
+                task_count=tasks,
+                progress=lambda done, total: self.record.update(tasks=total),
+            )
+            self.record["search_seconds"] += time.perf_counter() - started
+            return found
+
+        return search
+
+    def stop(self) -> dict:
+        self.record["worker_cpu"] = sum(self.client.run(_cpu).values()) - self.before
+        self.record["worker_peak_gib"] = max(self.client.run(lambda: _status("VmHWM")).values())
+        self.client.close()
+        self.cluster.close()
+        return self.record
 
 
 def compare(a: str, b: str) -> None:

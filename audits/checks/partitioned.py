@@ -710,6 +710,11 @@ class Executor(Protocol):
 
     def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]: ...
 
+    def share(self, value: Any) -> Any:
+        """``value`` as an argument of many calls, sent to where they run once (what the
+        calls then receive is ``value`` itself)."""
+        ...
+
 
 @dataclass
 class LocalExecutor:
@@ -721,6 +726,9 @@ class LocalExecutor:
         for call in calls:
             yield function(*call)
             self.done += 1
+
+    def share(self, value: Any) -> Any:
+        return value
 
 
 WAIT_SECONDS = 0.5
@@ -744,6 +752,11 @@ class DaskExecutor:
     def __init__(self, client: Any, prefix: str, tick: Callable[[], None]) -> None:
         self.client, self.prefix, self.tick = client, prefix, tick
         self.submitted = 0
+
+    def share(self, value: Any) -> Any:
+        # On every worker once (a future the tasks receive as the value itself).
+        (future,) = self.client.scatter([value], broadcast=True, hash=False)
+        return future
 
     def map(self, function: Callable, calls: list[tuple], label: str) -> Iterator[Any]:
         from distributed import as_completed

@@ -38,7 +38,18 @@ from audits.checks.encoding import (
     SearchLayout,
     two_coordinates,
 )
-from audits.checks.neighbours import Neighbours, Searches, merge_exact, nearest_in_parts
+from audits.checks.neighbours import (
+    REFERENCE_CHUNK_ROWS,
+    Neighbours,
+    Searches,
+    merge_exact,
+    nearest_in_parts,
+)
+
+PART_ROWS = REFERENCE_CHUNK_ROWS
+"""Encoded reference rows a task searches at once (consecutive pieces joined): the
+ranges the search in the worker takes, so a Dask worker's memory for the search is the
+worker's own for one range."""
 
 
 def encode_piece(
@@ -79,9 +90,11 @@ def search_pieces(
     layout: SearchLayout,
     searches: Searches,
     bound: list[Neighbours] | None = None,
+    part_rows: int = PART_ROWS,
 ) -> list[Neighbours]:
     """Every query's k best among the rows of ``pieces`` (consecutive, read and encoded
-    one at a time; the best carried from piece to piece). Exact; ``index`` not kept.
+    one at a time, searched in parts of up to ``part_rows`` rows with the best carried
+    from part to part). Exact; ``index`` not kept.
     Fewer rows than k in all: the places no row fills hold ``inf``.
 
     ``bound``: each query's exact k best among other rows of the reference (the first
@@ -102,10 +115,14 @@ def search_pieces(
         held.append(more)
 
     def parts() -> Iterator[tuple[int, EncodedTable]]:
+        # Consecutive pieces joined up to ``part_rows`` rows: each search of a part
+        # repeats the queries' side of the work, so fewer, larger parts cost less (the
+        # encoded rows are small: a piece's raw values are read and dropped one piece at
+        # a time).
         nonlocal held
         at = 0
         for table in tables:
-            if len(table) < k_most:
+            if len(table) < k_most or _rows(held) + len(table) <= part_rows:
                 held.append(table)
                 continue
             part = _joined(held)
@@ -193,6 +210,7 @@ def search(
     *,
     rows_per_piece: int = partitioned.PIECE_ROWS,
     task_count: int = 1,
+    part_rows: int = PART_ROWS,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Neighbours]:
     """``neighbours.nearest_several(searches, reference)`` (exact distances, no rows)
@@ -200,16 +218,20 @@ def search(
     ``rows_per_piece`` rows, through ``executor``: the first piece alone, then the
     others in ``task_count`` runs that start from its k best (``search_pieces``'s
     ``bound``: searched from scratch, each run would repeat most of the queries' work),
-    merged as they finish. ``progress(done, total)`` is called after each task."""
+    merged as they finish. A task searches up to ``part_rows`` rows at once.
+    ``progress(done, total)`` is called after each task."""
     pieces = partitioned.plan(source, "real", rows_per_piece)
     runs = tasks(pieces[1:], task_count)
     total = 1 + len(runs)
     report = progress or (lambda done, total: None)
-    first_call = [((pieces[0],), tuple(specs), kinds, layout, searches)]
+    # The queries (several MB) go to the workers once, not with every task.
+    shared = executor.share(searches)
+    first_call = [((pieces[0],), tuple(specs), kinds, layout, shared, None, part_rows)]
     with closing(executor.map(search_pieces, first_call, "search-first")) as results:
         (merged,) = list(results)
     report(1, total)
-    calls = [(run, tuple(specs), kinds, layout, searches, merged) for run in runs]
+    bound = executor.share(merged)
+    calls = [(run, tuple(specs), kinds, layout, shared, bound, part_rows) for run in runs]
     with closing(executor.map(search_pieces, calls, "search")) as results:
         for done, found in enumerate(results, start=2):
             merged = [merge_exact(a, b) for a, b in zip(merged, found, strict=True)]

@@ -56,7 +56,9 @@ def test_pieces_give_the_workers_distances(tmp_path, fmt, fraction):
     nearest_distance = expected[0].dist[:, 0]
     assert (nearest_distance > 0).any()
     assert (nearest_distance == 0).any() != fraction
-    for rows, count in ((437, 1), (437, 5), (2_000, 2), (2_000, 1), (100_000, 3)):
+    # (rows per piece, tasks, rows a task searches at once)
+    cases = [(437, 1, 1000), (437, 5, 10**7), (2_000, 2, 1), (2_000, 1, 10**7), (10**5, 3, 1)]
+    for rows, count, part_rows in cases:
         got = partitioned_search.search(
             partitioned.LocalExecutor(),
             sources["real"],
@@ -66,9 +68,10 @@ def test_pieces_give_the_workers_distances(tmp_path, fmt, fraction):
             searches,
             rows_per_piece=rows,
             task_count=count,
+            part_rows=part_rows,
         )
         for found, want in zip(got, expected, strict=True):
-            assert np.array_equal(found.dist, want.dist), (rows, count)
+            assert np.array_equal(found.dist, want.dist), (rows, count, part_rows)
             assert found.exact.all()
             assert np.array_equal(lower_bounds(found), lower_bounds(want))
             assert np.array_equal(
