@@ -148,7 +148,7 @@ def test_csv_pieces_hold_every_row_once(tmp_path):
     assert [p.start for p in pieces[1:]] == [p.stop for p in pieces[:-1]]
     assert pieces[-1].stop == len(raw)
     assert all(raw[: p.start].count(b'"') % 2 == 0 for p in pieces)
-    rows = sum(len(partitioned._raw(p, ["person"])["person"]) for p in pieces)
+    rows = sum(len(partitioned.read_raw(p, ["person"])["person"]) for p in pieces)
     assert rows == len(synthetic)
 
 
