@@ -446,11 +446,17 @@ def _column_values(spec: ColumnSpec, series: pd.Series, kind: ColumnKind) -> np.
     return category_strings(series, whole=kind.whole)
 
 
+def piece_series(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str]) -> pd.Series:
+    """A piece's column (as ``read_raw`` gives it) as the whole-frame reader gives those
+    rows (before ``encoding.prepare`` makes them comparable)."""
+    return _values(raw, kind, markers)
+
+
 def piece_values(
     spec: ColumnSpec, raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[str]
 ) -> np.ndarray | pd.Series:
     """A piece's column (as ``read_raw`` gives it) as ``encoding.prepare`` compares the
-    same rows of the whole frame (``_values``, then ``_column_values``)."""
+    same rows of the whole frame."""
     return _column_values(spec, _values(raw, kind, markers), kind)
 
 

@@ -36,6 +36,7 @@ from audits.checks.encoding import (
     MISSING_CODE,
     EncodedTable,
     SearchLayout,
+    category_strings,
     two_coordinates,
 )
 from audits.checks.neighbours import (
@@ -67,13 +68,16 @@ def encode_piece(
     n = len(next(iter(raw.values()))) if raw else 0
     codes = np.empty((n, len(layout.categorical)), dtype=layout.code_dtype, order="F")
     for j, (name, categories) in enumerate(zip(layout.categorical, layout.categories, strict=True)):
-        values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
-        found = pd.Index(categories).get_indexer(values.to_numpy(dtype=object, na_value=None))
-        missing = values.isna().to_numpy()
-        if ((found < 0) & ~missing).any():
+        # As the worker prepares a column (``encoding._factorise``): factorised first, so
+        # only the distinct values are made into strings and looked up.
+        series = partitioned.piece_series(raw.pop(name), kinds[name], markers)
+        row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        del series
+        strings = category_strings(pd.Series(uniques), whole=kinds[name].whole)
+        lookup = pd.Index(categories).get_indexer(strings.to_numpy(dtype=object, na_value=None))
+        if (lookup < 0).any():
             raise ValueError(f"column {name!r} holds a value the worker's encoding does not know")
-        found[missing] = MISSING_CODE
-        codes[:, j] = found
+        codes[:, j] = np.append(lookup, MISSING_CODE)[row_codes]  # -1: missing
     numbers = np.empty((n, 2 * len(layout.numeric)), dtype=np.float32, order="F")
     for j, (name, (low, high)) in enumerate(zip(layout.numeric, layout.ranges, strict=True)):
         values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
