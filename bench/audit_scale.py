@@ -409,7 +409,7 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
     """A local cluster of ``workers`` worker processes (one thread each) doing the Dask
     path's work on pieces of ``piece_rows`` rows of the Parquet files: first the figures
     of ``partitioned.KEYS_COMPUTED``, then (while the audit runs) its distance search's
-    reference side (``partitioned_search``, two tasks per worker, as the worker sends
+    reference side (``partitioned_search``, one run of pieces per worker, as the worker sends
     them). Yields (the run's record, the ``reference_search`` for ``run_audit``); the
     record gets the CPU seconds and peak memory of the workers when the audit is done."""
     from distributed import Client, LocalCluster
@@ -453,7 +453,7 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
                 layout,
                 searches,
                 rows_per_piece=piece_rows,
-                task_count=2 * workers,
+                task_count=workers,
             )
             record["search_seconds"] += time.perf_counter() - started
             return found

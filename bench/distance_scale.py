@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dask-piece-rows", type=int, default=1_000_000)
     parser.add_argument(
-        "--dask-search-tasks", type=int, help="runs of reference pieces (default: 2 per worker)"
+        "--dask-search-tasks",
+        type=int,
+        help="runs of reference pieces (default: 1 per worker, as the worker sends them)",
     )
     parser.add_argument("--compare", nargs=2)
     args = parser.parse_args(argv)
@@ -304,7 +306,7 @@ class _LocalSearch:
             facts = partitioned.merge_facts(facts, found)
         kinds = partitioned.decide(facts, source)
         self.record["facts_cpu"] = sum(self.client.run(_cpu).values()) - self.before
-        tasks = args.dask_search_tasks or 2 * args.dask_workers
+        tasks = args.dask_search_tasks or args.dask_workers
 
         def search(searches, layout):
             started = time.perf_counter()

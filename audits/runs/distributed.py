@@ -54,11 +54,17 @@ log = logging.getLogger(__name__)
 CONNECT_SECONDS = 10
 """How long the Celery task waits for the scheduler before it computes locally."""
 
-SEARCH_TASKS_PER_WORKER = 2
-"""The distance search's reference is cut into this many tasks per Dask worker, each a
-run of consecutive pieces searched with the best carried from piece to piece: fewer
-tasks repeat less of the queries' work, more spread it (and lose less to a worker that
-dies)."""
+CLUSTER_ERRORS = (partitioned.PieceFailed, OSError, TimeoutError)
+"""What the cluster's part of a run can fail with, which the worker then does itself: a
+task that failed, or a scheduler that stopped answering (``CommClosedError`` is an
+``OSError``). A cancel or a lost lease is neither, and stops the run."""
+
+SEARCH_TASKS_PER_WORKER = 1
+"""The distance search's reference (after its first piece) is cut into this many runs per
+Dask worker, each a task that searches its consecutive pieces with the best carried from
+piece to piece. Every run repeats the queries' side of the search, so fewer runs cost
+less CPU (bench/distance_scale.py at 1M rows, 2 workers: 2 runs 33.6 CPU-s, 4 runs
+38.2); more would spread unequal workers' load and lose less to a worker that dies."""
 
 Report = Callable[[str, float], None]
 
@@ -139,9 +145,10 @@ class RunCluster:
             payload=payload,
         )
 
-    def _failed(self, exc: partitioned.PieceFailed, work: str) -> None:
+    def _failed(self, exc: Exception, work: str) -> None:
         # A piece failed on the cluster (a worker that cannot read the stored files,
-        # workers killed again and again): the worker does this work instead.
+        # workers killed again and again) or the scheduler went away: the worker does
+        # this work instead.
         log.exception(
             "Dask work (%s) for audit %s failed; computing in the worker", work, self.run.pk
         )
@@ -149,8 +156,8 @@ class RunCluster:
             "audits.run.distributed_failed",
             {
                 "work": work,
-                "error": f"A task failed on the Dask cluster ({type(exc.__cause__).__name__}; "
-                "details in the worker's log)",
+                "error": "A task failed on the Dask cluster "
+                f"({type(exc.__cause__ or exc).__name__}; details in the worker's log)",
                 "computed": "in the worker",
             },
         )
@@ -219,7 +226,7 @@ class RunCluster:
                 progress=progress,
                 decided=decided,
             )
-        except partitioned.PieceFailed as exc:
+        except CLUSTER_ERRORS as exc:
             self._failed(exc, "row hashes")
             return {}
         except BaseException:
@@ -268,7 +275,7 @@ class RunCluster:
                         f"{done} of {total} reference ranges searched", done / total
                     ),
                 )
-            except partitioned.PieceFailed as exc:
+            except CLUSTER_ERRORS as exc:
                 self._failed(exc, "distance search")
                 return None
             self._trail(

@@ -586,6 +586,52 @@ def test_a_failing_task_leaves_the_work_to_the_worker(cluster, versions, setting
     assert "audits.run.distributed" not in actions(done)
 
 
+def test_a_failing_search_task_leaves_the_search_to_the_worker(cluster, versions, settings):
+    """The row-hash rounds run on the cluster, but the distance search's tasks fail
+    there (here: their encoding raises on the workers): the worker searches the
+    reference itself, the figures are the same, and the trail says which work failed."""
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions, ("privacy",)))
+
+    def break_search(dask_worker: Any, broken: bool = True) -> None:
+        from audits.checks import partitioned_search
+
+        if broken:
+            original = partitioned_search.encode_piece
+
+            def encode_piece(*args: Any, **kwargs: Any) -> Any:
+                raise MemoryError("no room for the piece")
+
+            encode_piece.original = original  # type: ignore[attr-defined]
+            partitioned_search.encode_piece = encode_piece
+        else:
+            broken_one = partitioned_search.encode_piece
+            partitioned_search.encode_piece = getattr(broken_one, "original", broken_one)
+
+    cluster.two_workers()
+    cluster.client.run(break_search)
+    try:
+        use_cluster(settings, cluster.address)
+        done = run_now(request(versions, ("privacy",)))
+    finally:
+        cluster.client.run(break_search, broken=False)
+    assert done.status == AuditStatus.SUCCEEDED, done.error
+    assert done.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(done.pk))
+    assert event.payload == {
+        "work": "distance search",
+        "error": "A task failed on the Dask cluster (MemoryError; details in the worker's log)",
+        "computed": "in the worker",
+    }
+    assert actions(done) == [
+        "audits.run.requested",
+        "audits.run.started",
+        "audits.run.distributed",
+        "audits.run.distributed_failed",
+        "audits.run.finished",
+    ]
+
+
 def test_a_silent_scheduler_leaves_the_work_to_the_worker(versions, settings, monkeypatch):
     settings.SYNTHGOV_DASK_SCHEDULER = ""
     expected = run_now(request(versions))
