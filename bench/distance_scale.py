@@ -299,12 +299,9 @@ class _LocalSearch:
             header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
         source = partitioned.Source(str(path), "parquet", header, rows)
         executor = partitioned.DaskExecutor(self.client, "bench", lambda: None)
-        pieces = partitioned.plan(source, "real", args.dask_piece_rows)
-        facts: dict = {}
-        calls = [(piece, tuple(self.config.columns)) for piece in pieces]
-        for _, found in executor.map(partitioned._facts_call, calls, "facts"):
-            facts = partitioned.merge_facts(facts, found)
-        kinds = partitioned.decide(facts, source)
+        kinds = partitioned.column_kinds(
+            executor, self.config.columns, {"real": source}, rows_per_piece=args.dask_piece_rows
+        )["real"]
         self.record["facts_cpu"] = sum(self.client.run(_cpu).values()) - self.before
         tasks = args.dask_search_tasks or args.dask_workers
 

@@ -16,6 +16,7 @@ from audits.checks.sources import TableSource, as_source
 
 if TYPE_CHECKING:  # the search's types only (neighbours imports scipy)
     from audits.checks.encoding import SearchLayout
+    from audits.checks.fairness import GroupCounts, GroupLayout, GroupRows
     from audits.checks.neighbours import Neighbours, Searches
 
 Table = pd.DataFrame | TableSource
@@ -24,6 +25,11 @@ ReferenceSearch = Callable[["Searches", "SearchLayout"], "list[Neighbours] | Non
 """Searches the whole reference elsewhere (its stored file, in pieces on a Dask
 cluster: ``partitioned_search``) and gives ``neighbours.nearest_several``'s exact
 distances, or None when it could not (the audit then searches here)."""
+
+GroupPieces = Callable[["GroupLayout"], "list[tuple[GroupCounts, GroupRows]] | None"]
+"""Counts the fairness step's groups and finds its fidelity rows elsewhere (the stored
+files, in pieces on a Dask cluster: ``partitioned_groups``), the same as from the
+prepared columns, or None when it could not (the step then counts here)."""
 
 
 @dataclass
@@ -72,7 +78,8 @@ class AuditContext:
     is a new full-width array) or a cached early result. ``synthetic`` stays when the
     collapse family runs (it compares the raw synthetic table with the ancestor's).
     ``reference_search`` (when given) runs the distance search over the reference
-    elsewhere (``ReferenceSearch``)."""
+    elsewhere (``ReferenceSearch``), ``group_pieces`` the fairness step's counting
+    (``GroupPieces``)."""
 
     config: AuditConfig
     real: Table | None
@@ -83,6 +90,7 @@ class AuditContext:
     ancestor: RealAncestor | None = None
     cache: dict[str, Any] = field(default_factory=dict)
     reference_search: ReferenceSearch | None = None
+    group_pieces: GroupPieces | None = None
 
     @property
     def has_holdout(self) -> bool:

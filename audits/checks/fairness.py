@@ -80,22 +80,120 @@ class Grouping:
     synthetic: np.ndarray
 
 
-def _single_grouping(col: PreparedColumn) -> Grouping:
+@dataclass(frozen=True)
+class GroupCounts:
+    """A grouping's rows per group in the real and synthetic data, and the favourable
+    outcomes among them (None without an outcome): everything its table needs, counted
+    here from a ``Grouping`` or merged from pieces of the stored files
+    (``partitioned_groups``)."""
+
+    name: str
+    labels: list[str]
+    n_real: np.ndarray
+    n_synthetic: np.ndarray
+    positive_real: np.ndarray | None = None
+    positive_synthetic: np.ndarray | None = None
+
+
+def counted(g: Grouping, outcome: Outcome | None) -> GroupCounts:
+    size = len(g.labels)
+    positives: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+    if outcome is not None:
+        positives = (
+            np.bincount(g.real, weights=outcome.real, minlength=size),
+            np.bincount(g.synthetic, weights=outcome.synthetic, minlength=size),
+        )
+    return GroupCounts(
+        g.name,
+        g.labels,
+        np.bincount(g.real, minlength=size),
+        np.bincount(g.synthetic, minlength=size),
+        *positives,
+    )
+
+
+GroupRows = Callable[[int, str], np.ndarray]
+"""(group index, "real" or "synthetic") -> the rows of the seeded fidelity sample of that
+group in that frame (``fidelity_rows``)."""
+
+
+def fidelity_rows(codes: np.ndarray, group: int, seed: int, purpose: str) -> np.ndarray:
+    """The seeded sample of a group's rows the fidelity compares: the group's rows in
+    order, at the positions ``seeded_rows`` picks (``partitioned_groups`` finds the same
+    rows in pieces from the same positions)."""
+    rows = np.flatnonzero(codes == group)
+    return rows[seeded_rows(len(rows), FIDELITY_ROWS_PER_GROUP, seed, f"{purpose}.{group}")]
+
+
+def fidelity_groups(counts: GroupCounts, min_group_count: int) -> np.ndarray:
+    """The groups large enough in both frames for the fidelity."""
+    minimum = max(min_group_count, FIDELITY_MIN_ROWS)
+    return np.flatnonzero((counts.n_real >= minimum) & (counts.n_synthetic >= minimum))
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A protected attribute as groups: a category column's groups are its categories
+    in code order, then (missing); a numeric column's are bins cut at ``inner`` (the
+    real data's quintiles), then (missing)."""
+
+    name: str
+    labels: tuple[str, ...]
+    categories: tuple[str, ...] | None = None
+    inner: tuple[float, ...] | None = None
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        """Each row's group: ``values`` are the prepared column's (category codes, with
+        ``MISSING_CODE``; or numbers, with NaN)."""
+        if self.categories is not None:
+            missing = len(self.categories)
+            return _codes(np.where(values == MISSING_CODE, missing, values), self.labels)
+        inner = np.asarray(self.inner, dtype=np.float64)
+        out = np.searchsorted(inner, values, side="right")
+        return _codes(np.where(np.isnan(values), len(inner) + 1, out), self.labels)
+
+
+@dataclass(frozen=True)
+class GroupLayout:
+    """Everything that decides each row's groups and outcome, for computing a fairness
+    step's counts and fidelity rows elsewhere (``partitioned_groups``): the protected
+    attributes, the pairs intersected (indices into ``attributes``), the target and its
+    favourable value (a category's string; None: a 0/1 number, favourable when 1; no
+    ``target``: no outcome), and the fidelity sample's seed and group minimum."""
+
+    attributes: tuple[Attribute, ...]
+    pairs: tuple[tuple[int, int], ...]
+    target: str | None
+    positive: str | None
+    seed: int
+    min_group_count: int
+
+    def groupings(self) -> list[tuple[str, list[str]]]:
+        """Every grouping's name and labels, singles first, then the intersections."""
+        singles = [(a.name, list(a.labels)) for a in self.attributes]
+        pairs = [
+            (f"{x[0]} × {y[0]}", intersection_labels(x[1], y[1]))
+            for x, y in ((singles[a], singles[b]) for a, b in self.pairs)
+        ]
+        return singles + pairs
+
+
+def intersection_labels(a: list[str], b: list[str]) -> list[str]:
+    """An intersection's labels: its index is (index in ``a``) * len(b) + (index in ``b``)."""
+    return [f"{la} & {lb}" for la in a for lb in b]
+
+
+def attribute(col: PreparedColumn) -> Attribute:
     name = col.spec.name
     if not col.is_numeric:
         labels = [f"{name}={v}" for v in col.categories] + [f"{name}=(missing)"]
-        missing = len(col.categories)
-        real, synthetic = col.real, col.synthetic
-        return Grouping(
-            name,
-            labels,
-            _codes(np.where(real == MISSING_CODE, missing, real), labels),
-            _codes(np.where(synthetic == MISSING_CODE, missing, synthetic), labels),
-        )
-    labels, bins = quantile_bins(col)
-    return Grouping(
-        name, labels, _codes(bins(col.real), labels), _codes(bins(col.synthetic), labels)
-    )
+        return Attribute(name, tuple(labels), categories=tuple(col.categories))
+    labels, inner = quantile_edges(col)
+    return Attribute(name, tuple(labels), inner=tuple(float(v) for v in inner))
+
+
+def _single_grouping(col: PreparedColumn, attr: Attribute) -> Grouping:
+    return Grouping(attr.name, list(attr.labels), attr.codes(col.real), attr.codes(col.synthetic))
 
 
 def _codes(indices: np.ndarray, labels: list[str]) -> np.ndarray:
@@ -103,10 +201,10 @@ def _codes(indices: np.ndarray, labels: list[str]) -> np.ndarray:
     return indices.astype(code_dtype(len(labels)), copy=False)
 
 
-def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]]:
+def quantile_edges(col: PreparedColumn) -> tuple[list[str], np.ndarray]:
     """A numeric protected attribute as groups: the real data's quintiles (fewer when
-    values repeat), plus one group for missing values. Returns the labels and the
-    function that gives any array of the column's values its group codes."""
+    values repeat), plus one group for missing values. Returns the labels and the inner
+    edges (a value's group is ``searchsorted(inner, value, side="right")``)."""
     name = col.spec.name
     real = col.real  # one read: each read of a prepared column decodes it anew
     present = real[~np.isnan(real)]
@@ -118,6 +216,13 @@ def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray]
     inner = edges[1:-1]
     labels = [f"{name} in bin {i + 1} of {len(inner) + 1}" for i in range(len(inner) + 1)]
     labels.append(f"{name}=(missing)")
+    return labels, inner
+
+
+def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]]:
+    """``quantile_edges``' labels, and the function that gives any array of the
+    column's values its group codes."""
+    labels, inner = quantile_edges(col)
 
     def bins(values: np.ndarray) -> np.ndarray:
         out = np.searchsorted(inner, values, side="right")
@@ -126,27 +231,40 @@ def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray]
     return labels, bins
 
 
-def _intersection(a: Grouping, b: Grouping) -> Grouping:
+def _intersection(a: Grouping, b: Grouping, name: str, labels: list[str]) -> Grouping:
     size = len(b.labels)
-    labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
     # Computed in the type of the intersection's indices, which holds every one.
     wide = code_dtype(len(labels))
     return Grouping(
-        f"{a.name} × {b.name}",
+        name,
         labels,
         a.real.astype(wide) * size + b.real,
         a.synthetic.astype(wide) * size + b.synthetic,
     )
 
 
-def groupings(ctx: AuditContext) -> Iterator[Grouping]:
+def groupings(ctx: AuditContext, layout: GroupLayout) -> Iterator[Grouping]:
     """The single groupings, then the intersections of pairs, each made when asked for
     (an intersection's codes are two arrays the size of the data; a caller that is done
     with one lets it go before the next is made)."""
-    singles = [_single_grouping(ctx.column(name)) for name in ctx.config.protected]
+    singles = [_single_grouping(ctx.column(a.name), a) for a in layout.attributes]
     yield from singles
-    for a, b in list(combinations(singles, 2))[: ctx.config.max_intersections]:
-        yield _intersection(a, b)
+    named = layout.groupings()[len(singles) :]
+    for (a, b), (name, labels) in zip(layout.pairs, named, strict=True):
+        yield _intersection(singles[a], singles[b], name, labels)
+
+
+def group_layout(ctx: AuditContext, rule: OutcomeRule | None) -> GroupLayout:
+    protected = ctx.config.protected
+    pairs = list(combinations(range(len(protected)), 2))[: ctx.config.max_intersections]
+    return GroupLayout(
+        attributes=tuple(attribute(ctx.column(name)) for name in protected),
+        pairs=tuple(pairs),
+        target=None if rule is None else ctx.config.target,
+        positive=None if rule is None else rule.label,
+        seed=ctx.config.seed,
+        min_group_count=ctx.config.min_group_count,
+    )
 
 
 def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
@@ -174,10 +292,9 @@ def positive_outcome(ctx: AuditContext) -> tuple[int | None, str, str]:
     return minority, real_labels[minority], "the least frequent real class"
 
 
-def _grouping_table(g: Grouping, outcome: Outcome | None, minimum: int) -> dict[str, Any]:
+def _grouping_table(g: GroupCounts, minimum: int) -> dict[str, Any]:
     size = len(g.labels)
-    n_real = np.bincount(g.real, minlength=size)
-    n_syn = np.bincount(g.synthetic, minlength=size)
+    n_real, n_syn = g.n_real, g.n_synthetic
     present = np.flatnonzero((n_real > 0) | (n_syn > 0))
     share_real = n_real / max(n_real.sum(), 1)
     share_syn = n_syn / max(n_syn.sum(), 1)
@@ -196,8 +313,8 @@ def _grouping_table(g: Grouping, outcome: Outcome | None, minimum: int) -> dict[
         "representation_gap": float(np.abs(share_syn - share_real).max()) if size else 0.0,
         "missing_groups": missing,
     }
-    if outcome is not None:
-        table.update(_rates(g, outcome, n_real, n_syn, present, minimum))
+    if g.positive_real is not None and g.positive_synthetic is not None:
+        table.update(_rates(g, present, minimum))
     return table
 
 
@@ -209,10 +326,9 @@ def _gap(rates: np.ndarray) -> tuple[float | None, float | None]:
     return float(high - low), (float(low / high) if high > 0 else None)
 
 
-def _rates(g, outcome, n_real, n_syn, present, minimum) -> dict[str, Any]:
-    size = len(g.labels)
-    pos_real = np.bincount(g.real, weights=outcome.real, minlength=size)
-    pos_syn = np.bincount(g.synthetic, weights=outcome.synthetic, minlength=size)
+def _rates(g: GroupCounts, present: np.ndarray, minimum: int) -> dict[str, Any]:
+    n_real, n_syn = g.n_real, g.n_synthetic
+    pos_real, pos_syn = g.positive_real, g.positive_synthetic
     with np.errstate(invalid="ignore", divide="ignore"):
         rate_real = np.where(n_real >= minimum, pos_real / n_real, np.nan)
         rate_syn = np.where(n_syn >= minimum, pos_syn / n_syn, np.nan)
@@ -235,29 +351,34 @@ def _rates(g, outcome, n_real, n_syn, present, minimum) -> dict[str, Any]:
     }
 
 
-def _fidelity(ctx: AuditContext, g: Grouping) -> dict[str, Any]:
-    """Mean column-shape score of each group's synthetic rows against its real rows."""
+def _fidelity(ctx: AuditContext, g: GroupCounts, group_rows: GroupRows) -> dict[str, Any]:
+    """Mean column-shape score of each group's synthetic rows against its real rows, on
+    a seeded sample of each group's rows (``group_rows``)."""
     protected = set(ctx.config.protected)
     columns = [c for c in ctx.audited_columns if c.spec.name not in protected]
     minimum = max(ctx.config.min_group_count, FIDELITY_MIN_ROWS)
     scores: dict[str, float] = {}
-    n_real = np.bincount(g.real, minlength=len(g.labels))
-    n_syn = np.bincount(g.synthetic, minlength=len(g.labels))
-    groups = np.flatnonzero((n_real >= minimum) & (n_syn >= minimum))
-    rows = {
-        i: (
-            _group_rows(g.real, i, ctx.config.seed, "fidelity.real"),
-            _group_rows(g.synthetic, i, ctx.config.seed, "fidelity.synthetic"),
-        )
-        for i in groups
+    groups = fidelity_groups(g, ctx.config.min_group_count)
+    rows = {i: (group_rows(i, "real"), group_rows(i, "synthetic")) for i in groups}
+    # Column by column, each column's sampled rows read once (not the whole column, not
+    # once per group), the groups' scores in column order as before.
+    real_rows = np.unique(np.concatenate([r for r, _ in rows.values()] or [[]])).astype(np.int64)
+    syn_rows = np.unique(np.concatenate([s for _, s in rows.values()] or [[]])).astype(np.int64)
+    within = {
+        i: (np.searchsorted(real_rows, r), np.searchsorted(syn_rows, s))
+        for i, (r, s) in rows.items()
     }
-    # Column by column (each column's values read once, not once per group), the
-    # groups' scores in column order as before.
     values: dict[int, list[float | None]] = {i: [] for i in groups}
-    for c in columns:
-        read = PreparedColumn(c.spec, c.real, c.synthetic, None, c.categories)
+    for c in columns if len(groups) else []:
+        read = PreparedColumn(
+            c.spec,
+            c.read_rows("real", real_rows),
+            c.read_rows("synthetic", syn_rows),
+            None,
+            c.categories,
+        )
         for i in groups:
-            values[i].append(shape_score(read, *rows[i]))
+            values[i].append(shape_score(read, *within[i]))
     for i in groups:
         present = [v for v in values[i] if v is not None]
         if present:
@@ -266,15 +387,18 @@ def _fidelity(ctx: AuditContext, g: Grouping) -> dict[str, Any]:
     return {"grouping": g.name, "group_scores": scores, "gap": gap, "min_rows": minimum}
 
 
-def _group_rows(codes: np.ndarray, group: int, seed: int, purpose: str) -> np.ndarray:
-    rows = np.flatnonzero(codes == group)
-    picked = seeded_rows(len(rows), FIDELITY_ROWS_PER_GROUP, seed, f"{purpose}.{group}")
-    return rows[picked]
+@dataclass(frozen=True)
+class OutcomeRule:
+    """Which target value is favourable: the category ``label`` (code ``code``), or, for
+    a 0/1 numeric target, 1 (``label`` None)."""
+
+    code: int | None
+    label: str | None
 
 
-def _outcome(ctx: AuditContext) -> tuple[Outcome | None, dict[str, Any]]:
-    """Favourable-outcome indicators and how the outcome was chosen; None with a reason
-    when there is no usable outcome."""
+def _outcome_rule(ctx: AuditContext) -> tuple[OutcomeRule | None, dict[str, Any]]:
+    """Which outcome is favourable and how it was chosen; None with a reason when there
+    is no usable outcome."""
     target = ctx.config.target
     if target is None:
         return None, {"reason": "no target column is set"}
@@ -285,12 +409,35 @@ def _outcome(ctx: AuditContext) -> tuple[Outcome | None, dict[str, Any]]:
         if not np.isin(values, [0.0, 1.0]).all():
             return None, {"reason": f"the target '{target}' is numerical, not an outcome"}
         info = {"target": target, "positive_outcome": "1", "chosen_because": "0/1 target"}
-        return Outcome(real=col.real == 1, synthetic=col.synthetic == 1), info
+        return OutcomeRule(None, None), info
     code, label, rule = positive_outcome(ctx)
     if code is None:
         return None, {"reason": f"the target '{target}' has no values"}
     info = {"target": target, "positive_outcome": label, "chosen_because": rule}
-    return Outcome(real=col.real == code, synthetic=col.synthetic == code), info
+    return OutcomeRule(code, label), info
+
+
+def _outcome(ctx: AuditContext, rule: OutcomeRule | None) -> Outcome | None:
+    """Favourable-outcome indicators of every real and synthetic row."""
+    if rule is None:
+        return None
+    col = ctx.column(ctx.config.target)
+    if rule.code is None:
+        return Outcome(real=col.real == 1, synthetic=col.synthetic == 1)
+    return Outcome(real=col.real == rule.code, synthetic=col.synthetic == rule.code)
+
+
+def _counted_here(
+    ctx: AuditContext, layout: GroupLayout, rule: OutcomeRule | None
+) -> Iterator[tuple[GroupCounts, GroupRows]]:
+    """Each grouping's counts and fidelity rows from the prepared columns."""
+    outcome = _outcome(ctx, rule)
+    for g in groupings(ctx, layout):
+
+        def rows(group: int, frame: str, g: Grouping = g) -> np.ndarray:
+            return fidelity_rows(getattr(g, frame), group, layout.seed, f"fidelity.{frame}")
+
+        yield counted(g, outcome), rows
 
 
 def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
@@ -301,15 +448,21 @@ def _worst(tables: list[dict[str, Any]], field: str, pick) -> float | None:
 def fairness(ctx: AuditContext) -> list[MetricResult]:
     if not ctx.config.protected:
         return [skipped(k, d, "no protected attribute is named") for k, d in DIRECTIONS.items()]
-    outcome, outcome_info = _outcome(ctx)
+    rule, outcome_info = _outcome_rule(ctx)
+    layout = group_layout(ctx, rule)
+    found = None
+    if ctx.group_pieces is not None:
+        # Counted from the stored files elsewhere (a Dask cluster): the same counts and
+        # rows, or None when that failed.
+        found = ctx.group_pieces(layout)
     tables, fidelity = [], []
-    for g in groupings(ctx):
-        tables.append(_grouping_table(g, outcome, ctx.config.min_group_count))
-        fidelity.append(_fidelity(ctx, g))
+    for counts, rows in found if found is not None else _counted_here(ctx, layout, rule):
+        tables.append(_grouping_table(counts, ctx.config.min_group_count))
+        fidelity.append(_fidelity(ctx, counts, rows))
     n = ctx.data.n_synthetic
     common = {"sample_size": n, "population": n}
     results = [_representation(tables, common), _missing(tables, common)]
-    if outcome is None:
+    if rule is None:
         reason = outcome_info["reason"]
         results += [skipped(k, f.direction, reason) for k, f in OUTCOME_FIGURES.items()]
     else:

@@ -817,18 +817,15 @@ def compute(
     timings = {} if timings is None else timings
     started = time.perf_counter()
     pieces = {frame: plan(sources[frame], frame, rows_per_piece) for frame in FRAMES}
-    everything = [p for frame in FRAMES for p in pieces[frame]]
-    total = 2 * len(everything)
-    done = 0
-    facts: dict[str, dict[str, ColumnFacts]] = {frame: {} for frame in FRAMES}
-    report("Row hashes: reading the column types", 0.0)
-    calls = [(p, tuple(specs)) for p in everything]
-    with closing(executor.map(_facts_call, calls, "facts")) as results:
-        for frame, result in results:
-            facts[frame] = merge_facts(facts[frame], result)
-            done += 1
-            report("Row hashes: reading the column types", done / total)
-    kinds = {frame: decide(facts[frame], sources[frame]) for frame in FRAMES}
+    total = 2 * sum(len(p) for p in pieces.values())
+    kinds = column_kinds(
+        executor,
+        specs,
+        {frame: sources[frame] for frame in FRAMES},
+        pieces=pieces,
+        progress=lambda label, fraction: report(label, fraction / 2),
+    )
+    done = total // 2
     if decided is not None:
         decided.update(kinds)
     timings["facts"], started = time.perf_counter() - started, time.perf_counter()
@@ -863,6 +860,33 @@ def compute(
         **figures(specs, quasi_identifiers, counts),
         **domain_figures(specs, domain, counts["synthetic"][OUTSIDE]),
     }
+
+
+def column_kinds(
+    executor: Executor,
+    specs: Sequence[ColumnSpec],
+    sources: dict[str, Source],
+    *,
+    rows_per_piece: int = PIECE_ROWS,
+    pieces: dict[str, list[Piece]] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, dict[str, ColumnKind]]:
+    """Each frame's column kinds (``decide``) from the facts of every piece of its
+    stored file (``sources`` by frame; round 1 of ``compute``, alone: what later rounds
+    on the same files read the columns as). ``pieces``: the files already cut."""
+    report = progress or (lambda label, fraction: None)
+    label = "Row hashes: reading the column types"
+    if pieces is None:
+        pieces = {frame: plan(source, frame, rows_per_piece) for frame, source in sources.items()}
+    everything = [p for frame in sources for p in pieces[frame]]
+    facts: dict[str, dict[str, ColumnFacts]] = {frame: {} for frame in sources}
+    report(label, 0.0)
+    calls = [(p, tuple(specs)) for p in everything]
+    with closing(executor.map(_facts_call, calls, "facts")) as results:
+        for done, (frame, result) in enumerate(results, start=1):
+            facts[frame] = merge_facts(facts[frame], result)
+            report(label, done / len(everything))
+    return {frame: decide(facts[frame], source) for frame, source in sources.items()}
 
 
 def _facts_call(piece: Piece, specs: tuple[ColumnSpec, ...]) -> tuple[str, dict]:

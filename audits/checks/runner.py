@@ -42,7 +42,13 @@ from audits.checks.compact import (
     prepare_compact,
     release_unused_memory,
 )
-from audits.checks.context import AuditContext, AuditFrames, ReferenceSearch, Step
+from audits.checks.context import (
+    AuditContext,
+    AuditFrames,
+    GroupPieces,
+    ReferenceSearch,
+    Step,
+)
 from audits.checks.encoding import category_strings
 from audits.checks.sources import TableSource, as_source, read_column
 from synthgov.signing.canonical import canonical_json, sha256_hex
@@ -139,6 +145,7 @@ def run_audit(
     precomputed: dict[str, MetricResult] | None = None,
     spill_dir: Path | str | None = None,
     reference_search: ReferenceSearch | None = None,
+    group_pieces: GroupPieces | None = None,
 ) -> AuditOutcome:
     """Audit ``synthetic`` against ``real`` (and ``holdout``). Raises ``AuditInputError``
     before any heavy work when the inputs cannot be audited. ``progress(label, fraction)``
@@ -163,8 +170,9 @@ def run_audit(
     (the figures of ``partitioned.KEYS_COMPUTED``, from pieces run on a Dask
     cluster): their steps use them instead of computing them again. ``reference_search``
     searches the reference for the distance figures elsewhere (the stored reference
-    file in pieces on a Dask cluster, ``context.ReferenceSearch``); the figures are the
-    same."""
+    file in pieces on a Dask cluster, ``context.ReferenceSearch``), ``group_pieces``
+    counts the fairness step's groups there (``context.GroupPieces``); the figures are
+    the same."""
     if frames is None:
         frames = AuditFrames(real, synthetic, holdout)
     del real, synthetic, holdout
@@ -190,6 +198,7 @@ def run_audit(
             precomputed,
             store,
             reference_search,
+            group_pieces,
         )
 
 
@@ -204,6 +213,7 @@ def _run_checks(
     precomputed: dict[str, MetricResult] | None,
     store: SpillStore | None,
     reference_search: ReferenceSearch | None = None,
+    group_pieces: GroupPieces | None = None,
 ) -> AuditOutcome:
     report("Preparing columns", 0.0)
     started = time.perf_counter()
@@ -217,6 +227,7 @@ def _run_checks(
         facts,
         ancestor=ancestor,
         reference_search=reference_search,
+        group_pieces=group_pieces,
     )
     families = [family for family in FAMILIES if family in config.families]
     if ancestor is not None:

@@ -38,10 +38,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from audits.checks import partitioned, partitioned_search
+from audits.checks import partitioned, partitioned_groups, partitioned_search
 from audits.checks.base import AuditConfig, MetricResult
-from audits.checks.context import ReferenceSearch
+from audits.checks.context import GroupPieces, ReferenceSearch
 from audits.checks.encoding import SearchLayout
+from audits.checks.fairness import GroupCounts, GroupLayout, GroupRows
 from audits.checks.neighbours import Neighbours, Searches
 from audits.models import AuditRun
 from registry.models import DatasetVersion
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 10
 """How long the Celery task waits for the scheduler before it computes locally."""
+
+ROW_HASH_FAMILIES = frozenset({"integrity", "privacy", "quality"})
+"""The families with figures of ``partitioned.KEYS_COMPUTED``."""
 
 CLUSTER_ERRORS = (partitioned.PieceFailed, OSError, TimeoutError)
 """What the cluster's part of a run can fail with, which the worker then does itself: a
@@ -70,13 +74,13 @@ Report = Callable[[str, float], None]
 
 
 def wanted(run: AuditRun, *, hash_verified: bool) -> bool:
-    """Whether this run's row-parallel figures go to the cluster (any of the integrity,
-    privacy and quality families asks for some of them)."""
+    """Whether this run's row-parallel work goes to the cluster (any of the integrity,
+    privacy, quality and fairness families asks for some)."""
     if not settings.SYNTHGOV_DASK_SCHEDULER or not hash_verified:
         return False
     if run.version.is_relational or run.reference.is_relational:
         return False
-    if not {"integrity", "privacy", "quality"} & set(run.config.get("families", [])):
+    if not {*ROW_HASH_FAMILIES, "fairness"} & set(run.config.get("families", [])):
         return False
     rows = max(run.version.row_count or 0, run.reference.row_count or 0)
     return rows >= settings.SYNTHGOV_DASK_MIN_ROWS
@@ -128,7 +132,7 @@ class RunCluster:
         self.organisation = run.version.dataset.organisation
         self.sources = {"synthetic": source(run.version), "real": source(run.reference)}
         self.client: Any = None
-        self.kinds: dict[str, partitioned.ColumnKind] | None = None
+        self.kinds: dict[str, dict[str, partitioned.ColumnKind]] | None = None
 
     def close(self) -> None:
         if self.client is not None:
@@ -217,22 +221,32 @@ class RunCluster:
             workers = self._workers()
             # Linkage is a privacy figure: its keys are counted only when it is asked for.
             keys = config.quasi_identifiers if "privacy" in config.families else []
-            figures = partitioned.compute(
-                executor,
-                config.columns,
-                keys,
-                self.sources,
-                rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
-                progress=progress,
-                decided=decided,
-            )
+            if ROW_HASH_FAMILIES & set(config.families):
+                figures = partitioned.compute(
+                    executor,
+                    config.columns,
+                    keys,
+                    self.sources,
+                    rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
+                    progress=progress,
+                    decided=decided,
+                )
+            else:  # the fairness family alone: only what its rounds read the files as
+                figures = {}
+                decided = partitioned.column_kinds(
+                    executor,
+                    config.columns,
+                    self.sources,
+                    rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
+                    progress=progress,
+                )
         except CLUSTER_ERRORS as exc:
             self._failed(exc, "row hashes")
             return {}
         except BaseException:
             self.close()
             raise
-        self.kinds = decided["real"]
+        self.kinds = decided
         # Only the figures of the families asked for (the states give the others for free).
         figures = {k: m for k, m in figures.items() if k.split(".")[0] in config.families}
         self._trail(
@@ -266,7 +280,7 @@ class RunCluster:
                     executor,
                     self.sources["real"],
                     self.config.columns,
-                    self.kinds,
+                    self.kinds["real"],
                     layout,
                     searches,
                     rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
@@ -291,3 +305,46 @@ class RunCluster:
             return found
 
         return search
+
+    def group_pieces(self, tick: Callable[[str], None]) -> GroupPieces | None:
+        """The fairness step's counts and fidelity rows from the stored files on the
+        cluster (None: the worker counts, as without a cluster: no fairness family, or
+        the first round did not run on the cluster). ``tick(note)`` reports progress
+        while the tasks run and raises to stop (cancel, lost lease)."""
+        if self.client is None or self.kinds is None or "fairness" not in self.config.families:
+            return None
+
+        def count(layout: GroupLayout) -> list[tuple[GroupCounts, GroupRows]] | None:
+            if self.client is None:
+                return None
+            started = time.perf_counter()
+            label = "Fairness: groups on the Dask cluster"
+            executor, progress = self._executor(label, lambda step, fraction: tick(step))
+            try:
+                workers = self._workers()
+                found = partitioned_groups.count(
+                    executor,
+                    self.sources,
+                    self.config.columns,
+                    self.kinds,
+                    layout,
+                    rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
+                    progress=lambda done, total: progress(
+                        f"{done} of {total} pieces counted", done / total
+                    ),
+                )
+            except CLUSTER_ERRORS as exc:
+                self._failed(exc, "fairness groups")
+                return None
+            self._trail(
+                "audits.run.distributed_groups",
+                {
+                    "groupings": [name for name, _ in layout.groupings()],
+                    "tasks": executor.submitted,
+                    "workers": workers,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+            return found
+
+        return count

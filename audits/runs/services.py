@@ -1090,11 +1090,11 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
         if distributed.wanted(run, hash_verified=hash_verified):
             # Row-hash figures on the Dask cluster first (progress 2-30%), from the
             # stored files; the rest of the audit then runs here from 30%, its distance
-            # search on the cluster too.
+            # search and fairness groups on the cluster too.
             cluster = distributed.RunCluster(run, token, config)
             precomputed = cluster.row_hash_figures(_scaled(report, 0.02, 0.28))
-        if precomputed:
-            report = _scaled(report, 0.3, 0.7)
+        if cluster is not None and cluster.client is not None:
+            report = _scaled(report, 0.3, 0.7)  # the cluster's first rounds took 2-30%
         report("Reading the data", 0.03)
         # Each table is read column by column while the checks prepare them (a Parquet
         # file; a CSV file is read whole on first use): no whole raw table is held.
@@ -1120,11 +1120,11 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             at[:] = [step, fraction]
             report(step, 0.05 + 0.95 * fraction)
 
-        search = (
-            cluster.reference_search(lambda note: report(f"{at[0]} ({note})", 0.05 + 0.95 * at[1]))
-            if cluster is not None
-            else None
-        )
+        def tick(note: str) -> None:
+            report(f"{at[0]} ({note})", 0.05 + 0.95 * at[1])
+
+        search = cluster.reference_search(tick) if cluster is not None else None
+        groups = cluster.group_pieces(tick) if cluster is not None else None
         outcome = run_audit(
             config=config,
             frames=AuditFrames(real=real, synthetic=synthetic, holdout=holdout),
@@ -1134,6 +1134,7 @@ def audit_run_execute(*, run_id: int, token: str) -> AuditRun:
             precomputed=precomputed,
             spill_dir=spill_folder(real, synthetic, holdout),
             reference_search=search,
+            group_pieces=groups,
         )
         copies.close()  # the files were read through the checks: their copies go now
         return _record_success(run, token, outcome, hashes, integrity)

@@ -40,11 +40,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-ROLES = {"person": "identifier", "age": "quasi_identifier", "area": "quasi_identifier"}
-# The families whose figures come from the cluster; the other tests ask for integrity
-# alone (its duplicate and out-of-domain figures run on the cluster), which keeps them
-# fast.
-FAMILIES = ("integrity", "privacy", "quality")
+ROLES = {
+    "person": "identifier",
+    "age": "quasi_identifier",
+    "area": "quasi_identifier",
+    "sex": "protected",
+    "member": "target",
+}
+# The families whose work goes to the cluster; the other tests ask for integrity alone
+# (its duplicate and out-of-domain figures run on the cluster), or for the family whose
+# part they test, which keeps them fast.
+FAMILIES = ("integrity", "privacy", "quality", "fairness")
 DASK_KEYS = {
     "integrity.duplicate_rate",
     "privacy.exact_match_rate",
@@ -241,11 +247,16 @@ def actions(run: AuditRun) -> list[str]:
 
 
 def tasks_sent(run: AuditRun) -> int:
-    """The tasks the run's trail says it sent to the cluster (row hashes, search)."""
+    """The tasks the run's trail says it sent to the cluster (row hashes, search,
+    fairness groups)."""
     events = Event.objects.filter(
         object_type="audits.auditrun",
         object_id=str(run.pk),
-        action__in=["audits.run.distributed", "audits.run.distributed_search"],
+        action__in=[
+            "audits.run.distributed",
+            "audits.run.distributed_search",
+            "audits.run.distributed_groups",
+        ],
     )
     return sum(e.payload["tasks"] for e in events)
 
@@ -283,19 +294,30 @@ def test_same_figures_with_and_without_the_cluster(cluster, versions, settings):
     assert event.payload["workers"] == 2
     # Two steps (column facts, counts) of 4 + 3 pieces of 1,000 rows.
     assert event.payload["tasks"] == 2 * (4 + 3)
-    # The distance search's reference side: the 3 pieces of the reference in 3 tasks
-    # (two per worker, at most one per piece), for the synthetic sample's queries.
+    # The distance search's reference side: the first of the reference's 3 pieces, then
+    # the other two in one run per worker, for the synthetic sample's queries.
     search = Event.objects.get(action="audits.run.distributed_search", object_id=str(on_dask.pk))
     assert search.payload["tasks"] == 3 and search.payload["workers"] == 2
     assert search.payload["queries"] == [3060]  # every synthetic row (no holdout)
     assert search.payload["reference_rows"] == 3000
+    # Fairness: every piece counted, then every piece asked for its fidelity rows (each
+    # holds rows of every large enough group).
+    groups = Event.objects.get(action="audits.run.distributed_groups", object_id=str(on_dask.pk))
+    assert groups.payload["groupings"] == ["sex"]
+    assert groups.payload["tasks"] == 2 * (4 + 3) and groups.payload["workers"] == 2
+    fairness_figures = [m for m in on_dask.results["metrics"] if m["key"].startswith("fairness.")]
+    assert figures["fairness.representation_gap_max"]["value"] > 0
+    assert figures["fairness.subgroup_fidelity_gap"]["value"] is not None
+    assert figures["fairness.parity_difference_real"]["details"]["positive_outcome"] == "True"
+    assert len(fairness_figures) >= 8
     # The cluster's workers ran them (their own task logs), not this process.
     executed = cluster.executed(f"synthgov-run{on_dask.pk}-")
-    assert sum(executed.values()) == tasks_sent(on_dask) == event.payload["tasks"] + 3, executed
+    assert sum(executed.values()) == tasks_sent(on_dask) == event.payload["tasks"] + 3 + 14
     assert actions(on_dask) == [
         "audits.run.requested",
         "audits.run.started",
         "audits.run.distributed",
+        "audits.run.distributed_groups",
         "audits.run.distributed_search",
         "audits.run.finished",
     ]
@@ -630,6 +652,53 @@ def test_a_failing_search_task_leaves_the_search_to_the_worker(cluster, versions
         "audits.run.distributed_failed",
         "audits.run.finished",
     ]
+
+
+def test_fairness_alone_counts_its_groups_on_the_cluster(cluster, versions, settings):
+    """The fairness family alone: the cluster reads the column types (no row-hash
+    figures to give), then counts the groups; a failing task there leaves the counting
+    to the worker. The figures are the worker's every time."""
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions, ("fairness",)))
+    cluster.two_workers()
+    use_cluster(settings, cluster.address)
+    done = run_now(request(versions, ("fairness",)))
+    assert done.status == AuditStatus.SUCCEEDED, done.error
+    assert done.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed", object_id=str(done.pk))
+    assert event.payload["figures"] == [] and event.payload["tasks"] == 4 + 3  # facts only
+    assert actions(done)[2:] == [
+        "audits.run.distributed",
+        "audits.run.distributed_groups",
+        "audits.run.finished",
+    ]
+
+    def break_groups(dask_worker: Any, broken: bool = True) -> None:
+        from audits.checks import partitioned_groups
+
+        if broken:
+            original = partitioned_groups.piece_counts
+
+            def piece_counts(*args: Any, **kwargs: Any) -> Any:
+                raise MemoryError("no room for the piece")
+
+            piece_counts.original = original  # type: ignore[attr-defined]
+            partitioned_groups.piece_counts = piece_counts
+        else:
+            broken_one = partitioned_groups.piece_counts
+            partitioned_groups.piece_counts = getattr(broken_one, "original", broken_one)
+
+    cluster.client.run(break_groups)
+    try:
+        failed = run_now(request(versions, ("fairness",)))
+    finally:
+        cluster.client.run(break_groups, broken=False)
+    assert failed.status == AuditStatus.SUCCEEDED, failed.error
+    assert failed.results["metrics"] == expected.results["metrics"]
+    event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(failed.pk))
+    assert event.payload["work"] == "fairness groups"
+    assert "MemoryError" in event.payload["error"]
+    assert "audits.run.distributed_groups" not in actions(failed)
 
 
 def test_a_silent_scheduler_leaves_the_work_to_the_worker(versions, settings, monkeypatch):
