@@ -357,7 +357,7 @@ def child_audit(spec: dict) -> dict:
                 _on_local_cluster(folder, config, spec["dask_workers"], spec["piece_rows"])
             )
             inputs["precomputed"] = cluster.pop("precomputed")
-            inputs["reference_search"] = search
+            inputs["reference_search"], inputs["group_pieces"] = search
         outcome = run_audit(
             config=config,
             **inputs,
@@ -408,13 +408,15 @@ def _piece_sources(folder: Path, config) -> dict:
 def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
     """A local cluster of ``workers`` worker processes (one thread each) doing the Dask
     path's work on pieces of ``piece_rows`` rows of the Parquet files: first the figures
-    of ``partitioned.KEYS_COMPUTED``, then (while the audit runs) its distance search's
-    reference side (``partitioned_search``, one run of pieces per worker, as the worker sends
-    them). Yields (the run's record, the ``reference_search`` for ``run_audit``); the
-    record gets the CPU seconds and peak memory of the workers when the audit is done."""
+    of ``partitioned.KEYS_COMPUTED``, then (while the audit runs) its fairness groups
+    (``partitioned_groups``) and its distance search's reference side
+    (``partitioned_search``, one run of pieces per worker, as the worker sends them).
+    Yields (the run's record, (the ``reference_search`` and the ``group_pieces`` for
+    ``run_audit``)); the record gets the CPU seconds and peak memory of the workers when
+    the audit is done."""
     from distributed import Client, LocalCluster
 
-    from audits.checks import partitioned, partitioned_search
+    from audits.checks import partitioned, partitioned_groups, partitioned_search
 
     sources = _piece_sources(folder, config)
     with (
@@ -441,6 +443,7 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
             "piece_rows": piece_rows,
             "seconds": time.perf_counter() - started,
             "search_seconds": 0.0,
+            "groups_seconds": 0.0,
         }
 
         def search(searches, layout):
@@ -458,7 +461,20 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
             record["search_seconds"] += time.perf_counter() - started
             return found
 
-        yield record, search
+        def groups(layout):
+            started = time.perf_counter()
+            found = partitioned_groups.count(
+                partitioned.DaskExecutor(client, "bench-groups", lambda: None),
+                sources,
+                config.columns,
+                decided,
+                layout,
+                rows_per_piece=piece_rows,
+            )
+            record["groups_seconds"] += time.perf_counter() - started
+            return found
+
+        yield record, (search, groups)
         record["worker_cpu_seconds"] = sum(client.run(_cpu_seconds).values()) - before
         record["worker_peak_rss_mib"] = max(client.run(_maxrss_mib).values())
 
@@ -824,10 +840,11 @@ def print_on_cluster(result: dict) -> None:
     same = all(full[part] == run[part] for part in ("figures", "details", "samples", "uncertainty"))
     print(
         f"on a local Dask cluster ({dask['workers']} worker processes, pieces of "
-        f"{dask['piece_rows']:,} rows; {', '.join(dask['keys'])} and the distance "
-        f"search's reference side as Dask tasks): "
+        f"{dask['piece_rows']:,} rows; {', '.join(dask['keys'])}, the fairness groups and "
+        f"the distance search's reference side as Dask tasks): "
         f"{run['audit_seconds']:.1f} s wall, {run['audit_cpu_seconds']:.1f} s CPU in the "
         f"audit's process (of which the cluster's figures {dask['seconds']:.1f} s wall, "
+        f"its fairness groups {dask.get('groups_seconds', 0.0):.1f} s wall, "
         f"its distance search {dask.get('search_seconds', 0.0):.1f} s wall) + "
         f"{dask['worker_cpu_seconds']:.1f} s CPU on the Dask workers; peak "
         f"{run['peak_rss_mib'] / 1024:.2f} GiB in the audit's process, "

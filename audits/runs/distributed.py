@@ -260,6 +260,46 @@ class RunCluster:
         )
         return figures
 
+    def _during_audit(
+        self,
+        action: str,
+        work: str,
+        label: str,
+        noun: str,
+        tick: Callable[[str], None],
+        run: Callable[[partitioned.DaskExecutor, int, Callable[[int, int], None]], Any],
+        trail: Callable[[Any], dict[str, Any]],
+    ) -> Any:
+        """``run(executor, workers, progress)`` on the cluster while the audit runs; its
+        result, with ``action`` in the trail (``trail(result)`` gives the payload, to
+        which the task and worker counts and seconds are added), or None after a failure
+        (the worker then does the ``work``; the trail says so). Progress reads "3 of 5
+        ``noun``"."""
+        if self.client is None:
+            return None
+        started = time.perf_counter()
+        executor, progress = self._executor(label, lambda step, fraction: tick(step))
+        try:
+            workers = self._workers()
+            found = run(
+                executor,
+                workers,
+                lambda done, total: progress(f"{done} of {total} {noun}", done / total),
+            )
+        except CLUSTER_ERRORS as exc:
+            self._failed(exc, work)
+            return None
+        self._trail(
+            action,
+            {
+                **trail(found),
+                "tasks": executor.submitted,
+                "workers": workers,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return found
+
     def reference_search(self, tick: Callable[[str], None]) -> ReferenceSearch | None:
         """The distance search over the stored reference on the cluster, for the
         audit's privacy family (None: the worker searches, as without a cluster: no
@@ -267,42 +307,31 @@ class RunCluster:
         reports progress while the tasks run and raises to stop (cancel, lost lease)."""
         if self.client is None or self.kinds is None or "privacy" not in self.config.families:
             return None
+        kinds = self.kinds["real"]
 
         def search(searches: Searches, layout: SearchLayout) -> list[Neighbours] | None:
-            if self.client is None:
-                return None
-            started = time.perf_counter()
-            label = "Privacy: distances on the Dask cluster"
-            executor, progress = self._executor(label, lambda step, fraction: tick(step))
-            try:
-                workers = self._workers()
-                found = partitioned_search.search(
+            return self._during_audit(
+                "audits.run.distributed_search",
+                "distance search",
+                "Privacy: distances on the Dask cluster",
+                "reference ranges searched",
+                tick,
+                lambda executor, workers, progress: partitioned_search.search(
                     executor,
                     self.sources["real"],
                     self.config.columns,
-                    self.kinds["real"],
+                    kinds,
                     layout,
                     searches,
                     rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
                     task_count=SEARCH_TASKS_PER_WORKER * max(workers, 1),
-                    progress=lambda done, total: progress(
-                        f"{done} of {total} reference ranges searched", done / total
-                    ),
-                )
-            except CLUSTER_ERRORS as exc:
-                self._failed(exc, "distance search")
-                return None
-            self._trail(
-                "audits.run.distributed_search",
-                {
+                    progress=progress,
+                ),
+                lambda found: {
                     "queries": [len(query) for query, _ in searches],
                     "reference_rows": self.sources["real"].row_count,
-                    "tasks": executor.submitted,
-                    "workers": workers,
-                    "seconds": round(time.perf_counter() - started, 3),
                 },
             )
-            return found
 
         return search
 
@@ -313,38 +342,25 @@ class RunCluster:
         while the tasks run and raises to stop (cancel, lost lease)."""
         if self.client is None or self.kinds is None or "fairness" not in self.config.families:
             return None
+        kinds = self.kinds
 
         def count(layout: GroupLayout) -> list[tuple[GroupCounts, GroupRows]] | None:
-            if self.client is None:
-                return None
-            started = time.perf_counter()
-            label = "Fairness: groups on the Dask cluster"
-            executor, progress = self._executor(label, lambda step, fraction: tick(step))
-            try:
-                workers = self._workers()
-                found = partitioned_groups.count(
+            return self._during_audit(
+                "audits.run.distributed_groups",
+                "fairness groups",
+                "Fairness: groups on the Dask cluster",
+                "pieces counted",
+                tick,
+                lambda executor, workers, progress: partitioned_groups.count(
                     executor,
                     self.sources,
                     self.config.columns,
-                    self.kinds,
+                    kinds,
                     layout,
                     rows_per_piece=settings.SYNTHGOV_DASK_PIECE_ROWS,
-                    progress=lambda done, total: progress(
-                        f"{done} of {total} pieces counted", done / total
-                    ),
-                )
-            except CLUSTER_ERRORS as exc:
-                self._failed(exc, "fairness groups")
-                return None
-            self._trail(
-                "audits.run.distributed_groups",
-                {
-                    "groupings": [name for name, _ in layout.groupings()],
-                    "tasks": executor.submitted,
-                    "workers": workers,
-                    "seconds": round(time.perf_counter() - started, 3),
-                },
+                    progress=progress,
+                ),
+                lambda found: {"groupings": [name for name, _ in layout.groupings()]},
             )
-            return found
 
         return count

@@ -7,6 +7,7 @@ scheduler that does not answer leaves the figures to the worker, and the trail s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -405,13 +406,14 @@ def _slow_enough(settings: Any, cluster: Cluster) -> None:
     use_cluster(settings, cluster.address, piece_rows=50)
 
 
-def test_a_killed_dask_worker_loses_nothing(cluster, versions, settings):
-    settings.SYNTHGOV_DASK_SCHEDULER = ""
-    expected = run_now(request(versions))
-    _slow_enough(settings, cluster)
-    run = request(versions)
+def killed_once_started(
+    run: AuditRun, cluster: Cluster, expected: AuditRun, work: str = ""
+) -> tuple[AuditRun, Watch, dict[str, Any]]:
+    """Runs ``run`` here and SIGKILLs a busy Dask worker once the first of its tasks
+    (whose key holds ``work``) has finished; checks the run still succeeded once, with
+    ``expected``'s figures and its lease held. (The run, the watch, what was killed.)"""
     killed: dict[str, Any] = {}
-    watch = Watch(run, cluster, lambda: kill_a_busy_worker(cluster, killed))
+    watch = Watch(run, cluster, lambda: kill_a_busy_worker(cluster, killed), work)
     watch.start()
     try:
         done = run_now(run)
@@ -420,11 +422,19 @@ def test_a_killed_dask_worker_loses_nothing(cluster, versions, settings):
         watch.join(timeout=30)
     assert watch.error is None, watch.error
     assert watch.acted.is_set(), "the audit finished before a worker could be killed"
-    assert killed["processing"] > 0  # it was working on pieces of this audit
+    assert killed["processing"] > 0  # it was working on tasks of this audit
     assert watch.held_after_action is True  # the run's lease held
     assert done.status == AuditStatus.SUCCEEDED, done.error
     assert done.results["metrics"] == expected.results["metrics"]
     assert done.attempts == 1
+    return done, watch, killed
+
+
+def test_a_killed_dask_worker_loses_nothing(cluster, versions, settings):
+    settings.SYNTHGOV_DASK_SCHEDULER = ""
+    expected = run_now(request(versions))
+    _slow_enough(settings, cluster)
+    done, watch, killed = killed_once_started(request(versions), cluster, expected)
     # Progress moved through the cluster's part (2-30%) while the workers ran.
     assert any(0.02 < p < 0.3 for p in watch.progress), watch.progress
     assert actions(done).count("audits.run.finished") == 1
@@ -437,11 +447,10 @@ def test_a_killed_dask_worker_loses_nothing(cluster, versions, settings):
     cluster.workers[:] = alive
 
 
-def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
-    _slow_enough(settings, cluster)
-    run = request(versions)
-    user = versions["world"].curator_a
-    watch = Watch(run, cluster, lambda: services.audit_run_cancel(run=run, user=user))
+def cancel_once_started(run: AuditRun, cluster: Cluster, user: Any, work: str = "") -> AuditRun:
+    """Runs ``run`` here and cancels it once the first of its tasks (whose key holds
+    ``work``) has finished on the cluster; the run as it ended."""
+    watch = Watch(run, cluster, lambda: services.audit_run_cancel(run=run, user=user), work)
     watch.start()
     try:
         done = run_now(run)
@@ -452,7 +461,6 @@ def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
     assert watch.acted.is_set()
     assert done.status == AuditStatus.CANCELLED
     assert not done.results
-    assert "audits.run.distributed" not in actions(done)
     assert actions(done)[-1] == "audits.run.cancelled"
     # The tasks not finished were cancelled, not left running: none of this run's keys
     # is still waiting or running on the cluster.
@@ -466,6 +474,13 @@ def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
         )
 
     assert _wait_for(lambda: cluster.client.run_on_scheduler(left) == 0, timeout=10)
+    return done
+
+
+def test_a_cancel_stops_the_clusters_tasks(cluster, versions, settings):
+    _slow_enough(settings, cluster)
+    done = cancel_once_started(request(versions), cluster, versions["world"].curator_a)
+    assert "audits.run.distributed" not in actions(done)
 
 
 def _search_in_many_tasks(settings: Any, cluster: Cluster, monkeypatch: Any) -> None:
@@ -485,21 +500,7 @@ def test_a_dask_worker_killed_during_the_distance_search_loses_nothing(
     expected = run_now(request(versions, ("privacy",)))
     _search_in_many_tasks(settings, cluster, monkeypatch)
     run = request(versions, ("privacy",))
-    killed: dict[str, Any] = {}
-    watch = Watch(run, cluster, lambda: kill_a_busy_worker(cluster, killed), work="-search-")
-    watch.start()
-    try:
-        done = run_now(run)
-    finally:
-        watch.done.set()
-        watch.join(timeout=30)
-    assert watch.error is None, watch.error
-    assert watch.acted.is_set(), "the search finished before a worker could be killed"
-    assert killed["processing"] > 0  # it held search tasks of this audit
-    assert watch.held_after_action is True  # the run's lease held
-    assert done.status == AuditStatus.SUCCEEDED, done.error
-    assert done.results["metrics"] == expected.results["metrics"]
-    assert done.attempts == 1
+    done, _, killed = killed_once_started(run, cluster, expected, work="-search-")
     assert actions(done) == [
         "audits.run.requested",
         "audits.run.started",
@@ -518,32 +519,8 @@ def test_a_cancel_during_the_distance_search_stops_its_tasks(
 ):
     _search_in_many_tasks(settings, cluster, monkeypatch)
     run = request(versions, ("privacy",))
-    user = versions["world"].curator_a
-    watch = Watch(
-        run, cluster, lambda: services.audit_run_cancel(run=run, user=user), work="-search-"
-    )
-    watch.start()
-    try:
-        done = run_now(run)
-    finally:
-        watch.done.set()
-        watch.join(timeout=30)
-    assert watch.error is None, watch.error
-    assert watch.acted.is_set()
-    assert done.status == AuditStatus.CANCELLED
-    assert not done.results
+    done = cancel_once_started(run, cluster, versions["world"].curator_a, work="-search-")
     assert "audits.run.distributed_search" not in actions(done)
-    assert actions(done)[-1] == "audits.run.cancelled"
-    prefix = f"synthgov-run{run.pk}-"
-
-    def left(dask_scheduler: Any) -> int:
-        return sum(
-            1
-            for key, task in dask_scheduler.tasks.items()
-            if isinstance(key, str) and key.startswith(prefix) and task.state != "released"
-        )
-
-    assert _wait_for(lambda: cluster.client.run_on_scheduler(left) == 0, timeout=10)
 
 
 @pytest.mark.worker
@@ -608,6 +585,33 @@ def test_a_failing_task_leaves_the_work_to_the_worker(cluster, versions, setting
     assert "audits.run.distributed" not in actions(done)
 
 
+@contextlib.contextmanager
+def failing_on_the_workers(cluster: Cluster, module: str, name: str) -> Iterator[None]:
+    """While in the block, ``module.name`` raises MemoryError on every Dask worker (the
+    tasks look it up in their module when they run)."""
+
+    def swap(dask_worker: Any, broken: bool) -> None:
+        import importlib
+
+        found = importlib.import_module(module)
+        current = getattr(found, name)
+        if broken:
+
+            def failing(*args: Any, **kwargs: Any) -> Any:
+                raise MemoryError("no room for the piece")
+
+            failing.original = current  # type: ignore[attr-defined]
+            setattr(found, name, failing)
+        else:
+            setattr(found, name, getattr(current, "original", current))
+
+    cluster.client.run(swap, broken=True)
+    try:
+        yield
+    finally:
+        cluster.client.run(swap, broken=False)
+
+
 def test_a_failing_search_task_leaves_the_search_to_the_worker(cluster, versions, settings):
     """The row-hash rounds run on the cluster, but the distance search's tasks fail
     there (here: their encoding raises on the workers): the worker searches the
@@ -615,28 +619,10 @@ def test_a_failing_search_task_leaves_the_search_to_the_worker(cluster, versions
     settings.SYNTHGOV_DASK_SCHEDULER = ""
     expected = run_now(request(versions, ("privacy",)))
 
-    def break_search(dask_worker: Any, broken: bool = True) -> None:
-        from audits.checks import partitioned_search
-
-        if broken:
-            original = partitioned_search.encode_piece
-
-            def encode_piece(*args: Any, **kwargs: Any) -> Any:
-                raise MemoryError("no room for the piece")
-
-            encode_piece.original = original  # type: ignore[attr-defined]
-            partitioned_search.encode_piece = encode_piece
-        else:
-            broken_one = partitioned_search.encode_piece
-            partitioned_search.encode_piece = getattr(broken_one, "original", broken_one)
-
     cluster.two_workers()
-    cluster.client.run(break_search)
-    try:
-        use_cluster(settings, cluster.address)
+    use_cluster(settings, cluster.address)
+    with failing_on_the_workers(cluster, "audits.checks.partitioned_search", "encode_piece"):
         done = run_now(request(versions, ("privacy",)))
-    finally:
-        cluster.client.run(break_search, broken=False)
     assert done.status == AuditStatus.SUCCEEDED, done.error
     assert done.results["metrics"] == expected.results["metrics"]
     event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(done.pk))
@@ -673,26 +659,8 @@ def test_fairness_alone_counts_its_groups_on_the_cluster(cluster, versions, sett
         "audits.run.finished",
     ]
 
-    def break_groups(dask_worker: Any, broken: bool = True) -> None:
-        from audits.checks import partitioned_groups
-
-        if broken:
-            original = partitioned_groups.piece_counts
-
-            def piece_counts(*args: Any, **kwargs: Any) -> Any:
-                raise MemoryError("no room for the piece")
-
-            piece_counts.original = original  # type: ignore[attr-defined]
-            partitioned_groups.piece_counts = piece_counts
-        else:
-            broken_one = partitioned_groups.piece_counts
-            partitioned_groups.piece_counts = getattr(broken_one, "original", broken_one)
-
-    cluster.client.run(break_groups)
-    try:
+    with failing_on_the_workers(cluster, "audits.checks.partitioned_groups", "piece_counts"):
         failed = run_now(request(versions, ("fairness",)))
-    finally:
-        cluster.client.run(break_groups, broken=False)
     assert failed.status == AuditStatus.SUCCEEDED, failed.error
     assert failed.results["metrics"] == expected.results["metrics"]
     event = Event.objects.get(action="audits.run.distributed_failed", object_id=str(failed.pk))
