@@ -845,8 +845,11 @@ def compute(
             report(label, done / total)
     domain = merge_domains([domains[i] for i in sorted(domains)])
     timings["counts-real"], started = time.perf_counter() - started, time.perf_counter()
+    # The reference's categories (a few hundred kB for tens of thousands) go to each
+    # worker once, not with every synthetic task.
+    shared = executor.share(domain)
     calls = [
-        (i, p, tuple(specs), kinds[p.frame], keys, domain)
+        (i, p, tuple(specs), kinds[p.frame], keys, shared)
         for i, p in enumerate(pieces["synthetic"])
     ]
     with closing(executor.map(_counts_call, calls, "counts-synthetic")) as results:
