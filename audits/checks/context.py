@@ -16,7 +16,7 @@ from audits.checks.sources import TableSource, as_source
 
 if TYPE_CHECKING:  # the search's types only (neighbours imports scipy)
     from audits.checks.encoding import SearchLayout
-    from audits.checks.fairness import GroupCounts, GroupLayout, GroupRows
+    from audits.checks.groups import GroupCounts, GroupLayout, GroupRows
     from audits.checks.neighbours import Neighbours, Searches
 
 Table = pd.DataFrame | TableSource

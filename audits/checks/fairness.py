@@ -18,6 +18,12 @@ import pandas as pd
 from audits.checks.base import AuditInputError, Direction, MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings, code_dtype
+from audits.checks.groups import (
+    Attribute,
+    GroupCounts,
+    GroupLayout,
+    GroupRows,
+)
 from audits.checks.population import judge_against_intent
 from audits.checks.shapes import shape_score
 
@@ -71,28 +77,13 @@ class Outcome(NamedTuple):
 @dataclass(frozen=True)
 class Grouping:
     """Group membership of every real and synthetic row: the index of its label, in
-    the narrowest integer type that holds every index (``_codes``), since the
+    the narrowest integer type that holds every index (``groups.group_codes``), since the
     groupings of every protected attribute are held at once."""
 
     name: str
     labels: list[str]
     real: np.ndarray
     synthetic: np.ndarray
-
-
-@dataclass(frozen=True)
-class GroupCounts:
-    """A grouping's rows per group in the real and synthetic data, and the favourable
-    outcomes among them (None without an outcome): everything its table needs, counted
-    here from a ``Grouping`` or merged from pieces of the stored files
-    (``partitioned_groups``)."""
-
-    name: str
-    labels: list[str]
-    n_real: np.ndarray
-    n_synthetic: np.ndarray
-    positive_real: np.ndarray | None = None
-    positive_synthetic: np.ndarray | None = None
 
 
 def counted(g: Grouping, outcome: Outcome | None) -> GroupCounts:
@@ -112,11 +103,6 @@ def counted(g: Grouping, outcome: Outcome | None) -> GroupCounts:
     )
 
 
-GroupRows = Callable[[int, str], np.ndarray]
-"""(group index, "real" or "synthetic") -> the rows of the seeded fidelity sample of that
-group in that frame (``fidelity_rows``)."""
-
-
 def fidelity_rows(codes: np.ndarray, group: int, seed: int, purpose: str) -> np.ndarray:
     """The seeded sample of a group's rows the fidelity compares: the group's rows in
     order, at the positions ``seeded_rows`` picks (``partitioned_groups`` finds the same
@@ -131,58 +117,6 @@ def fidelity_groups(counts: GroupCounts, min_group_count: int) -> np.ndarray:
     return np.flatnonzero((counts.n_real >= minimum) & (counts.n_synthetic >= minimum))
 
 
-@dataclass(frozen=True)
-class Attribute:
-    """A protected attribute as groups: a category column's groups are its categories
-    in code order, then (missing); a numeric column's are bins cut at ``inner`` (the
-    real data's quintiles), then (missing)."""
-
-    name: str
-    labels: tuple[str, ...]
-    categories: tuple[str, ...] | None = None
-    inner: tuple[float, ...] | None = None
-
-    def codes(self, values: np.ndarray) -> np.ndarray:
-        """Each row's group: ``values`` are the prepared column's (category codes, with
-        ``MISSING_CODE``; or numbers, with NaN)."""
-        if self.categories is not None:
-            missing = len(self.categories)
-            return _codes(np.where(values == MISSING_CODE, missing, values), self.labels)
-        inner = np.asarray(self.inner, dtype=np.float64)
-        out = np.searchsorted(inner, values, side="right")
-        return _codes(np.where(np.isnan(values), len(inner) + 1, out), self.labels)
-
-
-@dataclass(frozen=True)
-class GroupLayout:
-    """Everything that decides each row's groups and outcome, for computing a fairness
-    step's counts and fidelity rows elsewhere (``partitioned_groups``): the protected
-    attributes, the pairs intersected (indices into ``attributes``), the target and its
-    favourable value (a category's string; None: a 0/1 number, favourable when 1; no
-    ``target``: no outcome), and the fidelity sample's seed and group minimum."""
-
-    attributes: tuple[Attribute, ...]
-    pairs: tuple[tuple[int, int], ...]
-    target: str | None
-    positive: str | None
-    seed: int
-    min_group_count: int
-
-    def groupings(self) -> list[tuple[str, list[str]]]:
-        """Every grouping's name and labels, singles first, then the intersections."""
-        singles = [(a.name, list(a.labels)) for a in self.attributes]
-        pairs = [
-            (f"{x[0]} × {y[0]}", intersection_labels(x[1], y[1]))
-            for x, y in ((singles[a], singles[b]) for a, b in self.pairs)
-        ]
-        return singles + pairs
-
-
-def intersection_labels(a: list[str], b: list[str]) -> list[str]:
-    """An intersection's labels: its index is (index in ``a``) * len(b) + (index in ``b``)."""
-    return [f"{la} & {lb}" for la in a for lb in b]
-
-
 def attribute(col: PreparedColumn) -> Attribute:
     name = col.spec.name
     if not col.is_numeric:
@@ -194,11 +128,6 @@ def attribute(col: PreparedColumn) -> Attribute:
 
 def _single_grouping(col: PreparedColumn, attr: Attribute) -> Grouping:
     return Grouping(attr.name, list(attr.labels), attr.codes(col.real), attr.codes(col.synthetic))
-
-
-def _codes(indices: np.ndarray, labels: list[str]) -> np.ndarray:
-    """Label indices (0 .. len(labels) - 1) in the narrowest type that holds them."""
-    return indices.astype(code_dtype(len(labels)), copy=False)
 
 
 def quantile_edges(col: PreparedColumn) -> tuple[list[str], np.ndarray]:

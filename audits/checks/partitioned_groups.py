@@ -38,13 +38,8 @@ import pandas as pd
 from audits.checks import fairness, partitioned
 from audits.checks.base import ColumnSpec, seeded_rows
 from audits.checks.encoding import MISSING_CODE, category_strings, code_dtype
-from audits.checks.fairness import (
-    Attribute,
-    GroupCounts,
-    GroupLayout,
-    GroupRows,
-    fidelity_groups,
-)
+from audits.checks.fairness import fidelity_groups
+from audits.checks.groups import Attribute, GroupCounts, GroupLayout, GroupRows
 
 
 def _category_codes(

@@ -42,7 +42,7 @@ from audits.checks import partitioned, partitioned_groups, partitioned_search
 from audits.checks.base import AuditConfig, MetricResult
 from audits.checks.context import GroupPieces, ReferenceSearch
 from audits.checks.encoding import SearchLayout
-from audits.checks.fairness import GroupCounts, GroupLayout, GroupRows
+from audits.checks.groups import GroupCounts, GroupLayout, GroupRows
 from audits.checks.neighbours import Neighbours, Searches
 from audits.models import AuditRun
 from registry.models import DatasetVersion

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.checks import fairness, partitioned, partitioned_groups
+from audits.checks import fairness, groups, partitioned, partitioned_groups
 from audits.checks.base import AuditConfig, ColumnSpec
 from audits.checks.compact import prepare_compact
 from audits.checks.context import AuditContext
@@ -98,8 +98,8 @@ def test_a_category_the_worker_never_saw_is_an_error(tmp_path, monkeypatch):
     rule, _ = fairness._outcome_rule(ctx)
     layout = fairness.group_layout(ctx, rule)
     band = layout.attributes[0]
-    fewer = fairness.Attribute(band.name, band.labels[1:], categories=band.categories[1:])
-    wrong = fairness.GroupLayout(
+    fewer = groups.Attribute(band.name, band.labels[1:], categories=band.categories[1:])
+    wrong = groups.GroupLayout(
         (fewer, *layout.attributes[1:]),
         layout.pairs,
         layout.target,
