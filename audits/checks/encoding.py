@@ -231,7 +231,7 @@ def _prepare_categories(
     frames = [real, synthetic] if holdout is None else [real, holdout, synthetic]
     # Factorise first and canonicalise only the distinct values: millions of rows, few
     # categories.
-    factorised = [_factorise(f[spec.name]) for f in frames]
+    factorised = [factorise(f[spec.name]) for f in frames]
     vocab = pd.Index(pd.unique(factorised[0][1].dropna()))
     n_reference = n_real = len(vocab)
     for i, (_, uniques) in enumerate(factorised[1:], start=1):
@@ -256,13 +256,14 @@ def _prepare_categories(
     )
 
 
-def _factorise(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Per-row codes (-1 for missing) and the canonical string of each code. The codes
-    are kept in the narrowest type that holds them (the same numbers): pandas gives
+def factorise(series: pd.Series, whole: bool | None = None) -> tuple[np.ndarray, pd.Series]:
+    """Per-row codes (-1 for missing) and the canonical string of each code: only the
+    distinct values are made strings (``category_strings``; ``whole`` as there). The
+    codes are kept in the narrowest type that holds them (the same numbers): pandas gives
     int64, eight bytes a row for each frame until the vocabulary of all three is known."""
     row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return row_codes.astype(code_dtype(len(uniques)), copy=False), category_strings(
-        pd.Series(uniques)
+        pd.Series(uniques), whole=whole
     )
 
 

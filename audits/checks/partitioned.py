@@ -57,8 +57,10 @@ import pyarrow.parquet as pq
 from audits.checks import streaming
 from audits.checks.base import ColumnSpec, MetricResult
 from audits.checks.encoding import (
+    MISSING_CODE,
     category_strings,
     combine_hashes,
+    factorise,
     hash_values,
     numeric_values,
     present_range,
@@ -450,6 +452,24 @@ def piece_series(raw: pa.Array | pd.Series, kind: ColumnKind, markers: Sequence[
     """A piece's column (as ``read_raw`` gives it) as the whole-frame reader gives those
     rows (before ``encoding.prepare`` makes them comparable)."""
     return _values(raw, kind, markers)
+
+
+def piece_codes(
+    spec: ColumnSpec,
+    raw: pa.Array | pd.Series,
+    kind: ColumnKind,
+    markers: Sequence[str],
+    categories: Sequence[str],
+) -> np.ndarray:
+    """A piece's category column as the worker's prepared codes: each value's index in
+    the worker's ``categories`` (``MISSING_CODE`` for missing), factorised first as the
+    worker prepares a column (``encoding.factorise``). A value ``categories`` lacks (the
+    file changed after the worker read it) is an error, never a silent mismatch."""
+    row_codes, strings = factorise(piece_series(raw, kind, markers), whole=kind.whole)
+    lookup = pd.Index(list(categories)).get_indexer(strings.to_numpy(dtype=object, na_value=None))
+    if (lookup < 0).any():
+        raise ValueError(f"column {spec.name!r} holds a value the worker's encoding does not know")
+    return np.append(lookup, MISSING_CODE)[row_codes]  # -1: missing
 
 
 def piece_values(

@@ -33,27 +33,12 @@ from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from audits.checks import fairness, partitioned
 from audits.checks.base import ColumnSpec, seeded_rows
-from audits.checks.encoding import MISSING_CODE, category_strings, code_dtype
+from audits.checks.encoding import code_dtype, factorise
 from audits.checks.fairness import fidelity_groups
 from audits.checks.groups import Attribute, GroupCounts, GroupLayout, GroupRows
-
-
-def _category_codes(
-    spec: ColumnSpec, raw, kind: partitioned.ColumnKind, markers, categories: Sequence[str]
-) -> np.ndarray:
-    """A category column's prepared codes for a piece (``MISSING_CODE`` for missing):
-    factorised first, as the worker prepares a column, then looked up in its order."""
-    series = partitioned.piece_series(raw, kind, markers)
-    row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    strings = category_strings(pd.Series(uniques), whole=kind.whole)
-    lookup = pd.Index(list(categories)).get_indexer(strings.to_numpy(dtype=object, na_value=None))
-    if (lookup < 0).any():
-        raise ValueError(f"column {spec.name!r} holds a value the worker's categories lack")
-    return np.append(lookup, MISSING_CODE)[row_codes]
 
 
 def _groups_and_outcome(
@@ -83,8 +68,7 @@ def _groups_and_outcome(
             outcome = np.asarray(outcome) == 1
         else:  # factorised first, as the worker prepares a column
             series = partitioned.piece_series(raw[layout.target], kinds[spec.name], markers)
-            row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            strings = category_strings(pd.Series(uniques), whole=kinds[spec.name].whole)
+            row_codes, strings = factorise(series, whole=kinds[spec.name].whole)
             favourable = (strings == layout.positive).to_numpy(dtype=bool)
             outcome = np.append(favourable, False)[row_codes]  # -1: missing
     del raw
@@ -98,7 +82,7 @@ def _groups_and_outcome(
 
 def _prepared(spec: ColumnSpec, raw, kind, markers, attr: Attribute) -> np.ndarray:
     if attr.categories is not None:
-        return _category_codes(spec, raw, kind, markers, attr.categories)
+        return partitioned.piece_codes(spec, raw, kind, markers, attr.categories)
     return np.asarray(partitioned.piece_values(spec, raw, kind, markers), dtype=np.float64)
 
 

@@ -27,16 +27,13 @@ from contextlib import closing
 from itertools import pairwise
 
 import numpy as np
-import pandas as pd
 
 from audits.checks import partitioned
 from audits.checks.base import ColumnSpec
 from audits.checks.encoding import (
     ENCODE_BLOCK,
-    MISSING_CODE,
     EncodedTable,
     SearchLayout,
-    category_strings,
     two_coordinates,
 )
 from audits.checks.neighbours import (
@@ -68,16 +65,9 @@ def encode_piece(
     n = len(next(iter(raw.values()))) if raw else 0
     codes = np.empty((n, len(layout.categorical)), dtype=layout.code_dtype, order="F")
     for j, (name, categories) in enumerate(zip(layout.categorical, layout.categories, strict=True)):
-        # As the worker prepares a column (``encoding._factorise``): factorised first, so
-        # only the distinct values are made into strings and looked up.
-        series = partitioned.piece_series(raw.pop(name), kinds[name], markers)
-        row_codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        del series
-        strings = category_strings(pd.Series(uniques), whole=kinds[name].whole)
-        lookup = pd.Index(categories).get_indexer(strings.to_numpy(dtype=object, na_value=None))
-        if (lookup < 0).any():
-            raise ValueError(f"column {name!r} holds a value the worker's encoding does not know")
-        codes[:, j] = np.append(lookup, MISSING_CODE)[row_codes]  # -1: missing
+        codes[:, j] = partitioned.piece_codes(
+            by_name[name], raw.pop(name), kinds[name], markers, categories
+        )
     numbers = np.empty((n, 2 * len(layout.numeric)), dtype=np.float32, order="F")
     for j, (name, (low, high)) in enumerate(zip(layout.numeric, layout.ranges, strict=True)):
         values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
