@@ -40,6 +40,7 @@ from audits.checks.neighbours import (
     REFERENCE_CHUNK_ROWS,
     Neighbours,
     Searches,
+    _brute_force,
     merge_exact,
     nearest_in_parts,
 )
@@ -165,18 +166,14 @@ def _joined(tables: list[EncodedTable]) -> EncodedTable:
 
 
 def _few(searches: Searches, table: EncodedTable) -> list[Neighbours]:
-    """The searches over fewer reference rows than k, by the search's own formula
-    (``neighbours._brute_force``: mismatches, then float32 differences summed in
-    float64, column by column)."""
+    """The searches over fewer reference rows than k: every row by the search's own
+    brute force, the places no row fills ``inf``."""
     found = []
     for query, k in searches:
-        total = np.zeros((len(query), len(table)), dtype=np.float64)
-        for j in range(table.codes.shape[1]):
-            total += query.codes[:, j, None] != table.codes[None, :, j]
-        for j in range(table.numbers.shape[1]):
-            total += np.abs(query.numbers[:, j, None] - table.numbers[None, :, j])
         dist = np.full((len(query), k), np.inf)
-        dist[:, : len(table)] = np.sort(total, axis=1)
+        if len(table):
+            near = _brute_force(query, table, np.arange(len(query)), k=len(table), into=None)
+            dist[:, : len(table)] = near.dist
         exact = np.ones(len(query), dtype=bool)
         found.append(Neighbours(dist, dist[:, -1].copy(), exact, len(query) * len(table)))
     return found
