@@ -148,18 +148,6 @@ def quantile_edges(col: PreparedColumn) -> tuple[list[str], np.ndarray]:
     return labels, inner
 
 
-def quantile_bins(col: PreparedColumn) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]]:
-    """``quantile_edges``' labels, and the function that gives any array of the
-    column's values its group codes."""
-    labels, inner = quantile_edges(col)
-
-    def bins(values: np.ndarray) -> np.ndarray:
-        out = np.searchsorted(inner, values, side="right")
-        return np.where(np.isnan(values), len(inner) + 1, out)
-
-    return labels, bins
-
-
 def _intersection(a: Grouping, b: Grouping, name: str, labels: list[str]) -> Grouping:
     size = len(b.labels)
     # Computed in the type of the intersection's indices, which holds every one.

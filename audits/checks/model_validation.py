@@ -33,7 +33,8 @@ from threadpoolctl import threadpool_limits
 from audits.checks.base import MetricResult, rng_for, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
 from audits.checks.encoding import MISSING_CODE, PreparedColumn
-from audits.checks.fairness import positive_outcome, quantile_bins
+from audits.checks.fairness import attribute, positive_outcome
+from audits.checks.groups import intersection_labels
 from audits.checks.models import _model, feature_matrix
 
 MIN_ROWS = 20
@@ -295,15 +296,11 @@ class TestGrouping:
 
 
 def _holdout_grouping(col: PreparedColumn, rows: np.ndarray) -> TestGrouping:
-    name = col.spec.name
-    values = col.read_rows("holdout", rows)
-    if not col.is_numeric:
-        labels = [f"{name}={v}" for v in col.categories] + [f"{name}=(missing)"]
-        return TestGrouping(
-            name, labels, np.where(values == MISSING_CODE, len(col.categories), values)
-        )
-    labels, bins = quantile_bins(col)
-    return TestGrouping(name, labels, bins(values))
+    """The protected attribute's groups (``fairness.attribute``) of the test rows, as
+    int64 (the intersections multiply them)."""
+    attr = attribute(col)
+    codes = attr.codes(col.read_rows("holdout", rows)).astype(np.int64)
+    return TestGrouping(attr.name, list(attr.labels), codes)
 
 
 def test_groupings(ctx: AuditContext, rows: np.ndarray) -> list[TestGrouping]:
@@ -312,7 +309,7 @@ def test_groupings(ctx: AuditContext, rows: np.ndarray) -> list[TestGrouping]:
     out = list(singles)
     for a, b in pairs:
         size = len(b.labels)
-        labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
+        labels = intersection_labels(a.labels, b.labels)
         out.append(TestGrouping(f"{a.name} × {b.name}", labels, a.codes * size + b.codes))
     return out
 
