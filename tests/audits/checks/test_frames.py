@@ -8,16 +8,7 @@ import pandas as pd
 from audits.checks import ColumnSpec
 from audits.checks.runner import run_audit
 from registry.ingest.tables import read_parquet_frame
-from tests.audits.checks.conftest import CENSUS_COLUMNS, census, census_config
-
-FACTS = {
-    "datasheet_completeness": 0.9,
-    "lineage_complete": True,
-    "generator_documented": True,
-    "licence": "CC-BY-4.0",
-    "compute_disclosed": True,
-    "hash_verified": True,
-}
+from tests.audits.checks.conftest import CENSUS_COLUMNS, REGISTRY_FACTS, census, census_config
 
 
 def _with_text(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -56,8 +47,8 @@ def test_categorical_frames_give_every_figure_of_string_frames(tmp_path):
         for column in strings[name].columns:
             if column not in ("sex", "region", "grade", "colour"):
                 assert strings[name][column].dtype == categories[name][column].dtype
-    a = run_audit(config=config, **strings, registry_facts=FACTS)
-    b = run_audit(config=config, **categories, registry_facts=FACTS)
+    a = run_audit(config=config, **strings, registry_facts=REGISTRY_FACTS)
+    b = run_audit(config=config, **categories, registry_facts=REGISTRY_FACTS)
     assert len(a.metrics) > 40
     assert [m.to_json() for m in a.metrics] == [m.to_json() for m in b.metrics]
     assert a.canonical_json() == b.canonical_json()

@@ -26,7 +26,7 @@ from audits.checks.runner import run_audit
 from audits.checks.sources import FileSource, FrameSource
 from audits.checks.watermark import embed
 from registry.ingest.tables import TableFormat, TableInfo, read_parquet_frame
-from tests.audits.checks.conftest import CENSUS_COLUMNS, census, census_config
+from tests.audits.checks.conftest import CENSUS_COLUMNS, REGISTRY_FACTS, census, census_config
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -54,12 +54,7 @@ PROFILE = {
     ],
 }
 FACTS = {
-    "datasheet_completeness": 0.9,
-    "lineage_complete": True,
-    "generator_documented": True,
-    "licence": "CC-BY-4.0",
-    "compute_disclosed": True,
-    "hash_verified": True,
+    **REGISTRY_FACTS,
     "synthetic": True,
     "watermark": {"key": KEY, "key_id": "k1", "tolerances": TOLERANCES},
     "manifest_valid": True,
