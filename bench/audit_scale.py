@@ -405,12 +405,22 @@ def _piece_sources(folder: Path, config) -> dict:
 
 
 @contextlib.contextmanager
-def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
+def _on_local_cluster(
+    folder: Path,
+    config,
+    workers: int,
+    piece_rows: int,
+    *,
+    figures: bool = True,
+    search_tasks: int | None = None,
+):
     """A local cluster of ``workers`` worker processes (one thread each) doing the Dask
     path's work on pieces of ``piece_rows`` rows of the Parquet files: first the figures
     of ``partitioned.KEYS_COMPUTED``, then (while the audit runs) its fairness groups
     (``partitioned_groups``) and its distance search's reference side
-    (``partitioned_search``, one run of pieces per worker, as the worker sends them).
+    (``partitioned_search``, ``search_tasks`` runs of pieces: by default one per worker,
+    as the worker sends them). Without ``figures`` the first round only reads the
+    reference's column kinds, and only the search is offered (``bench/distance_scale.py``).
     Yields (the run's record, (the ``reference_search`` and the ``group_pieces`` for
     ``run_audit``)); the record gets the CPU seconds and peak memory of the workers when
     the audit is done."""
@@ -427,22 +437,31 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
     ):
         before = sum(client.run(_cpu_seconds).values())
         started = time.perf_counter()
+        executor = partitioned.DaskExecutor(client, "bench", lambda: None)
         decided: dict = {}
-        figures = partitioned.compute(
-            partitioned.DaskExecutor(client, "bench", lambda: None),
-            config.columns,
-            config.quasi_identifiers,
-            sources,
-            rows_per_piece=piece_rows,
-            decided=decided,
-        )
+        if figures:
+            found = partitioned.compute(
+                executor,
+                config.columns,
+                config.quasi_identifiers,
+                sources,
+                rows_per_piece=piece_rows,
+                decided=decided,
+            )
+        else:
+            found = {}
+            decided = partitioned.column_kinds(
+                executor, config.columns, {"real": sources["real"]}, rows_per_piece=piece_rows
+            )
         record = {
-            "precomputed": figures,
-            "keys": sorted(figures),
+            "precomputed": found,
+            "keys": sorted(found),
             "workers": workers,
             "piece_rows": piece_rows,
             "seconds": time.perf_counter() - started,
+            "first_round_cpu_seconds": sum(client.run(_cpu_seconds).values()) - before,
             "search_seconds": 0.0,
+            "search_tasks": 0,
             "groups_seconds": 0.0,
         }
 
@@ -456,7 +475,8 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
                 layout,
                 searches,
                 rows_per_piece=piece_rows,
-                task_count=workers,
+                task_count=search_tasks or workers,
+                progress=lambda done, total: record.update(search_tasks=total),
             )
             record["search_seconds"] += time.perf_counter() - started
             return found
@@ -474,7 +494,7 @@ def _on_local_cluster(folder: Path, config, workers: int, piece_rows: int):
             record["groups_seconds"] += time.perf_counter() - started
             return found
 
-        yield record, (search, groups)
+        yield record, (search, groups if figures else None)
         record["worker_cpu_seconds"] = sum(client.run(_cpu_seconds).values()) - before
         record["worker_peak_rss_mib"] = max(client.run(_maxrss_mib).values())
 

@@ -24,6 +24,7 @@ The reference is encoded a range of rows at a time inside the search (see
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -41,7 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.audit_scale import bench_config, file_sources, write_table  # noqa: E402
+from bench.audit_scale import (  # noqa: E402
+    _on_local_cluster,
+    bench_config,
+    file_sources,
+    write_table,
+)
 
 
 def _cpu() -> float:
@@ -188,10 +194,24 @@ def main(argv: list[str] | None = None) -> None:
 
     data = phases.run("read + prepare (not the step)", read_and_prepare)
     ctx = AuditContext(config, None, None, None, data, {})
-    cluster = None
+    cluster = contextlib.ExitStack()
+    on_cluster = None
     if args.dask_workers:
-        cluster = _LocalSearch(folder, config, args)
-        ctx.reference_search = phases.run("Dask: start, column kinds (not the step)", cluster.start)
+        # As the worker does with SYNTHGOV_DASK_SCHEDULER (audit_scale's local cluster,
+        # the reference's column kinds only, then the search).
+        on_cluster, (ctx.reference_search, _) = phases.run(
+            "Dask: start, column kinds (not the step)",
+            lambda: cluster.enter_context(
+                _on_local_cluster(
+                    folder,
+                    config,
+                    args.dask_workers,
+                    args.dask_piece_rows,
+                    figures=False,
+                    search_tasks=args.dask_search_tasks,
+                )
+            ),
+        )
     started_cpu, started_wall = _cpu(), time.perf_counter()
     sample = phases.run("encode (reference + samples)", lambda: distance_sample(ctx))
     profiler = None
@@ -206,15 +226,16 @@ def main(argv: list[str] | None = None) -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     step_cpu, step_wall = _cpu() - started_cpu, time.perf_counter() - started_wall
-    on_cluster = cluster.stop() if cluster is not None else None
+    cluster.close()  # the workers' CPU and peak are in ``on_cluster`` now
     if on_cluster is not None:
+        kinds_cpu = on_cluster["first_round_cpu_seconds"]
         print(
             f"on the Dask cluster ({args.dask_workers} workers, pieces of "
-            f"{args.dask_piece_rows:,} rows, {on_cluster['tasks']} tasks): "
+            f"{args.dask_piece_rows:,} rows, {on_cluster['search_tasks']} tasks): "
             f"{on_cluster['search_seconds']:.1f} s wall, "
-            f"{on_cluster['worker_cpu'] - on_cluster['facts_cpu']:.1f} s CPU on the workers "
-            f"(+ {on_cluster['facts_cpu']:.1f} s for the column kinds), worker peak "
-            f"{on_cluster['worker_peak_gib']:.2f} GiB"
+            f"{on_cluster['worker_cpu_seconds'] - kinds_cpu:.1f} s CPU on the workers "
+            f"(+ {kinds_cpu:.1f} s for the column kinds), worker peak "
+            f"{on_cluster['worker_peak_rss_mib'] / 1024:.2f} GiB"
         )
     # Resetting the high-water mark resets ru_maxrss too: the peak is the phases' highest.
     peak = max(row["peak_gib"] for row in phases.rows[1:])
@@ -268,67 +289,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{key}: {fig['value']!r} ± {fig['uncertainty']!r}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
-
-
-class _LocalSearch:
-    """The search's reference side on a local Dask cluster: the reference file's column
-    kinds from a facts round over its pieces, then ``partitioned_search.search`` as the
-    context's ``reference_search``; the workers' CPU seconds and peak memory at the end."""
-
-    def __init__(self, folder: Path, config, args) -> None:
-        self.folder, self.config, self.args = folder, config, args
-        self.record: dict = {"search_seconds": 0.0, "tasks": 0}
-
-    def start(self):
-        import pyarrow.parquet as pq
-        from distributed import Client, LocalCluster
-
-        from audits.checks import partitioned, partitioned_search
-
-        args = self.args
-        self.cluster = LocalCluster(
-            n_workers=args.dask_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
-        self.client = Client(self.cluster)
-        self.before = sum(self.client.run(_cpu).values())
-        path = self.folder / "real.parquet"
-        with pq.ParquetFile(path) as handle:
-            header, rows = tuple(handle.schema_arrow.names), handle.metadata.num_rows
-        source = partitioned.Source(str(path), "parquet", header, rows)
-        executor = partitioned.DaskExecutor(self.client, "bench", lambda: None)
-        kinds = partitioned.column_kinds(
-            executor, self.config.columns, {"real": source}, rows_per_piece=args.dask_piece_rows
-        )["real"]
-        self.record["facts_cpu"] = sum(self.client.run(_cpu).values()) - self.before
-        tasks = args.dask_search_tasks or args.dask_workers
-
-        def search(searches, layout):
-            started = time.perf_counter()
-            found = partitioned_search.search(
-                partitioned.DaskExecutor(self.client, "bench-search", lambda: None),
-                source,
-                self.config.columns,
-                kinds,
-                layout,
-                searches,
-                rows_per_piece=args.dask_piece_rows,
-                task_count=tasks,
-                progress=lambda done, total: self.record.update(tasks=total),
-            )
-            self.record["search_seconds"] += time.perf_counter() - started
-            return found
-
-        return search
-
-    def stop(self) -> dict:
-        self.record["worker_cpu"] = sum(self.client.run(_cpu).values()) - self.before
-        self.record["worker_peak_gib"] = max(self.client.run(lambda: _status("VmHWM")).values())
-        self.client.close()
-        self.cluster.close()
-        return self.record
 
 
 def compare(a: str, b: str) -> None:
