@@ -17,12 +17,13 @@ import pandas as pd
 
 from audits.checks.base import AuditInputError, Direction, MetricResult, seeded_rows, skipped
 from audits.checks.context import AuditContext, Step
-from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings, code_dtype
+from audits.checks.encoding import MISSING_CODE, PreparedColumn, category_strings
 from audits.checks.groups import (
     Attribute,
     GroupCounts,
     GroupLayout,
     GroupRows,
+    intersection_codes,
 )
 from audits.checks.population import judge_against_intent
 from audits.checks.shapes import shape_score
@@ -149,14 +150,12 @@ def quantile_edges(col: PreparedColumn) -> tuple[list[str], np.ndarray]:
 
 
 def _intersection(a: Grouping, b: Grouping, name: str, labels: list[str]) -> Grouping:
-    size = len(b.labels)
-    # Computed in the type of the intersection's indices, which holds every one.
-    wide = code_dtype(len(labels))
+    size, b_size = len(labels), len(b.labels)
     return Grouping(
         name,
         labels,
-        a.real.astype(wide) * size + b.real,
-        a.synthetic.astype(wide) * size + b.synthetic,
+        intersection_codes(a.real, b.real, b_size, size),
+        intersection_codes(a.synthetic, b.synthetic, b_size, size),
     )
 
 

@@ -81,6 +81,13 @@ class GroupLayout:
         return singles + pairs
 
 
+def intersection_codes(a: np.ndarray, b: np.ndarray, b_size: int, size: int) -> np.ndarray:
+    """The groups of an intersection of ``size`` labels from its two groupings' groups
+    (``b`` of ``b_size`` labels), computed in the type of the intersection's indices,
+    which holds every one."""
+    return a.astype(code_dtype(size)) * b_size + b
+
+
 def intersection_labels(a: list[str], b: list[str]) -> list[str]:
     """An intersection's labels: its index is (index in ``a``) * len(b) + (index in ``b``)."""
     return [f"{la} & {lb}" for la in a for lb in b]

@@ -36,9 +36,15 @@ import numpy as np
 
 from audits.checks import fairness, partitioned
 from audits.checks.base import ColumnSpec, seeded_rows
-from audits.checks.encoding import code_dtype, factorise
+from audits.checks.encoding import factorise
 from audits.checks.fairness import fidelity_groups
-from audits.checks.groups import Attribute, GroupCounts, GroupLayout, GroupRows
+from audits.checks.groups import (
+    Attribute,
+    GroupCounts,
+    GroupLayout,
+    GroupRows,
+    intersection_codes,
+)
 
 
 def _groups_and_outcome(
@@ -48,7 +54,7 @@ def _groups_and_outcome(
     layout: GroupLayout,
 ) -> tuple[int, list[np.ndarray], np.ndarray | None]:
     """(the piece's rows, each grouping's group of every row, each row's favourable
-    outcome or None), groupings in ``GroupLayout.names`` order."""
+    outcome or None), groupings in ``GroupLayout.groupings`` order."""
     by_name = {s.name: s for s in specs}
     names = [a.name for a in layout.attributes]
     if layout.target is not None and layout.target not in names:
@@ -73,10 +79,9 @@ def _groups_and_outcome(
             outcome = np.append(favourable, False)[row_codes]  # -1: missing
     del raw
     groupings = list(singles)
-    for a, b in layout.pairs:  # as ``fairness._intersection``
-        size = len(layout.attributes[b].labels)
-        wide = code_dtype(len(layout.attributes[a].labels) * size)
-        groupings.append(singles[a].astype(wide) * size + singles[b])
+    sizes = _sizes(layout)
+    for (a, b), size in zip(layout.pairs, sizes[len(singles) :], strict=True):
+        groupings.append(intersection_codes(singles[a], singles[b], sizes[b], size))
     return n, groupings, outcome
 
 
@@ -87,8 +92,8 @@ def _prepared(spec: ColumnSpec, raw, kind, markers, attr: Attribute) -> np.ndarr
 
 
 def _sizes(layout: GroupLayout) -> list[int]:
-    sizes = [len(a.labels) for a in layout.attributes]
-    return sizes + [sizes[a] * sizes[b] for a, b in layout.pairs]
+    """Each grouping's number of groups (labels), in ``GroupLayout.groupings`` order."""
+    return [len(labels) for _, labels in layout.groupings()]
 
 
 def piece_counts(
