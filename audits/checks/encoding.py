@@ -363,15 +363,21 @@ def encode_rows(
     numbers = np.empty((size, 2 * len(numeric)), dtype=np.float32, order="F")
     for j, name in enumerate(numeric):
         col = data.columns[name]
-        low, high = col.reference_range
-        values = read(col)
-        # In blocks of rows: the float64 temporaries of a whole column (several times
-        # the column's float32 coordinates) would set the step's peak; each value is
-        # computed alone, so the coordinates are the same.
-        for start in range(0, size, ENCODE_BLOCK):
-            block = slice(start, min(start + ENCODE_BLOCK, size))
-            numbers[block, 2 * j : 2 * j + 2] = two_coordinates(values[block], low, high)
+        put_coordinates(numbers, j, read(col), *col.reference_range)
     return EncodedTable(codes, numbers)
+
+
+def put_coordinates(
+    numbers: np.ndarray, j: int, values: np.ndarray, low: float, high: float
+) -> None:
+    """The j-th numeric column's two coordinates of ``values`` (scaled by the reference's
+    ``low``..``high``) into ``numbers``' columns 2j and 2j+1. In blocks of rows: the
+    float64 temporaries of a whole column (several times the column's float32
+    coordinates) would set the step's peak; each value is computed alone, so the
+    coordinates are the same."""
+    for start in range(0, len(values), ENCODE_BLOCK):
+        block = slice(start, min(start + ENCODE_BLOCK, len(values)))
+        numbers[block, 2 * j : 2 * j + 2] = _two_coordinates(values[block], low, high)
 
 
 @dataclass(frozen=True)
@@ -454,7 +460,7 @@ def present_range(values: np.ndarray) -> tuple[float, float] | None:
     return float(low), float(np.fmax.reduce(values))
 
 
-def two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
+def _two_coordinates(values: np.ndarray, low: float, high: float) -> np.ndarray:
     span = high - low
     if span > 0:
         scaled = np.clip((values - low) / span, 0.0, 1.0)

@@ -31,10 +31,9 @@ import numpy as np
 from audits.checks import partitioned
 from audits.checks.base import ColumnSpec
 from audits.checks.encoding import (
-    ENCODE_BLOCK,
     EncodedTable,
     SearchLayout,
-    two_coordinates,
+    put_coordinates,
 )
 from audits.checks.neighbours import (
     REFERENCE_CHUNK_ROWS,
@@ -72,9 +71,7 @@ def encode_piece(
     numbers = np.empty((n, 2 * len(layout.numeric)), dtype=np.float32, order="F")
     for j, (name, (low, high)) in enumerate(zip(layout.numeric, layout.ranges, strict=True)):
         values = partitioned.piece_values(by_name[name], raw.pop(name), kinds[name], markers)
-        for start in range(0, n, ENCODE_BLOCK):
-            block = slice(start, min(start + ENCODE_BLOCK, n))
-            numbers[block, 2 * j : 2 * j + 2] = two_coordinates(values[block], low, high)
+        put_coordinates(numbers, j, np.asarray(values), low, high)
     return EncodedTable(codes, numbers)
 
 
